@@ -1,0 +1,88 @@
+//! Command-line types (clap derive). No logic lives here.
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version,
+    about = "Run data-analysis jobs as Claude conversations with server-side code execution",
+    long_about = "Run data-analysis jobs as Claude conversations with server-side code execution.\n\n\
+        Each YAML manifest lists input files and prompts. `runner run` uploads the inputs once \
+        per content hash, runs every job in its own code-execution container, and writes each \
+        job's report, generated files, transcript and provenance under the output folder.\n\n\
+        Exit codes: 0 all jobs succeeded or were fresh, 1 a job failed, 2 bad usage or invalid \
+        manifest (nothing started), 130 interrupted."
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress display.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests and inputs; no network.
+    Validate {
+        /// Manifest files (YAML).
+        #[arg(required = true, value_name = "MANIFEST")]
+        manifests: Vec<Utf8PathBuf>,
+    },
+    /// Show what a run would do: jobs, inputs with BLAKE3 hashes, unique uploads; no network.
+    Plan(PlanArgs),
+    /// Run the jobs.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<Utf8PathBuf>,
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Where the hash and upload caches live [default: $XDG_STATE_HOME/runner, else ~/.local/state/runner].
+    #[arg(long, env = "RUNNER_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<Utf8PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<Utf8PathBuf>,
+    /// Output root.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// Jobs (conversations) in flight at once.
+    #[arg(short, long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Uploads in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub uploads: u16,
+    /// Run only jobs whose name (or `<manifest-stem>/<name>`) matches this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Re-run jobs even when their outputs are fresh.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the run summary (the content of run.json) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask the Files API to delete uploads after this long (e.g. `2h`, `7d`; 1h to 90d).
+    #[arg(long, value_name = "DURATION")]
+    pub upload_ttl: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}

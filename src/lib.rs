@@ -1,0 +1,29 @@
+//! `runner`: run data-analysis jobs as Claude conversations with server-side code execution.
+//!
+//! The pipeline reads one way; each stage hands plain data to the next:
+//!
+//! ```text
+//!  main.rs ─► cli.rs ─► pipeline.rs (the only module that knows the order)
+//!                           │
+//!  manifest.rs ─► resolve.rs ─► hashing.rs ─► plan.rs ─► upload ─► run ─► collect ─► write
+//!  (YAML→Manifest) (checks, for_each,  (BLAKE3,   (pure →
+//!                   globs via inputs.rs) cached)   Plan)
+//! ```
+//!
+//! `diagnostic.rs` carries every user-facing manifest error; `atomic.rs` writes every file;
+//! `state.rs` owns the private state dir and its lock.
+
+pub mod atomic;
+pub mod cli;
+pub mod diagnostic;
+pub mod error;
+pub mod hashing;
+pub mod inputs;
+pub mod logging;
+pub mod manifest;
+pub mod pipeline;
+pub mod plan;
+pub mod plan_text;
+pub mod resolve;
+pub mod state;
+pub mod template;

@@ -1,0 +1,12 @@
+//! The one integration-test binary (one link, one place for shared helpers).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    reason = "test helpers: a panic is the failure report, and std::fs is fine here"
+)]
+
+mod examples;
+mod harness;
+mod plan;
+mod validate;

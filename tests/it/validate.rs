@@ -1,0 +1,268 @@
+//! `runner validate`: every mistake a user can make in a manifest, with its exact message
+//! and location, as one table.
+
+use crate::harness::{Sandbox, error_lines};
+
+/// (case, manifest text, expected `file:line:col: message` lines)
+const CASES: &[(&str, &str, &[&str])] = &[
+    (
+        "yaml syntax",
+        "version: 1\njobs: [\n  - name: a\n",
+        &["m.yaml:3:3: \"-\" is only valid inside a block"],
+    ),
+    (
+        "unknown key with suggestion",
+        "version: 1\njobs:\n  - name: a\n    model: m\n    inputz: [data/a.csv]\n    prompt: hi\n",
+        &[
+            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`",
+        ],
+    ),
+    (
+        "unknown key in defaults",
+        "version: 1\ndefaults:\n  modle: m\njobs:\n  - name: a\n    prompt: hi\n",
+        &[
+            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `follow_up`",
+        ],
+    ),
+    (
+        "wrong type: string for number",
+        "version: 1\njobs:\n  - name: a\n    model: m\n    max_tokens: lots\n    prompt: hi\n",
+        &["m.yaml:5:17: `max_tokens`: expected a whole number from 0 to 4294967295"],
+    ),
+    (
+        "wrong type: scalar for list",
+        "version: 1\njobs:\n  - name: a\n    model: m\n    inputs: data/a.csv\n    prompt: hi\n",
+        &["m.yaml:5:13: `inputs`: expected a list"],
+    ),
+    (
+        "missing version",
+        "jobs:\n  - name: a\n    model: m\n    prompt: hi\n",
+        &["m.yaml:1:1: missing required key `version`"],
+    ),
+    (
+        "unsupported version",
+        "version: 2\njobs:\n  - name: a\n    model: m\n    prompt: hi\n",
+        &["m.yaml:1:10: unsupported manifest version 2, expected 1"],
+    ),
+    (
+        "missing model anywhere",
+        "version: 1\njobs:\n  - name: a\n    prompt: hi\n",
+        &["m.yaml:3:11: job `a` has no `model`"],
+    ),
+    (
+        "missing prompt",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n",
+        &["m.yaml:5:11: job `a` has neither `prompt` nor `prompt_file`, expected exactly one"],
+    ),
+    (
+        "both prompt and prompt_file",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    prompt_file: p.md\n",
+        &["m.yaml:7:18: job `a` has both `prompt` and `prompt_file`, expected exactly one"],
+    ),
+    (
+        "missing prompt_file",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt_file: nope.md\n",
+        &["m.yaml:6:18: prompt_file `nope.md` cannot be read: no such file"],
+    ),
+    (
+        "duplicate job names",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n  - name: a\n    prompt: ho\n",
+        &["m.yaml:7:11: duplicate job name `a` (first defined at line 5)"],
+    ),
+    (
+        "duplicate job names after for_each",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: w\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+        &["m.yaml:5:11: for_each gives several jobs the name `w`"],
+    ),
+    (
+        "for_each name colliding with a plain job",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: w-a\n    prompt: hi\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+        &["m.yaml:7:11: duplicate job name `w-a` (first defined at line 5)"],
+    ),
+    (
+        "bad job name characters",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"a b\"\n    prompt: hi\n",
+        &[
+            "m.yaml:5:11: invalid job name `a b`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)",
+        ],
+    ),
+    (
+        "job name `..`",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"..\"\n    prompt: hi\n",
+        &[
+            "m.yaml:5:11: invalid job name `..`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)",
+        ],
+    ),
+    (
+        "glob matching nothing",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [\"data/*.parquet\"]\n    prompt: hi\n",
+        &["m.yaml:6:14: input `data/*.parquet` matches no file"],
+    ),
+    (
+        "path matching nothing",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs:\n      - data/missing.csv\n    prompt: hi\n",
+        &["m.yaml:7:9: input `data/missing.csv` no such file"],
+    ),
+    (
+        "for_each matching nothing",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.json\"\n    prompt: hi\n",
+        &["m.yaml:6:15: for_each `data/*.json` matches no file"],
+    ),
+    (
+        "unknown placeholder",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: \"{{ nmae }}\"\n",
+        &[
+            "m.yaml:7:13: unknown placeholder `{{ nmae }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`",
+        ],
+    ),
+    (
+        "placeholder without for_each",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: \"{{ name }}\"\n",
+        &["m.yaml:6:13: placeholder `{{ name }}` is only available in a job with `for_each`"],
+    ),
+    (
+        "unknown tool version",
+        "version: 1\ndefaults:\n  model: m\n  tool: code_execution_20260104\njobs:\n  - name: a\n    prompt: hi\n",
+        &[
+            "m.yaml:4:9: unknown tool `code_execution_20260104`, expected one of `code_execution_20250825`, `code_execution_20260120`, `code_execution_20260521`, `code_execution_20250522`",
+        ],
+    ),
+    (
+        "unknown api version",
+        "version: 1\ndefaults:\n  model: m\n  api_version: \"2026-10-12\"\njobs:\n  - name: a\n    prompt: hi\n",
+        &[
+            "m.yaml:4:16: unknown api_version `2026-10-12`, expected one of `2026-10-21`, `2023-06-01`",
+        ],
+    ),
+    (
+        "temperature under 2026-10-21",
+        "version: 1\ndefaults:\n  model: m\n  temperature: 0.2\njobs:\n  - name: a\n    prompt: hi\n",
+        &["m.yaml:4:16: `temperature` is rejected by API version 2026-10-21"],
+    ),
+    (
+        "thinking budget not below max_tokens",
+        "version: 1\ndefaults:\n  model: m\n  max_tokens: 2000\njobs:\n  - name: a\n    thinking: { budget_tokens: 4000 }\n    prompt: hi\n",
+        &[
+            "m.yaml:7:15: thinking.budget_tokens 4000 is out of range, expected at least 1024 and less than max_tokens (2000)",
+        ],
+    ),
+    (
+        "two inputs with the same file name",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [data/a.csv, other/a.csv]\n    prompt: hi\n",
+        &["m.yaml:6:26: inputs `data/a.csv` and `other/a.csv` have the same file name `a.csv`"],
+    ),
+    (
+        "input name the Files API rejects",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [\"odd/*\"]\n    prompt: hi\n",
+        &[
+            "m.yaml:6:14: input `odd/what?.csv` has a file name the Files API rejects: it contains `?`",
+        ],
+    ),
+    (
+        "several errors in one manifest are all reported",
+        "version: 1\njobs:\n  - name: a\n    prompt: hi\n  - name: b\n    model: m\n    inputs: [nope.csv]\n    prompt: hi\n",
+        &[
+            "m.yaml:3:11: job `a` has no `model`",
+            "m.yaml:7:14: input `nope.csv` no such file",
+        ],
+    ),
+];
+
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "x,y\n1,2\n")
+        .file("data/b.csv", "x,y\n3,4\n")
+        .file("other/a.csv", "x,y\n5,6\n")
+        .file("odd/what?.csv", "x\n");
+    sb
+}
+
+#[test]
+fn each_bad_manifest_gets_its_exact_message_and_location() {
+    let mut failures = Vec::new();
+    for (case, yaml, expected) in CASES {
+        let sb = sandbox();
+        sb.file("m.yaml", yaml);
+        let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
+        let got = error_lines(&out.stderr);
+        if out.status.code() != Some(2) || got != *expected {
+            failures.push(format!(
+                "{case}: exit {:?}\n  expected {expected:?}\n  got      {got:?}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_show_the_source_line_and_a_suggestion() {
+    let sb = sandbox();
+    sb.file(
+        "m.yaml",
+        "version: 1\njobs:\n  - name: a\n    model: m\n    inputz: [data/a.csv]\n    prompt: hi\n",
+    );
+    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "5 |     inputz: [data/a.csv]\n  |     ^^^^^^\n  = help: did you mean `inputs`?"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn all_manifests_are_checked_and_duplicate_stems_rejected() {
+    let sb = sandbox();
+    let bad = "version: 1\njobs:\n  - name: a\n    prompt: hi\n";
+    sb.file("one/m.yaml", bad).file("two/m.yaml", bad);
+    let out = sb
+        .cmd(["validate", "one/m.yaml", "two/m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        error_lines(&out.stderr),
+        [
+            "one/m.yaml:3:11: job `a` has no `model`",
+            "two/m.yaml:1:1: manifest stem `m` is also used by one/m.yaml",
+            "two/m.yaml:3:11: job `a` has no `model`",
+        ]
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error: manifests are invalid: 3 errors")
+    );
+}
+
+#[test]
+fn unreadable_manifest_is_a_diagnostic_not_a_crash() {
+    let sb = sandbox();
+    let out = sb.cmd(["validate", "missing.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        error_lines(&out.stderr),
+        ["missing.yaml:1:1: cannot read manifest: no such file"]
+    );
+}
+
+#[test]
+fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
+    let sb = sandbox();
+    sb.file(
+        "m.yaml",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: \"Summarise {{ name }}\"\n",
+    );
+    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ok: 1 manifest, 2 jobs, 2 input files\n"
+    );
+}
