@@ -17,13 +17,12 @@ use crate::state::{StateDir, write_private};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
     size: u64,
-    mtime_ns: i128,
+    mtime_ns: i64,
     inode: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
-    #[serde(flatten)]
     stamp: Stamp,
     blake3: String,
 }
@@ -55,7 +54,7 @@ fn stamp(path: &Utf8Path) -> std::io::Result<Stamp> {
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(&meta);
     #[cfg(not(unix))]

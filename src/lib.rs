@@ -13,17 +13,31 @@
 //! `diagnostic.rs` carries every user-facing manifest error; `atomic.rs` writes every file;
 //! `state.rs` owns the private state dir and its lock.
 
+pub mod api;
 pub mod atomic;
 pub mod cli;
+pub mod collect;
 pub mod diagnostic;
 pub mod error;
+pub mod events;
 pub mod hashing;
 pub mod inputs;
 pub mod logging;
 pub mod manifest;
+pub mod outcome;
+pub mod outdir;
 pub mod pipeline;
 pub mod plan;
 pub mod plan_text;
+pub mod progress;
+pub mod rate_limit;
 pub mod resolve;
+pub mod retry;
+pub mod run;
+pub mod safe_name;
+pub mod shutdown;
 pub mod state;
 pub mod template;
+pub mod upload;
+pub mod wire;
+pub mod write;

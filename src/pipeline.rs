@@ -3,15 +3,31 @@
 //! It turns the outcome into an exit code.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::FutureExt;
+use futures_util::future::Shared as Shared_;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
-use crate::cli::{PlanArgs, StateArgs};
+use crate::api::{ApiClient, ApiKey, Timeouts};
+use crate::cli::{PlanArgs, RunArgs, StateArgs};
 use crate::error::{Error, exit};
-use crate::hashing;
-use crate::plan::{self, Plan};
+use crate::events::{Event, Reporter};
+use crate::outcome::{
+    AttachedInput, Counts, ErrorKind, JobError, JobLine, JobOutcome, JobStatus, RunSummary,
+    UploadStats, Usage,
+};
+use crate::outdir::{self, Staging};
+use crate::plan::{self, Plan, PlannedJob, PlannedUpload};
+use crate::rate_limit::Gate;
 use crate::resolve::{self, Job};
+use crate::retry::RetryPolicy;
+use crate::run::{self, Conversation, RunCtx};
 use crate::state::{self, StateDir};
+use crate::upload::{self, UploadCache};
+use crate::{collect, hashing, wire, write};
 
 /// Reads and checks the manifests; fails with every diagnostic of every manifest.
 fn load(manifests: &[Utf8PathBuf]) -> Result<Vec<Job>, Error> {
@@ -54,4 +70,490 @@ pub async fn plan(args: &PlanArgs) -> Result<(String, u8), Error> {
         crate::plan_text::render(&plan)
     };
     Ok((text, exit::SUCCESS))
+}
+
+/// The resources every task of a run shares.
+struct Shared {
+    client: ApiClient,
+    policy: RetryPolicy,
+    messages_gate: Gate,
+    files_gate: Gate,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancellationToken,
+    out: Utf8PathBuf,
+}
+
+impl Shared {
+    fn ctx(&self) -> RunCtx<'_> {
+        RunCtx {
+            client: &self.client,
+            policy: &self.policy,
+            messages_gate: &self.messages_gate,
+            files_gate: &self.files_gate,
+            reporter: self.reporter.as_ref(),
+            cancel: &self.cancel,
+        }
+    }
+}
+
+type UploadResult = Result<(String, bool, u64), Arc<str>>;
+type UploadHandle = Shared_<futures_util::future::BoxFuture<'static, UploadResult>>;
+
+/// `runner run`: plan, then upload → run → collect → write every selected job that is not
+/// fresh. Returns the summary (also written as `run.json`) and the exit code.
+pub async fn run(
+    args: &RunArgs,
+    api: &ApiConfig,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancellationToken,
+) -> Result<(RunSummary, u8), Error> {
+    let started_at = jiff::Timestamp::now();
+    let (plan, state) = make_plan(&args.manifests, &args.state).await?;
+    let ttl = args.upload_ttl.as_deref().map(parse_ttl).transpose()?;
+    let selected = select_jobs(&plan, &args.only)?;
+    let out = args.out.clone();
+    fs_err::create_dir_all(&out)
+        .map_err(|e| Error::Setup(format!("cannot create output folder: {e}")))?;
+    outdir::clean_stale(&out)
+        .map_err(|e| Error::Setup(format!("cannot tidy output folder {out}: {e}")))?;
+
+    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) = selected
+        .into_iter()
+        .partition(|job| !args.force && is_fresh(&out, job));
+    let needed: Vec<&PlannedUpload> = plan
+        .uploads
+        .iter()
+        .filter(|u| u.jobs.iter().any(|id| to_run.iter().any(|j| &j.id == id)))
+        .collect();
+    reporter.report(Event::RunStarted {
+        jobs: to_run.len() + fresh.len(),
+        fresh: fresh.len(),
+        uploads: needed.len(),
+        upload_bytes: needed.iter().map(|u| u.size).sum(),
+    });
+    for job in &fresh {
+        reporter.report(Event::JobFinished {
+            id: job.id.clone(),
+            status: JobStatus::Fresh,
+            detail: None,
+        });
+    }
+
+    let mut lines: Vec<JobLine> = fresh
+        .iter()
+        .map(|j| job_line(j, JobStatus::Fresh, None))
+        .collect();
+    let mut usage = Usage::default();
+    let mut upload_stats = UploadStats::default();
+
+    if !to_run.is_empty() {
+        let shared = Arc::new(Shared {
+            client: api.connect()?,
+            policy: RetryPolicy::default(),
+            messages_gate: Gate::default(),
+            files_gate: Gate::default(),
+            reporter: Arc::clone(&reporter),
+            cancel: cancel.clone(),
+            out: out.clone(),
+        });
+        let cache = Arc::new(UploadCache::new(&state, &shared.client));
+        let cached = cache.lookup(&needed);
+        let verified = if cached.is_empty() {
+            BTreeMap::new()
+        } else {
+            upload::verify(&shared.client, &shared.policy, &shared.files_gate, &cached)
+                .await
+                .map_err(|e| {
+                    Error::Setup(format!("cannot verify cached uploads with the API: {e}"))
+                })?
+        };
+        let handles = start_uploads(&shared, &cache, &needed, &verified, ttl, args.uploads);
+        let jobs_limit = Arc::new(Semaphore::new(usize::from(args.jobs)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in &to_run {
+            let inputs: Vec<UploadHandle> = job
+                .inputs
+                .iter()
+                .filter_map(|i| handles.get(&(i.blake3.clone(), i.name.clone())).cloned())
+                .collect();
+            let (shared, limit, job) =
+                (Arc::clone(&shared), Arc::clone(&jobs_limit), (*job).clone());
+            tasks.spawn(async move { run_one(&shared, &limit, job, inputs).await });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (line, job_usage) =
+                joined.map_err(|e| Error::Setup(format!("a job task failed: {e}")))?;
+            usage.add(&job_usage);
+            lines.push(line);
+        }
+        for handle in handles.values() {
+            if let Some(Ok((_, reused, bytes))) = handle.peek() {
+                if *reused {
+                    upload_stats.reused += 1;
+                } else {
+                    upload_stats.uploaded += 1;
+                    upload_stats.bytes_uploaded += bytes;
+                }
+            }
+        }
+    }
+
+    lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
+    let counts = count(&lines);
+    let exit_code = if counts.interrupted > 0 {
+        exit::INTERRUPTED
+    } else if counts.failed > 0 {
+        exit::JOBS_FAILED
+    } else {
+        exit::SUCCESS
+    };
+    let summary = RunSummary {
+        runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at,
+        finished_at: jiff::Timestamp::now(),
+        exit_code,
+        counts,
+        uploads: upload_stats,
+        usage,
+        jobs: lines,
+    };
+    write::write_run_json(&out, &summary)
+        .map_err(|e| Error::Setup(format!("cannot write {out}/run.json: {e}")))?;
+    Ok((summary, exit_code))
+}
+
+/// Where the API is and how to authenticate; read from the environment by `main`.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    pub base_url: String,
+    pub key: Option<ApiKey>,
+}
+
+impl ApiConfig {
+    pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+    /// `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
+    pub fn from_env() -> ApiConfig {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        ApiConfig {
+            base_url: var("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| Self::DEFAULT_BASE_URL.to_owned()),
+            key: var("ANTHROPIC_API_KEY").map(ApiKey::new),
+        }
+    }
+
+    fn connect(&self) -> Result<ApiClient, Error> {
+        let key = self.key.clone().ok_or_else(|| {
+            Error::Setup(
+                "ANTHROPIC_API_KEY is not set; `runner run` needs an API key \
+                 (to try the runner without one: `cargo run --example demo`)"
+                    .into(),
+            )
+        })?;
+        ApiClient::new(&self.base_url, key, Timeouts::default()).map_err(Error::Setup)
+    }
+}
+
+/// Spawns one task per upload that is not verified in the cache, largest first, at most
+/// `limit` at once. Every job awaits only the handles of its own inputs.
+fn start_uploads(
+    shared: &Arc<Shared>,
+    cache: &Arc<UploadCache>,
+    needed: &[&PlannedUpload],
+    verified: &BTreeMap<(String, String), String>,
+    ttl: Option<u64>,
+    limit: u16,
+) -> BTreeMap<(String, String), UploadHandle> {
+    let semaphore = Arc::new(Semaphore::new(usize::from(limit)));
+    let mut ordered = needed.to_vec();
+    ordered.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key().cmp(&b.key())));
+    let mut handles = BTreeMap::new();
+    for u in ordered {
+        let key = (u.blake3.clone(), u.name.clone());
+        let future: futures_util::future::BoxFuture<'static, UploadResult> =
+            if let Some(id) = verified.get(&key) {
+                shared.reporter.report(Event::UploadFinished {
+                    name: u.name.clone(),
+                    size: u.size,
+                    reused: true,
+                });
+                let id = id.clone();
+                Box::pin(async move { Ok((id, true, 0)) })
+            } else {
+                let (shared, cache, semaphore, u) = (
+                    Arc::clone(shared),
+                    Arc::clone(cache),
+                    Arc::clone(&semaphore),
+                    u.clone(),
+                );
+                let task = tokio::spawn(async move {
+                    let _permit = semaphore
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| Arc::<str>::from(e.to_string()))?;
+                    if shared.cancel.is_cancelled() {
+                        return Err(Arc::<str>::from("interrupted before upload"));
+                    }
+                    shared.reporter.report(Event::UploadStarted {
+                        name: u.name.clone(),
+                        size: u.size,
+                    });
+                    let meta = upload::upload_one(
+                        &shared.client,
+                        &shared.policy,
+                        &shared.files_gate,
+                        &cache,
+                        &u,
+                        ttl,
+                    )
+                    .await
+                    .map_err(Arc::<str>::from)?;
+                    shared.reporter.report(Event::UploadFinished {
+                        name: u.name.clone(),
+                        size: u.size,
+                        reused: false,
+                    });
+                    Ok((meta.id, false, u.size))
+                });
+                Box::pin(async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(Arc::<str>::from(e.to_string())))
+                })
+            };
+        handles.insert(key, future.shared());
+    }
+    handles
+}
+
+/// One job from waiting for its inputs to its output folder. Never fails: a failure is
+/// the job's status.
+async fn run_one(
+    shared: &Shared,
+    limit: &Semaphore,
+    job: PlannedJob,
+    inputs: Vec<UploadHandle>,
+) -> (JobLine, Usage) {
+    let reporter = shared.reporter.as_ref();
+    reporter.report(Event::JobWaiting { id: job.id.clone() });
+    let ready = tokio::select! {
+        r = futures_util::future::join_all(inputs) => Some(r),
+        () = shared.cancel.cancelled() => None,
+    };
+    let Some(uploaded) = ready else {
+        return interrupted(reporter, &job);
+    };
+    let _permit = tokio::select! {
+        p = limit.acquire() => p.ok(),
+        () = shared.cancel.cancelled() => None,
+    };
+    if shared.cancel.is_cancelled() {
+        return interrupted(reporter, &job);
+    }
+    let started_at = jiff::Timestamp::now();
+    let mut file_ids = Vec::new();
+    let mut upload_error = None;
+    for (input, result) in job.inputs.iter().zip(&uploaded) {
+        match result {
+            Ok((id, _, _)) => file_ids.push(id.clone()),
+            Err(e) => upload_error = Some(format!("input {}: {e}", input.path)),
+        }
+    }
+    let ctx = shared.ctx();
+    let conversation = match upload_error {
+        Some(message) => Conversation {
+            request: wire::request_params(&job),
+            error: Some(JobError {
+                kind: ErrorKind::Upload,
+                message,
+                request_id: None,
+            }),
+            ..Conversation::default()
+        },
+        None => run::converse(&ctx, &job, &file_ids).await,
+    };
+    if conversation
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind == ErrorKind::Interrupted)
+    {
+        return interrupted(reporter, &job);
+    }
+    let mut outcome = JobOutcome {
+        inputs: job
+            .inputs
+            .iter()
+            .zip(&uploaded)
+            .map(|(i, r)| AttachedInput {
+                input: i.clone(),
+                file_id: r.as_ref().ok().map(|(id, _, _)| id.clone()),
+            })
+            .collect(),
+        job,
+        error: conversation.error,
+        started_at,
+        finished_at: started_at,
+        request: conversation.request,
+        messages: conversation.messages,
+        exchanges: conversation.exchanges,
+        container_id: conversation.container_id,
+        outputs: Vec::new(),
+    };
+    let written = write_outcome(shared, &ctx, &mut outcome).await;
+    if let Err(e) = written {
+        outcome.error.get_or_insert(e);
+    }
+    let status = if outcome.succeeded() {
+        JobStatus::Succeeded
+    } else {
+        JobStatus::Failed
+    };
+    reporter.report(Event::JobFinished {
+        id: outcome.job.id.clone(),
+        status: status.clone(),
+        detail: outcome.error.as_ref().map(|e| e.message.clone()),
+    });
+    (
+        job_line(&outcome.job, status, outcome.error.clone()),
+        outcome.usage(),
+    )
+}
+
+/// Downloads the generated files (even for a failed job: they are what it produced) and
+/// writes the job folder.
+async fn write_outcome(
+    shared: &Shared,
+    ctx: &RunCtx<'_>,
+    outcome: &mut JobOutcome,
+) -> Result<(), JobError> {
+    let write_error = |e: std::io::Error| JobError {
+        kind: ErrorKind::Write,
+        message: format!("cannot write the output of {}: {e}", outcome.job.id),
+        request_id: None,
+    };
+    let staging = Staging::new(&shared.out, &outcome.job.id).map_err(write_error)?;
+    match collect::collect(ctx, &outcome.job.id, &outcome.exchanges, &staging).await {
+        Ok(outputs) => outcome.outputs = outputs,
+        Err(e) => {
+            outcome.error.get_or_insert(e);
+        }
+    }
+    outcome.finished_at = jiff::Timestamp::now();
+    let id = outcome.job.id.clone();
+    write::write_job(staging, outcome).map_err(|e| JobError {
+        kind: ErrorKind::Write,
+        message: format!("cannot write the output of {id}: {e}"),
+        request_id: None,
+    })?;
+    Ok(())
+}
+
+fn interrupted(reporter: &dyn Reporter, job: &PlannedJob) -> (JobLine, Usage) {
+    reporter.report(Event::JobFinished {
+        id: job.id.clone(),
+        status: JobStatus::Interrupted,
+        detail: None,
+    });
+    let error = JobError {
+        kind: ErrorKind::Interrupted,
+        message: "the run was interrupted before this job finished; run again to continue".into(),
+        request_id: None,
+    };
+    (
+        job_line(job, JobStatus::Interrupted, Some(error)),
+        Usage::default(),
+    )
+}
+
+fn job_line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
+    JobLine {
+        manifest: job.manifest.to_string(),
+        job: job.name.clone(),
+        status,
+        dir: job.id.clone(),
+        fingerprint: job.fingerprint.clone(),
+        error,
+    }
+}
+
+fn count(lines: &[JobLine]) -> Counts {
+    let mut c = Counts {
+        total: lines.len(),
+        ..Counts::default()
+    };
+    for l in lines {
+        match l.status {
+            JobStatus::Succeeded => c.succeeded += 1,
+            JobStatus::Failed => c.failed += 1,
+            JobStatus::Fresh => c.fresh += 1,
+            JobStatus::Interrupted => c.interrupted += 1,
+        }
+    }
+    c
+}
+
+/// A job is fresh when its folder's job.json says it succeeded with the same fingerprint.
+fn is_fresh(out: &Utf8Path, job: &PlannedJob) -> bool {
+    let Ok(bytes) = fs_err::read(out.join(&job.id).join("job.json")) else {
+        return false;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return false;
+    };
+    value["status"] == "succeeded" && value["fingerprint"] == job.fingerprint.as_str()
+}
+
+/// `--only GLOB`: matched against the job name and against `<manifest-stem>/<name>`.
+fn select_jobs<'p>(plan: &'p Plan, only: &[String]) -> Result<Vec<&'p PlannedJob>, Error> {
+    if only.is_empty() {
+        return Ok(plan.jobs.iter().collect());
+    }
+    let mut builder = globset::GlobSetBuilder::new();
+    for pattern in only {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                Error::Setup(format!(
+                    "--only `{pattern}` is not a valid glob: {}",
+                    e.kind()
+                ))
+            })?;
+        builder.add(glob);
+    }
+    let set = builder.build().map_err(|e| Error::Setup(e.to_string()))?;
+    let chosen: Vec<&PlannedJob> = plan
+        .jobs
+        .iter()
+        .filter(|j| set.is_match(&j.name) || set.is_match(&j.id))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Error::Setup(format!(
+            "--only {} matches no job",
+            only.join(", ")
+        )));
+    }
+    Ok(chosen)
+}
+
+/// `--upload-ttl`: a duration such as `2h`, `36h`, `7d` or `90 days`, within what the
+/// Files API accepts (1 hour to 90 days).
+fn parse_ttl(text: &str) -> Result<u64, Error> {
+    let bad = || {
+        Error::Setup(format!(
+            "--upload-ttl `{text}`: expected a duration from 1h to 90d, e.g. `12h` or `7d`"
+        ))
+    };
+    let span: jiff::Span = text.trim().parse().map_err(|_| bad())?;
+    let secs = span
+        .total(jiff::SpanTotal::from(jiff::Unit::Second).days_are_24_hours())
+        .map_err(|_| bad())?;
+    if !(3600.0..=7_776_000.0).contains(&secs) {
+        return Err(bad());
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "range checked above"
+    )]
+    Ok(secs as u64)
 }

@@ -1,0 +1,195 @@
+//! Stage 5: one job's conversation. Sends the prompt with its files, continues every
+//! `pause_turn` (the paused content appended unchanged, same container, same tools) up to
+//! the job's cap, then each follow-up turn in the same container.
+//!
+//! Never returns early with `?`: whatever happens, the result carries every exchange that
+//! did happen, so the output tree shows how far the job got and why it stopped.
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiClient, ApiErrorKind};
+use crate::events::{Event, Reporter};
+use crate::outcome::{ErrorKind, Exchange, JobError, Usage};
+use crate::plan::PlannedJob;
+use crate::rate_limit::Gate;
+use crate::retry::{RetryPolicy, retry};
+use crate::wire;
+
+/// Shared by every job of a run.
+pub struct RunCtx<'a> {
+    pub client: &'a ApiClient,
+    pub policy: &'a RetryPolicy,
+    /// Held closed after a 429/529 on Messages, for every job.
+    pub messages_gate: &'a Gate,
+    /// The same for the Files endpoints (uploads, metadata, downloads).
+    pub files_gate: &'a Gate,
+    pub reporter: &'a dyn Reporter,
+    pub cancel: &'a CancellationToken,
+}
+
+/// What a conversation produced, successful or not.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    pub request: Value,
+    pub messages: Vec<Value>,
+    pub exchanges: Vec<Exchange>,
+    pub container_id: Option<String>,
+    pub error: Option<JobError>,
+}
+
+pub async fn converse(ctx: &RunCtx<'_>, job: &PlannedJob, file_ids: &[String]) -> Conversation {
+    let params = wire::request_params(job);
+    let mut conv = Conversation {
+        request: params.clone(),
+        ..Conversation::default()
+    };
+    let turns = job.turns.len();
+    for (turn, text) in job.turns.iter().enumerate() {
+        let ids: &[String] = if turn == 0 { file_ids } else { &[] };
+        conv.messages.push(wire::user_turn(text, ids));
+        let mut continuation = 0u32;
+        loop {
+            let state = if continuation == 0 {
+                format!("turn {}/{turns}", turn + 1)
+            } else {
+                format!("turn {}/{turns}, continuation {continuation}", turn + 1)
+            };
+            ctx.reporter.report(Event::JobState {
+                id: job.id.clone(),
+                state,
+            });
+            let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
+            let api_version = job.settings.api_version.as_str();
+            let call = retry(ctx.policy, ctx.messages_gate, |attempt| {
+                ctx.client.create_message(api_version, &body, attempt)
+            });
+            let response = tokio::select! {
+                r = call => r,
+                () = ctx.cancel.cancelled() => {
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::Interrupted,
+                        message: "the run was interrupted during this job".into(),
+                        request_id: None,
+                    });
+                    return conv;
+                }
+            };
+            let response = match response {
+                Ok(r) => r,
+                Err(gave_up) => {
+                    let kind = match gave_up.error.kind {
+                        ApiErrorKind::Transport(_) => ErrorKind::Transport,
+                        ApiErrorKind::Decode(_) => ErrorKind::InvalidResponse,
+                        _ => ErrorKind::Api,
+                    };
+                    conv.error = Some(JobError {
+                        kind,
+                        message: gave_up.to_string(),
+                        request_id: gave_up.error.request_id.clone(),
+                    });
+                    return conv;
+                }
+            };
+            let reply = match wire::read_reply(&response.body) {
+                Ok(r) => r,
+                Err(why) => {
+                    conv.exchanges.push(exchange(
+                        turn,
+                        continuation,
+                        &response.request_id,
+                        None,
+                        &response.body,
+                    ));
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::InvalidResponse,
+                        message: format!("the API sent a response the runner cannot read: {why}"),
+                        request_id: response.request_id.clone(),
+                    });
+                    return conv;
+                }
+            };
+            let stop = reply.stop_reason.map(str::to_owned);
+            if let Some(id) = reply.container_id {
+                conv.container_id = Some(id.to_owned());
+            }
+            conv.messages.push(wire::assistant_turn(reply.content));
+            conv.exchanges.push(exchange(
+                turn,
+                continuation,
+                &response.request_id,
+                stop.clone(),
+                &response.body,
+            ));
+            let fail = |kind, message: String| JobError {
+                kind,
+                message,
+                request_id: response.request_id.clone(),
+            };
+            match stop.as_deref() {
+                Some("end_turn" | "stop_sequence") => break,
+                Some("pause_turn") if continuation < job.settings.max_continuations => {
+                    continuation += 1
+                }
+                Some("pause_turn") => {
+                    conv.error = Some(fail(
+                        ErrorKind::PauseTurnCap,
+                        format!(
+                            "turn {} was still paused after {} continuations (max_continuations)",
+                            turn + 1,
+                            job.settings.max_continuations
+                        ),
+                    ));
+                    return conv;
+                }
+                Some("max_tokens") => {
+                    conv.error = Some(fail(
+                        ErrorKind::MaxTokens,
+                        format!(
+                            "turn {} hit max_tokens ({}); raise max_tokens in the manifest",
+                            turn + 1,
+                            job.settings.max_tokens
+                        ),
+                    ));
+                    return conv;
+                }
+                Some("refusal") => {
+                    conv.error = Some(fail(
+                        ErrorKind::Refusal,
+                        format!("the model refused turn {}", turn + 1),
+                    ));
+                    return conv;
+                }
+                other => {
+                    conv.error = Some(fail(
+                        ErrorKind::UnexpectedStop,
+                        format!(
+                            "turn {} stopped with `{}`, which a code-execution job cannot continue",
+                            turn + 1,
+                            other.unwrap_or("null")
+                        ),
+                    ));
+                    return conv;
+                }
+            }
+        }
+    }
+    conv
+}
+
+fn exchange(
+    turn: usize,
+    continuation: u32,
+    request_id: &Option<String>,
+    stop: Option<String>,
+    body: &Value,
+) -> Exchange {
+    Exchange {
+        turn,
+        continuation,
+        request_id: request_id.clone(),
+        stop_reason: stop,
+        usage: Usage::from_wire(&body["usage"]),
+        response: body.clone(),
+    }
+}

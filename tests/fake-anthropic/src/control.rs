@@ -1,0 +1,167 @@
+//! Test-only control endpoints under `/_fake/`. NOT part of the Anthropic
+//! API: they let out-of-process tests (the Python fidelity check, demos)
+//! script what the in-process Rust API ([`crate::FakeServer`]) scripts.
+//! They need no auth and are never logged, counted or faulted.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::errors::Reply;
+use crate::faults::{Endpoint, Fault, FaultSpec};
+use crate::state::{Shared, Stats};
+
+impl Shared {
+    pub(crate) fn push_faults(&self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
+        self.update(|s| s.faults.entry(endpoint).or_default().extend(faults));
+    }
+
+    pub(crate) fn release_held(&self) {
+        self.release.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub(crate) fn delete_file(&self, id: &str) -> bool {
+        self.update(|s| s.remove_file(id))
+    }
+
+    pub(crate) fn expire_file(&self, id: &str) -> bool {
+        let past = Timestamp::now() - jiff::SignedDuration::from_secs(1);
+        self.update(|s| match s.file_mut(id) {
+            Some(f) => {
+                f.expires_at = Some(past);
+                true
+            }
+            None => false,
+        })
+    }
+
+    pub(crate) fn expire_container(&self, id: &str) -> bool {
+        let past = Timestamp::now() - jiff::SignedDuration::from_secs(1);
+        self.update(|s| match s.containers.get_mut(id) {
+            Some(c) => {
+                c.expires_at = past;
+                true
+            }
+            None => false,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushFaults {
+    endpoint: Endpoint,
+    faults: Vec<FaultSpec>,
+}
+
+#[derive(Deserialize)]
+struct FileRef {
+    file_id: String,
+}
+
+#[derive(Deserialize)]
+struct ContainerRef {
+    container_id: String,
+}
+
+pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Reply {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return bad(&format!("reading body: {e}")),
+    };
+    let parse = |what: &str| -> Result<Value, String> {
+        serde_json::from_slice(&body).map_err(|e| format!("{what}: {e}"))
+    };
+    let found = |ok: bool| {
+        if ok {
+            Reply::ok_json(&json!({"ok": true}))
+        } else {
+            Reply::json(
+                StatusCode::NOT_FOUND,
+                &json!({"ok": false, "error": "no such id"}),
+            )
+        }
+    };
+    let result = match (&method, path.as_str()) {
+        (&Method::POST, "/_fake/faults") => parse("faults").and_then(|v| {
+            let push: PushFaults = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            shared.push_faults(push.endpoint, push.faults.into_iter().map(Fault::from));
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
+        (&Method::POST, "/_fake/release_held") => {
+            shared.release_held();
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }
+        (&Method::POST, "/_fake/expire_file") => parse("expire_file").and_then(|v| {
+            let r: FileRef = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(found(shared.expire_file(&r.file_id)))
+        }),
+        (&Method::POST, "/_fake/delete_file") => parse("delete_file").and_then(|v| {
+            let r: FileRef = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(found(shared.delete_file(&r.file_id)))
+        }),
+        (&Method::POST, "/_fake/expire_container") => parse("expire_container").and_then(|v| {
+            let r: ContainerRef = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(found(shared.expire_container(&r.container_id)))
+        }),
+        (&Method::GET, "/_fake/stats") => {
+            Ok(Reply::ok_json(&shared.read(|s| stats_json(&s.stats))))
+        }
+        (&Method::GET, "/_fake/messages_requests") => Ok(Reply::ok_json(
+            &shared.read(|s| Value::from(s.messages_requests.clone())),
+        )),
+        _ => {
+            return Reply::json(
+                StatusCode::NOT_FOUND,
+                &json!({"ok": false, "error": format!("no control endpoint {method} {path}")}),
+            );
+        }
+    };
+    result.unwrap_or_else(|e| bad(&e))
+}
+
+fn bad(msg: &str) -> Reply {
+    Reply::json(StatusCode::BAD_REQUEST, &json!({"ok": false, "error": msg}))
+}
+
+/// Stats as JSON (tuple keys become a list).
+pub(crate) fn stats_json(s: &Stats) -> Value {
+    let uploads: Vec<Value> = s
+        .uploads
+        .iter()
+        .map(|((hash, name), n)| json!({"blake3": hash, "filename": name, "count": n}))
+        .collect();
+    let containers: serde_json::Map<String, Value> = s
+        .containers
+        .iter()
+        .map(|(id, c)| {
+            (
+                id.clone(),
+                json!({"files": c.files, "requests": c.requests}),
+            )
+        })
+        .collect();
+    json!({
+        "uploads": uploads,
+        "upload_count": s.upload_count,
+        "requests": s.requests,
+        "requests_total": s.requests_total,
+        "messages_in_flight": s.messages_in_flight,
+        "max_messages_in_flight": s.max_messages_in_flight,
+        "uploads_in_flight": s.uploads_in_flight,
+        "max_uploads_in_flight": s.max_uploads_in_flight,
+        "continuations": s.continuations,
+        "retries_seen": s.retries_seen,
+        "faults_served": s.faults_served,
+        "containers": containers,
+        "generated_files": s.generated_files,
+        "held": s.held,
+    })
+}

@@ -1,0 +1,182 @@
+//! `@fake …` lines in the last user turn steer the scripted model. Unknown or
+//! malformed directives are a 400, so typos in tests fail loudly.
+
+use std::time::Duration;
+
+/// Largest `@fake output` size; keeps a typo from eating the machine's memory.
+const MAX_OUTPUT_BYTES: u64 = 1 << 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubTool {
+    Bash,
+    TextEditor,
+    CodeExecution,
+}
+
+impl SubTool {
+    /// The error codes the SDK's enums allow for this sub-tool (REFERENCE §3.4).
+    pub fn codes(self) -> &'static [&'static str] {
+        const BASE: [&str; 4] = [
+            "invalid_tool_input",
+            "unavailable",
+            "too_many_requests",
+            "execution_time_exceeded",
+        ];
+        match self {
+            SubTool::CodeExecution => &BASE,
+            SubTool::Bash => &[BASE[0], BASE[1], BASE[2], BASE[3], "output_file_too_large"],
+            SubTool::TextEditor => &[BASE[0], BASE[1], BASE[2], BASE[3], "file_not_found"],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    EndTurn,
+    MaxTokens,
+    Refusal,
+    ToolUse,
+    Sequence,
+    ContextWindowExceeded,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Directives {
+    pub pause: Option<u32>,
+    pub stop: Option<Stop>,
+    pub fail: Option<(u16, String, Option<String>)>,
+    pub tool_errors: Vec<(SubTool, String)>,
+    pub outputs: Vec<(String, u64)>,
+    pub no_output: bool,
+    pub sleep: Option<Duration>,
+    pub encrypted: bool,
+}
+
+pub(crate) fn parse(text: &str) -> Result<Directives, String> {
+    let mut d = Directives::default();
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("@fake") else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            continue; // e.g. "@fakename" is prose, not a directive
+        }
+        let rest = rest.trim();
+        let (word, args) = rest
+            .split_once(char::is_whitespace)
+            .map_or((rest, ""), |(w, a)| (w, a.trim()));
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let bad = |why: &str| format!("@fake {word}: {why} (line: {line:?})");
+        match (word, argv.as_slice()) {
+            ("pause", [n]) => d.pause = Some(n.parse().map_err(|_| bad("N must be a count"))?),
+            ("stop", [reason]) => {
+                d.stop = Some(match *reason {
+                    "end_turn" => Stop::EndTurn,
+                    "max_tokens" => Stop::MaxTokens,
+                    "refusal" => Stop::Refusal,
+                    "tool_use" => Stop::ToolUse,
+                    "stop_sequence" => Stop::Sequence,
+                    "model_context_window_exceeded" => Stop::ContextWindowExceeded,
+                    _ => return Err(bad("unknown stop reason")),
+                });
+            }
+            ("fail", [status, error_type, rest @ ..]) if rest.len() <= 1 => {
+                let status: u16 = status
+                    .parse()
+                    .ok()
+                    .filter(|s| (400..=599).contains(s))
+                    .ok_or_else(|| bad("STATUS must be 400..599"))?;
+                d.fail = Some((
+                    status,
+                    (*error_type).to_owned(),
+                    rest.first().map(|c| (*c).to_owned()),
+                ));
+            }
+            ("tool-error", [sub, code]) => {
+                let sub = match *sub {
+                    "bash" => SubTool::Bash,
+                    "text_editor" => SubTool::TextEditor,
+                    "code_execution" => SubTool::CodeExecution,
+                    _ => return Err(bad("SUBTOOL must be bash, text_editor or code_execution")),
+                };
+                if !sub.codes().contains(code) {
+                    return Err(bad(&format!("CODE must be one of {:?}", sub.codes())));
+                }
+                d.tool_errors.push((sub, (*code).to_owned()));
+            }
+            ("output", _) => d.outputs.push(parse_output(args).map_err(|e| bad(&e))?),
+            ("no-output", []) => d.no_output = true,
+            ("sleep", [ms]) => {
+                let ms: u64 = ms.parse().map_err(|_| bad("MS must be milliseconds"))?;
+                d.sleep = Some(Duration::from_millis(ms));
+            }
+            ("encrypted", []) => d.encrypted = true,
+            ("pause" | "stop" | "fail" | "tool-error" | "no-output" | "sleep" | "encrypted", _) => {
+                return Err(bad("wrong arguments"));
+            }
+            _ => return Err(format!("unknown directive `@fake {word}` (line: {line:?})")),
+        }
+    }
+    Ok(d)
+}
+
+/// `NAME BYTES`, where NAME may be a JSON string literal so that any
+/// character (control characters, quotes, leading spaces) can be written.
+fn parse_output(args: &str) -> Result<(String, u64), String> {
+    let (name, bytes) = args
+        .rsplit_once(char::is_whitespace)
+        .ok_or("expected NAME BYTES")?;
+    let bytes: u64 = bytes.parse().map_err(|_| "BYTES must be a byte count")?;
+    if bytes > MAX_OUTPUT_BYTES {
+        return Err(format!("BYTES must be at most {MAX_OUTPUT_BYTES}"));
+    }
+    let name = name.trim();
+    let name = if name.starts_with('"') {
+        serde_json::from_str::<String>(name)
+            .map_err(|e| format!("NAME is not a JSON string: {e}"))?
+    } else {
+        name.to_owned()
+    };
+    if name.is_empty() {
+        return Err("NAME must not be empty".to_owned());
+    }
+    Ok((name, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_directive() {
+        let d = parse(
+            "Analyse this.\n@fake pause 2\n  @fake stop max_tokens\n@fake fail 529 overloaded_error\n\
+             @fake tool-error bash output_file_too_large\n@fake output ../../etc/passwd 12\n\
+             @fake output \"a\\u0001b.txt\" 3\n@fake no-output\n@fake sleep 5\n@fake encrypted\n@fakeish prose",
+        )
+        .unwrap();
+        assert_eq!(d.pause, Some(2));
+        assert_eq!(d.stop, Some(Stop::MaxTokens));
+        assert_eq!(d.fail, Some((529, "overloaded_error".into(), None)));
+        assert_eq!(
+            d.tool_errors,
+            vec![(SubTool::Bash, "output_file_too_large".into())]
+        );
+        assert_eq!(
+            d.outputs,
+            vec![("../../etc/passwd".into(), 12), ("a\u{1}b.txt".into(), 3)]
+        );
+        assert!(d.no_output && d.encrypted);
+        assert_eq!(d.sleep, Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn rejects_typos_and_non_enum_codes() {
+        assert!(parse("@fake pasue 1").unwrap_err().contains("pasue"));
+        assert!(parse("@fake tool-error bash container_expired").is_err());
+        assert!(parse("@fake tool-error text_editor output_file_too_large").is_err());
+        assert!(parse("@fake stop compaction").is_err());
+        assert!(parse("@fake").is_err());
+    }
+}

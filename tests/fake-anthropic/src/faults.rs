@@ -1,0 +1,155 @@
+//! Scripted failures: pushed per endpoint, served in order to the next
+//! requests on that endpoint before any normal handling.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// An API endpoint of the fake (the control endpoints under `/_fake/` are not
+/// endpoints: they are never logged, counted or faulted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `POST /v1/files`
+    Upload,
+    /// `GET /v1/files`
+    ListFiles,
+    /// `GET /v1/files/{id}`
+    GetFile,
+    /// `GET /v1/files/{id}/content`
+    Download,
+    /// `DELETE /v1/files/{id}`
+    DeleteFile,
+    /// `POST /v1/messages`
+    Messages,
+}
+
+impl Endpoint {
+    /// The key used in [`crate::Stats::requests`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Upload => "upload",
+            Endpoint::ListFiles => "list_files",
+            Endpoint::GetFile => "get_file",
+            Endpoint::Download => "download",
+            Endpoint::DeleteFile => "delete_file",
+            Endpoint::Messages => "messages",
+        }
+    }
+
+    /// Rate limits are kept per group, as the real API limits Files and
+    /// Messages separately.
+    pub(crate) fn is_files(self) -> bool {
+        self != Endpoint::Messages
+    }
+}
+
+/// One scripted failure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Answer with this error (body of REFERENCE §4.1).
+    Status {
+        status: u16,
+        error_type: String,
+        error_code: Option<String>,
+        /// Seconds; sent as `retry-after` and as `retry-after-ms`.
+        retry_after: Option<f64>,
+        /// Sent as `x-should-retry: true|false`.
+        should_retry: Option<bool>,
+    },
+    /// Close the connection before any response byte is written.
+    DropConnection,
+    /// Serve the normal response with only half of its body (and a matching
+    /// `Content-Length`), so the client sees a short file.
+    ShortBody,
+    /// Wait, then handle normally.
+    Delay(Duration),
+    /// Park until [`crate::FakeServer::release_held`], then handle normally.
+    Hold,
+}
+
+impl Fault {
+    /// An error with the `error.type` that REFERENCE §4.2 pairs with `code`.
+    pub fn status(code: u16) -> Fault {
+        Fault::Status {
+            status: code,
+            error_type: crate::errors::default_error_type(code).to_owned(),
+            error_code: None,
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
+    /// 429 `rate_limit_error` with `retry-after` (+ `retry-after-ms`).
+    pub fn rate_limited(retry_after_secs: f64) -> Fault {
+        Fault::Status {
+            status: 429,
+            error_type: "rate_limit_error".to_owned(),
+            error_code: None,
+            retry_after: Some(retry_after_secs),
+            should_retry: None,
+        }
+    }
+
+    /// The monthly spend cap: 429 with `enforced_spend_limit_reached` and no
+    /// `retry-after`; a client must not retry it.
+    pub fn spend_cap() -> Fault {
+        Fault::Status {
+            status: 429,
+            error_type: "rate_limit_error".to_owned(),
+            error_code: Some("enforced_spend_limit_reached".to_owned()),
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+}
+
+/// JSON form of a fault for `POST /_fake/faults`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum FaultSpec {
+    Status {
+        status: u16,
+        error_type: Option<String>,
+        error_code: Option<String>,
+        retry_after: Option<f64>,
+        should_retry: Option<bool>,
+    },
+    RateLimited {
+        retry_after: f64,
+    },
+    SpendCap,
+    DropConnection,
+    ShortBody,
+    Delay {
+        ms: u64,
+    },
+    Hold,
+}
+
+impl From<FaultSpec> for Fault {
+    fn from(spec: FaultSpec) -> Fault {
+        match spec {
+            FaultSpec::Status {
+                status,
+                error_type,
+                error_code,
+                retry_after,
+                should_retry,
+            } => Fault::Status {
+                status,
+                error_type: error_type
+                    .unwrap_or_else(|| crate::errors::default_error_type(status).to_owned()),
+                error_code,
+                retry_after,
+                should_retry,
+            },
+            FaultSpec::RateLimited { retry_after } => Fault::rate_limited(retry_after),
+            FaultSpec::SpendCap => Fault::spend_cap(),
+            FaultSpec::DropConnection => Fault::DropConnection,
+            FaultSpec::ShortBody => Fault::ShortBody,
+            FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
+            FaultSpec::Hold => Fault::Hold,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! A stateful fake of the Anthropic Files API and Messages API with the
+//! server-side code execution tool, for the runner's tests and demos.
+//! The contract is /work/shared/anthropic-api/REFERENCE.md; see README.md for
+//! the `@fake` directives, faults, counters and the `/_fake/` control API.
+
+mod control;
+mod directives;
+mod errors;
+mod faults;
+mod files;
+mod limits;
+mod messages;
+mod model;
+mod png;
+mod server;
+mod state;
+mod stream;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use faults::{Endpoint, Fault};
+pub use files::DEFAULT_MAX_UPLOAD_BYTES;
+pub use limits::RateLimit;
+pub use state::{ContainerInfo, LogEntry, Stats};
+
+use state::Shared;
+
+/// How the fake behaves. `Config::default()` is a well-behaved API.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// When set, requests must carry exactly this key (401 otherwise);
+    /// `None` accepts any non-empty key.
+    pub api_key: Option<String>,
+    /// Added to every Messages request.
+    pub messages_latency: Duration,
+    /// Added to every Files request.
+    pub files_latency: Duration,
+    /// Sliding-window request limit, per group (Messages; Files). Over it:
+    /// 429 with `retry-after`/`retry-after-ms`; every response then carries
+    /// `anthropic-ratelimit-requests-{limit,remaining,reset}`.
+    pub rate_limit: Option<RateLimit>,
+    /// More concurrent Messages requests than this → 429.
+    pub max_concurrent_messages: Option<usize>,
+    /// (probability, seed): that share of Messages requests gets 529,
+    /// deterministically in arrival order.
+    pub random_overload: Option<(f64, u64)>,
+    /// Upload size cap (413 above); default [`DEFAULT_MAX_UPLOAD_BYTES`].
+    pub max_upload_bytes: Option<u64>,
+    /// Rolling container lifetime after each use; default 1 hour.
+    pub container_ttl: Option<Duration>,
+}
+
+/// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
+/// it works from plain `#[test]`s and from `#[tokio::test]`s alike. Dropping
+/// it shuts the server down.
+pub struct FakeServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Starts with [`Config::default()`] on a free port.
+    pub fn start() -> FakeServer {
+        FakeServer::start_with(Config::default())
+    }
+
+    /// Starts on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound or no thread started (test support:
+    /// nothing sensible to do but fail the test).
+    pub fn start_with(config: Config) -> FakeServer {
+        match FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config) {
+            Ok(server) => server,
+            Err(e) => panic!("fake-anthropic: cannot start: {e}"),
+        }
+    }
+
+    /// Starts on `addr` (port 0 picks a free one).
+    pub fn bind(addr: SocketAddr, config: Config) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let salt = u64::from(addr.port())
+            ^ u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos()
+                    & u128::from(u64::MAX),
+            )
+            .unwrap_or(0);
+        let shared = Arc::new(Shared::new(config, salt));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fake-anthropic")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let serve_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("fake-anthropic".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => server::serve(listener, serve_shared, rx).await,
+                        Err(_) => drop(rx),
+                    }
+                });
+                // Parked and in-flight requests are cancelled here.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(FakeServer {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.read(|s| s.stats.clone())
+    }
+
+    /// Queues faults for the next requests on `endpoint`, served in order
+    /// before any normal handling.
+    pub fn push_faults(&self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.push_faults(endpoint, faults);
+    }
+
+    /// As if deleted through the API.
+    pub fn delete_file(&self, file_id: &str) {
+        self.shared.delete_file(file_id);
+    }
+
+    /// Moves the file's `expires_at` into the past.
+    pub fn expire_file(&self, file_id: &str) {
+        self.shared.expire_file(file_id);
+    }
+
+    /// Moves the container's expiry into the past.
+    pub fn expire_container(&self, container_id: &str) {
+        self.shared.expire_container(container_id);
+    }
+
+    /// The stored bytes of a file (uploaded or generated), if it exists.
+    pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.shared
+            .read(|s| s.file(file_id).map(|f| f.bytes.to_vec()))
+    }
+
+    /// Every `POST /v1/messages` body, accepted or rejected, in arrival order
+    /// (a body that is not JSON is kept as a JSON string).
+    pub fn messages_requests(&self) -> Vec<serde_json::Value> {
+        self.shared.read(|s| s.messages_requests.clone())
+    }
+
+    /// Every API request, in arrival order.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.read(|s| s.log.clone())
+    }
+
+    /// Blocks until `pred` holds (re-checked on every change) or `timeout`
+    /// passes; returns whether it held. Use instead of sleeping.
+    pub fn wait_until(&self, timeout: Duration, pred: impl Fn(&Stats) -> bool) -> bool {
+        self.shared.wait_until(timeout, pred)
+    }
+
+    /// [`FakeServer::wait_until`] for async tests, without blocking the
+    /// caller's runtime thread.
+    pub async fn wait_until_async(&self, timeout: Duration, pred: impl Fn(&Stats) -> bool) -> bool {
+        let mut changes = self.shared.version.subscribe();
+        let check = async {
+            loop {
+                if self.shared.read(|s| pred(&s.stats)) {
+                    return true;
+                }
+                if changes.changed().await.is_err() {
+                    return false;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, check).await.unwrap_or(false)
+    }
+
+    /// Lets every request parked by [`Fault::Hold`] go on.
+    pub fn release_held(&self) {
+        self.shared.release_held();
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `fake-anthropic --port N …`: serves the fake until SIGINT/SIGTERM.
+//! Prints exactly one line, `listening on http://127.0.0.1:PORT`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use fake_anthropic::{Config, FakeServer, RateLimit};
+
+#[derive(Parser)]
+#[command(about = "A stateful fake of the Anthropic Files + Messages (code execution) API")]
+struct Args {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long)]
+    port: u16,
+    #[arg(long, default_value_t = 0)]
+    messages_latency_ms: u64,
+    #[arg(long, default_value_t = 0)]
+    files_latency_ms: u64,
+    /// Requests per window, per group (Messages; Files).
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    #[arg(long, default_value_t = 60_000, requires = "rate_limit")]
+    rate_window_ms: u64,
+    /// Share of Messages requests answered 529 (0..=1).
+    #[arg(long)]
+    overload: Option<f64>,
+    #[arg(long, default_value_t = 0, requires = "overload")]
+    seed: u64,
+    /// Require exactly this API key.
+    #[arg(long)]
+    api_key: Option<String>,
+    #[arg(long)]
+    max_concurrent_messages: Option<usize>,
+    #[arg(long)]
+    max_upload_bytes: Option<u64>,
+    #[arg(long)]
+    container_ttl_secs: Option<u64>,
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the listening line is the binary's interface"
+)]
+fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let config = Config {
+        api_key: args.api_key,
+        messages_latency: Duration::from_millis(args.messages_latency_ms),
+        files_latency: Duration::from_millis(args.files_latency_ms),
+        rate_limit: args.rate_limit.map(|requests| RateLimit {
+            requests,
+            window: Duration::from_millis(args.rate_window_ms),
+        }),
+        max_concurrent_messages: args.max_concurrent_messages,
+        random_overload: args.overload.map(|p| (p, args.seed)),
+        max_upload_bytes: args.max_upload_bytes,
+        container_ttl: args.container_ttl_secs.map(Duration::from_secs),
+    };
+    let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
+    println!("listening on {}", server.base_url());
+    std::io::stdout().flush()?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    drop(server);
+    Ok(())
+}

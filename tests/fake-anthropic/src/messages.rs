@@ -1,0 +1,582 @@
+//! `POST /v1/messages` (REFERENCE §3): validation like the real API,
+//! containers, continuations, and the response envelope around the
+//! scripted model's answer.
+
+use hyper::HeaderMap;
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use crate::directives::{self, Directives, SubTool};
+use crate::errors::{ApiError, Reply};
+use crate::model::{self, Turn};
+use crate::server::Ctx;
+use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
+
+const CODE_EXECUTION_TYPES: &[&str] = &[
+    "code_execution_20250522",
+    "code_execution_20250825",
+    "code_execution_20260120",
+    "code_execution_20260521",
+];
+
+/// Server tools the real API has; accepted and ignored by the fake.
+const OTHER_SERVER_TOOL_PREFIXES: &[&str] = &[
+    "web_search_",
+    "web_fetch_",
+    "bash_",
+    "text_editor_",
+    "computer_",
+    "memory_",
+    "tool_search_tool_",
+    "mcp_toolset",
+    "advisor_",
+];
+
+const DEFAULT_CONTAINER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+struct Tools {
+    legacy: bool,
+    client_tool: Option<String>,
+}
+
+enum ContainerRef {
+    New,
+    Existing(String),
+}
+
+pub(crate) async fn create(
+    ctx: &Ctx,
+    _headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let request: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}")))?;
+    let obj = request
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("The request body must be a JSON object"))?;
+    let model_name = match obj.get("model") {
+        None => return Err(ApiError::invalid("model: Field required")),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "model: Input should be a non-empty string",
+            ));
+        }
+    };
+    let max_tokens = match obj.get("max_tokens") {
+        None => return Err(ApiError::invalid("max_tokens: Field required")),
+        Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::invalid("max_tokens: Input should be an integer greater than or equal to 1")
+        })?,
+    };
+    let messages = validate_messages(obj)?;
+    check_sampling(obj, &ctx.version)?;
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
+    };
+    let tools = validate_tools(obj)?;
+
+    let last_user = messages
+        .iter()
+        .rposition(|m| m["role"] == "user")
+        .unwrap_or(0);
+    let user_text = text_of(&messages[last_user]);
+    let directives = directives::parse(&user_text).map_err(ApiError::invalid)?;
+    if let Some((status, error_type, code)) = &directives.fail {
+        return Err(ApiError::from_parts(
+            *status,
+            error_type,
+            code.as_deref(),
+            None,
+        ));
+    }
+    check_directives_fit(&directives, tools.legacy)?;
+
+    // A continuation resends, unchanged, content this fake produced.
+    let trailing = &messages[last_user + 1..];
+    let prior: Vec<Emitted> = ctx.shared.read(|s| {
+        trailing
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                s.emitted.get(&content_hash(&m["content"])).cloned().ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "messages.{}.content: this assistant turn is not a response of this server, \
+                         resent unchanged (pause_turn continuations must append the paused content as is)",
+                        last_user + 1 + i
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()
+    })?;
+    let continuation = u32::try_from(prior.len()).unwrap_or(u32::MAX);
+    let dangling = prior.last().and_then(|p| p.dangling.clone());
+
+    let container_ref = match obj.get("container") {
+        None | Some(Value::Null) => match prior.last() {
+            // The paused call belongs to its container; resume there.
+            Some(p) => ContainerRef::Existing(p.container_id.clone()),
+            None => ContainerRef::New,
+        },
+        Some(Value::String(id)) => ContainerRef::Existing(id.clone()),
+        Some(Value::Object(o)) => match o.get("id") {
+            None | Some(Value::Null) => ContainerRef::New,
+            Some(Value::String(id)) => ContainerRef::Existing(id.clone()),
+            Some(_) => return Err(ApiError::invalid("container.id: Input should be a string")),
+        },
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "container: Input should be a container id string or an object",
+            ));
+        }
+    };
+    let uploads = file_refs(messages);
+
+    let ttl = ctx
+        .shared
+        .config
+        .container_ttl
+        .unwrap_or(DEFAULT_CONTAINER_TTL);
+    let new_container_id = ctx.shared.new_id(IdKind::Container);
+    let placed = ctx.shared.update(|s| {
+        place(
+            s,
+            &uploads,
+            container_ref,
+            new_container_id,
+            ttl,
+            continuation > 0,
+        )
+    })?;
+
+    if let Some(pause) = directives.sleep {
+        tokio::time::sleep(pause).await;
+    }
+
+    let turn = Turn {
+        legacy: tools.legacy,
+        files: placed.files,
+        prompt_line: prompt_line(&user_text),
+        directives: &directives,
+        continuation,
+        dangling,
+        client_tool: tools.client_tool,
+        stop_sequence: obj
+            .get("stop_sequences")
+            .and_then(|v| v.get(0))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        script_exists: placed.script_exists,
+    };
+    let shared = ctx.shared.clone();
+    let answer = model::answer(&turn, &mut |kind| shared.new_id(kind));
+
+    let tool_calls = answer
+        .content
+        .iter()
+        .filter(|b| b["type"] == "server_tool_use")
+        .count();
+    let content = Value::Array(answer.content);
+    let input_tokens = (body.len() / 4).max(1) + 400;
+    let output_tokens = if answer.stop_reason == "max_tokens" {
+        usize::try_from(max_tokens).unwrap_or(usize::MAX)
+    } else {
+        (content.to_string().len() / 4).max(1)
+    };
+    let container_id = placed.container_id;
+    let expires_at = ctx.shared.update(|s| {
+        for g in answer.generated {
+            let hash = blake3::hash(&g.bytes).to_hex().to_string();
+            s.stats.generated_files.push(g.id.clone());
+            s.add_file(g.id, g.name, g.mime, g.bytes, hash, true, None);
+        }
+        s.emitted.insert(
+            content_hash(&content),
+            Emitted {
+                container_id: container_id.clone(),
+                dangling: answer.dangling,
+            },
+        );
+        let container = s.containers.get_mut(&container_id);
+        if let Some(c) = container {
+            c.has_script |= answer.wrote_script;
+            c.expires_at
+        } else {
+            after(ttl)
+        }
+    });
+
+    let message = json!({
+        "id": ctx.shared.new_id(IdKind::Message),
+        "type": "message",
+        "role": "assistant",
+        "model": model_name,
+        "content": content,
+        "stop_reason": answer.stop_reason,
+        "stop_sequence": answer.stop_sequence,
+        "stop_details": answer.stop_details,
+        "container": {"id": container_id, "expires_at": rfc3339(expires_at)},
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "inference_geo": "global",
+            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0,
+                                "code_execution_requests": tool_calls},
+            "service_tier": "standard",
+        },
+    });
+    if stream {
+        let mut reply = Reply::bytes(hyper::StatusCode::OK, crate::stream::sse(&message));
+        reply.set_header("content-type", "text/event-stream; charset=utf-8");
+        reply.set_header("cache-control", "no-cache");
+        return Ok(reply);
+    }
+    Ok(Reply::ok_json(&message))
+}
+
+fn validate_messages(obj: &Map<String, Value>) -> Result<&Vec<Value>, ApiError> {
+    let messages = match obj.get("messages") {
+        None => return Err(ApiError::invalid("messages: Field required")),
+        Some(Value::Array(m)) => m,
+        Some(_) => return Err(ApiError::invalid("messages: Input should be a valid list")),
+    };
+    if messages.is_empty() {
+        return Err(ApiError::invalid(
+            "messages: at least one message is required",
+        ));
+    }
+    for (i, m) in messages.iter().enumerate() {
+        match m.get("role").and_then(Value::as_str) {
+            Some("user" | "assistant") => {}
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "messages.{i}.role: Input should be 'user' or 'assistant'"
+                )));
+            }
+        }
+        match m.get("content") {
+            Some(Value::String(_)) => {}
+            Some(Value::Array(blocks)) if !blocks.is_empty() => {
+                if let Some(j) = blocks
+                    .iter()
+                    .position(|b| b.get("type").and_then(Value::as_str).is_none())
+                {
+                    return Err(ApiError::invalid(format!(
+                        "messages.{i}.content.{j}.type: Field required"
+                    )));
+                }
+            }
+            Some(Value::Array(_)) => {
+                return Err(ApiError::invalid(format!(
+                    "messages.{i}: all messages must have non-empty content"
+                )));
+            }
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "messages.{i}.content: Input should be a string or a list of content blocks"
+                )));
+            }
+        }
+    }
+    if messages[0]["role"] != "user" {
+        return Err(ApiError::invalid(
+            "messages: first message must use the \"user\" role",
+        ));
+    }
+    Ok(messages)
+}
+
+/// `2026-10-21` removed the sampling knobs (REFERENCE §0.3).
+fn check_sampling(obj: &Map<String, Value>, version: &str) -> Result<(), ApiError> {
+    for (key, max) in [("temperature", 1.0), ("top_p", 1.0), ("top_k", f64::MAX)] {
+        let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if version == "2026-10-21" {
+            return Err(ApiError::invalid(format!(
+                "{key}: API version 2026-10-21 does not accept `{key}`; remove it (or use anthropic-version 2023-06-01)"
+            )));
+        }
+        if !v.as_f64().is_some_and(|x| (0.0..=max).contains(&x)) {
+            return Err(ApiError::invalid(format!("{key}: value out of range")));
+        }
+    }
+    Ok(())
+}
+
+fn validate_tools(obj: &Map<String, Value>) -> Result<Tools, ApiError> {
+    let tools = match obj.get("tools") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid(
+                "tools: Field required (fake-anthropic answers only with the code execution tool; \
+                 pause_turn continuations must resend tools)",
+            ));
+        }
+        Some(Value::Array(t)) => t,
+        Some(_) => return Err(ApiError::invalid("tools: Input should be a valid list")),
+    };
+    let mut code_execution: Option<&str> = None;
+    let mut client_tool = None;
+    let mut names: Vec<&str> = Vec::new();
+    for (i, tool) in tools.iter().enumerate() {
+        let name = tool.get("name").and_then(Value::as_str);
+        match tool.get("type").and_then(Value::as_str) {
+            Some(t) if t.starts_with("code_execution_") => {
+                if !CODE_EXECUTION_TYPES.contains(&t) {
+                    return Err(ApiError::invalid(format!(
+                        "tools.{i}.type: Input tag '{t}' does not match any of the expected tags: {}",
+                        CODE_EXECUTION_TYPES.join(", ")
+                    )));
+                }
+                if name != Some("code_execution") {
+                    return Err(ApiError::invalid(format!(
+                        "tools.{i}.name: Input should be 'code_execution'"
+                    )));
+                }
+                code_execution = Some(t);
+            }
+            None | Some("custom") => {
+                let Some(name) = name.filter(|n| !n.is_empty()) else {
+                    return Err(ApiError::invalid(format!("tools.{i}.name: Field required")));
+                };
+                if !tool.get("input_schema").is_some_and(Value::is_object) {
+                    return Err(ApiError::invalid(format!(
+                        "tools.{i}.input_schema: Field required"
+                    )));
+                }
+                client_tool.get_or_insert_with(|| name.to_owned());
+            }
+            Some(t) if OTHER_SERVER_TOOL_PREFIXES.iter().any(|p| t.starts_with(p)) => {}
+            Some(t) => {
+                return Err(ApiError::invalid(format!(
+                    "tools.{i}.type: unknown tool type '{t}'"
+                )));
+            }
+        }
+        if let Some(name) = name {
+            if names.contains(&name) {
+                return Err(ApiError::invalid(format!(
+                    "tools: Tool names must be unique ('{name}')"
+                )));
+            }
+            names.push(name);
+        }
+    }
+    let Some(kind) = code_execution else {
+        return Err(ApiError::invalid(
+            "tools: fake-anthropic needs a code execution tool \
+             ({\"type\": \"code_execution_20250825\", \"name\": \"code_execution\"} or another real version)",
+        ));
+    };
+    Ok(Tools {
+        legacy: kind == "code_execution_20250522",
+        client_tool,
+    })
+}
+
+fn check_directives_fit(d: &Directives, legacy: bool) -> Result<(), ApiError> {
+    if d.encrypted && !legacy {
+        return Err(ApiError::invalid(
+            "@fake encrypted needs the legacy tool code_execution_20250522",
+        ));
+    }
+    if legacy
+        && let Some((sub, _)) = d
+            .tool_errors
+            .iter()
+            .find(|(s, _)| *s != SubTool::CodeExecution)
+    {
+        return Err(ApiError::invalid(format!(
+            "@fake tool-error {sub:?}: code_execution_20250522 has no such sub-tool"
+        )));
+    }
+    Ok(())
+}
+
+/// The text of a message: a string, or its `text` blocks joined by newlines.
+fn text_of(message: &Value) -> String {
+    match &message["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter(|b| b["type"] == "text")
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+fn prompt_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("@fake"))
+        .unwrap_or("(no prompt text)")
+        .to_owned()
+}
+
+struct FileRef {
+    id: String,
+    /// `container_upload` (placed in the container) or a document/image source.
+    upload: bool,
+}
+
+/// Files referenced by user turns, in order.
+fn file_refs(messages: &[Value]) -> Vec<FileRef> {
+    let mut refs = Vec::new();
+    for m in messages.iter().filter(|m| m["role"] == "user") {
+        let Some(blocks) = m["content"].as_array() else {
+            continue;
+        };
+        for b in blocks {
+            if b["type"] == "container_upload" {
+                if let Some(id) = b["file_id"].as_str() {
+                    refs.push(FileRef {
+                        id: id.to_owned(),
+                        upload: true,
+                    });
+                }
+            } else if b["source"]["type"] == "file"
+                && let Some(id) = b["source"]["file_id"].as_str()
+            {
+                refs.push(FileRef {
+                    id: id.to_owned(),
+                    upload: false,
+                });
+            }
+        }
+    }
+    refs
+}
+
+struct Placed {
+    container_id: String,
+    files: Vec<(String, u64, String)>,
+    script_exists: bool,
+}
+
+/// Checks the referenced files and the container, then puts every
+/// `container_upload` file into the container (one lock, so it is atomic).
+fn place(
+    s: &mut State,
+    refs: &[FileRef],
+    container: ContainerRef,
+    new_id: String,
+    ttl: std::time::Duration,
+    is_continuation: bool,
+) -> Result<Placed, ApiError> {
+    let now = Timestamp::now();
+    let mut uploads = Vec::new();
+    for r in refs {
+        let Some(f) = s.file(&r.id) else {
+            return Err(ApiError::not_found(format!("File `{}` not found.", r.id)));
+        };
+        // Status for an expired file is UNCONFIRMED; we answer like download.
+        if f.is_expired(now) {
+            return Err(ApiError::not_found(format!("File `{}` has expired.", r.id))
+                .with_code("file_expired"));
+        }
+        if r.upload {
+            uploads.push((f.filename.clone(), f.bytes.len() as u64, f.blake3.clone()));
+        }
+    }
+    let id = match container {
+        ContainerRef::Existing(id) => {
+            match s.containers.get(&id) {
+                None => {
+                    return Err(ApiError::invalid(format!(
+                        "container `{id}` was not found."
+                    )));
+                }
+                Some(c) if c.expires_at <= now => {
+                    return Err(ApiError::invalid(format!(
+                        "container `{id}` has expired; retry without `container` to get a new one."
+                    )));
+                }
+                Some(_) => {}
+            }
+            id
+        }
+        ContainerRef::New => {
+            s.containers.insert(
+                new_id.clone(),
+                Container {
+                    expires_at: now,
+                    files: Default::default(),
+                    has_script: false,
+                },
+            );
+            new_id
+        }
+    };
+    let expires_at = after(ttl);
+    let (files, script_exists) = match s.containers.get_mut(&id) {
+        Some(c) => {
+            c.expires_at = expires_at;
+            for (name, size, hash) in uploads {
+                c.files.insert(name, (size, hash));
+            }
+            let files = c
+                .files
+                .iter()
+                .map(|(n, (size, hash))| (n.clone(), *size, hash.clone()))
+                .collect();
+            (files, c.has_script)
+        }
+        None => (Vec::new(), false),
+    };
+    s.sync_container_stats(&id);
+    if let Some(info) = s.stats.containers.get_mut(&id) {
+        info.requests += 1;
+    }
+    if is_continuation {
+        s.stats.continuations += 1;
+    }
+    Ok(Placed {
+        container_id: id,
+        files,
+        script_exists,
+    })
+}
+
+/// blake3 of the JSON with object keys sorted, so key order and whitespace
+/// of a resent turn do not matter but every value does.
+pub(crate) fn content_hash(content: &Value) -> String {
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&map[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(content, &mut out);
+    blake3::hash(out.as_bytes()).to_hex().to_string()
+}

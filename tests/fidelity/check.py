@@ -1,0 +1,497 @@
+#!/usr/bin/env python3
+"""Fidelity check: the OFFICIAL `anthropic` Python SDK (2.11.0, strict response
+validation, no retries unless stated) against the fake-anthropic binary.
+
+Usage: check.py PATH/TO/fake-anthropic
+Prints one line per check and `N passed, M failed` last; exits non-zero on any
+failure. Server-side faults are scripted through the fake's test-only control
+endpoints (`/_fake/...`), which are not part of the real API.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import anthropic
+from anthropic.types import DeletedFile, ErrorResponse, FileMetadata, Message
+from anthropic.types.beta import BetaFileMetadata, BetaMessage
+
+API_KEY = "test-key"
+UPLOAD_CAP = 1 << 20
+MODEL = "claude-opus-4-8"
+TOOL_VERSIONS = [
+    "code_execution_20250522",
+    "code_execution_20250825",
+    "code_execution_20260120",
+    "code_execution_20260521",
+]
+ERROR_CODES = {
+    "code_execution": ["invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded"],
+    "bash": ["invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded",
+             "output_file_too_large"],
+    "text_editor": ["invalid_tool_input", "unavailable", "too_many_requests", "execution_time_exceeded",
+                    "file_not_found"],
+}
+STOP_REASONS = ["max_tokens", "refusal", "tool_use", "stop_sequence", "model_context_window_exceeded"]
+VALIDATOR = Path("/work/shared/anthropic-api/validate_fixtures.py")
+
+CHECKS: list = []
+CAPTURED: list[str] = []  # raw Messages bodies, re-validated by validate_fixtures.py
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
+
+
+class Fake:
+    """The fake binary plus helpers for raw HTTP and the control endpoints."""
+
+    def __init__(self, binary: str):
+        self.proc = subprocess.Popen(
+            [binary, "--port", "0", "--api-key", API_KEY, "--max-upload-bytes", str(UPLOAD_CAP)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        prefix = "listening on "
+        if not line.startswith(prefix):
+            self.proc.kill()
+            raise RuntimeError(f"unexpected first line from the fake: {line!r}")
+        self.url = line[len(prefix):]
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def raw(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def control(self, path: str, payload=None):
+        body = None if payload is None else json.dumps(payload).encode()
+        status, _, data = self.raw("GET" if payload is None else "POST", "/_fake/" + path,
+                                   {"content-type": "application/json"}, body)
+        assert status == 200, (path, status, data)
+        return json.loads(data)
+
+    def faults(self, endpoint: str, *faults):
+        self.control("faults", {"endpoint": endpoint, "faults": list(faults)})
+
+    def stats(self):
+        return self.control("stats")
+
+
+def client(fake: Fake, **kw) -> anthropic.Anthropic:
+    opts = dict(base_url=fake.url, api_key=API_KEY, _strict_response_validation=True, max_retries=0)
+    opts.update(kw)
+    return anthropic.Anthropic(**opts)
+
+
+def error_body(exc: anthropic.APIStatusError) -> dict:
+    """The error body, validated as the SDK's ErrorResponse."""
+    body = exc.response.json()
+    ErrorResponse.model_validate(body)
+    assert body["request_id"].startswith("req_"), body
+    assert exc.response.headers["request-id"] == body["request_id"]
+    return body
+
+
+def expect_error(cls, fn):
+    try:
+        fn()
+    except cls as e:
+        return e
+    except Exception as e:  # noqa: BLE001
+        raise AssertionError(f"expected {cls.__name__}, got {type(e).__name__}: {e}") from e
+    raise AssertionError(f"expected {cls.__name__}, got success")
+
+
+def user(text: str, file_ids=()):
+    return {"role": "user", "content": [{"type": "text", "text": text}]
+            + [{"type": "container_upload", "file_id": f} for f in file_ids]}
+
+
+def create(c: anthropic.Anthropic, messages, tool="code_execution_20250825", beta=False, **kw):
+    """messages.create with strict parsing; the raw body is also validated as
+    Message and BetaMessage, and kept for validate_fixtures.py."""
+    api = c.beta.messages if beta else c.messages
+    raw = api.with_raw_response.create(model=MODEL, max_tokens=4096, messages=messages,
+                                       tools=[{"type": tool, "name": "code_execution"}], **kw)
+    text = raw.text()
+    Message.model_validate_json(text)
+    BetaMessage.model_validate_json(text)
+    CAPTURED.append(text)
+    return raw.parse()
+
+
+def output_ids(msg) -> list[str]:
+    ids = []
+    for block in msg.content:
+        inner = getattr(block, "content", None)
+        for out in getattr(inner, "content", None) or []:
+            if getattr(out, "file_id", None):
+                ids.append(out.file_id)
+    return ids
+
+
+# ---------------------------------------------------------------- Files API
+
+@check
+def files_upload_retrieve_list_delete(fake: Fake, ctx: dict):
+    c = client(fake)
+    raw = c.files.with_raw_response.upload(file=("sales 2026.csv", b"month,revenue\n1,10\n", "text/csv"))
+    FileMetadata.model_validate_json(raw.text())
+    BetaFileMetadata.model_validate_json(raw.text())
+    a = raw.parse()
+    assert (a.filename, a.mime_type, a.size_bytes, a.downloadable) == ("sales 2026.csv", "text/csv", 19, False)
+    b = c.files.upload(file=("notes.json", b"{}"))  # no part Content-Type given by us
+    assert b.filename == "notes.json"
+    e = c.files.upload(file=("short.txt", b"x"), expires_in_seconds=3600)
+    assert e.expires_at is not None
+    assert c.files.retrieve_metadata(a.id) == a
+    listed = [f.id for f in c.files.list(limit=2)]  # auto-pagination over page_ cursors
+    assert listed == [e.id, b.id, a.id], listed
+    by_ids = c.files.list(ids=[a.id, "file_missing", e.id])
+    assert sorted(f.id for f in by_ids.data) == sorted([a.id, e.id])
+    assert by_ids.next_page is None
+    deleted = c.files.with_raw_response.delete(b.id)
+    DeletedFile.model_validate_json(deleted.text())
+    assert deleted.parse().id == b.id
+    expect_error(anthropic.NotFoundError, lambda: c.files.retrieve_metadata(b.id))
+    ctx["input_file"] = a.id
+
+
+@check
+def files_legacy_beta_shapes(fake: Fake, ctx: dict):
+    status, _, data = fake.raw("GET", "/v1/files?limit=1", {
+        "x-api-key": API_KEY, "anthropic-version": "2023-06-01", "anthropic-beta": "files-api-2025-04-14"})
+    assert status == 200, data
+    body = json.loads(data)
+    assert set(body) == {"data", "has_more", "first_id", "last_id"}, body
+    for item in body["data"]:
+        assert "expires_at" not in item
+        BetaFileMetadata.model_validate(item)
+
+
+# ------------------------------------------------------------ Messages API
+
+@check
+def messages_every_tool_version(fake: Fake, ctx: dict):
+    c = client(fake)
+    for tool in TOOL_VERSIONS:
+        msg = create(c, [user(f"Inventory with {tool}", [ctx["input_file"]])], tool=tool)
+        assert msg.stop_reason == "end_turn"
+        assert msg.container is not None and msg.container.id.startswith("container_")
+        outs = output_ids(msg)
+        assert len(outs) == 2, outs
+        if tool == "code_execution_20250522":
+            assert {b.type for b in msg.content} >= {"code_execution_tool_result"}
+        else:
+            assert {b.type for b in msg.content} >= {"bash_code_execution_tool_result",
+                                                     "text_editor_code_execution_tool_result"}
+        ctx.setdefault("outputs", outs)
+    beta = create(c, [user("beta namespace", [ctx["input_file"]])], beta=True)
+    assert beta.stop_reason == "end_turn"
+
+
+@check
+def messages_legacy_encrypted(fake: Fake, ctx: dict):
+    msg = create(client(fake), [user("x\n@fake encrypted", [ctx["input_file"]])], tool="code_execution_20250522")
+    kinds = [b.content.type for b in msg.content if b.type == "code_execution_tool_result"]
+    assert "encrypted_code_execution_result" in kinds, kinds
+    assert len(output_ids(msg)) == 2
+
+
+@check
+def download_generated_files(fake: Fake, ctx: dict):
+    c = client(fake)
+    csv_id, png_id = ctx["outputs"]
+    meta = c.files.retrieve_metadata(png_id)
+    FileMetadata.model_validate(meta.model_dump())
+    assert (meta.filename, meta.mime_type, meta.downloadable) == ("plot.png", "image/png", True)
+    png = c.files.download(png_id).read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) == meta.size_bytes
+    csv = c.files.download(csv_id).read().decode()
+    assert csv.startswith("name,size,blake3\nsales 2026.csv,19,"), csv
+
+
+@check
+def pause_turn_continuation(fake: Fake, ctx: dict):
+    c = client(fake)
+    messages = [user("Long job\n@fake pause 2", [ctx["input_file"]])]
+    before = fake.stats()["continuations"]
+    for _ in range(5):
+        msg = create(c, messages, container=ctx.get("pause_container"))
+        ctx["pause_container"] = msg.container.id
+        if msg.stop_reason != "pause_turn":
+            break
+        assert msg.content[-1].type == "server_tool_use"
+        # the paused response appended unchanged, as the SDK serialises it
+        messages = messages + [{"role": "assistant", "content": msg.content}]
+    assert msg.stop_reason == "end_turn", msg.stop_reason
+    assert fake.stats()["continuations"] - before == 2
+    # continuing without the container param works too (resumed in place)
+    first = create(c, [user("Again\n@fake pause 1", [ctx["input_file"]])])
+    second = create(c, [user("Again\n@fake pause 1", [ctx["input_file"]]),
+                        {"role": "assistant", "content": first.content}])
+    assert second.stop_reason == "end_turn" and second.container.id == first.container.id
+
+
+@check
+def tool_errors_every_subtool_and_code(fake: Fake, ctx: dict):
+    c = client(fake)
+    for sub, codes in ERROR_CODES.items():
+        lines = "\n".join(f"@fake tool-error {sub} {code}" for code in codes)
+        msg = create(c, [user(f"errors\n{lines}")])
+        seen = [b.content.error_code for b in msg.content
+                if b.type.endswith("_tool_result") and b.content.type.endswith("_tool_result_error")]
+        assert seen == codes, (sub, seen)
+    legacy = create(c, [user("x\n@fake tool-error code_execution unavailable")], tool="code_execution_20250522")
+    assert any(b.type == "code_execution_tool_result" and b.content.type == "code_execution_tool_result_error"
+               for b in legacy.content)
+
+
+@check
+def every_stop_reason(fake: Fake, ctx: dict):
+    c = client(fake)
+    for reason in STOP_REASONS:
+        for tool in ("code_execution_20250825", "code_execution_20250522"):
+            msg = create(c, [user(f"x\n@fake stop {reason}")], tool=tool, stop_sequences=["###"])
+            assert msg.stop_reason == reason, (reason, msg.stop_reason)
+    refusal = create(c, [user("x\n@fake stop refusal")])
+    assert refusal.stop_details is not None and refusal.stop_details.type == "refusal"
+
+
+@check
+def hostile_output_names(fake: Fake, ctx: dict):
+    c = client(fake)
+    msg = create(c, [user('x\n@fake no-output\n@fake output ../../etc/passwd 10\n@fake output "a\\u0001b" 3')])
+    names = [c.files.retrieve_metadata(i).filename for i in output_ids(msg)]
+    assert names == ["../../etc/passwd", "a\x01b"], names
+
+
+@check
+def streaming_events_and_continuation(fake: Fake, ctx: dict):
+    from pydantic import TypeAdapter
+    events = TypeAdapter(anthropic.types.RawMessageStreamEvent)
+    body = json.dumps({"model": MODEL, "max_tokens": 1000, "stream": True,
+                       "messages": [user("stream me", [ctx["input_file"]])],
+                       "tools": [{"type": "code_execution_20250825", "name": "code_execution"}]}).encode()
+    status, headers, data = fake.raw("POST", "/v1/messages", {
+        "x-api-key": API_KEY, "anthropic-version": "2026-10-21", "content-type": "application/json"}, body)
+    assert status == 200 and headers["content-type"].startswith("text/event-stream"), (status, headers)
+    kinds = []
+    for chunk in data.decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in chunk.splitlines() if ": " in line)
+        if fields.get("event") == "ping":  # the SDK skips pings by event name
+            continue
+        if "data" in fields:
+            kinds.append(events.validate_json(fields["data"]).type)
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+    # the SDK's accumulated message is the exact content, so it can continue a pause
+    c = client(fake)
+    messages = [user("stream pause\n@fake pause 1", [ctx["input_file"]])]
+    with c.messages.stream(model=MODEL, max_tokens=1000, messages=messages,
+                           tools=[{"type": "code_execution_20250825", "name": "code_execution"}]) as stream:
+        paused = stream.get_final_message()
+    assert paused.stop_reason == "pause_turn", paused.stop_reason
+    Message.model_validate(paused.model_dump())
+    final = create(c, messages + [{"role": "assistant", "content": paused.content}])
+    assert final.stop_reason == "end_turn" and final.container.id == paused.container.id
+
+
+@check
+def captured_bodies_match_openapi_spec(fake: Fake, ctx: dict):
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        print("     (jsonschema not installed: skipped)")
+        return
+    components = json.loads((VALIDATOR.parent / "openapi.json").read_text())["components"]
+    validator = Draft202012Validator({"$ref": "#/components/schemas/Message", "components": components})
+    checked = 0
+    for text in CAPTURED:
+        body = json.loads(text)
+        # The 2026-05 spec predates this GA stop reason (REFERENCE §7).
+        if body["stop_reason"] == "model_context_window_exceeded":
+            continue
+        errors = [f"{list(e.path)}: {e.message[:200]}" for e in validator.iter_errors(body)]
+        assert not errors, errors[:5]
+        checked += 1
+    assert checked > 10, checked
+
+
+# ------------------------------------------------------------------ errors
+
+@check
+def error_401(fake: Fake, ctx: dict):
+    e = expect_error(anthropic.AuthenticationError,
+                     lambda: client(fake, api_key="wrong").files.list())
+    assert error_body(e)["error"]["type"] == "authentication_error"
+    status, _, data = fake.raw("GET", "/v1/files", {"anthropic-version": "2023-06-01"})
+    assert status == 401
+    ErrorResponse.model_validate_json(data)
+
+
+@check
+def error_400_invalid_request(fake: Fake, ctx: dict):
+    c = client(fake)
+    for tool in ["code_execution_20260104", "code_execution"]:
+        e = expect_error(anthropic.BadRequestError, lambda tool=tool: create(c, [user("x")], tool=tool))
+        assert error_body(e)["error"]["type"] == "invalid_request_error"
+    # API version 2026-10-21 (the SDK's default; its create() no longer has the
+    # parameter) rejects temperature
+    e = expect_error(anthropic.BadRequestError, lambda: create(c, [user("x")], extra_body={"temperature": 0.2}))
+    error_body(e)
+    e = expect_error(anthropic.BadRequestError, lambda: create(c, [user("x\n@fake typo")]))
+    assert "typo" in error_body(e)["error"]["message"]
+    status, _, data = fake.raw("GET", "/v1/files", {"x-api-key": API_KEY, "anthropic-version": "2023-06-01",
+                                                    "anthropic-beta": "no-such-beta-2030-01-01"})
+    assert status == 400
+    ErrorResponse.model_validate_json(data)
+
+
+@check
+def error_404(fake: Fake, ctx: dict):
+    c = client(fake)
+    e = expect_error(anthropic.NotFoundError, lambda: c.files.retrieve_metadata("file_nope"))
+    assert error_body(e)["error"]["type"] == "not_found_error"
+    e = expect_error(anthropic.NotFoundError, lambda: create(c, [user("x", ["file_nope"])]))
+    error_body(e)
+    status, _, data = fake.raw("GET", "/v1/nowhere", {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"})
+    assert status == 404
+    ErrorResponse.model_validate_json(data)
+
+
+@check
+def error_400_file_not_downloadable(fake: Fake, ctx: dict):
+    e = expect_error(anthropic.types.FileNotDownloadableError,
+                     lambda: client(fake).files.download(ctx["input_file"]))
+    assert error_body(e)["error"]["details"]["error_code"] == "file_not_downloadable"
+
+
+@check
+def error_404_file_expired(fake: Fake, ctx: dict):
+    c = client(fake)
+    victim = ctx["outputs"][0]
+    fake.control("expire_file", {"file_id": victim})
+    e = expect_error(anthropic.types.FileExpiredError, lambda: c.files.download(victim))
+    assert error_body(e)["error"]["details"]["error_code"] == "file_expired"
+    assert c.files.retrieve_metadata(victim).expires_at is not None
+    # container_upload of an expired file fails before inference
+    e = expect_error(anthropic.types.FileExpiredError, lambda: create(c, [user("x", [victim])]))
+    error_body(e)
+
+
+@check
+def error_400_expired_container(fake: Fake, ctx: dict):
+    c = client(fake)
+    container = ctx["pause_container"]
+    fake.control("expire_container", {"container_id": container})
+    e = expect_error(anthropic.BadRequestError, lambda: create(c, [user("x")], container=container))
+    error_body(e)
+
+
+@check
+def error_429_rate_limit(fake: Fake, ctx: dict):
+    fake.faults("messages", {"kind": "rate_limited", "retry_after": 2})
+    e = expect_error(anthropic.RateLimitError, lambda: create(client(fake), [user("x")]))
+    assert error_body(e)["error"]["type"] == "rate_limit_error"
+    assert e.response.headers["retry-after"] == "2"
+    assert e.response.headers["retry-after-ms"] == "2000"
+
+
+@check
+def error_429_spend_cap(fake: Fake, ctx: dict):
+    fake.faults("messages", {"kind": "spend_cap"})
+    e = expect_error(anthropic.EnforcedSpendLimitReachedError, lambda: create(client(fake), [user("x")]))
+    error_body(e)
+    assert "retry-after" not in e.response.headers
+
+
+@check
+def error_529_overloaded(fake: Fake, ctx: dict):
+    fake.faults("messages", {"kind": "status", "status": 529})
+    e = expect_error(anthropic.OverloadedError, lambda: create(client(fake), [user("x")]))
+    assert error_body(e)["error"]["type"] == "overloaded_error"
+
+
+@check
+def error_500_api_error(fake: Fake, ctx: dict):
+    fake.faults("list_files", {"kind": "status", "status": 500})
+    e = expect_error(anthropic.InternalServerError, lambda: client(fake).files.list())
+    assert error_body(e)["error"]["type"] == "api_error"
+
+
+@check
+def error_413_upload_too_large(fake: Fake, ctx: dict):
+    e = expect_error(anthropic.ContentTooLargeError,
+                     lambda: client(fake).files.upload(file=("big.bin", b"\0" * (UPLOAD_CAP + 1))))
+    body = e.response.json()
+    # REFERENCE §4.2: 413 is `request_too_large`, a type the SDK's ErrorObject
+    # union does not list; everything else about the body is the §4.1 shape.
+    assert body["error"]["type"] == "request_too_large", body
+    ErrorResponse.model_validate({**body, "error": {**body["error"], "type": "invalid_request_error"}})
+
+
+@check
+def sdk_retries_and_dropped_connections(fake: Fake, ctx: dict):
+    before = fake.stats()["retries_seen"]
+    fake.faults("messages", {"kind": "status", "status": 529}, {"kind": "rate_limited", "retry_after": 0.05})
+    msg = create(client(fake, max_retries=2), [user("retry me")])
+    assert msg.stop_reason == "end_turn"
+    assert fake.stats()["retries_seen"] - before == 2
+    fake.faults("list_files", {"kind": "drop_connection"})
+    expect_error(anthropic.APIConnectionError, lambda: client(fake).files.list())
+
+
+@check
+def captured_bodies_pass_validate_fixtures(fake: Fake, ctx: dict):
+    assert CAPTURED, "no Messages bodies captured"
+    with tempfile.TemporaryDirectory() as tmp:
+        args = []
+        for i, body in enumerate(CAPTURED[:: max(1, len(CAPTURED) // 12)]):
+            path = Path(tmp) / f"message_{i}.json"
+            path.write_text(body)
+            args += [f"{path}:anthropic.types.Message", f"{path}:anthropic.types.beta.BetaMessage"]
+        run = subprocess.run([sys.executable, str(VALIDATOR), *args], capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    fake = Fake(argv[1])
+    passed = failed = 0
+    ctx: dict = {}
+    try:
+        for fn in CHECKS:
+            try:
+                fn(fake, ctx)
+                passed += 1
+                print(f"ok   {fn.__name__}")
+            except Exception:  # noqa: BLE001
+                failed += 1
+                print(f"FAIL {fn.__name__}\n{traceback.format_exc()}")
+    finally:
+        fake.close()
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
