@@ -114,6 +114,7 @@ pub async fn run(
     let out = args.out.clone();
     fs_err::create_dir_all(&out)
         .map_err(|e| Error::Setup(format!("cannot create output folder: {e}")))?;
+    let _out_lock = lock_out(&out)?;
     outdir::clean_stale(&out)
         .map_err(|e| Error::Setup(format!("cannot tidy output folder {out}: {e}")))?;
 
@@ -462,6 +463,27 @@ fn interrupted(reporter: &dyn Reporter, job: &PlannedJob) -> (JobLine, Usage) {
         job_line(job, JobStatus::Interrupted, Some(error)),
         Usage::default(),
     )
+}
+
+/// One runner per output folder: a second one would race on the same job folders (and
+/// tidy away the first one's staging folders). Held until the run ends.
+fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
+    let path = out.join(".runner.lock");
+    let file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::Setup(format!("cannot open {path}: {e}")))?;
+    match file.file().try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Setup(format!(
+            "another `runner run` is writing to {out}; wait for it to finish or use another --out"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::Setup(format!("cannot lock {path}: {e}")))
+        }
+    }
 }
 
 fn job_line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {

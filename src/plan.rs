@@ -136,27 +136,35 @@ pub fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
 }
 
 /// A hash of everything that determines the job's result (CONTRACT.md "fingerprint").
+/// Serialised from a struct, whose field order is fixed by this code, so the hash does not
+/// depend on how a JSON map happens to order its keys.
 fn fingerprint(
     settings: &RequestSettings,
     system: &str,
     turns: &[String],
     inputs: &[PlannedInput],
 ) -> String {
-    let inputs: Vec<(&str, &str)> = inputs
-        .iter()
-        .map(|i| (i.name.as_str(), i.blake3.as_str()))
-        .collect();
-    let canonical = serde_json::json!({
-        "scheme": FINGERPRINT_SCHEME,
-        "settings": settings,
-        "system": system,
-        "turns": turns,
-        "inputs": inputs,
-    });
-    format!(
-        "blake3:{}",
-        blake3::hash(canonical.to_string().as_bytes()).to_hex()
-    )
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        scheme: u32,
+        settings: &'a RequestSettings,
+        system: &'a str,
+        turns: &'a [String],
+        inputs: Vec<(&'a str, &'a str)>,
+    }
+    let canonical = Canonical {
+        scheme: FINGERPRINT_SCHEME,
+        settings,
+        system,
+        turns,
+        inputs: inputs
+            .iter()
+            .map(|i| (i.name.as_str(), i.blake3.as_str()))
+            .collect(),
+    };
+    // Serialising plain structs, strings and numbers cannot fail.
+    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+    format!("blake3:{}", blake3::hash(&bytes).to_hex())
 }
 
 impl Plan {

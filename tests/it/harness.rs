@@ -36,7 +36,16 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("runner"));
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// The same command as a plain `std::process::Command`, for tests that spawn it.
+    pub fn std_cmd<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("runner"));
         cmd.current_dir(&self.root)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -78,4 +87,53 @@ pub fn error_lines(stderr: &[u8]) -> Vec<String> {
         .filter(|l| !l.starts_with("manifest") && !l.starts_with("manifests"))
         .map(str::to_owned)
         .collect()
+}
+
+/// The test API key; the fake accepts it, and the secrets tests look for it.
+pub const TEST_KEY: &str = "sk-ant-test-0123456789-secret";
+
+impl Sandbox {
+    /// `runner …` pointed at a fake server, with retry delays scaled down (not skipped).
+    pub fn cmd_against<I, S>(&self, fake: &fake_anthropic::FakeServer, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Command::from_std(self.std_cmd_against(fake, args))
+    }
+
+    pub fn std_cmd_against<I, S>(
+        &self,
+        fake: &fake_anthropic::FakeServer,
+        args: I,
+    ) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.std_cmd(args);
+        cmd.env("ANTHROPIC_BASE_URL", fake.base_url())
+            .env("ANTHROPIC_API_KEY", TEST_KEY)
+            .env("RUNNER_TEST_DELAY_SCALE", "0.01");
+        cmd
+    }
+
+    /// Starts `runner …` against the fake without waiting for it; output discarded.
+    pub fn spawn_against(
+        &self,
+        fake: &fake_anthropic::FakeServer,
+        args: &[&str],
+    ) -> std::process::Child {
+        self.std_cmd_against(fake, args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    pub fn read_json(&self, rel: &str) -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
 }

@@ -9,4 +9,5 @@
 mod examples;
 mod harness;
 mod plan;
+mod run;
 mod validate;

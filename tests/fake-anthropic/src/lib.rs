@@ -3,11 +3,13 @@
 //! The contract is /work/shared/anthropic-api/REFERENCE.md; see README.md for
 //! the `@fake` directives, faults, counters and the `/_fake/` control API.
 
+mod admission;
 mod control;
 mod directives;
 mod errors;
 mod faults;
 mod files;
+mod headers;
 mod limits;
 mod messages;
 mod model;
@@ -15,6 +17,7 @@ mod png;
 mod server;
 mod state;
 mod stream;
+mod validate;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

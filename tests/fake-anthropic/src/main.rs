@@ -59,18 +59,22 @@ fn main() -> std::io::Result<()> {
         container_ttl: args.container_ttl_secs.map(Duration::from_secs),
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
-    println!("listening on {}", server.base_url());
-    std::io::stdout().flush()?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        use tokio::signal::unix::{SignalKind, signal};
+        // Handlers first: a supervisor may signal as soon as it reads the line.
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        println!("listening on {}", server.base_url());
+        std::io::stdout().flush()?;
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+        Ok::<(), std::io::Error>(())
     })?;
     drop(server);
     Ok(())

@@ -4,40 +4,16 @@
 
 use hyper::HeaderMap;
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::directives::{self, Directives, SubTool};
+use crate::directives;
 use crate::errors::{ApiError, Reply};
 use crate::model::{self, Turn};
 use crate::server::Ctx;
 use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
-
-const CODE_EXECUTION_TYPES: &[&str] = &[
-    "code_execution_20250522",
-    "code_execution_20250825",
-    "code_execution_20260120",
-    "code_execution_20260521",
-];
-
-/// Server tools the real API has; accepted and ignored by the fake.
-const OTHER_SERVER_TOOL_PREFIXES: &[&str] = &[
-    "web_search_",
-    "web_fetch_",
-    "bash_",
-    "text_editor_",
-    "computer_",
-    "memory_",
-    "tool_search_tool_",
-    "mcp_toolset",
-    "advisor_",
-];
+use crate::validate;
 
 const DEFAULT_CONTAINER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
-
-struct Tools {
-    legacy: bool,
-    client_tool: Option<String>,
-}
 
 enum ContainerRef {
     New,
@@ -69,14 +45,15 @@ pub(crate) async fn create(
             ApiError::invalid("max_tokens: Input should be an integer greater than or equal to 1")
         })?,
     };
-    let messages = validate_messages(obj)?;
-    check_sampling(obj, &ctx.version)?;
+    let messages = validate::messages(obj)?;
+    validate::sampling(obj, &ctx.version)?;
+    validate::version_rules(messages, &ctx.version)?;
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
     };
-    let tools = validate_tools(obj)?;
+    let tools = validate::tools(obj)?;
 
     let last_user = messages
         .iter()
@@ -92,7 +69,7 @@ pub(crate) async fn create(
             None,
         ));
     }
-    check_directives_fit(&directives, tools.legacy)?;
+    validate::directives_fit(&directives, tools.legacy)?;
 
     // A continuation resends, unchanged, content this fake produced.
     let trailing = &messages[last_user + 1..];
@@ -237,165 +214,6 @@ pub(crate) async fn create(
         return Ok(reply);
     }
     Ok(Reply::ok_json(&message))
-}
-
-fn validate_messages(obj: &Map<String, Value>) -> Result<&Vec<Value>, ApiError> {
-    let messages = match obj.get("messages") {
-        None => return Err(ApiError::invalid("messages: Field required")),
-        Some(Value::Array(m)) => m,
-        Some(_) => return Err(ApiError::invalid("messages: Input should be a valid list")),
-    };
-    if messages.is_empty() {
-        return Err(ApiError::invalid(
-            "messages: at least one message is required",
-        ));
-    }
-    for (i, m) in messages.iter().enumerate() {
-        match m.get("role").and_then(Value::as_str) {
-            Some("user" | "assistant") => {}
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "messages.{i}.role: Input should be 'user' or 'assistant'"
-                )));
-            }
-        }
-        match m.get("content") {
-            Some(Value::String(_)) => {}
-            Some(Value::Array(blocks)) if !blocks.is_empty() => {
-                if let Some(j) = blocks
-                    .iter()
-                    .position(|b| b.get("type").and_then(Value::as_str).is_none())
-                {
-                    return Err(ApiError::invalid(format!(
-                        "messages.{i}.content.{j}.type: Field required"
-                    )));
-                }
-            }
-            Some(Value::Array(_)) => {
-                return Err(ApiError::invalid(format!(
-                    "messages.{i}: all messages must have non-empty content"
-                )));
-            }
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "messages.{i}.content: Input should be a string or a list of content blocks"
-                )));
-            }
-        }
-    }
-    if messages[0]["role"] != "user" {
-        return Err(ApiError::invalid(
-            "messages: first message must use the \"user\" role",
-        ));
-    }
-    Ok(messages)
-}
-
-/// `2026-10-21` removed the sampling knobs (REFERENCE §0.3).
-fn check_sampling(obj: &Map<String, Value>, version: &str) -> Result<(), ApiError> {
-    for (key, max) in [("temperature", 1.0), ("top_p", 1.0), ("top_k", f64::MAX)] {
-        let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
-            continue;
-        };
-        if version == "2026-10-21" {
-            return Err(ApiError::invalid(format!(
-                "{key}: API version 2026-10-21 does not accept `{key}`; remove it (or use anthropic-version 2023-06-01)"
-            )));
-        }
-        if !v.as_f64().is_some_and(|x| (0.0..=max).contains(&x)) {
-            return Err(ApiError::invalid(format!("{key}: value out of range")));
-        }
-    }
-    Ok(())
-}
-
-fn validate_tools(obj: &Map<String, Value>) -> Result<Tools, ApiError> {
-    let tools = match obj.get("tools") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid(
-                "tools: Field required (fake-anthropic answers only with the code execution tool; \
-                 pause_turn continuations must resend tools)",
-            ));
-        }
-        Some(Value::Array(t)) => t,
-        Some(_) => return Err(ApiError::invalid("tools: Input should be a valid list")),
-    };
-    let mut code_execution: Option<&str> = None;
-    let mut client_tool = None;
-    let mut names: Vec<&str> = Vec::new();
-    for (i, tool) in tools.iter().enumerate() {
-        let name = tool.get("name").and_then(Value::as_str);
-        match tool.get("type").and_then(Value::as_str) {
-            Some(t) if t.starts_with("code_execution_") => {
-                if !CODE_EXECUTION_TYPES.contains(&t) {
-                    return Err(ApiError::invalid(format!(
-                        "tools.{i}.type: Input tag '{t}' does not match any of the expected tags: {}",
-                        CODE_EXECUTION_TYPES.join(", ")
-                    )));
-                }
-                if name != Some("code_execution") {
-                    return Err(ApiError::invalid(format!(
-                        "tools.{i}.name: Input should be 'code_execution'"
-                    )));
-                }
-                code_execution = Some(t);
-            }
-            None | Some("custom") => {
-                let Some(name) = name.filter(|n| !n.is_empty()) else {
-                    return Err(ApiError::invalid(format!("tools.{i}.name: Field required")));
-                };
-                if !tool.get("input_schema").is_some_and(Value::is_object) {
-                    return Err(ApiError::invalid(format!(
-                        "tools.{i}.input_schema: Field required"
-                    )));
-                }
-                client_tool.get_or_insert_with(|| name.to_owned());
-            }
-            Some(t) if OTHER_SERVER_TOOL_PREFIXES.iter().any(|p| t.starts_with(p)) => {}
-            Some(t) => {
-                return Err(ApiError::invalid(format!(
-                    "tools.{i}.type: unknown tool type '{t}'"
-                )));
-            }
-        }
-        if let Some(name) = name {
-            if names.contains(&name) {
-                return Err(ApiError::invalid(format!(
-                    "tools: Tool names must be unique ('{name}')"
-                )));
-            }
-            names.push(name);
-        }
-    }
-    let Some(kind) = code_execution else {
-        return Err(ApiError::invalid(
-            "tools: fake-anthropic needs a code execution tool \
-             ({\"type\": \"code_execution_20250825\", \"name\": \"code_execution\"} or another real version)",
-        ));
-    };
-    Ok(Tools {
-        legacy: kind == "code_execution_20250522",
-        client_tool,
-    })
-}
-
-fn check_directives_fit(d: &Directives, legacy: bool) -> Result<(), ApiError> {
-    if d.encrypted && !legacy {
-        return Err(ApiError::invalid(
-            "@fake encrypted needs the legacy tool code_execution_20250522",
-        ));
-    }
-    if legacy
-        && let Some((sub, _)) = d
-            .tool_errors
-            .iter()
-            .find(|(s, _)| *s != SubTool::CodeExecution)
-    {
-        return Err(ApiError::invalid(format!(
-            "@fake tool-error {sub:?}: code_execution_20250522 has no such sub-tool"
-        )));
-    }
-    Ok(())
 }
 
 /// The text of a message: a string, or its `text` blocks joined by newlines.

@@ -349,7 +349,7 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
 fn summary(turn: &Turn<'_>, generated: &[Generated], errors: &[(SubTool, String)]) -> String {
     let total: u64 = turn.files.iter().map(|f| f.1).sum();
     let mut s = format!(
-        "Inventory of the container ({} files, {total} bytes) for:\n\n> {}\n\n| file | bytes | blake3 |\n|---|---:|---|\n",
+        "Inventory of the container ({} file(s), {total} bytes) for:\n\n> {}\n\n| file | bytes | blake3 |\n|---|---:|---|\n",
         turn.files.len(),
         turn.prompt_line
     );
@@ -425,7 +425,7 @@ const LIST_COMMAND: &str = "for f in *; do printf '%s\\t%s\\t%s\\n' \"$f\" \"$(s
 
 const LEGACY_LIST_CODE: &str = "import os, hashlib\nfor f in sorted(os.listdir('.')):\n    data = open(f, 'rb').read()\n    print(f, len(data), hashlib.blake2b(data).hexdigest(), sep='\\t')\n";
 
-const INVENTORY_PY: &str = "import csv, os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\nrows = [(f, os.path.getsize(f)) for f in sorted(os.listdir('.')) if os.path.isfile(f)]\nwith open('inventory.csv', 'w', newline='') as out:\n    w = csv.writer(out)\n    w.writerow(['name', 'size', 'blake3'])\n    w.writerows(rows)\nplt.figure(figsize=(0.64, 0.48), dpi=100)\nplt.bar(range(len(rows)), [r[1] for r in rows])\nplt.savefig('plot.png')\n";
+const INVENTORY_PY: &str = "import csv, os, subprocess\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\nsrc = os.environ.get('INPUT_DIR', '/mnt/user-data/uploads')\nrows = []\nfor name in sorted(os.listdir(src)):\n    path = os.path.join(src, name)\n    digest = subprocess.run(['b3sum', '--no-names', path], capture_output=True, text=True).stdout.strip()\n    rows.append((name, os.path.getsize(path), digest))\nwith open('inventory.csv', 'w', newline='') as out:\n    w = csv.writer(out)\n    w.writerow(['name', 'size', 'blake3'])\n    w.writerows(rows)\nplt.figure(figsize=(0.64, 0.48), dpi=100)\nplt.bar(range(len(rows)), [r[1] for r in rows])\nplt.savefig('plot.png')\n";
 
 #[cfg(test)]
 mod tests {

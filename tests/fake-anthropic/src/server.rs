@@ -1,4 +1,4 @@
-//! The request pipeline shared by every endpoint: logging and counters,
+//! The request pipeline shared by every endpoint: arrival (see admission.rs),
 //! faults, configured limits, common header checks, latency, routing.
 //!
 //! Order (documented in README.md): scripted faults → rate limit →
@@ -6,7 +6,6 @@
 //! `anthropic-beta` → latency → the endpoint.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -14,55 +13,14 @@ use hyper::body::Incoming;
 use hyper::{HeaderMap, Method, Request, Response};
 use hyper_util::rt::TokioIo;
 
+use crate::admission::{Arrival, Held};
 use crate::errors::{ApiError, Reply};
 use crate::faults::{Endpoint, Fault};
-use crate::limits::RateHeaders;
-use crate::state::{IdKind, LogEntry, Shared, State, after, rfc3339};
-use crate::{control, files, messages};
+use crate::state::{IdKind, Shared, after, rfc3339};
+use crate::{admission, control, files, headers, messages};
 
 /// Messages / count_tokens request size limit (REFERENCE §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
-
-const API_VERSIONS: &[&str] = &["2023-06-01", "2026-10-21"];
-
-/// `anthropic-beta` names the fake accepts: the SDK 2.11 `AnthropicBetaParam`
-/// list plus the historical code-execution and tool headers of REFERENCE §0.2.
-const KNOWN_BETAS: &[&str] = &[
-    "files-api-2025-04-14",
-    "code-execution-2025-05-22",
-    "code-execution-2025-08-25",
-    "computer-use-2024-10-22",
-    "computer-use-2025-01-24",
-    "computer-use-2025-11-24",
-    "output-128k-2025-02-19",
-    "mcp-client-2025-04-04",
-    "mcp-client-2025-11-20",
-    "mcp-client-2026-09-15",
-    "dev-full-thinking-2025-05-14",
-    "interleaved-thinking-2025-05-14",
-    "context-1m-2025-08-07",
-    "context-management-2025-06-27",
-    "model-context-window-exceeded-2025-08-26",
-    "fast-mode-2026-02-01",
-    "output-300k-2026-03-24",
-    "advisor-tool-2026-03-01",
-    "managed-agents-2026-04-01",
-    "compact-2026-01-12",
-    "compact-2026-09-04",
-    "structured-outputs-2025-11-13",
-    "task-budgets-2026-03-13",
-    "message-batches-2024-09-24",
-    "prompt-caching-2024-07-31",
-    "pdfs-2024-09-25",
-    "token-counting-2024-11-01",
-    "token-efficient-tools-2025-02-19",
-    "extended-cache-ttl-2025-04-11",
-    "skills-2025-10-02",
-    "fine-grained-tool-streaming-2025-05-14",
-    "web-fetch-2025-09-10",
-    "effort-2025-11-24",
-    "advanced-tool-use-2025-11-20",
-];
 
 /// Returned by the service to make hyper close the connection without
 /// writing any response.
@@ -168,40 +126,6 @@ pub(crate) async fn serve(
     }
 }
 
-/// Decrements an in-flight counter when the request ends, however it ends
-/// (hyper drops the future if the client goes away).
-struct InFlight {
-    shared: Arc<Shared>,
-    endpoint: Endpoint,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let endpoint = self.endpoint;
-        self.shared.update(|s| match endpoint {
-            Endpoint::Messages => s.stats.messages_in_flight -= 1,
-            Endpoint::Upload => s.stats.uploads_in_flight -= 1,
-            _ => {}
-        });
-    }
-}
-
-struct Held(Arc<Shared>);
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.0.update(|s| s.stats.held -= 1);
-    }
-}
-
-struct Arrival {
-    log_index: usize,
-    fault: Option<Fault>,
-    rate: Option<RateHeaders>,
-    admission: Result<(), ApiError>,
-    in_flight: Option<InFlight>,
-}
-
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
@@ -213,7 +137,7 @@ async fn handle(
     let route = Route::parse(req.method(), req.uri().path());
     let endpoint = route.endpoint();
     let request_id = shared.new_id(IdKind::Request);
-    let mut arrival = arrive(&shared, &req, endpoint, &request_id);
+    let mut arrival = admission::arrive(&shared, &req, endpoint, &request_id);
     let log_index = arrival.log_index;
 
     let in_flight = arrival.in_flight.take();
@@ -242,131 +166,6 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     *resp.status_mut() = reply.status;
     *resp.headers_mut() = reply.headers;
     resp
-}
-
-/// Logs and counts the request, takes its fault, and decides admission, all
-/// under one lock so concurrent arrivals see a consistent order.
-fn arrive(
-    shared: &Arc<Shared>,
-    req: &Request<Incoming>,
-    endpoint: Option<Endpoint>,
-    request_id: &str,
-) -> Arrival {
-    let retry_count = req
-        .headers()
-        .get("x-stainless-retry-count")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .unwrap_or(0);
-    let entry = LogEntry {
-        at: shared.started.elapsed(),
-        method: req.method().to_string(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().map(str::to_owned),
-        endpoint,
-        status: 0,
-        request_id: request_id.to_owned(),
-        retry_count,
-    };
-    let config = &shared.config;
-    shared.update(|s| {
-        let log_index = s.log.len();
-        s.log.push(entry);
-        let name = endpoint.map_or("unknown", Endpoint::name);
-        *s.stats.requests.entry(name.to_owned()).or_default() += 1;
-        s.stats.requests_total += 1;
-        if retry_count > 0 {
-            s.stats.retries_seen += 1;
-        }
-        let Some(endpoint) = endpoint else {
-            return Arrival {
-                log_index,
-                fault: None,
-                rate: None,
-                admission: Ok(()),
-                in_flight: None,
-            };
-        };
-        let fault = s.faults.get_mut(&endpoint).and_then(|q| q.pop_front());
-        let (rate, admission) = if fault.is_some() {
-            s.stats.faults_served += 1;
-            (None, Ok(()))
-        } else {
-            admit(s, config, endpoint)
-        };
-        let in_flight = if admission.is_ok() {
-            match endpoint {
-                Endpoint::Messages => {
-                    s.stats.messages_in_flight += 1;
-                    s.stats.max_messages_in_flight = s
-                        .stats
-                        .max_messages_in_flight
-                        .max(s.stats.messages_in_flight);
-                }
-                Endpoint::Upload => {
-                    s.stats.uploads_in_flight += 1;
-                    s.stats.max_uploads_in_flight =
-                        s.stats.max_uploads_in_flight.max(s.stats.uploads_in_flight);
-                }
-                _ => {}
-            }
-            Some(InFlight {
-                shared: shared.clone(),
-                endpoint,
-            })
-        } else {
-            None
-        };
-        Arrival {
-            log_index,
-            fault,
-            rate,
-            admission,
-            in_flight,
-        }
-    })
-}
-
-fn admit(
-    s: &mut State,
-    config: &crate::Config,
-    endpoint: Endpoint,
-) -> (Option<RateHeaders>, Result<(), ApiError>) {
-    let mut rate = None;
-    if let Some(limit) = config.rate_limit {
-        let window = if endpoint.is_files() {
-            &mut s.rate_files
-        } else {
-            &mut s.rate_messages
-        };
-        let (headers, wait) = window.admit(limit, Instant::now());
-        rate = Some(headers);
-        if let Some(wait) = wait {
-            let msg = format!(
-                "This request would exceed your organization's rate limit of {} requests per {} ms.",
-                limit.requests,
-                limit.window.as_millis()
-            );
-            return (rate, Err(ApiError::rate_limited(&msg, wait)));
-        }
-    }
-    if endpoint == Endpoint::Messages {
-        if let Some(max) = config.max_concurrent_messages
-            && s.stats.messages_in_flight >= max
-        {
-            let wait = config
-                .messages_latency
-                .max(std::time::Duration::from_millis(50));
-            let msg = format!("Number of concurrent requests exceeds your rate limit of {max}.");
-            return (rate, Err(ApiError::rate_limited(&msg, wait)));
-        }
-        if let Some(overload) = s.overload.as_mut()
-            && overload.hit()
-        {
-            return (rate, Err(ApiError::new(529, "Overloaded")));
-        }
-    }
-    (rate, Ok(()))
 }
 
 /// `None` means: drop the connection without a response.
@@ -505,7 +304,7 @@ async fn normal(
         body.drain().await;
         return Err(ApiError::not_found("Not found"));
     }
-    let (version, legacy_files) = match check_headers(shared, headers) {
+    let (version, legacy_files) = match headers::check(shared, headers) {
         Ok(v) => v,
         Err(e) => {
             body.drain().await;
@@ -542,62 +341,4 @@ async fn normal(
         }
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
-}
-
-/// Auth, `anthropic-version` and `anthropic-beta` (REFERENCE §1, §8.1).
-fn check_headers(shared: &Shared, headers: &HeaderMap) -> Result<(String, bool), ApiError> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    // x-api-key wins when both are sent (third-party report, REFERENCE §1).
-    let key = header("x-api-key").or_else(|| {
-        header("authorization").and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .map(str::trim)
-        })
-    });
-    let auth_error = |msg: &str| ApiError::new(401, msg);
-    match (key, &shared.config.api_key) {
-        (None, _) => return Err(auth_error("x-api-key header is required")),
-        (Some(""), _) => return Err(auth_error("invalid x-api-key")),
-        (Some(k), Some(expected)) if k != expected => return Err(auth_error("invalid x-api-key")),
-        _ => {}
-    }
-    let version = match header("anthropic-version") {
-        None => return Err(ApiError::invalid("anthropic-version: header is required")),
-        Some(v) if API_VERSIONS.contains(&v) => v.to_owned(),
-        Some(v) => {
-            return Err(ApiError::invalid(format!(
-                "anthropic-version: unsupported version `{v}`; use one of {API_VERSIONS:?}"
-            )));
-        }
-    };
-    let mut legacy_files = false;
-    let mut unknown = Vec::new();
-    for value in headers.get_all("anthropic-beta") {
-        let Ok(value) = value.to_str() else {
-            return Err(ApiError::invalid(
-                "anthropic-beta: header is not valid text",
-            ));
-        };
-        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if name == "files-api-2025-04-14" {
-                legacy_files = true;
-            }
-            if !KNOWN_BETAS.contains(&name) {
-                unknown.push(format!("`{name}`"));
-            }
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "Unexpected value(s) {} for the `anthropic-beta` header. Please consult our documentation at docs.anthropic.com or try again without the header.",
-            unknown.join(", ")
-        )));
-    }
-    Ok((version, legacy_files))
 }

@@ -157,6 +157,7 @@ fn request_validation() {
     invalid(&|b| b["messages"] = json!([]));
     invalid(&|b| b["messages"][0]["role"] = json!("assistant"));
     invalid(&|b| b["messages"][0]["content"][0]["text"] = json!("@fake pasue 2"));
+    invalid(&|b| b["messages"][0]["content"][0]["citations"] = json!([{"type": "char_location"}]));
     invalid(&|b| {
         b["messages"][0]["content"][0]["text"] = json!("@fake tool-error bash container_expired")
     });
