@@ -47,6 +47,9 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The output root a run would use: jobs whose outputs there are fresh are shown as such.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -50,10 +50,12 @@ fn main() -> ExitCode {
                 }
                 code
             }),
-            Command::Plan(args) => pipeline::plan(args).await.map(|(text, code)| {
-                print_stdout(&text);
-                code
-            }),
+            Command::Plan(args) => pipeline::plan(args, &pipeline::ApiConfig::from_env())
+                .await
+                .map(|(text, code)| {
+                    print_stdout(&text);
+                    code
+                }),
             Command::Run(args) => {
                 let shutdown = Shutdown::install();
                 let reporter = reporter(&cli);

@@ -2,7 +2,7 @@
 //! manifest → resolve (inputs) → hash → plan → upload → run → collect → write.
 //! It turns the outcome into an exit code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -62,12 +62,34 @@ pub async fn make_plan(
 }
 
 /// `runner plan`: the plan as text or JSON on stdout.
-pub async fn plan(args: &PlanArgs) -> Result<(String, u8), Error> {
-    let (plan, _state) = make_plan(&args.manifests, &args.state).await?;
+///
+/// Each job is marked fresh or to-run (from its `job.json` under `--out`), and each upload
+/// cached or to-upload (from the upload cache of this API base URL and key; a cached id is
+/// verified only by `run`, since `plan` makes no network call).
+pub async fn plan(args: &PlanArgs, api: &ApiConfig) -> Result<(String, u8), Error> {
+    let (plan, state) = make_plan(&args.manifests, &args.state).await?;
+    let fresh: BTreeSet<String> = plan
+        .jobs
+        .iter()
+        .filter(|j| is_fresh(&args.out, j))
+        .map(|j| j.id.clone())
+        .collect();
+    let cached: BTreeSet<(String, String)> = match &api.key {
+        Some(key) => {
+            let cache = UploadCache::for_api(&state, &api.base_url, key.fingerprint());
+            cache
+                .lookup(&plan.uploads.iter().collect::<Vec<_>>())
+                .into_keys()
+                .collect()
+        }
+        None => BTreeSet::new(),
+    };
+    let status = crate::plan_text::Status { fresh, cached };
     let text = if args.json {
-        serde_json::to_string_pretty(&plan).map_err(|e| Error::Setup(e.to_string()))? + "\n"
+        let value = crate::plan_text::to_json(&plan, &status);
+        serde_json::to_string_pretty(&value).map_err(|e| Error::Setup(e.to_string()))? + "\n"
     } else {
-        crate::plan_text::render(&plan)
+        crate::plan_text::render(&plan, &status)
     };
     Ok((text, exit::SUCCESS))
 }

@@ -2,9 +2,59 @@
 
 use std::fmt::Write;
 
+use std::collections::BTreeSet;
+
 use crate::plan::Plan;
 
-pub fn render(plan: &Plan) -> String {
+/// What local state says about a plan: which jobs are fresh, which uploads are cached.
+#[derive(Debug, Default)]
+pub struct Status {
+    pub fresh: BTreeSet<String>,
+    /// (BLAKE3, name) of uploads the cache has an id for.
+    pub cached: BTreeSet<(String, String)>,
+}
+
+impl Status {
+    fn job(&self, id: &str) -> &'static str {
+        if self.fresh.contains(id) {
+            "fresh"
+        } else {
+            "to-run"
+        }
+    }
+
+    fn upload(&self, blake3: &str, name: &str) -> &'static str {
+        if self.cached.contains(&(blake3.to_owned(), name.to_owned())) {
+            "cached"
+        } else {
+            "to-upload"
+        }
+    }
+}
+
+/// The plan as JSON, each job and upload with its `status`.
+pub fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    for (job, planned) in value["jobs"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .zip(&plan.jobs)
+    {
+        job["status"] = status.job(&planned.id).into();
+    }
+    for (upload, planned) in value["uploads"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .zip(&plan.uploads)
+    {
+        upload["status"] = status.upload(&planned.blake3, &planned.name).into();
+    }
+    value
+}
+
+pub fn render(plan: &Plan, status: &Status) -> String {
     let mut s = String::new();
     let mut manifest = None;
     for job in &plan.jobs {
@@ -14,8 +64,9 @@ pub fn render(plan: &Plan) -> String {
         }
         let _ = writeln!(
             s,
-            "  job {}  ({}, {}, api {}, {} turn{})",
+            "  job {}  {}  ({}, {}, api {}, {} turn{})",
             job.id,
+            status.job(&job.id),
             job.settings.model,
             job.settings.tool,
             job.settings.api_version,
@@ -35,18 +86,22 @@ pub fn render(plan: &Plan) -> String {
     }
     let _ = writeln!(
         s,
-        "\n{} job{}, {} unique upload{} ({})",
+        "\n{} job{} ({} fresh, {} to run), {} unique upload{} ({}; {} cached)",
         plan.jobs.len(),
         if plan.jobs.len() == 1 { "" } else { "s" },
+        status.fresh.len(),
+        plan.jobs.len() - status.fresh.len(),
         plan.uploads.len(),
         if plan.uploads.len() == 1 { "" } else { "s" },
-        bytes(plan.upload_bytes())
+        bytes(plan.upload_bytes()),
+        status.cached.len(),
     );
     for u in &plan.uploads {
         let _ = writeln!(
             s,
-            "  upload {}  {}  blake3 {}  used by {} job{}",
+            "  upload {}  {}  {}  blake3 {}  used by {} job{}",
             u.name,
+            status.upload(&u.blake3, &u.name),
             bytes(u.size),
             short(&u.blake3),
             u.jobs.len(),

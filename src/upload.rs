@@ -59,10 +59,15 @@ pub struct UploadCache {
 
 impl UploadCache {
     pub fn new(state: &StateDir, client: &ApiClient) -> UploadCache {
+        UploadCache::for_api(state, client.base_url(), client.key_fingerprint())
+    }
+
+    /// The cache of an API base URL and key fingerprint, without a client (for `plan`).
+    pub fn for_api(state: &StateDir, base_url: &str, key_fingerprint: String) -> UploadCache {
         UploadCache {
             state: state.clone(),
-            base_url: client.base_url().to_owned(),
-            key: client.key_fingerprint(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key: key_fingerprint,
         }
     }
 

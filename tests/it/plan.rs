@@ -64,3 +64,51 @@ fn plan_is_deterministic_and_uses_the_hash_cache() {
     assert_ne!(a["jobs"][0]["fingerprint"], b["jobs"][0]["fingerprint"]);
     assert_eq!(a["jobs"][1]["fingerprint"], b["jobs"][1]["fingerprint"]);
 }
+
+#[test]
+fn plan_shows_fresh_jobs_and_cached_uploads_after_a_run() {
+    let fake = fake_anthropic::FakeServer::start();
+    let sb = plan_sandbox();
+    let status = |sb: &Sandbox| -> serde_json::Value {
+        let out = sb
+            .cmd_against(&fake, ["plan", "--json", "m.yaml"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let jobs: Vec<_> = plan["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["status"].clone())
+            .collect();
+        let uploads: Vec<_> = plan["uploads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["status"].clone())
+            .collect();
+        serde_json::json!({"jobs": jobs, "uploads": uploads})
+    };
+    assert_eq!(
+        status(&sb),
+        serde_json::json!({"jobs": ["to-run", "to-run"], "uploads": ["to-upload", "to-upload", "to-upload"]})
+    );
+    sb.cmd_against(&fake, ["run", "m.yaml", "--only", "w-a"])
+        .assert()
+        .success();
+    let requests = fake.stats().requests_total;
+    assert_eq!(
+        status(&sb),
+        serde_json::json!({"jobs": ["fresh", "to-run"], "uploads": ["cached", "to-upload", "cached"]})
+    );
+    assert_eq!(
+        fake.stats().requests_total,
+        requests,
+        "plan must not call the API"
+    );
+}

@@ -371,3 +371,86 @@ fn a_second_runner_on_the_same_output_folder_is_refused() {
         String::from_utf8_lossy(&out.stderr).contains("another `runner run` is writing to out")
     );
 }
+
+#[test]
+fn upload_ttl_asks_the_files_api_to_expire_uploads() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "a\n1\n").file(
+        "m.yaml",
+        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
+    );
+    sb.cmd_against(&fake, ["run", "--upload-ttl", "7d", "m.yaml"])
+        .assert()
+        .success();
+    let cache = sb.read_json(".state/uploads.json");
+    let entry = &cache["entries"][0];
+    let uploaded: jiff::Timestamp = entry["uploaded_at"].as_str().unwrap().parse().unwrap();
+    let expires: jiff::Timestamp = entry["expires_at"].as_str().unwrap().parse().unwrap();
+    let ttl = expires.duration_since(uploaded).as_secs();
+    assert!((7 * 86_400 - 60..=7 * 86_400).contains(&ttl), "ttl {ttl}");
+    // Out of the API's range: a usage error before anything is sent.
+    let out = sb
+        .cmd_against(&fake, ["run", "--force", "--upload-ttl", "30m", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--upload-ttl `30m`: expected a duration from 1h to 90d")
+    );
+}
+
+#[test]
+fn sigint_stops_the_run_with_130_and_keeps_finished_jobs() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest("  - name: one\n    prompt: go\n  - name: two\n    prompt: go\n"),
+    );
+    // Only the second conversation to arrive is parked.
+    fake.push_faults(
+        Endpoint::Messages,
+        [Fault::Delay(Duration::ZERO), Fault::Hold],
+    );
+    let mut child = sb.spawn_against(&fake, &["run", "-j", "1", "m.yaml"]);
+    assert!(fake.wait_until(Duration::from_secs(30), |s| s.held == 1));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    fake.release_held();
+    assert_eq!(status.code(), Some(130));
+    let run = sb.read_json("out/run.json");
+    assert_eq!(run["exit_code"], 130);
+    assert_eq!(run["counts"]["succeeded"], 1);
+    assert_eq!(run["counts"]["interrupted"], 1);
+    // Which job went first is up to the scheduler; run.json says.
+    let dir_with = |status: &str| -> String {
+        let jobs = run["jobs"].as_array().unwrap();
+        let job = jobs.iter().find(|j| j["status"] == status).unwrap();
+        job["dir"].as_str().unwrap().to_owned()
+    };
+    let finished = dir_with("succeeded");
+    let stopped = dir_with("interrupted");
+    assert_eq!(
+        sb.read_json(&format!("out/{finished}/job.json"))["status"],
+        "succeeded"
+    );
+    assert!(
+        !sb.root.join("out").join(&stopped).exists(),
+        "an interrupted job leaves no folder"
+    );
+    // The re-run continues: the finished job is fresh, the interrupted one runs.
+    let out = sb
+        .cmd_against(&fake, ["run", "--json", "m.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["counts"]["fresh"], 1);
+    assert_eq!(summary["counts"]["succeeded"], 1);
+}

@@ -266,3 +266,23 @@ fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
         "ok: 1 manifest, 2 jobs, 2 input files\n"
     );
 }
+
+#[test]
+fn an_input_over_the_files_api_limit_is_rejected_before_any_upload() {
+    let sb = sandbox();
+    // Sparse: 500 MB + 1 byte of nothing, instantly.
+    let big = std::fs::File::create(sb.root.join("data/huge.csv")).unwrap();
+    big.set_len(500_000_001).unwrap();
+    sb.file(
+        "m.yaml",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [data/huge.csv]\n    prompt: hi\n",
+    );
+    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        error_lines(&out.stderr),
+        [
+            "m.yaml:6:14: input `data/huge.csv` is 500000001 bytes, over the Files API limit of 500 MB"
+        ]
+    );
+}
