@@ -11,8 +11,13 @@ use std::time::Duration;
 
 use camino::Utf8Path;
 use futures_util::{Stream, StreamExt};
+use std::sync::Arc;
+
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
+
+use crate::events::Reporter;
+use crate::rate_limit::{Gate, Signal};
 
 /// The API key; never printed.
 #[derive(Clone)]
@@ -58,8 +63,9 @@ pub enum ApiErrorKind {
     },
     /// Connection refused or reset, timeout, or a body cut short.
     Transport(String),
-    /// A 2xx whose body does not have the documented shape.
-    Decode(String),
+    /// A 2xx whose body does not have the documented shape. `body` is what arrived (lossy
+    /// UTF-8, capped), so the job's messages.json can keep it.
+    Decode { message: String, body: String },
     /// A local file could not be read (uploads), or changed while being read.
     Local(String),
 }
@@ -112,7 +118,7 @@ impl fmt::Display for ApiError {
                 }
             }
             ApiErrorKind::Transport(m) => write!(f, "connection failed: {m}")?,
-            ApiErrorKind::Decode(m) => write!(f, "unexpected response: {m}")?,
+            ApiErrorKind::Decode { message, .. } => write!(f, "unexpected response: {message}")?,
             ApiErrorKind::Local(m) => f.write_str(m)?,
         }
         if let Some(id) = &self.request_id {
@@ -123,6 +129,19 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// One file to upload, and what its bytes must be.
+#[derive(Clone, Copy, Debug)]
+pub struct UploadSpec<'a> {
+    pub path: &'a Utf8Path,
+    pub name: &'a str,
+    pub blake3: &'a str,
+    pub size: u64,
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// Told the size of each chunk as it goes out (upload progress).
+pub type OnBytes = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// File metadata (REFERENCE.md §2.2); only the fields the runner uses.
 #[derive(Clone, Debug, Deserialize)]
@@ -170,16 +189,45 @@ impl Default for Timeouts {
     }
 }
 
+/// How much the client may do at once, and the test-only scale of its own pauses.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    /// Messages requests in flight at most (the adaptive limit starts here).
+    pub messages: usize,
+    /// Files requests (uploads, listings, metadata, downloads) in flight at most.
+    pub files: usize,
+    /// Multiplies server-given waits too; 1.0 except in tests.
+    pub scale: f64,
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing {
+            messages: 4,
+            files: 16,
+            scale: 1.0,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ApiClient {
     http: reqwest::Client,
     base: String,
     key: ApiKey,
     timeouts: Timeouts,
+    scale: f64,
+    messages_gate: Arc<Gate>,
+    files_gate: Arc<Gate>,
 }
 
 impl ApiClient {
-    pub fn new(base_url: &str, key: ApiKey, timeouts: Timeouts) -> Result<ApiClient, String> {
+    pub fn new(
+        base_url: &str,
+        key: ApiKey,
+        timeouts: Timeouts,
+        pacing: Pacing,
+    ) -> Result<ApiClient, String> {
         let base = base_url.trim_end_matches('/').to_owned();
         reqwest::Url::parse(&base)
             .map_err(|e| format!("invalid ANTHROPIC_BASE_URL `{base}`: {e}"))?;
@@ -194,7 +242,20 @@ impl ApiClient {
             base,
             key,
             timeouts,
+            scale: pacing.scale,
+            messages_gate: Arc::new(Gate::new("messages", pacing.messages, pacing.scale)),
+            files_gate: Arc::new(Gate::new("files", pacing.files, pacing.scale)),
         })
+    }
+
+    /// Lets the gates report their pauses (for the progress display).
+    pub fn set_reporter(&self, reporter: &Arc<dyn Reporter>) {
+        self.messages_gate.set_reporter(Arc::clone(reporter));
+        self.files_gate.set_reporter(Arc::clone(reporter));
+    }
+
+    pub fn messages_gate(&self) -> &Gate {
+        &self.messages_gate
     }
 
     pub fn base_url(&self) -> &str {
@@ -220,16 +281,29 @@ impl ApiClient {
         h
     }
 
+    /// Sends one request through `gate`: waits for it to be open and for a slot, then tells
+    /// it what the response said about rate limits.
     async fn send(
         &self,
+        gate: &Gate,
         endpoint: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<(reqwest::Response, Option<String>), ApiError> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport(endpoint, &e, None))?;
+        let _permit = gate.acquire().await;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                gate.observe(Signal::default());
+                return Err(transport(endpoint, &e, None));
+            }
+        };
         let request_id = header_str(resp.headers(), "request-id");
+        let status = resp.status().as_u16();
+        gate.observe(Signal {
+            status: Some(status),
+            retry_after: retry_after(resp.headers()).map(|d| d.mul_f64(self.scale)),
+            exhausted_for: exhausted_for(resp.headers()),
+        });
         if resp.status().is_success() {
             return Ok((resp, request_id));
         }
@@ -250,14 +324,17 @@ impl ApiClient {
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.messages)
             .json(body);
-        let (resp, request_id) = self.send(endpoint, req).await?;
+        let (resp, request_id) = self.send(&self.messages_gate, endpoint, req).await?;
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| transport(endpoint, &e, request_id.clone()))?;
         let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError {
             endpoint: endpoint.to_owned(),
-            kind: ApiErrorKind::Decode(format!("body is not JSON: {e}")),
+            kind: ApiErrorKind::Decode {
+                message: format!("body is not JSON: {e}"),
+                body: raw_text(&bytes),
+            },
             request_id: request_id.clone(),
             retry_after: None,
             should_retry: None,
@@ -270,14 +347,35 @@ impl ApiClient {
     /// body stream fails before it ends, so the server never stores a file under a wrong hash.
     pub async fn upload(
         &self,
-        path: &Utf8Path,
-        name: &str,
-        expected_blake3: &str,
-        expected_size: u64,
-        expires_in_seconds: Option<u64>,
+        spec: &UploadSpec<'_>,
+        on_bytes: Option<OnBytes>,
         attempt: u32,
     ) -> Result<FileMeta, ApiError> {
+        let UploadSpec {
+            path,
+            name,
+            blake3: expected_blake3,
+            size: expected_size,
+            expires_in_seconds,
+        } = *spec;
         let endpoint = "POST /v1/files";
+        // Look before opening: a FIFO put in the file's place would block the open forever,
+        // and a folder is no upload. Neither is worth a retry.
+        match tokio::fs::metadata(path).await {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => {
+                return Err(ApiError::local(
+                    endpoint,
+                    format!("{path} is no longer a regular file"),
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::local(
+                    endpoint,
+                    format!("cannot open {path}: {e}"),
+                ));
+            }
+        }
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| ApiError::local(endpoint, format!("cannot open {path}: {e}")))?;
@@ -286,6 +384,7 @@ impl ApiClient {
             path.to_string(),
             expected_blake3.to_owned(),
             expected_size,
+            on_bytes,
         );
         let body = reqwest::Body::wrap_stream(stream);
         let mut part = reqwest::multipart::Part::stream_with_length(body, expected_size)
@@ -305,7 +404,7 @@ impl ApiClient {
             .headers(self.headers(crate::resolve::DEFAULT_API_VERSION, attempt))
             .timeout(self.timeouts.files)
             .multipart(form);
-        let (resp, request_id) = self.send(endpoint, req).await?;
+        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -329,7 +428,7 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(crate::resolve::DEFAULT_API_VERSION, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(endpoint, req).await?;
+        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         let list: FileList = decode_json(endpoint, resp, request_id).await?;
         Ok(list.data)
     }
@@ -342,7 +441,7 @@ impl ApiClient {
             .get(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(crate::resolve::DEFAULT_API_VERSION, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(endpoint, req).await?;
+        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -351,7 +450,8 @@ impl ApiClient {
     pub async fn download(
         &self,
         id: &str,
-        sink: &mut std::fs::File,
+        // Any writer: collect.rs passes one that cuts off a body longer than announced.
+        sink: &mut impl Write,
         attempt: u32,
     ) -> Result<(u64, String), ApiError> {
         let endpoint = "GET /v1/files/{id}/content";
@@ -365,7 +465,7 @@ impl ApiClient {
             .headers(self.headers(crate::resolve::DEFAULT_API_VERSION, attempt))
             .header("accept", "application/binary")
             .timeout(self.timeouts.files);
-        let (mut resp, request_id) = self.send(endpoint, req).await?;
+        let (mut resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
         while let Some(chunk) = resp
@@ -422,11 +522,12 @@ fn verified_stream(
     path: String,
     expected: String,
     expected_size: u64,
+    on_bytes: Option<OnBytes>,
 ) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> {
     let chunks = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     let state = (chunks, blake3::Hasher::new(), 0u64, false);
     futures_util::stream::unfold(state, move |(mut chunks, mut hasher, mut seen, done)| {
-        let (path, expected) = (path.clone(), expected.clone());
+        let (path, expected, on_bytes) = (path.clone(), expected.clone(), on_bytes.clone());
         async move {
             if done {
                 return None;
@@ -435,19 +536,25 @@ fn verified_stream(
                 Some(Ok(chunk)) => {
                     hasher.update(&chunk);
                     seen += chunk.len() as u64;
+                    if let Some(report) = &on_bytes {
+                        report(chunk.len() as u64);
+                    }
                     if seen > expected_size {
-                        let e = std::io::Error::other(format!("{path} grew since it was planned"));
+                        let e = LocalFileError::io(format!("{path} grew since it was planned"));
                         return Some((Err(e), (chunks, hasher, seen, true)));
                     }
                     Some((Ok(chunk), (chunks, hasher, seen, false)))
                 }
-                Some(Err(e)) => Some((Err(e), (chunks, hasher, seen, true))),
+                Some(Err(e)) => {
+                    let e = LocalFileError::io(format!("cannot read {path}: {e}"));
+                    Some((Err(e), (chunks, hasher, seen, true)))
+                }
                 None => {
                     let actual = hasher.finalize().to_hex().to_string();
                     if seen == expected_size && actual == expected {
                         None
                     } else {
-                        let e = std::io::Error::other(format!(
+                        let e = LocalFileError::io(format!(
                             "{path} changed since it was planned ({seen} bytes, blake3 {actual}; expected {expected_size} bytes, blake3 {expected})"
                         ));
                         Some((Err(e), (chunks, hasher, seen, true)))
@@ -457,6 +564,25 @@ fn verified_stream(
         }
     })
 }
+
+/// Raised inside an upload body stream for a problem with the local file, so that
+/// [`transport`] can tell it from a network failure.
+#[derive(Debug)]
+struct LocalFileError(String);
+
+impl LocalFileError {
+    fn io(message: String) -> std::io::Error {
+        std::io::Error::other(LocalFileError(message))
+    }
+}
+
+impl fmt::Display for LocalFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LocalFileError {}
 
 async fn decode_json<T: serde::de::DeserializeOwned>(
     endpoint: &str,
@@ -469,23 +595,34 @@ async fn decode_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| transport(endpoint, &e, request_id.clone()))?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError {
         endpoint: endpoint.to_owned(),
-        kind: ApiErrorKind::Decode(e.to_string()),
+        kind: ApiErrorKind::Decode {
+            message: e.to_string(),
+            body: raw_text(&bytes),
+        },
         request_id,
         retry_after: None,
         should_retry: None,
     })
 }
 
+/// What arrived, for the record: lossy UTF-8, at most 1 MiB.
+fn raw_text(bytes: &[u8]) -> String {
+    const CAP: usize = 1 << 20;
+    String::from_utf8_lossy(&bytes[..bytes.len().min(CAP)]).into_owned()
+}
+
 fn transport(endpoint: &str, e: &reqwest::Error, request_id: Option<String>) -> ApiError {
-    // A body stream we fed that failed (the file changed) is a local problem, not the
-    // network's: it must not be retried as if transient.
+    // A body stream we fed that failed (the file changed or could not be read) is a local
+    // problem, not the network's: it must not be retried as if transient.
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::Other
-            && io.to_string().contains("since it was planned")
-        {
-            return ApiError::local(endpoint, io.to_string());
+        let local = s.downcast_ref::<LocalFileError>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<LocalFileError>())
+        });
+        if let Some(local) = local {
+            return ApiError::local(endpoint, local.0.clone());
         }
         source = s.source();
     }
@@ -553,6 +690,30 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// How long until the most restrictive used-up quota resets, from the
+/// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{remaining,reset}`
+/// headers (REFERENCE.md §4.3); `None` while every quota has room.
+pub fn exhausted_for(headers: &HeaderMap) -> Option<Duration> {
+    let now = jiff::Timestamp::now();
+    ["requests", "tokens", "input-tokens", "output-tokens"]
+        .iter()
+        .filter(|kind| {
+            header_str(headers, &format!("anthropic-ratelimit-{kind}-remaining"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                == Some(0)
+        })
+        .filter_map(|kind| {
+            let reset: jiff::Timestamp =
+                header_str(headers, &format!("anthropic-ratelimit-{kind}-reset"))?
+                    .trim()
+                    .parse()
+                    .ok()?;
+            Duration::try_from(reset.duration_since(now)).ok()
+        })
+        .max()
+        .filter(|d| !d.is_zero())
+}
+
 /// `retry-after-ms` first, then `retry-after` as seconds (possibly fractional) or an HTTP
 /// date, as the official SDK reads them (REFERENCE.md §4.4).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -597,6 +758,26 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after", "0")])), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
         assert_eq!(retry_after(&headers(&[])), None);
+    }
+
+    #[test]
+    fn exhausted_quota_is_read_from_rate_limit_headers() {
+        let reset = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5)).to_string();
+        let h = headers(&[
+            ("anthropic-ratelimit-requests-remaining", "0"),
+            ("anthropic-ratelimit-requests-reset", reset.as_str()),
+            ("anthropic-ratelimit-tokens-remaining", "12000"),
+        ]);
+        let wait = exhausted_for(&h).unwrap();
+        assert!(
+            wait > Duration::from_secs(4) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        let room = headers(&[
+            ("anthropic-ratelimit-requests-remaining", "3"),
+            ("anthropic-ratelimit-requests-reset", reset.as_str()),
+        ]);
+        assert_eq!(exhausted_for(&room), None);
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// Run only jobs whose name (or `<manifest-stem>/<name>`) matches this glob; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub only: Vec<String>,
+    /// Attempts per API call before a transient failure (429, 5xx, 529, connection error)
+    /// fails the job.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_attempts: u16,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,
@@ -86,6 +90,15 @@ pub struct RunArgs {
     /// Ask the Files API to delete uploads after this long (e.g. `2h`, `7d`; 1h to 90d).
     #[arg(long, value_name = "DURATION")]
     pub upload_ttl: Option<String>,
+    /// Largest generated file a job may save (`500M`, `2G`; K/M/G/T are powers of 1024).
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = crate::collect::parse_size)]
+    pub max_file_size: u64,
+    /// Most bytes of generated files one job may save, all files together.
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = crate::collect::parse_size)]
+    pub max_job_output: u64,
+    /// Most generated files one job may save.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_files: usize,
     #[command(flatten)]
     pub state: StateArgs,
 }

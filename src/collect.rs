@@ -1,16 +1,78 @@
 //! Stage 6: download every file the code generated into the job's staging `files/`
 //! folder, under a sanitised unique name, verified against the size the metadata gives
 //! (a short body is retried like any transient failure).
+//!
+//! Names, sizes and counts all come from the server, so none is trusted: every size is
+//! checked against [`OutputLimits`] before the first byte is written, and a body longer
+//! than its metadata announced is cut off there.
+
+use std::io::{self, Write};
 
 use camino::Utf8Path;
 
-use crate::api::{ApiClient, ApiError, ApiErrorKind};
+use crate::api::{ApiClient, ApiError, ApiErrorKind, FileMeta};
 use crate::events::Event;
 use crate::outcome::{ErrorKind, Exchange, JobError, OutputFile};
 use crate::outdir::Staging;
+use crate::plan_text::bytes as human;
 use crate::run::RunCtx;
-use crate::safe_name::NameSet;
+use crate::safe_name::{NameSet, sanitise};
 use crate::wire;
+
+/// Caps on what a server may make a job write. Exceeding one fails the job with a clear
+/// reason and leaves nothing partial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub max_file_bytes: u64,
+    pub max_job_bytes: u64,
+    pub max_files: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> OutputLimits {
+        OutputLimits {
+            max_file_bytes: 1 << 30,
+            max_job_bytes: 4 << 30,
+            max_files: 1000,
+        }
+    }
+}
+
+impl From<&crate::cli::RunArgs> for OutputLimits {
+    fn from(args: &crate::cli::RunArgs) -> OutputLimits {
+        OutputLimits {
+            max_file_bytes: args.max_file_size,
+            max_job_bytes: args.max_job_output,
+            max_files: args.max_files,
+        }
+    }
+}
+
+/// A byte count as people write it on a command line: `1000`, `64K`, `500M`, `2G`, `1T`
+/// (powers of 1024; a trailing `B` or `iB` is allowed, case does not matter).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`");
+    let t = text.trim();
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit
+        .strip_suffix("IB")
+        .or_else(|| unit.strip_suffix('B'))
+        .unwrap_or(&unit);
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
 
 pub async fn collect(
     ctx: &RunCtx<'_>,
@@ -29,6 +91,14 @@ pub async fn collect(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let limits = ctx.limits;
+    if ids.len() > limits.max_files {
+        return Err(over_limit(format!(
+            "the job generated {} files, over the limit of {} (--max-files); none was saved",
+            ids.len(),
+            limits.max_files
+        )));
+    }
     ctx.reporter.report(Event::JobState {
         id: job_id.to_owned(),
         state: format!(
@@ -37,26 +107,40 @@ pub async fn collect(
             if ids.len() == 1 { "" } else { "s" }
         ),
     });
-    let mut names = NameSet::new();
-    let mut outputs = Vec::with_capacity(ids.len());
+    let fail = |id: &str, e: &dyn std::fmt::Display, request_id: Option<String>| JobError {
+        kind: ErrorKind::Download,
+        message: format!("generated file {id}: {e}"),
+        request_id,
+    };
+    // Every size is known before the first download, so a job over a limit writes nothing.
+    let mut metas: Vec<(String, FileMeta)> = Vec::with_capacity(ids.len());
+    let mut total = 0u64;
     for id in ids {
-        let fail = |e: &dyn std::fmt::Display, request_id: Option<String>| JobError {
-            kind: ErrorKind::Download,
-            message: format!("generated file {id}: {e}"),
-            request_id,
-        };
-        let meta = crate::retry::retry(ctx.policy, ctx.files_gate, |attempt| {
-            ctx.client.file_meta(&id, attempt)
-        })
-        .await
-        .map_err(|e| fail(&e, e.error.request_id.clone()))?;
+        let meta = crate::retry::retry(ctx.policy, |attempt| ctx.client.file_meta(&id, attempt))
+            .await
+            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?;
+        check_size(&limits, &id, &meta, &mut total)?;
+        metas.push((id, meta));
+    }
+    let mut names = NameSet::new();
+    let mut outputs: Vec<OutputFile> = Vec::with_capacity(metas.len());
+    for (id, meta) in metas {
         let name = names.claim(&meta.filename);
         let dest = staging.files_dir().join(&name);
-        let (size, blake3) = crate::retry::retry(ctx.policy, ctx.files_gate, |attempt| {
+        let downloaded = crate::retry::retry(ctx.policy, |attempt| {
             download_verified(ctx.client, &id, meta.size_bytes, &dest, attempt)
         })
-        .await
-        .map_err(|e| fail(&e, e.error.request_id.clone()))?;
+        .await;
+        let (size, blake3) = match downloaded {
+            Ok(done) => done,
+            Err(e) => {
+                // All or nothing: files already saved would be missing from job.json.
+                for saved in &outputs {
+                    let _ = fs_err::remove_file(staging.files_dir().join(&saved.name));
+                }
+                return Err(fail(&id, &e, e.error.request_id.clone()));
+            }
+        };
         outputs.push(OutputFile {
             path: format!("files/{name}"),
             original_name: (name != meta.filename).then(|| meta.filename.clone()),
@@ -68,6 +152,68 @@ pub async fn collect(
         });
     }
     Ok(outputs)
+}
+
+fn over_limit(message: String) -> JobError {
+    JobError {
+        kind: ErrorKind::OutputLimit,
+        message,
+        request_id: None,
+    }
+}
+
+/// Checks one file's announced size against the per-file cap and adds it to the job's
+/// running `total`, checked against the per-job cap.
+fn check_size(
+    limits: &OutputLimits,
+    id: &str,
+    meta: &FileMeta,
+    total: &mut u64,
+) -> Result<(), JobError> {
+    // The name is the server's: shown sanitised, so it cannot mess up a terminal or log.
+    let what = format!("generated file {id} (`{}`)", sanitise(&meta.filename));
+    if meta.size_bytes > limits.max_file_bytes {
+        return Err(over_limit(format!(
+            "{what} is {} bytes, over the per-file limit of {} (--max-file-size); none was saved",
+            meta.size_bytes,
+            human(limits.max_file_bytes)
+        )));
+    }
+    *total = total.saturating_add(meta.size_bytes);
+    if *total > limits.max_job_bytes {
+        return Err(over_limit(format!(
+            "the generated files add up to more than the per-job limit of {} \
+             (--max-job-output), reached at {what}; none was saved",
+            human(limits.max_job_bytes)
+        )));
+    }
+    Ok(())
+}
+
+/// Passes bytes through to `inner` until `left` runs out, then refuses: a body longer
+/// than its metadata announced is cut off there instead of filling the disk.
+struct Capped<W> {
+    inner: W,
+    left: u64,
+    over: bool,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            self.over = true;
+            return Err(io::Error::other(
+                "more bytes than the file's metadata announced",
+            ));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// One download attempt into a temporary file beside `dest`, renamed into place only when
@@ -91,7 +237,19 @@ async fn download_verified(
         .prefix(".download-")
         .tempfile_in(dir)
         .map_err(|e| local(format!("cannot create a file in {dir}: {e}")))?;
-    let (size, blake3) = client.download(id, tmp.as_file_mut(), attempt).await?;
+    let mut sink = Capped {
+        inner: tmp.as_file_mut(),
+        left: expected,
+        over: false,
+    };
+    let downloaded = client.download(id, &mut sink, attempt).await;
+    if sink.over {
+        return Err(local(format!(
+            "the server sent more than the {expected} bytes the file's metadata announced; \
+             the download was stopped there"
+        )));
+    }
+    let (size, blake3) = downloaded?;
     if size != expected {
         return Err(ApiError {
             endpoint: "GET /v1/files/{id}/content".into(),
@@ -107,4 +265,94 @@ async fn download_verified(
     tmp.persist(dest)
         .map_err(|e| local(format!("cannot write {dest}: {}", e.error)))?;
     Ok((size, blake3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        for (text, want) in [
+            ("0", 0),
+            ("1000", 1000),
+            ("64K", 64 << 10),
+            ("64k", 64 << 10),
+            ("500M", 500 << 20),
+            ("500MB", 500 << 20),
+            ("500MiB", 500 << 20),
+            ("2G", 2 << 30),
+            (" 1 T ", 1 << 40),
+            ("12B", 12),
+        ] {
+            assert_eq!(parse_size(text), Ok(want), "{text}");
+        }
+        for bad in [
+            "",
+            "M",
+            "-1",
+            "1.5G",
+            "10X",
+            "1GG",
+            "99999999999999999999",
+            "16777216T",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn meta(name: &str, size: u64) -> FileMeta {
+        FileMeta {
+            id: "file_1".into(),
+            filename: name.into(),
+            mime_type: None,
+            size_bytes: size,
+            downloadable: true,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn sizes_are_checked_per_file_and_per_job() {
+        let limits = OutputLimits {
+            max_file_bytes: 100,
+            max_job_bytes: 150,
+            max_files: 10,
+        };
+        let mut total = 0;
+        assert!(check_size(&limits, "f1", &meta("a", 100), &mut total).is_ok());
+        let e = check_size(&limits, "f2", &meta("../b\u{1b}[2J", 101), &mut total).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::OutputLimit);
+        assert!(e.message.contains("--max-file-size"), "{}", e.message);
+        assert!(
+            !e.message.contains('\u{1b}'),
+            "server names are shown sanitised"
+        );
+        assert!(check_size(&limits, "f3", &meta("c", 50), &mut total).is_ok());
+        let e = check_size(&limits, "f4", &meta("d", 1), &mut total).unwrap_err();
+        assert!(e.message.contains("--max-job-output"), "{}", e.message);
+        let mut total = u64::MAX - 1;
+        let huge = OutputLimits {
+            max_file_bytes: u64::MAX,
+            max_job_bytes: u64::MAX,
+            max_files: 1,
+        };
+        assert!(check_size(&huge, "f5", &meta("e", u64::MAX), &mut total).is_ok());
+    }
+
+    #[test]
+    fn capped_writer_refuses_the_first_byte_too_many() {
+        let mut out = Vec::new();
+        let mut w = Capped {
+            inner: &mut out,
+            left: 5,
+            over: false,
+        };
+        w.write_all(b"abc").unwrap();
+        w.write_all(b"de").unwrap();
+        assert!(!w.over);
+        assert!(w.write_all(b"f").is_err());
+        assert!(w.over);
+        assert_eq!(out, b"abcde");
+    }
 }

@@ -50,6 +50,13 @@ pub fn hash_file(path: &Utf8Path) -> std::io::Result<Hashed> {
 
 fn stamp(path: &Utf8Path) -> std::io::Result<Stamp> {
     let meta = fs_err::metadata(path)?;
+    // Checked before every read: a path swapped for a FIFO since `validate` would block
+    // the read forever.
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{path} is no longer a regular file"
+        )));
+    }
     let mtime_ns = meta
         .modified()
         .ok()

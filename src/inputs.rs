@@ -26,9 +26,21 @@ pub struct InputFile {
 pub enum ExpandError {
     NoMatch,
     NotFound,
+    /// A literal path names a folder.
     NotAFile,
+    /// A FIFO, socket or device, named literally (`matched: None`) or matched by a glob.
+    /// Never opened: opening a FIFO for reading waits for a writer, forever.
+    Special {
+        matched: Option<String>,
+        kind: &'static str,
+    },
     BadGlob(String),
     NonUtf8(String),
+    /// The file exists but cannot be read (e.g. no permission); `matched` as above.
+    Unreadable {
+        matched: Option<String>,
+        reason: String,
+    },
     Io(String),
 }
 
@@ -40,11 +52,30 @@ impl std::fmt::Display for ExpandError {
             ExpandError::NotAFile => {
                 f.write_str("is not a regular file (name the files, e.g. `dir/*.csv`)")
             }
+            ExpandError::Special {
+                matched: None,
+                kind,
+            } => write!(f, "is {kind}, not a regular file"),
+            ExpandError::Special {
+                matched: Some(path),
+                kind,
+            } => write!(
+                f,
+                "matches `{path}`, which is {kind}, not a regular file; narrow the pattern"
+            ),
             ExpandError::BadGlob(e) => write!(f, "is not a valid glob: {e}"),
             ExpandError::NonUtf8(p) => write!(
                 f,
                 "matches a path that is not valid UTF-8 ({p}); rename it or narrow the pattern"
             ),
+            ExpandError::Unreadable {
+                matched: None,
+                reason,
+            } => write!(f, "cannot be read: {reason}"),
+            ExpandError::Unreadable {
+                matched: Some(path),
+                reason,
+            } => write!(f, "matches `{path}`, which cannot be read: {reason}"),
             ExpandError::Io(e) => write!(f, "cannot be read: {e}"),
         }
     }
@@ -104,26 +135,45 @@ pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandEr
         return Err(ExpandError::NoMatch);
     }
     let mut found = Vec::new();
+    // Without `**`, a pattern cannot match deeper than its own number of components:
+    // `/*.csv` reads one folder, not the whole disk.
+    let depth = if rest.contains("**") {
+        usize::MAX
+    } else {
+        rest.split('/').count()
+    };
     let walker = walkdir::WalkDir::new(&walk_root)
         .follow_links(true)
         .sort_by_file_name()
-        .min_depth(1);
+        .min_depth(1)
+        .max_depth(depth);
     for entry in walker {
         let entry = entry.map_err(|e| ExpandError::Io(e.to_string()))?;
-        if !entry.file_type().is_file() {
+        // With links followed, this is the type of what a link points to.
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
             continue;
         }
         let rel_to_root = entry
             .path()
             .strip_prefix(&walk_root)
             .map_err(|e| ExpandError::Io(e.to_string()))?;
+        // Matched as bytes, so a file with a non-UTF-8 name is an error only when it is
+        // one the pattern asks for.
+        if !matcher.is_match(rel_to_root) {
+            continue;
+        }
         let Some(rel_str) = rel_to_root.to_str() else {
             return Err(ExpandError::NonUtf8(
                 entry.path().to_string_lossy().into_owned(),
             ));
         };
-        if !matcher.is_match(rel_str) {
-            continue;
+        let rel = format!("{root}{rel_str}");
+        if let Some(kind) = special_kind(&file_type) {
+            return Err(ExpandError::Special {
+                matched: Some(rel),
+                kind,
+            });
         }
         let abs = Utf8PathBuf::try_from(entry.path().to_path_buf())
             .map_err(|e| ExpandError::NonUtf8(e.into_path_buf().to_string_lossy().into_owned()))?;
@@ -131,8 +181,14 @@ pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandEr
             .metadata()
             .map_err(|e| ExpandError::Io(e.to_string()))?
             .len();
+        if let Err(reason) = check_readable(&abs) {
+            return Err(ExpandError::Unreadable {
+                matched: Some(rel),
+                reason,
+            });
+        }
         found.push(InputFile {
-            rel: format!("{root}{rel_str}"),
+            rel,
             name: abs.file_name().unwrap_or_default().to_owned(),
             abs,
             size,
@@ -152,15 +208,73 @@ fn literal(base: &Utf8Path, pattern: &str) -> Result<InputFile, ExpandError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ExpandError::NotFound),
         Err(e) => return Err(ExpandError::Io(e.to_string())),
     };
-    if !meta.is_file() {
+    if meta.is_dir() {
         return Err(ExpandError::NotAFile);
     }
+    if let Some(kind) = special_kind(&meta.file_type()) {
+        return Err(ExpandError::Special {
+            matched: None,
+            kind,
+        });
+    }
+    check_readable(&abs).map_err(|reason| ExpandError::Unreadable {
+        matched: None,
+        reason,
+    })?;
     Ok(InputFile {
         rel: pattern.trim_start_matches("./").to_owned(),
         name: abs.file_name().unwrap_or_default().to_owned(),
         abs,
         size: meta.len(),
     })
+}
+
+/// What a path is when it is neither a regular file nor a folder, in words; `None` for a
+/// regular file or a folder. Decided from metadata alone, without opening anything.
+pub fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() || file_type.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("a special file")
+}
+
+/// Opens a file known to be regular, so that `validate` reports a file it will not be
+/// able to read (permissions) instead of the run failing at hashing time.
+fn check_readable(path: &Utf8Path) -> Result<(), String> {
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            _ => e.to_string(),
+        })
+}
+
+/// Reads a small text file the manifest names (a manifest, a `prompt_file`) after checking
+/// that it is a regular file: reading a FIFO would wait forever for a writer.
+pub fn read_text(path: &Utf8Path) -> std::io::Result<String> {
+    let meta = fs_err::metadata(path)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a folder, not a file"));
+    }
+    if let Some(kind) = special_kind(&meta.file_type()) {
+        return Err(std::io::Error::other(format!(
+            "it is {kind}, not a regular file"
+        )));
+    }
+    fs_err::read_to_string(path)
 }
 
 #[cfg(test)]
@@ -216,5 +330,103 @@ mod tests {
             expand(&base, "data/[.csv"),
             Err(ExpandError::BadGlob(_))
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_reported_by_kind_and_never_opened() {
+        let (_d, base) = tree();
+        let fifo = base.join("data/pipe.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let _socket = std::os::unix::net::UnixListener::bind(base.join("data/sock.csv")).unwrap();
+        std::os::unix::fs::symlink(&fifo, base.join("data/link-to-pipe.txt")).unwrap();
+        let special = |matched: Option<&str>, kind| ExpandError::Special {
+            matched: matched.map(str::to_owned),
+            kind,
+        };
+        // Each of these would block forever if the FIFO were opened.
+        assert_eq!(
+            expand(&base, "data/pipe.csv"),
+            Err(special(None, "a FIFO (named pipe)"))
+        );
+        assert_eq!(
+            expand(&base, "data/link-to-pipe.txt"),
+            Err(special(None, "a FIFO (named pipe)"))
+        );
+        assert_eq!(
+            expand(&base, "data/sock.csv"),
+            Err(special(None, "a socket"))
+        );
+        assert_eq!(
+            expand(&base, "data/*.csv"),
+            Err(special(Some("data/pipe.csv"), "a FIFO (named pipe)"))
+        );
+        assert_eq!(
+            expand(&base, "data/*.txt"),
+            Err(special(
+                Some("data/link-to-pipe.txt"),
+                "a FIFO (named pipe)"
+            ))
+        );
+        // Patterns that do not ask for them are unaffected.
+        assert_eq!(
+            rels(&expand(&base, "data/*.json").unwrap()),
+            ["data/x.json"]
+        );
+        assert_eq!(
+            special(Some("data/pipe.csv"), "a FIFO (named pipe)").to_string(),
+            "matches `data/pipe.csv`, which is a FIFO (named pipe), not a regular file; narrow the pattern"
+        );
+        let text = read_text(&fifo).unwrap_err().to_string();
+        assert_eq!(text, "it is a FIFO (named pipe), not a regular file");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_name_is_an_error_only_when_the_pattern_matches_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let (_d, base) = tree();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.csv");
+        fs_err::write(base.as_std_path().join("data").join(name), "x").unwrap();
+        match expand(&base, "data/*.csv") {
+            Err(ExpandError::NonUtf8(path)) => {
+                assert!(path.ends_with("data/caf\u{FFFD}.csv"), "{path}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            rels(&expand(&base, "data/*.json").unwrap()),
+            ["data/x.json"]
+        );
+        assert_eq!(
+            rels(&expand(&base, "data/{a,b}.csv").unwrap()),
+            ["data/a.csv", "data/b.csv"]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_file_is_reported_at_validation() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, base) = tree();
+        let path = base.join("data/a.csv");
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::File::open(&path).is_ok() {
+            eprintln!("note: running with privileges that ignore file modes (root?); skipped");
+            return;
+        }
+        let unreadable = |matched: Option<&str>| ExpandError::Unreadable {
+            matched: matched.map(str::to_owned),
+            reason: "permission denied".into(),
+        };
+        assert_eq!(expand(&base, "data/a.csv"), Err(unreadable(None)));
+        assert_eq!(
+            expand(&base, "data/*.csv"),
+            Err(unreadable(Some("data/a.csv")))
+        );
     }
 }

@@ -38,6 +38,8 @@ pub mod safe_name;
 pub mod shutdown;
 pub mod state;
 pub mod template;
+#[cfg(test)]
+mod test_json;
 pub mod upload;
 pub mod wire;
 pub mod write;

@@ -33,12 +33,23 @@ impl Usage {
         }
     }
 
+    /// Saturating: the counts come from a server, and an absurd one must not panic a run.
     pub fn add(&mut self, other: &Usage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
-        self.cache_read_input_tokens += other.cache_read_input_tokens;
-        self.code_execution_requests += other.code_execution_requests;
+        let sum = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        sum(&mut self.input_tokens, other.input_tokens);
+        sum(&mut self.output_tokens, other.output_tokens);
+        sum(
+            &mut self.cache_creation_input_tokens,
+            other.cache_creation_input_tokens,
+        );
+        sum(
+            &mut self.cache_read_input_tokens,
+            other.cache_read_input_tokens,
+        );
+        sum(
+            &mut self.code_execution_requests,
+            other.code_execution_requests,
+        );
     }
 }
 
@@ -86,6 +97,8 @@ pub enum ErrorKind {
     Upload,
     /// A generated file could not be downloaded or verified.
     Download,
+    /// The generated files went over `--max-files`, `--max-file-size` or `--max-job-output`.
+    OutputLimit,
     /// Writing the job's output failed.
     Write,
     /// The run was interrupted before the job finished.
@@ -201,4 +214,20 @@ pub struct JobLine {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_from_a_server_saturates_instead_of_overflowing() {
+        let huge = Usage::from_wire(&serde_json::json!({
+            "input_tokens": u64::MAX, "output_tokens": -1, "server_tool_use": "x"
+        }));
+        assert_eq!(huge.output_tokens, 0);
+        let mut total = huge;
+        total.add(&huge);
+        assert_eq!(total.input_tokens, u64::MAX);
+    }
 }

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use futures_util::FutureExt;
 use futures_util::future::Shared as Shared_;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiClient, ApiKey, Timeouts};
+use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
 use crate::cli::{PlanArgs, RunArgs, StateArgs};
 use crate::error::{Error, exit};
 use crate::events::{Event, Reporter};
@@ -21,8 +21,8 @@ use crate::outcome::{
 };
 use crate::outdir::{self, Staging};
 use crate::plan::{self, Plan, PlannedJob, PlannedUpload};
-use crate::rate_limit::Gate;
 use crate::resolve::{self, Job};
+use crate::retry;
 use crate::retry::RetryPolicy;
 use crate::run::{self, Conversation, RunCtx};
 use crate::state::{self, StateDir};
@@ -98,11 +98,15 @@ pub async fn plan(args: &PlanArgs, api: &ApiConfig) -> Result<(String, u8), Erro
 struct Shared {
     client: ApiClient,
     policy: RetryPolicy,
-    messages_gate: Gate,
-    files_gate: Gate,
     reporter: Arc<dyn Reporter>,
     cancel: CancellationToken,
     out: Utf8PathBuf,
+    limits: collect::OutputLimits,
+    cache: Arc<UploadCache>,
+    /// Where each (BLAKE3, name) is read from, for uploads.
+    sources: BTreeMap<(String, String), Utf8PathBuf>,
+    /// Inputs uploaded again mid-run because the API lost them, shared by all jobs.
+    reuploads: std::sync::Mutex<BTreeMap<(String, String), UploadHandle>>,
 }
 
 impl Shared {
@@ -110,10 +114,9 @@ impl Shared {
         RunCtx {
             client: &self.client,
             policy: &self.policy,
-            messages_gate: &self.messages_gate,
-            files_gate: &self.files_gate,
             reporter: self.reporter.as_ref(),
             cancel: &self.cancel,
+            limits: self.limits,
         }
     }
 }
@@ -170,21 +173,38 @@ pub async fn run(
     let mut upload_stats = UploadStats::default();
 
     if !to_run.is_empty() {
+        let policy = RetryPolicy {
+            max_attempts: u32::from(args.max_attempts),
+            ..RetryPolicy::default()
+        };
+        let client = api.connect(Pacing {
+            messages: usize::from(args.jobs),
+            // Uploads, plus the downloads and metadata calls of running jobs.
+            files: usize::from(args.uploads) + usize::from(args.jobs),
+            scale: policy.scale,
+        })?;
+        client.set_reporter(&reporter);
+        let cache = Arc::new(UploadCache::new(&state, &client));
         let shared = Arc::new(Shared {
-            client: api.connect()?,
-            policy: RetryPolicy::default(),
-            messages_gate: Gate::default(),
-            files_gate: Gate::default(),
+            client,
+            policy,
             reporter: Arc::clone(&reporter),
             cancel: cancel.clone(),
             out: out.clone(),
+            limits: collect::OutputLimits::from(args),
+            cache: Arc::clone(&cache),
+            sources: plan
+                .uploads
+                .iter()
+                .map(|u| ((u.blake3.clone(), u.name.clone()), u.source.clone()))
+                .collect(),
+            reuploads: std::sync::Mutex::default(),
         });
-        let cache = Arc::new(UploadCache::new(&state, &shared.client));
         let cached = cache.lookup(&needed);
         let verified = if cached.is_empty() {
             BTreeMap::new()
         } else {
-            upload::verify(&shared.client, &shared.policy, &shared.files_gate, &cached)
+            upload::verify(&shared.client, &shared.policy, &cached)
                 .await
                 .map_err(|e| {
                     Error::Setup(format!("cannot verify cached uploads with the API: {e}"))
@@ -265,7 +285,7 @@ impl ApiConfig {
         }
     }
 
-    fn connect(&self) -> Result<ApiClient, Error> {
+    fn connect(&self, pacing: Pacing) -> Result<ApiClient, Error> {
         let key = self.key.clone().ok_or_else(|| {
             Error::Setup(
                 "ANTHROPIC_API_KEY is not set; `runner run` needs an API key \
@@ -273,12 +293,13 @@ impl ApiConfig {
                     .into(),
             )
         })?;
-        ApiClient::new(&self.base_url, key, Timeouts::default()).map_err(Error::Setup)
+        ApiClient::new(&self.base_url, key, Timeouts::default(), pacing).map_err(Error::Setup)
     }
 }
 
-/// Spawns one task per upload that is not verified in the cache, largest first, at most
-/// `limit` at once. Every job awaits only the handles of its own inputs.
+/// Starts every upload that is not verified in the cache, largest first, at most `limit`
+/// at once, from one driver task (so they really start in that order). Every job awaits
+/// only the handles of its own inputs.
 fn start_uploads(
     shared: &Arc<Shared>,
     cache: &Arc<UploadCache>,
@@ -287,10 +308,10 @@ fn start_uploads(
     ttl: Option<u64>,
     limit: u16,
 ) -> BTreeMap<(String, String), UploadHandle> {
-    let semaphore = Arc::new(Semaphore::new(usize::from(limit)));
     let mut ordered = needed.to_vec();
     ordered.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key().cmp(&b.key())));
     let mut handles = BTreeMap::new();
+    let mut queue = Vec::new();
     for u in ordered {
         let key = (u.blake3.clone(), u.name.clone());
         let future: futures_util::future::BoxFuture<'static, UploadResult> =
@@ -303,48 +324,55 @@ fn start_uploads(
                 let id = id.clone();
                 Box::pin(async move { Ok((id, true, 0)) })
             } else {
-                let (shared, cache, semaphore, u) = (
-                    Arc::clone(shared),
-                    Arc::clone(cache),
-                    Arc::clone(&semaphore),
-                    u.clone(),
-                );
-                let task = tokio::spawn(async move {
-                    let _permit = semaphore
-                        .acquire_owned()
-                        .await
-                        .map_err(|e| Arc::<str>::from(e.to_string()))?;
-                    if shared.cancel.is_cancelled() {
-                        return Err(Arc::<str>::from("interrupted before upload"));
-                    }
-                    shared.reporter.report(Event::UploadStarted {
-                        name: u.name.clone(),
-                        size: u.size,
-                    });
-                    let meta = upload::upload_one(
-                        &shared.client,
-                        &shared.policy,
-                        &shared.files_gate,
-                        &cache,
-                        &u,
-                        ttl,
-                    )
-                    .await
-                    .map_err(Arc::<str>::from)?;
-                    shared.reporter.report(Event::UploadFinished {
-                        name: u.name.clone(),
-                        size: u.size,
-                        reused: false,
-                    });
-                    Ok((meta.id, false, u.size))
-                });
+                let (tx, rx) = tokio::sync::oneshot::channel::<UploadResult>();
+                queue.push((u.clone(), tx));
                 Box::pin(async move {
-                    task.await
-                        .unwrap_or_else(|e| Err(Arc::<str>::from(e.to_string())))
+                    rx.await
+                        .unwrap_or_else(|_| Err(Arc::<str>::from("the upload was abandoned")))
                 })
             };
         handles.insert(key, future.shared());
     }
+    let (shared, cache) = (Arc::clone(shared), Arc::clone(cache));
+    tokio::spawn(async move {
+        futures_util::stream::iter(queue)
+            .for_each_concurrent(usize::from(limit), |(u, tx)| {
+                let (shared, cache) = (&shared, &cache);
+                async move {
+                    let result = if shared.cancel.is_cancelled() {
+                        Err(Arc::<str>::from("interrupted before upload"))
+                    } else {
+                        shared.reporter.report(Event::UploadStarted {
+                            name: u.name.clone(),
+                            size: u.size,
+                        });
+                        let reporter = Arc::clone(&shared.reporter);
+                        let on_bytes: crate::api::OnBytes =
+                            Arc::new(move |bytes| reporter.report(Event::UploadProgress { bytes }));
+                        let r = upload::upload_one(
+                            &shared.client,
+                            &shared.policy,
+                            cache,
+                            &u,
+                            ttl,
+                            Some(on_bytes),
+                        )
+                        .await;
+                        if r.is_ok() {
+                            shared.reporter.report(Event::UploadFinished {
+                                name: u.name.clone(),
+                                size: u.size,
+                                reused: false,
+                            });
+                        }
+                        r.map(|meta| (meta.id, false, u.size))
+                            .map_err(Arc::<str>::from)
+                    };
+                    let _ = tx.send(result);
+                }
+            })
+            .await;
+    });
     handles
 }
 
@@ -373,6 +401,26 @@ async fn run_one(
         return interrupted(reporter, &job);
     }
     let started_at = jiff::Timestamp::now();
+    // The output folder must be writable before the conversation is paid for.
+    let staging = match Staging::new(&shared.out, &job.id) {
+        Ok(staging) => staging,
+        Err(e) => {
+            let error = JobError {
+                kind: ErrorKind::Write,
+                message: format!("cannot write the output of {}: {e}", job.id),
+                request_id: None,
+            };
+            reporter.report(Event::JobFinished {
+                id: job.id.clone(),
+                status: JobStatus::Failed,
+                detail: Some(error.message.clone()),
+            });
+            return (
+                job_line(&job, JobStatus::Failed, Some(error)),
+                Usage::default(),
+            );
+        }
+    };
     let mut file_ids = Vec::new();
     let mut upload_error = None;
     for (input, result) in job.inputs.iter().zip(&uploaded) {
@@ -392,7 +440,20 @@ async fn run_one(
             }),
             ..Conversation::default()
         },
-        None => run::converse(&ctx, &job, &file_ids).await,
+        None => {
+            let first = run::converse(&ctx, &job, &file_ids).await;
+            if first.first_request_not_found()
+                && refresh_lost_inputs(shared, &job, &mut file_ids).await
+            {
+                tracing::warn!(
+                    job = job.id,
+                    "an attached file was gone; uploaded it again, retrying the job once"
+                );
+                run::converse(&ctx, &job, &file_ids).await
+            } else {
+                first
+            }
+        }
     };
     if conversation
         .error
@@ -402,15 +463,26 @@ async fn run_one(
         return interrupted(reporter, &job);
     }
     let mut outcome = JobOutcome {
-        inputs: job
-            .inputs
-            .iter()
-            .zip(&uploaded)
-            .map(|(i, r)| AttachedInput {
-                input: i.clone(),
-                file_id: r.as_ref().ok().map(|(id, _, _)| id.clone()),
-            })
-            .collect(),
+        // The ids the conversation used: after a re-upload, the new ones.
+        inputs: if file_ids.len() == job.inputs.len() {
+            job.inputs
+                .iter()
+                .zip(&file_ids)
+                .map(|(i, id)| AttachedInput {
+                    input: i.clone(),
+                    file_id: Some(id.clone()),
+                })
+                .collect()
+        } else {
+            job.inputs
+                .iter()
+                .zip(&uploaded)
+                .map(|(i, r)| AttachedInput {
+                    input: i.clone(),
+                    file_id: r.as_ref().ok().map(|(id, _, _)| id.clone()),
+                })
+                .collect()
+        },
         job,
         error: conversation.error,
         started_at,
@@ -421,7 +493,7 @@ async fn run_one(
         container_id: conversation.container_id,
         outputs: Vec::new(),
     };
-    let written = write_outcome(shared, &ctx, &mut outcome).await;
+    let written = write_outcome(&ctx, &mut outcome, staging).await;
     if let Err(e) = written {
         outcome.error.get_or_insert(e);
     }
@@ -441,19 +513,76 @@ async fn run_one(
     )
 }
 
+/// After a 404 on a job's first request: asks the Files API which of the job's file ids are
+/// gone and uploads those inputs again (once per content across all jobs of the run).
+/// Returns whether anything was replaced, i.e. whether retrying the job can help.
+async fn refresh_lost_inputs(shared: &Shared, job: &PlannedJob, file_ids: &mut [String]) -> bool {
+    let Ok(alive) = retry::retry(&shared.policy, |attempt| {
+        shared.client.files_by_ids(file_ids, attempt)
+    })
+    .await
+    else {
+        return false;
+    };
+    let mut replaced = false;
+    for (input, id) in job.inputs.iter().zip(file_ids.iter_mut()) {
+        if alive.iter().any(|m| &m.id == id) {
+            continue;
+        }
+        let key = (input.blake3.clone(), input.name.clone());
+        let handle = {
+            let mut reuploads = shared
+                .reuploads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            reuploads
+                .entry(key)
+                .or_insert_with(|| {
+                    let upload = PlannedUpload {
+                        blake3: input.blake3.clone(),
+                        name: input.name.clone(),
+                        size: input.size,
+                        source: shared
+                            .sources
+                            .get(&(input.blake3.clone(), input.name.clone()))
+                            .cloned()
+                            .unwrap_or_default(),
+                        jobs: vec![job.id.clone()],
+                    };
+                    let cache = Arc::clone(&shared.cache);
+                    let (client, policy) = (shared.client.clone(), shared.policy);
+                    let future: futures_util::future::BoxFuture<'static, UploadResult> =
+                        Box::pin(async move {
+                            upload::upload_one(&client, &policy, &cache, &upload, None, None)
+                                .await
+                                .map(|meta| (meta.id, false, upload.size))
+                                .map_err(Arc::<str>::from)
+                        });
+                    future.shared()
+                })
+                .clone()
+        };
+        match handle.await {
+            Ok((new_id, _, _)) => {
+                *id = new_id;
+                replaced = true;
+            }
+            Err(e) => {
+                tracing::warn!(job = job.id, "re-upload of {} failed: {e}", input.path);
+                return false;
+            }
+        }
+    }
+    replaced
+}
+
 /// Downloads the generated files (even for a failed job: they are what it produced) and
 /// writes the job folder.
 async fn write_outcome(
-    shared: &Shared,
     ctx: &RunCtx<'_>,
     outcome: &mut JobOutcome,
+    staging: Staging,
 ) -> Result<(), JobError> {
-    let write_error = |e: std::io::Error| JobError {
-        kind: ErrorKind::Write,
-        message: format!("cannot write the output of {}: {e}", outcome.job.id),
-        request_id: None,
-    };
-    let staging = Staging::new(&shared.out, &outcome.job.id).map_err(write_error)?;
     match collect::collect(ctx, &outcome.job.id, &outcome.exchanges, &staging).await {
         Ok(outputs) => outcome.outputs = outputs,
         Err(e) => {
@@ -491,12 +620,7 @@ fn interrupted(reporter: &dyn Reporter, job: &PlannedJob) -> (JobLine, Usage) {
 /// tidy away the first one's staging folders). Held until the run ends.
 fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
     let path = out.join(".runner.lock");
-    let file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::Setup(format!("cannot open {path}: {e}")))?;
+    let file = state::open_lock_file(&path)?;
     match file.file().try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Setup(format!(

@@ -17,6 +17,9 @@ pub struct Progress {
     jobs: ProgressBar,
     uploads: ProgressBar,
     running: Mutex<BTreeMap<String, ProgressBar>>,
+    /// Until when the jobs bar shows a backoff notice.
+    backoff_until: Mutex<Option<std::time::Instant>>,
+    fresh_note: Mutex<String>,
 }
 
 impl Progress {
@@ -35,6 +38,8 @@ impl Progress {
             jobs,
             uploads,
             running: Mutex::new(BTreeMap::new()),
+            backoff_until: Mutex::new(None),
+            fresh_note: Mutex::new(String::new()),
         }
     }
 
@@ -53,6 +58,23 @@ impl Progress {
                 bar
             })
             .clone()
+    }
+
+    /// Puts the jobs bar's note back once a backoff is over.
+    fn clear_stale_backoff(&self) {
+        let mut until = self
+            .backoff_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if until.is_some_and(|t| t <= std::time::Instant::now()) {
+            *until = None;
+            let note = self
+                .fresh_note
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            self.jobs.set_message(note);
+        }
     }
 
     /// Prints a line above the bars.
@@ -85,24 +107,37 @@ impl Reporter for Progress {
                 self.jobs.set_length(jobs as u64);
                 self.jobs.set_position(0);
                 if fresh > 0 {
-                    self.jobs.set_message(format!("({fresh} fresh)"));
+                    let note = format!("({fresh} fresh)");
+                    self.jobs.set_message(note.clone());
+                    *self
+                        .fresh_note
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
                 }
                 if uploads > 0 {
                     self.uploads.set_length(upload_bytes);
-                    self.uploads.set_draw_target(ProgressDrawTarget::stderr());
+                    self.multi.insert_after(&self.jobs, self.uploads.clone());
                 }
             }
             Event::UploadStarted { name, .. } => self.uploads.set_message(name),
             Event::UploadProgress { bytes } => self.uploads.inc(bytes),
-            Event::UploadFinished { size, .. } => {
-                self.uploads.inc(size);
+            Event::UploadFinished { size, reused, .. } => {
+                // New uploads advanced the bar chunk by chunk; reused ones count at once.
+                if reused {
+                    self.uploads.inc(size);
+                }
                 if self.uploads.position() >= self.uploads.length().unwrap_or(0) {
                     self.uploads.finish_and_clear();
                 }
             }
-            Event::JobWaiting { id } => self.job_line(&id).set_message("waiting for uploads"),
-            Event::JobState { id, state } => self.job_line(&id).set_message(state),
+            // Only running jobs get a line: hundreds of queued jobs would flood the screen.
+            Event::JobWaiting { .. } => {}
+            Event::JobState { id, state } => {
+                self.clear_stale_backoff();
+                self.job_line(&id).set_message(state);
+            }
             Event::JobFinished { id, status, detail } => {
+                self.clear_stale_backoff();
                 self.jobs.inc(1);
                 let bar = self
                     .running

@@ -1,52 +1,270 @@
-//! A gate shared by every request to one endpoint group (Messages, or Files). When one
-//! request is told to back off (429 with `retry-after`, or 529), the gate closes for that
-//! long for everyone, so parallel jobs do not stampede the API with retries that are bound
-//! to fail. Every attempt, first or retry, waits here.
+//! The limiter shared by every request to one endpoint group (Messages, or Files), awaited
+//! by `api.rs` before *every* request, first attempts and retries alike.
+//!
+//! It does three things, all driven by what the server says:
+//! - **Pauses**: a 429 or 529 closes the gate for its `retry-after` (or a short pause when
+//!   none is given) for every job, so parallel jobs do not stampede the API with retries
+//!   that are bound to fail. When the `anthropic-ratelimit-*` headers say a quota is used
+//!   up, the gate closes until its reset time, before a 429 is ever returned.
+//! - **Adaptive concurrency** (AIMD): the number of requests in flight is halved on a 429
+//!   or 529, and grows back by one after each window of successes, never above the
+//!   configured maximum (`-j` for Messages).
+//! - **Reporting**: each pause is reported as [`Event::Backoff`] for the progress display.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-#[derive(Debug, Default)]
+use crate::events::{Event, Reporter};
+
+/// The pause after a 429/529 that carries no `retry-after`.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
+/// 429s that arrive within this of each other (or of the pause they caused) are one burst.
+const BURST: Duration = Duration::from_millis(200);
+/// Header-driven pauses never exceed this (a skewed server clock must not stall a run).
+const MAX_HEADER_PAUSE: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct State {
+    closed_until: Option<Instant>,
+    /// Current allowed requests in flight (1..=max).
+    limit: usize,
+    max: usize,
+    in_flight: usize,
+    successes: usize,
+    /// Several 429s from one burst of requests halve the limit once, not once each.
+    last_decrease: Option<Instant>,
+}
+
 pub struct Gate {
-    closed_until: Mutex<Option<Instant>>,
+    name: &'static str,
+    state: Mutex<State>,
+    changed: Notify,
+    /// Scales the pauses the gate decides itself (not server-given times); tests only.
+    scale: f64,
+    reporter: OnceLock<Arc<dyn Reporter>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("name", &self.name)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// What a response said about rate limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Signal {
+    /// HTTP status, or `None` for a transport failure.
+    pub status: Option<u16>,
+    /// `retry-after` (already scaled by the caller's policy).
+    pub retry_after: Option<Duration>,
+    /// A quota is used up until this long from now (`anthropic-ratelimit-*-remaining: 0`).
+    pub exhausted_for: Option<Duration>,
 }
 
 impl Gate {
-    /// Waits until the gate is open.
-    pub async fn ready(&self) {
+    pub fn new(name: &'static str, max_in_flight: usize, scale: f64) -> Gate {
+        let max = max_in_flight.max(1);
+        Gate {
+            name,
+            state: Mutex::new(State {
+                closed_until: None,
+                limit: max,
+                max,
+                in_flight: 0,
+                successes: 0,
+                last_decrease: None,
+            }),
+            changed: Notify::new(),
+            scale,
+            reporter: OnceLock::new(),
+        }
+    }
+
+    pub fn set_reporter(&self, reporter: Arc<dyn Reporter>) {
+        let _ = self.reporter.set(reporter);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until the gate is open and a slot is free, and takes the slot.
+    pub async fn acquire(&self) -> Permit<'_> {
         loop {
-            let until = *self
-                .closed_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
-                _ => return,
+            // Register for wake-ups before looking, so a release in between is not missed.
+            let notified = self.changed.notified();
+            let wait_until = {
+                let mut s = self.lock();
+                match s.closed_until {
+                    Some(t) if t > Instant::now() => Some(t),
+                    _ if s.in_flight < s.limit => {
+                        s.in_flight += 1;
+                        return Permit { gate: self };
+                    }
+                    _ => None,
+                }
+            };
+            match wait_until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => notified.await,
             }
         }
     }
 
-    /// Closes the gate for `wait`, never shortening an existing pause.
-    pub fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut slot = self
-            .closed_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if slot.is_none_or(|t| t < until) {
-            *slot = Some(until);
+    /// Feeds back what a response said.
+    pub fn observe(&self, signal: Signal) {
+        let now = Instant::now();
+        let mut pause = None;
+        {
+            let mut s = self.lock();
+            match signal.status {
+                Some(429 | 529) => {
+                    let wait = signal
+                        .retry_after
+                        .unwrap_or(DEFAULT_PAUSE.mul_f64(self.scale));
+                    pause = Some(wait);
+                    close(&mut s, now + wait);
+                    let cooled = s
+                        .last_decrease
+                        .is_none_or(|t| now.duration_since(t) >= wait.max(BURST));
+                    if cooled {
+                        s.limit = (s.limit / 2).max(1);
+                        s.successes = 0;
+                        s.last_decrease = Some(now);
+                    }
+                }
+                Some(200..=299) => {
+                    s.successes += 1;
+                    if s.successes >= s.limit && s.limit < s.max {
+                        s.limit += 1;
+                        s.successes = 0;
+                    }
+                }
+                _ => {}
+            }
+            if let Some(wait) = signal.exhausted_for {
+                let wait = wait.min(MAX_HEADER_PAUSE);
+                close(&mut s, now + wait);
+                pause = Some(pause.map_or(wait, |p: Duration| p.max(wait)));
+            }
+        }
+        self.changed.notify_waiters();
+        if let (Some(wait), Some(reporter)) = (pause, self.reporter.get()) {
+            reporter.report(Event::Backoff {
+                endpoint: self.name.to_owned(),
+                wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            });
         }
     }
 
-    pub fn on_success(&self) {}
+    /// The current concurrency limit (for tests and the progress display).
+    pub fn limit(&self) -> usize {
+        self.lock().limit
+    }
 
-    /// Whether requests are being held back now (for the progress display).
+    /// Whether requests are being held back now.
     pub fn is_paused(&self) -> bool {
-        self.closed_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some_and(|t| t > Instant::now())
+        self.lock().closed_until.is_some_and(|t| t > Instant::now())
+    }
+}
+
+/// Closes the gate until `until`, never shortening an existing pause.
+fn close(s: &mut State, until: Instant) {
+    if s.closed_until.is_none_or(|t| t < until) {
+        s.closed_until = Some(until);
+    }
+}
+
+/// A request slot; released on drop.
+pub struct Permit<'a> {
+    gate: &'a Gate,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.gate.lock().in_flight -= 1;
+        self.gate.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Signal {
+        Signal {
+            status: Some(code),
+            ..Signal::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_closes_the_gate_for_everyone_for_its_retry_after() {
+        let gate = Gate::new("messages", 4, 1.0);
+        gate.observe(Signal {
+            status: Some(429),
+            retry_after: Some(Duration::from_secs(3)),
+            exhausted_for: None,
+        });
+        let start = Instant::now();
+        let _a = gate.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_exhausted_quota_closes_the_gate_until_reset() {
+        let gate = Gate::new("messages", 4, 1.0);
+        gate.observe(Signal {
+            status: Some(200),
+            retry_after: None,
+            exhausted_for: Some(Duration::from_millis(700)),
+        });
+        let start = Instant::now();
+        let _a = gate.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_halves_on_overload_and_recovers_slowly() {
+        let gate = Gate::new("messages", 8, 0.0);
+        gate.observe(status(529));
+        assert_eq!(gate.limit(), 4);
+        // A burst of 429s from requests already in flight halves once per pause.
+        gate.observe(status(529));
+        assert_eq!(gate.limit(), 4);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        gate.observe(status(429));
+        assert_eq!(gate.limit(), 2);
+        for _ in 0..2 {
+            gate.observe(status(200));
+        }
+        assert_eq!(gate.limit(), 3);
+        for _ in 0..100 {
+            gate.observe(status(200));
+        }
+        assert_eq!(gate.limit(), 8, "recovers, but never above the maximum");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limit_bounds_requests_in_flight() {
+        let gate = Arc::new(Gate::new("files", 2, 1.0));
+        let a = gate.acquire().await;
+        let _b = gate.acquire().await;
+        let waiter = {
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move {
+                let _c = gate.acquire().await;
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        drop(a);
+        waiter.await.unwrap();
     }
 }

@@ -78,7 +78,7 @@ pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diag
     let mut stems: BTreeMap<String, Utf8PathBuf> = BTreeMap::new();
 
     for path in paths {
-        let text = match fs_err::read_to_string(path) {
+        let text = match crate::inputs::read_text(path) {
             Ok(t) => t,
             Err(e) => {
                 diags.push(Diagnostic::new(
@@ -293,7 +293,7 @@ impl Ctx<'_> {
             if let Some(pf) = &spec.prompt_file
                 && let Some(rel) = self.render(pf, vars.as_ref())
             {
-                match fs_err::read_to_string(self.base.join(&rel)) {
+                match crate::inputs::read_text(&self.base.join(&rel)) {
                     Ok(text) => turns.push(text),
                     Err(e) => {
                         self.err(
@@ -539,3 +539,6 @@ pub fn bad_file_name(name: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod fuzz;

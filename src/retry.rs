@@ -1,9 +1,9 @@
 //! Which failures are transient, and the retry loop around one API call.
 //!
-//! The loop, not backon's combinator, drives attempts so that it can (a) honour
-//! `retry-after` exactly, (b) wait at the shared [`Gate`] before every attempt, so one 429
-//! pauses every job's requests to that endpoint, and (c) report how many attempts were
-//! made. backon supplies the jittered, capped exponential delays.
+//! The loop, not backon's combinator, drives attempts so that it can honour `retry-after`
+//! exactly and report how many attempts were made; backon supplies the jittered, capped
+//! exponential delays. The shared pause after a 429 (for every job, not just this one)
+//! lives in the client's gates (`rate_limit.rs`), which every attempt passes through.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,7 +11,6 @@ use std::time::Duration;
 use backon::BackoffBuilder;
 
 use crate::api::{ApiError, ApiErrorKind};
-use crate::rate_limit::Gate;
 
 /// Attempts and delays. Tests shrink every delay with `RUNNER_TEST_DELAY_SCALE` (delays are
 /// scaled, never skipped, so the order of events stays real).
@@ -64,7 +63,7 @@ pub fn is_transient(e: &ApiError) -> bool {
             }
             matches!(status, 408 | 409 | 429 | 500..=599)
         }
-        ApiErrorKind::Decode(_) | ApiErrorKind::Local(_) => false,
+        ApiErrorKind::Decode { .. } | ApiErrorKind::Local(_) => false,
     }
 }
 
@@ -90,7 +89,7 @@ impl std::fmt::Display for GaveUp {
 }
 
 /// Runs `op(attempt)` until it succeeds, fails for good, or runs out of attempts.
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, gate: &Gate, mut op: F) -> Result<T, GaveUp>
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, GaveUp>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
@@ -103,14 +102,10 @@ where
         .build();
     let mut attempt = 0;
     loop {
-        gate.ready().await;
         let result = op(attempt).await;
         attempt += 1;
         let error = match result {
-            Ok(v) => {
-                gate.on_success();
-                return Ok(v);
-            }
+            Ok(v) => return Ok(v),
             Err(e) => e,
         };
         if !is_transient(&error) || attempt >= policy.max_attempts {
@@ -121,10 +116,6 @@ where
         }
         let computed = backoff.next().unwrap_or(policy.max_delay);
         let wait = policy.scaled(error.retry_after.unwrap_or(computed));
-        // A 429 or 529 speaks for every request to this endpoint, not just this one.
-        if matches!(error.status(), Some(429 | 529)) {
-            gate.pause_for(wait);
-        }
         tracing::warn!(
             endpoint = %error.endpoint,
             attempt,
@@ -196,9 +187,8 @@ mod tests {
             max_delay: Duration::from_millis(20),
             scale: 1.0,
         };
-        let gate = Gate::default();
         let start = tokio::time::Instant::now();
-        let result: Result<(), GaveUp> = retry(&policy, &gate, |_| async {
+        let result: Result<(), GaveUp> = retry(&policy, |_| async {
             let mut e = status(429, None);
             e.retry_after = Some(Duration::from_secs(7));
             Err(e)
@@ -214,9 +204,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn permanent_errors_are_not_retried() {
         let policy = RetryPolicy::default();
-        let gate = Gate::default();
         let mut calls = 0;
-        let result: Result<(), GaveUp> = retry(&policy, &gate, |_| {
+        let result: Result<(), GaveUp> = retry(&policy, |_| {
             calls += 1;
             async { Err(status(400, None)) }
         })

@@ -12,7 +12,6 @@ use crate::api::{ApiClient, ApiErrorKind};
 use crate::events::{Event, Reporter};
 use crate::outcome::{ErrorKind, Exchange, JobError, Usage};
 use crate::plan::PlannedJob;
-use crate::rate_limit::Gate;
 use crate::retry::{RetryPolicy, retry};
 use crate::wire;
 
@@ -20,12 +19,10 @@ use crate::wire;
 pub struct RunCtx<'a> {
     pub client: &'a ApiClient,
     pub policy: &'a RetryPolicy,
-    /// Held closed after a 429/529 on Messages, for every job.
-    pub messages_gate: &'a Gate,
-    /// The same for the Files endpoints (uploads, metadata, downloads).
-    pub files_gate: &'a Gate,
     pub reporter: &'a dyn Reporter,
     pub cancel: &'a CancellationToken,
+    /// What a server may make us write (enforced by `collect.rs`).
+    pub limits: crate::collect::OutputLimits,
 }
 
 /// What a conversation produced, successful or not.
@@ -36,6 +33,16 @@ pub struct Conversation {
     pub exchanges: Vec<Exchange>,
     pub container_id: Option<String>,
     pub error: Option<JobError>,
+    /// The HTTP status of the request that failed the job, if one did.
+    pub failed_status: Option<u16>,
+}
+
+impl Conversation {
+    /// The very first request was refused with 404: possibly an attached file the API no
+    /// longer knows (deleted or expired after it was verified).
+    pub fn first_request_not_found(&self) -> bool {
+        self.exchanges.is_empty() && self.failed_status == Some(404)
+    }
 }
 
 pub async fn converse(ctx: &RunCtx<'_>, job: &PlannedJob, file_ids: &[String]) -> Conversation {
@@ -61,7 +68,7 @@ pub async fn converse(ctx: &RunCtx<'_>, job: &PlannedJob, file_ids: &[String]) -
             });
             let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
             let api_version = job.settings.api_version.as_str();
-            let call = retry(ctx.policy, ctx.messages_gate, |attempt| {
+            let call = retry(ctx.policy, |attempt| {
                 ctx.client.create_message(api_version, &body, attempt)
             });
             let response = tokio::select! {
@@ -78,11 +85,19 @@ pub async fn converse(ctx: &RunCtx<'_>, job: &PlannedJob, file_ids: &[String]) -
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
-                    let kind = match gave_up.error.kind {
+                    let kind = match &gave_up.error.kind {
                         ApiErrorKind::Transport(_) => ErrorKind::Transport,
-                        ApiErrorKind::Decode(_) => ErrorKind::InvalidResponse,
+                        ApiErrorKind::Decode { body, .. } => {
+                            // Keep what was received, even when it is not JSON.
+                            let raw = Value::String(body.clone());
+                            let id = gave_up.error.request_id.clone();
+                            conv.exchanges
+                                .push(exchange(turn, continuation, &id, None, &raw));
+                            ErrorKind::InvalidResponse
+                        }
                         _ => ErrorKind::Api,
                     };
+                    conv.failed_status = gave_up.error.status();
                     conv.error = Some(JobError {
                         kind,
                         message: gave_up.to_string(),

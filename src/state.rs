@@ -58,12 +58,7 @@ impl StateDir {
     /// Holds the state lock until the guard is dropped.
     pub fn lock(&self) -> Result<StateLock, Error> {
         let path = self.path("state.lock");
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::Setup(format!("cannot open {path}: {e}")))?;
+        let file = open_lock_file(&path)?;
         file.file()
             .lock()
             .map_err(|e| Error::Setup(format!("cannot lock {path}: {e}")))?;
@@ -74,6 +69,23 @@ impl StateDir {
 /// Dropping the file releases the lock.
 pub struct StateLock {
     _file: fs_err::File,
+}
+
+/// Opens (creating) a file that exists only to be locked; its content is never used. A
+/// symlink in its place is refused rather than followed (it would create a file wherever
+/// it points).
+pub fn open_lock_file(path: &Utf8Path) -> Result<fs_err::File, Error> {
+    if fs_err::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::Setup(format!(
+            "{path} is a symlink; remove it (the runner never follows links for writing)"
+        )));
+    }
+    fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::Setup(format!("cannot open {path}: {e}")))
 }
 
 /// Writes a state file atomically and private to the user (0600).

@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiClient, FileMeta};
+use crate::api::{ApiClient, FileMeta, OnBytes, UploadSpec};
 use crate::error::Error;
 use crate::plan::PlannedUpload;
-use crate::rate_limit::Gate;
 use crate::retry::{GaveUp, RetryPolicy, retry};
 use crate::state::{StateDir, write_private};
 
@@ -133,13 +132,12 @@ impl UploadCache {
 pub async fn verify(
     client: &ApiClient,
     policy: &RetryPolicy,
-    gate: &Gate,
     cached: &BTreeMap<(String, String), String>,
 ) -> Result<BTreeMap<(String, String), String>, GaveUp> {
     let ids: Vec<String> = cached.values().cloned().collect();
     let mut alive: BTreeMap<String, FileMeta> = BTreeMap::new();
     for chunk in ids.chunks(VERIFY_BATCH) {
-        let found = retry(policy, gate, |attempt| client.files_by_ids(chunk, attempt)).await?;
+        let found = retry(policy, |attempt| client.files_by_ids(chunk, attempt)).await?;
         alive.extend(found.into_iter().map(|m| (m.id.clone(), m)));
     }
     let horizon = jiff::Timestamp::now() + EXPIRY_MARGIN;
@@ -158,13 +156,20 @@ pub async fn verify(
 pub async fn upload_one(
     client: &ApiClient,
     policy: &RetryPolicy,
-    gate: &Gate,
     cache: &UploadCache,
     u: &PlannedUpload,
     ttl_seconds: Option<u64>,
+    on_bytes: Option<OnBytes>,
 ) -> Result<FileMeta, String> {
-    let meta = retry(policy, gate, |attempt| {
-        client.upload(&u.source, &u.name, &u.blake3, u.size, ttl_seconds, attempt)
+    let spec = UploadSpec {
+        path: &u.source,
+        name: &u.name,
+        blake3: &u.blake3,
+        size: u.size,
+        expires_in_seconds: ttl_seconds,
+    };
+    let meta = retry(policy, |attempt| {
+        client.upload(&spec, on_bytes.clone(), attempt)
     })
     .await
     .map_err(|e| format!("upload of {} failed: {e}", u.source))?;

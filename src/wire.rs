@@ -143,4 +143,29 @@ mod tests {
         assert!(read_reply(&json!({"type": "error"})).is_err());
         assert!(read_reply(&json!({"type": "message"})).is_err());
     }
+
+    #[test]
+    fn property_any_json_reads_without_panic() {
+        let mut rng = crate::test_json::Rng(0x0005_EED0_FA11_5AFE);
+        let mut read = 0;
+        for _ in 0..5000 {
+            let body = crate::test_json::response(&mut rng);
+            match read_reply(&body) {
+                Ok(reply) => {
+                    read += 1;
+                    assert!(reply.content.is_array(), "{body}");
+                    assert_eq!(body["type"], "message");
+                }
+                Err(why) => assert!(!why.is_empty()),
+            }
+            let mut ids = generated_file_ids(&body["content"]);
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), n, "each file id once: {body}");
+            let _ = crate::outcome::Usage::from_wire(&body["usage"]);
+        }
+        // The generator reaches both sides.
+        assert!((500..4500).contains(&read), "{read}");
+    }
 }

@@ -27,7 +27,7 @@ mod markdown;
 mod test_outcomes;
 mod transcript;
 
-use markdown::{code, fence, human_size, inline, link_target};
+use markdown::{code, fence, human_size, inline, link_target, visible};
 pub use transcript::transcript_md;
 
 /// Bumped when a field of `job.json` changes meaning or goes away.
@@ -249,12 +249,14 @@ fn report_turn(outcome: &JobOutcome, turn: usize) -> String {
         .iter()
         .filter(|e| e.turn == turn)
         .collect();
-    let texts: Vec<&str> = exchanges
+    // The model's Markdown is kept as written, but not its terminal escapes.
+    let texts: Vec<String> = exchanges
         .iter()
         .flat_map(|e| content_blocks(&e.response))
         .filter(|b| block_type(b) == "text")
         .filter_map(|b| b["text"].as_str())
         .filter(|t| !t.trim().is_empty())
+        .map(visible)
         .collect();
     if exchanges.is_empty() {
         out.push_str("*No response: the job stopped before this turn.*\n");
@@ -556,5 +558,46 @@ mod tests {
         assert!(text.ends_with("}\n"));
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["exit_code"], 1);
+    }
+
+    #[test]
+    fn property_any_responses_render_without_panic() {
+        let mut rng = crate::test_json::Rng(0xD1CE_F00D_0BAD_CAFE);
+        for case in 0..400 {
+            let exchanges: Vec<Exchange> = (0..1 + rng.below(4))
+                .map(|i| {
+                    exchange(
+                        rng.below(3),
+                        u32::try_from(i).unwrap(),
+                        crate::test_json::response(&mut rng),
+                    )
+                })
+                .collect();
+            let outputs = if rng.chance(2) {
+                vec![output("plot.png", "file_1", 10, Some("image/png"))]
+            } else {
+                Vec::new()
+            };
+            let mut o = outcome(&["Plot", "More"], exchanges, outputs);
+            if case % 3 == 0 {
+                o.error = Some(JobError {
+                    kind: ErrorKind::InvalidResponse,
+                    message: "odd `response`\n\u{1b}[2J".into(),
+                    request_id: None,
+                });
+            }
+            let transcript = transcript_md(&o);
+            assert!(transcript.starts_with("# Transcript: "));
+            // Program output may hold terminal escapes; they never reach the documents raw.
+            assert!(!transcript.contains('\u{1b}'));
+            let report = report_md(&o);
+            assert!(!report.contains('\u{1b}'));
+            let job = job_json(&o);
+            assert_eq!(
+                job["status"],
+                if case % 3 == 0 { "failed" } else { "succeeded" }
+            );
+            serde_json::to_string(&messages_record(&o)).unwrap();
+        }
     }
 }

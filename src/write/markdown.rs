@@ -24,7 +24,7 @@ pub(super) fn json_fence(value: &Value) -> String {
 
 /// Shows control characters (other than newline and tab) as Unicode control pictures:
 /// program output may carry terminal escapes, which must not act on whoever `cat`s the file.
-fn visible(text: &str) -> String {
+pub(super) fn visible(text: &str) -> String {
     text.replace("\r\n", "\n")
         .chars()
         .map(|c| match c {

@@ -270,11 +270,28 @@ fn render_execution(content: &Value, outputs: &[OutputFile], encrypted: bool) ->
     out
 }
 
+/// The most of one stdout or stderr shown in the transcript. Program output can be
+/// enormous (a loop printing a data frame); the transcript is for reading, and
+/// messages.json keeps every byte.
+const MAX_STREAM_BYTES: usize = 64 * 1024;
+
 fn stream(label: &str, text: &Value) -> String {
-    match text.as_str() {
-        Some(t) if !t.is_empty() => format!("\n**{label}:**\n\n{}", fence("text", t)),
-        _ => String::new(),
+    let Some(t) = text.as_str().filter(|t| !t.is_empty()) else {
+        return String::new();
+    };
+    if t.len() <= MAX_STREAM_BYTES {
+        return format!("\n**{label}:**\n\n{}", fence("text", t));
     }
+    let mut end = MAX_STREAM_BYTES;
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "\n**{label}** *(the first {} of {}; messages.json has all of it)***:**\n\n{}",
+        crate::plan_text::bytes(end as u64),
+        crate::plan_text::bytes(t.len() as u64),
+        fence("text", &t[..end])
+    )
 }
 
 fn file_line(id: &str, outputs: &[OutputFile]) -> String {
@@ -401,6 +418,26 @@ mod tests {
         assert_eq!(t.matches("python /tmp/big_job.py").count(), 1, "{t}");
         assert!(t.contains("result in turn 1, continuation 1"), "{t}");
         assert!(!t.contains("no result"), "{t}");
+    }
+
+    #[test]
+    fn enormous_output_is_cut_with_a_note() {
+        let mut o = succeeded();
+        let huge = "é".repeat(3 * MAX_STREAM_BYTES);
+        let mut replaced = 0;
+        for e in &mut o.exchanges {
+            for block in e.response["content"].as_array_mut().into_iter().flatten() {
+                if block["content"]["stdout"].is_string() {
+                    block["content"]["stdout"] = Value::String(huge.clone());
+                    replaced += 1;
+                }
+            }
+        }
+        assert!(replaced > 0);
+        let t = transcript_md(&o);
+        assert!(t.len() < (replaced + 1) * MAX_STREAM_BYTES, "{}", t.len());
+        let note = "*(the first 64.0 KiB of 384.0 KiB; messages.json has all of it)*";
+        assert_eq!(t.matches(note).count(), replaced);
     }
 
     #[test]

@@ -137,3 +137,25 @@ impl Sandbox {
         serde_json::from_str(&text).unwrap()
     }
 }
+
+/// A manifest with the default model and these `jobs:` entries.
+pub fn manifest(jobs: &str) -> String {
+    format!("version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n{jobs}")
+}
+
+impl Sandbox {
+    /// Runs `runner … --json` against the fake; returns the exit code and the summary.
+    pub fn run_json(
+        &self,
+        fake: &fake_anthropic::FakeServer,
+        args: &[&str],
+    ) -> (Option<i32>, serde_json::Value) {
+        let out = self
+            .cmd_against(fake, args.iter().copied().chain(["--json"]))
+            .output()
+            .unwrap();
+        let summary = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), summary)
+    }
+}

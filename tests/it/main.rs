@@ -6,8 +6,12 @@
     reason = "test helpers: a panic is the failure report, and std::fs is fine here"
 )]
 
+mod crash;
 mod examples;
 mod harness;
+mod hostile;
 mod plan;
+mod reliability;
 mod run;
+mod secrets;
 mod validate;

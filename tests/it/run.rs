@@ -6,13 +6,7 @@ use std::time::Duration;
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
-use crate::harness::Sandbox;
-
-const MODEL: &str = "claude-sonnet-4-5-20250929";
-
-fn manifest(jobs: &str) -> String {
-    format!("version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{jobs}")
-}
+use crate::harness::{Sandbox, manifest};
 
 fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
@@ -58,12 +52,8 @@ fn each_content_is_uploaded_once_and_a_second_run_sends_nothing() {
 
     // Nothing changed: every job is fresh; no upload, no message.
     let before = fake.stats().requests_total;
-    let out = sb
-        .cmd_against(&fake, ["run", "--json", "one.yaml", "two.yaml"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, summary) = sb.run_json(&fake, &["run", "one.yaml", "two.yaml"]);
+    assert_eq!(code, Some(0));
     assert_eq!(summary["counts"]["fresh"], 3);
     assert_eq!(
         fake.stats().requests_total,
@@ -76,16 +66,8 @@ fn each_content_is_uploaded_once_and_a_second_run_sends_nothing() {
     let run = sb.read_json("out/one/j1/job.json");
     let shared_id = run["inputs"][1]["file_id"].as_str().unwrap().to_owned();
     fake.delete_file(&shared_id);
-    let out = sb
-        .cmd_against(&fake, ["run", "--force", "--json", "one.yaml", "two.yaml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, summary) = sb.run_json(&fake, &["run", "--force", "one.yaml", "two.yaml"]);
+    assert_eq!(code, Some(0));
     assert_eq!(summary["uploads"]["uploaded"], 1);
     assert_eq!(summary["uploads"]["reused"], 2);
     let uploads = fake.stats().uploads;
@@ -445,12 +427,8 @@ fn sigint_stops_the_run_with_130_and_keeps_finished_jobs() {
         "an interrupted job leaves no folder"
     );
     // The re-run continues: the finished job is fresh, the interrupted one runs.
-    let out = sb
-        .cmd_against(&fake, ["run", "--json", "m.yaml"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
     assert_eq!(summary["counts"]["fresh"], 1);
     assert_eq!(summary["counts"]["succeeded"], 1);
 }

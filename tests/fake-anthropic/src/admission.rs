@@ -71,6 +71,8 @@ pub(crate) fn arrive(
         status: 0,
         request_id: request_id.to_owned(),
         retry_count,
+        answered_at: None,
+        retry_after: None,
     };
     let config = &shared.config;
     shared.update(|s| {

@@ -66,6 +66,10 @@ pub enum Fault {
     Delay(Duration),
     /// Park until [`crate::FakeServer::release_held`], then handle normally.
     Hold,
+    /// Answer 200 with exactly this body (`content-type: application/json`,
+    /// whatever it holds), as a broken proxy or a server bug would: for testing
+    /// what a client does with malformed JSON, missing fields or a lying size.
+    RawBody(String),
 }
 
 impl Fault {
@@ -125,6 +129,9 @@ pub(crate) enum FaultSpec {
         ms: u64,
     },
     Hold,
+    RawBody {
+        body: String,
+    },
 }
 
 impl From<FaultSpec> for Fault {
@@ -150,6 +157,7 @@ impl From<FaultSpec> for Fault {
             FaultSpec::ShortBody => Fault::ShortBody,
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
             FaultSpec::Hold => Fault::Hold,
+            FaultSpec::RawBody { body } => Fault::RawBody(body),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `anthropic-beta` → latency → the endpoint.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -151,9 +152,18 @@ async fn handle(
         "00000000-0000-4000-8000-00000000fa6e",
     );
     let status = reply.status.as_u16();
+    let retry_after = reply
+        .headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    let answered_at = shared.started.elapsed();
     shared.update(|s| {
         if let Some(entry) = s.log.get_mut(log_index) {
             entry.status = status;
+            entry.answered_at = Some(answered_at);
+            entry.retry_after = retry_after;
         }
     });
     // Only now, so a waiter that sees the request finished also sees its status.
@@ -223,6 +233,12 @@ async fn process(
                 err = err.with_header("x-should-retry", retry.to_string());
             }
             return Some(err.into_reply(request_id));
+        }
+        Some(Fault::RawBody(raw)) => {
+            body.drain().await;
+            let mut reply = Reply::bytes(hyper::StatusCode::OK, Bytes::from(raw));
+            reply.set_header("content-type", "application/json");
+            return Some(reply);
         }
         Some(Fault::ShortBody) => short_body = true,
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,

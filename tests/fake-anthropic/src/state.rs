@@ -65,6 +65,11 @@ pub struct LogEntry {
     pub request_id: String,
     /// From `x-stainless-retry-count`, 0 if absent.
     pub retry_count: u32,
+    /// When the response went out, since the server started (`None` until then).
+    pub answered_at: Option<Duration>,
+    /// The `retry-after-ms` the response carried, if any: the window in which a
+    /// well-behaved client sends nothing more to this endpoint.
+    pub retry_after: Option<Duration>,
 }
 
 pub(crate) struct StoredFile {

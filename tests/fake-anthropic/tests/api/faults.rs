@@ -135,6 +135,46 @@ fn drop_connection_and_short_body() {
 }
 
 #[test]
+fn raw_body_answers_200_with_exactly_that_text() {
+    let server = FakeServer::start();
+    server.push_faults(
+        Endpoint::Messages,
+        [Fault::RawBody("{\"type\": \"mess".into())],
+    );
+    let url = format!("{}/v1/messages", server.base_url());
+    let send = || {
+        authed(client().post(&url))
+            .json(&request("x", &[], "code_execution_20250825"))
+            .send()
+            .unwrap()
+    };
+    let resp = send();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert_eq!(resp.text().unwrap(), "{\"type\": \"mess");
+    assert_eq!(send().status(), 200, "served once, then normal handling");
+    assert_eq!(
+        server.messages_requests().len(),
+        2,
+        "the body was still read"
+    );
+
+    // The same through the control API, for out-of-process clients.
+    let control = client()
+        .post(format!("{}/_fake/faults", server.base_url()))
+        .json(&serde_json::json!({"endpoint": "get_file",
+            "faults": [{"kind": "raw_body", "body": "not json"}]}))
+        .send()
+        .unwrap();
+    assert_eq!(control.status(), 200);
+    let resp = authed(client().get(format!("{}/v1/files/file_x", server.base_url())))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().unwrap(), "not json");
+}
+
+#[test]
 fn hold_parks_requests_until_released() {
     let server = FakeServer::start();
     server.push_faults(Endpoint::Messages, [Fault::Hold, Fault::Hold]);
