@@ -42,6 +42,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// Manifest files (YAML); paths inside are relative to each manifest's folder.
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<Utf8PathBuf>,
     /// Print the plan as JSON on stdout.
@@ -63,23 +64,24 @@ pub struct StateArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Manifest files (YAML); paths inside are relative to each manifest's folder.
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<Utf8PathBuf>,
     /// Output root.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
     /// Jobs (conversations) in flight at once.
-    #[arg(short, long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short, long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
     /// Uploads in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub uploads: u16,
     /// Run only jobs whose name (or `<manifest-stem>/<name>`) matches this glob; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub only: Vec<String>,
     /// Attempts per API call before a transient failure (429, 5xx, 529, connection error)
     /// fails the job.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_attempts: u16,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]

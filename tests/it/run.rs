@@ -385,6 +385,15 @@ fn upload_ttl_asks_the_files_api_to_expire_uploads() {
 
 #[test]
 fn sigint_stops_the_run_with_130_and_keeps_finished_jobs() {
+    interrupted_by("-INT");
+}
+
+#[test]
+fn sigterm_stops_the_run_with_130_and_keeps_finished_jobs() {
+    interrupted_by("-TERM");
+}
+
+fn interrupted_by(signal: &str) {
     let fake = FakeServer::start();
     let sb = Sandbox::new();
     sb.file(
@@ -399,7 +408,7 @@ fn sigint_stops_the_run_with_130_and_keeps_finished_jobs() {
     let mut child = sb.spawn_against(&fake, &["run", "-j", "1", "m.yaml"]);
     assert!(fake.wait_until(Duration::from_secs(30), |s| s.held == 1));
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
