@@ -200,6 +200,9 @@ pub async fn run(
                 .collect(),
             reuploads: std::sync::Mutex::default(),
         });
+        if let Err(e) = cache.compact() {
+            tracing::warn!("{e}");
+        }
         let cached = cache.lookup(&needed);
         let verified = if cached.is_empty() {
             BTreeMap::new()
@@ -228,6 +231,10 @@ pub async fn run(
                 joined.map_err(|e| Error::Setup(format!("a job task failed: {e}")))?;
             usage.add(&job_usage);
             lines.push(line);
+        }
+        // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
+        if let Err(e) = cache.compact() {
+            tracing::warn!("{e}");
         }
         for handle in handles.values() {
             if let Some(Ok((_, reused, bytes))) = handle.peek() {

@@ -2,10 +2,13 @@
 //! (BLAKE3, name) at most once: across jobs and manifests in a run, and across runs through
 //! the upload cache in the state dir.
 //!
-//! The cache maps (API base URL, key fingerprint, BLAKE3, name) → file id. It is saved as
-//! soon as each upload finishes (atomically, under the state lock, merged with what other
-//! runners wrote), so a killed run loses no upload. Cached ids are verified in bulk before
-//! use, and anything gone or about to expire is uploaded again.
+//! The cache maps (API base URL, key fingerprint, BLAKE3, name) → file id. Each finished
+//! upload is appended at once to a journal (`uploads.journal`, one JSON line, synced, under
+//! the state lock), so a killed run loses no upload and recording stays O(1) however many
+//! uploads a run makes. The journal is folded into the snapshot (`uploads.json`, written
+//! atomically) at the start and end of each run; a line torn by a crash is skipped.
+//! Cached ids are verified in bulk before use, and anything gone or about to expire is
+//! uploaded again.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,7 @@ use crate::retry::{GaveUp, RetryPolicy, retry};
 use crate::state::{StateDir, write_private};
 
 const CACHE_FILE: &str = "uploads.json";
+const JOURNAL_FILE: &str = "uploads.journal";
 /// A cached file that expires sooner than this is uploaded again rather than trusted
 /// for a conversation that may run for a long time.
 const EXPIRY_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
@@ -79,14 +83,20 @@ impl UploadCache {
         }
     }
 
+    /// The snapshot with the journal applied on top (later lines win).
     fn load(&self) -> BTreeMap<CacheKey, CacheEntry> {
         // An unreadable cache only costs re-uploads; never fail a run over it.
         let file: CacheFile = fs_err::read(self.state.path(CACHE_FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        let journal = fs_err::read(self.state.path(JOURNAL_FILE)).unwrap_or_default();
+        let appended = journal
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<CacheEntry>(line).ok());
         file.entries
             .into_iter()
+            .chain(appended)
             .map(|e| (e.key.clone(), e))
             .collect()
     }
@@ -103,29 +113,60 @@ impl UploadCache {
             .collect()
     }
 
-    /// Records one finished upload (blocking; small file).
+    /// Records one finished upload: one appended, synced journal line (blocking; small).
     pub fn record(&self, u: &PlannedUpload, meta: &FileMeta) -> Result<(), Error> {
+        let entry = CacheEntry {
+            key: self.key(u),
+            file_id: meta.id.clone(),
+            size: meta.size_bytes,
+            uploaded_at: jiff::Timestamp::now(),
+            expires_at: meta.expires_at,
+        };
+        let mut line = serde_json::to_vec(&entry).map_err(|e| Error::Setup(e.to_string()))?;
+        line.push(b'\n');
+        let path = self.state.path(JOURNAL_FILE);
+        let fail = |e: std::io::Error| Error::Setup(format!("cannot save the upload cache: {e}"));
         let _lock = self.state.lock()?;
-        let mut all = self.load();
-        let key = self.key(u);
-        all.insert(
-            key.clone(),
-            CacheEntry {
-                key,
-                file_id: meta.id.clone(),
-                size: meta.size_bytes,
-                uploaded_at: jiff::Timestamp::now(),
-                expires_at: meta.expires_at,
-            },
-        );
+        let mut options = fs_err::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut journal = options.open(&path).map_err(fail)?;
+        // A line torn by a crash mid-append must not glue onto the next one.
+        let torn = journal.metadata().map_err(fail)?.len() > 0 && !ends_with_newline(&path);
+        if torn {
+            std::io::Write::write_all(&mut journal, b"\n").map_err(fail)?;
+        }
+        std::io::Write::write_all(&mut journal, &line).map_err(fail)?;
+        journal.sync_data().map_err(fail)
+    }
+
+    /// Folds the journal into the snapshot and empties it. Idempotent: a crash between the
+    /// two steps only replays lines the snapshot already has.
+    pub fn compact(&self) -> Result<(), Error> {
+        let fail = |e: std::io::Error| Error::Setup(format!("cannot save the upload cache: {e}"));
+        let _lock = self.state.lock()?;
+        let journal = self.state.path(JOURNAL_FILE);
+        if !journal.exists() {
+            return Ok(());
+        }
         let file = CacheFile {
             version: 1,
-            entries: all.into_values().collect(),
+            entries: self.load().into_values().collect(),
         };
         let bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Setup(e.to_string()))?;
-        write_private(&self.state.path(CACHE_FILE), &bytes)
-            .map_err(|e| Error::Setup(format!("cannot save the upload cache: {e}")))
+        write_private(&self.state.path(CACHE_FILE), &bytes).map_err(fail)?;
+        fs_err::remove_file(&journal).map_err(fail)
     }
+}
+
+fn ends_with_newline(path: &camino::Utf8Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = fs_err::File::open(path) else {
+        return true;
+    };
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1)).is_ok() && f.read_exact(&mut last).is_ok() && last[0] == b'\n'
 }
 
 /// Asks the API which cached ids still exist and are not about to expire; returns those.
@@ -177,4 +218,49 @@ pub async fn upload_one(
         .record(u, &meta)
         .map_err(|e| format!("uploaded {} as {}, but {e}", u.source, meta.id))?;
     Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(name: &str) -> PlannedUpload {
+        PlannedUpload {
+            blake3: format!("hash-of-{name}"),
+            name: name.to_owned(),
+            size: 1,
+            source: camino::Utf8PathBuf::from(name),
+            jobs: Vec::new(),
+        }
+    }
+
+    fn meta(id: &str) -> FileMeta {
+        serde_json::from_value(serde_json::json!({"id": id, "filename": "x", "size_bytes": 1}))
+            .unwrap()
+    }
+
+    #[test]
+    fn journal_survives_a_torn_line_and_compacts_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(camino::Utf8Path::from_path(dir.path()).unwrap()).unwrap();
+        let cache = UploadCache::for_api(&state, "http://api", "key".into());
+        let (a, b) = (planned("a.csv"), planned("b.csv"));
+        cache.record(&a, &meta("file_a")).unwrap();
+        // A crash mid-append leaves half a line.
+        let journal = state.path(JOURNAL_FILE);
+        let mut torn = fs_err::read(&journal).unwrap();
+        torn.extend_from_slice(b"{\"base_url\":\"http://ap");
+        fs_err::write(&journal, torn).unwrap();
+        cache.record(&b, &meta("file_b")).unwrap();
+        let found = cache.lookup(&[&a, &b]);
+        assert_eq!(found.values().collect::<Vec<_>>(), ["file_a", "file_b"]);
+
+        cache.compact().unwrap();
+        assert!(!journal.exists());
+        cache.compact().unwrap();
+        assert_eq!(cache.lookup(&[&a, &b]), found);
+        // Another API or key sees nothing.
+        let other = UploadCache::for_api(&state, "http://other", "key".into());
+        assert!(other.lookup(&[&a, &b]).is_empty());
+    }
 }

@@ -144,20 +144,15 @@ fn check_tree(sb: &Sandbox, fake: &FakeServer, point: Point) -> Vec<String> {
             assert!(parsed.is_ok(), "{point:?}: {cache} is torn");
         }
     }
-    let uploads = sb.state_dir().join("uploads.json");
-    if uploads.exists() {
-        let cache: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(uploads).unwrap()).unwrap();
-        for e in cache["entries"].as_array().unwrap() {
-            let bytes = fake
-                .file_bytes(e["file_id"].as_str().unwrap())
-                .unwrap_or_default();
-            assert_eq!(
-                blake3::hash(&bytes).to_hex().as_str(),
-                e["blake3"].as_str().unwrap(),
-                "{point:?}: {e}"
-            );
-        }
+    for e in cache_entries(sb) {
+        let bytes = fake
+            .file_bytes(e["file_id"].as_str().unwrap())
+            .unwrap_or_default();
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().as_str(),
+            e["blake3"].as_str().unwrap(),
+            "{point:?}: {e}"
+        );
     }
     let run = sb.root.join("out/run.json");
     if run.exists() {
@@ -169,15 +164,23 @@ fn check_tree(sb: &Sandbox, fake: &FakeServer, point: Point) -> Vec<String> {
     finished
 }
 
+/// Every entry of the upload cache: the snapshot, then the journal a killed run left.
+fn cache_entries(sb: &Sandbox) -> Vec<serde_json::Value> {
+    let mut entries = Vec::new();
+    if let Ok(bytes) = std::fs::read(sb.state_dir().join("uploads.json")) {
+        let cache: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        entries.extend(cache["entries"].as_array().unwrap().iter().cloned());
+    }
+    if let Ok(text) = std::fs::read_to_string(sb.state_dir().join("uploads.journal")) {
+        // A line torn by the kill is not an entry (the loader skips it too).
+        entries.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+    }
+    entries
+}
+
 /// (BLAKE3, name) of every upload in the cache.
 fn cached_keys(sb: &Sandbox) -> Vec<(String, String)> {
-    let Ok(bytes) = std::fs::read(sb.state_dir().join("uploads.json")) else {
-        return Vec::new();
-    };
-    let cache: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    cache["entries"]
-        .as_array()
-        .unwrap()
+    cache_entries(sb)
         .iter()
         .map(|e| {
             (
