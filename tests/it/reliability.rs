@@ -16,6 +16,22 @@ fn messages_log(fake: &FakeServer) -> Vec<LogEntry> {
         .collect()
 }
 
+/// A finished run of one job with one input; returns the input's file id.
+fn one_uploaded_input() -> (FakeServer, Sandbox, String) {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "a\n1\n").file(
+        "m.yaml",
+        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
+    );
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let id = sb.read_json("out/m/j/job.json")["inputs"][0]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (fake, sb, id)
+}
+
 /// Runs one job whose first Messages request meets `fault`; returns whether the runner
 /// tried again and the exit code.
 fn retried_after(fault: Fault) -> (bool, Option<i32>) {
@@ -191,17 +207,7 @@ fn uploads_and_downloads_are_retried_until_complete() {
 
 #[test]
 fn a_file_the_api_lost_after_verification_is_uploaded_again_once() {
-    let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
-    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
-    let old_id = sb.read_json("out/m/j/job.json")["inputs"][0]["file_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (fake, sb, old_id) = one_uploaded_input();
 
     // The cached id is verified, then the file disappears before the conversation uses it.
     fake.push_faults(Endpoint::Messages, [Fault::Hold]);
@@ -445,17 +451,7 @@ fn slow_responses_are_waited_for_not_mistaken_for_failures() {
 
 #[test]
 fn an_expired_cached_file_is_uploaded_again_before_use() {
-    let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
-    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
-    let id = sb.read_json("out/m/j/job.json")["inputs"][0]["file_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (fake, sb, id) = one_uploaded_input();
     fake.expire_file(&id);
     let (code, summary) = sb.run_json(&fake, &["run", "--force", "m.yaml"]);
     assert_eq!(code, Some(0));
