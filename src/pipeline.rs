@@ -213,7 +213,20 @@ pub async fn run(
                     Error::Setup(format!("cannot verify cached uploads with the API: {e}"))
                 })?
         };
-        let handles = start_uploads(&shared, &cache, &needed, &verified, ttl, args.uploads);
+        let job_order: BTreeMap<String, usize> = to_run
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.clone(), i))
+            .collect();
+        let handles = start_uploads(
+            &shared,
+            &cache,
+            &needed,
+            &verified,
+            ttl,
+            args.uploads,
+            &job_order,
+        );
         let jobs_limit = Arc::new(Semaphore::new(usize::from(args.jobs)));
         let mut tasks = tokio::task::JoinSet::new();
         for job in &to_run {
@@ -304,9 +317,11 @@ impl ApiConfig {
     }
 }
 
-/// Starts every upload that is not verified in the cache, largest first, at most `limit`
-/// at once, from one driver task (so they really start in that order). Every job awaits
-/// only the handles of its own inputs.
+/// Starts every upload that is not verified in the cache, at most `limit` at once, from one
+/// driver task (so they really start in order). The order completes jobs' input sets in job
+/// order (each upload ranks by the first job that needs it, largest first within a job), so
+/// the first conversations start as early as possible; every job awaits only the handles
+/// of its own inputs.
 fn start_uploads(
     shared: &Arc<Shared>,
     cache: &Arc<UploadCache>,
@@ -314,9 +329,23 @@ fn start_uploads(
     verified: &BTreeMap<(String, String), String>,
     ttl: Option<u64>,
     limit: u16,
+    job_order: &BTreeMap<String, usize>,
 ) -> BTreeMap<(String, String), UploadHandle> {
     let mut ordered = needed.to_vec();
-    ordered.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key().cmp(&b.key())));
+    ordered.sort_by_cached_key(|u| {
+        let first_job = u
+            .jobs
+            .iter()
+            .filter_map(|id| job_order.get(id))
+            .min()
+            .copied();
+        (
+            first_job,
+            std::cmp::Reverse(u.size),
+            u.key().0.to_owned(),
+            u.key().1.to_owned(),
+        )
+    });
     let mut handles = BTreeMap::new();
     let mut queue = Vec::new();
     for u in ordered {
@@ -400,7 +429,9 @@ async fn run_one(
     let Some(uploaded) = ready else {
         return interrupted(reporter, &job);
     };
-    let _permit = tokio::select! {
+    // A `-j` slot is one conversation in flight; it is released when the conversation
+    // ends, so downloading and writing this job overlap the next job's conversation.
+    let permit = tokio::select! {
         p = limit.acquire() => p.ok(),
         () = shared.cancel.cancelled() => None,
     };
@@ -462,6 +493,7 @@ async fn run_one(
             }
         }
     };
+    drop(permit);
     if conversation
         .error
         .as_ref()
