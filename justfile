@@ -38,3 +38,7 @@ fidelity:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Benchmarks against the ideal schedule and the Python SDK (BENCHMARKS.md); e.g. `just bench --quick 1 3`.
+bench *ARGS:
+    bash bench/bench.sh {{ARGS}}
