@@ -669,7 +669,7 @@ def scenario_5(ctx: Ctx):
         rows.append({"sample": s, "ok": ok, "total": total, "rejected": rejected,
                      "goodput": goodput, "steady": steady, "share_429": rejected / total if total else 0})
     table = ["| measure | median (min–max) |", "|---|---|",
-             f"| allowed rate | {rate} requests / {window_ms} ms (sliding window) |",
+             f"| allowed rate | {rate} requests / {window_ms} ms (token bucket) |",
              f"| ideal wall (⌈{n}/{rate}⌉−1) × {window_ms} ms + {latency_ms} ms | {ideal:.2f} s |",
              f"| jobs succeeded | {spread([r['ok'] for r in rows], '{:.0f}')} of {n} |",
              f"| wall | {spread([r['sample'].wall for r in rows])} s |",

@@ -17,7 +17,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
 use crate::events::Reporter;
-use crate::rate_limit::{Gate, Signal};
+use crate::rate_limit::{Gate, Quota, Signal};
 
 /// The API key; never printed.
 #[derive(Clone)]
@@ -303,6 +303,7 @@ impl ApiClient {
             status: Some(status),
             retry_after: retry_after(resp.headers()).map(|d| d.mul_f64(self.scale)),
             exhausted_for: exhausted_for(resp.headers()),
+            quota: request_quota(resp.headers()),
         });
         if resp.status().is_success() {
             return Ok((resp, request_id));
@@ -690,12 +691,29 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// How long until the most restrictive used-up quota resets, from the
-/// `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{remaining,reset}`
-/// headers (REFERENCE.md §4.3); `None` while every quota has room.
+/// The request quota from `anthropic-ratelimit-requests-{limit,remaining,reset}`
+/// (REFERENCE.md §4.3), for pacing.
+pub fn request_quota(headers: &HeaderMap) -> Option<Quota> {
+    let number = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+    let reset: jiff::Timestamp = header_str(headers, "anthropic-ratelimit-requests-reset")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Quota {
+        limit: number("anthropic-ratelimit-requests-limit")?,
+        remaining: number("anthropic-ratelimit-requests-remaining")?,
+        reset_in: Duration::try_from(reset.duration_since(jiff::Timestamp::now()))
+            .unwrap_or_default(),
+    })
+}
+
+/// How long until the most restrictive used-up token quota resets, from the
+/// `anthropic-ratelimit-{tokens,input-tokens,output-tokens}-{remaining,reset}` headers
+/// (REFERENCE.md §4.3); `None` while every one has room. (Requests are paced instead:
+/// see [`request_quota`].)
 pub fn exhausted_for(headers: &HeaderMap) -> Option<Duration> {
     let now = jiff::Timestamp::now();
-    ["requests", "tokens", "input-tokens", "output-tokens"]
+    ["tokens", "input-tokens", "output-tokens"]
         .iter()
         .filter(|kind| {
             header_str(headers, &format!("anthropic-ratelimit-{kind}-remaining"))
@@ -764,9 +782,9 @@ mod tests {
     fn exhausted_quota_is_read_from_rate_limit_headers() {
         let reset = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5)).to_string();
         let h = headers(&[
-            ("anthropic-ratelimit-requests-remaining", "0"),
-            ("anthropic-ratelimit-requests-reset", reset.as_str()),
-            ("anthropic-ratelimit-tokens-remaining", "12000"),
+            ("anthropic-ratelimit-tokens-remaining", "0"),
+            ("anthropic-ratelimit-tokens-reset", reset.as_str()),
+            ("anthropic-ratelimit-input-tokens-remaining", "12000"),
         ]);
         let wait = exhausted_for(&h).unwrap();
         assert!(

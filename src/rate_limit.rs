@@ -9,6 +9,11 @@
 //! - **Adaptive concurrency** (AIMD): the number of requests in flight is halved on a 429
 //!   or 529, and grows back by one after each window of successes, never above the
 //!   configured maximum (`-j` for Messages).
+//! - **Pacing**: the `anthropic-ratelimit-requests-{limit,remaining,reset}` headers describe
+//!   a bucket that refills by `limit - remaining` requests until `reset`. The gate keeps an
+//!   estimate of it (counting requests still in flight as spent, since the last answer
+//!   could not see them) and starts a request only when the estimate has one to spare, so a
+//!   run at the limit rides it instead of bouncing off it with 429s.
 //! - **Reporting**: each pause is reported as [`Event::Backoff`] for the progress display.
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -23,6 +28,9 @@ use crate::events::{Event, Reporter};
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 /// 429s that arrive within this of each other (or of the pause they caused) are one burst.
 const BURST: Duration = Duration::from_millis(200);
+/// Pace a little under the measured refill rate: the server's clock and window edges are
+/// not ours.
+const PACE: f64 = 0.97;
 /// Header-driven pauses never exceed this (a skewed server clock must not stall a run).
 const MAX_HEADER_PAUSE: Duration = Duration::from_secs(60);
 
@@ -36,6 +44,50 @@ struct State {
     successes: usize,
     /// Several 429s from one burst of requests halve the limit once, not once each.
     last_decrease: Option<Instant>,
+    bucket: Option<Bucket>,
+}
+
+/// The server's request quota as last reported, refilled at the rate it implied.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    limit: f64,
+    /// Requests left when observed.
+    tokens: f64,
+    /// Refill per second (0 when the quota was full, i.e. the rate is unknown).
+    rate: f64,
+    observed: Instant,
+    /// Requests started but not reflected in `tokens`: in flight when observed, and
+    /// started since.
+    spent: f64,
+}
+
+impl Bucket {
+    fn available(&self, now: Instant) -> f64 {
+        let refilled = self.rate * now.saturating_duration_since(self.observed).as_secs_f64();
+        (self.tokens + refilled).min(self.limit) - self.spent
+    }
+
+    /// When one request will be available, if ever without news.
+    fn next_at(&self, now: Instant) -> Option<Instant> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        let missing = 1.0 - self.available(now);
+        Some(
+            now + Duration::from_secs_f64(
+                (missing / self.rate).clamp(0.0, MAX_HEADER_PAUSE.as_secs_f64()),
+            ),
+        )
+    }
+}
+
+/// A request quota as a response reported it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quota {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Until the quota is fully replenished.
+    pub reset_in: Duration,
 }
 
 pub struct Gate {
@@ -63,8 +115,10 @@ pub struct Signal {
     pub status: Option<u16>,
     /// `retry-after` (already scaled by the caller's policy).
     pub retry_after: Option<Duration>,
-    /// A quota is used up until this long from now (`anthropic-ratelimit-*-remaining: 0`).
+    /// A token quota is used up until this long from now.
     pub exhausted_for: Option<Duration>,
+    /// The request quota (`anthropic-ratelimit-requests-*`), when reported.
+    pub quota: Option<Quota>,
 }
 
 impl Gate {
@@ -79,6 +133,7 @@ impl Gate {
                 in_flight: 0,
                 successes: 0,
                 last_decrease: None,
+                bucket: None,
             }),
             changed: Notify::new(),
             scale,
@@ -94,25 +149,48 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits until the gate is open and a slot is free, and takes the slot.
+    /// Waits until the gate is open, a slot is free and the quota allows one more request,
+    /// and takes the slot.
     pub async fn acquire(&self) -> Permit<'_> {
         loop {
-            // Register for wake-ups before looking, so a release in between is not missed.
+            // Register for wake-ups before looking, so a change in between is not missed:
+            // `notify_waiters` wakes only futures already enabled.
             let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let wait_until = {
                 let mut s = self.lock();
-                match s.closed_until {
-                    Some(t) if t > Instant::now() => Some(t),
-                    _ if s.in_flight < s.limit => {
-                        s.in_flight += 1;
-                        return Permit { gate: self };
+                let now = Instant::now();
+                let wait = match s.closed_until {
+                    Some(t) if t > now => Some(Some(t)),
+                    _ if s.in_flight >= s.limit => Some(None),
+                    _ => match s.bucket {
+                        // With nothing in flight no news can come: go, and learn from it.
+                        Some(b) if s.in_flight > 0 && b.available(now) < 1.0 => {
+                            Some(b.next_at(now))
+                        }
+                        _ => None,
+                    },
+                };
+                if wait.is_none() {
+                    // Decided and taken under one lock: two callers cannot share a slot.
+                    s.in_flight += 1;
+                    if let Some(b) = &mut s.bucket {
+                        b.spent += 1.0;
                     }
-                    _ => None,
+                    return Permit { gate: self };
                 }
+                wait
             };
             match wait_until {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => notified.await,
+                None => {}
+                Some(Some(t)) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(t) => {}
+                        () = notified => {}
+                    }
+                }
+                Some(None) => notified.await,
             }
         }
     }
@@ -147,6 +225,26 @@ impl Gate {
                     }
                 }
                 _ => {}
+            }
+            if let Some(q) = signal.quota {
+                #[expect(clippy::cast_precision_loss, reason = "request counts are small")]
+                let (limit, remaining) = (q.limit as f64, q.remaining as f64);
+                let used = limit - remaining;
+                let rate = if used > 0.0 && !q.reset_in.is_zero() {
+                    used / q.reset_in.as_secs_f64() * PACE
+                } else {
+                    s.bucket.map_or(0.0, |b| b.rate)
+                };
+                // The answered request still holds its slot until its permit drops.
+                #[expect(clippy::cast_precision_loss, reason = "in-flight counts are small")]
+                let spent = s.in_flight.saturating_sub(1) as f64;
+                s.bucket = Some(Bucket {
+                    limit,
+                    tokens: remaining,
+                    rate,
+                    observed: now,
+                    spent,
+                });
             }
             if let Some(wait) = signal.exhausted_for {
                 let wait = wait.min(MAX_HEADER_PAUSE);
@@ -211,6 +309,7 @@ mod tests {
             status: Some(429),
             retry_after: Some(Duration::from_secs(3)),
             exhausted_for: None,
+            quota: None,
         });
         let start = Instant::now();
         let _a = gate.acquire().await;
@@ -224,6 +323,7 @@ mod tests {
             status: Some(200),
             retry_after: None,
             exhausted_for: Some(Duration::from_millis(700)),
+            quota: None,
         });
         let start = Instant::now();
         let _a = gate.acquire().await;
@@ -249,6 +349,37 @@ mod tests {
             gate.observe(status(200));
         }
         assert_eq!(gate.limit(), 8, "recovers, but never above the maximum");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_paced_by_the_reported_quota() {
+        let gate = Gate::new("messages", 8, 1.0);
+        let _first = gate.acquire().await;
+        // 10 used of 10, refilled over one second: the next may go in ~0.1 s.
+        gate.observe(Signal {
+            status: Some(200),
+            quota: Some(Quota {
+                limit: 10,
+                remaining: 0,
+                reset_in: Duration::from_secs(1),
+            }),
+            ..Signal::default()
+        });
+        let start = Instant::now();
+        let _second = gate.acquire().await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(100) && waited <= Duration::from_millis(110),
+            "{waited:?}"
+        );
+        // Two in flight, one token refilled since: the third waits for the next one.
+        let start = Instant::now();
+        let _third = gate.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

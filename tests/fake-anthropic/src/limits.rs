@@ -1,11 +1,14 @@
-//! Configured load behaviour: a sliding-window request limit, and seeded
-//! random overload.
+//! Configured load behaviour: a request limit, and seeded random overload.
+//!
+//! The limit is a token bucket, as the real API's is ("capacity is continuously
+//! replenished up to your maximum limit, rather than being reset at fixed intervals",
+//! Anthropic's rate-limit docs): `requests` tokens at most, refilled at `requests` per
+//! `window`, one spent per admitted request.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// At most `requests` per `window`, kept separately for Messages and for the
-/// Files endpoints (the real API limits them separately too).
+/// At most `requests` in a burst, refilled at `requests` per `window`; kept separately for
+/// Messages and for the Files endpoints (the real API limits them separately too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
     pub requests: u32,
@@ -16,46 +19,41 @@ pub struct RateLimit {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RateHeaders {
     pub limit: u32,
+    /// Whole tokens left.
     pub remaining: u32,
-    /// When the window will have a free slot again.
+    /// When the bucket is full again, as the real `…-reset` header means.
     pub reset_in: Duration,
 }
 
+/// The bucket; starts full.
 #[derive(Default)]
 pub(crate) struct RateWindow {
-    admitted: VecDeque<Instant>,
+    /// Tokens spent below the capacity, and when that was last brought up to date.
+    deficit: f64,
+    updated: Option<Instant>,
 }
 
 impl RateWindow {
-    /// Admits (and records) a request, or says how long until a slot frees.
+    /// Admits a request (spending a token), or says how long until a token is there.
     pub fn admit(&mut self, limit: RateLimit, now: Instant) -> (RateHeaders, Option<Duration>) {
-        while self
-            .admitted
-            .front()
-            .is_some_and(|t| *t + limit.window <= now)
-        {
-            self.admitted.pop_front();
-        }
-        let used = u32::try_from(self.admitted.len()).unwrap_or(u32::MAX);
-        if used >= limit.requests {
-            let wait = self.admitted.front().map_or(limit.window, |t| {
-                (*t + limit.window).saturating_duration_since(now)
-            });
-            let headers = RateHeaders {
-                limit: limit.requests,
-                remaining: 0,
-                reset_in: wait,
-            };
-            return (headers, Some(wait));
-        }
-        self.admitted.push_back(now);
-        let oldest = self.admitted.front().copied().unwrap_or(now);
-        let headers = RateHeaders {
+        let capacity = f64::from(limit.requests);
+        let per_sec = capacity / limit.window.as_secs_f64().max(1e-9);
+        let elapsed = self
+            .updated
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        self.deficit = (self.deficit - elapsed * per_sec).max(0.0);
+        self.updated = Some(now);
+        let headers = |deficit: f64| RateHeaders {
             limit: limit.requests,
-            remaining: limit.requests - used - 1,
-            reset_in: (oldest + limit.window).saturating_duration_since(now),
+            remaining: (capacity - deficit).floor().max(0.0) as u32,
+            reset_in: Duration::from_secs_f64(deficit / per_sec),
         };
-        (headers, None)
+        if capacity - self.deficit < 1.0 {
+            let wait = Duration::from_secs_f64((1.0 - (capacity - self.deficit)) / per_sec);
+            return (headers(self.deficit), Some(wait));
+        }
+        self.deficit += 1.0;
+        (headers(self.deficit), None)
     }
 }
 
