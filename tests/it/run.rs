@@ -441,3 +441,34 @@ fn interrupted_by(signal: &str) {
     assert_eq!(summary["counts"]["fresh"], 1);
     assert_eq!(summary["counts"]["succeeded"], 1);
 }
+
+#[test]
+fn under_cron_stderr_has_no_bars_or_colour_and_stdout_only_what_was_asked() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest("  - name: j\n    prompt: \"go\\n@fake tool-error bash unavailable\"\n"),
+    );
+    // stderr is a pipe here, as under cron; -v makes the logger write plenty.
+    fake.push_faults(Endpoint::Messages, [Fault::status(529)]);
+    let out = sb
+        .cmd_against(&fake, ["-v", "run", "m.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("retrying after"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes on a non-terminal stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "progress redraws on a non-terminal stderr"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout carries only what a command is asked to print"
+    );
+}
