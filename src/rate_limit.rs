@@ -165,10 +165,13 @@ impl Gate {
                     Some(t) if t > now => Some(Some(t)),
                     _ if s.in_flight >= s.limit => Some(None),
                     _ => match s.bucket {
-                        // With nothing in flight no news can come: go, and learn from it.
-                        Some(b) if s.in_flight > 0 && b.available(now) < 1.0 => {
-                            Some(b.next_at(now))
-                        }
+                        Some(b) if b.available(now) < 1.0 => match b.next_at(now) {
+                            Some(t) => Some(Some(t)),
+                            // No known refill rate: wait for news from a request in flight;
+                            // with none in flight no news can come, so go and learn.
+                            None if s.in_flight > 0 => Some(None),
+                            None => None,
+                        },
                         _ => None,
                     },
                 };
@@ -230,7 +233,10 @@ impl Gate {
                 #[expect(clippy::cast_precision_loss, reason = "request counts are small")]
                 let (limit, remaining) = (q.limit as f64, q.remaining as f64);
                 let used = limit - remaining;
-                let rate = if used > 0.0 && !q.reset_in.is_zero() {
+                // `remaining` is a whole number: with few tokens used, used / time-to-full
+                // overstates the refill rate (0.3 spent reads as 1), so trust it only once a
+                // quarter of the quota is in use, which is also when pacing starts to matter.
+                let rate = if used >= (limit / 4.0).max(1.0) && !q.reset_in.is_zero() {
                     used / q.reset_in.as_secs_f64() * PACE
                 } else {
                     s.bucket.map_or(0.0, |b| b.rate)
@@ -375,6 +381,29 @@ mod tests {
         // Two in flight, one token refilled since: the third waits for the next one.
         let start = Instant::now();
         let _third = gate.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_applies_even_with_nothing_in_flight() {
+        let gate = Gate::new("files", 8, 1.0);
+        let first = gate.acquire().await;
+        gate.observe(Signal {
+            status: Some(200),
+            quota: Some(Quota {
+                limit: 10,
+                remaining: 0,
+                reset_in: Duration::from_secs(1),
+            }),
+            ..Signal::default()
+        });
+        drop(first);
+        let start = Instant::now();
+        let _second = gate.acquire().await;
         assert!(
             start.elapsed() >= Duration::from_millis(100),
             "{:?}",
