@@ -254,10 +254,6 @@ impl ApiClient {
         self.files_gate.set_reporter(Arc::clone(reporter));
     }
 
-    pub fn messages_gate(&self) -> &Gate {
-        &self.messages_gate
-    }
-
     pub fn base_url(&self) -> &str {
         &self.base
     }

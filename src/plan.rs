@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 use serde::Serialize;
 
 use crate::hashing::Hashed;
@@ -170,9 +170,5 @@ fn fingerprint(
 impl Plan {
     pub fn upload_bytes(&self) -> u64 {
         self.uploads.iter().map(|u| u.size).sum()
-    }
-
-    pub fn job_dir(&self, out: &Utf8Path, job: &PlannedJob) -> Utf8PathBuf {
-        out.join(&job.id)
     }
 }

@@ -271,11 +271,6 @@ impl Gate {
     pub fn limit(&self) -> usize {
         self.lock().limit
     }
-
-    /// Whether requests are being held back now.
-    pub fn is_paused(&self) -> bool {
-        self.lock().closed_until.is_some_and(|t| t > Instant::now())
-    }
 }
 
 /// Closes the gate until `until`, never shortening an existing pause.
@@ -357,12 +352,9 @@ mod tests {
         assert_eq!(gate.limit(), 8, "recovers, but never above the maximum");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn requests_are_paced_by_the_reported_quota() {
-        let gate = Gate::new("messages", 8, 1.0);
-        let _first = gate.acquire().await;
-        // 10 used of 10, refilled over one second: the next may go in ~0.1 s.
-        gate.observe(Signal {
+    /// An answer saying 10 of 10 requests are used, refilled over one second.
+    fn used_up_quota() -> Signal {
+        Signal {
             status: Some(200),
             quota: Some(Quota {
                 limit: 10,
@@ -370,7 +362,15 @@ mod tests {
                 reset_in: Duration::from_secs(1),
             }),
             ..Signal::default()
-        });
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_paced_by_the_reported_quota() {
+        let gate = Gate::new("messages", 8, 1.0);
+        let _first = gate.acquire().await;
+        // 10 used of 10, refilled over one second: the next may go in ~0.1 s.
+        gate.observe(used_up_quota());
         let start = Instant::now();
         let _second = gate.acquire().await;
         let waited = start.elapsed();
@@ -392,15 +392,7 @@ mod tests {
     async fn pacing_applies_even_with_nothing_in_flight() {
         let gate = Gate::new("files", 8, 1.0);
         let first = gate.acquire().await;
-        gate.observe(Signal {
-            status: Some(200),
-            quota: Some(Quota {
-                limit: 10,
-                remaining: 0,
-                reset_in: Duration::from_secs(1),
-            }),
-            ..Signal::default()
-        });
+        gate.observe(used_up_quota());
         drop(first);
         let start = Instant::now();
         let _second = gate.acquire().await;
