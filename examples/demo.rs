@@ -6,27 +6,21 @@
 //! container and returns a CSV and a small PNG, so the output tree shows every part of a
 //! real run (reports, images, transcripts, provenance) without a real model.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use clap::Parser;
 use fake_anthropic::FakeServer;
-use runner::api::ApiKey;
-use runner::cli::{Cli, Command};
-use runner::events::{LogReporter, Reporter};
-use runner::pipeline::{self, ApiConfig};
-use runner::progress::Progress;
+use runner::Env;
 
 #[expect(clippy::print_stderr, reason = "a demo reports to its user")]
 fn main() -> ExitCode {
-    runner::logging::init(0, false);
     let mut manifests: Vec<String> = std::env::args().skip(1).collect();
     if manifests.is_empty() {
         manifests = example_manifests();
     }
     let fake = FakeServer::start();
     eprintln!("fake Anthropic API listening on {}", fake.base_url());
-    let argv = [
+    let args = [
         "runner",
         "run",
         "--out",
@@ -36,43 +30,16 @@ fn main() -> ExitCode {
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain(manifests);
-    let Command::Run(args) = Cli::parse_from(argv).command else {
-        return ExitCode::FAILURE;
-    };
-    let api = ApiConfig {
-        base_url: fake.base_url(),
-        key: Some(ApiKey::new("demo-key".to_owned())),
-    };
-    let reporter: Arc<dyn Reporter> = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        Arc::new(Progress::new())
-    } else {
-        Arc::new(LogReporter)
-    };
-    let Ok(runtime) = tokio::runtime::Runtime::new() else {
-        eprintln!("cannot start the async runtime");
-        return ExitCode::FAILURE;
-    };
-    let result = runtime.block_on(pipeline::run(&args, &api, reporter, Default::default()));
-    match result {
-        Ok((summary, code)) => {
-            let c = &summary.counts;
-            eprintln!(
-                "{} jobs: {} succeeded, {} failed, {} fresh; {} uploads, {} reused. Open out/demo/*/*/report.md",
-                c.total,
-                c.succeeded,
-                c.failed,
-                c.fresh,
-                summary.uploads.uploaded,
-                summary.uploads.reused
-            );
-            ExitCode::from(code)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    .chain(manifests)
+    .map(OsString::from);
+    let base_url = fake.base_url();
+    let env = Env::from_process().with(&[
+        ("ANTHROPIC_BASE_URL", base_url.as_str()),
+        ("ANTHROPIC_API_KEY", "demo-key"),
+    ]);
+    let code = runner::run(args, &env);
+    eprintln!("Open out/demo/*/*/report.md (run.json: out/demo/run.json)");
+    code
 }
 
 fn example_manifests() -> Vec<String> {

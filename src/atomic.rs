@@ -1,6 +1,10 @@
 //! Atomic file writes: a temporary file in the destination folder, synced, then renamed
 //! over the destination. A run killed at any point leaves either the old file or the new
 //! one, never a torn one. Every file the runner writes goes through here.
+//!
+//! Files are created as `open(2)` creates them, 0666 less the umask (0644 under the usual
+//! 022), so colleagues and web servers can read the reports. Private files (the state
+//! dir's caches) tighten their own mode.
 
 use std::io::Write;
 
@@ -21,14 +25,21 @@ pub fn write_with(
         .filter(|p| !p.as_str().is_empty())
         .unwrap_or(Utf8Path::new("."));
     fs_err::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".runner-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| with_path(e, path))?;
+    let mut tmp = temp_file_in(dir, ".runner-tmp-").map_err(|e| with_path(e, path))?;
     fill(tmp.as_file_mut()).map_err(|e| with_path(e, path))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
     tmp.persist(path).map_err(|e| with_path(e.error, path))?;
     Ok(())
+}
+
+/// A temporary file in `dir`, to be renamed into place, with the mode a new file gets
+/// (tempfile's default is 0600 whatever the umask).
+pub fn temp_file_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir)
 }
 
 fn with_path(e: std::io::Error, path: &Utf8Path) -> std::io::Error {
@@ -51,5 +62,22 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.txt"]);
+    }
+
+    /// Output files follow the umask like any file `open(2)` creates; tests run with the
+    /// process umask, whatever it is, and check the mode is exactly what it allows.
+    #[cfg(unix)]
+    #[test]
+    fn files_follow_the_umask_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = camino::Utf8PathBuf::try_from(dir.path().join("report.md")).unwrap();
+        write(&path, b"x").unwrap();
+        let mode = fs_err::metadata(&path).unwrap().permissions().mode() & 0o777;
+        // What a plain create gives, as the reference.
+        let plain = dir.path().join("plain");
+        drop(fs_err::File::create(&plain).unwrap());
+        let expected = fs_err::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{mode:o} vs {expected:o}");
     }
 }

@@ -1,4 +1,5 @@
-//! Command-line types (clap derive). No logic lives here.
+//! Command-line types (clap derive). No logic lives here: `config.rs` validates these
+//! values, with the environment, into the one configuration the commands read.
 
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
@@ -57,8 +58,9 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// Where the hash and upload caches live [default: $XDG_STATE_HOME/runner, else ~/.local/state/runner].
-    #[arg(long, env = "RUNNER_STATE_DIR", value_name = "DIR")]
+    /// Where the hash and upload caches live [env: RUNNER_STATE_DIR] [default:
+    /// $XDG_STATE_HOME/runner, else ~/.local/state/runner].
+    #[arg(long, value_name = "DIR")]
     pub state_dir: Option<Utf8PathBuf>,
 }
 
@@ -93,10 +95,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub upload_ttl: Option<String>,
     /// Largest generated file a job may save (`500M`, `2G`; K/M/G/T are powers of 1024).
-    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = crate::collect::parse_size)]
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_file_size: u64,
     /// Most bytes of generated files one job may save, all files together.
-    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = crate::collect::parse_size)]
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_job_output: u64,
     /// Most generated files one job may save.
     #[arg(long, default_value_t = 1000, value_name = "N")]

@@ -1,51 +1,139 @@
-//! Fatal errors (nothing was started, or the run cannot go on) and the exit-code table.
+//! Fatal errors (nothing was started, or the run cannot go on) and the exit-code table
+//! (docs/exit-codes.md).
 //!
 //! A job that fails is not an `Error`: it is a value in the run's outcome, and only turns
-//! into exit code 1 at the very end.
+//! into exit code 1 at the very end. Each variant names what it concerns (a path, an
+//! option, a URL) and keeps its cause as `source()`, which `main` prints as `caused by:`
+//! lines.
 
-use crate::diagnostic::Diagnostic;
+use camino::Utf8PathBuf;
 
-/// Exit codes, as documented in README.md and CONTRACT.md.
-pub mod exit {
+use crate::api::client::ClientError;
+use crate::engine::VerifyError;
+use crate::manifest::Invalid;
+use crate::plan::hashing::HashError;
+use crate::plan::select::BadGlob;
+use crate::store::StoreError;
+
+/// The exit codes, as documented in README.md and docs/exit-codes.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
     /// Every selected job succeeded or was already fresh.
-    pub const SUCCESS: u8 = 0;
+    Success,
     /// The run finished and at least one job failed.
-    pub const JOBS_FAILED: u8 = 1;
+    JobsFailed,
     /// Bad usage, an invalid manifest or input, or a setup error: no job was started.
-    pub const SETUP: u8 = 2;
+    Setup,
     /// Interrupted by SIGINT or SIGTERM; finished jobs are kept and a re-run continues.
-    pub const INTERRUPTED: u8 = 130;
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::JobsFailed => 1,
+            Exit::Setup => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> std::process::ExitCode {
+        std::process::ExitCode::from(exit.code())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Manifests or inputs are invalid; each diagnostic names its file, line and column.
-    #[error("{} invalid: {count} error{s}", manifests_label(.diagnostics), count = .diagnostics.len(), s = if .diagnostics.len() == 1 { "" } else { "s" })]
-    Invalid {
-        diagnostics: Vec<Diagnostic>,
-        /// Manifest texts by path, to show the offending lines.
-        sources: std::collections::BTreeMap<camino::Utf8PathBuf, String>,
-    },
+    #[error("{}", invalid_summary(.0))]
+    Invalid(Invalid),
 
-    /// Anything else that stops a command before or outside the jobs: config, state dir,
-    /// output dir.
-    #[error("{0}")]
-    Setup(String),
+    /// An option's value is not usable.
+    #[error("{option} `{value}`: {reason}")]
+    Option {
+        option: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    BadGlob(#[from] BadGlob),
+    #[error("--only {} matches no job", .0.join(", "))]
+    NoJobMatches(Vec<String>),
+
+    #[error(
+        "ANTHROPIC_API_KEY is not set; `runner run` needs an API key \
+         (to try the runner without one: `cargo run --example demo`)"
+    )]
+    NoApiKey,
+    #[error("cannot find a state dir: set --state-dir, RUNNER_STATE_DIR, XDG_STATE_HOME or HOME")]
+    NoStateDir,
+
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+
+    #[error("cannot create output folder {path}")]
+    CreateOut {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot tidy output folder {path}")]
+    TidyOut {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another `runner run` is writing to {0}; wait for it to finish or use another --out")]
+    OutLocked(Utf8PathBuf),
+    #[error("cannot lock {path}")]
+    LockOut {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}")]
+    WriteRecord {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot print the plan as JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Invalid { .. } | Error::Setup(_) => exit::SETUP,
-        }
+    pub fn exit(&self) -> Exit {
+        Exit::Setup
     }
 }
 
-fn manifests_label(diagnostics: &[Diagnostic]) -> String {
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Error {
+        Error::Invalid(invalid)
+    }
+}
+
+fn invalid_summary(invalid: &Invalid) -> String {
+    let diagnostics = &invalid.diagnostics;
     let mut files: Vec<_> = diagnostics.iter().map(|d| d.file.as_str()).collect();
     files.dedup();
-    match files.as_slice() {
+    let what = match files.as_slice() {
         [one] => format!("manifest {one} is"),
         _ => "manifests are".to_owned(),
-    }
+    };
+    format!(
+        "{what} invalid: {}",
+        crate::units::count(diagnostics.len(), "error")
+    )
 }

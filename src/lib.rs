@@ -1,45 +1,74 @@
 //! `runner`: run data-analysis jobs as Claude conversations with server-side code execution.
 //!
-//! The pipeline reads one way; each stage hands plain data to the next:
+//! The pipeline reads one way; each stage hands plain data to the next, and the plan is a
+//! value decided before any network call:
 //!
 //! ```text
-//!  main.rs ─► cli.rs ─► pipeline.rs (the only module that knows the order)
-//!                           │
-//!  manifest.rs ─► resolve.rs ─► hashing.rs ─► plan.rs ─► upload ─► run ─► collect ─► write
-//!  (YAML→Manifest) (checks, for_each,  (BLAKE3,   (pure →
-//!                   globs via inputs.rs) cached)   Plan)
+//!  main.rs ─► lib.rs ─► cli.rs ─► config.rs (options + environment, validated once)
+//!                                     │
+//!                       commands/ (validate, plan, run: the order of the stages)
+//!                                     │
+//!  manifest/ ─► plan/ ─────────► engine/ ─────────────────────────────► output/
+//!  (YAML → checked   (hashes,      (uploads ─► conversation ─► downloads,   (job folders,
+//!   jobs, with        fingerprint,  one task per job, -j permits)            run.json,
+//!   diagnostics)      Plan)                 │                                atomic)
+//!                                           ▼
+//!  edges:  api/ (HTTP, wire JSON, retry, gates) · store/ (state dir, upload cache)
+//!          ui/ (events, progress bars, logs, summary)
+//!  leaves: status (job results' words) · units (sizes, durations) · atomic (file writes)
 //! ```
 //!
-//! `diagnostic.rs` carries every user-facing manifest error; `atomic.rs` writes every file;
-//! `state.rs` owns the private state dir and its lock.
+//! Imports point down only: commands → config → stages (engine → output → plan →
+//! manifest) → edges (store → api → ui) → leaves; `tests/it/architecture.rs` enforces it.
+//! A failed job is a value in the run's record; only fatal setup errors are `error::Error`s.
 
-pub mod api;
-pub mod atomic;
-pub mod cli;
-pub mod collect;
-pub mod diagnostic;
-pub mod error;
-pub mod events;
-pub mod hashing;
-pub mod inputs;
-pub mod logging;
-pub mod manifest;
-pub mod outcome;
-pub mod outdir;
-pub mod pipeline;
-pub mod plan;
-pub mod plan_text;
-pub mod progress;
-pub mod rate_limit;
-pub mod resolve;
-pub mod retry;
-pub mod run;
-pub mod safe_name;
-pub mod shutdown;
-pub mod state;
-pub mod template;
+pub(crate) mod api;
+pub(crate) mod atomic;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod engine;
+pub(crate) mod error;
+pub(crate) mod manifest;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod status;
+pub(crate) mod store;
 #[cfg(test)]
-mod test_json;
-pub mod upload;
-pub mod wire;
-pub mod write;
+pub(crate) mod testing;
+pub(crate) mod ui;
+pub(crate) mod units;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+pub use config::Env;
+
+/// The `runner` command: arguments and environment of this process.
+pub fn main() -> ExitCode {
+    run(std::env::args_os(), &Env::from_process())
+}
+
+/// The `runner` command with these arguments (the first is the program name) and this
+/// environment.
+pub fn run(args: impl IntoIterator<Item = OsString>, env: &Env) -> ExitCode {
+    let config = match config::Config::parse(args, env) {
+        Ok(config) => config,
+        Err(e) => {
+            commands::report(&e);
+            return e.exit().into();
+        }
+    };
+    ui::logging::init(&config.display, config.rust_log.as_deref());
+    commands::execute(config).into()
+}
+
+#[cfg(test)]
+mod tests {
+    /// An `Error` is `Send + Sync + 'static`, so it can cross tasks.
+    #[test]
+    fn errors_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<super::error::Error>();
+    }
+}

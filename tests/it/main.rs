@@ -6,6 +6,7 @@
     reason = "test helpers: a panic is the failure report, and std::fs is fine here"
 )]
 
+mod architecture;
 mod crash;
 mod examples;
 mod harness;

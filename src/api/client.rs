@@ -1,0 +1,165 @@
+//! The HTTP client: one `reqwest` client, the authentication and version headers, and
+//! the one `send` every request goes through, which waits at its endpoint group's gate
+//! first and tells the gate what the response said. The endpoints are in `files.rs` and
+//! `messages.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use super::error::{ApiError, status_error, transport};
+use super::gates::{Gate, Signal};
+use super::headers::{exhausted_for, header_str, request_quota, retry_after};
+use super::key::ApiKey;
+use crate::ui::events::Reporter;
+
+/// The client cannot be made: nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid ANTHROPIC_BASE_URL `{url}`: {reason}")]
+    BaseUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client")]
+    Build(#[source] reqwest::Error),
+}
+
+/// Timeouts. A code-execution turn may legitimately run for many minutes with no byte on
+/// the wire (non-streaming), so the Messages timeout is long; TCP keep-alive notices a dead
+/// peer sooner.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub messages: Duration,
+    pub files: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(15),
+            messages: Duration::from_secs(30 * 60),
+            files: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// How much the client may do at once, and the test-only scale of its own pauses.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    /// Messages requests in flight at most (the adaptive limit starts here).
+    pub messages: usize,
+    /// Files requests (uploads, listings, metadata, downloads) in flight at most.
+    pub files: usize,
+    /// Multiplies server-given waits too; 1.0 except in tests.
+    pub scale: f64,
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing {
+            messages: 4,
+            files: 16,
+            scale: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
+    key: ApiKey,
+    pub(super) timeouts: Timeouts,
+    scale: f64,
+    pub(super) messages_gate: Arc<Gate>,
+    pub(super) files_gate: Arc<Gate>,
+}
+
+impl ApiClient {
+    pub fn new(
+        base_url: &str,
+        key: ApiKey,
+        timeouts: Timeouts,
+        pacing: Pacing,
+    ) -> Result<ApiClient, ClientError> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        reqwest::Url::parse(&base).map_err(|e| ClientError::BaseUrl {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .tcp_keepalive(Duration::from_secs(30))
+            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ClientError::Build)?;
+        Ok(ApiClient {
+            http,
+            base,
+            key,
+            timeouts,
+            scale: pacing.scale,
+            messages_gate: Arc::new(Gate::new("messages", pacing.messages, pacing.scale)),
+            files_gate: Arc::new(Gate::new("files", pacing.files, pacing.scale)),
+        })
+    }
+
+    /// Lets the gates report their pauses (for the progress display).
+    pub fn set_reporter(&self, reporter: &Arc<dyn Reporter>) {
+        self.messages_gate.set_reporter(Arc::clone(reporter));
+        self.files_gate.set_reporter(Arc::clone(reporter));
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn key_fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+
+    pub(super) fn headers(&self, api_version: &str, attempt: u32) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(mut key) = HeaderValue::from_str(self.key.expose()) {
+            key.set_sensitive(true);
+            h.insert("x-api-key", key);
+        }
+        if let Ok(v) = HeaderValue::from_str(api_version) {
+            h.insert("anthropic-version", v);
+        }
+        // The SDKs' header for "this is attempt N"; lets the server (and our fake) tell
+        // retries from new requests.
+        h.insert("x-stainless-retry-count", HeaderValue::from(attempt));
+        h
+    }
+
+    /// Sends one request through `gate`: waits for it to be open and for a slot, then tells
+    /// it what the response said about rate limits.
+    pub(super) async fn send(
+        &self,
+        gate: &Gate,
+        endpoint: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::Response, Option<String>), ApiError> {
+        let _permit = gate.acquire().await;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                gate.observe(Signal::default());
+                return Err(transport(endpoint, &e, None));
+            }
+        };
+        let request_id = header_str(resp.headers(), "request-id");
+        let status = resp.status().as_u16();
+        gate.observe(Signal {
+            status: Some(status),
+            retry_after: retry_after(resp.headers()).map(|d| d.mul_f64(self.scale)),
+            exhausted_for: exhausted_for(resp.headers()),
+            quota: request_quota(resp.headers()),
+        });
+        if resp.status().is_success() {
+            return Ok((resp, request_id));
+        }
+        Err(status_error(endpoint, resp, request_id).await)
+    }
+}

@@ -1,0 +1,46 @@
+//! Facts about the Anthropic API that the runner relies on, each with its source in
+//! docs/api.md: versions, tool names, limits. Checked by the manifest resolver, used by
+//! the client; nothing else hard-codes them.
+
+/// Where the API is unless `ANTHROPIC_BASE_URL` says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// API versions the runner can speak (docs/api.md §0.3).
+pub const API_VERSIONS: [&str; 2] = ["2026-10-21", "2023-06-01"];
+pub const DEFAULT_API_VERSION: &str = "2026-10-21";
+/// The version the Files API calls are sent with.
+pub const FILES_API_VERSION: &str = DEFAULT_API_VERSION;
+
+/// The real code-execution tool versions (docs/api.md §3.1).
+pub const TOOLS: [&str; 4] = [
+    "code_execution_20250825",
+    "code_execution_20260120",
+    "code_execution_20260521",
+    "code_execution_20250522",
+];
+pub const DEFAULT_TOOL: &str = "code_execution_20250825";
+
+/// Files API per-file limit: 500 MB, read as 500,000,000 bytes (docs/api.md §2.8).
+pub const MAX_INPUT_BYTES: u64 = 500 * 1000 * 1000;
+
+/// `GET /v1/files?ids[]=…` takes at most this many ids per call (docs/api.md §2.5).
+pub const MAX_IDS_PER_LIST: usize = 100;
+
+/// The Files API's file name rules (docs/api.md §2.8): 1–255 characters, none of
+/// `< > : " | ? * \ /`, no control characters. `Some(reason)` when `name` breaks one.
+pub fn bad_file_name(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len == 0 || len > 255 {
+        return Some(format!("{len} characters, expected 1 to 255"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\' | '/'))
+    {
+        return Some(format!("it contains `{c}`"));
+    }
+    if name.chars().any(|c| (c as u32) < 32) {
+        return Some("it contains a control character".to_owned());
+    }
+    None
+}

@@ -1,0 +1,287 @@
+//! The Messages wire format (docs/api.md §3): the one place that knows its JSON. It builds
+//! request bodies and reads the parts of a response the runner acts on; responses are kept
+//! as raw JSON everywhere else, so a block type this file does not know is carried through,
+//! never dropped.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::client::ApiClient;
+use super::error::{ApiError, ApiErrorKind, raw_text, transport};
+
+/// The request parameters of a job, as the runner decided them (the manifest's settings
+/// and the system prompt). Everything but `messages` and `container`.
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a> {
+    pub model: &'a str,
+    pub max_tokens: u32,
+    pub system: &'a str,
+    pub tool: &'a str,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<u32>,
+    pub thinking_budget_tokens: Option<u32>,
+}
+
+/// The request parameters every request of a job carries (all but `messages`/`container`).
+pub fn request_params(p: &Params<'_>) -> Value {
+    let mut body = json!({
+        "model": p.model,
+        "max_tokens": p.max_tokens,
+        "system": p.system,
+        "tools": [{"type": p.tool, "name": "code_execution"}],
+    });
+    if let Some(t) = p.temperature {
+        body["temperature"] = json!(t);
+    }
+    if let Some(v) = p.top_p {
+        body["top_p"] = json!(v);
+    }
+    if let Some(k) = p.top_k {
+        body["top_k"] = json!(k);
+    }
+    if let Some(budget) = p.thinking_budget_tokens {
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+    }
+    body
+}
+
+/// A Messages response: the raw body (kept verbatim for messages.json) and its request id.
+#[derive(Debug)]
+pub struct MessageResponse {
+    pub body: serde_json::Value,
+    pub request_id: Option<String>,
+}
+
+impl ApiClient {
+    /// `POST /v1/messages`.
+    pub async fn create_message(
+        &self,
+        api_version: &str,
+        body: &serde_json::Value,
+        attempt: u32,
+    ) -> Result<MessageResponse, ApiError> {
+        let endpoint = "POST /v1/messages";
+        let req = self
+            .http
+            .post(format!("{}/v1/messages", self.base))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.messages)
+            .json(body);
+        let (resp, request_id) = self.send(&self.messages_gate, endpoint, req).await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(endpoint, &e, request_id.clone()))?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError {
+            endpoint: endpoint.to_owned(),
+            kind: ApiErrorKind::Decode {
+                message: format!("body is not JSON: {e}"),
+                body: raw_text(&bytes),
+            },
+            request_id: request_id.clone(),
+            retry_after: None,
+            should_retry: None,
+        })?;
+        Ok(MessageResponse { body, request_id })
+    }
+}
+
+/// Token and tool counters, summed over requests. Every field is optional on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+    #[serde(default)]
+    pub code_execution_requests: u64,
+}
+
+impl Usage {
+    /// Reads a raw `usage` object, tolerating nulls and missing keys (docs/api.md §3.8).
+    pub fn from_wire(usage: &serde_json::Value) -> Usage {
+        let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+        Usage {
+            input_tokens: n(&usage["input_tokens"]),
+            output_tokens: n(&usage["output_tokens"]),
+            cache_creation_input_tokens: n(&usage["cache_creation_input_tokens"]),
+            cache_read_input_tokens: n(&usage["cache_read_input_tokens"]),
+            code_execution_requests: n(&usage["server_tool_use"]["code_execution_requests"]),
+        }
+    }
+
+    /// Saturating: the counts come from a server, and an absurd one must not panic a run.
+    pub fn add(&mut self, other: &Usage) {
+        let sum = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        sum(&mut self.input_tokens, other.input_tokens);
+        sum(&mut self.output_tokens, other.output_tokens);
+        sum(
+            &mut self.cache_creation_input_tokens,
+            other.cache_creation_input_tokens,
+        );
+        sum(
+            &mut self.cache_read_input_tokens,
+            other.cache_read_input_tokens,
+        );
+        sum(
+            &mut self.code_execution_requests,
+            other.code_execution_requests,
+        );
+    }
+}
+
+/// A user turn: the text, then (first turn only) one `container_upload` per input.
+pub fn user_turn(text: &str, file_ids: &[String]) -> Value {
+    let mut content = vec![json!({"type": "text", "text": text})];
+    content.extend(
+        file_ids
+            .iter()
+            .map(|id| json!({"type": "container_upload", "file_id": id})),
+    );
+    json!({"role": "user", "content": content})
+}
+
+/// The assistant turn to send back: the response's content, unchanged (docs/api.md §3.7).
+pub fn assistant_turn(content: &Value) -> Value {
+    json!({"role": "assistant", "content": content})
+}
+
+/// The full body of one request.
+pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>) -> Value {
+    let mut body = params.clone();
+    body["messages"] = Value::Array(messages.to_vec());
+    if let Some(id) = container {
+        body["container"] = json!(id);
+    }
+    body
+}
+
+/// What the runner needs from a response.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reply<'a> {
+    pub stop_reason: Option<&'a str>,
+    pub content: &'a Value,
+    pub container_id: Option<&'a str>,
+}
+
+/// Reads a Messages response; `Err` says what is missing.
+pub fn read_reply(body: &Value) -> Result<Reply<'_>, String> {
+    if body["type"] != "message" {
+        return Err(format!(
+            "expected a `message` object, got type {}",
+            body["type"]
+        ));
+    }
+    let content = &body["content"];
+    if !content.is_array() {
+        return Err("the message has no `content` list".into());
+    }
+    // The container is an object in current versions; accept the bare id form too.
+    let container_id = body["container"]["id"]
+        .as_str()
+        .or_else(|| body["container"].as_str());
+    Ok(Reply {
+        stop_reason: body["stop_reason"].as_str(),
+        content,
+        container_id,
+    })
+}
+
+/// Ids of files the code generated, in order, from every kind of result block: bash
+/// (20250825+), legacy Python, and encrypted legacy results (docs/api.md §3.5).
+pub fn generated_file_ids(content: &Value) -> Vec<String> {
+    let mut ids = Vec::new();
+    for block in content.as_array().into_iter().flatten() {
+        let result = &block["content"];
+        let listed = match result["type"].as_str() {
+            Some(
+                "bash_code_execution_result"
+                | "code_execution_result"
+                | "encrypted_code_execution_result",
+            ) => &result["content"],
+            _ => continue,
+        };
+        for out in listed.as_array().into_iter().flatten() {
+            if let Some(id) = out["file_id"].as_str()
+                && !ids.iter().any(|seen| seen == id)
+            {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_file_ids_in_every_result_kind_once() {
+        let content = json!([
+            {"type": "text", "text": "hi"},
+            {"type": "bash_code_execution_tool_result", "tool_use_id": "a", "content": {
+                "type": "bash_code_execution_result", "stdout": "", "stderr": "", "return_code": 0,
+                "content": [{"type": "bash_code_execution_output", "file_id": "file_1"}]}},
+            {"type": "code_execution_tool_result", "tool_use_id": "b", "content": {
+                "type": "encrypted_code_execution_result", "encrypted_stdout": "x", "stderr": "", "return_code": 0,
+                "content": [{"type": "code_execution_output", "file_id": "file_2"},
+                            {"type": "code_execution_output", "file_id": "file_1"}]}},
+            {"type": "bash_code_execution_tool_result", "tool_use_id": "c", "content": {
+                "type": "bash_code_execution_tool_result_error", "error_code": "unavailable"}},
+            {"type": "mystery_block", "content": {"type": "bash_code_execution_result", "content": [{"file_id": "file_3"}]}}
+        ]);
+        assert_eq!(generated_file_ids(&content), ["file_1", "file_2", "file_3"]);
+    }
+
+    #[test]
+    fn reads_container_in_both_forms_and_rejects_non_messages() {
+        let obj = json!({"type": "message", "content": [], "stop_reason": "end_turn", "container": {"id": "c1", "expires_at": "x"}});
+        assert_eq!(read_reply(&obj).unwrap().container_id, Some("c1"));
+        let bare = json!({"type": "message", "content": [], "container": "c2"});
+        assert_eq!(read_reply(&bare).unwrap().container_id, Some("c2"));
+        assert!(read_reply(&json!({"type": "error"})).is_err());
+        assert!(read_reply(&json!({"type": "message"})).is_err());
+    }
+
+    #[test]
+    fn property_any_json_reads_without_panic() {
+        let mut rng = crate::testing::json::Rng(0x0005_EED0_FA11_5AFE);
+        let mut read = 0;
+        for _ in 0..5000 {
+            let body = crate::testing::json::response(&mut rng);
+            match read_reply(&body) {
+                Ok(reply) => {
+                    read += 1;
+                    assert!(reply.content.is_array(), "{body}");
+                    assert_eq!(body["type"], "message");
+                }
+                Err(why) => assert!(!why.is_empty()),
+            }
+            let mut ids = generated_file_ids(&body["content"]);
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), n, "each file id once: {body}");
+            let _ = Usage::from_wire(&body["usage"]);
+        }
+        // The generator reaches both sides.
+        assert!((500..4500).contains(&read), "{read}");
+    }
+
+    #[test]
+    fn usage_from_a_server_saturates_instead_of_overflowing() {
+        let huge = Usage::from_wire(&serde_json::json!({
+            "input_tokens": u64::MAX, "output_tokens": -1, "server_tool_use": "x"
+        }));
+        assert_eq!(huge.output_tokens, 0);
+        let mut total = huge;
+        total.add(&huge);
+        assert_eq!(total.input_tokens, u64::MAX);
+    }
+}

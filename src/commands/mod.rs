@@ -1,0 +1,61 @@
+//! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
+//! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
+//! download → write) → run record. Fatal errors come back as [`Error`]; failed jobs are
+//! values in the run's record.
+
+mod plan;
+mod run;
+mod shutdown;
+mod validate;
+
+use crate::config::{CommandConfig, Config};
+use crate::error::{Error, Exit};
+use crate::ui;
+
+/// Runs the configured command on a fresh runtime and returns the exit code.
+pub fn execute(config: Config) -> Exit {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            report(&Error::Runtime(e));
+            return Exit::Setup;
+        }
+    };
+    let display = config.display;
+    let result = runtime.block_on(async {
+        match config.command {
+            CommandConfig::Validate { manifests } => validate::validate(&manifests, &display),
+            CommandConfig::Plan(plan) => plan::plan(&plan).await,
+            CommandConfig::Run(run) => run::run(run, &display).await,
+        }
+    });
+    // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.
+    runtime.shutdown_background();
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            report(&e);
+            e.exit()
+        }
+    }
+}
+
+/// Prints a fatal error: every diagnostic with its source line, then the error and each
+/// of its causes.
+pub fn report(e: &Error) {
+    if let Error::Invalid(invalid) = e {
+        for d in &invalid.diagnostics {
+            let source = invalid.sources.get(&d.file).map(String::as_str);
+            ui::note(d.render(source).trim_end());
+        }
+    }
+    ui::note(&format!("error: {e}"));
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        ui::note(&format!("  caused by: {cause}"));
+        source = cause.source();
+    }
+}

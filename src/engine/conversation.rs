@@ -1,0 +1,215 @@
+//! One job's conversation. Sends the prompt with its files, continues every
+//! `pause_turn` (the paused content appended unchanged, same container, same tools) up to
+//! the job's cap, then each follow-up turn in the same container.
+//!
+//! Never returns early with `?`: whatever happens, the result carries every exchange that
+//! did happen, so the output tree shows how far the job got and why it stopped.
+
+use serde_json::Value;
+
+use super::Ctx;
+use crate::api::ApiErrorKind;
+use crate::api::messages::{self as wire, Params, Usage};
+use crate::api::retry::retry;
+use crate::output::outcome::{Exchange, JobError};
+use crate::plan::PlannedJob;
+use crate::status::ErrorKind;
+use crate::ui::events::{Event, Step};
+
+/// The request parameters of a job, for the wire.
+pub fn request_params(job: &PlannedJob) -> Value {
+    let s = &job.settings;
+    wire::request_params(&Params {
+        model: &s.model,
+        max_tokens: s.max_tokens,
+        system: &job.system,
+        tool: &s.tool,
+        temperature: s.temperature,
+        top_p: s.top_p,
+        top_k: s.top_k,
+        thinking_budget_tokens: s.thinking_budget_tokens,
+    })
+}
+
+/// What a conversation produced, successful or not.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    pub request: Value,
+    pub messages: Vec<Value>,
+    pub exchanges: Vec<Exchange>,
+    pub container_id: Option<String>,
+    pub error: Option<JobError>,
+    /// The HTTP status of the request that failed the job, if one did.
+    pub failed_status: Option<u16>,
+}
+
+impl Conversation {
+    /// The very first request was refused with 404: possibly an attached file the API no
+    /// longer knows (deleted or expired after it was verified).
+    pub fn first_request_not_found(&self) -> bool {
+        self.exchanges.is_empty() && self.failed_status == Some(404)
+    }
+}
+
+pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conversation {
+    let params = request_params(job);
+    let mut conv = Conversation {
+        request: params.clone(),
+        ..Conversation::default()
+    };
+    let turns = job.turns.len();
+    for (turn, text) in job.turns.iter().enumerate() {
+        let ids: &[String] = if turn == 0 { file_ids } else { &[] };
+        conv.messages.push(wire::user_turn(text, ids));
+        let mut continuation = 0u32;
+        loop {
+            ctx.reporter.report(Event::JobStep {
+                id: job.id.clone(),
+                step: Step::Turn {
+                    turn: turn + 1,
+                    of: turns,
+                    continuation,
+                },
+            });
+            let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
+            let api_version = job.settings.api_version.as_str();
+            let call = retry(&ctx.policy, |attempt| {
+                ctx.client.create_message(api_version, &body, attempt)
+            });
+            let response = tokio::select! {
+                r = call => r,
+                () = ctx.cancel.cancelled() => {
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::Interrupted,
+                        message: "the run was interrupted during this job".into(),
+                        request_id: None,
+                    });
+                    return conv;
+                }
+            };
+            let response = match response {
+                Ok(r) => r,
+                Err(gave_up) => {
+                    let kind = match &gave_up.error.kind {
+                        ApiErrorKind::Transport(_) => ErrorKind::Transport,
+                        ApiErrorKind::Decode { body, .. } => {
+                            // Keep what was received, even when it is not JSON.
+                            let raw = Value::String(body.clone());
+                            let id = gave_up.error.request_id.clone();
+                            conv.exchanges
+                                .push(exchange(turn, continuation, &id, None, &raw));
+                            ErrorKind::InvalidResponse
+                        }
+                        _ => ErrorKind::Api,
+                    };
+                    conv.failed_status = gave_up.error.status();
+                    conv.error = Some(JobError {
+                        kind,
+                        message: gave_up.to_string(),
+                        request_id: gave_up.error.request_id.clone(),
+                    });
+                    return conv;
+                }
+            };
+            let reply = match wire::read_reply(&response.body) {
+                Ok(r) => r,
+                Err(why) => {
+                    conv.exchanges.push(exchange(
+                        turn,
+                        continuation,
+                        &response.request_id,
+                        None,
+                        &response.body,
+                    ));
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::InvalidResponse,
+                        message: format!("the API sent a response the runner cannot read: {why}"),
+                        request_id: response.request_id.clone(),
+                    });
+                    return conv;
+                }
+            };
+            let stop = reply.stop_reason.map(str::to_owned);
+            if let Some(id) = reply.container_id {
+                conv.container_id = Some(id.to_owned());
+            }
+            conv.messages.push(wire::assistant_turn(reply.content));
+            conv.exchanges.push(exchange(
+                turn,
+                continuation,
+                &response.request_id,
+                stop.clone(),
+                &response.body,
+            ));
+            let fail = |kind, message: String| JobError {
+                kind,
+                message,
+                request_id: response.request_id.clone(),
+            };
+            match stop.as_deref() {
+                Some("end_turn" | "stop_sequence") => break,
+                Some("pause_turn") if continuation < job.settings.max_continuations => {
+                    continuation += 1
+                }
+                Some("pause_turn") => {
+                    conv.error = Some(fail(
+                        ErrorKind::PauseTurnCap,
+                        format!(
+                            "turn {} was still paused after {} continuations (max_continuations)",
+                            turn + 1,
+                            job.settings.max_continuations
+                        ),
+                    ));
+                    return conv;
+                }
+                Some("max_tokens") => {
+                    conv.error = Some(fail(
+                        ErrorKind::MaxTokens,
+                        format!(
+                            "turn {} hit max_tokens ({}); raise max_tokens in the manifest",
+                            turn + 1,
+                            job.settings.max_tokens
+                        ),
+                    ));
+                    return conv;
+                }
+                Some("refusal") => {
+                    conv.error = Some(fail(
+                        ErrorKind::Refusal,
+                        format!("the model refused turn {}", turn + 1),
+                    ));
+                    return conv;
+                }
+                other => {
+                    conv.error = Some(fail(
+                        ErrorKind::UnexpectedStop,
+                        format!(
+                            "turn {} stopped with `{}`, which a code-execution job cannot continue",
+                            turn + 1,
+                            other.unwrap_or("null")
+                        ),
+                    ));
+                    return conv;
+                }
+            }
+        }
+    }
+    conv
+}
+
+fn exchange(
+    turn: usize,
+    continuation: u32,
+    request_id: &Option<String>,
+    stop: Option<String>,
+    body: &Value,
+) -> Exchange {
+    Exchange {
+        turn,
+        continuation,
+        request_id: request_id.clone(),
+        stop_reason: stop,
+        usage: Usage::from_wire(&body["usage"]),
+        response: body.clone(),
+    }
+}

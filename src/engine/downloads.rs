@@ -1,0 +1,288 @@
+//! Download every file the code generated into the job's staging `files/`
+//! folder, under a sanitised unique name, verified against the size the metadata gives
+//! (a short body is retried like any transient failure).
+//!
+//! Names, sizes and counts all come from the server, so none is trusted: every size is
+//! checked against [`OutputLimits`] before the first byte is written, and a body longer
+//! than its metadata announced is cut off there.
+
+use std::io::{self, Write};
+
+use camino::Utf8Path;
+
+use super::Ctx;
+use crate::api::messages as wire;
+use crate::api::retry::retry;
+use crate::api::{ApiClient, ApiError, ApiErrorKind, FileMeta};
+use crate::output::outcome::{Exchange, JobError, OutputFile};
+use crate::output::safe_name::{NameSet, sanitise};
+use crate::output::staging::Staging;
+use crate::status::ErrorKind;
+use crate::ui::events::{Event, Step};
+use crate::units::bytes as human;
+
+/// Caps on what a server may make a job write. Exceeding one fails the job with a clear
+/// reason and leaves nothing partial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub max_file_bytes: u64,
+    pub max_job_bytes: u64,
+    pub max_files: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> OutputLimits {
+        OutputLimits {
+            max_file_bytes: 1 << 30,
+            max_job_bytes: 4 << 30,
+            max_files: 1000,
+        }
+    }
+}
+
+/// Downloads the files the job's code generated into `staging/files/`, all or nothing.
+pub async fn collect(
+    ctx: &Ctx,
+    limits: OutputLimits,
+    job_id: &str,
+    exchanges: &[Exchange],
+    staging: &Staging,
+) -> Result<Vec<OutputFile>, JobError> {
+    let mut ids: Vec<String> = Vec::new();
+    for e in exchanges {
+        for id in wire::generated_file_ids(&e.response["content"]) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ids.len() > limits.max_files {
+        return Err(over_limit(format!(
+            "the job generated {} files, over the limit of {} (--max-files); none was saved",
+            ids.len(),
+            limits.max_files
+        )));
+    }
+    ctx.reporter.report(Event::JobStep {
+        id: job_id.to_owned(),
+        step: Step::Downloading { files: ids.len() },
+    });
+    let fail = |id: &str, e: &dyn std::fmt::Display, request_id: Option<String>| JobError {
+        kind: ErrorKind::Download,
+        message: format!("generated file {id}: {e}"),
+        request_id,
+    };
+    // Every size is known before the first download, so a job over a limit writes nothing.
+    let mut metas: Vec<(String, FileMeta)> = Vec::with_capacity(ids.len());
+    let mut total = 0u64;
+    for id in ids {
+        let meta = retry(&ctx.policy, |attempt| ctx.client.file_meta(&id, attempt))
+            .await
+            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?;
+        check_size(&limits, &id, &meta, &mut total)?;
+        metas.push((id, meta));
+    }
+    let mut names = NameSet::new();
+    let mut outputs: Vec<OutputFile> = Vec::with_capacity(metas.len());
+    for (id, meta) in metas {
+        let name = names.claim(&meta.filename);
+        let dest = staging.files_dir().join(&name);
+        let downloaded = retry(&ctx.policy, |attempt| {
+            download_verified(&ctx.client, &id, meta.size_bytes, &dest, attempt)
+        })
+        .await;
+        let (size, blake3) = match downloaded {
+            Ok(done) => done,
+            Err(e) => {
+                // All or nothing: files already saved would be missing from job.json.
+                for saved in &outputs {
+                    let _ = fs_err::remove_file(staging.files_dir().join(&saved.name));
+                }
+                return Err(fail(&id, &e, e.error.request_id.clone()));
+            }
+        };
+        outputs.push(OutputFile {
+            path: format!("files/{name}"),
+            original_name: (name != meta.filename).then(|| meta.filename.clone()),
+            name,
+            file_id: id.clone(),
+            size,
+            blake3,
+            mime_type: meta.mime_type.clone(),
+        });
+    }
+    Ok(outputs)
+}
+
+fn over_limit(message: String) -> JobError {
+    JobError {
+        kind: ErrorKind::OutputLimit,
+        message,
+        request_id: None,
+    }
+}
+
+/// Checks one file's announced size against the per-file cap and adds it to the job's
+/// running `total`, checked against the per-job cap.
+fn check_size(
+    limits: &OutputLimits,
+    id: &str,
+    meta: &FileMeta,
+    total: &mut u64,
+) -> Result<(), JobError> {
+    // The name is the server's: shown sanitised, so it cannot mess up a terminal or log.
+    let what = format!("generated file {id} (`{}`)", sanitise(&meta.filename));
+    if meta.size_bytes > limits.max_file_bytes {
+        return Err(over_limit(format!(
+            "{what} is {} bytes, over the per-file limit of {} (--max-file-size); none was saved",
+            meta.size_bytes,
+            human(limits.max_file_bytes)
+        )));
+    }
+    *total = total.saturating_add(meta.size_bytes);
+    if *total > limits.max_job_bytes {
+        return Err(over_limit(format!(
+            "the generated files add up to more than the per-job limit of {} \
+             (--max-job-output), reached at {what}; none was saved",
+            human(limits.max_job_bytes)
+        )));
+    }
+    Ok(())
+}
+
+/// Passes bytes through to `inner` until `left` runs out, then refuses: a body longer
+/// than its metadata announced is cut off there instead of filling the disk.
+struct Capped<W> {
+    inner: W,
+    left: u64,
+    over: bool,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            self.over = true;
+            return Err(io::Error::other(
+                "more bytes than the file's metadata announced",
+            ));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One download attempt into a temporary file beside `dest`, renamed into place only when
+/// the byte count matches the metadata.
+async fn download_verified(
+    client: &ApiClient,
+    id: &str,
+    expected: u64,
+    dest: &Utf8Path,
+    attempt: u32,
+) -> Result<(u64, String), ApiError> {
+    let local = |m: String| ApiError {
+        endpoint: "GET /v1/files/{id}/content".into(),
+        kind: ApiErrorKind::Local(m),
+        request_id: None,
+        retry_after: None,
+        should_retry: Some(false),
+    };
+    let dir = dest.parent().unwrap_or(Utf8Path::new("."));
+    let mut tmp = crate::atomic::temp_file_in(dir, ".download-")
+        .map_err(|e| local(format!("cannot create a file in {dir}: {e}")))?;
+    let mut sink = Capped {
+        inner: tmp.as_file_mut(),
+        left: expected,
+        over: false,
+    };
+    let downloaded = client.download(id, &mut sink, attempt).await;
+    if sink.over {
+        return Err(local(format!(
+            "the server sent more than the {expected} bytes the file's metadata announced; \
+             the download was stopped there"
+        )));
+    }
+    let (size, blake3) = downloaded?;
+    if size != expected {
+        return Err(ApiError {
+            endpoint: "GET /v1/files/{id}/content".into(),
+            kind: ApiErrorKind::Transport(format!("short download: {size} of {expected} bytes")),
+            request_id: None,
+            retry_after: None,
+            should_retry: Some(true),
+        });
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| local(format!("cannot write {dest}: {e}")))?;
+    tmp.persist(dest)
+        .map_err(|e| local(format!("cannot write {dest}: {}", e.error)))?;
+    Ok((size, blake3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, size: u64) -> FileMeta {
+        FileMeta {
+            id: "file_1".into(),
+            filename: name.into(),
+            mime_type: None,
+            size_bytes: size,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn sizes_are_checked_per_file_and_per_job() {
+        let limits = OutputLimits {
+            max_file_bytes: 100,
+            max_job_bytes: 150,
+            max_files: 10,
+        };
+        let mut total = 0;
+        assert!(check_size(&limits, "f1", &meta("a", 100), &mut total).is_ok());
+        let e = check_size(&limits, "f2", &meta("../b\u{1b}[2J", 101), &mut total).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::OutputLimit);
+        assert!(e.message.contains("--max-file-size"), "{}", e.message);
+        assert!(
+            !e.message.contains('\u{1b}'),
+            "server names are shown sanitised"
+        );
+        assert!(check_size(&limits, "f3", &meta("c", 50), &mut total).is_ok());
+        let e = check_size(&limits, "f4", &meta("d", 1), &mut total).unwrap_err();
+        assert!(e.message.contains("--max-job-output"), "{}", e.message);
+        let mut total = u64::MAX - 1;
+        let huge = OutputLimits {
+            max_file_bytes: u64::MAX,
+            max_job_bytes: u64::MAX,
+            max_files: 1,
+        };
+        assert!(check_size(&huge, "f5", &meta("e", u64::MAX), &mut total).is_ok());
+    }
+
+    #[test]
+    fn capped_writer_refuses_the_first_byte_too_many() {
+        let mut out = Vec::new();
+        let mut w = Capped {
+            inner: &mut out,
+            left: 5,
+            over: false,
+        };
+        w.write_all(b"abc").unwrap();
+        w.write_all(b"de").unwrap();
+        assert!(!w.over);
+        assert!(w.write_all(b"f").is_err());
+        assert!(w.over);
+        assert_eq!(out, b"abcde");
+    }
+}

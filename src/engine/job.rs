@@ -1,0 +1,264 @@
+//! One job, from waiting for its inputs to its output folder. Never fails: whatever
+//! happens is the job's status, written to its folder and returned as its line.
+
+use std::sync::Arc;
+
+use camino::Utf8Path;
+use tokio::sync::Semaphore;
+
+use super::Ctx;
+use super::conversation::{self, Conversation};
+use super::downloads::{self, OutputLimits};
+use super::uploads::{UploadResult, Uploads};
+use crate::api::messages::Usage;
+use crate::api::retry::retry;
+use crate::output::outcome::{AttachedInput, JobError, JobLine, JobOutcome};
+use crate::output::staging::Staging;
+use crate::plan::PlannedJob;
+use crate::status::{ErrorKind, JobStatus};
+use crate::ui::events::{Event, Failure};
+
+pub async fn run_one(
+    ctx: &Ctx,
+    uploads: &Arc<Uploads>,
+    permits: &Semaphore,
+    limits: OutputLimits,
+    out: &Utf8Path,
+    job: PlannedJob,
+) -> (JobLine, Usage) {
+    ctx.reporter
+        .report(Event::JobWaiting { id: job.id.clone() });
+    let inputs: Vec<_> = job
+        .inputs
+        .iter()
+        .filter_map(|i| uploads.handle(&i.content()))
+        .collect();
+    let ready = tokio::select! {
+        r = futures_util::future::join_all(inputs) => Some(r),
+        () = ctx.cancel.cancelled() => None,
+    };
+    let Some(uploaded) = ready else {
+        return interrupted(ctx, &job);
+    };
+    // A `-j` slot is one conversation in flight; it is released when the conversation
+    // ends, so downloading and writing this job overlap the next job's conversation.
+    let permit = tokio::select! {
+        p = permits.acquire() => p.ok(),
+        () = ctx.cancel.cancelled() => None,
+    };
+    if ctx.cancel.is_cancelled() {
+        return interrupted(ctx, &job);
+    }
+    let started_at = jiff::Timestamp::now();
+    // The output folder must be writable before the conversation is paid for.
+    let staging = match Staging::new(out, &job.id) {
+        Ok(staging) => staging,
+        Err(e) => {
+            let error = JobError {
+                kind: ErrorKind::Write,
+                message: format!("cannot write the output of {}: {e}", job.id),
+                request_id: None,
+            };
+            return finished(ctx, &job, Some(error), Usage::default());
+        }
+    };
+    let mut file_ids = Vec::new();
+    let mut upload_error = None;
+    for (input, result) in job.inputs.iter().zip(&uploaded) {
+        match result {
+            Ok(ready) => file_ids.push(ready.file_id.clone()),
+            Err(e) => upload_error = Some(format!("input {}: {e}", input.path)),
+        }
+    }
+    let conversation = match upload_error {
+        Some(message) => Conversation {
+            request: conversation::request_params(&job),
+            error: Some(JobError {
+                kind: ErrorKind::Upload,
+                message,
+                request_id: None,
+            }),
+            ..Conversation::default()
+        },
+        None => {
+            let first = conversation::converse(ctx, &job, &file_ids).await;
+            if first.first_request_not_found()
+                && refresh_lost_inputs(ctx, uploads, &job, &mut file_ids).await
+            {
+                tracing::warn!(
+                    job = job.id,
+                    "an attached file was gone; uploaded it again, retrying the job once"
+                );
+                conversation::converse(ctx, &job, &file_ids).await
+            } else {
+                first
+            }
+        }
+    };
+    drop(permit);
+    if conversation
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind == ErrorKind::Interrupted)
+    {
+        return interrupted(ctx, &job);
+    }
+    let mut outcome = JobOutcome {
+        inputs: attached(&job, &file_ids, &uploaded),
+        job,
+        error: conversation.error,
+        started_at,
+        finished_at: started_at,
+        request: conversation.request,
+        messages: conversation.messages,
+        exchanges: conversation.exchanges,
+        container_id: conversation.container_id,
+        outputs: Vec::new(),
+    };
+    if let Err(e) = write_outcome(ctx, limits, &mut outcome, staging).await {
+        outcome.error.get_or_insert(e);
+    }
+    let usage = outcome.usage();
+    finished(ctx, &outcome.job, outcome.error.clone(), usage)
+}
+
+/// The ids the conversation used: after a re-upload, the new ones.
+fn attached(
+    job: &PlannedJob,
+    file_ids: &[String],
+    uploaded: &[UploadResult],
+) -> Vec<AttachedInput> {
+    if file_ids.len() == job.inputs.len() {
+        job.inputs
+            .iter()
+            .zip(file_ids)
+            .map(|(i, id)| AttachedInput {
+                input: i.clone(),
+                file_id: Some(id.clone()),
+            })
+            .collect()
+    } else {
+        job.inputs
+            .iter()
+            .zip(uploaded)
+            .map(|(i, r)| AttachedInput {
+                input: i.clone(),
+                file_id: r.as_ref().ok().map(|ready| ready.file_id.clone()),
+            })
+            .collect()
+    }
+}
+
+/// After a 404 on a job's first request: asks the Files API which of the job's file ids are
+/// gone and uploads those inputs again (once per content across all jobs of the run).
+/// Returns whether anything was replaced, i.e. whether retrying the job can help.
+async fn refresh_lost_inputs(
+    ctx: &Ctx,
+    uploads: &Uploads,
+    job: &PlannedJob,
+    file_ids: &mut [String],
+) -> bool {
+    let Ok(alive) = retry(&ctx.policy, |attempt| {
+        ctx.client.files_by_ids(file_ids, attempt)
+    })
+    .await
+    else {
+        return false;
+    };
+    let mut replaced = false;
+    for (input, id) in job.inputs.iter().zip(file_ids.iter_mut()) {
+        if alive.iter().any(|m| &m.id == id) {
+            continue;
+        }
+        let Some(handle) = uploads.reupload(&input.content()) else {
+            return false;
+        };
+        match handle.await {
+            Ok(ready) => {
+                *id = ready.file_id;
+                replaced = true;
+            }
+            Err(e) => {
+                tracing::warn!(job = job.id, "re-upload of {} failed: {e}", input.path);
+                return false;
+            }
+        }
+    }
+    replaced
+}
+
+/// Downloads the generated files (even for a failed job: they are what it produced) and
+/// writes the job folder.
+async fn write_outcome(
+    ctx: &Ctx,
+    limits: OutputLimits,
+    outcome: &mut JobOutcome,
+    staging: Staging,
+) -> Result<(), JobError> {
+    match downloads::collect(ctx, limits, &outcome.job.id, &outcome.exchanges, &staging).await {
+        Ok(outputs) => outcome.outputs = outputs,
+        Err(e) => {
+            outcome.error.get_or_insert(e);
+        }
+    }
+    outcome.finished_at = jiff::Timestamp::now();
+    let id = outcome.job.id.clone();
+    crate::output::write_job(staging, outcome).map_err(|e| JobError {
+        kind: ErrorKind::Write,
+        message: format!("cannot write the output of {id}: {e}"),
+        request_id: None,
+    })?;
+    Ok(())
+}
+
+/// Reports the job's end and makes its line.
+fn finished(
+    ctx: &Ctx,
+    job: &PlannedJob,
+    error: Option<JobError>,
+    usage: Usage,
+) -> (JobLine, Usage) {
+    let status = if error.is_some() {
+        JobStatus::Failed
+    } else {
+        JobStatus::Succeeded
+    };
+    ctx.reporter.report(Event::JobFinished {
+        id: job.id.clone(),
+        status,
+        failure: error.as_ref().map(|e| Failure {
+            kind: e.kind,
+            message: e.message.clone(),
+        }),
+    });
+    (line(job, status, error), usage)
+}
+
+fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
+    ctx.reporter.report(Event::JobFinished {
+        id: job.id.clone(),
+        status: JobStatus::Interrupted,
+        failure: None,
+    });
+    let error = JobError {
+        kind: ErrorKind::Interrupted,
+        message: "the run was interrupted before this job finished; run again to continue".into(),
+        request_id: None,
+    };
+    (
+        line(job, JobStatus::Interrupted, Some(error)),
+        Usage::default(),
+    )
+}
+
+/// The job's line in `run.json`.
+pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
+    JobLine {
+        manifest: job.manifest.to_string(),
+        job: job.name.clone(),
+        status,
+        dir: job.id.clone(),
+        fingerprint: job.fingerprint.clone(),
+        error,
+    }
+}

@@ -1,0 +1,44 @@
+//! Manifests → checked jobs. [`load`] reads every manifest, applies `defaults`, expands
+//! `for_each` and the input globs, fills placeholders, reads prompt files and checks every
+//! rule of the manifest format, collecting all problems of all manifests as
+//! [`Diagnostic`]s with `file:line:column`.
+//!
+//! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
+//! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
+//! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
+//! - `diagnostic.rs`: the user-facing errors.
+//!
+//! After this stage nothing looks at the manifest again.
+
+pub(crate) mod diagnostic;
+pub(crate) mod inputs;
+pub(crate) mod resolve;
+pub(crate) mod schema;
+mod settings;
+pub(crate) mod template;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use camino::Utf8PathBuf;
+
+pub(crate) use diagnostic::Diagnostic;
+pub(crate) use resolve::{Job, RequestSettings};
+
+/// Every problem of every manifest, with the manifests' texts to show the lines.
+#[derive(Debug)]
+pub struct Invalid {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Manifest texts by path, to show the offending lines.
+    pub sources: BTreeMap<Utf8PathBuf, String>,
+}
+
+/// Reads and checks the manifests; all jobs, or every diagnostic of every manifest.
+pub fn load(manifests: &[Utf8PathBuf]) -> Result<Vec<Job>, Invalid> {
+    let (sources, result) = resolve::resolve(manifests);
+    result.map_err(|diagnostics| Invalid {
+        diagnostics,
+        sources: sources.into_iter().map(|s| (s.path, s.text)).collect(),
+    })
+}

@@ -1,0 +1,395 @@
+//! Stage 2: from parsed manifests to concrete jobs. Applies `defaults`, expands `for_each`
+//! and the input globs, fills placeholders, reads prompt files, and checks every rule of
+//! the manifest format, collecting all problems of all manifests as [`Diagnostic`]s.
+//!
+//! The result holds no YAML types: after this, nothing looks at the manifest again.
+
+use std::collections::BTreeMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use super::diagnostic::{Diagnostic, Pos};
+use super::inputs::{self, ExpandError, Expander, InputFile};
+use super::schema::{self, JobSpec, Manifest, Settings};
+use super::template::{self, Vars};
+use crate::api::facts::{MAX_INPUT_BYTES, bad_file_name};
+
+pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
+pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
+
+/// Request settings of one job after `defaults` are applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestSettings {
+    pub model: String,
+    pub max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub api_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_budget_tokens: Option<u32>,
+    pub tool: String,
+    pub max_continuations: u32,
+}
+
+/// One job, fully resolved.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub manifest: Utf8PathBuf,
+    pub manifest_stem: String,
+    pub name: String,
+    pub settings: RequestSettings,
+    /// The prompt, then each follow-up turn.
+    pub turns: Vec<String>,
+    pub inputs: Vec<InputFile>,
+}
+
+/// A manifest file read from disk (its text kept for rendering diagnostics).
+pub struct Source {
+    pub path: Utf8PathBuf,
+    pub text: String,
+}
+
+/// Reads and checks every manifest. Returns all jobs, or every problem found.
+pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {
+    let mut sources = Vec::new();
+    let mut jobs = Vec::new();
+    let mut diags = Vec::new();
+    let mut expander = Expander::default();
+    let mut stems: BTreeMap<String, Utf8PathBuf> = BTreeMap::new();
+
+    for path in paths {
+        let text = match inputs::read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::new(
+                    path,
+                    Pos::start(),
+                    format!("cannot read manifest: {}", io_reason(&e)),
+                ));
+                continue;
+            }
+        };
+        let stem = path.file_stem().unwrap_or_default().to_owned();
+        if let Some(other) = stems.get(&stem) {
+            diags.push(
+                Diagnostic::new(
+                    path,
+                    Pos::start(),
+                    format!("manifest stem `{stem}` is also used by {other}"),
+                )
+                .with_help("outputs go to OUT/<manifest-stem>/<job>; rename one of the manifests"),
+            );
+        } else {
+            stems.insert(stem.clone(), path.clone());
+        }
+        match schema::parse(path, &text) {
+            Ok(m) => {
+                let mut ctx = Ctx {
+                    file: path,
+                    base: manifest_dir(path),
+                    expander: &mut expander,
+                    diags: &mut diags,
+                };
+                jobs.extend(ctx.manifest(&m, &stem));
+            }
+            Err(d) => diags.push(d),
+        }
+        sources.push(Source {
+            path: path.clone(),
+            text,
+        });
+    }
+    let result = if diags.is_empty() {
+        Ok(jobs)
+    } else {
+        Err(diags)
+    };
+    (sources, result)
+}
+
+fn manifest_dir(path: &Utf8Path) -> Utf8PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_str().is_empty() => p.to_owned(),
+        _ => Utf8PathBuf::from("."),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+pub(super) fn pos<T>(s: &Spanned<T>) -> Pos {
+    Pos::from_location(s.referenced)
+}
+
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a Utf8Path,
+    pub(super) base: Utf8PathBuf,
+    pub(super) expander: &'a mut Expander,
+    pub(super) diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn err(&mut self, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::new(self.file, pos, message));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn manifest(&mut self, m: &Manifest, stem: &str) -> Vec<Job> {
+        if m.version.value != schema::VERSION {
+            self.err(
+                pos(&m.version),
+                format!(
+                    "unsupported manifest version {}, expected 1",
+                    m.version.value
+                ),
+            );
+            return Vec::new();
+        }
+        if m.jobs.value.is_empty() {
+            self.err(pos(&m.jobs), "`jobs` is empty, expected at least one job");
+        }
+        let mut jobs = Vec::new();
+        let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+        for spec in &m.jobs.value {
+            for job in self.job(spec, m.defaults.as_ref(), stem) {
+                let at = pos(&spec.name);
+                if let Some(&line) = seen.get(&job.name) {
+                    if line == at.line && spec.for_each.is_some() {
+                        self.err(
+                            at,
+                            format!("for_each gives several jobs the name `{}`", job.name),
+                        )
+                        .help = Some(
+                            "use a placeholder in the name, e.g. `name: \"report-{{ stem }}\"`"
+                                .into(),
+                        );
+                        break;
+                    }
+                    let help = if spec.for_each.is_some() {
+                        "give each for_each job its own name, e.g. with `{{ stem }}`".to_owned()
+                    } else {
+                        "job names must be unique in a manifest".to_owned()
+                    };
+                    self.err(
+                        at,
+                        format!(
+                            "duplicate job name `{}` (first defined at line {line})",
+                            job.name
+                        ),
+                    )
+                    .help = Some(help);
+                    continue;
+                }
+                seen.insert(job.name.clone(), at.line);
+                jobs.push(job);
+            }
+        }
+        jobs
+    }
+
+    /// Checks one `jobs:` entry and expands it into one job, or one per `for_each` match.
+    fn job(&mut self, spec: &JobSpec, defaults: Option<&Settings>, stem: &str) -> Vec<Job> {
+        let before = self.diags.len();
+        let settings = self.settings(spec, defaults);
+        let name_pos = pos(&spec.name);
+        match (&spec.prompt, &spec.prompt_file) {
+            (Some(_), Some(pf)) => {
+                self.err(
+                    pos(pf),
+                    format!(
+                        "job `{}` has both `prompt` and `prompt_file`, expected exactly one",
+                        spec.name.value
+                    ),
+                );
+            }
+            (None, None) => {
+                self.err(
+                    name_pos,
+                    format!(
+                        "job `{}` has neither `prompt` nor `prompt_file`, expected exactly one",
+                        spec.name.value
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let follow_up = spec
+            .follow_up
+            .as_ref()
+            .or_else(|| defaults.and_then(|d| d.follow_up.as_ref()));
+
+        let matches: Vec<Option<InputFile>> = match &spec.for_each {
+            None => vec![None],
+            Some(pattern) => match self.expander.expand(&self.base, &pattern.value) {
+                Ok(files) => files.into_iter().map(Some).collect(),
+                Err(e) => {
+                    self.expand_error(pos(pattern), "for_each", &pattern.value, &e);
+                    Vec::new()
+                }
+            },
+        };
+        if self.diags.len() > before {
+            return Vec::new();
+        }
+        let Some(settings) = settings else {
+            return Vec::new();
+        };
+
+        let mut jobs = Vec::new();
+        for m in &matches {
+            let stem_of = m.as_ref().map(|f| {
+                Utf8Path::new(&f.name)
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+            let vars = m.as_ref().map(|f| Vars {
+                path: &f.rel,
+                name: &f.name,
+                stem: stem_of.as_deref().unwrap_or_default(),
+            });
+            let before = self.diags.len();
+            let name = self.render(&spec.name, vars.as_ref());
+            if let Some(n) = &name {
+                self.check_name(n, name_pos);
+            }
+            let mut turns = Vec::new();
+            if let Some(p) = &spec.prompt {
+                turns.extend(self.render(p, vars.as_ref()));
+            }
+            if let Some(pf) = &spec.prompt_file
+                && let Some(rel) = self.render(pf, vars.as_ref())
+            {
+                match inputs::read_text(&self.base.join(&rel)) {
+                    Ok(text) => turns.push(text),
+                    Err(e) => {
+                        self.err(
+                            pos(pf),
+                            format!("prompt_file `{rel}` cannot be read: {}", io_reason(&e)),
+                        );
+                    }
+                }
+            }
+            for f in follow_up.into_iter().flatten() {
+                turns.extend(self.render(f, vars.as_ref()));
+            }
+            let inputs = self.inputs(&spec.inputs, vars.as_ref());
+            if self.diags.len() > before {
+                // One bad expansion usually means all are bad: report it once.
+                break;
+            }
+            jobs.push(Job {
+                manifest: self.file.to_owned(),
+                manifest_stem: stem.to_owned(),
+                name: name.unwrap_or_default(),
+                settings: settings.clone(),
+                turns,
+                inputs,
+            });
+        }
+        jobs
+    }
+
+    fn render(&mut self, s: &Spanned<String>, vars: Option<&Vars<'_>>) -> Option<String> {
+        match template::render(&s.value, vars) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(pos(s), e.to_string());
+                None
+            }
+        }
+    }
+
+    fn check_name(&mut self, name: &str, at: Pos) {
+        let ok_chars = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok_chars || name == "." || name == ".." {
+            self.err(
+                at,
+                format!("invalid job name `{name}`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)"),
+            )
+            .help = Some("the name is used as a folder name in the output tree".into());
+        }
+    }
+
+    fn expand_error(&mut self, at: Pos, what: &str, pattern: &str, e: &ExpandError) {
+        let d = self.err(at, format!("{what} `{pattern}` {e}"));
+        if matches!(e, ExpandError::NoMatch | ExpandError::NotFound) {
+            d.help = Some("paths and globs are relative to the manifest's folder".into());
+        }
+    }
+
+    fn inputs(&mut self, specs: &[Spanned<String>], vars: Option<&Vars<'_>>) -> Vec<InputFile> {
+        let mut files: Vec<InputFile> = Vec::new();
+        let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+        for spec in specs {
+            let Some(pattern) = self.render(spec, vars) else {
+                continue;
+            };
+            let found = match self.expander.expand(&self.base, &pattern) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.expand_error(pos(spec), "input", &pattern, &e);
+                    continue;
+                }
+            };
+            for f in found {
+                if files.iter().any(|g| g.abs == f.abs) {
+                    continue;
+                }
+                if let Some(problem) = bad_file_name(&f.name) {
+                    self.err(
+                        pos(spec),
+                        format!(
+                            "input `{}` has a file name the Files API rejects: {problem}",
+                            f.rel
+                        ),
+                    )
+                    .help = Some("rename the file".into());
+                    continue;
+                }
+                if f.size > MAX_INPUT_BYTES {
+                    self.err(
+                        pos(spec),
+                        format!(
+                            "input `{}` is {} bytes, over the Files API limit of 500 MB",
+                            f.rel, f.size
+                        ),
+                    );
+                    continue;
+                }
+                if let Some(other) = by_name.get(&f.name) {
+                    self.err(
+                        pos(spec),
+                        format!(
+                            "inputs `{other}` and `{}` have the same file name `{}`",
+                            f.rel, f.name
+                        ),
+                    )
+                    .help = Some(
+                        "the container keeps files by name; rename one or split the job".into(),
+                    );
+                    continue;
+                }
+                by_name.insert(f.name.clone(), f.rel.clone());
+                files.push(f);
+            }
+        }
+        files
+    }
+}

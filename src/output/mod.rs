@@ -1,0 +1,74 @@
+//! The output tree (docs/output.md): each job's folder from its [`JobOutcome`], and
+//! `run.json`.
+//!
+//! A job's documents, `report.md` (`report.rs`), `transcript.md` (`transcript.rs`),
+//! `messages.json` and `job.json` (`records.rs`), are written into a [`Staging`] folder
+//! (`staging.rs`) beside the job's folder and swapped into place, `job.json` last since
+//! its status is what a later run trusts. The generated files are downloaded into the
+//! staging `files/` by the engine before this runs, under names from `safe_name.rs`.
+//!
+//! Everything rendered comes from a server: any field may be missing or of an odd type,
+//! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
+//! documents.
+
+pub(crate) mod markdown;
+pub(crate) mod outcome;
+pub(crate) mod records;
+pub(crate) mod report;
+pub(crate) mod safe_name;
+pub(crate) mod staging;
+#[cfg(test)]
+pub(crate) mod tests;
+pub(crate) mod transcript;
+
+use std::io::{self, BufWriter, Write};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+use serde_json::Value;
+
+use outcome::{JobOutcome, RunSummary};
+use staging::Staging;
+
+/// Writes the job's documents into `staging`, then swaps it into place.
+pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathBuf> {
+    crate::atomic::write(
+        &staging.path("report.md"),
+        report::report_md(outcome).as_bytes(),
+    )?;
+    crate::atomic::write(
+        &staging.path("transcript.md"),
+        transcript::transcript_md(outcome).as_bytes(),
+    )?;
+    write_json(
+        &staging.path("messages.json"),
+        &records::messages_record(outcome),
+    )?;
+    // Last: a folder with a job.json is a finished one.
+    write_json(&staging.path("job.json"), &records::job_record(outcome))?;
+    staging.commit()
+}
+
+/// Writes `OUT/run.json`.
+pub fn write_run_json(out_root: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
+    write_json(&out_root.join("run.json"), summary)
+}
+
+fn write_json(path: &Utf8Path, value: &impl Serialize) -> io::Result<()> {
+    crate::atomic::write_with(path, |file| {
+        let mut w = BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut w, value)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    })
+}
+
+// Reading raw responses, for the renderers.
+
+pub(crate) fn content_blocks(response: &Value) -> impl Iterator<Item = &Value> {
+    response["content"].as_array().into_iter().flatten()
+}
+
+pub(crate) fn block_type(block: &Value) -> &str {
+    block["type"].as_str().unwrap_or("")
+}

@@ -1,0 +1,166 @@
+//! `job.json` and `messages.json`, field by field (docs/output.md §2, §3), and the
+//! freshness check that reads a previous `job.json` back.
+
+use camino::Utf8Path;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
+use crate::api::messages::Usage;
+use crate::manifest::RequestSettings;
+use crate::status::ErrorKind;
+
+/// Bumped when a field of `job.json` changes meaning or goes away.
+const JOB_JSON_VERSION: u32 = 1;
+
+/// The content of `job.json` (docs/output.md §2).
+#[cfg(test)]
+pub fn job_json(outcome: &JobOutcome) -> Value {
+    // Cannot fail: every map in the record has string keys.
+    serde_json::to_value(job_record(outcome)).unwrap_or_default()
+}
+
+/// `job.json`, field by field in the order people read it: status first.
+#[derive(Serialize)]
+pub(super) struct JobRecord<'a> {
+    job_json_version: u32,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorRecord<'a>>,
+    id: &'a str,
+    manifest: &'a Utf8Path,
+    job: &'a str,
+    fingerprint: &'a str,
+    model: &'a str,
+    tool: &'a str,
+    api_version: &'a str,
+    settings: &'a RequestSettings,
+    request: &'a Value,
+    system: &'a str,
+    turns: &'a [String],
+    inputs: &'a [AttachedInput],
+    outputs: Vec<OutputRecord<'a>>,
+    requests: Vec<RequestRecord<'a>>,
+    usage: Usage,
+    container_id: Option<&'a str>,
+    started_at: jiff::Timestamp,
+    finished_at: jiff::Timestamp,
+    runner_version: &'static str,
+}
+
+/// Like [`JobError`], but `request_id` is always present (null when unknown), so scripts
+/// see the same keys in every failed job.
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    kind: ErrorKind,
+    message: &'a str,
+    request_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OutputRecord<'a> {
+    name: &'a str,
+    path: &'a str,
+    file_id: &'a str,
+    size: u64,
+    blake3: &'a str,
+    original_name: Option<&'a str>,
+    mime_type: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RequestRecord<'a> {
+    request_id: Option<&'a str>,
+    turn: usize,
+    continuation: u32,
+    stop_reason: Option<&'a str>,
+    usage: Usage,
+}
+
+pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
+    let job = &outcome.job;
+    JobRecord {
+        job_json_version: JOB_JSON_VERSION,
+        status: if outcome.succeeded() {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        error: outcome.error.as_ref().map(error_record),
+        id: &job.id,
+        manifest: &job.manifest,
+        job: &job.name,
+        fingerprint: &job.fingerprint,
+        model: &job.settings.model,
+        tool: &job.settings.tool,
+        api_version: &job.settings.api_version,
+        settings: &job.settings,
+        request: &outcome.request,
+        system: &job.system,
+        turns: &job.turns,
+        inputs: &outcome.inputs,
+        outputs: outcome.outputs.iter().map(output_record).collect(),
+        requests: outcome.exchanges.iter().map(request_record).collect(),
+        usage: outcome.usage(),
+        container_id: outcome.container_id.as_deref(),
+        started_at: outcome.started_at,
+        finished_at: outcome.finished_at,
+        runner_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn error_record(e: &JobError) -> ErrorRecord<'_> {
+    ErrorRecord {
+        kind: e.kind,
+        message: &e.message,
+        request_id: e.request_id.as_deref(),
+    }
+}
+
+fn output_record(f: &OutputFile) -> OutputRecord<'_> {
+    OutputRecord {
+        name: &f.name,
+        path: &f.path,
+        file_id: &f.file_id,
+        size: f.size,
+        blake3: &f.blake3,
+        original_name: f.original_name.as_deref(),
+        mime_type: f.mime_type.as_deref(),
+    }
+}
+
+fn request_record(e: &Exchange) -> RequestRecord<'_> {
+    RequestRecord {
+        request_id: e.request_id.as_deref(),
+        turn: e.turn,
+        continuation: e.continuation,
+        stop_reason: e.stop_reason.as_deref(),
+        usage: e.usage,
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct MessagesRecord<'a> {
+    request: &'a Value,
+    messages: &'a [Value],
+    responses: Vec<&'a Value>,
+}
+
+pub(super) fn messages_record(outcome: &JobOutcome) -> MessagesRecord<'_> {
+    MessagesRecord {
+        request: &outcome.request,
+        messages: &outcome.messages,
+        responses: outcome.exchanges.iter().map(|e| &e.response).collect(),
+    }
+}
+
+/// A job is fresh when its folder's `job.json` says it succeeded with this fingerprint.
+pub fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
+    let Ok(bytes) = fs_err::read(out.join(job_id).join("job.json")) else {
+        return false;
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return false;
+    };
+    value["status"] == "succeeded" && value["fingerprint"] == fingerprint
+}

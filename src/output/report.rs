@@ -1,0 +1,140 @@
+//! `report.md`: the assistant's words turn by turn, then the generated files (images
+//! inline), then the error if the job failed.
+
+use super::markdown::{code, fence, inline, link_target, visible};
+use super::outcome::{Exchange, JobError, JobOutcome, OutputFile};
+use super::{block_type, content_blocks};
+use crate::units;
+
+/// The assistant's text, turn by turn, then the generated files, then the error if any.
+pub fn report_md(outcome: &JobOutcome) -> String {
+    let mut out = format!("# {}\n\n", inline(&outcome.job.id));
+    out.push_str(&status_line(outcome));
+    for turn in 0..turn_count(outcome) {
+        out.push_str(&report_turn(outcome, turn));
+    }
+    out.push_str(&files_section(&outcome.outputs));
+    if let Some(e) = &outcome.error {
+        out.push_str(&error_section(e));
+    }
+    out
+}
+
+fn status_line(outcome: &JobOutcome) -> String {
+    let status = match &outcome.error {
+        None => "succeeded".to_owned(),
+        Some(e) => format!("failed: {}", inline(&e.message)),
+    };
+    format!(
+        "**Status:** {status}  \n**Model:** {} · {}\n",
+        code(&outcome.job.settings.model),
+        code(&outcome.job.settings.tool)
+    )
+}
+
+/// Turns asked for, or answered if the responses somehow name more.
+fn turn_count(outcome: &JobOutcome) -> usize {
+    let answered = outcome.exchanges.iter().map(|e| e.turn + 1).max();
+    outcome.job.turns.len().max(answered.unwrap_or(0))
+}
+
+fn report_turn(outcome: &JobOutcome, turn: usize) -> String {
+    let mut out = format!("\n## Turn {}\n\n", turn + 1);
+    if let Some(prompt) = outcome.job.turns.get(turn).filter(|p| !p.trim().is_empty()) {
+        out.push_str(&blockquote(prompt));
+        out.push('\n');
+    }
+    let exchanges: Vec<&Exchange> = outcome
+        .exchanges
+        .iter()
+        .filter(|e| e.turn == turn)
+        .collect();
+    // The model's Markdown is kept as written, but not its terminal escapes.
+    let texts: Vec<String> = exchanges
+        .iter()
+        .flat_map(|e| content_blocks(&e.response))
+        .filter(|b| block_type(b) == "text")
+        .filter_map(|b| b["text"].as_str())
+        .filter(|t| !t.trim().is_empty())
+        .map(visible)
+        .collect();
+    if exchanges.is_empty() {
+        out.push_str("*No response: the job stopped before this turn.*\n");
+    } else if texts.is_empty() {
+        out.push_str("*No text in this turn.*\n");
+    }
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(text.trim_matches('\n'));
+        out.push('\n');
+    }
+    out
+}
+
+fn blockquote(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.trim_end().lines() {
+        if line.is_empty() {
+            out.push_str(">\n");
+        } else {
+            out.push_str(&format!("> {line}\n"));
+        }
+    }
+    out
+}
+
+fn files_section(outputs: &[OutputFile]) -> String {
+    let mut out = "\n## Files\n\n".to_owned();
+    if outputs.is_empty() {
+        out.push_str("*No files were generated.*\n");
+        return out;
+    }
+    let mut previous_was_item = false;
+    for file in outputs {
+        let target = link_target(&file.path);
+        let label = inline(&file.name);
+        if is_image(file) {
+            // Images are paragraphs of their own, so they render inline and full width.
+            if previous_was_item {
+                out.push('\n');
+            }
+            out.push_str(&format!("![{label}]({target})\n\n"));
+            previous_was_item = false;
+        } else {
+            let size = units::bytes(file.size);
+            out.push_str(&format!("- [{label}]({target}) ({size})\n"));
+            previous_was_item = true;
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "svg"];
+
+fn is_image(file: &OutputFile) -> bool {
+    let by_mime = file
+        .mime_type
+        .as_deref()
+        .is_some_and(|m| m.starts_with("image/"));
+    let by_ext = file.name.rsplit_once('.').is_some_and(|(_, ext)| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| ext.eq_ignore_ascii_case(known))
+    });
+    by_mime || by_ext
+}
+
+fn error_section(e: &JobError) -> String {
+    let mut out = format!("\n## Error\n\n- Kind: {}\n", code(e.kind.as_str()));
+    if let Some(id) = &e.request_id {
+        out.push_str(&format!("- Request id: {}\n", code(id)));
+    }
+    out.push('\n');
+    out.push_str(&fence("text", &e.message));
+    out
+}

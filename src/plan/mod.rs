@@ -1,0 +1,164 @@
+//! Pure: resolved jobs + content hashes → [`Plan`]. Decides everything before any network
+//! call: the unique upload set, each job's system prompt and turns as they will be sent,
+//! its output folder, and its fingerprint. `runner plan` prints this value (`text.rs`).
+//!
+//! `hashing.rs` computes the content hashes (cached in the state dir); `fingerprint.rs`
+//! decides when a job's earlier result still holds; `select.rs` applies `--only`.
+
+use std::collections::BTreeMap;
+
+use camino::Utf8PathBuf;
+use serde::Serialize;
+
+pub(crate) mod fingerprint;
+pub(crate) mod hashing;
+pub(crate) mod select;
+pub(crate) mod text;
+
+use hashing::Hashed;
+
+use crate::manifest::{Job, RequestSettings};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub jobs: Vec<PlannedJob>,
+    /// Unique by (BLAKE3, file name), sorted by name then hash.
+    pub uploads: Vec<PlannedUpload>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedJob {
+    /// `<manifest-stem>/<job-name>`: unique in a run, and the job's output folder.
+    pub id: String,
+    pub manifest: Utf8PathBuf,
+    pub name: String,
+    pub settings: RequestSettings,
+    /// The system prompt as sent: the manifest's `system`, then the runner's addition.
+    pub system: String,
+    pub turns: Vec<String>,
+    pub inputs: Vec<PlannedInput>,
+    pub fingerprint: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedInput {
+    pub path: String,
+    pub name: String,
+    pub size: u64,
+    pub blake3: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedUpload {
+    pub blake3: String,
+    pub name: String,
+    pub size: u64,
+    /// Where to read the bytes from (the first of possibly several identical files).
+    pub source: Utf8PathBuf,
+    /// Ids of the jobs that attach it.
+    pub jobs: Vec<String>,
+}
+
+impl PlannedUpload {
+    /// The upload's content: (BLAKE3, name).
+    pub fn content(&self) -> (String, String) {
+        (self.blake3.clone(), self.name.clone())
+    }
+}
+
+impl PlannedInput {
+    /// The input's content: (BLAKE3, name), as its upload has it.
+    pub fn content(&self) -> (String, String) {
+        (self.blake3.clone(), self.name.clone())
+    }
+}
+
+/// Builds the plan. `hashes` must hold every input's path (the pipeline hashes them all).
+pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
+    let mut uploads: BTreeMap<(String, String), PlannedUpload> = BTreeMap::new();
+    let mut planned = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let id = format!("{}/{}", job.manifest_stem, job.name);
+        let inputs: Vec<PlannedInput> = job
+            .inputs
+            .iter()
+            .map(|f| {
+                let h = hashes.get(&f.abs);
+                PlannedInput {
+                    path: f.rel.clone(),
+                    name: f.name.clone(),
+                    size: h.map_or(f.size, |h| h.size),
+                    blake3: h.map(|h| h.blake3.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        for (input, file) in inputs.iter().zip(&job.inputs) {
+            let entry = uploads
+                .entry((input.name.clone(), input.blake3.clone()))
+                .or_insert_with(|| PlannedUpload {
+                    blake3: input.blake3.clone(),
+                    name: input.name.clone(),
+                    size: input.size,
+                    source: file.abs.clone(),
+                    jobs: Vec::new(),
+                });
+            entry.jobs.push(id.clone());
+        }
+        let system = system_prompt(job.settings.system.as_deref(), &inputs);
+        let fingerprint = fingerprint::fingerprint(&job.settings, &system, &job.turns, &inputs);
+        planned.push(PlannedJob {
+            id,
+            manifest: job.manifest.clone(),
+            name: job.name.clone(),
+            settings: job.settings.clone(),
+            system,
+            turns: job.turns.clone(),
+            inputs,
+            fingerprint,
+        });
+    }
+    Plan {
+        jobs: planned,
+        uploads: uploads.into_values().collect(),
+    }
+}
+
+/// The runner's addition to the system prompt: which files are attached, and that
+/// deliverables must be saved at the top level of `$OUTPUT_DIR`, the only place from which
+/// the API returns files (docs/api.md §0.4, §3.5).
+pub fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
+    let mut s = String::new();
+    if let Some(user) = user.filter(|u| !u.trim().is_empty()) {
+        s.push_str(user.trim_end());
+        s.push_str("\n\n");
+    }
+    if inputs.is_empty() {
+        s.push_str("No files are attached to this conversation.\n");
+    } else {
+        s.push_str("These files are attached and available in your code execution container:\n");
+        for i in inputs {
+            s.push_str(&format!("- {} ({} bytes)\n", i.name, i.size));
+        }
+    }
+    s.push_str(
+        "\nSave every deliverable (plots, tables, reports) as a file at the top level of \
+         $OUTPUT_DIR from a bash command, e.g. `cp plot.png \"$OUTPUT_DIR/\"`: only files \
+         there are returned to the user; files saved anywhere else are lost.",
+    );
+    s
+}
+
+impl Plan {
+    pub fn upload_bytes(&self) -> u64 {
+        self.uploads.iter().map(|u| u.size).sum()
+    }
+
+    /// The uploads that `jobs` attach.
+    pub fn uploads_for(&self, jobs: &[&PlannedJob]) -> Vec<&PlannedUpload> {
+        let ids: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        self.uploads
+            .iter()
+            .filter(|u| u.jobs.iter().any(|id| ids.contains(id.as_str())))
+            .collect()
+    }
+}

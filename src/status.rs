@@ -1,0 +1,119 @@
+//! The vocabulary of job results, shared by the output records (`job.json`, `run.json`)
+//! and the display. A leaf: it imports nothing from the crate, so the display can speak of
+//! results without depending on any stage (docs/output.md lists the words).
+
+use serde::{Deserialize, Serialize};
+
+/// A job's line in `run.json`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Succeeded,
+    Failed,
+    Fresh,
+    Interrupted,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Fresh => "fresh",
+            JobStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Why a job failed: a stable word for scripts (`error.kind` in `job.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The API answered with an error status (after any retries).
+    Api,
+    /// No usable answer: connection failures or timeouts (after any retries).
+    Transport,
+    /// The response could not be understood.
+    InvalidResponse,
+    /// The last turn ended with `max_tokens`.
+    MaxTokens,
+    /// The model refused.
+    Refusal,
+    /// `pause_turn` continued up to the cap without the turn ending.
+    PauseTurnCap,
+    /// Any other stop reason a code-execution-only job cannot handle (e.g. `tool_use`).
+    UnexpectedStop,
+    /// An input could not be uploaded.
+    Upload,
+    /// A generated file could not be downloaded or verified.
+    Download,
+    /// The generated files went over `--max-files`, `--max-file-size` or `--max-job-output`.
+    OutputLimit,
+    /// Writing the job's output failed.
+    Write,
+    /// The run was interrupted before the job finished.
+    Interrupted,
+    /// The runner itself failed while running the job (a bug: its task panicked).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The word as it appears in `job.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Api => "api",
+            ErrorKind::Transport => "transport",
+            ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::MaxTokens => "max_tokens",
+            ErrorKind::Refusal => "refusal",
+            ErrorKind::PauseTurnCap => "pause_turn_cap",
+            ErrorKind::UnexpectedStop => "unexpected_stop",
+            ErrorKind::Upload => "upload",
+            ErrorKind::Download => "download",
+            ErrorKind::OutputLimit => "output_limit",
+            ErrorKind::Write => "write",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_serde() {
+        for kind in [
+            ErrorKind::Api,
+            ErrorKind::Transport,
+            ErrorKind::InvalidResponse,
+            ErrorKind::MaxTokens,
+            ErrorKind::Refusal,
+            ErrorKind::PauseTurnCap,
+            ErrorKind::UnexpectedStop,
+            ErrorKind::Upload,
+            ErrorKind::Download,
+            ErrorKind::OutputLimit,
+            ErrorKind::Write,
+            ErrorKind::Interrupted,
+            ErrorKind::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for status in [
+            JobStatus::Succeeded,
+            JobStatus::Failed,
+            JobStatus::Fresh,
+            JobStatus::Interrupted,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! What the stages tell the outside world, as plain data: no preformatted text, so each
+//! reporter words it its own way (bars on a terminal, log lines for cron) and tests can
+//! compare events exactly. Stages call [`Reporter::report`]; nothing here draws.
+
+use std::time::Duration;
+
+use crate::status::{ErrorKind, JobStatus};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The run is about to start: totals for the bars.
+    RunStarted {
+        jobs: usize,
+        fresh: usize,
+        uploads: usize,
+        upload_bytes: u64,
+    },
+    UploadStarted {
+        name: String,
+        size: u64,
+    },
+    /// Bytes of the current uploads went out.
+    UploadProgress {
+        bytes: u64,
+    },
+    UploadFinished {
+        name: String,
+        size: u64,
+        /// A cached file id was verified and reused; nothing was sent.
+        reused: bool,
+    },
+    /// A job waits for its inputs or for a `-j` slot.
+    JobWaiting {
+        id: String,
+    },
+    /// A job's current step.
+    JobStep {
+        id: String,
+        step: Step,
+    },
+    JobFinished {
+        id: String,
+        status: JobStatus,
+        failure: Option<Failure>,
+    },
+    /// Requests to an endpoint group are held back (a 429/529, or a used-up quota).
+    Backoff {
+        endpoint: &'static str,
+        wait: Duration,
+    },
+    /// The first SIGINT/SIGTERM: no new work starts; writes in progress finish.
+    Interrupted,
+}
+
+/// Where a running job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Waiting for the answer to turn `turn` (1-based) of `of`; `continuation` counts the
+    /// `pause_turn` continuations of this turn so far.
+    Turn {
+        turn: usize,
+        of: usize,
+        continuation: u32,
+    },
+    /// Downloading the files the job generated.
+    Downloading { files: usize },
+}
+
+/// Why a job failed, as `job.json` spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+pub trait Reporter: Send + Sync {
+    fn report(&self, event: Event);
+}
+
+/// Reports nothing (for `-q`, and for tests that do not look).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _event: Event) {}
+}

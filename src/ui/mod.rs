@@ -1,0 +1,59 @@
+//! What people see: events as data ([`events`]), the terminal display (the only indicatif
+//! code, [`progress`]), log lines ([`log`], [`logging`]) and the closing summary
+//! ([`summary`]). An edge: it imports no stage; stages report to it through
+//! [`events::Reporter`].
+
+pub(crate) mod events;
+pub(crate) mod log;
+pub(crate) mod logging;
+pub(crate) mod progress;
+pub(crate) mod summary;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use events::{Reporter, Silent};
+
+/// How to show things, decided once by the configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Display {
+    pub quiet: bool,
+    pub verbose: u8,
+    /// Progress bars (stderr is a terminal, neither `-q` nor `-v`).
+    pub bars: bool,
+    /// ANSI colour in logs and bars (a terminal, and `NO_COLOR` unset).
+    pub color: bool,
+}
+
+impl Display {
+    /// Whether the live display prints each failed job as it happens (so the closing
+    /// summary need not repeat it).
+    pub fn shows_failures_live(&self) -> bool {
+        !self.quiet
+    }
+}
+
+/// The reporter for this display: bars, log lines, or nothing.
+pub fn reporter(display: &Display) -> Arc<dyn Reporter> {
+    if display.quiet {
+        Arc::new(Silent)
+    } else if display.bars {
+        Arc::new(progress::Progress::new(display.color))
+    } else {
+        Arc::new(log::LogReporter)
+    }
+}
+
+/// A line on stderr. A closed stderr is not worth a panic (`runner … 2>&1 | head -1`).
+pub fn note(line: &str) {
+    progress::suspend(|| {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+    });
+}
+
+/// What a command was asked to print, on stdout. A closed pipe (`runner plan | head`)
+/// is not an error worth a panic.
+pub fn stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

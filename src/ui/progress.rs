@@ -1,0 +1,284 @@
+//! The only file that knows indicatif: an overall jobs bar, an upload-bytes bar while
+//! uploads run, and one spinner line per running job showing its step. Used only when
+//! stderr is a terminal and neither `-q` nor `-v` is given.
+//!
+//! Log lines (a retry warning) may still arrive while bars are drawn: [`suspend`] lets the
+//! log writer clear the bars, write its line, and redraw them, so the screen never tears.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use super::events::{Event, Reporter, Step};
+use crate::status::JobStatus;
+use crate::units;
+
+/// The bars on screen, if any, for [`suspend`].
+static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Runs `write` with the bars cleared (and redraws them after), or directly when no bars
+/// are drawn.
+pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
+    let active = ACTIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    match active {
+        Some(multi) => multi.suspend(write),
+        None => write(),
+    }
+}
+
+/// What the jobs bar says after its counts; read at every redraw, so a backoff notice
+/// disappears by itself when the wait is over.
+#[derive(Default)]
+struct Note {
+    fresh: usize,
+    backoff: Option<(Instant, &'static str, Duration)>,
+    interrupted: bool,
+}
+
+impl Note {
+    fn text(&self, now: Instant) -> String {
+        if self.interrupted {
+            return "interrupted: finishing writes".to_owned();
+        }
+        if let Some((until, endpoint, wait)) = self.backoff
+            && until > now
+        {
+            return format!("backing off {endpoint} for {}", units::seconds(wait));
+        }
+        if self.fresh > 0 {
+            return format!("({} fresh)", self.fresh);
+        }
+        String::new()
+    }
+}
+
+pub struct Progress {
+    multi: MultiProgress,
+    jobs: ProgressBar,
+    uploads: ProgressBar,
+    running: Mutex<BTreeMap<String, ProgressBar>>,
+    note: Arc<Mutex<Note>>,
+    color: bool,
+}
+
+impl Progress {
+    pub fn new(color: bool) -> Progress {
+        Progress::with_target(ProgressDrawTarget::stderr_with_hz(10), color)
+    }
+
+    fn with_target(target: ProgressDrawTarget, color: bool) -> Progress {
+        let multi = MultiProgress::with_draw_target(target);
+        let note = Arc::new(Mutex::new(Note::default()));
+        let jobs = multi.add(ProgressBar::new(0));
+        let shared = Arc::clone(&note);
+        jobs.set_style(
+            style(color, "{prefix:>9.bold} [{bar:30}] {pos}/{len} {note}").with_key(
+                "note",
+                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let text = shared
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .text(Instant::now());
+                    let _ = w.write_str(&text);
+                },
+            ),
+        );
+        jobs.set_prefix("jobs");
+        // Redraws now and then, so a backoff notice clears when its wait is over.
+        jobs.enable_steady_tick(Duration::from_millis(200));
+        // Not added to the screen until there is something to upload.
+        let uploads = ProgressBar::new(0);
+        uploads.set_style(style(
+            color,
+            "{prefix:>9.bold} [{bar:30}] {bytes}/{total_bytes} {msg}",
+        ));
+        uploads.set_prefix("uploads");
+        *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(multi.clone());
+        Progress {
+            multi,
+            jobs,
+            uploads,
+            running: Mutex::new(BTreeMap::new()),
+            note,
+            color,
+        }
+    }
+
+    fn note(&self) -> std::sync::MutexGuard<'_, Note> {
+        self.note.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn job_line(&self, id: &str) -> ProgressBar {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running
+            .entry(id.to_owned())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(style(self.color, "{spinner} {prefix} {msg}"));
+                bar.set_prefix(id.to_owned());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone()
+    }
+
+    /// Prints a line above the bars.
+    fn println(&self, line: &str) {
+        let _ = self.multi.println(line);
+    }
+}
+
+/// Bold prefixes only where colour is wanted (`NO_COLOR`, not a terminal: plain).
+fn style(color: bool, template: &str) -> ProgressStyle {
+    let template = if color {
+        template.to_owned()
+    } else {
+        template.replace(".bold}", "}")
+    };
+    ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn step_text(step: Step) -> String {
+    match step {
+        Step::Turn {
+            turn,
+            of,
+            continuation: 0,
+        } => format!("turn {turn}/{of}"),
+        Step::Turn {
+            turn,
+            of,
+            continuation,
+        } => format!("turn {turn}/{of}, continuation {continuation}"),
+        Step::Downloading { files } => format!("downloading {}", units::count(files, "file")),
+    }
+}
+
+impl Reporter for Progress {
+    fn report(&self, event: Event) {
+        match event {
+            Event::RunStarted {
+                jobs,
+                fresh,
+                upload_bytes,
+                uploads,
+            } => {
+                self.jobs.set_length(jobs as u64);
+                self.jobs.set_position(0);
+                self.note().fresh = fresh;
+                if uploads > 0 {
+                    self.uploads.set_length(upload_bytes);
+                    self.multi.insert_after(&self.jobs, self.uploads.clone());
+                }
+            }
+            Event::UploadStarted { name, .. } => self.uploads.set_message(name),
+            Event::UploadProgress { bytes } => self.uploads.inc(bytes),
+            Event::UploadFinished { size, reused, .. } => {
+                // New uploads advanced the bar chunk by chunk; reused ones count at once.
+                if reused {
+                    self.uploads.inc(size);
+                }
+                if self.uploads.position() >= self.uploads.length().unwrap_or(0) {
+                    self.uploads.finish_and_clear();
+                    self.multi.remove(&self.uploads);
+                }
+            }
+            // Only running jobs get a line: hundreds of queued jobs would flood the screen.
+            Event::JobWaiting { .. } => {}
+            Event::JobStep { id, step } => self.job_line(&id).set_message(step_text(step)),
+            Event::JobFinished {
+                id,
+                status,
+                failure,
+            } => {
+                self.jobs.inc(1);
+                let bar = self
+                    .running
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let line = match (status, failure) {
+                    (JobStatus::Failed, Some(f)) => {
+                        format!("   failed {id} ({}): {}", f.kind, f.message)
+                    }
+                    (JobStatus::Failed, None) => format!("   failed {id}"),
+                    (JobStatus::Succeeded, _) => format!("       ok {id}"),
+                    (JobStatus::Interrupted, _) => format!("  stopped {id}"),
+                    (JobStatus::Fresh, _) => return,
+                };
+                self.println(&line);
+            }
+            Event::Backoff { endpoint, wait } => {
+                self.note().backoff = Some((Instant::now() + wait, endpoint, wait));
+                self.jobs.tick();
+            }
+            Event::Interrupted => {
+                self.note().interrupted = true;
+                self.jobs.tick();
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        for bar in self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            bar.finish_and_clear();
+        }
+        self.uploads.finish_and_clear();
+        self.jobs.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_note_expires_by_itself() {
+        let now = Instant::now();
+        let note = Note {
+            fresh: 2,
+            backoff: Some((
+                now + Duration::from_millis(300),
+                "messages",
+                Duration::from_millis(300),
+            )),
+            interrupted: false,
+        };
+        assert_eq!(note.text(now), "backing off messages for 0.3s");
+        assert_eq!(note.text(now + Duration::from_millis(301)), "(2 fresh)");
+    }
+
+    #[test]
+    fn steps_read_as_before() {
+        let turn = |turn, continuation| Step::Turn {
+            turn,
+            of: 2,
+            continuation,
+        };
+        assert_eq!(step_text(turn(1, 0)), "turn 1/2");
+        assert_eq!(step_text(turn(2, 3)), "turn 2/2, continuation 3");
+        assert_eq!(
+            step_text(Step::Downloading { files: 1 }),
+            "downloading 1 file"
+        );
+    }
+}

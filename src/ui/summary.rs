@@ -1,0 +1,78 @@
+//! The closing lines of `runner run` on stderr: the failed jobs (when they were not already
+//! shown as they happened) and one summary line. Printed even with `-q`, so cron's "mail
+//! only when something is printed" fires on a failed night.
+
+use crate::status::ErrorKind;
+use crate::units;
+
+/// What a run did, as the closing lines tell it.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub total: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub fresh: usize,
+    pub interrupted: usize,
+    pub uploaded: usize,
+    pub bytes_uploaded: u64,
+    pub reused: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// `(job id, kind, message)` of each failed job.
+    pub failures: Vec<(String, ErrorKind, String)>,
+    /// Where the run's record is (`OUT/run.json`).
+    pub record: String,
+}
+
+/// The lines to print: each failure unless the live display already showed it, then the
+/// summary line.
+pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if !failures_shown {
+        for (id, kind, message) in &summary.failures {
+            out.push(format!("failed {id} ({kind}): {message}"));
+        }
+    }
+    let interrupted = if summary.interrupted > 0 {
+        format!(", {} interrupted", summary.interrupted)
+    } else {
+        String::new()
+    };
+    out.push(format!(
+        "{}: {} succeeded, {} failed, {} fresh{interrupted}; uploads: {} new ({}), {} reused; \
+         tokens in/out: {}/{}; summary in {}",
+        units::count(summary.total, "job"),
+        summary.succeeded,
+        summary.failed,
+        summary.fresh,
+        summary.uploaded,
+        units::bytes(summary.bytes_uploaded),
+        summary.reused,
+        summary.input_tokens,
+        summary.output_tokens,
+        summary.record,
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_once_with_its_json_kind() {
+        let summary = Summary {
+            total: 2,
+            failed: 1,
+            succeeded: 1,
+            failures: vec![("m/a".into(), ErrorKind::Api, "HTTP 400".into())],
+            record: "out/run.json".into(),
+            ..Summary::default()
+        };
+        let quiet = lines(&summary, false);
+        assert_eq!(quiet[0], "failed m/a (api): HTTP 400");
+        assert_eq!(quiet.len(), 2);
+        assert!(quiet[1].starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh; "));
+        assert_eq!(lines(&summary, true).len(), 1);
+    }
+}
