@@ -54,16 +54,6 @@ pub struct Pacing {
     pub scale: f64,
 }
 
-impl Default for Pacing {
-    fn default() -> Pacing {
-        Pacing {
-            messages: 4,
-            files: 16,
-            scale: 1.0,
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct ApiClient {
     pub(super) http: reqwest::Client,

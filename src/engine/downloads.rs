@@ -30,16 +30,6 @@ pub struct OutputLimits {
     pub max_files: usize,
 }
 
-impl Default for OutputLimits {
-    fn default() -> OutputLimits {
-        OutputLimits {
-            max_file_bytes: 1 << 30,
-            max_job_bytes: 4 << 30,
-            max_files: 1000,
-        }
-    }
-}
-
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
 pub async fn collect(
     ctx: &Ctx,
