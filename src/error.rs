@@ -1,10 +1,10 @@
 //! Fatal errors (nothing was started, or the run cannot go on) and the exit-code table
 //! (docs/exit-codes.md).
 //!
-//! A job that fails is not an `Error`: it is a value in the run's outcome, and only turns
-//! into exit code 1 at the very end. Each variant names what it concerns (a path, an
-//! option, a URL) and keeps its cause as `source()`, which `main` prints as `caused by:`
-//! lines.
+//! A job that fails is not an `Error`: it is a value in the run's record (its `JobLine`),
+//! and only turns into exit code 1 at the very end. Each variant names what it concerns (a
+//! path, an option, a URL) and keeps its cause as `source()`, which `commands::report`
+//! prints as `caused by:` lines.
 
 use camino::Utf8PathBuf;
 

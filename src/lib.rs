@@ -18,8 +18,9 @@
 //!  leaves: status (job results' words) · units (sizes, durations) · atomic (file writes)
 //! ```
 //!
-//! Imports point down only: commands → config → stages (engine → output → plan →
-//! manifest) → edges (store → api → ui) → leaves; `tests/it/architecture.rs` enforces it.
+//! Imports point down only: commands → config → error → cli → stages (engine → output →
+//! plan → manifest) → edges (store → api → ui) → leaves; an edge never imports a stage, and
+//! no two files import each other in a cycle. `tests/it/architecture.rs` enforces both.
 //! A failed job is a value in the run's record; only fatal setup errors are `error::Error`s.
 
 pub(crate) mod api;

@@ -1,6 +1,6 @@
 //! The vocabulary of job results, shared by the output records (`job.json`, `run.json`)
 //! and the display. A leaf: it imports nothing from the crate, so the display can speak of
-//! results without depending on any stage (docs/output.md lists the words).
+//! results without depending on any stage (docs/output.md §2.2 and §6.1 list the words).
 
 use serde::{Deserialize, Serialize};
 

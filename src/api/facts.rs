@@ -1,6 +1,6 @@
 //! Facts about the Anthropic API that the runner relies on, each with its source in
-//! docs/api.md: versions, tool names, limits. Checked by the manifest resolver, used by
-//! the client; nothing else hard-codes them.
+//! docs/api.md: versions, tool names, limits. The manifest checks, the configuration, the
+//! client and the upload driver read them here; nothing else hard-codes them.
 
 /// Where the API is unless `ANTHROPIC_BASE_URL` says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";

@@ -151,7 +151,8 @@ impl ApiClient {
     pub async fn download(
         &self,
         id: &str,
-        // Any writer: collect.rs passes one that cuts off a body longer than announced.
+        // Any writer: `engine/downloads.rs` passes one that cuts off a body longer than
+        // announced.
         sink: &mut impl Write,
         attempt: u32,
     ) -> Result<(u64, String), ApiError> {

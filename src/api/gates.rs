@@ -1,7 +1,8 @@
 //! The limiter shared by every request to one endpoint group (Messages, or Files), awaited
-//! by `api.rs` before *every* request, first attempts and retries alike.
+//! by the client's `send` (`client.rs`) before *every* request, first attempts and
+//! retries alike.
 //!
-//! It does three things, all driven by what the server says:
+//! It does four things, all driven by what the server says:
 //! - **Pauses**: a 429 or 529 closes the gate for its `retry-after` (or a short pause when
 //!   none is given) for every job, so parallel jobs do not stampede the API with retries
 //!   that are bound to fail. When the `anthropic-ratelimit-*` headers say a quota is used

@@ -1,7 +1,8 @@
 //! SIGINT/SIGTERM → a cancellation token. The first signal stops new work: jobs not yet
 //! started are recorded as interrupted, requests in flight are abandoned, writes finish.
-//! The second signal ends the process at once; `main` does that, not a task, and since
-//! every file is written atomically nothing is left half-written either way.
+//! The second signal ends the run at once: `run.rs` stops awaiting the work and returns
+//! exit code 130, and the runtime is dropped without waiting for its tasks; since every
+//! file is written atomically, nothing is left half-written either way.
 
 use std::sync::Arc;
 

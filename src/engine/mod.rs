@@ -21,7 +21,7 @@
 //!   the server's quota and adapts concurrency; so jobs never stampede the API.
 //! - **Cancellation.** One [`CancellationToken`] (from the first SIGINT/SIGTERM): jobs
 //!   not started are recorded as interrupted, requests in flight are abandoned, folders
-//!   being written are finished. The second signal is `main`'s business.
+//!   being written are finished. The second signal is `commands/run.rs`'s business.
 //!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
 //! `downloads.rs` fetches generated files within the output limits; `job.rs` is one job

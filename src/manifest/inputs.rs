@@ -1,4 +1,4 @@
-//! Stage 2: turn input paths and globs into files, relative to the manifest's folder.
+//! Input paths and globs turned into files, relative to the manifest's folder.
 //!
 //! A pattern is split into its literal leading directories and a glob remainder; only the
 //! literal directory is walked, so `data/*.csv` never reads the rest of the tree. Globs are

@@ -1,6 +1,7 @@
-//! Stage 2: from parsed manifests to concrete jobs. Applies `defaults`, expands `for_each`
-//! and the input globs, fills placeholders, reads prompt files, and checks every rule of
-//! the manifest format, collecting all problems of all manifests as [`Diagnostic`]s.
+//! From parsed manifests to concrete jobs: reads each manifest and its prompt files,
+//! applies `defaults`, expands `for_each` (with `inputs.rs` for globs and `template.rs` for
+//! placeholders) and checks the meaning of every entry, collecting all problems of all
+//! manifests as [`Diagnostic`]s. Request settings are checked in `settings.rs`.
 //!
 //! The result holds no YAML types: after this, nothing looks at the manifest again.
 

@@ -1,4 +1,4 @@
-//! Stage 1: the manifest YAML, mirrored exactly as serde types (`version: 1`, unknown keys
+//! The manifest YAML, mirrored exactly as serde types (`version: 1`, unknown keys
 //! rejected), and `parse`, which turns serde-saphyr's errors into [`Diagnostic`]s.
 //!
 //! Nothing here checks meaning (required keys across `defaults`, globs, placeholders): that

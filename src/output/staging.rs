@@ -3,7 +3,8 @@
 //! with renames, so a killed run leaves either the previous folder or the new one complete,
 //! never a mix, plus at most a stray `.<job>.staging-…` or `.<job>.old-…` folder that
 //! [`clean_stale`] removes on the next run. This module owns those names and renames; what
-//! goes inside the folder is `write.rs`'s business.
+//! goes inside the folder is the business of `write_job` (`output/mod.rs`) and of the
+//! engine's downloads.
 
 use std::io;
 

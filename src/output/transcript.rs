@@ -1,5 +1,5 @@
 //! `transcript.md`: every code execution of a job in order, each call paired with its
-//! result by `tool_use_id` (REFERENCE.md §3.3–§3.4), read from the raw responses. Unknown
+//! result by `tool_use_id` (docs/api.md §3.3–§3.4), read from the raw responses. Unknown
 //! block and result types are listed, never dropped silently, and never a panic.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -73,7 +73,8 @@ impl PlannedInput {
     }
 }
 
-/// Builds the plan. `hashes` must hold every input's path (the pipeline hashes them all).
+/// Builds the plan. `hashes` must hold every input's path (`commands/plan.rs` hashes them
+/// all).
 pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
     let mut uploads: BTreeMap<(String, String), PlannedUpload> = BTreeMap::new();
     let mut planned = Vec::with_capacity(jobs.len());

@@ -1,6 +1,6 @@
 //! Hand-built [`JobOutcome`]s for the renderers' tests: responses shaped like the API's
-//! (the fixtures are copies of the recorded API responses in `tests/fixtures/anthropic`), a failed job, and a job
-//! whose responses are as odd as valid JSON allows.
+//! (read from the recorded API responses in `tests/fixtures/anthropic`), a failed job,
+//! and a job whose responses are as odd as valid JSON allows.
 
 use serde_json::{Value, json};
 

@@ -14,7 +14,7 @@ pub(crate) enum SubTool {
 }
 
 impl SubTool {
-    /// The error codes the SDK's enums allow for this sub-tool (REFERENCE §3.4).
+    /// The error codes the SDK's enums allow for this sub-tool (docs/api.md §3.4).
     pub fn codes(self) -> &'static [&'static str] {
         const BASE: [&str; 4] = [
             "invalid_tool_input",

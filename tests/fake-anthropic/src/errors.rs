@@ -5,7 +5,7 @@ use hyper::StatusCode;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
-/// `error.type` for a status, per REFERENCE §4.2.
+/// `error.type` for a status, per docs/api.md §4.2.
 pub(crate) fn default_error_type(status: u16) -> &'static str {
     match status {
         400 => "invalid_request_error",
@@ -13,7 +13,7 @@ pub(crate) fn default_error_type(status: u16) -> &'static str {
         402 => "billing_error",
         403 => "permission_error",
         404 => "not_found_error",
-        // §4.2 has no type for 408; the SDK's union calls timeouts this.
+        // docs/api.md §4.2 has no type for 408; the SDK's union calls timeouts this.
         408 | 504 => "timeout_error",
         409 => "conflict_error",
         413 => "request_too_large",

@@ -47,7 +47,7 @@ impl Endpoint {
 /// One scripted failure.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    /// Answer with this error (body of REFERENCE §4.1).
+    /// Answer with this error (body of docs/api.md §4.1).
     Status {
         status: u16,
         error_type: String,
@@ -73,7 +73,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// An error with the `error.type` that REFERENCE §4.2 pairs with `code`.
+    /// An error with the `error.type` that docs/api.md §4.2 pairs with `code`.
     pub fn status(code: u16) -> Fault {
         Fault::Status {
             status: code,

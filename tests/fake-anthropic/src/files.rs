@@ -1,4 +1,4 @@
-//! Files API (REFERENCE §2): upload, list, metadata, download, delete.
+//! Files API (docs/api.md §2): upload, list, metadata, download, delete.
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -13,7 +13,7 @@ use crate::server::Ctx;
 use crate::state::{IdKind, State, StoredFile, after};
 
 /// Default upload cap: "500 MB" read as decimal megabytes, the stricter
-/// reading (REFERENCE §2.8 does not say which).
+/// reading (docs/api.md §2.8 does not say which).
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 500_000_000;
 
 const EXPIRES_MIN: i64 = 3600;
@@ -65,7 +65,7 @@ fn ext_for(mime: &str) -> &'static str {
     }
 }
 
-/// Filename rules of REFERENCE §2.8.
+/// Filename rules of docs/api.md §2.8.
 fn check_filename(name: &str) -> Result<(), ApiError> {
     let len = name.chars().count();
     if len > 255 {
@@ -183,7 +183,7 @@ pub(crate) async fn upload(
             }
         },
     };
-    // Only the last path component is kept (REFERENCE §2.3).
+    // Only the last path component is kept (docs/api.md §2.3).
     let basename = part
         .filename
         .as_deref()

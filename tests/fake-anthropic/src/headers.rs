@@ -1,5 +1,5 @@
 //! Checks every API request's common headers: auth, `anthropic-version`,
-//! `anthropic-beta` (REFERENCE §1, §8.1).
+//! `anthropic-beta` (docs/api.md §1, §8.1).
 
 use hyper::HeaderMap;
 
@@ -9,7 +9,7 @@ use crate::state::Shared;
 const API_VERSIONS: &[&str] = &["2023-06-01", "2026-10-21"];
 
 /// `anthropic-beta` names the fake accepts: the SDK 2.11 `AnthropicBetaParam`
-/// list plus the historical code-execution and tool headers of REFERENCE §0.2.
+/// list plus the historical code-execution and tool headers of docs/api.md §0.2.
 const KNOWN_BETAS: &[&str] = &[
     "files-api-2025-04-14",
     "code-execution-2025-05-22",
@@ -47,7 +47,7 @@ const KNOWN_BETAS: &[&str] = &[
     "advanced-tool-use-2025-11-20",
 ];
 
-/// Auth, `anthropic-version` and `anthropic-beta` (REFERENCE §1, §8.1).
+/// Auth, `anthropic-version` and `anthropic-beta` (docs/api.md §1, §8.1).
 pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<(String, bool), ApiError> {
     let header = |name: &str| {
         headers
@@ -55,7 +55,7 @@ pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<(String, boo
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    // x-api-key wins when both are sent (third-party report, REFERENCE §1).
+    // x-api-key wins when both are sent (third-party report, docs/api.md §1).
     let key = header("x-api-key").or_else(|| {
         header("authorization").and_then(|v| {
             v.strip_prefix("Bearer ")

@@ -1,7 +1,8 @@
 //! A stateful fake of the Anthropic Files API and Messages API with the
 //! server-side code execution tool, for the runner's tests and demos.
-//! The contract is /work/shared/anthropic-api/REFERENCE.md; see README.md for
-//! the `@fake` directives, faults, counters and the `/_fake/` control API.
+//! The contract is the runner's `docs/api.md` (§8 lists what this fake must
+//! reproduce); see README.md for the `@fake` directives, faults, counters and
+//! the `/_fake/` control API.
 
 mod admission;
 mod control;

@@ -1,4 +1,4 @@
-//! `POST /v1/messages` (REFERENCE §3): validation like the real API,
+//! `POST /v1/messages` (docs/api.md §3): validation like the real API,
 //! containers, continuations, and the response envelope around the
 //! scripted model's answer.
 

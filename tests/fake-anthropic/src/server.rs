@@ -20,7 +20,7 @@ use crate::faults::{Endpoint, Fault};
 use crate::state::{IdKind, Shared, after, rfc3339};
 use crate::{admission, control, files, headers, messages};
 
-/// Messages / count_tokens request size limit (REFERENCE §1).
+/// Messages / count_tokens request size limit (docs/api.md §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// Returned by the service to make hyper close the connection without

@@ -89,7 +89,7 @@ impl StoredFile {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
-    /// FileMetadata (REFERENCE §2.2); the legacy beta shape has no `expires_at`.
+    /// FileMetadata (docs/api.md §2.2); the legacy beta shape has no `expires_at`.
     pub fn metadata(&self, legacy: bool) -> Value {
         let mut v = json!({
             "id": self.id,
@@ -281,7 +281,7 @@ pub(crate) enum IdKind {
     ToolUse,
 }
 
-/// Ids shaped like the real ones (REFERENCE §1: opaque, prefixed), unique per
+/// Ids shaped like the real ones (docs/api.md §1: opaque, prefixed), unique per
 /// server instance and different between instances.
 struct IdGen {
     salt: u64,

@@ -1,4 +1,4 @@
-//! `"stream": true` (REFERENCE §3.9): the finished message replayed as SSE
+//! `"stream": true` (docs/api.md §3.9): the finished message replayed as SSE
 //! events, in one buffered body. Clients that accumulate the events get back
 //! exactly the non-streaming message (so continuations still match).
 

@@ -82,7 +82,7 @@ pub(crate) fn messages(obj: &Map<String, Value>) -> Result<&Vec<Value>, ApiError
     Ok(messages)
 }
 
-/// What `2026-10-21` stopped accepting inside messages (REFERENCE §0.3):
+/// What `2026-10-21` stopped accepting inside messages (docs/api.md §0.3):
 /// `document` blocks in assistant turns and non-empty `citations` on user
 /// text blocks.
 pub(crate) fn version_rules(messages: &[Value], version: &str) -> Result<(), ApiError> {
@@ -112,7 +112,7 @@ pub(crate) fn version_rules(messages: &[Value], version: &str) -> Result<(), Api
     Ok(())
 }
 
-/// `2026-10-21` removed the sampling knobs (REFERENCE §0.3).
+/// `2026-10-21` removed the sampling knobs (docs/api.md §0.3).
 pub(crate) fn sampling(obj: &Map<String, Value>, version: &str) -> Result<(), ApiError> {
     for (key, max) in [("temperature", 1.0), ("top_p", 1.0), ("top_k", f64::MAX)] {
         let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {

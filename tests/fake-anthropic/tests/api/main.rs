@@ -32,7 +32,7 @@ pub fn json_of(resp: Response) -> (u16, Value) {
     )
 }
 
-/// Asserts the §4.1 error shape and returns (error.type, details.error_code).
+/// Asserts the docs/api.md §4.1 error shape and returns (error.type, details.error_code).
 pub fn error_of(body: &Value) -> (String, Option<String>) {
     assert_eq!(body["type"], "error", "{body}");
     assert!(
