@@ -1,6 +1,7 @@
 //! What the stages tell the outside world, as plain data: no preformatted text, so each
 //! reporter words it its own way (bars on a terminal, log lines for cron) and tests can
-//! compare events exactly. Stages call [`Reporter::report`]; nothing here draws.
+//! compare events exactly. Stages (and the API's gates, for their pauses) call
+//! [`Reporter::report`]; nothing here draws.
 
 use std::time::Duration;
 
