@@ -67,6 +67,14 @@ fn check(sb: &Sandbox, bytes: &[u8]) -> bool {
                     "{d:?} for:\n{}",
                     String::from_utf8_lossy(bytes)
                 );
+                // Into the file: no line past its end, no span past its last byte.
+                if let Some(t) = text.filter(|_| d.file == path) {
+                    let lines = t.lines().count() as u64;
+                    assert!(d.pos.line <= lines + 1, "{d:?} past line {lines}");
+                    if let Some((offset, len)) = d.pos.span {
+                        assert!(offset + len <= t.len(), "{d:?} past byte {}", t.len());
+                    }
+                }
                 let rendered = catch_unwind(AssertUnwindSafe(|| d.render(text)));
                 let Ok(rendered) = rendered else {
                     panic!(
