@@ -187,7 +187,7 @@ fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
 }
 
 /// One of `examples` with one to four edits.
-pub(crate) fn edited(examples: &'static [&'static str]) -> impl Strategy<Value = Doc> {
+fn edited(examples: &'static [&'static str]) -> impl Strategy<Value = Doc> {
     (select(examples), vec(edit(), 1..5))
         .prop_map(|(text, edits)| Doc(apply(text.as_bytes(), &edits)))
 }
@@ -239,7 +239,7 @@ fn render(nodes: &[Node], indent: usize, out: &mut String) {
 
 /// A random YAML-ish document: nested maps, lists and scalars made of the tokens, half of
 /// them declaring `version: 1`.
-pub(crate) fn random_doc() -> impl Strategy<Value = Doc> {
+fn random_doc() -> impl Strategy<Value = Doc> {
     (any::<bool>(), vec(node(), 1..5)).prop_map(|(versioned, nodes)| {
         let mut doc = String::from(if versioned { "version: 1\n" } else { "" });
         render(&nodes, 0, &mut doc);

@@ -255,16 +255,21 @@ fn assert_valid_name(name: &str) {
 }
 
 /// Each case is a whole run (about half a second), so there are few of them, from a fixed
-/// seed; shrinking a failure down to a few short names may take a minute or two.
+/// seed unless `PROPTEST_RNG_SEED` gives one (as in the unit tests' `testing::config`);
+/// shrinking a failure down to a few short names may take a minute or two.
 fn whole_run_config() -> ProptestConfig {
+    let from_env = ProptestConfig::default();
     ProptestConfig {
         cases: 3,
         failure_persistence: None,
-        rng_seed: RngSeed::Fixed(0x00BA_D5EE_D0FF_11E5),
+        rng_seed: match from_env.rng_seed {
+            RngSeed::Random => RngSeed::Fixed(0x00BA_D5EE_D0FF_11E5),
+            fixed @ RngSeed::Fixed(_) => fixed,
+        },
         // proptest's default is four shrink steps per case: far too few here.
         max_shrink_iters: 10_000,
         max_shrink_time: 120_000,
-        ..ProptestConfig::default()
+        ..from_env
     }
 }
 
