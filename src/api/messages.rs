@@ -219,7 +219,10 @@ pub fn generated_file_ids(content: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::testing::json::response;
 
     #[test]
     fn finds_file_ids_in_every_result_kind_once() {
@@ -249,29 +252,73 @@ mod tests {
         assert!(read_reply(&json!({"type": "message"})).is_err());
     }
 
-    #[test]
-    fn property_any_json_reads_without_panic() {
-        let mut rng = crate::testing::json::Rng(0x0005_EED0_FA11_5AFE);
-        let mut read = 0;
-        for _ in 0..5000 {
-            let body = crate::testing::json::response(&mut rng);
+    proptest! {
+        #![proptest_config(crate::testing::config(1000))]
+
+        #[test]
+        fn property_any_json_reads_without_panic(body in response()) {
+            let is_message = body["type"] == "message" && body["content"].is_array();
             match read_reply(&body) {
                 Ok(reply) => {
-                    read += 1;
-                    assert!(reply.content.is_array(), "{body}");
-                    assert_eq!(body["type"], "message");
+                    prop_assert!(is_message, "read a non-message");
+                    prop_assert_eq!(reply.content, &body["content"]);
                 }
-                Err(why) => assert!(!why.is_empty()),
+                Err(why) => {
+                    prop_assert!(!is_message, "rejected a message: {}", why);
+                    prop_assert!(!why.is_empty());
+                }
             }
-            let mut ids = generated_file_ids(&body["content"]);
-            let n = ids.len();
-            ids.sort();
-            ids.dedup();
-            assert_eq!(ids.len(), n, "each file id once: {body}");
+            let ids = generated_file_ids(&body["content"]);
+            for (i, id) in ids.iter().enumerate() {
+                prop_assert!(!ids[..i].contains(id), "{:?} listed twice", id);
+                prop_assert!(holds_file_id(&body, id), "{:?} is no file_id of the body", id);
+            }
             let _ = Usage::from_wire(&body["usage"]);
         }
-        // The generator reaches both sides.
-        assert!((500..4500).contains(&read), "{read}");
+    }
+
+    /// Whether `file_id: id` appears anywhere in `v`.
+    fn holds_file_id(v: &Value, id: &str) -> bool {
+        match v {
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, x)| (k == "file_id" && x == id) || holds_file_id(x, id)),
+            Value::Array(items) => items.iter().any(|x| holds_file_id(x, id)),
+            _ => false,
+        }
+    }
+
+    /// The response strategy reaches both sides of `read_reply`, and responses with files.
+    #[test]
+    fn response_strategy_reaches_messages_non_messages_and_files() {
+        let bodies = crate::testing::sample(&response(), 1000);
+        let read = bodies.iter().filter(|b| read_reply(b).is_ok()).count();
+        assert!((200..900).contains(&read), "{read} of 1000 read");
+        let with_files = bodies
+            .iter()
+            .filter(|b| !generated_file_ids(&b["content"]).is_empty())
+            .count();
+        assert!(with_files > 50, "{with_files} of 1000 with files");
+        // Some list an id twice, so "each id once" is tested.
+        let repeated = bodies
+            .iter()
+            .filter(|b| {
+                let ids = generated_file_ids(&b["content"]);
+                !ids.is_empty() && count_file_ids(&b["content"]) > ids.len()
+            })
+            .count();
+        assert!(repeated > 10, "{repeated} of 1000 with a repeated id");
+    }
+
+    fn count_file_ids(v: &Value) -> usize {
+        match v {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, x)| usize::from(k == "file_id" && x.is_string()) + count_file_ids(x))
+                .sum(),
+            Value::Array(items) => items.iter().map(count_file_ids).sum(),
+            _ => 0,
+        }
     }
 
     #[test]

@@ -163,6 +163,10 @@ mod tests {
     use std::collections::HashSet;
     use std::path::Path;
 
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
     use super::*;
 
     fn one(raw: &str) -> String {
@@ -278,24 +282,6 @@ mod tests {
         assert!(second.ends_with("-2.png"));
     }
 
-    /// xorshift64: deterministic, no dependency, plenty random for picking characters.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     const HOSTILE: &[&str] = &[
         "/",
         "\\",
@@ -341,45 +327,39 @@ mod tests {
         "$",
     ];
 
-    fn hostile_name(rng: &mut Rng) -> String {
-        let len = match rng.below(10) {
-            0 => 100 + rng.below(200),
-            _ => rng.below(12),
-        };
-        (0..len)
-            .map(|_| HOSTILE[rng.below(HOSTILE.len())])
-            .collect()
+    /// A name made of pieces that are unsafe somewhere; now and then a very long one.
+    fn hostile_name() -> impl Strategy<Value = String> {
+        let pieces =
+            prop_oneof![9 => vec(select(HOSTILE), 0..12), 1 => vec(select(HOSTILE), 100..300)];
+        pieces.prop_map(|p| p.concat())
     }
 
-    #[test]
-    fn property_hostile_names_are_safe_and_unique() {
-        let dir = Path::new("/tmp/job/files");
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        for _ in 0..20 {
+    proptest! {
+        #![proptest_config(crate::testing::config(64))]
+
+        #[test]
+        fn property_hostile_names_are_safe_and_unique(raws in vec(hostile_name(), 1..250)) {
+            let dir = Path::new("/tmp/job/files");
             let mut set = NameSet::new();
             let mut seen = HashSet::new();
-            for _ in 0..250 {
-                let raw = hostile_name(&mut rng);
+            for raw in raws {
                 let got = set.claim(&raw);
-                assert!(!got.is_empty(), "raw = {raw:?}");
-                assert!(got.len() <= MAX_BYTES, "raw = {raw:?} got = {got:?}");
-                assert!(
+                prop_assert!(!got.is_empty(), "raw = {:?}", raw);
+                prop_assert!(got.len() <= MAX_BYTES, "raw = {:?} got = {:?}", raw, got);
+                prop_assert!(
                     !got.contains(['/', '\\', '\0']) && !got.chars().any(char::is_control),
-                    "raw = {raw:?} got = {got:?}"
+                    "raw = {:?} got = {:?}", raw, got
                 );
-                assert!(got != "." && got != "..", "raw = {raw:?}");
-                assert!(
+                prop_assert!(got != "." && got != "..", "raw = {:?}", raw);
+                prop_assert!(
                     !got.starts_with('.') && !got.ends_with(['.', ' ']),
-                    "{got:?}"
+                    "{:?}", got
                 );
-                assert!(!is_reserved(&got), "raw = {raw:?} got = {got:?}");
+                prop_assert!(!is_reserved(&got), "raw = {:?} got = {:?}", raw, got);
                 let joined = dir.join(&got);
-                assert_eq!(joined.parent(), Some(dir), "raw = {raw:?} got = {got:?}");
-                assert_eq!(joined.components().count(), dir.components().count() + 1);
-                assert!(
-                    seen.insert(key(&got)),
-                    "duplicate {got:?} from raw = {raw:?}"
-                );
+                prop_assert_eq!(joined.parent(), Some(dir), "raw = {:?} got = {:?}", raw, got);
+                prop_assert_eq!(joined.components().count(), dir.components().count() + 1);
+                prop_assert!(seen.insert(key(&got)), "duplicate {:?} from raw = {:?}", got, raw);
             }
         }
     }

@@ -5,155 +5,17 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use proptest::test_runner::TestRunner;
 
 use super::resolve::resolve;
-use crate::testing::json::Rng;
+use crate::testing::yaml::{Doc, manifest};
+use crate::testing::{config, sample};
 
-const EXAMPLES: [&str; 3] = [
+const EXAMPLES: &[&str] = &[
     include_str!("../../../jobs/penguins.yaml"),
     include_str!("../../../jobs/energy.yaml"),
     include_str!("../../../jobs/profiles.yaml"),
 ];
-
-/// Fragments that mean something to YAML or to the manifest format.
-const TOKENS: &[&str] = &[
-    "{",
-    "}",
-    "[",
-    "]",
-    ":",
-    ": ",
-    "- ",
-    ",",
-    "&a ",
-    "*a",
-    "!!str ",
-    "!!int ",
-    "!custom ",
-    "---\n",
-    "...\n",
-    "\t",
-    "  ",
-    "\n",
-    "'",
-    "\"",
-    "#",
-    "|",
-    "|-\n",
-    ">",
-    "? ",
-    "<<: *a\n",
-    "%YAML 1.2\n",
-    "~",
-    "null",
-    "true",
-    "0x1F",
-    "1e999",
-    "-1",
-    "4294967296",
-    "0.5",
-    "\u{FEFF}",
-    "\0",
-    "\u{1b}",
-    "é",
-    "😀",
-    "\r\n",
-    "{{ path }}",
-    "{{ stem }}",
-    "{{ nope }}",
-    "{{",
-    "}}",
-    "version: 2\n",
-    "version: 1\n",
-    "jobs:",
-    "jobs: []\n",
-    "name:",
-    "name: x\n",
-    "inputs:",
-    "inputs: [data/penguins.csv]\n",
-    "prompt:",
-    "prompt_file:",
-    "for_each:",
-    "follow_up:",
-    "defaults:",
-    "model:",
-    "max_tokens:",
-    "thinking: {budget_tokens: 2000}\n",
-    "tool:",
-    "api_version:",
-    "temperature: 2\n",
-    "inputz:",
-    "data/*.csv",
-    "data/nope.csv",
-    "prompts/energy-jobs.md",
-    "..",
-    "a",
-    "0",
-];
-
-fn mutate(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
-    let mut out = text.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(7) {
-            // Flip a byte to a printable or structural one.
-            0 if at < out.len() => {
-                out[at] = *rng.pick(b" :-[]{}#&*!|>'\"\n\tax0.,?%@`");
-            }
-            // Delete a range.
-            1 => {
-                let end = (at + rng.below(40)).min(out.len());
-                out.drain(at..end);
-            }
-            // Duplicate a range.
-            2 => {
-                let end = (at + rng.below(60)).min(out.len());
-                let copy = out[at..end].to_vec();
-                out.splice(at..at, copy);
-            }
-            // Truncate.
-            3 => out.truncate(at),
-            // Swap two lines.
-            4 => {
-                let mut lines: Vec<Vec<u8>> =
-                    out.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
-                let (i, j) = (rng.below(lines.len()), rng.below(lines.len()));
-                lines.swap(i, j);
-                out = lines.join(&b'\n');
-            }
-            // Insert a token.
-            _ => {
-                let token = rng.pick(TOKENS).as_bytes().to_vec();
-                out.splice(at..at, token);
-            }
-        }
-    }
-    out
-}
-
-/// A random YAML-ish document: nested maps, lists and scalars made of manifest words.
-fn random_doc(rng: &mut Rng, depth: u32, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    let scalar = |rng: &mut Rng| (*rng.pick(TOKENS)).replace('\n', " ");
-    for _ in 0..1 + rng.below(4) {
-        match rng.below(if depth == 0 { 2 } else { 4 }) {
-            0 => out.push_str(&format!(
-                "{pad}{} {}\n",
-                rng.pick(TOKENS).trim(),
-                scalar(rng)
-            )),
-            1 => out.push_str(&format!("{pad}- {}\n", scalar(rng))),
-            2 => {
-                out.push_str(&format!("{pad}{}:\n", rng.pick(TOKENS).trim()));
-                random_doc(rng, depth - 1, indent + 2, out);
-            }
-            _ => {
-                out.push_str(&format!("{pad}-\n"));
-                random_doc(rng, depth - 1, indent + 2, out);
-            }
-        }
-    }
-}
 
 struct Sandbox {
     _dir: tempfile::TempDir,
@@ -205,6 +67,14 @@ fn check(sb: &Sandbox, bytes: &[u8]) -> bool {
                     "{d:?} for:\n{}",
                     String::from_utf8_lossy(bytes)
                 );
+                // Into the file: no line past its end, no span past its last byte.
+                if let Some(t) = text.filter(|_| d.file == path) {
+                    let lines = t.lines().count() as u64;
+                    assert!(d.pos.line <= lines + 1, "{d:?} past line {lines}");
+                    if let Some((offset, len)) = d.pos.span {
+                        assert!(offset + len <= t.len(), "{d:?} past byte {}", t.len());
+                    }
+                }
                 let rendered = catch_unwind(AssertUnwindSafe(|| d.render(text)));
                 let Ok(rendered) = rendered else {
                     panic!(
@@ -221,32 +91,27 @@ fn check(sb: &Sandbox, bytes: &[u8]) -> bool {
 
 #[test]
 fn property_mutated_and_random_manifests_never_panic() {
+    // One sandbox for every case: `proptest!` would build one per case.
     let sb = sandbox();
-    let mut rng = Rng(0x00C0_FFEE_D00D_F00D);
-    let (mut valid, mut invalid) = (0, 0);
-    let mut tally = |ok: bool| if ok { valid += 1 } else { invalid += 1 };
-    for case in 0..2400 {
-        let bytes = if case % 4 == 3 {
-            let mut doc = String::new();
-            if rng.chance(2) {
-                doc.push_str("version: 1\n");
-            }
-            random_doc(&mut rng, 3, 0, &mut doc);
-            doc.into_bytes()
-        } else {
-            let seed = EXAMPLES[case % EXAMPLES.len()].as_bytes();
-            mutate(&mut rng, seed)
-        };
-        // `**` from a mangled path could walk a whole disk: no use to this test.
-        if bytes.windows(2).any(|w| w == b"**") {
-            continue;
-        }
-        tally(check(&sb, &bytes));
+    let mut runner = TestRunner::new(config(300));
+    if let Err(failure) = runner.run(&manifest(EXAMPLES), |doc| {
+        check(&sb, &doc.0);
+        Ok(())
+    }) {
+        panic!("{failure}");
     }
-    // Both outcomes are reached, so the mutations are neither too mild nor too wild.
+}
+
+/// The strategy reaches both outcomes: its edits are neither too mild nor too wild.
+#[test]
+fn manifest_strategy_reaches_valid_and_invalid_manifests() {
+    let sb = sandbox();
+    let docs: Vec<Doc> = sample(&manifest(EXAMPLES), 300);
+    let valid = docs.iter().filter(|d| check(&sb, &d.0)).count();
     assert!(
-        valid > 50 && invalid > 1000,
-        "{valid} valid, {invalid} invalid"
+        valid > 15 && docs.len() - valid > 150,
+        "{valid} valid of {}",
+        docs.len()
     );
 }
 

@@ -4,11 +4,13 @@ mod fixtures;
 mod transcript;
 
 use camino::{Utf8Path, Utf8PathBuf};
+use proptest::collection::vec;
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 pub(crate) use fixtures::*;
 
-use super::outcome::{Exchange, JobError, RunSummary};
+use super::outcome::{JobError, JobOutcome, RunSummary};
 use super::records::{job_json, messages_record};
 use super::report::report_md;
 use super::staging::Staging;
@@ -16,6 +18,7 @@ use super::transcript::transcript_md;
 use super::{write_job, write_run_json};
 use crate::api::messages::Usage;
 use crate::status::ErrorKind;
+use crate::testing::json::response;
 
 #[test]
 fn report_of_a_successful_job() {
@@ -212,43 +215,48 @@ fn run_json_is_pretty_with_a_trailing_newline() {
     assert_eq!(value["exit_code"], 1);
 }
 
-#[test]
-fn property_any_responses_render_without_panic() {
-    let mut rng = crate::testing::json::Rng(0xD1CE_F00D_0BAD_CAFE);
-    for case in 0..400 {
-        let exchanges: Vec<Exchange> = (0..1 + rng.below(4))
-            .map(|i| {
-                exchange(
-                    rng.below(3),
-                    u32::try_from(i).unwrap(),
-                    crate::testing::json::response(&mut rng),
-                )
-            })
+/// One to four exchanges of any responses, the job's files, and whether it failed.
+fn any_outcome() -> impl Strategy<Value = JobOutcome> {
+    let exchanges = vec((0..3_usize, response()), 1..5);
+    (exchanges, any::<bool>(), any::<bool>()).prop_map(|(exchanges, with_file, failed)| {
+        let exchanges = exchanges
+            .into_iter()
+            .enumerate()
+            .map(|(i, (turn, r))| exchange(turn, u32::try_from(i).unwrap_or(u32::MAX), r))
             .collect();
-        let outputs = if rng.chance(2) {
+        let outputs = if with_file {
             vec![output("plot.png", "file_1", 10, Some("image/png"))]
         } else {
             Vec::new()
         };
         let mut o = outcome(&["Plot", "More"], exchanges, outputs);
-        if case % 3 == 0 {
+        if failed {
             o.error = Some(JobError {
                 kind: ErrorKind::InvalidResponse,
                 message: "odd `response`\n\u{1b}[2J".into(),
                 request_id: None,
             });
         }
+        o
+    })
+}
+
+const ESC: char = '\u{1b}';
+
+proptest! {
+    #![proptest_config(crate::testing::config(300))]
+
+    #[test]
+    fn property_any_responses_render_without_panic(o in any_outcome()) {
         let transcript = transcript_md(&o);
-        assert!(transcript.starts_with("# Transcript: "));
+        prop_assert!(transcript.starts_with("# Transcript: "));
         // Program output may hold terminal escapes; they never reach the documents raw.
-        assert!(!transcript.contains('\u{1b}'));
+        prop_assert!(!transcript.contains(ESC), "raw ESC in the transcript");
         let report = report_md(&o);
-        assert!(!report.contains('\u{1b}'));
+        prop_assert!(!report.contains(ESC), "raw ESC in the report");
         let job = job_json(&o);
-        assert_eq!(
-            job["status"],
-            if case % 3 == 0 { "failed" } else { "succeeded" }
-        );
-        serde_json::to_string(&messages_record(&o)).unwrap();
+        let status = if o.error.is_some() { "failed" } else { "succeeded" };
+        prop_assert_eq!(&job["status"], status);
+        prop_assert!(serde_json::to_string(&messages_record(&o)).is_ok());
     }
 }

@@ -5,6 +5,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::RngSeed;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{assert_no_panic, blake3_hex, manifest, snapshot};
@@ -173,20 +177,6 @@ fn a_body_longer_than_its_metadata_announced_is_cut_off_and_not_saved() {
     assert_eq!(fake.stats().requests.get("download"), Some(&2));
 }
 
-/// xorshift64, as in the unit tests: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x % n as u64) as usize
-    }
-}
-
 const HOSTILE: &[&str] = &[
     "/",
     "\\",
@@ -230,14 +220,23 @@ const HOSTILE: &[&str] = &[
     "/etc/passwd",
 ];
 
-fn hostile_name(rng: &mut Rng) -> String {
-    let len = match rng.below(8) {
-        0 => 80 + rng.below(120),
-        _ => 1 + rng.below(10),
-    };
-    (0..len)
-        .map(|_| HOSTILE[rng.below(HOSTILE.len())])
-        .collect()
+/// A name made of pieces that are unsafe somewhere; now and then a long one.
+fn hostile_name() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        7 => vec(select(HOSTILE), 1..11),
+        1 => vec(select(HOSTILE), 80..200),
+    ];
+    pieces.prop_map(|p| p.concat())
+}
+
+/// A hostile name, half the time followed by a twin that a case-insensitive or normalising
+/// file system takes for the same name: random names alone rarely collide that way.
+fn hostile_names() -> impl Strategy<Value = Vec<String>> {
+    (hostile_name(), 0..4_u8).prop_map(|(name, twin)| match twin {
+        0 => vec![name.to_lowercase(), name.to_uppercase()],
+        1 => vec![name.nfc().collect(), name.nfd().collect()],
+        _ => vec![name],
+    })
 }
 
 /// Valid as one file name on Linux, macOS and Windows alike.
@@ -255,16 +254,45 @@ fn assert_valid_name(name: &str) {
     );
 }
 
-#[test]
-fn property_random_hostile_names_land_inside_files_unique_and_valid() {
+/// Each case is a whole run (about half a second), so there are few of them, from a fixed
+/// seed unless `PROPTEST_RNG_SEED` gives one (as in the unit tests' `testing::config`);
+/// shrinking a failure down to a few short names may take a minute or two.
+fn whole_run_config() -> ProptestConfig {
+    let from_env = ProptestConfig::default();
+    ProptestConfig {
+        cases: 3,
+        failure_persistence: None,
+        rng_seed: match from_env.rng_seed {
+            RngSeed::Random => RngSeed::Fixed(0x00BA_D5EE_D0FF_11E5),
+            fixed @ RngSeed::Fixed(_) => fixed,
+        },
+        // proptest's default is four shrink steps per case: far too few here.
+        max_shrink_iters: 10_000,
+        max_shrink_time: 120_000,
+        ..from_env
+    }
+}
+
+proptest! {
+    #![proptest_config(whole_run_config())]
+
+    #[test]
+    fn property_random_hostile_names_land_inside_files_unique_and_valid(
+        names in vec(vec(hostile_names(), 1..=40).prop_map(|n| n.concat()), 1..=3),
+    ) {
+        hostile_names_land_inside_files_unique_and_valid(&names);
+    }
+}
+
+/// Runs one job per list, each making files with the names in its list.
+fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     let fake = FakeServer::start();
     let sb = Sandbox::new();
-    let mut rng = Rng(0x00BA_D5EE_D0FF_11E5);
     let mut jobs = String::new();
-    for j in 0..3 {
+    for (j, names) in names.iter().enumerate() {
         let mut prompt = String::from("make files\n@fake no-output\n");
-        for _ in 0..40 {
-            let name = serde_json::to_string(&hostile_name(&mut rng)).unwrap();
+        for name in names {
+            let name = serde_json::to_string(name).unwrap();
             prompt.push_str(&format!("@fake output {name} 8\n"));
         }
         // A prompt file: YAML strings cannot hold every character the names use.
@@ -281,7 +309,7 @@ fn property_random_hostile_names_land_inside_files_unique_and_valid() {
     );
 
     let mut saved = 0;
-    for j in 0..3 {
+    for j in 0..names.len() {
         let dir = sb.root.join(format!("out/m/j{j}"));
         let job = sb.read_json(&format!("out/m/j{j}/job.json"));
         let outputs = job["outputs"].as_array().unwrap();
@@ -311,12 +339,18 @@ fn property_random_hostile_names_land_inside_files_unique_and_valid() {
     // Nothing outside the job folders was written.
     let mut top: Vec<String> = file_names(&sb.root);
     top.retain(|n| n != ".state");
-    assert_eq!(top, ["m.yaml", "out", "p0.md", "p1.md", "p2.md"]);
+    let prompts = (0..names.len()).map(|j| format!("p{j}.md"));
+    let expected: Vec<String> = ["m.yaml".to_owned(), "out".to_owned()]
+        .into_iter()
+        .chain(prompts)
+        .collect();
+    assert_eq!(top, expected);
     assert_eq!(
         file_names(&sb.root.join("out")),
         [".runner.lock", "m", "run.json"]
     );
-    assert_eq!(file_names(&sb.root.join("out/m")), ["j0", "j1", "j2"]);
+    let job_dirs: Vec<String> = (0..names.len()).map(|j| format!("j{j}")).collect();
+    assert_eq!(file_names(&sb.root.join("out/m")), job_dirs);
 }
 
 /// A folder outside the sandbox, with something in it worth keeping.
