@@ -31,6 +31,8 @@ pub(super) fn visible(text: &str) -> String {
             '\n' | '\t' => c,
             '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
             '\u{7f}' => '\u{2421}',
+            // C1 controls (e.g. U+009B, the 8-bit CSI) act on some terminals too.
+            '\u{80}'..='\u{9f}' => '\u{fffd}',
             _ => c,
         })
         .collect()
@@ -132,6 +134,7 @@ mod tests {
             visible("a\r\nb\u{1b}[0m\u{7f}\tc"),
             "a\nb\u{241b}[0m\u{2421}\tc"
         );
+        assert_eq!(visible("x\u{9b}2Jé"), "x\u{fffd}2Jé");
     }
 
     #[test]
