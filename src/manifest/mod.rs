@@ -5,14 +5,15 @@
 //!
 //! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
-//! - `expect.rs`: `expect` and `repair_turns`, the files a job must produce;
+//! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
 //! After this stage nothing looks at the manifest again.
 
+pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
-pub(crate) mod expect;
+mod expect;
 pub(crate) mod inputs;
 pub(crate) mod resolve;
 pub(crate) mod schema;
@@ -26,7 +27,7 @@ use std::collections::BTreeMap;
 use camino::Utf8PathBuf;
 
 pub(crate) use diagnostic::Diagnostic;
-pub(crate) use expect::{Deliverables, Expectation};
+pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use resolve::{Job, RequestSettings};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_saphyr::Spanned;
 
 use super::diagnostic::{Diagnostic, Pos};
-use super::expect::Deliverables;
+use super::deliverables::Deliverables;
 use super::inputs::{self, ExpandError, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};

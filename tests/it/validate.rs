@@ -171,7 +171,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "expect: bad min_size",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: \"*.png\", min_size: 1Q }]\n",
-        &["m.yaml:7:40: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`"],
+        &["m.yaml:7:41: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`"],
     ),
     (
         "expect: min on a plain name, and min 0",
@@ -189,7 +189,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "expect: neither a name nor a mapping",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [[a.md]]\n",
-        &["m.yaml:7:14: `expect`: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`"],
+        &["m.yaml:7:14: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`"],
     ),
     (
         "expect: placeholder without for_each",
