@@ -72,7 +72,11 @@ pub async fn converse(
     for turn in 0.. {
         let text = match job.turns.get(turn) {
             Some(text) => text.clone(),
-            None => match conv.deliverables.after_last_turn(ctx, &conv.exchanges).await {
+            None => match conv
+                .deliverables
+                .after_last_turn(ctx, &conv.exchanges)
+                .await
+            {
                 Ok(Some(repair)) => repair,
                 Ok(None) => break,
                 Err(e) => {

@@ -108,10 +108,7 @@ impl Check {
         };
         Err(JobError {
             kind: ErrorKind::MissingOutput,
-            message: format!(
-                "deliverables missing after {after}: {}",
-                missing.join("; ")
-            ),
+            message: format!("deliverables missing after {after}: {}", missing.join("; ")),
             request_id: exchanges.last().and_then(|e| e.request_id.clone()),
         })
     }

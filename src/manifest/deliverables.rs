@@ -36,9 +36,7 @@ impl Expectation {
     /// The compiled glob; `None` for a plain name (compared as is). Entries were checked
     /// when the manifest was read, so a glob that fails here matches nothing.
     pub fn matcher(&self) -> Option<GlobMatcher> {
-        self.is_glob()
-            .then(|| compile(&self.name).ok())
-            .flatten()
+        self.is_glob().then(|| compile(&self.name).ok()).flatten()
     }
 
     /// Whether a file of this name matches the entry (sizes aside).

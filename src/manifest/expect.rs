@@ -61,7 +61,12 @@ impl Ctx<'_> {
     ) -> Option<Expectation> {
         let (raw, at, min, min_size) = match &spec.value {
             ExpectSpec::Name(name) => (name.as_str(), pos(spec), None, None),
-            ExpectSpec::Detailed(d) => (d.name.value.as_str(), pos(&d.name), d.min.as_ref(), d.min_size.as_ref()),
+            ExpectSpec::Detailed(d) => (
+                d.name.value.as_str(),
+                pos(&d.name),
+                d.min.as_ref(),
+                d.min_size.as_ref(),
+            ),
         };
         let before = self.diags.len();
         let name = match template::render(raw, vars) {

@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 
 use camino::Utf8PathBuf;
 
-pub(crate) use diagnostic::Diagnostic;
 pub(crate) use deliverables::{Deliverables, Expectation};
+pub(crate) use diagnostic::Diagnostic;
 pub(crate) use resolve::{Job, RequestSettings};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.

@@ -10,8 +10,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
-use super::diagnostic::{Diagnostic, Pos};
 use super::deliverables::Deliverables;
+use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, ExpandError, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};

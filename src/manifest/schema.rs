@@ -102,7 +102,10 @@ impl<'de> Deserialize<'de> for ExpectSpec {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectSpec, E> {
                 Ok(ExpectSpec::Name(v.to_owned()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ExpectSpec, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ExpectSpec, A::Error> {
                 ExpectDetail::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(ExpectSpec::Detailed)
             }

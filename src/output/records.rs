@@ -148,7 +148,11 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
                     min: e.min,
                     min_size: e.min_size,
                     status: if s.satisfied { "satisfied" } else { "missing" },
-                    files: s.files.iter().map(|&i| outcome.outputs[i].name.as_str()).collect(),
+                    files: s
+                        .files
+                        .iter()
+                        .map(|&i| outcome.outputs[i].name.as_str())
+                        .collect(),
                 })
                 .collect()
         }),

@@ -169,7 +169,10 @@ mod tests {
         assert!(s[0].satisfied);
         assert_eq!(s[0].files, [1]);
         assert!(!s[1].satisfied, "b.png is under min_size");
-        assert_eq!((s[1].files.clone(), s[1].too_small.clone()), (vec![0], vec![2]));
+        assert_eq!(
+            (s[1].files.clone(), s[1].too_small.clone()),
+            (vec![0], vec![2])
+        );
         assert!(!s[2].satisfied);
         assert_eq!(satisfied_by(&expect, &s, 0), ["*.png"]);
         assert_eq!(satisfied_by(&expect, &s, 2), Vec::<&str>::new());

@@ -79,7 +79,10 @@ fn produced_deliverables_succeed_without_a_repair_turn() {
         ),
     );
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
-    assert_eq!((code, &summary["counts"]["succeeded"]), (Some(0), &1.into()));
+    assert_eq!(
+        (code, &summary["counts"]["succeeded"]),
+        (Some(0), &1.into())
+    );
 }
 
 #[test]
@@ -109,7 +112,10 @@ fn a_missing_deliverable_gets_exactly_one_repair_turn_and_then_succeeds() {
     assert_eq!(turns_of(&job), [0, 1]);
     assert_eq!(job["repair_turns"].as_array().unwrap().len(), 1);
     assert_eq!(job["expect"][0]["status"], "satisfied");
-    assert_eq!(job["outputs"][0]["satisfies"], serde_json::json!(["summary.md"]));
+    assert_eq!(
+        job["outputs"][0]["satisfies"],
+        serde_json::json!(["summary.md"])
+    );
     assert_eq!(
         std::fs::read(sb.root.join("out/m/a/files/summary.md"))
             .unwrap()
@@ -200,7 +206,11 @@ fn globs_count_min_and_min_size_and_repair_turns_zero_fails_at_once() {
 
     let strict = sb.read_json("out/m/strict/job.json");
     assert_eq!(strict["status"], "failed");
-    assert_eq!(turns_of(&strict), [0], "repair_turns: 0 sends no repair turn");
+    assert_eq!(
+        turns_of(&strict),
+        [0],
+        "repair_turns: 0 sends no repair turn"
+    );
     assert_eq!(
         strict["error"]["message"],
         "deliverables missing after no repair turn allowed (repair_turns: 0): \
@@ -219,6 +229,11 @@ fn a_job_without_expect_records_and_sends_what_it_did_before() {
         assert!(job.get(key).is_none(), "{key}");
     }
     assert!(job["outputs"][0].get("satisfies").is_none());
-    assert!(!job["system"].as_str().unwrap().contains("expects these deliverables"));
+    assert!(
+        !job["system"]
+            .as_str()
+            .unwrap()
+            .contains("expects these deliverables")
+    );
     assert_eq!(fake.stats().requests.get("messages"), Some(&1));
 }

@@ -166,12 +166,16 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "expect: bad glob",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"[a.png\"]\n",
-        &["m.yaml:7:14: `expect` entry `[a.png` is not a valid glob: unclosed character class; missing ']'"],
+        &[
+            "m.yaml:7:14: `expect` entry `[a.png` is not a valid glob: unclosed character class; missing ']'",
+        ],
     ),
     (
         "expect: bad min_size",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: \"*.png\", min_size: 1Q }]\n",
-        &["m.yaml:7:41: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`"],
+        &[
+            "m.yaml:7:41: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`",
+        ],
     ),
     (
         "expect: min on a plain name, and min 0",
@@ -189,7 +193,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "expect: neither a name nor a mapping",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [[a.md]]\n",
-        &["m.yaml:7:14: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`"],
+        &[
+            "m.yaml:7:14: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`",
+        ],
     ),
     (
         "expect: placeholder without for_each",
@@ -199,7 +205,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "expect: unknown placeholder in a for_each job",
         "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n    expect:\n      - \"{{ stme }}.md\"\n",
-        &["m.yaml:9:9: unknown placeholder `{{ stme }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`"],
+        &[
+            "m.yaml:9:9: unknown placeholder `{{ stme }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`",
+        ],
     ),
     (
         "repair_turns out of range",

@@ -85,8 +85,12 @@ fn scoped(line: &str) -> Result<Option<(usize, String)>, String> {
     if !rest.starts_with(char::is_whitespace) {
         return Ok(None);
     }
-    let bad = || format!("@fake turn: expected `@fake turn N DIRECTIVE…` with N ≥ 1 (line: {line:?})");
-    let (n, directive) = rest.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
+    let bad =
+        || format!("@fake turn: expected `@fake turn N DIRECTIVE…` with N ≥ 1 (line: {line:?})");
+    let (n, directive) = rest
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(bad)?;
     let n: usize = n.parse().ok().filter(|n| *n >= 1).ok_or_else(bad)?;
     Ok(Some((n, format!("@fake {}", directive.trim()))))
 }
