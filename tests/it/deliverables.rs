@@ -237,3 +237,26 @@ fn a_job_without_expect_records_and_sends_what_it_did_before() {
     );
     assert_eq!(fake.stats().requests.get("messages"), Some(&1));
 }
+
+#[test]
+fn plan_shows_each_jobs_deliverables() {
+    let sb = sandbox(
+        "  - name: a\n    prompt: hi\n    expect: [summary.md, { name: \"*.png\", min: 2, min_size: 1K }]\n    repair_turns: 2\n",
+    );
+    let out = sb.cmd(["plan", "m.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout
+            .contains("    expect summary.md, *.png (min 2, each ≥ 1.0 KiB)  (repair turns: 2)\n"),
+        "{stdout}"
+    );
+    let out = sb.cmd(["plan", "m.yaml", "--json"]).output().unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["jobs"][0]["deliverables"],
+        serde_json::json!({"expect": [{"name": "summary.md", "min": 1},
+                                      {"name": "*.png", "min": 2, "min_size": 1024}],
+                           "repair_turns": 2})
+    );
+}
