@@ -1,7 +1,7 @@
 //! `expect` and `repair_turns` end to end against the fake: deliverables produced, produced
 //! only after a repair turn, still missing, and judged by globs, `min` and `min_size`.
 
-use fake_anthropic::FakeServer;
+use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::Value;
 
 use crate::harness::{Sandbox, manifest};
@@ -259,4 +259,19 @@ fn plan_shows_each_jobs_deliverables() {
                                       {"name": "*.png", "min": 2, "min_size": 1024}],
                            "repair_turns": 2})
     );
+}
+
+#[test]
+fn metadata_the_check_cannot_fetch_fails_the_job_as_download_without_a_repair_turn() {
+    let fake = FakeServer::start();
+    fake.push_faults(Endpoint::GetFile, [Fault::status(404)]);
+    let sb = sandbox("  - name: a\n    prompt: hi\n    expect: [summary.md]\n");
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(summary["jobs"][0]["error"]["kind"], "download");
+    assert_eq!(fake.stats().requests.get("messages"), Some(&1));
+    let job = sb.read_json("out/m/a/job.json");
+    assert_eq!(job["repair_turns"], serde_json::json!([]));
+    // The downloads still try (the fault was served once): what the job made is kept.
+    assert!(sb.root.join("out/m/a/files/plot.png").is_file());
 }
