@@ -275,3 +275,28 @@ fn metadata_the_check_cannot_fetch_fails_the_job_as_download_without_a_repair_tu
     // The downloads still try (the fault was served once): what the job made is kept.
     assert!(sb.root.join("out/m/a/files/plot.png").is_file());
 }
+
+#[test]
+fn expect_in_defaults_fills_for_each_placeholders_per_job() {
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "x\n1\n").file("data/b.csv", "x\n2\n").file(
+        "m.yaml",
+        "version: 1\ndefaults:\n  model: m\n  expect: [\"{{ stem }}.md\"]\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+    );
+    let out = sb.cmd(["plan", "m.yaml", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&Value> = plan["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| &j["deliverables"]["expect"][0]["name"])
+        .collect();
+    assert_eq!(names, [&Value::from("a.md"), &Value::from("b.md")]);
+    assert_eq!(plan["jobs"][0]["deliverables"]["repair_turns"], 1);
+}

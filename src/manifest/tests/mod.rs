@@ -17,6 +17,8 @@ const EXAMPLES: [&str; 3] = [
 
 /// Fragments that mean something to YAML or to the manifest format.
 const TOKENS: &[&str] = &[
+    "expect: [a.md, { name: \"*.png\", min: 2, min_size: 1K }]\n",
+    "repair_turns: ",
     "{",
     "}",
     "[",
