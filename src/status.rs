@@ -49,6 +49,8 @@ pub enum ErrorKind {
     Download,
     /// The generated files went over `--max-files`, `--max-file-size` or `--max-job-output`.
     OutputLimit,
+    /// A file the manifest's `expect` names was still not produced after the repair turns.
+    MissingOutput,
     /// Writing the job's output failed.
     Write,
     /// The run was interrupted before the job finished.
@@ -71,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Upload => "upload",
             ErrorKind::Download => "download",
             ErrorKind::OutputLimit => "output_limit",
+            ErrorKind::MissingOutput => "missing_output",
             ErrorKind::Write => "write",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",
@@ -101,6 +104,7 @@ mod tests {
             ErrorKind::Upload,
             ErrorKind::Download,
             ErrorKind::OutputLimit,
+            ErrorKind::MissingOutput,
             ErrorKind::Write,
             ErrorKind::Interrupted,
             ErrorKind::Internal,

@@ -1,6 +1,7 @@
 //! One job's conversation. Sends the prompt with its files, continues every
 //! `pause_turn` (the paused content appended unchanged, same container, same tools) up to
-//! the job's cap, then each follow-up turn in the same container.
+//! the job's cap, then each follow-up turn in the same container, then any repair turn
+//! the deliverables check asks for (`deliverables.rs`).
 //!
 //! Never returns early with `?`: whatever happens, the result carries every exchange that
 //! did happen, so the output tree shows how far the job got and why it stopped.
@@ -8,6 +9,7 @@
 use serde_json::Value;
 
 use super::Ctx;
+use super::deliverables::Check;
 use crate::api::ApiErrorKind;
 use crate::api::messages::{self as wire, Params, Usage};
 use crate::api::retry::retry;
@@ -41,6 +43,8 @@ pub struct Conversation {
     pub error: Option<JobError>,
     /// The HTTP status of the request that failed the job, if one did.
     pub failed_status: Option<u16>,
+    /// The deliverables check: repair turns sent, generated files' metadata.
+    pub deliverables: Check,
 }
 
 impl Conversation {
@@ -51,23 +55,45 @@ impl Conversation {
     }
 }
 
-pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conversation {
+/// `max_files` is `--max-files`, which bounds the deliverables check too.
+pub async fn converse(
+    ctx: &Ctx,
+    job: &PlannedJob,
+    file_ids: &[String],
+    max_files: usize,
+) -> Conversation {
     let params = request_params(job);
     let mut conv = Conversation {
         request: params.clone(),
+        deliverables: Check::new(job, max_files),
         ..Conversation::default()
     };
     let turns = job.turns.len();
-    for (turn, text) in job.turns.iter().enumerate() {
+    for turn in 0.. {
+        let text = match job.turns.get(turn) {
+            Some(text) => text.clone(),
+            None => match conv
+                .deliverables
+                .after_last_turn(ctx, &conv.exchanges)
+                .await
+            {
+                Ok(Some(repair)) => repair,
+                Ok(None) => break,
+                Err(e) => {
+                    conv.error = Some(e);
+                    break;
+                }
+            },
+        };
         let ids: &[String] = if turn == 0 { file_ids } else { &[] };
-        conv.messages.push(wire::user_turn(text, ids));
+        conv.messages.push(wire::user_turn(&text, ids));
         let mut continuation = 0u32;
         loop {
             ctx.reporter.report(Event::JobStep {
                 id: job.id.clone(),
                 step: Step::Turn {
                     turn: turn + 1,
-                    of: turns,
+                    of: turns.max(turn + 1),
                     continuation,
                 },
             });

@@ -6,6 +6,7 @@
 //! checked against [`OutputLimits`] before the first byte is written, and a body longer
 //! than its metadata announced is cut off there.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use camino::Utf8Path;
@@ -31,12 +32,14 @@ pub struct OutputLimits {
 }
 
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
+/// `known` holds metadata already fetched (by the deliverables check), used as is.
 pub async fn collect(
     ctx: &Ctx,
     limits: OutputLimits,
     job_id: &str,
     exchanges: &[Exchange],
     staging: &Staging,
+    known: &BTreeMap<String, FileMeta>,
 ) -> Result<Vec<OutputFile>, JobError> {
     let mut ids: Vec<String> = Vec::new();
     for e in exchanges {
@@ -69,9 +72,12 @@ pub async fn collect(
     let mut metas: Vec<(String, FileMeta)> = Vec::with_capacity(ids.len());
     let mut total = 0u64;
     for id in ids {
-        let meta = retry(&ctx.policy, |attempt| ctx.client.file_meta(&id, attempt))
-            .await
-            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?;
+        let meta = match known.get(&id) {
+            Some(meta) => meta.clone(),
+            None => retry(&ctx.policy, |attempt| ctx.client.file_meta(&id, attempt))
+                .await
+                .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?,
+        };
         check_size(&limits, &id, &meta, &mut total)?;
         metas.push((id, meta));
     }

@@ -1,6 +1,7 @@
 //! One job, from waiting for its inputs to its output folder. Never fails: whatever
 //! happens is the job's status, written to its folder and returned as its line.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use camino::Utf8Path;
@@ -10,6 +11,7 @@ use super::Ctx;
 use super::conversation::{self, Conversation};
 use super::downloads::{self, OutputLimits};
 use super::uploads::{UploadResult, Uploads};
+use crate::api::FileMeta;
 use crate::api::messages::Usage;
 use crate::api::retry::retry;
 use crate::output::outcome::{AttachedInput, JobError, JobLine, JobOutcome};
@@ -81,7 +83,7 @@ pub async fn run_one(
             ..Conversation::default()
         },
         None => {
-            let first = conversation::converse(ctx, &job, &file_ids).await;
+            let first = conversation::converse(ctx, &job, &file_ids, limits.max_files).await;
             if first.first_request_not_found()
                 && refresh_lost_inputs(ctx, uploads, &job, &mut file_ids).await
             {
@@ -89,7 +91,7 @@ pub async fn run_one(
                     job = job.id,
                     "an attached file was gone; uploaded it again, retrying the job once"
                 );
-                conversation::converse(ctx, &job, &file_ids).await
+                conversation::converse(ctx, &job, &file_ids, limits.max_files).await
             } else {
                 first
             }
@@ -114,8 +116,10 @@ pub async fn run_one(
         exchanges: conversation.exchanges,
         container_id: conversation.container_id,
         outputs: Vec::new(),
+        repair_turns: conversation.deliverables.repair_turns,
     };
-    if let Err(e) = write_outcome(ctx, limits, &mut outcome, staging).await {
+    let metas = conversation.deliverables.metas;
+    if let Err(e) = write_outcome(ctx, limits, &mut outcome, staging, &metas).await {
         outcome.error.get_or_insert(e);
     }
     let usage = outcome.usage();
@@ -188,14 +192,16 @@ async fn refresh_lost_inputs(
 }
 
 /// Downloads the generated files (even for a failed job: they are what it produced) and
-/// writes the job folder.
+/// writes the job folder. `metas`: metadata the deliverables check already fetched.
 async fn write_outcome(
     ctx: &Ctx,
     limits: OutputLimits,
     outcome: &mut JobOutcome,
     staging: Staging,
+    metas: &BTreeMap<String, FileMeta>,
 ) -> Result<(), JobError> {
-    match downloads::collect(ctx, limits, &outcome.job.id, &outcome.exchanges, &staging).await {
+    let (id, exchanges) = (&outcome.job.id, &outcome.exchanges);
+    match downloads::collect(ctx, limits, id, exchanges, &staging, metas).await {
         Ok(outputs) => outcome.outputs = outputs,
         Err(e) => {
             outcome.error.get_or_insert(e);

@@ -24,10 +24,12 @@
 //!   being written are finished. The second signal is `commands/run.rs`'s business.
 //!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
-//! `downloads.rs` fetches generated files within the output limits; `job.rs` is one job
-//! from its inputs to its folder.
+//! `deliverables.rs` checks the generated files against `expect` after the last turn and
+//! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
+//! `job.rs` is one job from its inputs to its folder.
 
 pub(crate) mod conversation;
+mod deliverables;
 pub(crate) mod downloads;
 mod job;
 pub(crate) mod uploads;

@@ -5,12 +5,15 @@
 //!
 //! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
+//! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
 //! After this stage nothing looks at the manifest again.
 
+pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
+mod expect;
 pub(crate) mod inputs;
 pub(crate) mod resolve;
 pub(crate) mod schema;
@@ -23,6 +26,7 @@ use std::collections::BTreeMap;
 
 use camino::Utf8PathBuf;
 
+pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
 pub(crate) use resolve::{Job, RequestSettings};
 

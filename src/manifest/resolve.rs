@@ -11,6 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
+use super::deliverables::Deliverables;
 use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, ExpandError, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
@@ -50,6 +51,8 @@ pub struct Job {
     /// The prompt, then each follow-up turn.
     pub turns: Vec<String>,
     pub inputs: Vec<InputFile>,
+    /// `expect` and `repair_turns`; `None` when the job expects no file.
+    pub deliverables: Option<Deliverables>,
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
@@ -288,6 +291,7 @@ impl Ctx<'_> {
                 turns.extend(self.render(f, vars.as_ref()));
             }
             let inputs = self.inputs(&spec.inputs, vars.as_ref());
+            let deliverables = self.deliverables(spec, defaults, vars.as_ref());
             if self.diags.len() > before {
                 // One bad expansion usually means all are bad: report it once.
                 break;
@@ -299,6 +303,7 @@ impl Ctx<'_> {
                 settings: settings.clone(),
                 turns,
                 inputs,
+                deliverables,
             });
         }
         jobs

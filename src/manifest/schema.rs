@@ -37,6 +37,8 @@ pub struct Settings {
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
     pub follow_up: Option<Vec<Spanned<String>>>,
+    pub expect: Option<Vec<Spanned<ExpectSpec>>>,
+    pub repair_turns: Option<Spanned<u32>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
@@ -61,6 +63,74 @@ pub struct JobSpec {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub expect: Option<Vec<Spanned<ExpectSpec>>>,
+    pub repair_turns: Option<Spanned<u32>>,
+}
+
+/// One `expect:` entry as written: a file name or glob (`summary.md`, `"*.png"`), or a
+/// mapping `{ name: "*.png", min_size: 1K, min: 2 }`. Read by a visitor rather than
+/// `untagged`, so a bad key inside the mapping still gets its own position.
+#[derive(Debug)]
+pub enum ExpectSpec {
+    Name(String),
+    Detailed(ExpectDetail),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectDetail {
+    pub name: Spanned<String>,
+    pub min_size: Option<Spanned<SizeSpec>>,
+    pub min: Option<Spanned<u32>>,
+}
+
+/// A size as written: a byte count (`1024`) or with a unit (`1K`), checked in `expect.rs`.
+#[derive(Debug)]
+pub enum SizeSpec {
+    Bytes(u64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for ExpectSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = ExpectSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a file name or glob, or a mapping with `name`, `min_size`, `min`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExpectSpec, E> {
+                Ok(ExpectSpec::Name(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ExpectSpec, A::Error> {
+                ExpectDetail::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ExpectSpec::Detailed)
+            }
+        }
+        d.deserialize_any(Entry)
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Size;
+        impl serde::de::Visitor<'_> for Size {
+            type Value = SizeSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a size such as `1K`, `500K` or `2M`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SizeSpec, E> {
+                Ok(SizeSpec::Bytes(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SizeSpec, E> {
+                Ok(SizeSpec::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(Size)
+    }
 }
 
 /// Extended thinking: `thinking: { budget_tokens: 4000 }`.

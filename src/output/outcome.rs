@@ -72,11 +72,21 @@ pub struct JobOutcome {
     pub container_id: Option<String>,
     pub inputs: Vec<AttachedInput>,
     pub outputs: Vec<OutputFile>,
+    /// The repair turns sent after the job's own turns, as sent (docs/output.md §2.9).
+    pub repair_turns: Vec<String>,
 }
 
 impl JobOutcome {
     pub fn succeeded(&self) -> bool {
         self.error.is_none()
+    }
+
+    /// The text of user turn `turn` (0-based) as sent: the job's own, then repair turns.
+    pub fn turn_text(&self, turn: usize) -> Option<&str> {
+        match turn.checked_sub(self.job.turns.len()) {
+            None => self.job.turns.get(turn).map(String::as_str),
+            Some(repair) => self.repair_turns.get(repair).map(String::as_str),
+        }
     }
 
     pub fn usage(&self) -> Usage {

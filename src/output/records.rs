@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::Usage;
 use crate::manifest::RequestSettings;
+use crate::plan::expect::{Produced, evaluate, satisfied_by};
 use crate::status::ErrorKind;
 
 /// Bumped when a field of `job.json` changes meaning or goes away.
@@ -38,8 +39,12 @@ pub(super) struct JobRecord<'a> {
     request: &'a Value,
     system: &'a str,
     turns: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repair_turns: Option<&'a [String]>,
     inputs: &'a [AttachedInput],
     outputs: Vec<OutputRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expect: Option<Vec<ExpectRecord<'a>>>,
     requests: Vec<RequestRecord<'a>>,
     usage: Usage,
     container_id: Option<&'a str>,
@@ -66,6 +71,20 @@ struct OutputRecord<'a> {
     blake3: &'a str,
     original_name: Option<&'a str>,
     mime_type: Option<&'a str>,
+    /// The `expect` entries this file counts for; absent when the job expects nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    satisfies: Option<Vec<&'a str>>,
+}
+
+/// One `expect` entry and how it fared against the saved files (docs/output.md §2.9).
+#[derive(Serialize)]
+struct ExpectRecord<'a> {
+    name: &'a str,
+    min: u32,
+    min_size: Option<u64>,
+    status: &'static str,
+    /// Names in `files/` that count for it.
+    files: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +98,18 @@ struct RequestRecord<'a> {
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
     let job = &outcome.job;
+    let expect = job.deliverables.as_ref().map(|d| &d.expect[..]);
+    // Judged on the saved files by the name the API gave them, as the check after the last
+    // turn judged the metadata.
+    let produced: Vec<Produced<'_>> = outcome
+        .outputs
+        .iter()
+        .map(|f| Produced {
+            name: f.original_name.as_deref().unwrap_or(&f.name),
+            size: f.size,
+        })
+        .collect();
+    let statuses = expect.map(|e| evaluate(e, &produced)).unwrap_or_default();
     JobRecord {
         job_json_version: JOB_JSON_VERSION,
         status: if outcome.succeeded() {
@@ -98,8 +129,33 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         request: &outcome.request,
         system: &job.system,
         turns: &job.turns,
+        repair_turns: expect.map(|_| &outcome.repair_turns[..]),
         inputs: &outcome.inputs,
-        outputs: outcome.outputs.iter().map(output_record).collect(),
+        outputs: outcome
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| OutputRecord {
+                satisfies: expect.map(|e| satisfied_by(e, &statuses, i)),
+                ..output_record(f)
+            })
+            .collect(),
+        expect: expect.map(|e| {
+            e.iter()
+                .zip(&statuses)
+                .map(|(e, s)| ExpectRecord {
+                    name: &e.name,
+                    min: e.min,
+                    min_size: e.min_size,
+                    status: if s.satisfied { "satisfied" } else { "missing" },
+                    files: s
+                        .files
+                        .iter()
+                        .map(|&i| outcome.outputs[i].name.as_str())
+                        .collect(),
+                })
+                .collect()
+        }),
         requests: outcome.exchanges.iter().map(request_record).collect(),
         usage: outcome.usage(),
         container_id: outcome.container_id.as_deref(),
@@ -126,6 +182,7 @@ fn output_record(f: &OutputFile) -> OutputRecord<'_> {
         blake3: &f.blake3,
         original_name: f.original_name.as_deref(),
         mime_type: f.mime_type.as_deref(),
+        satisfies: None,
     }
 }
 

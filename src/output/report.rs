@@ -35,12 +35,12 @@ fn status_line(outcome: &JobOutcome) -> String {
 /// Turns asked for, or answered if the responses somehow name more.
 fn turn_count(outcome: &JobOutcome) -> usize {
     let answered = outcome.exchanges.iter().map(|e| e.turn + 1).max();
-    outcome.job.turns.len().max(answered.unwrap_or(0))
+    (outcome.job.turns.len() + outcome.repair_turns.len()).max(answered.unwrap_or(0))
 }
 
 fn report_turn(outcome: &JobOutcome, turn: usize) -> String {
     let mut out = format!("\n## Turn {}\n\n", turn + 1);
-    if let Some(prompt) = outcome.job.turns.get(turn).filter(|p| !p.trim().is_empty()) {
+    if let Some(prompt) = outcome.turn_text(turn).filter(|p| !p.trim().is_empty()) {
         out.push_str(&blockquote(prompt));
         out.push('\n');
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::PlannedInput;
-use crate::manifest::RequestSettings;
+use crate::manifest::{Deliverables, RequestSettings};
 
 /// Bumped whenever what the runner sends for the same manifest changes (e.g. the system
 /// prompt addition), so old results are not mistaken for fresh.
@@ -19,6 +19,7 @@ pub fn fingerprint(
     system: &str,
     turns: &[String],
     inputs: &[PlannedInput],
+    deliverables: Option<&Deliverables>,
 ) -> String {
     #[derive(Serialize)]
     struct Canonical<'a> {
@@ -27,6 +28,10 @@ pub fn fingerprint(
         system: &'a str,
         turns: &'a [String],
         inputs: Vec<(&'a str, &'a str)>,
+        // Absent, not null, without `expect`: such jobs keep the fingerprint they had
+        // before deliverables existed, so they are not re-run.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deliverables: Option<&'a Deliverables>,
     }
     let canonical = Canonical {
         scheme: FINGERPRINT_SCHEME,
@@ -37,8 +42,70 @@ pub fn fingerprint(
             .iter()
             .map(|i| (i.name.as_str(), i.blake3.as_str()))
             .collect(),
+        deliverables,
     };
     // Serialising plain structs, strings and numbers cannot fail.
     let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
     format!("blake3:{}", blake3::hash(&bytes).to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> RequestSettings {
+        RequestSettings {
+            model: "m".into(),
+            max_tokens: 16_000,
+            system: None,
+            api_version: "2026-10-21".into(),
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            thinking_budget_tokens: None,
+            tool: "code_execution_20250825".into(),
+            max_continuations: 20,
+        }
+    }
+
+    /// The fingerprint of a job without `expect`, pinned: it must not change, or every
+    /// existing result would be re-run (and re-paid).
+    #[test]
+    fn a_job_without_expect_keeps_its_fingerprint() {
+        let turns = ["hi".to_owned()];
+        let got = fingerprint(&settings(), "sys", &turns, &[], None);
+        let old = serde_json::json!({
+            "scheme": 1, "settings": settings(), "system": "sys", "turns": turns, "inputs": []
+        });
+        let want = format!(
+            "blake3:{}",
+            blake3::hash(&serde_json::to_vec(&old).unwrap()).to_hex()
+        );
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn expect_and_repair_turns_change_the_fingerprint() {
+        let turns = ["hi".to_owned()];
+        let d = |name: &str, repair_turns| Deliverables {
+            expect: vec![crate::manifest::Expectation {
+                name: name.into(),
+                min: 1,
+                min_size: None,
+            }],
+            repair_turns,
+        };
+        let f = |d: Option<&Deliverables>| fingerprint(&settings(), "sys", &turns, &[], d);
+        let all = [
+            f(None),
+            f(Some(&d("a.md", 1))),
+            f(Some(&d("b.md", 1))),
+            f(Some(&d("a.md", 2))),
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
 }

@@ -3,13 +3,15 @@
 //! its output folder, and its fingerprint. `runner plan` prints this value (`text.rs`).
 //!
 //! `hashing.rs` computes the content hashes (cached in the state dir); `fingerprint.rs`
-//! decides when a job's earlier result still holds; `select.rs` applies `--only`.
+//! decides when a job's earlier result still holds; `select.rs` applies `--only`;
+//! `expect.rs` judges generated files against a job's deliverables.
 
 use std::collections::BTreeMap;
 
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
+pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
 pub(crate) mod select;
@@ -17,7 +19,7 @@ pub(crate) mod text;
 
 use hashing::Hashed;
 
-use crate::manifest::{Job, RequestSettings};
+use crate::manifest::{Deliverables, Job, RequestSettings};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -38,6 +40,9 @@ pub struct PlannedJob {
     pub turns: Vec<String>,
     pub inputs: Vec<PlannedInput>,
     pub fingerprint: String,
+    /// What the job must produce (`expect`, `repair_turns`); absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliverables: Option<Deliverables>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -105,8 +110,17 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
                 });
             entry.jobs.push(id.clone());
         }
-        let system = system_prompt(job.settings.system.as_deref(), &inputs);
-        let fingerprint = fingerprint::fingerprint(&job.settings, &system, &job.turns, &inputs);
+        let mut system = system_prompt(job.settings.system.as_deref(), &inputs);
+        if let Some(d) = &job.deliverables {
+            system.push_str(&expect::prompt_addition(d));
+        }
+        let fingerprint = fingerprint::fingerprint(
+            &job.settings,
+            &system,
+            &job.turns,
+            &inputs,
+            job.deliverables.as_ref(),
+        );
         planned.push(PlannedJob {
             id,
             manifest: job.manifest.clone(),
@@ -116,6 +130,7 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
             turns: job.turns.clone(),
             inputs,
             fingerprint,
+            deliverables: job.deliverables.clone(),
         });
     }
     Plan {

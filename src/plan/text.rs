@@ -75,6 +75,15 @@ pub fn render(plan: &Plan, status: &Status) -> String {
             plural(job.turns.len())
         );
         let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
+        if let Some(d) = &job.deliverables {
+            let entries: Vec<String> = d.expect.iter().map(expect_entry).collect();
+            let _ = writeln!(
+                s,
+                "    expect {}  (repair turns: {})",
+                entries.join(", "),
+                d.repair_turns
+            );
+        }
         for input in &job.inputs {
             let _ = writeln!(
                 s,
@@ -110,6 +119,22 @@ pub fn render(plan: &Plan, status: &Status) -> String {
         );
     }
     s
+}
+
+/// `*.png` (min 2, each ≥ 1.0 KiB), as `runner plan` shows an `expect` entry.
+fn expect_entry(e: &crate::manifest::Expectation) -> String {
+    let mut terms = Vec::new();
+    if e.is_glob() && e.min > 1 {
+        terms.push(format!("min {}", e.min));
+    }
+    if let Some(size) = e.min_size {
+        terms.push(format!("each ≥ {}", bytes(size)));
+    }
+    if terms.is_empty() {
+        e.name.clone()
+    } else {
+        format!("{} ({})", e.name, terms.join(", "))
+    }
 }
 
 /// The first 16 hex digits are plenty to tell hashes apart on screen; `--json` has all.

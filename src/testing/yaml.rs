@@ -11,6 +11,8 @@ use proptest::sample::{Index, select};
 
 /// Fragments that mean something to YAML or to the manifest format.
 const TOKENS: &[&str] = &[
+    "expect: [a.md, { name: \"*.png\", min: 2, min_size: 1K }]\n",
+    "repair_turns: ",
     "{",
     "}",
     "[",

@@ -255,6 +255,22 @@ def pause_turn_continuation(fake: Fake, ctx: dict):
 
 
 @check
+def turn_scoped_directive_in_a_later_turn(fake: Fake, ctx: dict):
+    """A second user turn in the same container (a runner's repair turn) whose outputs a
+    `@fake turn 2` line of the first turn scripted."""
+    c = client(fake)
+    first_turn = user("Report\n@fake no-output\n@fake turn 2 output summary.md 30", [ctx["input_file"]])
+    first = create(c, [first_turn])
+    assert first.stop_reason == "end_turn" and output_ids(first) == []
+    second = create(c, [first_turn, {"role": "assistant", "content": first.content},
+                        user("These deliverables are missing: `summary.md` (not produced).")],
+                    container=first.container.id)
+    assert second.stop_reason == "end_turn" and second.container.id == first.container.id
+    names = [c.files.retrieve_metadata(i).filename for i in output_ids(second)]
+    assert "summary.md" in names, names
+
+
+@check
 def tool_errors_every_subtool_and_code(fake: Fake, ctx: dict):
     c = client(fake)
     for sub, codes in ERROR_CODES.items():

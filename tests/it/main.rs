@@ -8,6 +8,7 @@
 
 mod architecture;
 mod crash;
+mod deliverables;
 mod examples;
 mod harness;
 mod hostile;

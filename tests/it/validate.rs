@@ -14,14 +14,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "unknown key with suggestion",
         "version: 1\njobs:\n  - name: a\n    model: m\n    inputz: [data/a.csv]\n    prompt: hi\n",
         &[
-            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`",
+            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `expect`, `repair_turns`",
         ],
     ),
     (
         "unknown key in defaults",
         "version: 1\ndefaults:\n  modle: m\njobs:\n  - name: a\n    prompt: hi\n",
         &[
-            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `follow_up`",
+            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `follow_up`, `expect`, `repair_turns`",
         ],
     ),
     (
@@ -157,6 +157,62 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &[
             "m.yaml:6:14: input `odd/what?.csv` has a file name the Files API rejects: it contains `?`",
         ],
+    ),
+    (
+        "expect: a path instead of a file name",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [out/plot.png]\n",
+        &["m.yaml:7:14: `expect` entry `out/plot.png` is a path, expected a file name or glob"],
+    ),
+    (
+        "expect: bad glob",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"[a.png\"]\n",
+        &[
+            "m.yaml:7:14: `expect` entry `[a.png` is not a valid glob: unclosed character class; missing ']'",
+        ],
+    ),
+    (
+        "expect: bad min_size",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: \"*.png\", min_size: 1Q }]\n",
+        &[
+            "m.yaml:7:41: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`",
+        ],
+    ),
+    (
+        "expect: min on a plain name, and min 0",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect:\n      - { name: summary.md, min: 2 }\n      - { name: \"*.csv\", min: 0 }\n",
+        &[
+            "m.yaml:8:34: `min` applies only to a glob, and `summary.md` is one file name",
+            "m.yaml:9:31: `min` must be at least 1",
+        ],
+    ),
+    (
+        "expect: unknown key in an entry",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: a.md, size: 1K }]\n",
+        &["m.yaml:7:28: unknown key `size`, expected one of `name`, `min_size`, `min`"],
+    ),
+    (
+        "expect: neither a name nor a mapping",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [[a.md]]\n",
+        &[
+            "m.yaml:7:14: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`",
+        ],
+    ),
+    (
+        "expect: placeholder without for_each",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"{{ stem }}.md\"]\n",
+        &["m.yaml:7:14: placeholder `{{ stem }}` is only available in a job with `for_each`"],
+    ),
+    (
+        "expect: unknown placeholder in a for_each job",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n    expect:\n      - \"{{ stme }}.md\"\n",
+        &[
+            "m.yaml:9:9: unknown placeholder `{{ stme }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`",
+        ],
+    ),
+    (
+        "repair_turns out of range",
+        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [a.md]\n    repair_turns: 4\n",
+        &["m.yaml:8:19: repair_turns 4 is out of range, expected 0 to 3"],
     ),
     (
         "several errors in one manifest are all reported",

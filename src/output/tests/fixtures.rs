@@ -84,6 +84,7 @@ pub(crate) fn outcome(
             inputs: vec![input()],
             fingerprint: "blake3:0123".into(),
             settings,
+            deliverables: None,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),
@@ -106,6 +107,7 @@ pub(crate) fn outcome(
             file_id: Some("file_011CNha8iCJcU1wXNR6q4V8w".into()),
         }],
         outputs,
+        repair_turns: Vec::new(),
     }
 }
 

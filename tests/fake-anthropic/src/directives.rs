@@ -52,6 +52,49 @@ pub(crate) struct Directives {
     pub encrypted: bool,
 }
 
+/// The directives for user turn `current` (1-based) of a conversation whose user turns
+/// have these texts: the plain `@fake` lines of that turn, plus every `@fake turn N …`
+/// line of any turn with N = `current`. So a prompt can script what a later turn, which
+/// the client writes (e.g. a runner's repair turn), will do.
+pub(crate) fn for_turn(texts: &[String], current: usize) -> Result<Directives, String> {
+    let mut lines: Vec<String> = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        for line in text.lines() {
+            match scoped(line)? {
+                Some((n, rest)) => {
+                    // Checked on every turn, so a typo fails the first request.
+                    parse(&rest)?;
+                    if n == current {
+                        lines.push(rest);
+                    }
+                }
+                None if i + 1 == current => lines.push(line.to_owned()),
+                None => {}
+            }
+        }
+    }
+    parse(&lines.join("\n"))
+}
+
+/// `@fake turn N DIRECTIVE…` → (N, `@fake DIRECTIVE…`).
+fn scoped(line: &str) -> Result<Option<(usize, String)>, String> {
+    let line = line.trim();
+    let Some(rest) = line.strip_prefix("@fake turn") else {
+        return Ok(None);
+    };
+    if !rest.starts_with(char::is_whitespace) {
+        return Ok(None);
+    }
+    let bad =
+        || format!("@fake turn: expected `@fake turn N DIRECTIVE…` with N ≥ 1 (line: {line:?})");
+    let (n, directive) = rest
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(bad)?;
+    let n: usize = n.parse().ok().filter(|n| *n >= 1).ok_or_else(bad)?;
+    Ok(Some((n, format!("@fake {}", directive.trim()))))
+}
+
 pub(crate) fn parse(text: &str) -> Result<Directives, String> {
     let mut d = Directives::default();
     for line in text.lines() {
@@ -169,6 +212,25 @@ mod tests {
         );
         assert!(d.no_output && d.encrypted);
         assert_eq!(d.sleep, Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn turn_scoped_directives_apply_to_their_turn_only() {
+        let texts = [
+            "Go.\n@fake no-output\n@fake turn 2 output summary.md 10\n@fake turn 3 no-output"
+                .to_owned(),
+            "Repair, please.".to_owned(),
+            "Again.".to_owned(),
+        ];
+        let first = for_turn(&texts[..1], 1).unwrap();
+        assert!(first.no_output && first.outputs.is_empty());
+        let second = for_turn(&texts[..2], 2).unwrap();
+        assert!(!second.no_output);
+        assert_eq!(second.outputs, vec![("summary.md".into(), 10)]);
+        let third = for_turn(&texts, 3).unwrap();
+        assert!(third.no_output && third.outputs.is_empty());
+        assert!(for_turn(&["@fake turn 0 no-output".to_owned()], 1).is_err());
+        assert!(for_turn(&["@fake turn 2 no-ouptut".to_owned()], 1).is_err());
     }
 
     #[test]

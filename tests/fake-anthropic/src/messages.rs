@@ -60,7 +60,13 @@ pub(crate) async fn create(
         .rposition(|m| m["role"] == "user")
         .unwrap_or(0);
     let user_text = text_of(&messages[last_user]);
-    let directives = directives::parse(&user_text).map_err(ApiError::invalid)?;
+    let user_texts: Vec<String> = messages[..=last_user]
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(text_of)
+        .collect();
+    let directives =
+        directives::for_turn(&user_texts, user_texts.len()).map_err(ApiError::invalid)?;
     if let Some((status, error_type, code)) = &directives.fail {
         return Err(ApiError::from_parts(
             *status,
