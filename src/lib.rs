@@ -59,7 +59,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: &Env) -> ExitCode {
             return e.exit().into();
         }
     };
-    ui::logging::init(&config.display, config.rust_log.as_deref());
+    ui::logging::init(
+        &config.display,
+        config.rust_log.as_deref(),
+        config.log_format == cli::LogFormat::Json,
+    );
     commands::execute(config).into()
 }
 

@@ -29,6 +29,7 @@
 
 pub(crate) mod conversation;
 pub(crate) mod downloads;
+pub(crate) mod halt;
 mod job;
 pub(crate) mod uploads;
 
@@ -65,6 +66,8 @@ pub struct Settings {
     pub upload_ttl: Option<u64>,
     pub limits: OutputLimits,
     pub policy: RetryPolicy,
+    /// `--max-fail`: after this many failed jobs, start no new one.
+    pub max_fail: Option<usize>,
 }
 
 /// What every task of a run shares.
@@ -73,6 +76,13 @@ pub struct Ctx {
     pub policy: RetryPolicy,
     pub reporter: Arc<dyn Reporter>,
     pub cancel: CancellationToken,
+    pub halt: halt::Halt,
+    /// Failed jobs so far, for `--max-fail`.
+    pub failures: halt::FailCount,
+    pub max_fail: Option<usize>,
+    /// Where a failed attempt of a job goes when the job's folder holds a success:
+    /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
+    pub attempts_root: camino::Utf8PathBuf,
 }
 
 /// What the engine did.

@@ -12,6 +12,7 @@
 
 pub(crate) mod diagnostic;
 pub(crate) mod inputs;
+pub(crate) mod lenient;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;

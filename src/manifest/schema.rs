@@ -36,6 +36,7 @@ pub struct Settings {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub timeout: Option<Spanned<String>>,
     pub follow_up: Option<Vec<Spanned<String>>>,
 }
 
@@ -61,6 +62,7 @@ pub struct JobSpec {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// Extended thinking: `thinking: { budget_tokens: 4000 }`.
