@@ -75,7 +75,7 @@ impl ApiClient {
         let base = base_url.trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&base).map_err(|e| ClientError::BaseUrl {
             url: base.clone(),
-            reason: format!("{e}; write it with its scheme, e.g. https://{base}"),
+            reason: format!("{e}; write e.g. https://{base}"),
         })?;
         // `localhost:8080` parses, with `localhost` as its scheme.
         if !matches!(url.scheme(), "http" | "https") {

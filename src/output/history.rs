@@ -13,14 +13,16 @@ use super::outcome::RunSummary;
 pub const RUNS: &str = "runs";
 
 /// A new run id for a run started at `started_at`: UTC time to the second, then four hex
-/// digits so two runs started in the same second do not share a folder.
+/// digits, the millisecond (three digits, so runs in the same second still sort by start)
+/// and one digit that differs between processes, so two runs do not share a folder.
 pub fn new_run_id(started_at: jiff::Timestamp) -> String {
     let stamp = started_at.strftime("%Y%m%dT%H%M%SZ");
+    let millis = started_at.subsec_millisecond().unsigned_abs();
     let mut h = blake3::Hasher::new();
     h.update(&started_at.as_nanosecond().to_le_bytes());
     h.update(&std::process::id().to_le_bytes());
-    let suffix = &h.finalize().to_hex()[..4];
-    format!("{stamp}-{suffix}")
+    let nibble = h.finalize().as_bytes()[0] & 0xf;
+    format!("{stamp}-{millis:03x}{nibble:x}")
 }
 
 /// `OUT/runs/<run-id>`.
@@ -117,10 +119,12 @@ mod tests {
     #[test]
     fn run_ids_sort_by_start_time_and_are_recognised() {
         let a = new_run_id("2026-11-30T02:00:00Z".parse().unwrap());
-        let b = new_run_id("2026-11-30T02:00:01Z".parse().unwrap());
-        assert!(a.starts_with("20261130T020000Z-"), "{a}");
-        assert!(a < b);
-        assert!(is_run_id(&a) && is_run_id(&b));
+        let b = new_run_id("2026-11-30T02:00:00.001Z".parse().unwrap());
+        let c = new_run_id("2026-11-30T02:00:00.999Z".parse().unwrap());
+        let d = new_run_id("2026-11-30T02:00:01Z".parse().unwrap());
+        assert!(a.starts_with("20261130T020000Z-000"), "{a}");
+        assert!(a < b && b < c && c < d, "{a} {b} {c} {d}");
+        assert!([&a, &b, &c, &d].iter().all(|id| is_run_id(id)));
         assert!(!is_run_id("penguins") && !is_run_id("20261130T020000Z-3f9"));
     }
 
