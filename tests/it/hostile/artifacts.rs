@@ -314,7 +314,7 @@ fn property_random_hostile_names_land_inside_files_unique_and_valid() {
     assert_eq!(top, ["m.yaml", "out", "p0.md", "p1.md", "p2.md"]);
     assert_eq!(
         file_names(&sb.root.join("out")),
-        [".runner.lock", "m", "run.json"]
+        [".runner.lock", "m", "run.json", "runs"]
     );
     assert_eq!(file_names(&sb.root.join("out/m")), ["j0", "j1", "j2"]);
 }
