@@ -113,7 +113,7 @@ pub struct Config {
 pub enum CommandConfig {
     Validate { manifests: Vec<Utf8PathBuf> },
     Plan(PlanConfig),
-    Run(RunConfig),
+    Run(Box<RunConfig>),
     History(HistoryArgs),
 }
 
@@ -182,7 +182,7 @@ impl Config {
         let command = match cli.command {
             Command::Validate { manifests } => CommandConfig::Validate { manifests },
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
-            Command::Run(args) => CommandConfig::Run(run(args, env)?),
+            Command::Run(args) => CommandConfig::Run(Box::new(run(args, env)?)),
             Command::History(args) => CommandConfig::History(args),
         };
         Ok(Config {
@@ -232,7 +232,7 @@ fn key(env: &Env) -> Result<Option<ApiKey>, Error> {
     }
     if trimmed.contains(char::is_whitespace) {
         return Err(bad(
-            "holds more than one word; it must hold only the key".to_owned(),
+            "holds more than one word; it must hold only the key".to_owned()
         ));
     }
     Ok(Some(ApiKey::new(trimmed.to_owned())))

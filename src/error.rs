@@ -60,7 +60,9 @@ pub enum Error {
     },
     #[error(transparent)]
     BadGlob(#[from] BadGlob),
-    #[error("no manifest given: name them on the command line or as `manifests` in the config file")]
+    #[error(
+        "no manifest given: name them on the command line or as `manifests` in the config file"
+    )]
     NoManifests,
     #[error("cannot read config file {path}")]
     ConfigRead {

@@ -81,9 +81,7 @@ impl ApiClient {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ClientError::BaseUrl {
                 url: base.clone(),
-                reason: format!(
-                    "it has no http:// or https:// scheme; write e.g. https://{base}"
-                ),
+                reason: format!("it has no http:// or https:// scheme; write e.g. https://{base}"),
             });
         }
         let http = reqwest::Client::builder()

@@ -24,7 +24,10 @@ pub struct PreflightError {
 
 #[derive(serde::Deserialize)]
 struct Listing {
-    #[expect(dead_code, reason = "only its presence is checked: the API's list shape")]
+    #[expect(
+        dead_code,
+        reason = "only its presence is checked: the API's list shape"
+    )]
     data: Vec<serde_json::Value>,
 }
 
@@ -79,13 +82,18 @@ impl ApiClient {
                 message,
                 ..
             } => PreflightError {
-                what: format!("the API at {} refused the key: HTTP {status} {message}{id}", self.base),
+                what: format!(
+                    "the API at {} refused the key: HTTP {status} {message}{id}",
+                    self.base
+                ),
                 fix: "check ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_FILE): is it the right key, \
                       still active, and of this organisation?"
                     .to_owned(),
             },
             ApiErrorKind::Status { status, .. } => PreflightError {
-                what: format!("{url} answered HTTP {status}{id}: it does not look like the Anthropic API"),
+                what: format!(
+                    "{url} answered HTTP {status}{id}: it does not look like the Anthropic API"
+                ),
                 fix: v1_hint.unwrap_or_else(|| {
                     "check ANTHROPIC_BASE_URL: it should be the API's root, e.g. \
                      https://api.anthropic.com"
@@ -135,7 +143,9 @@ fn transient(e: &ApiError) -> bool {
             e.error_code() != Some("enforced_spend_limit_reached")
                 && matches!(status, 408 | 409 | 429 | 500..=599)
         }
-        ApiErrorKind::Transport(m) => m == "timed out" || m.contains("reset") || m.contains("closed"),
+        ApiErrorKind::Transport(m) => {
+            m == "timed out" || m.contains("reset") || m.contains("closed")
+        }
         _ => false,
     }
 }

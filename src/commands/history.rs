@@ -15,7 +15,10 @@ pub fn history(args: &HistoryArgs) -> Result<Exit, Error> {
     let text = if args.json {
         serde_json::to_string_pretty(&runs).map_err(Error::Json)? + "\n"
     } else if runs.is_empty() {
-        ui::note(&format!("no run recorded in {}", args.out.join(history::RUNS)));
+        ui::note(&format!(
+            "no run recorded in {}",
+            args.out.join(history::RUNS)
+        ));
         String::new()
     } else {
         runs.iter().map(|r| line(r) + "\n").collect()

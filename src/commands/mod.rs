@@ -30,7 +30,7 @@ pub fn execute(config: Config) -> Exit {
         match config.command {
             CommandConfig::Validate { manifests } => validate::validate(&manifests, &display),
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
-            CommandConfig::Run(run) => run::run(run, &display).await,
+            CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
         }
     });

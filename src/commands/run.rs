@@ -13,11 +13,11 @@ use crate::config::{Config, RunConfig};
 use crate::engine::halt::{FailCount, Halt};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Exit};
-use crate::output::outcome::{Counts, JobLine, RunSummary, UploadStats};
 use crate::output::attempts::previous_success;
+use crate::output::outcome::{Counts, JobLine, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
-use crate::output::{history, junit};
 use crate::output::staging;
+use crate::output::{history, junit};
 use crate::plan::PlannedJob;
 use crate::status::JobStatus;
 use crate::store::upload_cache::UploadCache;
@@ -169,7 +169,11 @@ async fn execute(
     }
     match history::prune(out, config.keep_runs, &summary.run_id) {
         Ok(0) => {}
-        Ok(n) => tracing::info!("removed {} (--keep-runs {})", crate::units::count(n, "old run folder"), config.keep_runs),
+        Ok(n) => tracing::info!(
+            "removed {} (--keep-runs {})",
+            crate::units::count(n, "old run folder"),
+            config.keep_runs
+        ),
         Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
     }
     Ok(summary)

@@ -93,63 +93,101 @@ impl Loaded {
             && let Some(globs) = &o.manifests
         {
             for g in globs {
-                args.manifests
-                    .extend(expand(&self.path_in(Utf8Path::new(g))).map_err(|e| self.bad("manifests", e))?);
+                args.manifests.extend(
+                    expand(&self.path_in(Utf8Path::new(g)))
+                        .map_err(|e| self.bad("manifests", e))?,
+                );
             }
         }
-        if unset("out") && let Some(v) = &o.out {
+        if unset("out")
+            && let Some(v) = &o.out
+        {
             args.out = self.path_in(v);
         }
-        if unset("state_dir") && let Some(v) = &o.state_dir {
+        if unset("state_dir")
+            && let Some(v) = &o.state_dir
+        {
             args.state.state_dir = Some(self.path_in(v));
         }
-        if unset("junit") && let Some(v) = &o.junit {
+        if unset("junit")
+            && let Some(v) = &o.junit
+        {
             args.junit = Some(self.path_in(v));
         }
         let at_least_one = |key: &str, v: u16| {
-            if v == 0 { Err(self.bad(key, "must be at least 1")) } else { Ok(v) }
+            if v == 0 {
+                Err(self.bad(key, "must be at least 1"))
+            } else {
+                Ok(v)
+            }
         };
-        if unset("jobs") && let Some(v) = o.jobs {
+        if unset("jobs")
+            && let Some(v) = o.jobs
+        {
             args.jobs = at_least_one("jobs", v)?;
         }
-        if unset("uploads") && let Some(v) = o.uploads {
+        if unset("uploads")
+            && let Some(v) = o.uploads
+        {
             args.uploads = at_least_one("uploads", v)?;
         }
-        if unset("max_attempts") && let Some(v) = o.max_attempts {
+        if unset("max_attempts")
+            && let Some(v) = o.max_attempts
+        {
             args.max_attempts = at_least_one("max_attempts", v)?;
         }
-        if unset("only") && let Some(v) = &o.only {
+        if unset("only")
+            && let Some(v) = &o.only
+        {
             args.only.clone_from(v);
         }
-        if unset("force") && let Some(v) = o.force {
+        if unset("force")
+            && let Some(v) = o.force
+        {
             args.force = v;
         }
-        if unset("json") && let Some(v) = o.json {
+        if unset("json")
+            && let Some(v) = o.json
+        {
             args.json = v;
         }
-        if unset("keep_going") && let Some(v) = o.keep_going {
+        if unset("keep_going")
+            && let Some(v) = o.keep_going
+        {
             args.keep_going = v;
         }
-        if unset("upload_ttl") && let Some(v) = &o.upload_ttl {
+        if unset("upload_ttl")
+            && let Some(v) = &o.upload_ttl
+        {
             args.upload_ttl = Some(v.clone());
         }
         let size = |key: &str, v: &str| crate::units::parse_size(v).map_err(|e| self.bad(key, e));
-        if unset("max_file_size") && let Some(v) = &o.max_file_size {
+        if unset("max_file_size")
+            && let Some(v) = &o.max_file_size
+        {
             args.max_file_size = size("max_file_size", v)?;
         }
-        if unset("max_job_output") && let Some(v) = &o.max_job_output {
+        if unset("max_job_output")
+            && let Some(v) = &o.max_job_output
+        {
             args.max_job_output = size("max_job_output", v)?;
         }
-        if unset("max_files") && let Some(v) = o.max_files {
+        if unset("max_files")
+            && let Some(v) = o.max_files
+        {
             args.max_files = v;
         }
-        if unset("max_fail") && let Some(v) = o.max_fail {
+        if unset("max_fail")
+            && let Some(v) = o.max_fail
+        {
             if v == 0 {
                 return Err(self.bad("max_fail", "must be at least 1"));
             }
             args.max_fail = Some(v);
         }
-        if unset("keep_runs") && let Some(v) = o.keep_runs {
+        if unset("keep_runs")
+            && let Some(v) = o.keep_runs
+        {
             if v == 0 {
                 return Err(self.bad("keep_runs", "must be at least 1"));
             }

@@ -116,7 +116,7 @@ pub async fn converse(
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
-                        super::halt::check(ctx, &gave_up.error);
+                    super::halt::check(ctx, &gave_up.error);
                     let kind = match &gave_up.error.kind {
                         ApiErrorKind::Transport(_) => ErrorKind::Transport,
                         ApiErrorKind::Decode { body, .. } => {

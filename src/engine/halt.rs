@@ -78,7 +78,10 @@ impl FailCount {
         {
             halt.halt(
                 "max_fail",
-                format!("{} failed (--max-fail {max})", crate::units::count(n, "job")),
+                format!(
+                    "{} failed (--max-fail {max})",
+                    crate::units::count(n, "job")
+                ),
             );
         }
     }

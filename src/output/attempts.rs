@@ -109,7 +109,10 @@ mod tests {
         let a = [out("files/a.csv", "1"), out("files/b.png", "2")];
         let b = [out("files/b.png", "2"), out("files/a.csv", "1")];
         assert!(same_files(&a, &b));
-        assert!(!same_files(&a, &[out("files/a.csv", "1"), out("files/b.png", "3")]));
+        assert!(!same_files(
+            &a,
+            &[out("files/a.csv", "1"), out("files/b.png", "3")]
+        ));
         assert!(!same_files(&a, &a[..1]));
     }
 }

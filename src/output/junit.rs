@@ -24,7 +24,10 @@ pub fn write(path: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
 pub fn render(summary: &RunSummary) -> io::Result<Vec<u8>> {
     let mut suites: BTreeMap<&str, Vec<&JobLine>> = BTreeMap::new();
     for line in &summary.jobs {
-        let stem = line.dir.split_once('/').map_or(line.dir.as_str(), |(s, _)| s);
+        let stem = line
+            .dir
+            .split_once('/')
+            .map_or(line.dir.as_str(), |(s, _)| s);
         suites.entry(stem).or_default().push(line);
     }
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
@@ -47,7 +50,10 @@ fn suite(
     lines: &[&JobLine],
     summary: &RunSummary,
 ) -> io::Result<()> {
-    let failures = lines.iter().filter(|l| l.status == JobStatus::Failed).count();
+    let failures = lines
+        .iter()
+        .filter(|l| l.status == JobStatus::Failed)
+        .count();
     let skipped = lines.iter().filter(|l| skipped(l).is_some()).count();
     let time: f64 = lines.iter().filter_map(|l| l.history.duration_secs).sum();
     let mut start = BytesStart::new("testsuite");
@@ -93,7 +99,10 @@ fn case(w: &mut Writer<Vec<u8>>, stem: &str, line: &JobLine) -> io::Result<()> {
         if let Some(id) = error.and_then(|e| e.request_id.as_deref()) {
             body.push_str(&format!("\nrequest id: {id}"));
         }
-        body.push_str(&format!("\nsee {}", line.history.attempt.as_deref().unwrap_or(&line.dir)));
+        body.push_str(&format!(
+            "\nsee {}",
+            line.history.attempt.as_deref().unwrap_or(&line.dir)
+        ));
         w.write_event(Event::Text(BytesText::new(&body)))?;
         w.write_event(Event::End(BytesEnd::new("failure")))?;
         w.write_event(Event::End(BytesEnd::new("testcase")))?;

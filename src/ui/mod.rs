@@ -52,7 +52,11 @@ static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 /// `level`, `message`).
 pub fn note(line: &str) {
     if JSON_LINES.get().copied().unwrap_or(false) {
-        let level = if line.starts_with("error:") { "ERROR" } else { "INFO" };
+        let level = if line.starts_with("error:") {
+            "ERROR"
+        } else {
+            "INFO"
+        };
         let object = serde_json::json!({
             "timestamp": jiff::Timestamp::now().to_string(),
             "level": level,
