@@ -153,10 +153,16 @@ impl Config {
             .ok()
             .and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
         let loaded = file::load(cli.config.as_deref(), cwd.as_deref())?;
-        if let (Some(loaded), Command::Run(args)) = (&loaded, &mut cli.command)
-            && let Some(("run", run_matches)) = matches.subcommand()
-        {
-            loaded.apply(args, run_matches)?;
+        if let (Some(loaded), Some((_, sub))) = (&loaded, matches.subcommand()) {
+            match &mut cli.command {
+                Command::Run(args) => loaded.apply(args, sub)?,
+                Command::History(args) => {
+                    if let Some(out) = loaded.out(sub) {
+                        args.out = out;
+                    }
+                }
+                Command::Validate { .. } | Command::Plan(_) => {}
+            }
         }
         Config::new(cli, env)
     }

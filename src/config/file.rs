@@ -85,6 +85,13 @@ impl Loaded {
         }
     }
 
+    /// The file's `out`, for `runner history` when `-o` is not given.
+    pub fn out(&self, matches: &ArgMatches) -> Option<Utf8PathBuf> {
+        let given = matches.value_source("out") == Some(ValueSource::CommandLine);
+        let out = self.options.out.as_deref().filter(|_| !given)?;
+        Some(self.path_in(out))
+    }
+
     /// Sets each option of `args` that the command line did not give from the file.
     pub fn apply(&self, args: &mut RunArgs, matches: &ArgMatches) -> Result<(), Error> {
         let unset = |id: &str| matches.value_source(id) != Some(ValueSource::CommandLine);

@@ -41,7 +41,11 @@ fn a_wrong_key_ends_the_run_at_once_with_exit_2_and_nothing_uploaded() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let stats = fake.stats();
-    assert!(stats.requests_total <= 2, "{} requests", stats.requests_total);
+    assert!(
+        stats.requests_total <= 2,
+        "{} requests",
+        stats.requests_total
+    );
     assert_eq!(stats.upload_count, 0);
     assert_eq!(stats.requests.get("messages"), None);
     let lines: Vec<&str> = stderr.lines().collect();
@@ -62,7 +66,10 @@ fn an_unreachable_host_ends_the_run_at_once() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: cannot reach the API at http://127.0.0.1:9"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot reach the API at http://127.0.0.1:9"),
+        "{stderr}"
+    );
     assert!(stderr.contains("check ANTHROPIC_BASE_URL"), "{stderr}");
 }
 
@@ -83,9 +90,18 @@ fn a_base_url_ending_in_v1_gets_a_hint() {
     let sb = sandbox();
     let (code, stderr, _) = run_at(&sb, &fake, &format!("{}/v1", fake.base_url()));
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("{}/v1/v1/files answered HTTP 404", fake.base_url())), "{stderr}");
     assert!(
-        stderr.contains(&format!("ends in /v1, but the runner adds /v1 itself: set it to {}", fake.base_url())),
+        stderr.contains(&format!(
+            "{}/v1/v1/files answered HTTP 404",
+            fake.base_url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "ends in /v1, but the runner adds /v1 itself: set it to {}",
+            fake.base_url()
+        )),
         "{stderr}"
     );
     assert_eq!(fake.stats().upload_count, 0);
@@ -97,7 +113,10 @@ fn a_base_url_that_is_not_the_api_is_named() {
     let sb = sandbox();
     let (code, stderr, _) = run_at(&sb, &fake, &format!("{}/proxy", fake.base_url()));
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("does not look like the Anthropic API"), "{stderr}");
+    assert!(
+        stderr.contains("does not look like the Anthropic API"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -121,7 +140,10 @@ fn a_base_url_without_scheme_gets_a_hint() {
     for url in ["api.anthropic.com", "localhost:8080"] {
         let (code, stderr, _) = run_at(&sb, &fake, url);
         assert_eq!(code, Some(2), "{stderr}");
-        assert!(stderr.contains(&format!("write e.g. https://{url}")), "{url}: {stderr}");
+        assert!(
+            stderr.contains(&format!("write e.g. https://{url}")),
+            "{url}: {stderr}"
+        );
     }
     assert_eq!(fake.stats().requests_total, 0);
 }

@@ -34,12 +34,22 @@ fn keep_going_fails_only_the_jobs_an_invalid_manifest_concerns() {
         .cmd_against(&fake, ["run", "good.yaml", "drop.yaml", "broken.yaml"])
         .output()
         .unwrap();
-    assert_eq!(strict.status.code(), Some(2), "without the flag, the strict refusal stays");
+    assert_eq!(
+        strict.status.code(),
+        Some(2),
+        "without the flag, the strict refusal stays"
+    );
     assert_eq!(fake.stats().requests_total, 0);
 
     let (code, summary) = sb.run_json(
         &fake,
-        &["run", "good.yaml", "drop.yaml", "broken.yaml", "--keep-going"],
+        &[
+            "run",
+            "good.yaml",
+            "drop.yaml",
+            "broken.yaml",
+            "--keep-going",
+        ],
     );
     assert_eq!(code, Some(1));
     let by_dir = |dir: &str| {
@@ -69,7 +79,14 @@ fn keep_going_fails_only_the_jobs_an_invalid_manifest_concerns() {
 fn junit_report_matches_the_common_schema_and_names_every_job() {
     let fake = FakeServer::start();
     let sb = nightly_drop();
-    let args = ["run", "good.yaml", "drop.yaml", "--keep-going", "--junit", "reports/junit.xml"];
+    let args = [
+        "run",
+        "good.yaml",
+        "drop.yaml",
+        "--keep-going",
+        "--junit",
+        "reports/junit.xml",
+    ];
     sb.cmd_against(&fake, args).assert().code(1);
     // Again: the successes are fresh now.
     sb.cmd_against(&fake, args).assert().code(1);
@@ -86,15 +103,25 @@ fn junit_report_matches_the_common_schema_and_names_every_job() {
     let doc = oxml::parse(&xml).unwrap();
     let _ = doc;
     assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
-    assert!(xml.contains("<testsuite name=\"drop\" tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"drop\" tests=\"2\" failures=\"1\""),
+        "{xml}"
+    );
     assert!(
         xml.contains("<testcase name=\"bad\" classname=\"good\" time=\""),
         "{xml}"
     );
-    assert!(xml.contains("<failure message=\"POST /v1/messages: HTTP 400"), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"POST /v1/messages: HTTP 400"),
+        "{xml}"
+    );
     assert!(xml.contains("type=\"api\">"), "{xml}");
     assert!(xml.contains("type=\"invalid\">"), "{xml}");
-    assert_eq!(xml.matches("<skipped message=\"fresh\"/>").count(), 2, "{xml}");
+    assert_eq!(
+        xml.matches("<skipped message=\"fresh\"/>").count(),
+        2,
+        "{xml}"
+    );
 }
 
 #[test]
@@ -121,7 +148,12 @@ fn json_log_lines_are_one_object_each() {
         .find(|o| o["job"] == "good/bad" && o["level"] == "WARN")
         .unwrap_or_else(|| panic!("{stderr}"));
     assert_eq!(failed["kind"], "api");
-    assert!(objects.iter().any(|o| o["message"].as_str().unwrap().contains("2 jobs: 1 succeeded, 1 failed")));
+    assert!(objects.iter().any(|o| {
+        o["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 jobs: 1 succeeded, 1 failed")
+    }));
 }
 
 #[test]
@@ -134,10 +166,29 @@ fn a_config_file_holds_the_options_and_flags_override_it() {
     );
     let (code, summary) = sb.run_json(&fake, &["run", "--config", "etc/nightly.toml"]);
     assert_eq!(code, Some(1));
-    assert!(sb.root.join("nightly/good/ok/job.json").is_file() || sb.root.join("nightly/good/bad/job.json").is_file());
-    assert!(sb.root.join("etc/junit.xml").is_file(), "relative to the file's folder");
+    assert!(
+        sb.root.join("nightly/good/ok/job.json").is_file()
+            || sb.root.join("nightly/good/bad/job.json").is_file()
+    );
+    assert!(
+        sb.root.join("etc/junit.xml").is_file(),
+        "relative to the file's folder"
+    );
     assert_eq!(summary["counts"]["failed"], 1);
-    assert_eq!(summary["counts"]["not_started"].as_u64().unwrap() + summary["counts"]["succeeded"].as_u64().unwrap(), 1);
+    let history = sb
+        .cmd(["history", "--json", "--config", "etc/nightly.toml"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(
+        runs[0]["run_id"], summary["run_id"],
+        "history reads the file's `out`"
+    );
+    assert_eq!(
+        summary["counts"]["not_started"].as_u64().unwrap()
+            + summary["counts"]["succeeded"].as_u64().unwrap(),
+        1
+    );
 
     // runner.toml in the current folder is read without a flag; a flag wins over it.
     sb.file("runner.toml", "out = \"from-file\"\nforce = true\n");
@@ -149,10 +200,16 @@ fn a_config_file_holds_the_options_and_flags_override_it() {
     assert!(sb.root.join("from-file/run.json").is_file());
 
     sb.file("runner.toml", "outt = \"x\"\n");
-    let out = sb.cmd_against(&fake, ["run", "good.yaml"]).output().unwrap();
+    let out = sb
+        .cmd_against(&fake, ["run", "good.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("runner.toml: TOML parse error") && stderr.contains("unknown field `outt`"), "{stderr}");
+    assert!(
+        stderr.contains("runner.toml: TOML parse error") && stderr.contains("unknown field `outt`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -170,7 +227,12 @@ fn the_key_can_come_from_a_file_and_is_never_echoed() {
         .env("ANTHROPIC_API_KEY_FILE", sb.root.join("secrets/key"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = sb
         .cmd_against(&fake, ["run", "m.yaml", "--force"])

@@ -31,7 +31,10 @@ fn statuses(summary: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 fn count(lines: &[(String, String)], status: &str, reason: &str) -> usize {
-    lines.iter().filter(|(s, r)| s == status && r == reason).count()
+    lines
+        .iter()
+        .filter(|(s, r)| s == status && r == reason)
+        .count()
 }
 
 #[test]
@@ -52,7 +55,12 @@ fn max_fail_starts_no_new_job_after_n_failures() {
         .find(|j| j["status"] == "not_started")
         .unwrap();
     assert_eq!(skipped["error"]["kind"], "not_started");
-    assert!(!sb.root.join("out").join(skipped["dir"].as_str().unwrap()).exists());
+    assert!(
+        !sb.root
+            .join("out")
+            .join(skipped["dir"].as_str().unwrap())
+            .exists()
+    );
 
     let fake = FakeServer::start();
     let sb = three_jobs("@fake fail 400 invalid_request_error");
@@ -84,7 +92,11 @@ fn a_key_revoked_mid_run_stops_new_jobs_with_one_line_why() {
     let lines = statuses(&summary);
     assert_eq!(count(&lines, "failed", ""), 1, "{lines:?}");
     assert_eq!(count(&lines, "not_started", "auth"), 2, "{lines:?}");
-    assert_eq!(fake.stats().requests.get("messages"), Some(&1), "the 401 is not retried");
+    assert_eq!(
+        fake.stats().requests.get("messages"),
+        Some(&1),
+        "the 401 is not retried"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let why: Vec<&str> = stderr
         .lines()
@@ -111,7 +123,10 @@ fn the_spend_limit_mid_run_stops_new_jobs() {
         .find(|j| j["status"] == "not_started")
         .unwrap();
     assert!(
-        skipped["error"]["message"].as_str().unwrap().contains("spend limit"),
+        skipped["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("spend limit"),
         "{skipped}"
     );
 }
@@ -133,10 +148,18 @@ fn a_conversation_past_its_timeout_fails_with_its_partial_transcript() {
     let kept = slow["requests"].as_array().unwrap().len();
     assert!((1..10).contains(&kept), "{kept} responses kept");
     let transcript = std::fs::read_to_string(sb.root.join("out/m/slow/transcript.md")).unwrap();
-    assert!(transcript.contains("python /tmp/long_step_1.py"), "partial transcript kept:\n{transcript}");
+    assert!(
+        transcript.contains("python /tmp/long_step_1.py"),
+        "partial transcript kept:\n{transcript}"
+    );
     let report = std::fs::read_to_string(sb.root.join("out/m/slow/report.md")).unwrap();
     assert!(report.contains("ran past its timeout (1.0s)"), "{report}");
-    let quick = summary["jobs"].as_array().unwrap().iter().find(|j| j["job"] == "quick").unwrap();
+    let quick = summary["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job"] == "quick")
+        .unwrap();
     assert_eq!(quick["status"], "succeeded", "the job's own timeout wins");
 }
 
@@ -150,5 +173,8 @@ fn a_timeout_that_is_not_a_duration_is_a_manifest_error() {
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("m.yaml:6:14: timeout `soon` is not a duration"), "{stderr}");
+    assert!(
+        stderr.contains("m.yaml:6:14: timeout `soon` is not a duration"),
+        "{stderr}"
+    );
 }

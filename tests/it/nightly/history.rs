@@ -15,15 +15,18 @@ fn job(prompt: &str) -> String {
 fn a_failed_attempt_never_replaces_the_last_good_result() {
     let fake = FakeServer::start();
     let sb = Sandbox::new();
-    sb.file("data/in.csv", "a\n1\n").file("m.yaml", job("Summarise."));
+    sb.file("data/in.csv", "a\n1\n")
+        .file("m.yaml", job("Summarise."));
     let (code, _) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0));
     let good = tree(&sb.root.join("out/m/report"));
     assert!(good.contains_key("files/plot.png"), "{:?}", good.keys());
 
     // The input changes and the API refuses the next attempt.
-    sb.file("data/in.csv", "a\n2\n")
-        .file("m.yaml", job("Summarise.\\n@fake fail 400 invalid_request_error"));
+    sb.file("data/in.csv", "a\n2\n").file(
+        "m.yaml",
+        job("Summarise.\\n@fake fail 400 invalid_request_error"),
+    );
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -38,7 +41,10 @@ fn a_failed_attempt_never_replaces_the_last_good_result() {
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["kind"], "api");
     for doc in ["report.md", "transcript.md", "messages.json"] {
-        assert!(sb.root.join("out").join(attempt).join(doc).is_file(), "{doc}");
+        assert!(
+            sb.root.join("out").join(attempt).join(doc).is_file(),
+            "{doc}"
+        );
     }
 
     // The next success replaces the folder as a whole.
@@ -56,7 +62,8 @@ fn a_failed_attempt_never_replaces_the_last_good_result() {
 fn every_run_is_recorded_compared_and_pruned() {
     let fake = FakeServer::start();
     let sb = Sandbox::new();
-    sb.file("data/in.csv", "a\n1\n").file("m.yaml", job("Summarise."));
+    sb.file("data/in.csv", "a\n1\n")
+        .file("m.yaml", job("Summarise."));
     let (_, first) = sb.run_json(&fake, &["run", "m.yaml", "--keep-runs", "2"]);
     let line = &first["jobs"][0];
     assert_eq!(line["status"], "succeeded");
@@ -70,7 +77,10 @@ fn every_run_is_recorded_compared_and_pruned() {
         .collect();
     assert_eq!(names, ["files/inventory.csv", "files/plot.png"]);
     assert!(line["outputs"][0]["blake3"].as_str().unwrap().len() == 64);
-    assert!(line.get("changed").is_none(), "no earlier success to compare with");
+    assert!(
+        line.get("changed").is_none(),
+        "no earlier success to compare with"
+    );
 
     // A forced re-run with the same input: same outputs, so not changed.
     let (_, second) = sb.run_json(&fake, &["run", "m.yaml", "--force", "--keep-runs", "2"]);
@@ -86,7 +96,10 @@ fn every_run_is_recorded_compared_and_pruned() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     ids.sort();
-    let expected = [second["run_id"].as_str().unwrap(), third["run_id"].as_str().unwrap()];
+    let expected = [
+        second["run_id"].as_str().unwrap(),
+        third["run_id"].as_str().unwrap(),
+    ];
     assert_eq!(ids, expected, "--keep-runs 2 pruned the oldest run");
     assert!(first["run_id"].as_str().unwrap() < expected[0]);
     assert_eq!(
@@ -94,7 +107,10 @@ fn every_run_is_recorded_compared_and_pruned() {
         std::fs::read(sb.root.join(format!("out/runs/{}/run.json", expected[1]))).unwrap(),
         "OUT/run.json is the latest run's record"
     );
-    assert!(sb.root.join("out/m/report/job.json").is_file(), "job folders are never pruned");
+    assert!(
+        sb.root.join("out/m/report/job.json").is_file(),
+        "job folders are never pruned"
+    );
 
     let out = sb.cmd(["history", "--json"]).output().unwrap();
     assert!(out.status.success());
@@ -112,7 +128,10 @@ fn every_run_is_recorded_compared_and_pruned() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with(expected[1]), "{text}");
-    assert!(lines[0].contains("1 job: 0 succeeded, 0 failed, 1 fresh"), "{text}");
+    assert!(
+        lines[0].contains("1 job: 0 succeeded, 0 failed, 1 fresh"),
+        "{text}"
+    );
     assert!(lines[0].ends_with("exit 0"), "{text}");
     assert!(lines[1].contains("1 job: 1 succeeded"), "{text}");
 }

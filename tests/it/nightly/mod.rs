@@ -13,7 +13,11 @@ use std::path::Path;
 pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
     for entry in walk(dir) {
-        let rel = entry.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let rel = entry
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         out.insert(rel, std::fs::read(&entry).unwrap());
     }
     out
