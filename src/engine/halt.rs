@@ -25,7 +25,8 @@ impl Halt {
     pub fn halt(&self, kind: &'static str, message: String) {
         let first = self.reason.set(HaltReason { kind, message }).is_ok();
         if first && let Some(r) = self.reason.get() {
-            tracing::warn!(reason = r.kind, "starting no new job: {}", r.message);
+            // Info, not warn: the closing summary says it once for everyone (also with -q).
+            tracing::info!(reason = r.kind, "starting no new job: {}", r.message);
         }
     }
 

@@ -1,8 +1,6 @@
 //! Failing fast on what no retry will fix: the check before any upload, and the hints for
 //! base URLs that are set up wrong.
 
-use std::time::{Duration, Instant};
-
 use fake_anthropic::{Config, FakeServer};
 
 use crate::harness::{Sandbox, TEST_KEY, manifest};
@@ -18,16 +16,16 @@ fn sandbox() -> Sandbox {
     sb
 }
 
-/// Runs `runner run m.yaml` with `base_url`; returns exit code, stderr and the time taken.
-fn run_at(sb: &Sandbox, fake: &FakeServer, base_url: &str) -> (Option<i32>, String, Duration) {
-    let started = Instant::now();
+/// Runs `runner run m.yaml` with `base_url`; returns exit code and stderr. (How fast this
+/// is, is measured in BENCHMARKS.md, "Failing fast"; the tests count requests instead.)
+fn run_at(sb: &Sandbox, fake: &FakeServer, base_url: &str) -> (Option<i32>, String) {
     let out = sb
         .cmd_against(fake, ["run", "m.yaml"])
         .env("ANTHROPIC_BASE_URL", base_url)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code(), stderr, started.elapsed())
+    (out.status.code(), stderr)
 }
 
 #[test]
@@ -37,9 +35,8 @@ fn a_wrong_key_ends_the_run_at_once_with_exit_2_and_nothing_uploaded() {
         ..Config::default()
     });
     let sb = sandbox();
-    let (code, stderr, took) = run_at(&sb, &fake, &fake.base_url());
+    let (code, stderr) = run_at(&sb, &fake, &fake.base_url());
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
     let stats = fake.stats();
     assert!(
         stats.requests_total <= 2,
@@ -62,9 +59,8 @@ fn an_unreachable_host_ends_the_run_at_once() {
     let fake = FakeServer::start();
     let sb = sandbox();
     // A closed local port: the connection is refused.
-    let (code, stderr, took) = run_at(&sb, &fake, "http://127.0.0.1:9");
+    let (code, stderr) = run_at(&sb, &fake, "http://127.0.0.1:9");
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("error: cannot reach the API at http://127.0.0.1:9"),
@@ -78,7 +74,7 @@ fn an_unknown_host_name_points_at_dns() {
     let fake = FakeServer::start();
     let sb = sandbox();
     // `.invalid` never resolves (RFC 2606).
-    let (code, stderr, _) = run_at(&sb, &fake, "http://api.anthropic.invalid");
+    let (code, stderr) = run_at(&sb, &fake, "http://api.anthropic.invalid");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot reach the API"), "{stderr}");
     assert!(stderr.contains("DNS"), "{stderr}");
@@ -88,7 +84,7 @@ fn an_unknown_host_name_points_at_dns() {
 fn a_base_url_ending_in_v1_gets_a_hint() {
     let fake = FakeServer::start();
     let sb = sandbox();
-    let (code, stderr, _) = run_at(&sb, &fake, &format!("{}/v1", fake.base_url()));
+    let (code, stderr) = run_at(&sb, &fake, &format!("{}/v1", fake.base_url()));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -111,7 +107,7 @@ fn a_base_url_ending_in_v1_gets_a_hint() {
 fn a_base_url_that_is_not_the_api_is_named() {
     let fake = FakeServer::start();
     let sb = sandbox();
-    let (code, stderr, _) = run_at(&sb, &fake, &format!("{}/proxy", fake.base_url()));
+    let (code, stderr) = run_at(&sb, &fake, &format!("{}/proxy", fake.base_url()));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("does not look like the Anthropic API"),
@@ -124,9 +120,8 @@ fn https_to_a_plain_http_server_gets_a_hint() {
     let fake = FakeServer::start();
     let sb = sandbox();
     let https = fake.base_url().replacen("http://", "https://", 1);
-    let (code, stderr, took) = run_at(&sb, &fake, &https);
+    let (code, stderr) = run_at(&sb, &fake, &https);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(
         stderr.contains(&format!("set ANTHROPIC_BASE_URL to {}", fake.base_url())),
         "{stderr}"
@@ -138,7 +133,7 @@ fn a_base_url_without_scheme_gets_a_hint() {
     let fake = FakeServer::start();
     let sb = sandbox();
     for url in ["api.anthropic.com", "localhost:8080"] {
-        let (code, stderr, _) = run_at(&sb, &fake, url);
+        let (code, stderr) = run_at(&sb, &fake, url);
         assert_eq!(code, Some(2), "{stderr}");
         assert!(
             stderr.contains(&format!("write e.g. https://{url}")),
