@@ -181,7 +181,8 @@ impl Config {
         let display = Display {
             quiet: cli.quiet,
             verbose: cli.verbose,
-            bars: terminal && !cli.quiet && cli.verbose == 0,
+            // JSON log lines are for machines: no bars between them.
+            bars: terminal && !cli.quiet && cli.verbose == 0 && cli.log_format == LogFormat::Text,
             // https://no-color.org: any non-empty value turns colour off.
             color: terminal && env.var("NO_COLOR").is_none(),
         };

@@ -7,6 +7,10 @@
 //! its status is what a later run trusts. The generated files are downloaded into the
 //! staging `files/` by the engine before this runs, under names from `safe_name.rs`.
 //!
+//! A failed attempt never replaces a kept success (`attempts.rs`); every run's record also
+//! goes to `OUT/runs/<run-id>/` and old runs are pruned (`history.rs`); `junit.rs` writes
+//! `--junit`.
+//!
 //! Everything rendered comes from a server: any field may be missing or of an odd type,
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
