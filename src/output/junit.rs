@@ -133,5 +133,66 @@ fn skipped(line: &JobLine) -> Option<String> {
 
 /// `time` is an `xs:decimal` of seconds in the schema: no exponent, never negative.
 fn seconds(s: f64) -> String {
-    format!("{:.3}", s.max(0.0))
+    // `max` keeps -0.0 (the sum of no numbers), which would print as `-0.000`.
+    let s = if s > 0.0 { s } else { 0.0 };
+    format!("{s:.3}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::outcome::{Counts, JobError, LineHistory, UploadStats};
+    use crate::status::ErrorKind;
+
+    fn line(dir: &str, status: JobStatus, error: Option<(ErrorKind, &str)>) -> JobLine {
+        let (stem, job) = dir.split_once('/').unwrap();
+        JobLine {
+            manifest: format!("jobs/{stem}.yaml"),
+            job: job.into(),
+            status,
+            dir: dir.into(),
+            fingerprint: "f".into(),
+            error: error.map(|(kind, message)| JobError {
+                kind,
+                message: message.into(),
+                request_id: Some("req_1".into()),
+            }),
+            reason: (status == JobStatus::NotStarted).then(|| "max_fail".into()),
+            history: LineHistory {
+                duration_secs: (status == JobStatus::Succeeded || status == JobStatus::Failed)
+                    .then_some(12.5),
+                ..LineHistory::default()
+            },
+        }
+    }
+
+    #[test]
+    fn junit_of_a_night_with_every_status() {
+        let summary = RunSummary {
+            run_id: "20261130T020000Z-0004".into(),
+            runner_version: "0.1.0".into(),
+            started_at: "2026-11-30T02:00:00Z".parse().unwrap(),
+            finished_at: "2026-11-30T02:05:00Z".parse().unwrap(),
+            exit_code: 1,
+            counts: Counts::default(),
+            uploads: UploadStats::default(),
+            usage: crate::api::messages::Usage::default(),
+            jobs: vec![
+                line("churn/drivers", JobStatus::Succeeded, None),
+                line(
+                    "churn/summary",
+                    JobStatus::Failed,
+                    Some((ErrorKind::Api, "HTTP 400 <bad> & \"odd\"")),
+                ),
+                line("weather/fresh-one", JobStatus::Fresh, None),
+                line(
+                    "weather/later",
+                    JobStatus::NotStarted,
+                    Some((ErrorKind::NotStarted, "1 job failed (--max-fail 1)")),
+                ),
+            ],
+        };
+        let xml = String::from_utf8(render(&summary).unwrap()).unwrap();
+        insta::assert_snapshot!(xml);
+    }
 }
