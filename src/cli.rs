@@ -23,6 +23,13 @@ pub struct Cli {
     /// Only errors on stderr; no progress display.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Log lines on stderr as human text, or one JSON object per line for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// A TOML file of `run` options (default: `runner.toml` in the current folder, when
+    /// present); relative paths in it are relative to its folder; flags override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<Utf8PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +46,24 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run the jobs.
     Run(RunArgs),
+    /// List the recorded runs under the output folder, newest first.
+    History(HistoryArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Output root whose `runs/` to list.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// Print the runs as a JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -66,8 +91,9 @@ pub struct StateArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Manifest files (YAML); paths inside are relative to each manifest's folder.
-    #[arg(required = true, value_name = "MANIFEST")]
+    /// Manifest files (YAML); paths inside are relative to each manifest's folder. May come
+    /// from the config file's `manifests` instead.
+    #[arg(value_name = "MANIFEST")]
     pub manifests: Vec<Utf8PathBuf>,
     /// Output root.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
@@ -103,6 +129,19 @@ pub struct RunArgs {
     /// Most generated files one job may save.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_files: usize,
+    /// After N failed jobs, start no new one (the rest are recorded as not_started).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fail: Option<u32>,
+    /// Run folders to keep under OUT/runs/ (older ones are removed at the end of a run).
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_runs: u32,
+    /// An invalid manifest or missing input fails only the jobs it concerns (error kind
+    /// `invalid`); the other jobs run.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also write the run as JUnit XML to PATH (one testsuite per manifest).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<Utf8PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -2,6 +2,8 @@
 //! work (ripgrep's `HiArgs` pattern). The only module that reads the environment; a bad
 //! value is reported here, before a manifest is read or an input hashed.
 
+mod file;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
@@ -10,7 +12,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::api::facts::DEFAULT_BASE_URL;
 use crate::api::retry::RetryPolicy;
 use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
-use crate::cli::{Cli, Command, PlanArgs, RunArgs, StateArgs};
+use crate::cli::{Cli, Command, HistoryArgs, LogFormat, PlanArgs, RunArgs, StateArgs};
 use crate::engine::downloads::OutputLimits;
 use crate::error::Error;
 use crate::plan::select::Only;
@@ -68,6 +70,7 @@ impl Env {
 /// Every environment variable the runner reads.
 const READ: &[&str] = &[
     "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_KEY_FILE",
     "ANTHROPIC_BASE_URL",
     "RUNNER_STATE_DIR",
     "XDG_STATE_HOME",
@@ -102,6 +105,7 @@ pub struct Config {
     pub display: Display,
     /// `RUST_LOG`, which overrides `-v`/`-q` for log lines.
     pub rust_log: Option<String>,
+    pub log_format: LogFormat,
     pub command: CommandConfig,
 }
 
@@ -109,7 +113,8 @@ pub struct Config {
 pub enum CommandConfig {
     Validate { manifests: Vec<Utf8PathBuf> },
     Plan(PlanConfig),
-    Run(RunConfig),
+    Run(Box<RunConfig>),
+    History(HistoryArgs),
 }
 
 #[derive(Debug)]
@@ -131,14 +136,35 @@ pub struct RunConfig {
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
     pub engine: crate::engine::Settings,
+    /// Run folders kept under `OUT/runs/`.
+    pub keep_runs: usize,
+    pub keep_going: bool,
+    pub junit: Option<Utf8PathBuf>,
 }
 
 impl Config {
     /// Parses `args` (clap exits on `--help` and on usage errors) and validates them with
     /// `env`.
     pub fn parse(args: impl IntoIterator<Item = OsString>, env: &Env) -> Result<Config, Error> {
-        use clap::Parser;
-        Config::new(Cli::parse_from(args), env)
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches_from(args);
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let cwd = std::env::current_dir()
+            .ok()
+            .and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
+        let loaded = file::load(cli.config.as_deref(), cwd.as_deref())?;
+        if let (Some(loaded), Some((_, sub))) = (&loaded, matches.subcommand()) {
+            match &mut cli.command {
+                Command::Run(args) => loaded.apply(args, sub)?,
+                Command::History(args) => {
+                    if let Some(out) = loaded.out(sub) {
+                        args.out = out;
+                    }
+                }
+                Command::Validate { .. } | Command::Plan(_) => {}
+            }
+        }
+        Config::new(cli, env)
     }
 
     pub fn new(cli: Cli, env: &Env) -> Result<Config, Error> {
@@ -155,33 +181,68 @@ impl Config {
         let display = Display {
             quiet: cli.quiet,
             verbose: cli.verbose,
-            bars: terminal && !cli.quiet && cli.verbose == 0,
+            // JSON log lines are for machines: no bars between them.
+            bars: terminal && !cli.quiet && cli.verbose == 0 && cli.log_format == LogFormat::Text,
             // https://no-color.org: any non-empty value turns colour off.
             color: terminal && env.var("NO_COLOR").is_none(),
         };
         let command = match cli.command {
             Command::Validate { manifests } => CommandConfig::Validate { manifests },
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
-            Command::Run(args) => CommandConfig::Run(run(args, env)?),
+            Command::Run(args) => CommandConfig::Run(Box::new(run(args, env)?)),
+            Command::History(args) => CommandConfig::History(args),
         };
         Ok(Config {
             display,
             rust_log: env.var("RUST_LOG").map(str::to_owned),
+            log_format: cli.log_format,
             command,
         })
     }
 }
 
-fn api(env: &Env) -> ApiConfig {
-    ApiConfig {
+fn api(env: &Env) -> Result<ApiConfig, Error> {
+    Ok(ApiConfig {
         base_url: env
             .var("ANTHROPIC_BASE_URL")
             .unwrap_or(DEFAULT_BASE_URL)
             .to_owned(),
-        key: env
-            .var("ANTHROPIC_API_KEY")
-            .map(|k| ApiKey::new(k.to_owned())),
+        key: key(env)?,
+    })
+}
+
+/// `ANTHROPIC_API_KEY`, else the trimmed content of the file `ANTHROPIC_API_KEY_FILE`
+/// names (secret mounts); both set is ambiguous, so an error. The key is never echoed.
+fn key(env: &Env) -> Result<Option<ApiKey>, Error> {
+    let direct = env.var("ANTHROPIC_API_KEY");
+    let Some(path) = env.var("ANTHROPIC_API_KEY_FILE") else {
+        return Ok(direct.map(|k| ApiKey::new(k.to_owned())));
+    };
+    let bad = |reason: String| Error::Option {
+        option: "ANTHROPIC_API_KEY_FILE",
+        value: path.to_owned(),
+        reason,
+    };
+    if direct.is_some() {
+        return Err(bad(
+            "is set, and so is ANTHROPIC_API_KEY; unset one of the two".to_owned(),
+        ));
     }
+    let text = fs_err::read(path)
+        .map_err(|e| bad(format!("cannot be read: {}", e.kind())))
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|_| bad("does not hold UTF-8 text".to_owned()))
+        })?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(bad("is empty".to_owned()));
+    }
+    if trimmed.contains(char::is_whitespace) {
+        return Err(bad(
+            "holds more than one word; it must hold only the key".to_owned()
+        ));
+    }
+    Ok(Some(ApiKey::new(trimmed.to_owned())))
 }
 
 /// The flag, else `RUNNER_STATE_DIR`, else `$XDG_STATE_HOME/runner`, else
@@ -208,11 +269,14 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
         manifests: args.manifests,
         json: args.json,
         out: args.out,
-        api: api(env),
+        api: api(env)?,
     })
 }
 
 fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
+    if args.manifests.is_empty() {
+        return Err(Error::NoManifests);
+    }
     let upload_ttl = args.upload_ttl.as_deref().map(upload_ttl).transpose()?;
     let policy = RetryPolicy {
         max_attempts: u32::from(args.max_attempts),
@@ -231,7 +295,10 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
         out: args.out,
         force: args.force,
         json: args.json,
-        api: api(env),
+        api: api(env)?,
+        keep_runs: args.keep_runs as usize,
+        keep_going: args.keep_going,
+        junit: args.junit,
         engine: crate::engine::Settings {
             jobs: usize::from(args.jobs),
             uploads: usize::from(args.uploads),
@@ -242,6 +309,7 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
                 max_files: args.max_files,
             },
             policy,
+            max_fail: args.max_fail.map(|n| n as usize),
         },
     })
 }

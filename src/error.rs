@@ -60,6 +60,30 @@ pub enum Error {
     },
     #[error(transparent)]
     BadGlob(#[from] BadGlob),
+    #[error(
+        "no manifest given: name them on the command line or as `manifests` in the config file"
+    )]
+    NoManifests,
+    #[error("cannot read config file {path}")]
+    ConfigRead {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {reason}")]
+    ConfigFile { path: Utf8PathBuf, reason: String },
+    #[error("cannot read the run history in {path}")]
+    History {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the JUnit report {path}")]
+    Junit {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("--only {} matches no job", .0.join(", "))]
     NoJobMatches(Vec<String>),
 
@@ -73,6 +97,9 @@ pub enum Error {
 
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The check before the run: the API cannot be used as configured.
+    #[error(transparent)]
+    Preflight(#[from] crate::api::preflight::PreflightError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

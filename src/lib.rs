@@ -10,8 +10,9 @@
 //!                                     │
 //!  manifest/ ─► plan/ ─────────► engine/ ─────────────────────────────► output/
 //!  (YAML → checked   (hashes,      (uploads ─► conversation ─► downloads,   (job folders,
-//!   jobs, with        fingerprint,  one task per job, -j permits)            run.json,
-//!   diagnostics)      Plan)                 │                                atomic)
+//!   jobs, with        fingerprint,  one task per job, -j permits,            run.json,
+//!   diagnostics)      Plan)         halt: stop starting jobs)                runs/ history,
+//!                                           │                                JUnit)
 //!                                           ▼
 //!  edges:  api/ (HTTP, wire JSON, retry, gates) · store/ (state dir, upload cache)
 //!          ui/ (events, progress bars, logs, summary)
@@ -60,7 +61,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: &Env) -> ExitCode {
             return e.exit().into();
         }
     };
-    ui::logging::init(&config.display, config.rust_log.as_deref());
+    ui::logging::init(
+        &config.display,
+        config.rust_log.as_deref(),
+        config.log_format == cli::LogFormat::Json,
+    );
     commands::execute(config).into()
 }
 

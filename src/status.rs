@@ -12,6 +12,9 @@ pub enum JobStatus {
     Failed,
     Fresh,
     Interrupted,
+    /// Not started: the run stopped starting jobs (`--max-fail`, a revoked key, the spend
+    /// limit); the line's `reason` says which.
+    NotStarted,
 }
 
 impl JobStatus {
@@ -21,6 +24,7 @@ impl JobStatus {
             JobStatus::Failed => "failed",
             JobStatus::Fresh => "fresh",
             JobStatus::Interrupted => "interrupted",
+            JobStatus::NotStarted => "not_started",
         }
     }
 }
@@ -57,6 +61,12 @@ pub enum ErrorKind {
     Interrupted,
     /// The runner itself failed while running the job (a bug: its task panicked).
     Internal,
+    /// The job's conversation ran past the manifest's `timeout`.
+    Timeout,
+    /// The job's manifest or inputs are invalid (`--keep-going`); it was not sent.
+    Invalid,
+    /// The run stopped starting jobs before this one (its line's `reason` says why).
+    NotStarted,
 }
 
 impl ErrorKind {
@@ -77,6 +87,9 @@ impl ErrorKind {
             ErrorKind::Write => "write",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotStarted => "not_started",
         }
     }
 }
@@ -108,6 +121,9 @@ mod tests {
             ErrorKind::Write,
             ErrorKind::Interrupted,
             ErrorKind::Internal,
+            ErrorKind::Timeout,
+            ErrorKind::Invalid,
+            ErrorKind::NotStarted,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
@@ -116,6 +132,7 @@ mod tests {
             JobStatus::Failed,
             JobStatus::Fresh,
             JobStatus::Interrupted,
+            JobStatus::NotStarted,
         ] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }

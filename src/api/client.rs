@@ -73,10 +73,17 @@ impl ApiClient {
         pacing: Pacing,
     ) -> Result<ApiClient, ClientError> {
         let base = base_url.trim_end_matches('/').to_owned();
-        reqwest::Url::parse(&base).map_err(|e| ClientError::BaseUrl {
+        let url = reqwest::Url::parse(&base).map_err(|e| ClientError::BaseUrl {
             url: base.clone(),
-            reason: e.to_string(),
+            reason: format!("{e}; write e.g. https://{base}"),
         })?;
+        // `localhost:8080` parses, with `localhost` as its scheme.
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::BaseUrl {
+                url: base.clone(),
+                reason: format!("it has no http:// or https:// scheme; write e.g. https://{base}"),
+            });
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .tcp_keepalive(Duration::from_secs(30))

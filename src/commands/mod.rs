@@ -3,6 +3,7 @@
 //! download → write) → run record. Fatal errors come back as [`Error`]; failed jobs are
 //! values in the run's record.
 
+mod history;
 mod plan;
 mod run;
 mod shutdown;
@@ -29,7 +30,8 @@ pub fn execute(config: Config) -> Exit {
         match config.command {
             CommandConfig::Validate { manifests } => validate::validate(&manifests, &display),
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
-            CommandConfig::Run(run) => run::run(run, &display).await,
+            CommandConfig::Run(run) => run::run(*run, &display).await,
+            CommandConfig::History(args) => history::history(&args),
         }
     });
     // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.

@@ -6,8 +6,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::config::PlanConfig;
 use crate::error::{Error, Exit};
+use crate::output::outcome::{JobError, JobLine, LineHistory};
 use crate::output::records::is_fresh;
 use crate::plan::{self, Plan, hashing, text};
+use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
 use crate::{manifest, ui};
@@ -25,6 +27,53 @@ pub async fn make_plan(
         .collect();
     let hashes = hashing::hash_all(Some(&state), paths.into_iter().collect()).await?;
     Ok((plan::build(&jobs, &hashes), state))
+}
+
+/// Like [`make_plan`] for `--keep-going`: jobs whose manifest entry (or manifest) is
+/// invalid come back as failed lines (kind `invalid`, with the diagnostics); every
+/// diagnostic is printed as for `validate`.
+pub async fn make_plan_keep_going(
+    manifests: &[Utf8PathBuf],
+    state_dir: &Utf8Path,
+) -> Result<(Plan, StateDir, Vec<JobLine>), Error> {
+    let (jobs, rejected, invalid) = manifest::lenient::load_keep_going(manifests);
+    if let Some(invalid) = &invalid {
+        for d in &invalid.diagnostics {
+            let source = invalid.sources.get(&d.file).map(String::as_str);
+            ui::note(d.render(source).trim_end());
+        }
+        ui::note(&format!(
+            "warning: --keep-going: {} will not run; the others will",
+            crate::units::count(rejected.len(), "invalid manifest entry")
+        ));
+    }
+    let state = StateDir::open(state_dir)?;
+    let paths: BTreeSet<Utf8PathBuf> = jobs
+        .iter()
+        .flat_map(|j| j.inputs.iter().map(|f| f.abs.clone()))
+        .collect();
+    let hashes = hashing::hash_all(Some(&state), paths.into_iter().collect()).await?;
+    let lines = rejected
+        .iter()
+        .map(|r| {
+            let job = r.job.clone().unwrap_or_else(|| "*".to_owned());
+            JobLine {
+                manifest: r.manifest.to_string(),
+                dir: format!("{}/{job}", r.stem),
+                job,
+                status: JobStatus::Failed,
+                fingerprint: String::new(),
+                error: Some(JobError {
+                    kind: ErrorKind::Invalid,
+                    message: r.message(),
+                    request_id: None,
+                }),
+                reason: None,
+                history: LineHistory::default(),
+            }
+        })
+        .collect();
+    Ok((plan::build(&jobs, &hashes), state, lines))
 }
 
 /// Each job is marked fresh or to-run (from its `job.json` under `--out`), and each upload

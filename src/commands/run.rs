@@ -6,20 +6,23 @@ use std::sync::Arc;
 use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
-use super::plan::make_plan;
+use super::plan::{make_plan, make_plan_keep_going};
 use super::shutdown::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
+use crate::engine::halt::{FailCount, Halt};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Exit};
+use crate::output::attempts::previous_success;
 use crate::output::outcome::{Counts, JobLine, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
 use crate::output::staging;
+use crate::output::{history, junit};
 use crate::plan::PlannedJob;
 use crate::status::JobStatus;
 use crate::store::upload_cache::UploadCache;
 use crate::store::{self, StoreError};
-use crate::ui::events::{Event, Reporter};
+use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
 use crate::ui::{self, Display};
 
@@ -60,9 +63,19 @@ async fn execute(
     cancel: CancellationToken,
 ) -> Result<RunSummary, Error> {
     let started_at = jiff::Timestamp::now();
-    let (plan, state) = make_plan(&config.manifests, &config.state_dir).await?;
+    let run_id = history::new_run_id(started_at);
+    let (plan, state, rejected) = if config.keep_going {
+        make_plan_keep_going(&config.manifests, &config.state_dir).await?
+    } else {
+        let (plan, state) = make_plan(&config.manifests, &config.state_dir).await?;
+        (plan, state, Vec::new())
+    };
+    let rejected: Vec<JobLine> = rejected
+        .into_iter()
+        .filter(|line| config.only.matches(&line.job, &line.dir))
+        .collect();
     let selected = config.only.select(&plan);
-    if selected.is_empty() {
+    if selected.is_empty() && rejected.is_empty() {
         return Err(Error::NoJobMatches(config.only.patterns().to_vec()));
     }
     let out = &config.out;
@@ -81,24 +94,39 @@ async fn execute(
         .partition(|job| !config.force && is_fresh(out, &job.id, &job.fingerprint));
     let needed = plan.uploads_for(&to_run);
     reporter.report(Event::RunStarted {
-        jobs: to_run.len() + fresh.len(),
+        jobs: to_run.len() + fresh.len() + rejected.len(),
         fresh: fresh.len(),
         uploads: needed.len(),
         upload_bytes: needed.iter().map(|u| u.size).sum(),
     });
     let mut lines: Vec<JobLine> = Vec::new();
+    for line in rejected {
+        reporter.report(Event::JobFinished {
+            id: line.dir.clone(),
+            status: JobStatus::Failed,
+            failure: line.error.as_ref().map(|e| Failure {
+                kind: e.kind,
+                message: e.message.clone(),
+            }),
+        });
+        lines.push(line);
+    }
     for job in &fresh {
         reporter.report(Event::JobFinished {
             id: job.id.clone(),
             status: JobStatus::Fresh,
             failure: None,
         });
-        lines.push(engine::line(job, JobStatus::Fresh, None));
+        let mut line = engine::line(job, JobStatus::Fresh, None);
+        line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
+        lines.push(line);
     }
     let mut usage = Usage::default();
     let mut uploads = UploadStats::default();
     if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing(&config.engine))?;
+        // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
+        client.preflight().await?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
         let ctx = Ctx {
@@ -106,6 +134,10 @@ async fn execute(
             policy: config.engine.policy,
             reporter,
             cancel,
+            halt: Halt::default(),
+            failures: FailCount::default(),
+            max_fail: config.engine.max_fail,
+            attempts_root: history::run_dir(out, &run_id),
         };
         let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
         lines.extend(report.lines);
@@ -115,6 +147,7 @@ async fn execute(
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
     let counts = count(&lines);
     let summary = RunSummary {
+        run_id,
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at,
         finished_at: jiff::Timestamp::now(),
@@ -124,10 +157,25 @@ async fn execute(
         usage,
         jobs: lines,
     };
-    crate::output::write_run_json(out, &summary).map_err(|source| Error::WriteRecord {
+    history::write_run(out, &summary).map_err(|source| Error::WriteRecord {
         path: out.join("run.json"),
         source,
     })?;
+    if let Some(path) = &config.junit {
+        junit::write(path, &summary).map_err(|source| Error::Junit {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    match history::prune(out, config.keep_runs, &summary.run_id) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            "removed {} (--keep-runs {})",
+            crate::units::count(n, "old run folder"),
+            config.keep_runs
+        ),
+        Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
+    }
     Ok(summary)
 }
 
@@ -144,6 +192,13 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         failed: summary.counts.failed,
         fresh: summary.counts.fresh,
         interrupted: summary.counts.interrupted,
+        not_started: summary.counts.not_started,
+        stopped: summary
+            .jobs
+            .iter()
+            .find(|j| j.status == JobStatus::NotStarted)
+            .and_then(|j| j.error.as_ref())
+            .map(|e| e.message.clone()),
         uploaded: summary.uploads.uploaded,
         bytes_uploaded: summary.uploads.bytes_uploaded,
         reused: summary.uploads.reused,
@@ -192,16 +247,17 @@ fn count(lines: &[JobLine]) -> Counts {
             JobStatus::Failed => c.failed += 1,
             JobStatus::Fresh => c.fresh += 1,
             JobStatus::Interrupted => c.interrupted += 1,
+            JobStatus::NotStarted => c.not_started += 1,
         }
     }
     c
 }
 
-/// Interrupted wins over failed, failed over success.
+/// Interrupted wins over failed (or not started), failed over success.
 fn exit_for(counts: &Counts) -> Exit {
     if counts.interrupted > 0 {
         Exit::Interrupted
-    } else if counts.failed > 0 {
+    } else if counts.failed > 0 || counts.not_started > 0 {
         Exit::JobsFailed
     } else {
         Exit::Success

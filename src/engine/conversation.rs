@@ -56,11 +56,14 @@ impl Conversation {
 }
 
 /// `max_files` is `--max-files`, which bounds the deliverables check too.
+/// `deadline` is when the manifest's `timeout` runs out: the request then in flight is
+/// abandoned and the job fails with kind `timeout`, keeping every exchange so far.
 pub async fn converse(
     ctx: &Ctx,
     job: &PlannedJob,
     file_ids: &[String],
     max_files: usize,
+    deadline: Option<tokio::time::Instant>,
 ) -> Conversation {
     let params = request_params(job);
     let mut conv = Conversation {
@@ -102,8 +105,27 @@ pub async fn converse(
             let call = retry(&ctx.policy, |attempt| {
                 ctx.client.create_message(api_version, &body, attempt)
             });
+            let out_of_time = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             let response = tokio::select! {
                 r = call => r,
+                () = out_of_time => {
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::Timeout,
+                        message: format!(
+                            "the conversation ran past its timeout ({}) during turn {}; \
+                             raise `timeout` in the manifest",
+                            crate::units::seconds(job.settings.timeout.unwrap_or_default()),
+                            turn + 1
+                        ),
+                        request_id: None,
+                    });
+                    return conv;
+                }
                 () = ctx.cancel.cancelled() => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Interrupted,
@@ -116,6 +138,7 @@ pub async fn converse(
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
+                    super::halt::check(ctx, &gave_up.error);
                     let kind = match &gave_up.error.kind {
                         ApiErrorKind::Transport(_) => ErrorKind::Transport,
                         ApiErrorKind::Decode { body, .. } => {

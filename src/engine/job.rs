@@ -10,11 +10,13 @@ use tokio::sync::Semaphore;
 use super::Ctx;
 use super::conversation::{self, Conversation};
 use super::downloads::{self, OutputLimits};
+use super::halt::HaltReason;
 use super::uploads::{UploadResult, Uploads};
 use crate::api::FileMeta;
 use crate::api::messages::Usage;
 use crate::api::retry::retry;
-use crate::output::outcome::{AttachedInput, JobError, JobLine, JobOutcome};
+use crate::output::attempts::{self, Kept};
+use crate::output::outcome::{AttachedInput, JobError, JobLine, JobOutcome, LineHistory};
 use crate::output::staging::Staging;
 use crate::plan::PlannedJob;
 use crate::status::{ErrorKind, JobStatus};
@@ -51,7 +53,14 @@ pub async fn run_one(
     if ctx.cancel.is_cancelled() {
         return interrupted(ctx, &job);
     }
+    if let Some(reason) = ctx.halt.reason() {
+        return not_started(ctx, &job, reason);
+    }
     let started_at = jiff::Timestamp::now();
+    let deadline = job
+        .settings
+        .timeout
+        .map(|t| tokio::time::Instant::now() + t);
     // The output folder must be writable before the conversation is paid for.
     let staging = match Staging::new(out, &job.id) {
         Ok(staging) => staging,
@@ -83,7 +92,8 @@ pub async fn run_one(
             ..Conversation::default()
         },
         None => {
-            let first = conversation::converse(ctx, &job, &file_ids, limits.max_files).await;
+            let first =
+                conversation::converse(ctx, &job, &file_ids, limits.max_files, deadline).await;
             if first.first_request_not_found()
                 && refresh_lost_inputs(ctx, uploads, &job, &mut file_ids).await
             {
@@ -91,13 +101,12 @@ pub async fn run_one(
                     job = job.id,
                     "an attached file was gone; uploaded it again, retrying the job once"
                 );
-                conversation::converse(ctx, &job, &file_ids, limits.max_files).await
+                conversation::converse(ctx, &job, &file_ids, limits.max_files, deadline).await
             } else {
                 first
             }
         }
     };
-    drop(permit);
     if conversation
         .error
         .as_ref()
@@ -105,6 +114,12 @@ pub async fn run_one(
     {
         return interrupted(ctx, &job);
     }
+    // Counted before the permit is released, so `--max-fail` stops the next job in line.
+    let counted = conversation.error.is_some();
+    if counted {
+        ctx.failures.failed(&ctx.halt, ctx.max_fail);
+    }
+    drop(permit);
     let mut outcome = JobOutcome {
         inputs: attached(&job, &file_ids, &uploaded),
         job,
@@ -119,11 +134,31 @@ pub async fn run_one(
         repair_turns: conversation.deliverables.repair_turns,
     };
     let metas = conversation.deliverables.metas;
-    if let Err(e) = write_outcome(ctx, limits, &mut outcome, staging, &metas).await {
-        outcome.error.get_or_insert(e);
+    let kept = match write_outcome(ctx, limits, out, &mut outcome, staging, &metas).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            outcome.error.get_or_insert(e);
+            Kept::default()
+        }
+    };
+    if outcome.error.is_some() && !counted {
+        ctx.failures.failed(&ctx.halt, ctx.max_fail);
     }
     let usage = outcome.usage();
-    finished(ctx, &outcome.job, outcome.error.clone(), usage)
+    let (mut line, usage) = finished(ctx, &outcome.job, outcome.error.clone(), usage);
+    line.history = LineHistory {
+        duration_secs: Some(
+            outcome
+                .finished_at
+                .duration_since(outcome.started_at)
+                .as_secs_f64(),
+        ),
+        usage: Some(usage),
+        outputs: kept.outputs,
+        changed: kept.changed,
+        attempt: kept.attempt,
+    };
+    (line, usage)
 }
 
 /// The ids the conversation used: after a re-upload, the new ones.
@@ -196,10 +231,11 @@ async fn refresh_lost_inputs(
 async fn write_outcome(
     ctx: &Ctx,
     limits: OutputLimits,
+    out: &Utf8Path,
     outcome: &mut JobOutcome,
     staging: Staging,
     metas: &BTreeMap<String, FileMeta>,
-) -> Result<(), JobError> {
+) -> Result<Kept, JobError> {
     let (id, exchanges) = (&outcome.job.id, &outcome.exchanges);
     match downloads::collect(ctx, limits, id, exchanges, &staging, metas).await {
         Ok(outputs) => outcome.outputs = outputs,
@@ -209,12 +245,12 @@ async fn write_outcome(
     }
     outcome.finished_at = jiff::Timestamp::now();
     let id = outcome.job.id.clone();
-    crate::output::write_job(staging, outcome).map_err(|e| JobError {
+    // A failure never replaces a kept success: it goes to the run's history folder.
+    attempts::write(staging, outcome, out, &ctx.attempts_root).map_err(|e| JobError {
         kind: ErrorKind::Write,
         message: format!("cannot write the output of {id}: {e}"),
         request_id: None,
-    })?;
-    Ok(())
+    })
 }
 
 /// Reports the job's end and makes its line.
@@ -238,6 +274,24 @@ fn finished(
         }),
     });
     (line(job, status, error), usage)
+}
+
+/// A job the run stopped starting (`--max-fail`, a refused key, the spend limit): no
+/// folder is written for it.
+fn not_started(ctx: &Ctx, job: &PlannedJob, reason: &HaltReason) -> (JobLine, Usage) {
+    ctx.reporter.report(Event::JobFinished {
+        id: job.id.clone(),
+        status: JobStatus::NotStarted,
+        failure: None,
+    });
+    let error = JobError {
+        kind: ErrorKind::NotStarted,
+        message: reason.message.clone(),
+        request_id: None,
+    };
+    let mut line = line(job, JobStatus::NotStarted, Some(error));
+    line.reason = Some(reason.kind.to_owned());
+    (line, Usage::default())
 }
 
 fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
@@ -266,5 +320,7 @@ pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> Job
         dir: job.id.clone(),
         fingerprint: job.fingerprint.clone(),
         error,
+        reason: None,
+        history: LineHistory::default(),
     }
 }

@@ -31,6 +31,7 @@
 pub(crate) mod conversation;
 mod deliverables;
 pub(crate) mod downloads;
+pub(crate) mod halt;
 mod job;
 pub(crate) mod uploads;
 
@@ -67,6 +68,8 @@ pub struct Settings {
     pub upload_ttl: Option<u64>,
     pub limits: OutputLimits,
     pub policy: RetryPolicy,
+    /// `--max-fail`: after this many failed jobs, start no new one.
+    pub max_fail: Option<usize>,
 }
 
 /// What every task of a run shares.
@@ -75,6 +78,13 @@ pub struct Ctx {
     pub policy: RetryPolicy,
     pub reporter: Arc<dyn Reporter>,
     pub cancel: CancellationToken,
+    pub halt: halt::Halt,
+    /// Failed jobs so far, for `--max-fail`.
+    pub failures: halt::FailCount,
+    pub max_fail: Option<usize>,
+    /// Where a failed attempt of a job goes when the job's folder holds a success:
+    /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
+    pub attempts_root: camino::Utf8PathBuf,
 }
 
 /// What the engine did.

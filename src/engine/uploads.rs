@@ -227,7 +227,11 @@ async fn upload_one(
         ctx.client.upload(&spec, on_bytes.clone(), attempt)
     })
     .await
-    .map_err(|e| format!("upload of {} failed: {e}", u.source))?;
+    .map_err(|e| {
+        // A key revoked or the spend limit reached while uploading stops new jobs too.
+        super::halt::check(ctx, &e.error);
+        format!("upload of {} failed: {e}", u.source)
+    })?;
     let uploaded = Uploaded {
         file_id: meta.id.clone(),
         size: meta.size_bytes,

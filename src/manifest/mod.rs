@@ -15,6 +15,7 @@ pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
 mod expect;
 pub(crate) mod inputs;
+pub(crate) mod lenient;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;

@@ -39,6 +39,10 @@ pub struct RequestSettings {
     pub thinking_budget_tokens: Option<u32>,
     pub tool: String,
     pub max_continuations: u32,
+    /// The manifest's `timeout`: the longest the whole conversation may take. Not sent and
+    /// not part of the fingerprint: it bounds the run, it does not shape the result.
+    #[serde(skip)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// One job, fully resolved.
@@ -63,6 +67,35 @@ pub struct Source {
 
 /// Reads and checks every manifest. Returns all jobs, or every problem found.
 pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {
+    let all = resolve_all(paths);
+    let result = if all.diags.is_empty() {
+        Ok(all.jobs)
+    } else {
+        Err(all.diags)
+    };
+    (all.sources, result)
+}
+
+/// The diagnostics `diags[from..to]` belong to the `jobs:` entry named `job` of `file`.
+#[derive(Debug)]
+pub(super) struct EntrySpan {
+    pub file: Utf8PathBuf,
+    pub job: String,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// Everything [`resolve`] found: the jobs of valid entries (an entry with a problem gives
+/// no job), every diagnostic, and which entry each entry-level diagnostic belongs to.
+pub(super) struct All {
+    pub sources: Vec<Source>,
+    pub jobs: Vec<Job>,
+    pub diags: Vec<Diagnostic>,
+    pub entries: Vec<EntrySpan>,
+}
+
+pub(super) fn resolve_all(paths: &[Utf8PathBuf]) -> All {
+    let mut entries = Vec::new();
     let mut sources = Vec::new();
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
@@ -101,6 +134,7 @@ pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diag
                     base: manifest_dir(path),
                     expander: &mut expander,
                     diags: &mut diags,
+                    entries: &mut entries,
                 };
                 jobs.extend(ctx.manifest(&m, &stem));
             }
@@ -111,12 +145,12 @@ pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diag
             text,
         });
     }
-    let result = if diags.is_empty() {
-        Ok(jobs)
-    } else {
-        Err(diags)
-    };
-    (sources, result)
+    All {
+        sources,
+        jobs,
+        diags,
+        entries,
+    }
 }
 
 fn manifest_dir(path: &Utf8Path) -> Utf8PathBuf {
@@ -142,6 +176,7 @@ pub(super) struct Ctx<'a> {
     pub(super) base: Utf8PathBuf,
     pub(super) expander: &'a mut Expander,
     pub(super) diags: &'a mut Vec<Diagnostic>,
+    pub(super) entries: &'a mut Vec<EntrySpan>,
 }
 
 impl Ctx<'_> {
@@ -168,6 +203,31 @@ impl Ctx<'_> {
         let mut jobs = Vec::new();
         let mut seen: BTreeMap<String, u64> = BTreeMap::new();
         for spec in &m.jobs.value {
+            let (diags_before, jobs_before) = (self.diags.len(), jobs.len());
+            self.entry(spec, m, stem, &mut jobs, &mut seen);
+            if self.diags.len() > diags_before {
+                jobs.truncate(jobs_before);
+                self.entries.push(EntrySpan {
+                    file: self.file.to_owned(),
+                    job: spec.name.value.clone(),
+                    from: diags_before,
+                    to: self.diags.len(),
+                });
+            }
+        }
+        jobs
+    }
+
+    /// One `jobs:` entry's jobs into `jobs`, checking names against `seen`.
+    fn entry(
+        &mut self,
+        spec: &JobSpec,
+        m: &Manifest,
+        stem: &str,
+        jobs: &mut Vec<Job>,
+        seen: &mut BTreeMap<String, u64>,
+    ) {
+        {
             for job in self.job(spec, m.defaults.as_ref(), stem) {
                 let at = pos(&spec.name);
                 if let Some(&line) = seen.get(&job.name) {
@@ -201,7 +261,6 @@ impl Ctx<'_> {
                 jobs.push(job);
             }
         }
-        jobs
     }
 
     /// Checks one `jobs:` entry and expands it into one job, or one per `for_each` match.

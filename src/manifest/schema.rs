@@ -36,6 +36,7 @@ pub struct Settings {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub timeout: Option<Spanned<String>>,
     pub follow_up: Option<Vec<Spanned<String>>>,
     pub expect: Option<Vec<Spanned<ExpectSpec>>>,
     pub repair_turns: Option<Spanned<u32>>,
@@ -63,6 +64,7 @@ pub struct JobSpec {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub timeout: Option<Spanned<String>>,
     pub expect: Option<Vec<Spanned<ExpectSpec>>>,
     pub repair_turns: Option<Spanned<u32>>,
 }

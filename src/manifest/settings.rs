@@ -110,6 +110,19 @@ impl Ctx<'_> {
                 self.err(pos(t), format!("thinking.budget_tokens {budget} is out of range, expected at least 1024 and less than max_tokens ({max_tokens_value})"));
             }
         }
+        let timeout = pick(&job.timeout, d.map(|d| &d.timeout));
+        let timeout_value = match timeout.map(|t| (t, crate::units::parse_duration(&t.value))) {
+            None => None,
+            Some((_, Ok(value))) if !value.is_zero() => Some(value),
+            Some((t, _)) => {
+                self.err(
+                    pos(t),
+                    format!("timeout `{}` is not a duration above zero", t.value),
+                )
+                .help = Some("write e.g. `45m`, `2h` or `90s`".into());
+                None
+            }
+        };
         if self.diags.len() > before {
             return None;
         }
@@ -125,6 +138,7 @@ impl Ctx<'_> {
             tool: tool.map_or(DEFAULT_TOOL, |t| t.value.as_str()).to_owned(),
             max_continuations: pick(&job.max_continuations, d.map(|d| &d.max_continuations))
                 .map_or(DEFAULT_MAX_CONTINUATIONS, |m| m.value),
+            timeout: timeout_value,
         })
     }
 }

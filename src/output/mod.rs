@@ -7,10 +7,17 @@
 //! its status is what a later run trusts. The generated files are downloaded into the
 //! staging `files/` by the engine before this runs, under names from `safe_name.rs`.
 //!
+//! A failed attempt never replaces a kept success (`attempts.rs`); every run's record also
+//! goes to `OUT/runs/<run-id>/` and old runs are pruned (`history.rs`); `junit.rs` writes
+//! `--junit`.
+//!
 //! Everything rendered comes from a server: any field may be missing or of an odd type,
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
 
+pub(crate) mod attempts;
+pub(crate) mod history;
+pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod outcome;
 pub(crate) mod records;
@@ -32,6 +39,22 @@ use staging::Staging;
 
 /// Writes the job's documents into `staging`, then swaps it into place.
 pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathBuf> {
+    write_documents(&staging, outcome)?;
+    staging.commit()
+}
+
+/// Like [`write_job`], but puts the folder at `root/<stem>/<job>` (a failed attempt in the
+/// run's history folder).
+pub fn write_job_into(
+    staging: Staging,
+    outcome: &JobOutcome,
+    root: &Utf8Path,
+) -> io::Result<Utf8PathBuf> {
+    write_documents(&staging, outcome)?;
+    staging.commit_under(root)
+}
+
+fn write_documents(staging: &Staging, outcome: &JobOutcome) -> io::Result<()> {
     crate::atomic::write(
         &staging.path("report.md"),
         report::report_md(outcome).as_bytes(),
@@ -45,8 +68,7 @@ pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathB
         &records::messages_record(outcome),
     )?;
     // Last: a folder with a job.json is a finished one.
-    write_json(&staging.path("job.json"), &records::job_record(outcome))?;
-    staging.commit()
+    write_json(&staging.path("job.json"), &records::job_record(outcome))
 }
 
 /// Writes `OUT/run.json`.

@@ -101,6 +101,9 @@ impl JobOutcome {
 /// The content of `run.json`, and of `runner run --json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSummary {
+    /// The run's folder name under `OUT/runs/`; sorts by start time.
+    #[serde(default)]
+    pub run_id: String,
     pub runner_version: String,
     pub started_at: jiff::Timestamp,
     pub finished_at: jiff::Timestamp,
@@ -118,6 +121,8 @@ pub struct Counts {
     pub failed: usize,
     pub fresh: usize,
     pub interrupted: usize,
+    #[serde(default)]
+    pub not_started: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -139,4 +144,41 @@ pub struct JobLine {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
+    /// Why a job was not started: `max_fail`, `auth`, `spend_limit`, `budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What a reader needs to compare nights (docs/output.md, "Run history").
+    #[serde(flatten)]
+    pub history: LineHistory,
+}
+
+/// The parts of a job's line that compare one night with another.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LineHistory {
+    /// Seconds the job took in this run, from its start to its folder being written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// The generated files of the result this line describes (for a fresh job, the kept
+    /// result's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<LineOutput>,
+    /// Whether the outputs differ from the job's previous successful result (names or
+    /// hashes); absent when there is none to compare with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// Where this run's failed attempt was written, relative to the output root
+    /// (`runs/<run-id>/<stem>/<job>`), when the job folder kept an earlier success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<String>,
+}
+
+/// A generated file as a run record names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineOutput {
+    /// Relative to the job folder, e.g. `files/plot.png`.
+    pub path: String,
+    pub size: u64,
+    pub blake3: String,
 }

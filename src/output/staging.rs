@@ -93,6 +93,18 @@ impl Staging {
         Ok(target)
     }
 
+    /// Puts the staging folder at `root/<stem>/<job>` instead of the job's folder (a failed
+    /// attempt kept beside an earlier success, docs/output.md "Run history"); the job's
+    /// folder is left as it is. `root` must be on the output root's filesystem.
+    pub fn commit_under(mut self, root: &Utf8Path) -> io::Result<Utf8PathBuf> {
+        let stem = self.parent.file_name().unwrap_or_default().to_owned();
+        ensure_real_dir(root)?;
+        let parent = root.join(stem);
+        ensure_real_dir(&parent)?;
+        self.parent = parent;
+        self.commit()
+    }
+
     /// Moves whatever is at `target` (a folder, file, or symlink, never followed) into a
     /// fresh `.<job>.old-…` folder. Moving it *into* a new folder, rather than renaming it
     /// to a guessed name, cannot collide with anything.

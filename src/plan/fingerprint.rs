@@ -65,6 +65,7 @@ mod tests {
             thinking_budget_tokens: None,
             tool: "code_execution_20250825".into(),
             max_continuations: 20,
+            timeout: None,
         }
     }
 

@@ -52,6 +52,11 @@ impl Only {
         &self.patterns
     }
 
+    /// Whether a job of this name and id (`<manifest-stem>/<name>`) is selected.
+    pub fn matches(&self, name: &str, id: &str) -> bool {
+        self.is_all() || self.set.is_match(name) || self.set.is_match(id)
+    }
+
     /// The selected jobs in plan order; empty when the patterns match no job.
     pub fn select<'p>(&self, plan: &'p Plan) -> Vec<&'p PlannedJob> {
         plan.jobs

@@ -12,7 +12,9 @@ use super::progress;
 
 /// `-q` → errors only; default → warnings; `-v` → info; `-vv` → debug; `-vvv` → trace.
 /// `rust_log` (the `RUST_LOG` variable), when set, wins.
-pub fn init(display: &Display, rust_log: Option<&str>) {
+/// `json`: each line is one JSON object (`timestamp`, `level`, `fields.message`, the
+/// event's other fields such as `job`, and the spans'), for log shippers.
+pub fn init(display: &Display, rust_log: Option<&str>, json: bool) {
     let level = match (display.quiet, display.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -28,6 +30,18 @@ pub fn init(display: &Display, rust_log: Option<&str>) {
                 "{level},hyper=warn,reqwest=warn,h2=warn,rustls=warn"
             ))
         });
+    if json {
+        let _ = super::JSON_LINES.set(true);
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter(filter)
+            .with_writer(Stderr)
+            .with_ansi(false)
+            .with_target(false)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Stderr)

@@ -44,8 +44,28 @@ pub fn reporter(display: &Display) -> Arc<dyn Reporter> {
     }
 }
 
+/// Set once by `--log-format json`: every line on stderr is then one JSON object.
+static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// A line on stderr. A closed stderr is not worth a panic (`runner … 2>&1 | head -1`).
+/// With `--log-format json`, the line is a JSON object like the log lines' (`timestamp`,
+/// `level`, `message`).
 pub fn note(line: &str) {
+    if JSON_LINES.get().copied().unwrap_or(false) {
+        let level = if line.starts_with("error:") {
+            "ERROR"
+        } else {
+            "INFO"
+        };
+        let object = serde_json::json!({
+            "timestamp": jiff::Timestamp::now().to_string(),
+            "level": level,
+            "message": line,
+        });
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{object}");
+        return;
+    }
     progress::suspend(|| {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");

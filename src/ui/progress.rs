@@ -215,6 +215,7 @@ impl Reporter for Progress {
                     (JobStatus::Failed, None) => format!("   failed {id}"),
                     (JobStatus::Succeeded, _) => format!("       ok {id}"),
                     (JobStatus::Interrupted, _) => format!("  stopped {id}"),
+                    (JobStatus::NotStarted, _) => format!("  not run {id}"),
                     (JobStatus::Fresh, _) => return,
                 };
                 self.println(&line);

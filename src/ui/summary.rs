@@ -13,6 +13,9 @@ pub struct Summary {
     pub failed: usize,
     pub fresh: usize,
     pub interrupted: usize,
+    pub not_started: usize,
+    /// Why the run stopped starting jobs, when it did.
+    pub stopped: Option<String>,
     pub uploaded: usize,
     pub bytes_uploaded: u64,
     pub reused: usize,
@@ -33,11 +36,20 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
             out.push(format!("failed {id} ({kind}): {message}"));
         }
     }
-    let interrupted = if summary.interrupted > 0 {
+    if let Some(why) = &summary.stopped {
+        out.push(format!(
+            "stopped starting jobs ({} not started): {why}",
+            summary.not_started
+        ));
+    }
+    let mut interrupted = if summary.interrupted > 0 {
         format!(", {} interrupted", summary.interrupted)
     } else {
         String::new()
     };
+    if summary.not_started > 0 {
+        interrupted.push_str(&format!(", {} not started", summary.not_started));
+    }
     out.push(format!(
         "{}: {} succeeded, {} failed, {} fresh{interrupted}; uploads: {} new ({}), {} reused; \
          tokens in/out: {}/{}; summary in {}",

@@ -12,6 +12,7 @@ mod deliverables;
 mod examples;
 mod harness;
 mod hostile;
+mod nightly;
 mod plan;
 mod reliability;
 mod run;

@@ -109,15 +109,10 @@ fn a_rejected_key_is_not_echoed() {
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let run = sb.read_json("out/run.json");
-    assert_eq!(run["jobs"][0]["error"]["kind"], "upload", "{run}");
-    assert!(
-        run["jobs"][0]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("HTTP 401")
-    );
+    // The check before any upload refuses the run (docs/exit-codes.md §1.1).
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the key: HTTP 401"));
+    assert!(!sb.root.join("out/run.json").exists());
     assert!(!leaks(&out.stdout) && !leaks(&out.stderr));
     assert_eq!(
         files_containing(&sb.root, TEST_KEY.as_bytes()),

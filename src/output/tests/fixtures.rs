@@ -33,6 +33,7 @@ pub(crate) fn settings() -> RequestSettings {
         thinking_budget_tokens: None,
         tool: "code_execution_20250825".into(),
         max_continuations: 20,
+        timeout: None,
     }
 }
 

@@ -198,6 +198,7 @@ fn run_json_is_pretty_with_a_trailing_newline() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Utf8PathBuf::try_from(tmp.path().join("out")).unwrap();
     let summary = RunSummary {
+        run_id: "20261001T120000Z-0000".into(),
         runner_version: "0.1.0".into(),
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),
         finished_at: "2026-10-01T12:05:00Z".parse().unwrap(),

@@ -347,7 +347,7 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     assert_eq!(top, expected);
     assert_eq!(
         file_names(&sb.root.join("out")),
-        [".runner.lock", "m", "run.json"]
+        [".runner.lock", "m", "run.json", "runs"]
     );
     let job_dirs: Vec<String> = (0..names.len()).map(|j| format!("j{j}")).collect();
     assert_eq!(file_names(&sb.root.join("out/m")), job_dirs);

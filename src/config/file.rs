@@ -1,0 +1,229 @@
+//! The config file (`--config PATH`, else `runner.toml` in the current folder when
+//! present): any `run` option as a TOML key, so crontab lines stay short. Relative paths in
+//! it resolve against the file's folder, not cron's working directory; a flag given on the
+//! command line wins over the file.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::Deserialize;
+
+use crate::cli::RunArgs;
+use crate::error::Error;
+
+/// The default config file, looked for in the current folder.
+pub const DEFAULT_NAME: &str = "runner.toml";
+
+/// The keys of a config file: `runner run`'s long options, with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOptions {
+    /// Manifest paths or globs (`jobs/*.yaml`), used when none is given on the command line.
+    manifests: Option<Vec<String>>,
+    out: Option<Utf8PathBuf>,
+    jobs: Option<u16>,
+    uploads: Option<u16>,
+    only: Option<Vec<String>>,
+    max_attempts: Option<u16>,
+    force: Option<bool>,
+    json: Option<bool>,
+    state_dir: Option<Utf8PathBuf>,
+    upload_ttl: Option<String>,
+    max_file_size: Option<String>,
+    max_job_output: Option<String>,
+    max_files: Option<usize>,
+    max_fail: Option<u32>,
+    keep_runs: Option<u32>,
+    keep_going: Option<bool>,
+    junit: Option<Utf8PathBuf>,
+}
+
+/// A config file that was read.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: Utf8PathBuf,
+    /// The file's folder: relative paths in it start here.
+    dir: Utf8PathBuf,
+    options: FileOptions,
+}
+
+/// Reads `explicit`, else `cwd/runner.toml` when it exists; `None` when there is neither.
+pub fn load(explicit: Option<&Utf8Path>, cwd: Option<&Utf8Path>) -> Result<Option<Loaded>, Error> {
+    let path = match (explicit, cwd) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(cwd)) if cwd.join(DEFAULT_NAME).is_file() => cwd.join(DEFAULT_NAME),
+        (None, _) => return Ok(None),
+    };
+    let text = fs_err::read_to_string(&path).map_err(|source| Error::ConfigRead {
+        path: path.clone(),
+        source,
+    })?;
+    let options: FileOptions = toml::from_str(&text).map_err(|e| Error::ConfigFile {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_str().is_empty() => p.to_owned(),
+        _ => Utf8PathBuf::from("."),
+    };
+    Ok(Some(Loaded { path, dir, options }))
+}
+
+impl Loaded {
+    fn path_in(&self, p: &Utf8Path) -> Utf8PathBuf {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    fn bad(&self, key: &str, reason: impl std::fmt::Display) -> Error {
+        Error::ConfigFile {
+            path: self.path.clone(),
+            reason: format!("`{key}`: {reason}"),
+        }
+    }
+
+    /// The file's `out`, for `runner history` when `-o` is not given.
+    pub fn out(&self, matches: &ArgMatches) -> Option<Utf8PathBuf> {
+        let given = matches.value_source("out") == Some(ValueSource::CommandLine);
+        let out = self.options.out.as_deref().filter(|_| !given)?;
+        Some(self.path_in(out))
+    }
+
+    /// Sets each option of `args` that the command line did not give from the file.
+    pub fn apply(&self, args: &mut RunArgs, matches: &ArgMatches) -> Result<(), Error> {
+        let unset = |id: &str| matches.value_source(id) != Some(ValueSource::CommandLine);
+        let o = &self.options;
+        if args.manifests.is_empty()
+            && let Some(globs) = &o.manifests
+        {
+            for g in globs {
+                args.manifests.extend(
+                    expand(&self.path_in(Utf8Path::new(g)))
+                        .map_err(|e| self.bad("manifests", e))?,
+                );
+            }
+        }
+        if unset("out")
+            && let Some(v) = &o.out
+        {
+            args.out = self.path_in(v);
+        }
+        if unset("state_dir")
+            && let Some(v) = &o.state_dir
+        {
+            args.state.state_dir = Some(self.path_in(v));
+        }
+        if unset("junit")
+            && let Some(v) = &o.junit
+        {
+            args.junit = Some(self.path_in(v));
+        }
+        let at_least_one = |key: &str, v: u16| {
+            if v == 0 {
+                Err(self.bad(key, "must be at least 1"))
+            } else {
+                Ok(v)
+            }
+        };
+        if unset("jobs")
+            && let Some(v) = o.jobs
+        {
+            args.jobs = at_least_one("jobs", v)?;
+        }
+        if unset("uploads")
+            && let Some(v) = o.uploads
+        {
+            args.uploads = at_least_one("uploads", v)?;
+        }
+        if unset("max_attempts")
+            && let Some(v) = o.max_attempts
+        {
+            args.max_attempts = at_least_one("max_attempts", v)?;
+        }
+        if unset("only")
+            && let Some(v) = &o.only
+        {
+            args.only.clone_from(v);
+        }
+        if unset("force")
+            && let Some(v) = o.force
+        {
+            args.force = v;
+        }
+        if unset("json")
+            && let Some(v) = o.json
+        {
+            args.json = v;
+        }
+        if unset("keep_going")
+            && let Some(v) = o.keep_going
+        {
+            args.keep_going = v;
+        }
+        if unset("upload_ttl")
+            && let Some(v) = &o.upload_ttl
+        {
+            args.upload_ttl = Some(v.clone());
+        }
+        let size = |key: &str, v: &str| crate::units::parse_size(v).map_err(|e| self.bad(key, e));
+        if unset("max_file_size")
+            && let Some(v) = &o.max_file_size
+        {
+            args.max_file_size = size("max_file_size", v)?;
+        }
+        if unset("max_job_output")
+            && let Some(v) = &o.max_job_output
+        {
+            args.max_job_output = size("max_job_output", v)?;
+        }
+        if unset("max_files")
+            && let Some(v) = o.max_files
+        {
+            args.max_files = v;
+        }
+        if unset("max_fail")
+            && let Some(v) = o.max_fail
+        {
+            if v == 0 {
+                return Err(self.bad("max_fail", "must be at least 1"));
+            }
+            args.max_fail = Some(v);
+        }
+        if unset("keep_runs")
+            && let Some(v) = o.keep_runs
+        {
+            if v == 0 {
+                return Err(self.bad("keep_runs", "must be at least 1"));
+            }
+            args.keep_runs = v;
+        }
+        Ok(())
+    }
+}
+
+/// A manifest path, or a glob in its last component (`jobs/*.yaml`), sorted.
+fn expand(pattern: &Utf8Path) -> Result<Vec<Utf8PathBuf>, String> {
+    let name = pattern.file_name().unwrap_or_default();
+    if !name.contains(['*', '?', '[', '{']) {
+        return Ok(vec![pattern.to_owned()]);
+    }
+    let glob = globset::Glob::new(name)
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))?
+        .compile_matcher();
+    let dir = pattern.parent().unwrap_or(Utf8Path::new("."));
+    let mut found: Vec<Utf8PathBuf> = fs_err::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| glob.is_match(n))
+        .map(|n| dir.join(n))
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(format!("`{pattern}` matches no file"));
+    }
+    Ok(found)
+}

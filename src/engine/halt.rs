@@ -1,0 +1,116 @@
+//! The run's "stop starting jobs" switch: set once (first reason wins) by whatever makes
+//! further jobs pointless (`--max-fail` reached, the key refused, the spend limit), read
+//! by each job right after it gets its `-j` permit. Jobs already running finish.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::api::ApiError;
+
+/// Why no new job starts.
+#[derive(Debug)]
+pub struct HaltReason {
+    /// A stable word for `run.json`'s `reason`: `max_fail`, `auth`, `spend_limit`, `budget`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Halt {
+    reason: OnceLock<HaltReason>,
+}
+
+impl Halt {
+    /// Stops new jobs from starting; the first reason given is the one kept.
+    pub fn halt(&self, kind: &'static str, message: String) {
+        let first = self.reason.set(HaltReason { kind, message }).is_ok();
+        if first && let Some(r) = self.reason.get() {
+            // Info, not warn: the closing summary says it once for everyone (also with -q).
+            tracing::info!(reason = r.kind, "starting no new job: {}", r.message);
+        }
+    }
+
+    pub fn reason(&self) -> Option<&HaltReason> {
+        self.reason.get()
+    }
+}
+
+/// Stops new jobs when `error` is one that every later job would hit too: the key refused
+/// (401/403, e.g. revoked mid-run) or the spend limit reached (docs/api.md §4.2).
+pub fn check(ctx: &super::Ctx, error: &ApiError) {
+    if let Some((kind, message)) = fatal_for_all(error) {
+        ctx.halt.halt(kind, message);
+    }
+}
+
+fn fatal_for_all(error: &ApiError) -> Option<(&'static str, String)> {
+    if error.error_code() == Some("enforced_spend_limit_reached") {
+        return Some((
+            "spend_limit",
+            format!(
+                "the organisation's spend limit is reached ({error}); raise it in the \
+                 Anthropic Console, then run again"
+            ),
+        ));
+    }
+    match error.status() {
+        Some(401 | 403) => Some((
+            "auth",
+            format!(
+                "the API no longer accepts the key ({error}); check ANTHROPIC_API_KEY, then \
+                 run again"
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Counts failed jobs for `--max-fail`: the Nth failure stops new jobs.
+#[derive(Debug, Default)]
+pub struct FailCount {
+    failed: AtomicUsize,
+}
+
+impl FailCount {
+    pub fn failed(&self, halt: &Halt, max_fail: Option<usize>) {
+        let n = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(max) = max_fail
+            && n >= max
+        {
+            halt.halt(
+                "max_fail",
+                format!(
+                    "{} failed (--max-fail {max})",
+                    crate::units::count(n, "job")
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_reason_wins() {
+        let halt = Halt::default();
+        assert!(halt.reason().is_none());
+        halt.halt("auth", "key refused".into());
+        halt.halt("max_fail", "2 jobs failed".into());
+        let r = halt.reason().unwrap();
+        assert_eq!((r.kind, r.message.as_str()), ("auth", "key refused"));
+    }
+
+    #[test]
+    fn max_fail_halts_at_the_nth_failure() {
+        let (halt, count) = (Halt::default(), FailCount::default());
+        count.failed(&halt, Some(2));
+        assert!(halt.reason().is_none());
+        count.failed(&halt, Some(2));
+        assert_eq!(halt.reason().unwrap().kind, "max_fail");
+        let (halt, count) = (Halt::default(), FailCount::default());
+        count.failed(&halt, None);
+        assert!(halt.reason().is_none(), "no --max-fail, no halt");
+    }
+}

@@ -1,0 +1,118 @@
+//! Keeping the last good result (docs/output.md, "Run history"): a failed attempt never
+//! replaces a job folder that holds a success; it goes to the run's history folder
+//! instead, whole and atomically. Also compares a result's outputs with the previous
+//! success, for the run record's `changed`.
+
+use std::io;
+
+use camino::Utf8Path;
+use serde_json::Value;
+
+use super::outcome::{JobOutcome, LineOutput};
+use super::staging::Staging;
+
+/// Where a job's result went and how it compares with the previous success.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// `runs/<run-id>/<stem>/<job>` when the failed attempt went to the history folder.
+    pub attempt: Option<String>,
+    pub outputs: Vec<LineOutput>,
+    pub changed: Option<bool>,
+}
+
+/// The outputs of the success kept in `OUT/<job_id>/`, if that folder holds one.
+pub fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>> {
+    let bytes = fs_err::read(out.join(job_id).join("job.json")).ok()?;
+    let record: Value = serde_json::from_slice(&bytes).ok()?;
+    if record["status"] != "succeeded" {
+        return None;
+    }
+    let outputs = record["outputs"].as_array()?;
+    Some(
+        outputs
+            .iter()
+            .filter_map(|o| {
+                Some(LineOutput {
+                    path: o["path"].as_str()?.to_owned(),
+                    size: o["size"].as_u64()?,
+                    blake3: o["blake3"].as_str()?.to_owned(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Writes `outcome` into `out/<job>` (a success, or a failure with no success to keep),
+/// else into `attempts_root/<job>` (`out/runs/<run-id>`).
+pub fn write(
+    staging: Staging,
+    outcome: &JobOutcome,
+    out: &Utf8Path,
+    attempts_root: &Utf8Path,
+) -> io::Result<Kept> {
+    let previous = previous_success(out, &outcome.job.id);
+    let outputs: Vec<LineOutput> = outcome
+        .outputs
+        .iter()
+        .map(|f| LineOutput {
+            path: f.path.clone(),
+            size: f.size,
+            blake3: f.blake3.clone(),
+        })
+        .collect();
+    let changed = previous.as_ref().map(|p| !same_files(p, &outputs));
+    let attempt = if !outcome.succeeded() && previous.is_some() {
+        super::write_job_into(staging, outcome, attempts_root)?;
+        let rel = attempts_root
+            .strip_prefix(out)
+            .unwrap_or(attempts_root)
+            .join(&outcome.job.id);
+        Some(rel.to_string())
+    } else {
+        super::write_job(staging, outcome)?;
+        None
+    };
+    Ok(Kept {
+        attempt,
+        outputs,
+        changed,
+    })
+}
+
+/// The same files with the same bytes, whatever the order.
+fn same_files(a: &[LineOutput], b: &[LineOutput]) -> bool {
+    let key = |v: &[LineOutput]| {
+        let mut k: Vec<(String, String)> = v
+            .iter()
+            .map(|o| (o.path.clone(), o.blake3.clone()))
+            .collect();
+        k.sort();
+        k
+    };
+    key(a) == key(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(path: &str, hash: &str) -> LineOutput {
+        LineOutput {
+            path: path.into(),
+            size: 1,
+            blake3: hash.into(),
+        }
+    }
+
+    #[test]
+    fn outputs_compare_by_name_and_hash_in_any_order() {
+        let a = [out("files/a.csv", "1"), out("files/b.png", "2")];
+        let b = [out("files/b.png", "2"), out("files/a.csv", "1")];
+        assert!(same_files(&a, &b));
+        assert!(!same_files(
+            &a,
+            &[out("files/a.csv", "1"), out("files/b.png", "3")]
+        ));
+        assert!(!same_files(&a, &a[..1]));
+    }
+}

@@ -1,0 +1,137 @@
+//! The last good result is kept; every run is recorded under `OUT/runs/<run-id>/`.
+
+use fake_anthropic::FakeServer;
+
+use super::tree;
+use crate::harness::{Sandbox, manifest};
+
+fn job(prompt: &str) -> String {
+    manifest(&format!(
+        "  - name: report\n    inputs: [data/in.csv]\n    prompt: \"{prompt}\"\n"
+    ))
+}
+
+#[test]
+fn a_failed_attempt_never_replaces_the_last_good_result() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/in.csv", "a\n1\n")
+        .file("m.yaml", job("Summarise."));
+    let (code, _) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    let good = tree(&sb.root.join("out/m/report"));
+    assert!(good.contains_key("files/plot.png"), "{:?}", good.keys());
+
+    // The input changes and the API refuses the next attempt.
+    sb.file("data/in.csv", "a\n2\n").file(
+        "m.yaml",
+        job("Summarise.\\n@fake fail 400 invalid_request_error"),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        tree(&sb.root.join("out/m/report")),
+        good,
+        "the job folder is byte-identical to the successful one"
+    );
+    let run_id = summary["run_id"].as_str().unwrap();
+    let attempt = summary["jobs"][0]["attempt"].as_str().unwrap();
+    assert_eq!(attempt, format!("runs/{run_id}/m/report"));
+    let failed = sb.read_json(&format!("out/{attempt}/job.json"));
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["kind"], "api");
+    for doc in ["report.md", "transcript.md", "messages.json"] {
+        assert!(
+            sb.root.join("out").join(attempt).join(doc).is_file(),
+            "{doc}"
+        );
+    }
+
+    // The next success replaces the folder as a whole.
+    sb.file("m.yaml", job("Summarise again."));
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    let now = sb.read_json("out/m/report/job.json");
+    assert_eq!(now["status"], "succeeded");
+    assert_eq!(now["fingerprint"], summary["jobs"][0]["fingerprint"]);
+    assert_ne!(tree(&sb.root.join("out/m/report")), good);
+    assert!(summary["jobs"][0].get("attempt").is_none());
+}
+
+#[test]
+fn every_run_is_recorded_compared_and_pruned() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/in.csv", "a\n1\n")
+        .file("m.yaml", job("Summarise."));
+    let (_, first) = sb.run_json(&fake, &["run", "m.yaml", "--keep-runs", "2"]);
+    let line = &first["jobs"][0];
+    assert_eq!(line["status"], "succeeded");
+    assert!(line["duration_secs"].as_f64().unwrap() >= 0.0);
+    assert!(line["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    let names: Vec<&str> = line["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["files/inventory.csv", "files/plot.png"]);
+    assert!(line["outputs"][0]["blake3"].as_str().unwrap().len() == 64);
+    assert!(
+        line.get("changed").is_none(),
+        "no earlier success to compare with"
+    );
+
+    // A forced re-run with the same input: same outputs, so not changed.
+    let (_, second) = sb.run_json(&fake, &["run", "m.yaml", "--force", "--keep-runs", "2"]);
+    assert_eq!(second["jobs"][0]["changed"], false);
+    // Nothing to do: recorded too, with the kept result's outputs.
+    let (code, third) = sb.run_json(&fake, &["run", "m.yaml", "--keep-runs", "2"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(third["jobs"][0]["status"], "fresh");
+    assert_eq!(third["jobs"][0]["outputs"], second["jobs"][0]["outputs"]);
+
+    let mut ids: Vec<String> = std::fs::read_dir(sb.root.join("out/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    ids.sort();
+    let expected = [
+        second["run_id"].as_str().unwrap(),
+        third["run_id"].as_str().unwrap(),
+    ];
+    assert_eq!(ids, expected, "--keep-runs 2 pruned the oldest run");
+    assert!(first["run_id"].as_str().unwrap() < expected[0]);
+    assert_eq!(
+        std::fs::read(sb.root.join("out/run.json")).unwrap(),
+        std::fs::read(sb.root.join(format!("out/runs/{}/run.json", expected[1]))).unwrap(),
+        "OUT/run.json is the latest run's record"
+    );
+    assert!(
+        sb.root.join("out/m/report/job.json").is_file(),
+        "job folders are never pruned"
+    );
+
+    let out = sb.cmd(["history", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["run_id"], expected[1], "newest first");
+    for run in runs {
+        for key in ["run_id", "started_at", "finished_at", "exit_code", "counts"] {
+            assert!(run.get(key).is_some(), "{key} in {run}");
+        }
+    }
+    let out = sb.cmd(["history", "-o", "out"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with(expected[1]), "{text}");
+    assert!(
+        lines[0].contains("1 job: 0 succeeded, 0 failed, 1 fresh"),
+        "{text}"
+    );
+    assert!(lines[0].ends_with("exit 0"), "{text}");
+    assert!(lines[1].contains("1 job: 1 succeeded"), "{text}");
+}
