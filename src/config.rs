@@ -14,8 +14,13 @@ use crate::cli::{Cli, Command, PlanArgs, RunArgs, StateArgs};
 use crate::engine::downloads::OutputLimits;
 use crate::error::Error;
 use crate::plan::select::Only;
+use crate::plan::shard::Shard;
 use crate::ui::Display;
 use crate::units;
+
+mod eco;
+
+pub use eco::{ExplainConfig, FilesAction, FilesConfig};
 
 /// The environment the runner reads: variables, and whether stderr is a terminal.
 #[derive(Clone, Debug, Default)]
@@ -75,6 +80,9 @@ const READ: &[&str] = &[
     "NO_COLOR",
     "RUST_LOG",
     "RUNNER_TEST_DELAY_SCALE",
+    "RUNNER_SHARD",
+    "JOB_COMPLETION_INDEX",
+    "RUNNER_SHARD_COUNT",
 ];
 
 /// Where the API is and how to authenticate.
@@ -110,6 +118,12 @@ pub enum CommandConfig {
     Validate { manifests: Vec<Utf8PathBuf> },
     Plan(PlanConfig),
     Run(RunConfig),
+    Explain(ExplainConfig),
+    Init { dir: Utf8PathBuf },
+    Files(FilesConfig),
+    Schema,
+    Completions(crate::cli::Shell),
+    Man,
 }
 
 #[derive(Debug)]
@@ -119,6 +133,7 @@ pub struct PlanConfig {
     pub out: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug)]
@@ -131,6 +146,7 @@ pub struct RunConfig {
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
     pub engine: crate::engine::Settings,
+    pub shard: Option<Shard>,
 }
 
 impl Config {
@@ -163,6 +179,12 @@ impl Config {
             Command::Validate { manifests } => CommandConfig::Validate { manifests },
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
             Command::Run(args) => CommandConfig::Run(run(args, env)?),
+            Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env)?),
+            Command::Init { dir } => CommandConfig::Init { dir },
+            Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),
+            Command::Schema => CommandConfig::Schema,
+            Command::Completions { shell } => CommandConfig::Completions(shell),
+            Command::Man => CommandConfig::Man,
         };
         Ok(Config {
             display,
@@ -209,22 +231,15 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
         json: args.json,
         out: args.out,
         api: api(env),
+        shard: eco::shard(&args.shard, env)?,
     })
 }
 
 fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
     let upload_ttl = args.upload_ttl.as_deref().map(upload_ttl).transpose()?;
-    let policy = RetryPolicy {
-        max_attempts: u32::from(args.max_attempts),
-        // Tests shrink every wait; never set in real use (not documented to users).
-        scale: env
-            .var("RUNNER_TEST_DELAY_SCALE")
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .unwrap_or(1.0),
-        ..RetryPolicy::default()
-    };
+    let policy = retry_policy(args.max_attempts, env);
     Ok(RunConfig {
+        shard: eco::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,
@@ -244,6 +259,19 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
             policy,
         },
     })
+}
+
+fn retry_policy(max_attempts: u16, env: &Env) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: u32::from(max_attempts),
+        // Tests shrink every wait; never set in real use (not documented to users).
+        scale: env
+            .var("RUNNER_TEST_DELAY_SCALE")
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(1.0),
+        ..RetryPolicy::default()
+    }
 }
 
 /// `--upload-ttl`: within what the Files API accepts, 1 hour to 90 days (docs/api.md

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::make_plan;
+use super::sharding;
 use super::shutdown::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
@@ -18,7 +18,6 @@ use crate::output::staging;
 use crate::plan::PlannedJob;
 use crate::status::JobStatus;
 use crate::store::upload_cache::UploadCache;
-use crate::store::{self, StoreError};
 use crate::ui::events::{Event, Reporter};
 use crate::ui::summary::Summary;
 use crate::ui::{self, Display};
@@ -65,13 +64,25 @@ async fn execute(
     if selected.is_empty() {
         return Err(Error::NoJobMatches(config.only.patterns().to_vec()));
     }
+    // After `--only`: a shard with no job is no usage error, just nothing to do.
+    let selected: Vec<&PlannedJob> = match config.shard {
+        Some(shard) => selected.into_iter().filter(|j| shard.holds(&j.id)).collect(),
+        None => selected,
+    };
     let out = &config.out;
     fs_err::create_dir_all(out).map_err(|source| Error::CreateOut {
         path: out.clone(),
         source,
     })?;
-    let _lock = lock_out(out)?;
-    staging::clean_stale(out).map_err(|source| Error::TidyOut {
+    let _lock = sharding::lock_out(out, config.shard)?;
+    let tidied = match config.shard {
+        None => staging::clean_stale(out),
+        Some(_) => {
+            let ids: Vec<&str> = selected.iter().map(|j| j.id.as_str()).collect();
+            staging::clean_stale_of(out, &ids)
+        }
+    };
+    tidied.map_err(|source| Error::TidyOut {
         path: out.clone(),
         source,
     })?;
@@ -104,6 +115,7 @@ async fn execute(
         let ctx = Ctx {
             client,
             policy: config.engine.policy,
+            files_version: engine::files_api_version(&to_run),
             reporter,
             cancel,
         };
@@ -124,9 +136,12 @@ async fn execute(
         usage,
         jobs: lines,
     };
-    crate::output::write_run_json(out, &summary).map_err(|source| Error::WriteRecord {
-        path: out.join("run.json"),
-        source,
+    let record = sharding::record_name(config.shard);
+    crate::output::write_run_json(out, &record, &summary).map_err(|source| {
+        Error::WriteRecord {
+            path: out.join(&record),
+            source,
+        }
     })?;
     Ok(summary)
 }
@@ -156,28 +171,10 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .filter_map(|j| Some((j.dir.clone(), j.error.as_ref()?)))
             .map(|(dir, e)| (dir, e.kind, e.message.clone()))
             .collect(),
-        record: config.out.join("run.json").to_string(),
+        record: config.out.join(sharding::record_name(config.shard)).to_string(),
     };
     for line in ui::summary::lines(&closing, display.shows_failures_live()) {
         ui::note(&line);
-    }
-}
-
-/// One runner per output folder: a second one would race on the same job folders (and
-/// tidy away the first one's staging folders). Held until the run ends.
-fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
-    let path = out.join(".runner.lock");
-    let file = store::open_lock_file(&path).map_err(|e| match e {
-        StoreError::Open { source, .. } => Error::LockOut {
-            path: path.clone(),
-            source,
-        },
-        other => Error::Store(other),
-    })?;
-    match file.file().try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::OutLocked(out.to_owned())),
-        Err(std::fs::TryLockError::Error(source)) => Err(Error::LockOut { path, source }),
     }
 }
 

@@ -3,7 +3,8 @@
 //! rule of the manifest format, collecting all problems of all manifests as
 //! [`Diagnostic`]s with `file:line:column`.
 //!
-//! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
+//! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans; `json_schema.rs`:
+//!   the JSON Schema generated from those types (`runner schema`);
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
@@ -12,6 +13,7 @@
 
 pub(crate) mod diagnostic;
 pub(crate) mod inputs;
+pub(crate) mod json_schema;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;

@@ -11,9 +11,11 @@
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
 
+pub(crate) mod explain;
 pub(crate) mod markdown;
 pub(crate) mod outcome;
 pub(crate) mod records;
+pub(crate) mod references;
 pub(crate) mod report;
 pub(crate) mod safe_name;
 pub(crate) mod staging;
@@ -49,9 +51,9 @@ pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathB
     staging.commit()
 }
 
-/// Writes `OUT/run.json`.
-pub fn write_run_json(out_root: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
-    write_json(&out_root.join("run.json"), summary)
+/// Writes the run record `OUT/<name>`: `run.json`, or a shard's `run-shard-K-of-N.json`.
+pub fn write_run_json(out_root: &Utf8Path, name: &str, summary: &RunSummary) -> io::Result<()> {
+    write_json(&out_root.join(name), summary)
 }
 
 fn write_json(path: &Utf8Path, value: &impl Serialize) -> io::Result<()> {

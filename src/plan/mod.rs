@@ -3,7 +3,8 @@
 //! its output folder, and its fingerprint. `runner plan` prints this value (`text.rs`).
 //!
 //! `hashing.rs` computes the content hashes (cached in the state dir); `fingerprint.rs`
-//! decides when a job's earlier result still holds; `select.rs` applies `--only`.
+//! decides when a job's earlier result still holds; `select.rs` applies `--only`;
+//! `shard.rs` applies `--shard K/N`.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
 pub(crate) mod select;
+pub(crate) mod shard;
 pub(crate) mod text;
 
 use hashing::Hashed;

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod crash;
+mod eco;
 mod examples;
 mod harness;
 mod hostile;
