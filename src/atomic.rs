@@ -91,7 +91,11 @@ mod tests {
         let e = write_new(&path, b"two").unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(fs_err::read_to_string(&path).unwrap(), "one");
-        assert_eq!(fs_err::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs_err::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     /// Output files follow the umask like any file `open(2)` creates; tests run with the

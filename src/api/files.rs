@@ -238,7 +238,10 @@ impl ApiClient {
     pub async fn delete_file(&self, id: &str, version: &str, attempt: u32) -> Result<(), ApiError> {
         #[derive(Deserialize)]
         struct Deleted {
-            #[allow(dead_code, reason = "checked by deserialising: the reply names the file")]
+            #[allow(
+                dead_code,
+                reason = "checked by deserialising: the reply names the file"
+            )]
             id: String,
         }
         let endpoint = "DELETE /v1/files/{id}";

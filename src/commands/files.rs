@@ -55,7 +55,10 @@ pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error
                     units::bytes(e.size),
                     e.uploaded_at.strftime("%Y-%m-%d %H:%M")
                 );
-                ui::stdout(&format!("{}{line}\n", if *dry_run { "would delete " } else { "" }));
+                ui::stdout(&format!(
+                    "{}{line}\n",
+                    if *dry_run { "would delete " } else { "" }
+                ));
             }
             if *dry_run {
                 if !display.quiet {
@@ -152,7 +155,10 @@ async fn list(
 
 fn render(f: &Listed) -> String {
     let when = |t: Option<jiff::Timestamp>| {
-        t.map_or_else(|| "-".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.strftime("%Y-%m-%d %H:%M").to_string(),
+        )
     };
     let mut line = format!(
         "{}  {}  {}  created {}  expires {}",

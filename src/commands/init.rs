@@ -58,7 +58,10 @@ pub fn init(dir: &Utf8Path) -> Result<Exit, Error> {
         (dir.join("manifest.schema.json"), &schema),
     ];
     // Check them all first, so a refusal leaves no half-made project behind.
-    if let Some((path, _)) = files.iter().find(|(path, _)| path.symlink_metadata().is_ok()) {
+    if let Some((path, _)) = files
+        .iter()
+        .find(|(path, _)| path.symlink_metadata().is_ok())
+    {
         return Err(Error::InitExists(path.clone()));
     }
     for (path, text) in &files {
@@ -74,7 +77,9 @@ pub fn init(dir: &Utf8Path) -> Result<Exit, Error> {
         })?;
     }
     let manifest = dir.join(MANIFEST);
-    ui::note(&format!("wrote {manifest}, its prompt, data and JSON Schema. Try it:"));
+    ui::note(&format!(
+        "wrote {manifest}, its prompt, data and JSON Schema. Try it:"
+    ));
     ui::note(&format!("  runner plan {manifest}"));
     ui::note(&format!("  runner run {manifest} -o {}", dir.join("out")));
     Ok(Exit::Success)

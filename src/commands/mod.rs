@@ -2,8 +2,8 @@
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record. `explain`: manifest → plan → compared with each job's
 //! last `job.json`. `files`: the Files API and the upload cache. `init`, `schema`,
-//! `completions`, `man`: files and text for editors and shells. Fatal errors come back as [`Error`]; failed jobs are
-//! values in the run's record.
+//! `completions`, `man`: files and text for editors and shells. Fatal errors come back as
+//! [`Error`]; failed jobs are values in the run's record.
 
 mod completions;
 mod explain;

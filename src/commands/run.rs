@@ -66,7 +66,10 @@ async fn execute(
     }
     // After `--only`: a shard with no job is no usage error, just nothing to do.
     let selected: Vec<&PlannedJob> = match config.shard {
-        Some(shard) => selected.into_iter().filter(|j| shard.holds(&j.id)).collect(),
+        Some(shard) => selected
+            .into_iter()
+            .filter(|j| shard.holds(&j.id))
+            .collect(),
         None => selected,
     };
     let out = &config.out;
@@ -137,11 +140,9 @@ async fn execute(
         jobs: lines,
     };
     let record = sharding::record_name(config.shard);
-    crate::output::write_run_json(out, &record, &summary).map_err(|source| {
-        Error::WriteRecord {
-            path: out.join(&record),
-            source,
-        }
+    crate::output::write_run_json(out, &record, &summary).map_err(|source| Error::WriteRecord {
+        path: out.join(&record),
+        source,
     })?;
     Ok(summary)
 }
@@ -171,7 +172,10 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .filter_map(|j| Some((j.dir.clone(), j.error.as_ref()?)))
             .map(|(dir, e)| (dir, e.kind, e.message.clone()))
             .collect(),
-        record: config.out.join(sharding::record_name(config.shard)).to_string(),
+        record: config
+            .out
+            .join(sharding::record_name(config.shard))
+            .to_string(),
     };
     for line in ui::summary::lines(&closing, display.shows_failures_live()) {
         ui::note(&line);

@@ -28,7 +28,10 @@ pub fn lock_out(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::File
         return Ok(vec![main]);
     };
     try_lock(&main, out, |f| f.try_lock_shared())?;
-    let own = open(out, &format!(".runner-shard-{}-of-{}.lock", shard.k(), shard.n()))?;
+    let own = open(
+        out,
+        &format!(".runner-shard-{}-of-{}.lock", shard.k(), shard.n()),
+    )?;
     try_lock(&own, out, |f| f.try_lock())?;
     Ok(vec![main, own])
 }
@@ -50,8 +53,43 @@ fn try_lock(
         Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::OutLocked(out.to_owned())),
         Err(std::fs::TryLockError::Error(source)) => Err(Error::LockOut {
-            path: file.path().to_owned().try_into().unwrap_or_else(|_| out.join(".runner.lock")),
+            path: file
+                .path()
+                .to_owned()
+                .try_into()
+                .unwrap_or_else(|_| out.join(".runner.lock")),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_lock_side_by_side_but_not_beside_an_unsharded_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Utf8Path::from_path(dir.path()).unwrap();
+        let (one, two) = (Shard::new(1, 2), Shard::new(2, 2));
+        let first = lock_out(out, one).unwrap();
+        let second = lock_out(out, two).unwrap();
+        assert!(
+            matches!(lock_out(out, one), Err(Error::OutLocked(_))),
+            "same shard"
+        );
+        assert!(
+            matches!(lock_out(out, None), Err(Error::OutLocked(_))),
+            "unsharded"
+        );
+        drop((first, second));
+        let whole = lock_out(out, None).unwrap();
+        assert!(
+            matches!(lock_out(out, two), Err(Error::OutLocked(_))),
+            "a shard"
+        );
+        drop(whole);
+        assert_eq!(record_name(one), "run-shard-1-of-2.json");
+        assert_eq!(record_name(None), "run.json");
     }
 }

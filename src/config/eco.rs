@@ -139,7 +139,10 @@ pub(super) fn shard(args: &ShardArgs, env: &Env) -> Result<Option<Shard>, Error>
             .map(Some)
             .ok_or_else(|| bad("RUNNER_SHARD", text, K_OF_N));
     }
-    match (env.var("JOB_COMPLETION_INDEX"), env.var("RUNNER_SHARD_COUNT")) {
+    match (
+        env.var("JOB_COMPLETION_INDEX"),
+        env.var("RUNNER_SHARD_COUNT"),
+    ) {
         (None, None) => Ok(None),
         (Some(index), None) => Err(bad(
             "JOB_COMPLETION_INDEX",
@@ -192,7 +195,10 @@ mod tests {
             k_n(shard_from(Some("1/2"), &[("RUNNER_SHARD", "2/2")])),
             Some((1, 2))
         );
-        assert_eq!(k_n(shard_from(None, &[("RUNNER_SHARD", "2/2")])), Some((2, 2)));
+        assert_eq!(
+            k_n(shard_from(None, &[("RUNNER_SHARD", "2/2")])),
+            Some((2, 2))
+        );
         let indexed = [("JOB_COMPLETION_INDEX", "0"), ("RUNNER_SHARD_COUNT", "3")];
         assert_eq!(k_n(shard_from(None, &indexed)), Some((1, 3)));
     }

@@ -69,9 +69,11 @@ pub async fn collect(
     let mut metas: Vec<(String, FileMeta)> = Vec::with_capacity(ids.len());
     let mut total = 0u64;
     for id in ids {
-        let meta = retry(&ctx.policy, |attempt| ctx.client.file_meta(&id, &ctx.files_version, attempt))
-            .await
-            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?;
+        let meta = retry(&ctx.policy, |attempt| {
+            ctx.client.file_meta(&id, &ctx.files_version, attempt)
+        })
+        .await
+        .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?;
         check_size(&limits, &id, &meta, &mut total)?;
         metas.push((id, meta));
     }

@@ -186,6 +186,20 @@ async fn guarded(job: PlannedJob, run: impl Future<Output = (JobLine, Usage)>) -
     }
 }
 
+/// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
+/// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
+pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
+    let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
+    let first = versions
+        .next()
+        .unwrap_or(crate::api::facts::DEFAULT_API_VERSION);
+    if versions.all(|v| v == first) {
+        first.to_owned()
+    } else {
+        crate::api::facts::DEFAULT_API_VERSION.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,17 +214,5 @@ mod tests {
         assert!(error.message.ends_with("boom"), "{}", error.message);
         assert_eq!(line.dir, job.id);
         assert_eq!(usage, Usage::default());
-    }
-}
-
-/// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
-/// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
-pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
-    let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
-    let first = versions.next().unwrap_or(crate::api::facts::DEFAULT_API_VERSION);
-    if versions.all(|v| v == first) {
-        first.to_owned()
-    } else {
-        crate::api::facts::DEFAULT_API_VERSION.to_owned()
     }
 }

@@ -14,7 +14,10 @@ pub fn manifest_schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<Manifest>().to_value();
     if let Some(object) = schema.as_object_mut() {
-        object.insert("title".to_owned(), Value::from("runner manifest (version 1)"));
+        object.insert(
+            "title".to_owned(),
+            Value::from("runner manifest (version 1)"),
+        );
         object.insert(
             "description".to_owned(),
             Value::from(
@@ -55,7 +58,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_closed_off_everywhere() {
         let schema = manifest_schema();
-        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
         assert_eq!(schema["additionalProperties"], false);
         for def in ["Settings", "JobSpec", "Thinking"] {
             assert_eq!(schema["$defs"][def]["additionalProperties"], false, "{def}");

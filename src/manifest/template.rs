@@ -99,7 +99,11 @@ mod tests {
     #[test]
     fn writes_a_literal_double_brace_with_its_escape() {
         assert_eq!(
-            render(r#"Use {{ "{{" }} x }} and {{'{{'}}y}}, in {{ stem }}."#, Some(&VARS)).unwrap(),
+            render(
+                r#"Use {{ "{{" }} x }} and {{'{{'}}y}}, in {{ stem }}."#,
+                Some(&VARS)
+            )
+            .unwrap(),
             "Use {{ x }} and {{y}}, in a."
         );
         assert_eq!(

@@ -61,7 +61,11 @@ mod tests {
         let out = Utf8Path::from_path(dir.path()).unwrap();
         let record = r#"{"inputs":[{"file_id":"file_in"}],"outputs":[{"file_id":"file_out"}]}"#;
         crate::atomic::write(&out.join("m/a/job.json"), record.as_bytes()).unwrap();
-        crate::atomic::write(&out.join("m/.a.staging-x/job.json"), b"{\"inputs\":[{\"file_id\":\"file_s\"}]}").unwrap();
+        crate::atomic::write(
+            &out.join("m/.a.staging-x/job.json"),
+            b"{\"inputs\":[{\"file_id\":\"file_s\"}]}",
+        )
+        .unwrap();
         crate::atomic::write(&out.join("run.json"), b"{}").unwrap();
         let refs = file_references(out).unwrap();
         assert_eq!(refs.keys().collect::<Vec<_>>(), ["file_in", "file_out"]);

@@ -260,7 +260,11 @@ mod tests {
         cache.forget(&["file_a".to_owned()].into()).unwrap();
         let ids: Vec<String> = cache.entries().into_iter().map(|e| e.file_id).collect();
         assert_eq!(ids, ["file_b"]);
-        assert_eq!(other.entries().len(), 1, "another API's cache keeps its entry");
+        assert_eq!(
+            other.entries().len(),
+            1,
+            "another API's cache keeps its entry"
+        );
     }
 
     #[test]

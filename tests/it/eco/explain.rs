@@ -12,7 +12,11 @@ fn explain_json(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
         .cmd(["explain", "--json"].iter().chain(args))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -69,10 +73,16 @@ fn explain_names_each_changed_part() {
 
     let text = sb.cmd(["explain", "m.yaml"]).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
-    assert!(text.contains("m/a  to run: changed since it last succeeded"), "{text}");
+    assert!(
+        text.contains("m/a  to run: changed since it last succeeded"),
+        "{text}"
+    );
     assert!(text.contains("input a.csv changed: blake3 "), "{text}");
     assert!(text.contains("prompt text changed"), "{text}");
-    assert!(text.contains("m/b  to run"), "the model changed for b too: {text}");
+    assert!(
+        text.contains("m/b  to run"),
+        "the model changed for b too: {text}"
+    );
 }
 
 #[test]
@@ -87,7 +97,11 @@ fn explain_says_a_job_failed_last_time() {
         .code(1);
     let e = explain_json(&sb, &["m.yaml"]);
     assert_eq!(e[0]["reason"], "failed-last-time");
-    assert!(e[0]["detail"].as_str().unwrap().starts_with("api: "), "{}", e[0]);
+    assert!(
+        e[0]["detail"].as_str().unwrap().starts_with("api: "),
+        "{}",
+        e[0]
+    );
     assert_eq!(e[0]["changes"], json!([]), "nothing changed since");
     assert_eq!(e[1]["reason"], "never-ran");
 }

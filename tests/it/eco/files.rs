@@ -19,7 +19,11 @@ fn files_json(sb: &Sandbox, fake: &FakeServer, args: &[&str]) -> Vec<Value> {
         .cmd_against(fake, ["files", "list", "--json"].iter().chain(args))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -48,7 +52,10 @@ fn two_runners(fake: &FakeServer) -> (Sandbox, Sandbox, String) {
         "m.yaml",
         manifest("  - name: c\n    inputs: [d/c.csv]\n    prompt: three\n"),
     );
-    other.cmd_against(fake, ["run", "m.yaml"]).assert().success();
+    other
+        .cmd_against(fake, ["run", "m.yaml"])
+        .assert()
+        .success();
     (sb, other, first_a)
 }
 
@@ -87,8 +94,14 @@ fn files_list_follows_every_page() {
     fake.push_faults(
         Endpoint::ListFiles,
         [
-            Fault::RawBody(format!(r#"{{"data":[{}],"next_page":"page_two"}}"#, file("file_1"))),
-            Fault::RawBody(format!(r#"{{"data":[{}],"next_page":null}}"#, file("file_2"))),
+            Fault::RawBody(format!(
+                r#"{{"data":[{}],"next_page":"page_two"}}"#,
+                file("file_1")
+            )),
+            Fault::RawBody(format!(
+                r#"{{"data":[{}],"next_page":null}}"#,
+                file("file_2")
+            )),
         ],
     );
     let listed = files_json(&sb, &fake, &[]);
@@ -116,18 +129,32 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
         .cmd_against(&fake, ["files", "prune", "--dry-run"])
         .output()
         .unwrap();
-    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     let listed = String::from_utf8(dry.stdout).unwrap();
     assert_eq!(listed.lines().count(), 1, "{listed}");
-    assert!(listed.starts_with(&format!("would delete {first_a}  a.csv")), "{listed}");
-    assert_eq!(fake.stats().requests.get("delete_file"), None, "a dry run deletes nothing");
+    assert!(
+        listed.starts_with(&format!("would delete {first_a}  a.csv")),
+        "{listed}"
+    );
+    assert_eq!(
+        fake.stats().requests.get("delete_file"),
+        None,
+        "a dry run deletes nothing"
+    );
     assert!(fake.file_bytes(&first_a).is_some());
 
     let young = sb
         .cmd_against(&fake, ["files", "prune", "--dry-run", "--older-than", "1d"])
         .output()
         .unwrap();
-    assert!(young.stdout.is_empty(), "uploaded just now, so not older than a day");
+    assert!(
+        young.stdout.is_empty(),
+        "uploaded just now, so not older than a day"
+    );
 
     // A mistyped output tree would make every upload look unreferenced: refused.
     sb.cmd_against(&fake, ["files", "prune", "-o", "outt"])
@@ -141,11 +168,17 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
     for kept in input_ids(&sb, "a").iter().chain(&input_ids(&sb, "b")) {
         assert!(fake.file_bytes(kept).is_some(), "{kept} is referenced");
     }
-    assert!(fake.file_bytes(&others_upload).is_some(), "not this runner's upload");
+    assert!(
+        fake.file_bytes(&others_upload).is_some(),
+        "not this runner's upload"
+    );
     assert!(!cache_text(&sb).contains(&first_a), "the cache forgot it");
     // The jobs stay fresh: nothing they use was deleted.
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
-    assert_eq!((code, summary["counts"]["fresh"].clone()), (Some(0), 2.into()));
+    assert_eq!(
+        (code, summary["counts"]["fresh"].clone()),
+        (Some(0), 2.into())
+    );
 }
 
 #[test]

@@ -73,10 +73,7 @@ fn unknown_keys_and_wrong_types_fail_the_schema_as_they_fail_the_loader() {
             "unknown job key",
             "version: 1\njobs:\n  - name: a\n    inputz: [x]\n    prompt: p\n",
         ),
-        (
-            "unknown top-level key",
-            "version: 1\njobz: []\njobs: []\n",
-        ),
+        ("unknown top-level key", "version: 1\njobz: []\njobs: []\n"),
         (
             "unknown defaults key",
             "version: 1\ndefaults:\n  modle: m\njobs: []\n",

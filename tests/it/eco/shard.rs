@@ -24,7 +24,11 @@ fn planned_ids(sb: &Sandbox, shard: &str, env: &[(&str, &str)]) -> BTreeSet<Stri
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     plan["jobs"]
         .as_array()
@@ -39,20 +43,30 @@ fn three_shards_are_disjoint_complete_and_stable_when_a_job_is_added() {
     let sb = Sandbox::new();
     sb.file("m.yaml", jobs_yaml(12));
     let all: BTreeSet<String> = (0..12).map(|i| format!("m/job-{i:02}")).collect();
-    let shards: Vec<BTreeSet<String>> =
-        (1..=3).map(|k| planned_ids(&sb, &format!("{k}/3"), &[])).collect();
+    let shards: Vec<BTreeSet<String>> = (1..=3)
+        .map(|k| planned_ids(&sb, &format!("{k}/3"), &[]))
+        .collect();
     let union: BTreeSet<String> = shards.iter().flatten().cloned().collect();
     assert_eq!(union, all, "complete");
-    assert_eq!(shards.iter().map(BTreeSet::len).sum::<usize>(), 12, "disjoint");
+    assert_eq!(
+        shards.iter().map(BTreeSet::len).sum::<usize>(),
+        12,
+        "disjoint"
+    );
 
     // One more job: every old job stays in its shard.
     sb.file("m.yaml", jobs_yaml(13));
-    let grown: Vec<BTreeSet<String>> =
-        (1..=3).map(|k| planned_ids(&sb, &format!("{k}/3"), &[])).collect();
+    let grown: Vec<BTreeSet<String>> = (1..=3)
+        .map(|k| planned_ids(&sb, &format!("{k}/3"), &[]))
+        .collect();
     for (before, after) in shards.iter().zip(&grown) {
         assert!(before.is_subset(after), "{before:?} moved: {after:?}");
     }
-    let added: usize = grown.iter().zip(&shards).map(|(a, b)| a.len() - b.len()).sum();
+    let added: usize = grown
+        .iter()
+        .zip(&shards)
+        .map(|(a, b)| a.len() - b.len())
+        .sum();
     assert_eq!(added, 1, "the new job is in exactly one shard");
 
     // The environment names the same shards: Kubernetes' 0-based index, or K/N.
@@ -89,7 +103,10 @@ fn sharded_runs_share_an_output_tree_and_write_their_own_records() {
     let all: Vec<String> = (0..6).map(|i| format!("job-{i:02}")).collect();
     assert_eq!(ran, all, "every job ran exactly once");
     assert_eq!(fake.stats().requests.get("messages"), Some(&6));
-    assert!(!sb.root.join("out/run.json").exists(), "no unsharded record");
+    assert!(
+        !sb.root.join("out/run.json").exists(),
+        "no unsharded record"
+    );
 
     // An unsharded run afterwards finds every job fresh and writes run.json.
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
@@ -102,7 +119,10 @@ fn sharded_runs_share_an_output_tree_and_write_their_own_records() {
 fn a_bad_shard_is_a_usage_error() {
     let sb = Sandbox::new();
     sb.file("m.yaml", jobs_yaml(2));
-    let out = sb.cmd(["plan", "m.yaml", "--shard", "0/3"]).output().unwrap();
+    let out = sb
+        .cmd(["plan", "m.yaml", "--shard", "0/3"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--shard `0/3`"));
     sb.cmd(["run", "m.yaml"])

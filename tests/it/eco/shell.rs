@@ -5,13 +5,15 @@ use crate::harness::Sandbox;
 #[test]
 fn bash_completions_load_in_bash() {
     let sb = Sandbox::new();
-    let out = sb.cmd(["completions", "bash"]).output().unwrap();
-    assert!(out.status.success());
-    sb.file("runner.bash", &out.stdout);
-    // `source <(runner completions bash)`, with the script saved first so the test needs
-    // nothing but bash.
+    let runner = assert_cmd::cargo::cargo_bin!("runner");
     let loaded = std::process::Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", "source ./runner.bash && complete -p runner"])
+        .args([
+            "--norc",
+            "--noprofile",
+            "-c",
+            r#"source <("$RUNNER" completions bash) && complete -p runner"#,
+        ])
+        .env("RUNNER", runner)
         .current_dir(&sb.root)
         .output()
         .unwrap();
@@ -21,8 +23,8 @@ fn bash_completions_load_in_bash() {
         String::from_utf8_lossy(&loaded.stderr)
     );
     let registered = String::from_utf8(loaded.stdout).unwrap();
-    assert!(registered.contains("runner"), "{registered}");
     assert!(registered.starts_with("complete "), "{registered}");
+    assert!(registered.trim_end().ends_with(" runner"), "{registered}");
 }
 
 #[test]
@@ -43,7 +45,10 @@ fn man_page_is_roff_with_every_command() {
     let out = Sandbox::new().cmd(["man"]).output().unwrap();
     assert!(out.status.success());
     let page = String::from_utf8(out.stdout).unwrap();
-    assert!(page.starts_with(".ie") || page.contains(".TH runner"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH runner"),
+        "{page}"
+    );
     assert!(page.contains(".TH runner 1"), "a section-1 page");
     for sub in ["validate", "plan", "run", "explain", "init", "files"] {
         assert!(page.contains(sub), "man page lacks `{sub}`");
@@ -73,7 +78,11 @@ fn help_lists_the_environment_variables_read() {
 fn init_writes_a_starter_that_validates_and_never_overwrites() {
     let sb = Sandbox::new();
     let out = sb.cmd(["init", "proj"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let said = String::from_utf8(out.stderr).unwrap();
     assert!(said.contains("runner plan proj/analysis.yaml"), "{said}");
     assert!(said.contains("runner run proj/analysis.yaml"), "{said}");
@@ -87,7 +96,9 @@ fn init_writes_a_starter_that_validates_and_never_overwrites() {
     }
     let manifest = std::fs::read_to_string(sb.root.join("proj/analysis.yaml")).unwrap();
     assert!(manifest.starts_with("# yaml-language-server: $schema=manifest.schema.json\n"));
-    sb.cmd(["validate", "proj/analysis.yaml"]).assert().success();
+    sb.cmd(["validate", "proj/analysis.yaml"])
+        .assert()
+        .success();
     sb.cmd(["plan", "proj/analysis.yaml"]).assert().success();
 
     // Again: refused, exit 2, naming the file; the user's edit survives.
@@ -96,7 +107,10 @@ fn init_writes_a_starter_that_validates_and_never_overwrites() {
     let again = sb.cmd(["init", "proj"]).output().unwrap();
     assert_eq!(again.status.code(), Some(2));
     let said = String::from_utf8(again.stderr).unwrap();
-    assert!(said.contains("proj/prompts/overview.md already exists"), "{said}");
+    assert!(
+        said.contains("proj/prompts/overview.md already exists"),
+        "{said}"
+    );
     assert_eq!(
         std::fs::read_to_string(sb.root.join("proj/prompts/overview.md")).unwrap(),
         "my own prompt\n"
@@ -115,7 +129,11 @@ fn a_literal_double_brace_reaches_the_prompt() {
         "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n  - name: \"t-{{ stem }}\"\n    for_each: \"d/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: 'Fill the Jinja template {{ \"{{\" }} user }} from {{ name }}.'\n",
     );
     let out = sb.cmd(["plan", "--json", "m.yaml"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         plan["jobs"][0]["turns"][0],
