@@ -64,7 +64,7 @@ pub enum Error {
     NoJobMatches(Vec<String>),
 
     #[error(
-        "ANTHROPIC_API_KEY is not set; `runner run` needs an API key \
+        "ANTHROPIC_API_KEY is not set; `runner run` and `runner files` need an API key \
          (to try the runner without one: `cargo run --example demo`)"
     )]
     NoApiKey,

@@ -36,6 +36,13 @@ pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error
             older_than,
             dry_run,
         } => {
+            // A run writing to a tree may use an upload its job.json does not name yet:
+            // no pruning beside it (and no run starts while the deletions go on).
+            let _locks = if *dry_run {
+                Vec::new()
+            } else {
+                lock_trees(out)?
+            };
             let refs = references(out)?;
             let horizon = older_than.and_then(|d| {
                 let span = jiff::SignedDuration::try_from(d).ok()?;
@@ -78,6 +85,16 @@ pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error
             delete_all(&config, &client, &cache, ids, false, display).await
         }
     }
+}
+
+/// Each output tree's lock, as an unsharded run takes it. A tree that does not exist is
+/// left to [`references`] to refuse.
+fn lock_trees(out: &[Utf8PathBuf]) -> Result<Vec<fs_err::File>, Error> {
+    let mut locks = Vec::new();
+    for tree in out.iter().filter(|t| t.is_dir()) {
+        locks.extend(super::sharding::lock_out(tree, None)?);
+    }
+    Ok(locks)
 }
 
 /// Every referenced file id of these output trees, with the job folders using it.

@@ -162,6 +162,16 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
         .code(2);
     assert_eq!(fake.stats().requests.get("delete_file"), None);
 
+    // A run writing to the tree (here: a shard's shared lock) may use uploads its job.json
+    // does not name yet: refused.
+    let held = std::fs::File::open(sb.root.join("out/.runner.lock")).unwrap();
+    held.lock_shared().unwrap();
+    let busy = sb.cmd_against(&fake, ["files", "prune"]).output().unwrap();
+    assert_eq!(busy.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("is writing to out"));
+    assert_eq!(fake.stats().requests.get("delete_file"), None);
+    drop(held);
+
     sb.cmd_against(&fake, ["files", "prune"]).assert().success();
     assert!(fake.file_bytes(&first_a).is_none(), "deleted");
     assert_eq!(fake.stats().requests.get("delete_file"), Some(&1));
