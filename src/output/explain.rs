@@ -183,17 +183,29 @@ fn input_changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
 /// One line per change, for `runner explain`'s text output.
 pub fn describe(change: &Change) -> String {
     let short = |h: &Option<String>| match h {
-        Some(h) => format!("blake3 {}", h.get(..12).unwrap_or(h)),
+        Some(h) => h.get(..12).unwrap_or(h).to_owned(),
         None => "absent".to_owned(),
+    };
+    // Strings without their JSON quotes; an absent setting as `unset`.
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "unset".to_owned(),
+        other => other.to_string(),
     };
     match change {
         Change::Input { name, was, now } => match (was, now) {
-            (None, _) => format!("input {name} added ({})", short(now)),
+            (None, _) => format!("input {name} added (blake3 {})", short(now)),
             (_, None) => format!("input {name} removed"),
-            _ => format!("input {name} changed: {} → {}", short(was), short(now)),
+            _ => format!(
+                "input {name} changed: blake3 {} → {}",
+                short(was),
+                short(now)
+            ),
         },
-        Change::Model { was, now } => format!("model: {was} → {now}"),
-        Change::Setting { name, was, now } => format!("setting {name}: {was} → {now}"),
+        Change::Model { was, now } => format!("model: {} → {}", plain(was), plain(now)),
+        Change::Setting { name, was, now } => {
+            format!("setting {name}: {} → {}", plain(was), plain(now))
+        }
         Change::System => "system prompt changed".to_owned(),
         Change::Turn { turn: 1 } => "prompt text changed".to_owned(),
         Change::Turn { turn } => format!("follow-up turn {turn} changed"),

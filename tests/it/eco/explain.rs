@@ -73,6 +73,7 @@ fn explain_names_each_changed_part() {
 
     let text = sb.cmd(["explain", "m.yaml"]).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
+    insta::assert_snapshot!(text);
     assert!(
         text.contains("m/a  to run: changed since it last succeeded"),
         "{text}"
