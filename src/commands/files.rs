@@ -234,9 +234,6 @@ async fn delete_all(
         .filter(|(_, r)| r.is_ok())
         .map(|(id, _)| id.clone())
         .collect();
-    if !deleted.is_empty() {
-        cache.forget(&deleted)?;
-    }
     let mut failed = 0;
     for (id, result) in &results {
         match result {
@@ -254,6 +251,10 @@ async fn delete_all(
             units::count(deleted.len(), "file"),
             failed
         ));
+    }
+    // After the report: the deletions happened whether or not the cache can be saved.
+    if !deleted.is_empty() {
+        cache.forget(&deleted)?;
     }
     Ok(if failed > 0 {
         Exit::JobsFailed
