@@ -32,6 +32,25 @@ pub fn write_with(
     Ok(())
 }
 
+/// Like [`write`], but never replaces an existing file: fails with
+/// [`std::io::ErrorKind::AlreadyExists`] if `path` exists when the file is moved into place.
+pub fn write_new(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_str().is_empty())
+        .unwrap_or(Utf8Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = temp_file_in(dir, ".runner-tmp-").map_err(|e| with_path(e, path))?;
+    tmp.as_file_mut()
+        .write_all(bytes)
+        .map_err(|e| with_path(e, path))?;
+    tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
+    // A hard link, then the temporary name goes: no window where `path` is half written,
+    // and no way to replace a file someone else created meanwhile.
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A temporary file in `dir`, to be renamed into place, with the mode a new file gets
 /// (tempfile's default is 0600 whatever the umask).
 pub fn temp_file_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
@@ -62,6 +81,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.txt"]);
+    }
+
+    #[test]
+    fn write_new_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = camino::Utf8PathBuf::try_from(dir.path().join("a.txt")).unwrap();
+        write_new(&path, b"one").unwrap();
+        let e = write_new(&path, b"two").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(fs_err::read_to_string(&path).unwrap(), "one");
+        assert_eq!(
+            fs_err::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     /// Output files follow the umask like any file `open(2)` creates; tests run with the

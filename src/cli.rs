@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand};
         per content hash, runs every job in its own code-execution container, and writes each \
         job's report, generated files, transcript and provenance under the output folder.\n\n\
         Exit codes: 0 all jobs succeeded or were fresh, 1 a job failed, 2 bad usage or invalid \
-        manifest (nothing started), 130 interrupted."
+        manifest (nothing started), 130 interrupted.",
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -34,6 +35,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The environment variables the runner reads, for `--help` (config.rs reads them).
+const ENVIRONMENT: &str = "Environment:
+  ANTHROPIC_API_KEY     API key (needed by `run` and `files`); never printed or stored
+  ANTHROPIC_BASE_URL    API base URL [default: https://api.anthropic.com]
+  RUNNER_STATE_DIR      hash and upload caches [default: $XDG_STATE_HOME/runner]
+  XDG_STATE_HOME        base of the default state dir [default: ~/.local/state]
+  RUNNER_SHARD          `K/N`: run and plan only shard K of N (like --shard)
+  JOB_COMPLETION_INDEX  0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
+  RUNNER_SHARD_COUNT    number of shards, with JOB_COMPLETION_INDEX
+  NO_COLOR              any non-empty value turns colour off
+  RUST_LOG              log filter (e.g. `runner=debug`); overrides -v and -q";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests and inputs; no network.
@@ -48,6 +61,115 @@ pub enum Command {
     Run(RunArgs),
     /// List the recorded runs under the output folder, newest first.
     History(HistoryArgs),
+    /// For each job: fresh or to-run, and which parts of its fingerprint changed since its
+    /// last job.json; no network.
+    Explain(ExplainArgs),
+    /// Write a commented starter manifest, a prompt and a data/ folder into DIR; never
+    /// overwrites.
+    Init {
+        /// The folder to write into (created if missing).
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: Utf8PathBuf,
+    },
+    /// The files in the API workspace: list them, prune what this runner uploaded, remove.
+    #[command(subcommand)]
+    Files(FilesCommand),
+    /// Print the manifest's JSON Schema (draft 2020-12) on stdout, for editors and CI.
+    Schema,
+    /// Print shell completions on stdout, e.g. `source <(runner completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `runner man > runner.1`.
+    Man,
+}
+
+/// The shells `runner completions` writes for.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Run (or plan) only shard K of N (1 ≤ K ≤ N): a stable hash of
+    /// `<manifest-stem>/<job-name>` picks each job's shard [env: RUNNER_SHARD, or
+    /// JOB_COMPLETION_INDEX (0-based) with RUNNER_SHARD_COUNT].
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Manifest files (YAML).
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<Utf8PathBuf>,
+    /// The output root whose job.json files are compared.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// Only jobs whose name (or `<manifest-stem>/<name>`) matches this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Print the explanations as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FilesCommand {
+    /// List the workspace's files, marked when this runner uploaded them (its upload cache)
+    /// and which jobs of the given output trees use them.
+    List {
+        /// Output trees whose job.json files are searched for each file's users; repeatable.
+        #[arg(short, long, value_name = "DIR")]
+        out: Vec<Utf8PathBuf>,
+        /// Print the list as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        api: FilesApiArgs,
+    },
+    /// Delete files this runner uploaded (per its upload cache for this API base URL and
+    /// key) that no job.json in the given output trees references. Never another file.
+    Prune {
+        /// Output trees whose job.json files keep their files; repeatable.
+        #[arg(short, long, default_value = "out", value_name = "DIR")]
+        out: Vec<Utf8PathBuf>,
+        /// Only files uploaded longer ago than this (`12h`, `7d`).
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        api: FilesApiArgs,
+    },
+    /// Delete these files. An unknown id is reported; the others are still deleted.
+    Rm {
+        /// File ids (`file_…`).
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        api: FilesApiArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FilesApiArgs {
+    /// `anthropic-version` of the Files requests (`2026-10-21` or `2023-06-01`).
+    #[arg(long, default_value = crate::api::facts::DEFAULT_API_VERSION, value_name = "VERSION")]
+    pub api_version: String,
+    /// Attempts per API call before a transient failure gives up.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_attempts: u16,
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +199,8 @@ pub struct PlanArgs {
     /// The output root a run would use: jobs whose outputs there are fresh are shown as such.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -142,6 +266,8 @@ pub struct RunArgs {
     /// Also write the run as JUnit XML to PATH (one testsuite per manifest).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -16,8 +16,13 @@ use crate::cli::{Cli, Command, HistoryArgs, LogFormat, PlanArgs, RunArgs, StateA
 use crate::engine::downloads::OutputLimits;
 use crate::error::Error;
 use crate::plan::select::Only;
+use crate::plan::shard::Shard;
 use crate::ui::Display;
 use crate::units;
+
+mod eco;
+
+pub use eco::{ExplainConfig, FilesAction, FilesConfig};
 
 /// The environment the runner reads: variables, and whether stderr is a terminal.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +83,9 @@ const READ: &[&str] = &[
     "NO_COLOR",
     "RUST_LOG",
     "RUNNER_TEST_DELAY_SCALE",
+    "RUNNER_SHARD",
+    "JOB_COMPLETION_INDEX",
+    "RUNNER_SHARD_COUNT",
 ];
 
 /// Where the API is and how to authenticate.
@@ -115,6 +123,12 @@ pub enum CommandConfig {
     Plan(PlanConfig),
     Run(Box<RunConfig>),
     History(HistoryArgs),
+    Explain(ExplainConfig),
+    Init { dir: Utf8PathBuf },
+    Files(FilesConfig),
+    Schema,
+    Completions(crate::cli::Shell),
+    Man,
 }
 
 #[derive(Debug)]
@@ -124,6 +138,7 @@ pub struct PlanConfig {
     pub out: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug)]
@@ -140,6 +155,7 @@ pub struct RunConfig {
     pub keep_runs: usize,
     pub keep_going: bool,
     pub junit: Option<Utf8PathBuf>,
+    pub shard: Option<Shard>,
 }
 
 impl Config {
@@ -161,7 +177,7 @@ impl Config {
                         args.out = out;
                     }
                 }
-                Command::Validate { .. } | Command::Plan(_) => {}
+                _ => {}
             }
         }
         Config::new(cli, env)
@@ -191,6 +207,12 @@ impl Config {
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run(args, env)?)),
             Command::History(args) => CommandConfig::History(args),
+            Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env)?),
+            Command::Init { dir } => CommandConfig::Init { dir },
+            Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),
+            Command::Schema => CommandConfig::Schema,
+            Command::Completions { shell } => CommandConfig::Completions(shell),
+            Command::Man => CommandConfig::Man,
         };
         Ok(Config {
             display,
@@ -270,6 +292,7 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
         json: args.json,
         out: args.out,
         api: api(env)?,
+        shard: eco::shard(&args.shard, env)?,
     })
 }
 
@@ -278,17 +301,9 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
         return Err(Error::NoManifests);
     }
     let upload_ttl = args.upload_ttl.as_deref().map(upload_ttl).transpose()?;
-    let policy = RetryPolicy {
-        max_attempts: u32::from(args.max_attempts),
-        // Tests shrink every wait; never set in real use (not documented to users).
-        scale: env
-            .var("RUNNER_TEST_DELAY_SCALE")
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .unwrap_or(1.0),
-        ..RetryPolicy::default()
-    };
+    let policy = retry_policy(args.max_attempts, env);
     Ok(RunConfig {
+        shard: eco::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,
@@ -312,6 +327,19 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
             max_fail: args.max_fail.map(|n| n as usize),
         },
     })
+}
+
+fn retry_policy(max_attempts: u16, env: &Env) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: u32::from(max_attempts),
+        // Tests shrink every wait; never set in real use (not documented to users).
+        scale: env
+            .var("RUNNER_TEST_DELAY_SCALE")
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(1.0),
+        ..RetryPolicy::default()
+    }
 }
 
 /// `--upload-ttl`: within what the Files API accepts, 1 hour to 90 days (docs/api.md

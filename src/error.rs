@@ -88,7 +88,7 @@ pub enum Error {
     NoJobMatches(Vec<String>),
 
     #[error(
-        "ANTHROPIC_API_KEY is not set; `runner run` needs an API key \
+        "ANTHROPIC_API_KEY is not set; `runner run` and `runner files` need an API key \
          (to try the runner without one: `cargo run --example demo`)"
     )]
     NoApiKey,
@@ -135,6 +135,28 @@ pub enum Error {
     },
     #[error("cannot print the plan as JSON")]
     Json(#[source] serde_json::Error),
+    #[error("cannot render the {what}")]
+    Render {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} already exists; `runner init` never overwrites a file (choose another folder)")]
+    InitExists(Utf8PathBuf),
+    #[error("cannot write {path}")]
+    Init {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}")]
+    ReadRecord {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot list the workspace's files")]
+    Files(#[source] Box<crate::api::retry::GaveUp>),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 }

@@ -8,8 +8,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// API versions the runner can speak (docs/api.md §0.3).
 pub const API_VERSIONS: [&str; 2] = ["2026-10-21", "2023-06-01"];
 pub const DEFAULT_API_VERSION: &str = "2026-10-21";
-/// The version the Files API calls are sent with.
-pub const FILES_API_VERSION: &str = DEFAULT_API_VERSION;
 
 /// The real code-execution tool versions (docs/api.md §3.1).
 pub const TOOLS: [&str; 4] = [

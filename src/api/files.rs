@@ -1,5 +1,7 @@
 //! The Files API calls (docs/api.md §2): upload (streamed and verified on the way out),
-//! listing by ids, metadata, and download. One call here is one HTTP request.
+//! listing by ids or by page, metadata, download and delete. One call here is one HTTP
+//! request, sent with the `anthropic-version` its caller passes (the run's, or
+//! `--api-version`), never a fixed one.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,7 +12,6 @@ use serde::Deserialize;
 
 use super::client::ApiClient;
 use super::error::{ApiError, LocalFileError, decode_json, transport};
-use super::facts::FILES_API_VERSION;
 
 /// One file to upload, and what its bytes must be.
 #[derive(Clone, Copy, Debug)]
@@ -35,12 +36,26 @@ pub struct FileMeta {
     pub size_bytes: u64,
     #[serde(default)]
     pub expires_at: Option<jiff::Timestamp>,
+    #[serde(default)]
+    pub created_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Deserialize)]
 struct FileList {
     data: Vec<FileMeta>,
 }
+
+/// One page of `GET /v1/files` (docs/api.md §2.5): newest first; `next_page` is the
+/// cursor of the next page, `None` on the last one.
+#[derive(Debug, Deserialize)]
+pub struct FilePage {
+    pub data: Vec<FileMeta>,
+    #[serde(default)]
+    pub next_page: Option<String>,
+}
+
+/// Files per listed page: the API's maximum (docs/api.md §2.5).
+const PAGE_LIMIT: u32 = 1000;
 
 impl ApiClient {
     /// `POST /v1/files`, streaming the file from disk. The bytes are hashed on the way out;
@@ -50,6 +65,7 @@ impl ApiClient {
         &self,
         spec: &UploadSpec<'_>,
         on_bytes: Option<OnBytes>,
+        version: &str,
         attempt: u32,
     ) -> Result<FileMeta, ApiError> {
         let UploadSpec {
@@ -102,7 +118,7 @@ impl ApiClient {
         let req = self
             .http
             .post(format!("{}/v1/files", self.base))
-            .headers(self.headers(FILES_API_VERSION, attempt))
+            .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files)
             .multipart(form);
         let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
@@ -113,6 +129,7 @@ impl ApiClient {
     pub async fn files_by_ids(
         &self,
         ids: &[String],
+        version: &str,
         attempt: u32,
     ) -> Result<Vec<FileMeta>, ApiError> {
         let endpoint = "GET /v1/files";
@@ -127,7 +144,7 @@ impl ApiClient {
         let req = self
             .http
             .get(url)
-            .headers(self.headers(FILES_API_VERSION, attempt))
+            .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
         let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         let list: FileList = decode_json(endpoint, resp, request_id).await?;
@@ -135,12 +152,17 @@ impl ApiClient {
     }
 
     /// `GET /v1/files/{id}`.
-    pub async fn file_meta(&self, id: &str, attempt: u32) -> Result<FileMeta, ApiError> {
+    pub async fn file_meta(
+        &self,
+        id: &str,
+        version: &str,
+        attempt: u32,
+    ) -> Result<FileMeta, ApiError> {
         let endpoint = "GET /v1/files/{id}";
         let req = self
             .http
             .get(format!("{}/v1/files/{}", self.base, path_segment(id)))
-            .headers(self.headers(FILES_API_VERSION, attempt))
+            .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
         let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         decode_json(endpoint, resp, request_id).await
@@ -154,6 +176,7 @@ impl ApiClient {
         // Any writer: `engine/downloads.rs` passes one that cuts off a body longer than
         // announced.
         sink: &mut impl Write,
+        version: &str,
         attempt: u32,
     ) -> Result<(u64, String), ApiError> {
         let endpoint = "GET /v1/files/{id}/content";
@@ -164,7 +187,7 @@ impl ApiClient {
                 self.base,
                 path_segment(id)
             ))
-            .headers(self.headers(FILES_API_VERSION, attempt))
+            .headers(self.headers(version, attempt))
             .header("accept", "application/binary")
             .timeout(self.timeouts.files);
         let (mut resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
@@ -182,6 +205,55 @@ impl ApiClient {
             })?;
         }
         Ok((total, hasher.finalize().to_hex().to_string()))
+    }
+}
+
+impl ApiClient {
+    /// `GET /v1/files?limit=…[&page=…]`: one page of the workspace's files.
+    pub async fn files_page(
+        &self,
+        page: Option<&str>,
+        version: &str,
+        attempt: u32,
+    ) -> Result<FilePage, ApiError> {
+        let endpoint = "GET /v1/files";
+        let mut url = reqwest::Url::parse(&format!("{}/v1/files", self.base))
+            .map_err(|e| ApiError::local(endpoint, e.to_string()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("limit", &PAGE_LIMIT.to_string());
+            if let Some(page) = page {
+                q.append_pair("page", page);
+            }
+        }
+        let req = self
+            .http
+            .get(url)
+            .headers(self.headers(version, attempt))
+            .timeout(self.timeouts.files);
+        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        decode_json(endpoint, resp, request_id).await
+    }
+
+    /// `DELETE /v1/files/{id}` (docs/api.md §2.7). Irreversible.
+    pub async fn delete_file(&self, id: &str, version: &str, attempt: u32) -> Result<(), ApiError> {
+        #[derive(Deserialize)]
+        struct Deleted {
+            #[allow(
+                dead_code,
+                reason = "checked by deserialising: the reply names the file"
+            )]
+            id: String,
+        }
+        let endpoint = "DELETE /v1/files/{id}";
+        let req = self
+            .http
+            .delete(format!("{}/v1/files/{}", self.base, path_segment(id)))
+            .headers(self.headers(version, attempt))
+            .timeout(self.timeouts.files);
+        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let _: Deleted = decode_json(endpoint, resp, request_id).await?;
+        Ok(())
     }
 }
 

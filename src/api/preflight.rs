@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use super::client::ApiClient;
 use super::error::{ApiError, ApiErrorKind, decode_json};
-use super::facts::FILES_API_VERSION;
 
 /// Long enough for a slow but working API; a dead host fails well before this.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,10 +33,10 @@ struct Listing {
 impl ApiClient {
     /// One `GET /v1/files?limit=1`; a transient answer (429, 5xx, a dropped connection) is
     /// asked once more, then let through: the run's own retries deal with those.
-    pub async fn preflight(&self) -> Result<(), PreflightError> {
+    pub async fn preflight(&self, version: &str) -> Result<(), PreflightError> {
         let mut last = None;
         for attempt in 0..2 {
-            match self.list_one(attempt).await {
+            match self.list_one(version, attempt).await {
                 Ok(()) => return Ok(()),
                 Err(e) if transient(&e) => last = Some(e),
                 Err(e) => return Err(self.explain(&e)),
@@ -49,12 +48,12 @@ impl ApiClient {
         Ok(())
     }
 
-    async fn list_one(&self, attempt: u32) -> Result<(), ApiError> {
+    async fn list_one(&self, version: &str, attempt: u32) -> Result<(), ApiError> {
         let endpoint = "GET /v1/files";
         let req = self
             .http
             .get(format!("{}/v1/files?limit=1", self.base))
-            .headers(self.headers(FILES_API_VERSION, attempt))
+            .headers(self.headers(version, attempt))
             .timeout(PREFLIGHT_TIMEOUT);
         let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
         let _: Listing = decode_json(endpoint, resp, request_id).await?;

@@ -1,11 +1,20 @@
 //! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
-//! download → write) → run record. Fatal errors come back as [`Error`]; failed jobs are
-//! values in the run's record.
+//! download → write) → run record. `explain`: manifest → plan → compared with each job's
+//! last `job.json`. `files`: the Files API and the upload cache. `init`, `schema`,
+//! `completions`, `man`: files and text for editors and shells. Fatal errors come back as
+//! [`Error`]; failed jobs are values in the run's record.
 
+mod completions;
+mod explain;
+mod files;
 mod history;
+mod init;
+mod man;
 mod plan;
 mod run;
+mod schema;
+mod sharding;
 mod shutdown;
 mod validate;
 
@@ -32,6 +41,12 @@ pub fn execute(config: Config) -> Exit {
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
+            CommandConfig::Explain(explain) => explain::explain(&explain).await,
+            CommandConfig::Init { dir } => init::init(&dir),
+            CommandConfig::Files(files) => files::files(files, &display).await,
+            CommandConfig::Schema => schema::schema(),
+            CommandConfig::Completions(shell) => completions::completions(shell),
+            CommandConfig::Man => man::man(),
         }
     });
     // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.

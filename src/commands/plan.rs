@@ -81,6 +81,10 @@ pub async fn make_plan_keep_going(
 /// verified only by `run`, since `plan` makes no network call).
 pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
     let (plan, state) = make_plan(&config.manifests, &config.state_dir).await?;
+    let plan = match config.shard {
+        Some(shard) => shard.restrict(plan),
+        None => plan,
+    };
     let fresh: BTreeSet<String> = plan
         .jobs
         .iter()

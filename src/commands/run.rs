@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{make_plan, make_plan_keep_going};
+use super::sharding;
 use super::shutdown::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
@@ -21,7 +21,6 @@ use crate::output::{history, junit};
 use crate::plan::PlannedJob;
 use crate::status::JobStatus;
 use crate::store::upload_cache::UploadCache;
-use crate::store::{self, StoreError};
 use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
 use crate::ui::{self, Display};
@@ -78,13 +77,28 @@ async fn execute(
     if selected.is_empty() && rejected.is_empty() {
         return Err(Error::NoJobMatches(config.only.patterns().to_vec()));
     }
+    // After `--only`: a shard with no job is no usage error, just nothing to do.
+    let selected: Vec<&PlannedJob> = match config.shard {
+        Some(shard) => selected
+            .into_iter()
+            .filter(|j| shard.holds(&j.id))
+            .collect(),
+        None => selected,
+    };
     let out = &config.out;
     fs_err::create_dir_all(out).map_err(|source| Error::CreateOut {
         path: out.clone(),
         source,
     })?;
-    let _lock = lock_out(out)?;
-    staging::clean_stale(out).map_err(|source| Error::TidyOut {
+    let _lock = sharding::lock_out(out, config.shard)?;
+    let tidied = match config.shard {
+        None => staging::clean_stale(out),
+        Some(_) => {
+            let ids: Vec<&str> = selected.iter().map(|j| j.id.as_str()).collect();
+            staging::clean_stale_of(out, &ids)
+        }
+    };
+    tidied.map_err(|source| Error::TidyOut {
         path: out.clone(),
         source,
     })?;
@@ -126,12 +140,14 @@ async fn execute(
     if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing(&config.engine))?;
         // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
-        client.preflight().await?;
+        let files_version = engine::files_api_version(&to_run);
+        client.preflight(&files_version).await?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
         let ctx = Ctx {
             client,
             policy: config.engine.policy,
+            files_version,
             reporter,
             cancel,
             halt: Halt::default(),
@@ -157,8 +173,9 @@ async fn execute(
         usage,
         jobs: lines,
     };
-    history::write_run(out, &summary).map_err(|source| Error::WriteRecord {
-        path: out.join("run.json"),
+    let record = sharding::record_name(config.shard);
+    history::write_run(out, &record, &summary).map_err(|source| Error::WriteRecord {
+        path: out.join(&record),
         source,
     })?;
     if let Some(path) = &config.junit {
@@ -211,28 +228,13 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .filter_map(|j| Some((j.dir.clone(), j.error.as_ref()?)))
             .map(|(dir, e)| (dir, e.kind, e.message.clone()))
             .collect(),
-        record: config.out.join("run.json").to_string(),
+        record: config
+            .out
+            .join(sharding::record_name(config.shard))
+            .to_string(),
     };
     for line in ui::summary::lines(&closing, display.shows_failures_live()) {
         ui::note(&line);
-    }
-}
-
-/// One runner per output folder: a second one would race on the same job folders (and
-/// tidy away the first one's staging folders). Held until the run ends.
-fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
-    let path = out.join(".runner.lock");
-    let file = store::open_lock_file(&path).map_err(|e| match e {
-        StoreError::Open { source, .. } => Error::LockOut {
-            path: path.clone(),
-            source,
-        },
-        other => Error::Store(other),
-    })?;
-    match file.file().try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::OutLocked(out.to_owned())),
-        Err(std::fs::TryLockError::Error(source)) => Err(Error::LockOut { path, source }),
     }
 }
 

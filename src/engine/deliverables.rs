@@ -68,7 +68,9 @@ impl Check {
             if self.metas.contains_key(id) {
                 continue;
             }
-            let fetch = retry(&ctx.policy, |attempt| ctx.client.file_meta(id, attempt));
+            let fetch = retry(&ctx.policy, |attempt| {
+                ctx.client.file_meta(id, &ctx.files_version, attempt)
+            });
             let meta = tokio::select! {
                 m = fetch => m.map_err(|e| JobError {
                     kind: ErrorKind::Download,

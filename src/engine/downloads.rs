@@ -14,7 +14,7 @@ use camino::Utf8Path;
 use super::Ctx;
 use crate::api::messages as wire;
 use crate::api::retry::retry;
-use crate::api::{ApiClient, ApiError, ApiErrorKind, FileMeta};
+use crate::api::{ApiError, ApiErrorKind, FileMeta};
 use crate::output::outcome::{Exchange, JobError, OutputFile};
 use crate::output::safe_name::{NameSet, sanitise};
 use crate::output::staging::Staging;
@@ -74,9 +74,11 @@ pub async fn collect(
     for id in ids {
         let meta = match known.get(&id) {
             Some(meta) => meta.clone(),
-            None => retry(&ctx.policy, |attempt| ctx.client.file_meta(&id, attempt))
-                .await
-                .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?,
+            None => retry(&ctx.policy, |attempt| {
+                ctx.client.file_meta(&id, &ctx.files_version, attempt)
+            })
+            .await
+            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?,
         };
         check_size(&limits, &id, &meta, &mut total)?;
         metas.push((id, meta));
@@ -87,7 +89,7 @@ pub async fn collect(
         let name = names.claim(&meta.filename);
         let dest = staging.files_dir().join(&name);
         let downloaded = retry(&ctx.policy, |attempt| {
-            download_verified(&ctx.client, &id, meta.size_bytes, &dest, attempt)
+            download_verified(ctx, &id, meta.size_bytes, &dest, attempt)
         })
         .await;
         let (size, blake3) = match downloaded {
@@ -178,7 +180,7 @@ impl<W: Write> Write for Capped<W> {
 /// One download attempt into a temporary file beside `dest`, renamed into place only when
 /// the byte count matches the metadata.
 async fn download_verified(
-    client: &ApiClient,
+    ctx: &Ctx,
     id: &str,
     expected: u64,
     dest: &Utf8Path,
@@ -199,7 +201,10 @@ async fn download_verified(
         left: expected,
         over: false,
     };
-    let downloaded = client.download(id, &mut sink, attempt).await;
+    let downloaded = ctx
+        .client
+        .download(id, &mut sink, &ctx.files_version, attempt)
+        .await;
     if sink.over {
         return Err(local(format!(
             "the server sent more than the {expected} bytes the file's metadata announced; \
@@ -235,6 +240,7 @@ mod tests {
             mime_type: None,
             size_bytes: size,
             expires_at: None,
+            created_at: None,
         }
     }
 

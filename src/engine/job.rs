@@ -198,7 +198,8 @@ async fn refresh_lost_inputs(
     file_ids: &mut [String],
 ) -> bool {
     let Ok(alive) = retry(&ctx.policy, |attempt| {
-        ctx.client.files_by_ids(file_ids, attempt)
+        ctx.client
+            .files_by_ids(file_ids, &ctx.files_version, attempt)
     })
     .await
     else {

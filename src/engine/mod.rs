@@ -76,6 +76,8 @@ pub struct Settings {
 pub struct Ctx {
     pub client: ApiClient,
     pub policy: RetryPolicy,
+    /// `anthropic-version` of the Files calls: the jobs' own (see [`files_api_version`]).
+    pub files_version: String,
     pub reporter: Arc<dyn Reporter>,
     pub cancel: CancellationToken,
     pub halt: halt::Halt,
@@ -193,6 +195,20 @@ async fn guarded(job: PlannedJob, run: impl Future<Output = (JobLine, Usage)>) -
                 Usage::default(),
             )
         }
+    }
+}
+
+/// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
+/// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
+pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
+    let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
+    let first = versions
+        .next()
+        .unwrap_or(crate::api::facts::DEFAULT_API_VERSION);
+    if versions.all(|v| v == first) {
+        first.to_owned()
+    } else {
+        crate::api::facts::DEFAULT_API_VERSION.to_owned()
     }
 }
 

@@ -224,7 +224,8 @@ async fn upload_one(
         expires_in_seconds: ttl_seconds,
     };
     let meta = retry(&ctx.policy, |attempt| {
-        ctx.client.upload(&spec, on_bytes.clone(), attempt)
+        ctx.client
+            .upload(&spec, on_bytes.clone(), &ctx.files_version, attempt)
     })
     .await
     .map_err(|e| {
@@ -263,7 +264,7 @@ pub async fn verify_cached(
     let mut alive: BTreeMap<String, FileMeta> = BTreeMap::new();
     for chunk in ids.chunks(MAX_IDS_PER_LIST) {
         let found = retry(&ctx.policy, |attempt| {
-            ctx.client.files_by_ids(chunk, attempt)
+            ctx.client.files_by_ids(chunk, &ctx.files_version, attempt)
         })
         .await?;
         alive.extend(found.into_iter().map(|m| (m.id.clone(), m)));

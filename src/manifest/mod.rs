@@ -3,7 +3,8 @@
 //! rule of the manifest format, collecting all problems of all manifests as
 //! [`Diagnostic`]s with `file:line:column`.
 //!
-//! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
+//! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans; `json_schema.rs`:
+//!   the JSON Schema generated from those types (`runner schema`);
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
 //! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
@@ -15,6 +16,7 @@ pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
 mod expect;
 pub(crate) mod inputs;
+pub(crate) mod json_schema;
 pub(crate) mod lenient;
 pub(crate) mod resolve;
 pub(crate) mod schema;

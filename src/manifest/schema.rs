@@ -7,66 +7,173 @@
 //! No `#[serde(flatten)]` or `untagged`: both ruin error locations.
 
 use camino::Utf8Path;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::{Error as YamlError, Spanned};
 
 use super::diagnostic::{Diagnostic, Pos, did_you_mean};
 
 /// A manifest file as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// The manifest format version: always 1.
+    #[schemars(with = "u32", extend("const" = 1))]
     pub version: Spanned<u32>,
+    /// Settings for every job; a job's own value wins.
     #[serde(default)]
     pub defaults: Option<Settings>,
+    /// The jobs; each one is a conversation in its own code-execution container.
+    #[schemars(with = "Vec<JobSpec>")]
     pub jobs: Spanned<Vec<JobSpec>>,
 }
 
 /// Settings that may stand in `defaults` or on a job; a job's own value wins.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The Claude model, e.g. `claude-sonnet-4-5-20250929`; required here or in `defaults`.
+    #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
+    /// Most tokens per response (default 16000).
+    #[schemars(with = "Option<u32>")]
     pub max_tokens: Option<Spanned<u32>>,
+    /// System prompt; the runner appends which files are attached.
+    #[schemars(with = "Option<String>")]
     pub system: Option<Spanned<String>>,
+    /// `anthropic-version` of every request: `2026-10-21` (default) or `2023-06-01`.
+    #[schemars(with = "Option<String>")]
     pub api_version: Option<Spanned<String>>,
+    /// Sampling temperature; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<f64>")]
     pub temperature: Option<Spanned<f64>>,
+    /// Nucleus sampling; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<f64>")]
     pub top_p: Option<Spanned<f64>>,
+    /// Top-k sampling; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<u32>")]
     pub top_k: Option<Spanned<u32>>,
+    /// Extended thinking: `{ budget_tokens: N }`, N ≥ 1024 and < max_tokens.
+    #[schemars(with = "Option<Thinking>")]
     pub thinking: Option<Spanned<Thinking>>,
+    /// Code-execution tool version (default `code_execution_20250825`).
+    #[schemars(with = "Option<String>")]
     pub tool: Option<Spanned<String>>,
+    /// `pause_turn` continuations allowed per turn (default 20).
+    #[schemars(with = "Option<u32>")]
     pub max_continuations: Option<Spanned<u32>>,
+    /// Longest the whole conversation may take (`45m`, `2h`); past it the job fails with
+    /// kind `timeout`.
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
+    /// Further user turns, in the same conversation and container.
+    #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
+    /// Deliverables the job must produce: file names or globs, or
+    /// `{ name, min_size, min }`.
+    #[schemars(with = "Option<Vec<ExpectSchema>>")]
     pub expect: Option<Vec<Spanned<ExpectSpec>>>,
+    /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
+    #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
 /// `flatten`, which would break `deny_unknown_fields` and spans.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
+    /// The job's name, `[A-Za-z0-9._-]+`, unique in the manifest; its output folder.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    /// Files to attach: paths and globs relative to the manifest's folder.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub inputs: Vec<Spanned<String>>,
+    /// The first user turn (or `prompt_file`; exactly one of the two).
+    #[schemars(with = "Option<String>")]
     pub prompt: Option<Spanned<String>>,
+    /// A file holding the first user turn, relative to the manifest's folder.
+    #[schemars(with = "Option<String>")]
     pub prompt_file: Option<Spanned<String>>,
+    /// A glob: one job per matching file, with `{{ path }}`, `{{ name }}`, `{{ stem }}`.
+    #[schemars(with = "Option<String>")]
     pub for_each: Option<Spanned<String>>,
+    /// Further user turns, in the same conversation and container.
+    #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
+    /// The Claude model, e.g. `claude-sonnet-4-5-20250929`; required here or in `defaults`.
+    #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
+    /// Most tokens per response (default 16000).
+    #[schemars(with = "Option<u32>")]
     pub max_tokens: Option<Spanned<u32>>,
+    /// System prompt; the runner appends which files are attached.
+    #[schemars(with = "Option<String>")]
     pub system: Option<Spanned<String>>,
+    /// `anthropic-version` of every request: `2026-10-21` (default) or `2023-06-01`.
+    #[schemars(with = "Option<String>")]
     pub api_version: Option<Spanned<String>>,
+    /// Sampling temperature; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<f64>")]
     pub temperature: Option<Spanned<f64>>,
+    /// Nucleus sampling; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<f64>")]
     pub top_p: Option<Spanned<f64>>,
+    /// Top-k sampling; only with api_version `2023-06-01`.
+    #[schemars(with = "Option<u32>")]
     pub top_k: Option<Spanned<u32>>,
+    /// Extended thinking: `{ budget_tokens: N }`, N ≥ 1024 and < max_tokens.
+    #[schemars(with = "Option<Thinking>")]
     pub thinking: Option<Spanned<Thinking>>,
+    /// Code-execution tool version (default `code_execution_20250825`).
+    #[schemars(with = "Option<String>")]
     pub tool: Option<Spanned<String>>,
+    /// `pause_turn` continuations allowed per turn (default 20).
+    #[schemars(with = "Option<u32>")]
     pub max_continuations: Option<Spanned<u32>>,
+    /// Longest the whole conversation may take (`45m`, `2h`); past it the job fails with
+    /// kind `timeout`.
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
+    /// Deliverables the job must produce: file names or globs, or
+    /// `{ name, min_size, min }`.
+    #[schemars(with = "Option<Vec<ExpectSchema>>")]
     pub expect: Option<Vec<Spanned<ExpectSpec>>>,
+    /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
+    #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
+}
+
+/// How an `expect:` entry looks, for the JSON Schema only (the loader reads [`ExpectSpec`]
+/// with a visitor, which keeps positions for its errors).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+enum ExpectSchema {
+    /// A file name or glob, e.g. `summary.md` or `"*.png"`.
+    Name(String),
+    Detailed(ExpectDetailSchema),
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+struct ExpectDetailSchema {
+    /// A file name or glob.
+    name: String,
+    /// Smallest acceptable size: bytes, or with a unit (`1K`, `2M`).
+    min_size: Option<SizeSchema>,
+    /// For a glob: how many files must match (default 1).
+    min: Option<u32>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+enum SizeSchema {
+    Bytes(u64),
+    Text(String),
 }
 
 /// One `expect:` entry as written: a file name or glob (`summary.md`, `"*.png"`), or a
@@ -136,9 +243,10 @@ impl<'de> Deserialize<'de> for SizeSpec {
 }
 
 /// Extended thinking: `thinking: { budget_tokens: 4000 }`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Thinking {
+    /// Tokens the model may think with: ≥ 1024 and < max_tokens.
     pub budget_tokens: u32,
 }
 

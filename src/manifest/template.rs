@@ -3,6 +3,9 @@
 //! Three fixed variables and no logic do not need a template engine; a small scanner gives
 //! exact errors (unknown placeholder, unclosed braces, placeholder outside `for_each`) and
 //! leaves every other character alone, so prompts may contain braces of their own.
+//!
+//! A literal `{{` is written `{{ "{{" }}` (Jinja's own spelling); `}}` alone needs no
+//! escape, since only `{{` opens a placeholder.
 
 /// The values one `for_each` match provides.
 #[derive(Clone, Copy, Debug)]
@@ -14,6 +17,11 @@ pub struct Vars<'a> {
 }
 
 pub const PLACEHOLDERS: [&str; 3] = ["path", "name", "stem"];
+
+/// `{{ "{{" }}` (or with single quotes): the escape for a literal `{{`, in any job.
+fn is_literal_braces(key: &str) -> bool {
+    key == "\"{{\"" || key == "'{{'"
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateError {
@@ -49,6 +57,7 @@ pub fn render(text: &str, vars: Option<&Vars<'_>>) -> Result<String, TemplateErr
         let close = after.find("}}").ok_or(TemplateError::Unclosed)?;
         let key = after[..close].trim();
         let value = match (key, vars) {
+            (k, _) if is_literal_braces(k) => "{{",
             (k, _) if !PLACEHOLDERS.contains(&k) => {
                 return Err(TemplateError::Unknown(k.to_owned()));
             }
@@ -85,6 +94,23 @@ mod tests {
     #[test]
     fn leaves_single_braces_alone() {
         assert_eq!(render("{a} } {", None).unwrap(), "{a} } {");
+    }
+
+    #[test]
+    fn writes_a_literal_double_brace_with_its_escape() {
+        assert_eq!(
+            render(
+                r#"Use {{ "{{" }} x }} and {{'{{'}}y}}, in {{ stem }}."#,
+                Some(&VARS)
+            )
+            .unwrap(),
+            "Use {{ x }} and {{y}}, in a."
+        );
+        assert_eq!(
+            render(r#"Jinja: {{ "{{" }} user }}"#, None).unwrap(),
+            "Jinja: {{ user }}",
+            "the escape needs no for_each"
+        );
     }
 
     #[test]

@@ -42,12 +42,13 @@ fn is_run_id(name: &str) -> bool {
         && b[17..].iter().all(u8::is_ascii_hexdigit)
 }
 
-/// Writes the run's record into its history folder, then as `OUT/run.json`.
-pub fn write_run(out: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
+/// Writes the run's record into its history folder, then as `OUT/<record>` (`run.json`, or
+/// a shard's `run-shard-K-of-N.json`).
+pub fn write_run(out: &Utf8Path, record: &str, summary: &RunSummary) -> io::Result<()> {
     let dir = run_dir(out, &summary.run_id);
     fs_err::create_dir_all(&dir)?;
     super::write_json(&dir.join("run.json"), summary)?;
-    super::write_run_json(out, summary)
+    super::write_run_json(out, record, summary)
 }
 
 /// Removes all but the newest `keep` run folders (the current run always stays). Only

@@ -16,11 +16,13 @@
 //! documents.
 
 pub(crate) mod attempts;
+pub(crate) mod explain;
 pub(crate) mod history;
 pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod outcome;
 pub(crate) mod records;
+pub(crate) mod references;
 pub(crate) mod report;
 pub(crate) mod safe_name;
 pub(crate) mod staging;
@@ -71,9 +73,9 @@ fn write_documents(staging: &Staging, outcome: &JobOutcome) -> io::Result<()> {
     write_json(&staging.path("job.json"), &records::job_record(outcome))
 }
 
-/// Writes `OUT/run.json`.
-pub fn write_run_json(out_root: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
-    write_json(&out_root.join("run.json"), summary)
+/// Writes the run record `OUT/<name>`: `run.json`, or a shard's `run-shard-K-of-N.json`.
+pub fn write_run_json(out_root: &Utf8Path, name: &str, summary: &RunSummary) -> io::Result<()> {
+    write_json(&out_root.join(name), summary)
 }
 
 fn write_json(path: &Utf8Path, value: &impl Serialize) -> io::Result<()> {

@@ -148,7 +148,29 @@ pub fn clean_stale(out_root: &Utf8Path) -> io::Result<usize> {
     Ok(removed)
 }
 
+/// Like [`clean_stale`], but only the leftovers of these jobs: a `--shard` run shares the
+/// output tree with other shards, whose staging folders may be in use.
+pub fn clean_stale_of(out_root: &Utf8Path, job_ids: &[&str]) -> io::Result<usize> {
+    let mut removed = 0;
+    for id in job_ids {
+        let (stem, job) = split_job_id(id)?;
+        let dir = out_root.join(stem);
+        if !dir.is_dir() {
+            continue;
+        }
+        let (staging, old) = (format!(".{job}{STAGING}"), format!(".{job}{OLD}"));
+        removed += clean_dir_where(&dir, |name| {
+            name.starts_with(&staging) || name.starts_with(&old)
+        })?;
+    }
+    Ok(removed)
+}
+
 fn clean_manifest_dir(dir: &Utf8Path) -> io::Result<usize> {
+    clean_dir_where(dir, is_leftover)
+}
+
+fn clean_dir_where(dir: &Utf8Path, is_leftover: impl Fn(&str) -> bool) -> io::Result<usize> {
     let mut removed = 0;
     for entry in fs_err::read_dir(dir)? {
         let entry = entry?;

@@ -5,6 +5,7 @@
 //! `hashing.rs` computes the content hashes (cached in the state dir); `fingerprint.rs`
 //! decides when a job's earlier result still holds; `select.rs` applies `--only`;
 //! `expect.rs` judges generated files against a job's deliverables.
+//! `shard.rs` applies `--shard K/N`.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
 pub(crate) mod select;
+pub(crate) mod shard;
 pub(crate) mod text;
 
 use hashing::Hashed;

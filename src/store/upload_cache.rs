@@ -166,6 +166,61 @@ impl UploadCache {
     }
 }
 
+/// One upload this runner recorded, for `runner files`.
+#[derive(Clone, Debug)]
+pub struct CachedUpload {
+    pub file_id: String,
+    pub name: String,
+    pub size: u64,
+    pub uploaded_at: jiff::Timestamp,
+}
+
+impl UploadCache {
+    /// Every upload recorded for this API base URL and key.
+    pub fn entries(&self) -> Vec<CachedUpload> {
+        self.load()
+            .into_values()
+            .filter(|e| e.key.base_url == self.base_url && e.key.key == self.key)
+            .map(|e| CachedUpload {
+                file_id: e.file_id,
+                name: e.key.name,
+                size: e.size,
+                uploaded_at: e.uploaded_at,
+            })
+            .collect()
+    }
+
+    /// Drops the entries of these file ids (deleted from the API) for this base URL and key,
+    /// so no run trusts them again: the snapshot is rewritten and the journal folded in.
+    pub fn forget(&self, file_ids: &std::collections::BTreeSet<String>) -> Result<(), StoreError> {
+        let snapshot = self.state.path(CACHE_FILE);
+        let fail = |source| StoreError::Save {
+            path: snapshot.clone(),
+            source,
+        };
+        let _lock = self.state.lock()?;
+        let file = CacheFile {
+            version: 1,
+            entries: self
+                .load()
+                .into_values()
+                .filter(|e| {
+                    !(e.key.base_url == self.base_url
+                        && e.key.key == self.key
+                        && file_ids.contains(&e.file_id))
+                })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| fail(e.into()))?;
+        write_private(&snapshot, &bytes).map_err(fail)?;
+        let journal = self.state.path(JOURNAL_FILE);
+        match fs_err::remove_file(&journal) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn ends_with_newline(path: &camino::Utf8Path) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = fs_err::File::open(path) else {
@@ -189,6 +244,27 @@ mod tests {
             size: 1,
             expires_at: None,
         }
+    }
+
+    #[test]
+    fn forget_drops_only_the_given_ids_of_this_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(camino::Utf8Path::from_path(dir.path()).unwrap()).unwrap();
+        let cache = UploadCache::for_api(&state, "http://api", "key".into());
+        let other = UploadCache::for_api(&state, "http://other", "key".into());
+        let (a, b) = (planned("a.csv"), planned("b.csv"));
+        cache.record(&a, &meta("file_a")).unwrap();
+        cache.compact().unwrap();
+        cache.record(&b, &meta("file_b")).unwrap();
+        other.record(&a, &meta("file_a")).unwrap();
+        cache.forget(&["file_a".to_owned()].into()).unwrap();
+        let ids: Vec<String> = cache.entries().into_iter().map(|e| e.file_id).collect();
+        assert_eq!(ids, ["file_b"]);
+        assert_eq!(
+            other.entries().len(),
+            1,
+            "another API's cache keeps its entry"
+        );
     }
 
     #[test]

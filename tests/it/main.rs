@@ -9,6 +9,7 @@
 mod architecture;
 mod crash;
 mod deliverables;
+mod eco;
 mod examples;
 mod harness;
 mod hostile;

@@ -1,5 +1,6 @@
 //! Tests of the output documents, against hand-built outcomes (`fixtures.rs`).
 
+mod explain;
 mod fixtures;
 mod transcript;
 
@@ -208,7 +209,7 @@ fn run_json_is_pretty_with_a_trailing_newline() {
         usage: Usage::default(),
         jobs: Vec::new(),
     };
-    write_run_json(&out, &summary).unwrap();
+    write_run_json(&out, "run.json", &summary).unwrap();
     let text = fs_err::read_to_string(out.join("run.json")).unwrap();
     assert!(text.starts_with("{\n  \""), "{text}");
     assert!(text.ends_with("}\n"));

@@ -73,6 +73,11 @@ pub(crate) fn arrive(
         retry_count,
         answered_at: None,
         retry_after: None,
+        api_version: req
+            .headers()
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let config = &shared.config;
     shared.update(|s| {

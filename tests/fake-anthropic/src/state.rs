@@ -70,6 +70,8 @@ pub struct LogEntry {
     /// The `retry-after-ms` the response carried, if any: the window in which a
     /// well-behaved client sends nothing more to this endpoint.
     pub retry_after: Option<Duration>,
+    /// The request's `anthropic-version` header, if any.
+    pub api_version: Option<String>,
 }
 
 pub(crate) struct StoredFile {

@@ -1,0 +1,217 @@
+//! The options of `explain` and `files`, and `--shard K/N` with its environment variables,
+//! validated once like every other option.
+
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use super::{ApiConfig, Env, api, retry_policy, state_dir};
+use crate::api::Pacing;
+use crate::api::facts::API_VERSIONS;
+use crate::api::retry::RetryPolicy;
+use crate::cli::{ExplainArgs, FilesApiArgs, FilesCommand, ShardArgs};
+use crate::error::Error;
+use crate::plan::select::Only;
+use crate::plan::shard::Shard;
+use crate::units;
+
+#[derive(Debug)]
+pub struct ExplainConfig {
+    pub manifests: Vec<Utf8PathBuf>,
+    pub out: Utf8PathBuf,
+    pub only: Only,
+    pub json: bool,
+    pub state_dir: Utf8PathBuf,
+}
+
+#[derive(Debug)]
+pub struct FilesConfig {
+    pub api: ApiConfig,
+    /// `anthropic-version` of every Files request.
+    pub api_version: String,
+    pub policy: RetryPolicy,
+    pub state_dir: Utf8PathBuf,
+    pub action: FilesAction,
+}
+
+#[derive(Debug)]
+pub enum FilesAction {
+    List {
+        out: Vec<Utf8PathBuf>,
+        json: bool,
+    },
+    Prune {
+        out: Vec<Utf8PathBuf>,
+        older_than: Option<Duration>,
+        dry_run: bool,
+    },
+    Rm {
+        ids: Vec<String>,
+    },
+}
+
+impl FilesConfig {
+    /// Files calls only, a few at a time: the Files API's rate limit is shared by the
+    /// whole organisation (docs/api.md §2.8).
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            messages: 1,
+            files: 4,
+            scale: self.policy.scale,
+        }
+    }
+}
+
+pub(super) fn explain(args: ExplainArgs, env: &Env) -> Result<ExplainConfig, Error> {
+    Ok(ExplainConfig {
+        state_dir: state_dir(&args.state, env)?,
+        only: Only::new(&args.only)?,
+        manifests: args.manifests,
+        out: args.out,
+        json: args.json,
+    })
+}
+
+pub(super) fn files(command: FilesCommand, env: &Env) -> Result<FilesConfig, Error> {
+    let (action, common) = match command {
+        FilesCommand::List { out, json, api } => (FilesAction::List { out, json }, api),
+        FilesCommand::Prune {
+            out,
+            older_than,
+            dry_run,
+            api,
+        } => {
+            let older_than = older_than
+                .map(|text| {
+                    units::parse_duration(&text).map_err(|_| Error::Option {
+                        option: "--older-than",
+                        value: text.clone(),
+                        reason: "expected a duration, e.g. `12h` or `7d`".to_owned(),
+                    })
+                })
+                .transpose()?;
+            let action = FilesAction::Prune {
+                out,
+                older_than,
+                dry_run,
+            };
+            (action, api)
+        }
+        FilesCommand::Rm { ids, api } => (FilesAction::Rm { ids }, api),
+    };
+    let FilesApiArgs {
+        api_version,
+        max_attempts,
+        state,
+    } = common;
+    if !API_VERSIONS.contains(&api_version.as_str()) {
+        return Err(Error::Option {
+            option: "--api-version",
+            value: api_version,
+            reason: format!("expected one of {}", API_VERSIONS.join(", ")),
+        });
+    }
+    Ok(FilesConfig {
+        api: api(env)?,
+        api_version,
+        policy: retry_policy(max_attempts, env),
+        state_dir: state_dir(&state, env)?,
+        action,
+    })
+}
+
+/// `--shard K/N`, else `RUNNER_SHARD=K/N`, else `JOB_COMPLETION_INDEX` (0-based, as a
+/// Kubernetes Indexed Job sets it) with `RUNNER_SHARD_COUNT`; else no sharding.
+pub(super) fn shard(args: &ShardArgs, env: &Env) -> Result<Option<Shard>, Error> {
+    let bad = |option: &'static str, value: &str, reason: &str| Error::Option {
+        option,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    const K_OF_N: &str = "expected K/N with 1 ≤ K ≤ N, e.g. `2/3`";
+    if let Some(text) = &args.shard {
+        return Shard::parse(text)
+            .map(Some)
+            .ok_or_else(|| bad("--shard", text, K_OF_N));
+    }
+    if let Some(text) = env.var("RUNNER_SHARD") {
+        return Shard::parse(text)
+            .map(Some)
+            .ok_or_else(|| bad("RUNNER_SHARD", text, K_OF_N));
+    }
+    match (
+        env.var("JOB_COMPLETION_INDEX"),
+        env.var("RUNNER_SHARD_COUNT"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(index), None) => Err(bad(
+            "JOB_COMPLETION_INDEX",
+            index,
+            "is set but RUNNER_SHARD_COUNT is not; set it to the Job's `completions`",
+        )),
+        (None, Some(count)) => Err(bad(
+            "RUNNER_SHARD_COUNT",
+            count,
+            "is set but JOB_COMPLETION_INDEX is not; set it to the 0-based shard index",
+        )),
+        (Some(index), Some(count)) => {
+            let n: u64 = count
+                .trim()
+                .parse()
+                .map_err(|_| bad("RUNNER_SHARD_COUNT", count, "expected a whole number ≥ 1"))?;
+            let k = index
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .and_then(|i| i.checked_add(1))
+                .and_then(|k| Shard::new(k, n));
+            k.map(Some).ok_or_else(|| {
+                bad(
+                    "JOB_COMPLETION_INDEX",
+                    index,
+                    &format!("expected a 0-based index below RUNNER_SHARD_COUNT ({count})"),
+                )
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard_from(flag: Option<&str>, vars: &[(&str, &str)]) -> Result<Option<Shard>, Error> {
+        let args = ShardArgs {
+            shard: flag.map(str::to_owned),
+        };
+        shard(&args, &Env::default().with(vars))
+    }
+
+    #[test]
+    fn shard_comes_from_the_flag_then_the_environment() {
+        let k_n = |r: Result<Option<Shard>, Error>| r.unwrap().map(|s| (s.k(), s.n()));
+        assert_eq!(k_n(shard_from(None, &[])), None);
+        assert_eq!(
+            k_n(shard_from(Some("1/2"), &[("RUNNER_SHARD", "2/2")])),
+            Some((1, 2))
+        );
+        assert_eq!(
+            k_n(shard_from(None, &[("RUNNER_SHARD", "2/2")])),
+            Some((2, 2))
+        );
+        let indexed = [("JOB_COMPLETION_INDEX", "0"), ("RUNNER_SHARD_COUNT", "3")];
+        assert_eq!(k_n(shard_from(None, &indexed)), Some((1, 3)));
+    }
+
+    #[test]
+    fn bad_shards_are_refused_before_any_work() {
+        let e = shard_from(Some("4/3"), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--shard `4/3`: expected K/N with 1 ≤ K ≤ N, e.g. `2/3`"
+        );
+        let past_the_end = [("JOB_COMPLETION_INDEX", "3"), ("RUNNER_SHARD_COUNT", "3")];
+        assert!(shard_from(None, &past_the_end).is_err());
+        assert!(shard_from(None, &[("JOB_COMPLETION_INDEX", "0")]).is_err());
+    }
+}

@@ -1,0 +1,216 @@
+//! Why a job would run: its planned fingerprint's parts compared, one by one, with the
+//! `job.json` its last run left (docs/output.md §2, §4). Pure: the caller reads the file.
+//!
+//! `job.json` holds every part the fingerprint hashes (settings, system, turns, inputs'
+//! names and BLAKE3), so a difference in the fingerprint is always one of these parts, or,
+//! when every part is equal, the runner's fingerprint scheme.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::plan::PlannedJob;
+
+/// The verdict on one job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// `<manifest-stem>/<job-name>`.
+    pub job: String,
+    /// `fresh` or `to-run`.
+    pub status: &'static str,
+    /// `fresh`, `never-ran`, `failed-last-time`, `changed` or `unreadable`.
+    pub reason: &'static str,
+    /// What differs from the last run, in fingerprint order (also for a failed job).
+    pub changes: Vec<Change>,
+    /// The last run's error (failed) or why `job.json` could not be read (unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One part of the fingerprint that differs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "part", rename_all = "snake_case")]
+pub enum Change {
+    /// An input's content: `was` or `now` is absent for an input added or removed.
+    Input {
+        name: String,
+        was: Option<String>,
+        now: Option<String>,
+    },
+    Model {
+        was: Value,
+        now: Value,
+    },
+    /// A request setting other than the model (`max_tokens`, `api_version`, `tool`, …).
+    Setting {
+        name: String,
+        was: Value,
+        now: Value,
+    },
+    /// The system prompt as sent (the manifest's `system` and the attached files' list).
+    System,
+    /// Turn `turn` (1 is the prompt, 2… the follow-ups) was added, removed or edited.
+    Turn {
+        turn: usize,
+    },
+    /// Every part is equal, yet the fingerprint differs: the runner hashes differently now.
+    FingerprintScheme {
+        was_runner: Value,
+    },
+}
+
+/// Compares `job` with its previous `job.json` (`None`: there is none).
+pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
+    let verdict = |status, reason, changes, detail| Explanation {
+        job: job.id.clone(),
+        status,
+        reason,
+        changes,
+        detail,
+    };
+    let Some(prev) = previous else {
+        return verdict("to-run", "never-ran", Vec::new(), None);
+    };
+    let changes = changes(job, prev);
+    let same = prev["fingerprint"].as_str() == Some(job.fingerprint.as_str());
+    if prev["status"] != "succeeded" {
+        let error = &prev["error"];
+        let detail = match (error["kind"].as_str(), error["message"].as_str()) {
+            (Some(kind), Some(message)) => Some(format!("{kind}: {message}")),
+            _ => None,
+        };
+        return verdict("to-run", "failed-last-time", changes, detail);
+    }
+    if same {
+        return verdict("fresh", "fresh", Vec::new(), None);
+    }
+    let changes = if changes.is_empty() {
+        vec![Change::FingerprintScheme {
+            was_runner: prev["runner_version"].clone(),
+        }]
+    } else {
+        changes
+    };
+    verdict("to-run", "changed", changes, None)
+}
+
+/// A `job.json` that exists but is not JSON: the job runs again.
+pub fn unreadable(job: &PlannedJob, why: String) -> Explanation {
+    Explanation {
+        job: job.id.clone(),
+        status: "to-run",
+        reason: "unreadable",
+        changes: Vec::new(),
+        detail: Some(why),
+    }
+}
+
+fn changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
+    let mut changes = Vec::new();
+    // Serialising the settings struct cannot fail.
+    let now = serde_json::to_value(&job.settings).unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let (now, was) = (
+        now.as_object().unwrap_or(&empty),
+        prev["settings"].as_object().unwrap_or(&empty),
+    );
+    let mut names: Vec<&String> = now.keys().chain(was.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let (w, n) = (field(was, name), field(now, name));
+        if w == n {
+            continue;
+        }
+        changes.push(if name == "model" {
+            Change::Model { was: w, now: n }
+        } else {
+            Change::Setting {
+                name: name.clone(),
+                was: w,
+                now: n,
+            }
+        });
+    }
+    if prev["system"].as_str() != Some(job.system.as_str()) {
+        changes.push(Change::System);
+    }
+    let was_turns = prev["turns"].as_array().map_or(&[][..], Vec::as_slice);
+    for turn in 0..was_turns.len().max(job.turns.len()) {
+        if was_turns.get(turn).and_then(Value::as_str) != job.turns.get(turn).map(String::as_str) {
+            changes.push(Change::Turn { turn: turn + 1 });
+        }
+    }
+    changes.extend(input_changes(job, prev));
+    changes
+}
+
+fn field(map: &serde_json::Map<String, Value>, name: &str) -> Value {
+    map.get(name).cloned().unwrap_or(Value::Null)
+}
+
+/// Inputs by name (names are unique within a job).
+fn input_changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
+    let was: Vec<(&str, &str)> = prev["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| Some((i["name"].as_str()?, i["blake3"].as_str()?)))
+        .collect();
+    let hash_was = |name: &str| was.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
+    let mut changes = Vec::new();
+    for input in &job.inputs {
+        let before = hash_was(&input.name);
+        if before != Some(input.blake3.as_str()) {
+            changes.push(Change::Input {
+                name: input.name.clone(),
+                was: before.map(str::to_owned),
+                now: Some(input.blake3.clone()),
+            });
+        }
+    }
+    for (name, hash) in &was {
+        if !job.inputs.iter().any(|i| i.name == *name) {
+            changes.push(Change::Input {
+                name: (*name).to_owned(),
+                was: Some((*hash).to_owned()),
+                now: None,
+            });
+        }
+    }
+    changes
+}
+
+/// One line per change, for `runner explain`'s text output.
+pub fn describe(change: &Change) -> String {
+    let short = |h: &Option<String>| match h {
+        Some(h) => h.get(..12).unwrap_or(h).to_owned(),
+        None => "absent".to_owned(),
+    };
+    // Strings without their JSON quotes; an absent setting as `unset`.
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "unset".to_owned(),
+        other => other.to_string(),
+    };
+    match change {
+        Change::Input { name, was, now } => match (was, now) {
+            (None, _) => format!("input {name} added (blake3 {})", short(now)),
+            (_, None) => format!("input {name} removed"),
+            _ => format!(
+                "input {name} changed: blake3 {} → {}",
+                short(was),
+                short(now)
+            ),
+        },
+        Change::Model { was, now } => format!("model: {} → {}", plain(was), plain(now)),
+        Change::Setting { name, was, now } => {
+            format!("setting {name}: {} → {}", plain(was), plain(now))
+        }
+        Change::System => "system prompt changed".to_owned(),
+        Change::Turn { turn: 1 } => "prompt text changed".to_owned(),
+        Change::Turn { turn } => format!("follow-up turn {turn} changed"),
+        Change::FingerprintScheme { was_runner } => {
+            format!("the runner's fingerprint scheme changed (last run by runner {was_runner})")
+        }
+    }
+}
