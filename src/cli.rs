@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// fails the job.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_attempts: u16,
+    /// Spend at most this many US dollars on the run's requests: each request's worst case
+    /// is reserved before it is sent, and one that could overshoot is not sent.
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<String>,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,

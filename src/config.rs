@@ -242,8 +242,23 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
                 max_files: args.max_files,
             },
             policy,
+            budget_usd: args.budget_usd.as_deref().map(budget_usd).transpose()?,
         },
     })
+}
+
+/// `--budget-usd`: a finite amount of dollars above zero.
+fn budget_usd(text: &str) -> Result<f64, Error> {
+    text.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| Error::Option {
+            option: "--budget-usd",
+            value: text.to_owned(),
+            reason: "expected an amount of US dollars above 0, e.g. `25` or `2.50`".to_owned(),
+        })
 }
 
 /// `--upload-ttl`: within what the Files API accepts, 1 hour to 90 days (docs/api.md

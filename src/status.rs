@@ -12,6 +12,8 @@ pub enum JobStatus {
     Failed,
     Fresh,
     Interrupted,
+    /// Never started: the run was stopped first (its line's `reason` says why).
+    NotStarted,
 }
 
 impl JobStatus {
@@ -21,6 +23,7 @@ impl JobStatus {
             JobStatus::Failed => "failed",
             JobStatus::Fresh => "fresh",
             JobStatus::Interrupted => "interrupted",
+            JobStatus::NotStarted => "not_started",
         }
     }
 }
@@ -55,6 +58,8 @@ pub enum ErrorKind {
     Interrupted,
     /// The runner itself failed while running the job (a bug: its task panicked).
     Internal,
+    /// The next request could have taken the run over `--budget-usd`; it was not sent.
+    Budget,
 }
 
 impl ErrorKind {
@@ -74,6 +79,7 @@ impl ErrorKind {
             ErrorKind::Write => "write",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",
+            ErrorKind::Budget => "budget",
         }
     }
 }
@@ -104,6 +110,7 @@ mod tests {
             ErrorKind::Write,
             ErrorKind::Interrupted,
             ErrorKind::Internal,
+            ErrorKind::Budget,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
@@ -112,6 +119,7 @@ mod tests {
             JobStatus::Failed,
             JobStatus::Fresh,
             JobStatus::Interrupted,
+            JobStatus::NotStarted,
         ] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }

@@ -9,6 +9,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::client::ApiClient;
+use super::gates::TokenEstimate;
 use super::error::{ApiError, LocalFileError, decode_json, transport};
 use super::facts::FILES_API_VERSION;
 
@@ -105,7 +106,9 @@ impl ApiClient {
             .headers(self.headers(FILES_API_VERSION, attempt))
             .timeout(self.timeouts.files)
             .multipart(form);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -129,7 +132,9 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(FILES_API_VERSION, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         let list: FileList = decode_json(endpoint, resp, request_id).await?;
         Ok(list.data)
     }
@@ -142,7 +147,9 @@ impl ApiClient {
             .get(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(FILES_API_VERSION, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -166,7 +173,9 @@ impl ApiClient {
             .headers(self.headers(FILES_API_VERSION, attempt))
             .header("accept", "application/binary")
             .timeout(self.timeouts.files);
-        let (mut resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (mut resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
         while let Some(chunk) = resp

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::ApiClient;
+use super::gates::TokenEstimate;
 use super::error::{ApiError, ApiErrorKind, raw_text, transport};
 
 /// The request parameters of a job, as the runner decided them (the manifest's settings
@@ -21,6 +22,29 @@ pub struct Params<'a> {
     pub top_p: Option<f64>,
     pub top_k: Option<u32>,
     pub thinking_budget_tokens: Option<u32>,
+    pub cache: CacheTtl,
+}
+
+/// Automatic prompt caching (docs/api.md §3.11): the manifest's `cache` key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheTtl {
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "off")]
+    Off,
+}
+
+impl CacheTtl {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheTtl::FiveMinutes => "5m",
+            CacheTtl::OneHour => "1h",
+            CacheTtl::Off => "off",
+        }
+    }
 }
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
@@ -43,6 +67,13 @@ pub fn request_params(p: &Params<'_>) -> Value {
     if let Some(budget) = p.thinking_budget_tokens {
         body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
     }
+    // Top-level automatic caching: the breakpoint moves to the end of each request, so a
+    // continuation or follow-up reads the conversation so far (docs/api.md §3.11).
+    match p.cache {
+        CacheTtl::Off => {}
+        CacheTtl::FiveMinutes => body["cache_control"] = json!({"type": "ephemeral"}),
+        CacheTtl::OneHour => body["cache_control"] = json!({"type": "ephemeral", "ttl": "1h"}),
+    }
     body
 }
 
@@ -59,6 +90,7 @@ impl ApiClient {
         &self,
         api_version: &str,
         body: &serde_json::Value,
+        estimate: TokenEstimate,
         attempt: u32,
     ) -> Result<MessageResponse, ApiError> {
         let endpoint = "POST /v1/messages";
@@ -68,7 +100,9 @@ impl ApiClient {
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.messages)
             .json(body);
-        let (resp, request_id) = self.send(&self.messages_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, estimate)
+            .await?;
         let bytes = resp
             .bytes()
             .await
@@ -83,6 +117,8 @@ impl ApiClient {
             retry_after: None,
             should_retry: None,
         })?;
+        self.messages_gate
+            .record_output(Usage::from_wire(&body["usage"]).output_tokens);
         Ok(MessageResponse { body, request_id })
     }
 }
@@ -100,6 +136,18 @@ pub struct Usage {
     pub cache_read_input_tokens: u64,
     #[serde(default)]
     pub code_execution_requests: u64,
+    /// `cache_creation_input_tokens` split by TTL (docs/api.md §3.8).
+    #[serde(default)]
+    pub cache_creation: CacheCreation,
+}
+
+/// `usage.cache_creation`: cache writes by TTL, priced differently (docs/api.md §11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCreation {
+    #[serde(default)]
+    pub ephemeral_5m_input_tokens: u64,
+    #[serde(default)]
+    pub ephemeral_1h_input_tokens: u64,
 }
 
 impl Usage {
@@ -112,6 +160,10 @@ impl Usage {
             cache_creation_input_tokens: n(&usage["cache_creation_input_tokens"]),
             cache_read_input_tokens: n(&usage["cache_read_input_tokens"]),
             code_execution_requests: n(&usage["server_tool_use"]["code_execution_requests"]),
+            cache_creation: CacheCreation {
+                ephemeral_5m_input_tokens: n(&usage["cache_creation"]["ephemeral_5m_input_tokens"]),
+                ephemeral_1h_input_tokens: n(&usage["cache_creation"]["ephemeral_1h_input_tokens"]),
+            },
         }
     }
 
@@ -131,6 +183,14 @@ impl Usage {
         sum(
             &mut self.code_execution_requests,
             other.code_execution_requests,
+        );
+        sum(
+            &mut self.cache_creation.ephemeral_5m_input_tokens,
+            other.cache_creation.ephemeral_5m_input_tokens,
+        );
+        sum(
+            &mut self.cache_creation.ephemeral_1h_input_tokens,
+            other.cache_creation.ephemeral_1h_input_tokens,
         );
     }
 }
@@ -159,6 +219,11 @@ pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>)
         body["container"] = json!(id);
     }
     body
+}
+
+/// The response's `usage.service_tier` (`standard`, `priority`, `batch`), if any.
+pub fn service_tier(body: &Value) -> Option<&str> {
+    body["usage"]["service_tier"].as_str()
 }
 
 /// What the runner needs from a response.

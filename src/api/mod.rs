@@ -14,6 +14,7 @@ pub(crate) mod gates;
 mod headers;
 pub(crate) mod key;
 pub(crate) mod messages;
+pub(crate) mod prices;
 pub(crate) mod retry;
 
 pub(crate) use client::{ApiClient, Pacing, Timeouts};

@@ -10,13 +10,15 @@ use super::plan::make_plan;
 use super::shutdown::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
+use crate::engine::budget::Budget;
+use crate::engine::halt::Halt;
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Exit};
-use crate::output::outcome::{Counts, JobLine, RunSummary, UploadStats};
+use crate::output::outcome::{Counts, JobLine, RunCost, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::plan::PlannedJob;
-use crate::status::JobStatus;
+use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::store::{self, StoreError};
 use crate::ui::events::{Event, Reporter};
@@ -97,6 +99,10 @@ async fn execute(
     }
     let mut usage = Usage::default();
     let mut uploads = UploadStats::default();
+    let mut cost = RunCost {
+        usd: 0.0,
+        budget_usd: config.engine.budget_usd,
+    };
     if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing(&config.engine))?;
         client.set_reporter(&reporter);
@@ -106,11 +112,14 @@ async fn execute(
             policy: config.engine.policy,
             reporter,
             cancel,
+            budget: Budget::new(config.engine.budget_usd),
+            halt: Halt::default(),
         };
         let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
         lines.extend(report.lines);
         usage = report.usage;
         uploads = report.uploads;
+        cost.usd = report.cost_usd;
     }
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
     let counts = count(&lines);
@@ -122,6 +131,7 @@ async fn execute(
         counts,
         uploads,
         usage,
+        cost,
         jobs: lines,
     };
     crate::output::write_run_json(out, &summary).map_err(|source| Error::WriteRecord {
@@ -149,6 +159,13 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         reused: summary.uploads.reused,
         input_tokens: summary.usage.input_tokens,
         output_tokens: summary.usage.output_tokens,
+        not_started: summary.counts.not_started,
+        cost_usd: summary.cost.usd,
+        budget_stop: summary
+            .jobs
+            .iter()
+            .any(|j| j.reason.as_deref() == Some("budget") || j.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Budget))
+            .then(|| (summary.cost.budget_usd.unwrap_or(0.0), summary.cost.usd)),
         failures: summary
             .jobs
             .iter()
@@ -192,16 +209,17 @@ fn count(lines: &[JobLine]) -> Counts {
             JobStatus::Failed => c.failed += 1,
             JobStatus::Fresh => c.fresh += 1,
             JobStatus::Interrupted => c.interrupted += 1,
+            JobStatus::NotStarted => c.not_started += 1,
         }
     }
     c
 }
 
-/// Interrupted wins over failed, failed over success.
+/// Interrupted wins over failed (or not started), those over success.
 fn exit_for(counts: &Counts) -> Exit {
     if counts.interrupted > 0 {
         Exit::Interrupted
-    } else if counts.failed > 0 {
+    } else if counts.failed > 0 || counts.not_started > 0 {
         Exit::JobsFailed
     } else {
         Exit::Success

@@ -9,10 +9,11 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::api::ApiErrorKind;
-use crate::api::messages::{self as wire, Params, Usage};
+use crate::api::gates::TokenEstimate;
+use crate::api::messages::{self as wire, CacheTtl, Params, Usage};
 use crate::api::retry::retry;
 use crate::output::outcome::{Exchange, JobError};
-use crate::plan::PlannedJob;
+use crate::plan::{PlannedJob, price};
 use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
 
@@ -28,6 +29,7 @@ pub fn request_params(job: &PlannedJob) -> Value {
         top_p: s.top_p,
         top_k: s.top_k,
         thinking_budget_tokens: s.thinking_budget_tokens,
+        cache: job.cache,
     })
 }
 
@@ -58,6 +60,9 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
         ..Conversation::default()
     };
     let turns = job.turns.len();
+    // Bytes already sent in the previous request: with caching on, the API reads them
+    // from the cache, and cache reads do not count toward the input-token rate limit.
+    let mut sent_before = 0usize;
     for (turn, text) in job.turns.iter().enumerate() {
         let ids: &[String] = if turn == 0 { file_ids } else { &[] };
         conv.messages.push(wire::user_turn(text, ids));
@@ -73,8 +78,38 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
             });
             let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
             let api_version = job.settings.api_version.as_str();
+            let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
+            let worst = price::worst_case(size as u64, job.settings.max_tokens, &job.rates);
+            let reservation = match ctx.budget.reserve(worst) {
+                Ok(r) => r,
+                Err(refused) => {
+                    ctx.halt.halt(
+                        "budget",
+                        format!(
+                            "not started: the budget (--budget-usd {:.2}) stopped the run",
+                            refused.limit
+                        ),
+                    );
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::Budget,
+                        message: format!("turn {}: {refused}", turn + 1),
+                        request_id: None,
+                    });
+                    return conv;
+                }
+            };
+            let fresh_bytes = if job.cache == CacheTtl::Off {
+                size
+            } else {
+                size.saturating_sub(sent_before)
+            };
+            sent_before = size;
+            let estimate = TokenEstimate {
+                input: (fresh_bytes / BYTES_PER_TOKEN) as u64,
+            };
             let call = retry(&ctx.policy, |attempt| {
-                ctx.client.create_message(api_version, &body, attempt)
+                ctx.client
+                    .create_message(api_version, &body, estimate, attempt)
             });
             let response = tokio::select! {
                 r = call => r,
@@ -103,6 +138,10 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                         _ => ErrorKind::Api,
                     };
                     conv.failed_status = gave_up.error.status();
+                    if conv.failed_status.is_some() {
+                        // The API answered with an error: nothing was billed.
+                        reservation.release();
+                    }
                     conv.error = Some(JobError {
                         kind,
                         message: gave_up.to_string(),
@@ -111,6 +150,18 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     return conv;
                 }
             };
+            let spent = reservation.settle(
+                price::request_cost(
+                    &Usage::from_wire(&response.body["usage"]),
+                    wire::service_tier(&response.body),
+                    &job.rates,
+                    job.cache,
+                )
+                .usd,
+            );
+            ctx.reporter.report(Event::Spent {
+                micro_usd: micro(spent),
+            });
             let reply = match wire::read_reply(&response.body) {
                 Ok(r) => r,
                 Err(why) => {
@@ -195,6 +246,21 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
         }
     }
     conv
+}
+
+/// A pacing estimate of tokens per byte of request JSON (not a bound: the budget uses
+/// one token per byte).
+const BYTES_PER_TOKEN: usize = 4;
+
+/// USD in millionths, for events (which compare exactly).
+fn micro(usd: f64) -> u64 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative dollar amount far below 2^64 millionths"
+    )]
+    let m = (usd.max(0.0) * 1e6).round() as u64;
+    m
 }
 
 fn exchange(

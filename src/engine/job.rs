@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use super::Ctx;
 use super::conversation::{self, Conversation};
 use super::downloads::{self, OutputLimits};
+use super::halt::HaltReason;
 use super::uploads::{UploadResult, Uploads};
 use crate::api::messages::Usage;
 use crate::api::retry::retry;
@@ -48,6 +49,9 @@ pub async fn run_one(
     };
     if ctx.cancel.is_cancelled() {
         return interrupted(ctx, &job);
+    }
+    if let Some(halt) = ctx.halt.reason() {
+        return not_started(ctx, &job, halt);
     }
     let started_at = jiff::Timestamp::now();
     // The output folder must be writable before the conversation is paid for.
@@ -251,6 +255,34 @@ fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
     )
 }
 
+/// The run stopped starting jobs before this one: no folder is written.
+fn not_started(ctx: &Ctx, job: &PlannedJob, halt: &HaltReason) -> (JobLine, Usage) {
+    let kind = match halt.kind {
+        "budget" => ErrorKind::Budget,
+        _ => ErrorKind::Interrupted,
+    };
+    let failure = Failure {
+        kind,
+        message: halt.message.clone(),
+    };
+    ctx.reporter.report(Event::JobFinished {
+        id: job.id.clone(),
+        status: JobStatus::NotStarted,
+        failure: Some(failure),
+    });
+    let mut line = line(
+        job,
+        JobStatus::NotStarted,
+        Some(JobError {
+            kind,
+            message: halt.message.clone(),
+            request_id: None,
+        }),
+    );
+    line.reason = Some(halt.kind.to_owned());
+    (line, Usage::default())
+}
+
 /// The job's line in `run.json`.
 pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
     JobLine {
@@ -260,5 +292,6 @@ pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> Job
         dir: job.id.clone(),
         fingerprint: job.fingerprint.clone(),
         error,
+        reason: None,
     }
 }

@@ -23,12 +23,18 @@
 //!   not started are recorded as interrupted, requests in flight are abandoned, folders
 //!   being written are finished. The second signal is `main`'s business.
 //!
+//! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
+//!   first ([`budget`]); a request that does not fit is not sent, its job fails and
+//!   [`halt`] keeps every job not yet started from starting.
+//!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
 //! `downloads.rs` fetches generated files within the output limits; `job.rs` is one job
 //! from its inputs to its folder.
 
+pub(crate) mod budget;
 pub(crate) mod conversation;
 pub(crate) mod downloads;
+pub(crate) mod halt;
 mod job;
 pub(crate) mod uploads;
 
@@ -51,7 +57,9 @@ use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
+use budget::Budget;
 use downloads::OutputLimits;
+use halt::Halt;
 use uploads::Uploads;
 
 /// How the engine runs, decided by the configuration.
@@ -65,6 +73,8 @@ pub struct Settings {
     pub upload_ttl: Option<u64>,
     pub limits: OutputLimits,
     pub policy: RetryPolicy,
+    /// `--budget-usd`.
+    pub budget_usd: Option<f64>,
 }
 
 /// What every task of a run shares.
@@ -73,6 +83,10 @@ pub struct Ctx {
     pub policy: RetryPolicy,
     pub reporter: Arc<dyn Reporter>,
     pub cancel: CancellationToken,
+    /// The run's spend, and `--budget-usd` (`budget.rs`).
+    pub budget: Budget,
+    /// Set when no further job may start (`halt.rs`).
+    pub halt: Halt,
 }
 
 /// What the engine did.
@@ -81,6 +95,8 @@ pub struct Report {
     pub lines: Vec<JobLine>,
     pub usage: Usage,
     pub uploads: UploadStats,
+    /// Priced usage of every answered request.
+    pub cost_usd: f64,
 }
 
 /// The cached file ids could not be checked with the API: nothing was started.
@@ -155,6 +171,7 @@ pub async fn run(
         tracing::warn!("{}", crate::api::error::chain(&e));
     }
     report.uploads = uploads.stats();
+    report.cost_usd = ctx.budget.spent();
     Ok(report)
 }
 

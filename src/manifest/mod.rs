@@ -5,6 +5,7 @@
 //!
 //! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans;
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
+//! - `money.rs`: each job's prices (`pricing:`) and prompt caching (`cache:`);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
@@ -12,6 +13,7 @@
 
 pub(crate) mod diagnostic;
 pub(crate) mod inputs;
+mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;

@@ -15,6 +15,8 @@ use super::inputs::{self, ExpandError, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};
 use crate::api::facts::{MAX_INPUT_BYTES, bad_file_name};
+use crate::api::messages::CacheTtl;
+use crate::api::prices::Rates;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
 pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
@@ -49,6 +51,10 @@ pub struct Job {
     /// The prompt, then each follow-up turn.
     pub turns: Vec<String>,
     pub inputs: Vec<InputFile>,
+    /// Its model's prices, and its prompt caching: neither changes what the job computes,
+    /// so neither is in `settings` (which the fingerprint hashes).
+    pub rates: Rates,
+    pub cache: CacheTtl,
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
@@ -204,6 +210,7 @@ impl Ctx<'_> {
     fn job(&mut self, spec: &JobSpec, defaults: Option<&Settings>, stem: &str) -> Vec<Job> {
         let before = self.diags.len();
         let settings = self.settings(spec, defaults);
+        let money = self.money(spec, defaults);
         let name_pos = pos(&spec.name);
         match (&spec.prompt, &spec.prompt_file) {
             (Some(_), Some(pf)) => {
@@ -244,7 +251,7 @@ impl Ctx<'_> {
         if self.diags.len() > before {
             return Vec::new();
         }
-        let Some(settings) = settings else {
+        let (Some(settings), Some(money)) = (settings, money) else {
             return Vec::new();
         };
 
@@ -298,6 +305,8 @@ impl Ctx<'_> {
                 settings: settings.clone(),
                 turns,
                 inputs,
+                rates: money.rates,
+                cache: money.cache,
             });
         }
         jobs

@@ -37,6 +37,8 @@ pub struct Settings {
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
     pub follow_up: Option<Vec<Spanned<String>>>,
+    pub pricing: Option<Spanned<Pricing>>,
+    pub cache: Option<Spanned<String>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
@@ -61,6 +63,20 @@ pub struct JobSpec {
     pub thinking: Option<Spanned<Thinking>>,
     pub tool: Option<Spanned<String>>,
     pub max_continuations: Option<Spanned<u32>>,
+    pub pricing: Option<Spanned<Pricing>>,
+    pub cache: Option<Spanned<String>>,
+}
+
+/// `pricing:`: USD per million tokens for the job's model, overriding or adding to the
+/// built-in table (docs/output.md §6).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cache_write_5m: Option<f64>,
+    pub cache_write_1h: Option<f64>,
+    pub cache_read: Option<f64>,
 }
 
 /// Extended thinking: `thinking: { budget_tokens: 4000 }`.

@@ -3,7 +3,8 @@
 //! its output folder, and its fingerprint. `runner plan` prints this value (`text.rs`).
 //!
 //! `hashing.rs` computes the content hashes (cached in the state dir); `fingerprint.rs`
-//! decides when a job's earlier result still holds; `select.rs` applies `--only`.
+//! decides when a job's earlier result still holds; `select.rs` applies `--only`;
+//! `price.rs` turns a request's `usage` into dollars.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +13,14 @@ use serde::Serialize;
 
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
+pub(crate) mod price;
 pub(crate) mod select;
 pub(crate) mod text;
 
 use hashing::Hashed;
 
+use crate::api::messages::CacheTtl;
+use crate::api::prices::Rates;
 use crate::manifest::{Job, RequestSettings};
 
 #[derive(Clone, Debug, Serialize)]
@@ -38,6 +42,11 @@ pub struct PlannedJob {
     pub turns: Vec<String>,
     pub inputs: Vec<PlannedInput>,
     pub fingerprint: String,
+    /// USD per million tokens of the job's model (built-in or the manifest's `pricing:`).
+    pub rates: Rates,
+    /// Prompt caching (`cache:`); not in the fingerprint: it changes the bill, not the
+    /// result (docs/output.md §4).
+    pub cache: CacheTtl,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -115,6 +124,8 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
             turns: job.turns.clone(),
             inputs,
             fingerprint,
+            rates: job.rates,
+            cache: job.cache,
         });
     }
     Plan {

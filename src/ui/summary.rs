@@ -18,6 +18,11 @@ pub struct Summary {
     pub reused: usize,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub not_started: usize,
+    /// What the run's requests cost.
+    pub cost_usd: f64,
+    /// `Some((limit, spent))` when `--budget-usd` stopped the run.
+    pub budget_stop: Option<(f64, f64)>,
     /// `(job id, kind, message)` of each failed job.
     pub failures: Vec<(String, ErrorKind, String)>,
     /// Where the run's record is (`OUT/run.json`).
@@ -33,14 +38,25 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
             out.push(format!("failed {id} ({kind}): {message}"));
         }
     }
-    let interrupted = if summary.interrupted > 0 {
+    if let Some((limit, spent)) = summary.budget_stop {
+        out.push(format!(
+            "the budget stopped the run: {} spent of --budget-usd {}; {} not started",
+            units::usd(spent),
+            units::usd(limit),
+            units::count(summary.not_started, "job"),
+        ));
+    }
+    let mut interrupted = if summary.interrupted > 0 {
         format!(", {} interrupted", summary.interrupted)
     } else {
         String::new()
     };
+    if summary.not_started > 0 {
+        interrupted.push_str(&format!(", {} not started", summary.not_started));
+    }
     out.push(format!(
         "{}: {} succeeded, {} failed, {} fresh{interrupted}; uploads: {} new ({}), {} reused; \
-         tokens in/out: {}/{}; summary in {}",
+         tokens in/out: {}/{}; cost {}; summary in {}",
         units::count(summary.total, "job"),
         summary.succeeded,
         summary.failed,
@@ -50,6 +66,7 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
         summary.reused,
         summary.input_tokens,
         summary.output_tokens,
+        units::usd(summary.cost_usd),
         summary.record,
     ));
     out

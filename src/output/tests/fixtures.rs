@@ -84,6 +84,8 @@ pub(crate) fn outcome(
             inputs: vec![input()],
             fingerprint: "blake3:0123".into(),
             settings,
+            rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+            cache: crate::api::messages::CacheTtl::FiveMinutes,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),
