@@ -49,6 +49,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Ask the API's token-counting endpoint for the first-request cost of jobs with no
+    /// earlier cost (the only network call `plan` makes; needs ANTHROPIC_API_KEY).
+    #[arg(long)]
+    pub estimate: bool,
     /// The output root a run would use: jobs whose outputs there are fresh are shown as such.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,

@@ -119,6 +119,8 @@ pub struct PlanConfig {
     pub out: Utf8PathBuf,
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
+    /// `--estimate`: ask the token-counting endpoint (the only network call of `plan`).
+    pub estimate: bool,
 }
 
 #[derive(Debug)]
@@ -209,6 +211,7 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
         json: args.json,
         out: args.out,
         api: api(env),
+        estimate: args.estimate,
     })
 }
 
@@ -284,6 +287,15 @@ impl Config {
             messages: settings.jobs,
             files: settings.uploads + settings.jobs,
             scale: settings.policy.scale,
+        }
+    }
+
+    /// The pacing of `plan --estimate`: one token count at a time.
+    pub fn pacing_for_estimates() -> Pacing {
+        Pacing {
+            messages: 1,
+            files: 1,
+            scale: 1.0,
         }
     }
 }

@@ -37,15 +37,6 @@ pub enum CacheTtl {
     Off,
 }
 
-impl CacheTtl {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheTtl::FiveMinutes => "5m",
-            CacheTtl::OneHour => "1h",
-            CacheTtl::Off => "off",
-        }
-    }
-}
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
 pub fn request_params(p: &Params<'_>) -> Value {
@@ -121,6 +112,57 @@ impl ApiClient {
             .record_output(Usage::from_wire(&body["usage"]).output_tokens);
         Ok(MessageResponse { body, request_id })
     }
+}
+
+impl ApiClient {
+    /// `POST /v1/messages/count_tokens` (docs/api.md §3.12): the input tokens `body` (a
+    /// request without `max_tokens`, see [`count_tokens_body`]) would have.
+    pub async fn count_tokens(
+        &self,
+        api_version: &str,
+        body: &serde_json::Value,
+        attempt: u32,
+    ) -> Result<u64, ApiError> {
+        let endpoint = "POST /v1/messages/count_tokens";
+        let req = self
+            .http
+            .post(format!("{}/v1/messages/count_tokens", self.base))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files)
+            .json(body);
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(endpoint, &e, request_id.clone()))?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        value["input_tokens"].as_u64().ok_or_else(|| ApiError {
+            endpoint: endpoint.to_owned(),
+            kind: ApiErrorKind::Decode {
+                message: "no `input_tokens` number in the answer".to_owned(),
+                body: raw_text(&bytes),
+            },
+            request_id,
+            retry_after: None,
+            should_retry: None,
+        })
+    }
+}
+
+/// The body for token counting of a job's first request: its parameters without what
+/// the endpoint does not take, and the first user turn (no files: they are in the
+/// container, not in the prompt).
+pub fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
+    let mut body = params.clone();
+    if let Some(obj) = body.as_object_mut() {
+        for key in ["max_tokens", "cache_control", "temperature", "top_p", "top_k"] {
+            obj.remove(key);
+        }
+    }
+    body["messages"] = json!([user_turn(first_turn, &[])]);
+    body
 }
 
 /// Token and tool counters, summed over requests. Every field is optional on the wire.

@@ -4,10 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// When the built-in table was taken from Anthropic's pricing page (docs/api.md §11).
+/// When the built-in table was taken from Anthropic's pricing page,
+/// platform.claude.com/docs/en/about-claude/pricing (docs/api.md §11).
 pub const PRICES_AS_OF: &str = "2026-11-30";
-/// Where the table comes from.
-pub const PRICES_SOURCE: &str = "https://platform.claude.com/docs/en/about-claude/pricing";
 /// Message Batches bill every token category at this share of its price (docs/api.md §11).
 pub const BATCH_SHARE: f64 = 0.5;
 /// A 5-minute cache write costs this much base input, a 1-hour write 2×, a read 0.1×

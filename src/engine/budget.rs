@@ -60,10 +60,6 @@ impl Budget {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn limit(&self) -> Option<f64> {
-        self.limit
-    }
-
     /// Priced usage so far (what `run.json` reports as `cost.usd`).
     pub fn spent(&self) -> f64 {
         self.ledger().spent

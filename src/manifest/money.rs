@@ -71,8 +71,9 @@ impl Ctx<'_> {
                 let diag = self.err(
                     pos(model),
                     format!(
-                        "no price is known for model `{}`, so its cost could not be counted",
-                        model.value
+                        "no price is known for model `{}` (built-in prices as of {}), so its cost could not be counted",
+                        model.value,
+                        prices::PRICES_AS_OF
                     ),
                 );
                 diag.help = Some(match did_you_mean(&model.value, prices::known()) {

@@ -41,11 +41,6 @@ impl Cost {
         a.output += b.output;
     }
 
-    /// The input side: plain input, cache writes and cache reads.
-    pub fn input_side(&self) -> f64 {
-        let p = &self.parts;
-        p.input + p.cache_write_5m + p.cache_write_1h + p.cache_read
-    }
 }
 
 /// Token counts far beyond 2^53 are not real usage: priced, they would be off in the last
@@ -98,8 +93,13 @@ pub const TOOL_OVERHEAD_TOKENS: u64 = 4096;
 /// never shorter than one byte of UTF-8 text) plus the tool overhead, all billed at the
 /// dearest input price, and `max_tokens` of output.
 pub fn worst_case(body_bytes: u64, max_tokens: u32, rates: &Rates) -> f64 {
-    let input = tokens(body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS)) * rates.max_input() / PER;
-    input + f64::from(max_tokens) * rates.output / PER
+    worst_case_of_tokens(body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS), max_tokens, rates)
+}
+
+/// The most a request of `input` tokens could cost: all of them at the dearest input
+/// price, and `max_tokens` of output.
+pub fn worst_case_of_tokens(input: u64, max_tokens: u32, rates: &Rates) -> f64 {
+    tokens(input) * rates.max_input() / PER + f64::from(max_tokens) * rates.output / PER
 }
 
 #[cfg(test)]
