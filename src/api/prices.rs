@@ -46,9 +46,9 @@ impl Rates {
     }
 }
 
-/// The table (docs/api.md §11): aliases; a dated id (`…-YYYYMMDD`) resolves through the
-/// alias it is a snapshot of.
-const TABLE: &[(&[&str], f64, f64)] = &[
+/// The table (docs/api.md §11), USD per million tokens, as the pricing page lists them:
+/// aliases; a dated id (`…-YYYYMMDD`) resolves through the alias it is a snapshot of.
+const TABLE: &[(&[&str], Rates)] = &[
     (
         &[
             "claude-sonnet-4-5",
@@ -56,17 +56,28 @@ const TABLE: &[(&[&str], f64, f64)] = &[
             "claude-sonnet-4",
             "claude-sonnet-4-0",
         ],
-        3.0,
-        15.0,
+        rates(3.0, 3.75, 6.0, 0.30, 15.0),
     ),
-    (&["claude-opus-4-5", "claude-opus-4-6"], 5.0, 25.0),
+    (
+        &["claude-opus-4-5", "claude-opus-4-6"],
+        rates(5.0, 6.25, 10.0, 0.50, 25.0),
+    ),
     (
         &["claude-opus-4-1", "claude-opus-4", "claude-opus-4-0"],
-        15.0,
-        75.0,
+        rates(15.0, 18.75, 30.0, 1.50, 75.0),
     ),
-    (&["claude-haiku-4-5"], 1.0, 5.0),
+    (&["claude-haiku-4-5"], rates(1.0, 1.25, 2.0, 0.10, 5.0)),
 ];
+
+const fn rates(input: f64, w5: f64, w1: f64, read: f64, output: f64) -> Rates {
+    Rates {
+        input,
+        cache_write_5m: w5,
+        cache_write_1h: w1,
+        cache_read: read,
+        output,
+    }
+}
 
 /// The built-in price of `model`, by alias or dated id; `None` when the table does not
 /// know it (the manifest must then price it).
@@ -74,8 +85,8 @@ pub fn builtin(model: &str) -> Option<Rates> {
     let alias = strip_date(model);
     TABLE
         .iter()
-        .find(|(names, ..)| names.contains(&alias))
-        .map(|&(_, input, output)| Rates::from_base(input, output))
+        .find(|(names, _)| names.contains(&alias))
+        .map(|&(_, rates)| rates)
 }
 
 /// `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`; other ids unchanged.
@@ -90,7 +101,7 @@ fn strip_date(model: &str) -> &str {
 
 /// Every model id in the table, for help texts.
 pub fn known() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().flat_map(|(names, ..)| names.iter().copied())
+    TABLE.iter().flat_map(|(names, _)| names.iter().copied())
 }
 
 #[cfg(test)]
@@ -105,7 +116,7 @@ mod tests {
         assert_eq!(sonnet.input, 3.0);
         assert_eq!(sonnet.cache_write_5m, 3.75);
         assert_eq!(sonnet.cache_write_1h, 6.0);
-        assert!((sonnet.cache_read - 0.3).abs() < 1e-12);
+        assert_eq!(sonnet.cache_read, 0.3);
         assert_eq!(sonnet.output, 15.0);
         assert_eq!(builtin("claude-opus-4-1-20250805").unwrap().output, 75.0);
         assert_eq!(builtin("claude-haiku-4-5-20251001").unwrap().input, 1.0);

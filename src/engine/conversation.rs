@@ -98,14 +98,16 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     return conv;
                 }
             };
-            let fresh_bytes = if job.cache == CacheTtl::Off {
-                size
+            // Cached: only what is new since the last request is written (and counted);
+            // the tool definitions are part of the cached prefix after the first request.
+            let fresh = if job.cache == CacheTtl::Off || sent_before == 0 {
+                size / BYTES_PER_TOKEN + TOOL_TOKENS
             } else {
-                size.saturating_sub(sent_before)
+                size.saturating_sub(sent_before) / BYTES_PER_TOKEN
             };
             sent_before = size;
             let estimate = TokenEstimate {
-                input: (fresh_bytes / BYTES_PER_TOKEN) as u64,
+                input: fresh as u64,
             };
             let call = retry(&ctx.policy, |attempt| {
                 ctx.client
@@ -251,6 +253,9 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
 /// A pacing estimate of tokens per byte of request JSON (not a bound: the budget uses
 /// one token per byte).
 const BYTES_PER_TOKEN: usize = 4;
+/// A pacing estimate of the tokens the API adds for the code-execution tool's definition
+/// and system prompt (a few hundred, docs/api.md §11).
+const TOOL_TOKENS: usize = 500;
 
 /// USD in millionths, for events (which compare exactly).
 fn micro(usd: f64) -> u64 {

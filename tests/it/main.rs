@@ -11,6 +11,7 @@ mod crash;
 mod examples;
 mod harness;
 mod hostile;
+mod money;
 mod plan;
 mod reliability;
 mod run;

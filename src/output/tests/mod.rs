@@ -202,6 +202,10 @@ fn run_json_is_pretty_with_a_trailing_newline() {
         counts: super::outcome::Counts::default(),
         uploads: super::outcome::UploadStats::default(),
         usage: Usage::default(),
+        cost: super::outcome::RunCost {
+            usd: 0.25,
+            budget_usd: None,
+        },
         jobs: Vec::new(),
     };
     write_run_json(&out, &summary).unwrap();
@@ -210,6 +214,8 @@ fn run_json_is_pretty_with_a_trailing_newline() {
     assert!(text.ends_with("}\n"));
     let value: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(value["exit_code"], 1);
+    assert_eq!(value["cost"]["usd"], 0.25);
+    assert!(value["cost"].get("budget_usd").is_none());
 }
 
 #[test]
