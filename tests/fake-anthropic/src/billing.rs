@@ -245,3 +245,64 @@ impl Billing {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(messages: &[&str], cache: bool) -> Map<String, Value> {
+        let mut v = json!({
+            "model": "m", "system": "s", "tools": [],
+            "messages": messages.iter().map(|t| json!({"role": "user", "content": t})).collect::<Vec<_>>(),
+        });
+        if cache {
+            v["cache_control"] = json!({"type": "ephemeral"});
+        }
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_prefix_written_within_its_ttl_is_read_and_the_rest_written() {
+        let mut b = Billing::default();
+        let now = Instant::now();
+        let first = body(&["one"], true);
+        let ttl = cache_ttl(&first).unwrap();
+        let s1 = b.split(&first, 500, ttl, now);
+        assert_eq!((s1.input, s1.read, s1.write), (0, 0, 500));
+        b.settle(None, &s1, 10, now);
+        let second = body(&["one", "two"], true);
+        let s2 = b.split(&second, 520, ttl, now + Duration::from_secs(10));
+        assert!(s2.read > 0 && s2.read + s2.write == 520, "{s2:?}");
+        // After the TTL nothing is read.
+        let s3 = b.split(&second, 520, ttl, now + Duration::from_secs(400));
+        assert_eq!(s3.read, 0);
+        // Without cache_control, everything is plain input.
+        let plain = b.split(&body(&["one"], false), 500, None, now);
+        assert_eq!((plain.input, plain.write, plain.read), (500, 0, 0));
+        assert_eq!(b.totals.cache_write_5m, 500);
+    }
+
+    #[test]
+    fn the_input_bucket_refills_continuously_and_says_when_it_is_full() {
+        let limit = TokenLimit {
+            input: 1000,
+            output: 1000,
+            window: Duration::from_secs(1),
+        };
+        let mut b = Billing::default();
+        let now = Instant::now();
+        let split = |n| Split {
+            input: n,
+            ..Split::default()
+        };
+        b.admit(limit, &split(800), now).unwrap();
+        assert!(b.admit(limit, &split(300), now).is_err());
+        let [(_, input), _] = b.headers(limit, now);
+        assert_eq!(input.remaining, 200);
+        assert_eq!(input.reset_in, Duration::from_millis(800));
+        // 100 ms later, 100 more tokens: 300 fits.
+        b.admit(limit, &split(300), now + Duration::from_millis(100)).unwrap();
+    }
+}
