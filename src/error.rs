@@ -106,7 +106,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot estimate the cost of {job}: the token-counting endpoint failed; run `plan` without --estimate, or try again")]
+    #[error(
+        "cannot estimate the cost of {job}: the token-counting endpoint failed; run `plan` without --estimate, or try again"
+    )]
     Estimate {
         job: String,
         #[source]

@@ -137,9 +137,9 @@ impl ApiClient {
             Ok(r) => r,
             Err(e) => {
                 gate.observe(Signal {
-                own: estimate,
-                ..Signal::default()
-            });
+                    own: estimate,
+                    ..Signal::default()
+                });
                 return Err(transport(endpoint, &e, None));
             }
         };

@@ -9,9 +9,9 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::client::ApiClient;
-use super::gates::TokenEstimate;
 use super::error::{ApiError, LocalFileError, decode_json, transport};
 use super::facts::FILES_API_VERSION;
+use super::gates::TokenEstimate;
 
 /// One file to upload, and what its bytes must be.
 #[derive(Clone, Copy, Debug)]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::ApiClient;
-use super::gates::TokenEstimate;
 use super::error::{ApiError, ApiErrorKind, raw_text, transport};
+use super::gates::TokenEstimate;
 
 /// The request parameters of a job, as the runner decided them (the manifest's settings
 /// and the system prompt). Everything but `messages` and `container`.
@@ -36,7 +36,6 @@ pub enum CacheTtl {
     #[serde(rename = "off")]
     Off,
 }
-
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
 pub fn request_params(p: &Params<'_>) -> Value {
@@ -157,7 +156,13 @@ impl ApiClient {
 pub fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
     let mut body = params.clone();
     if let Some(obj) = body.as_object_mut() {
-        for key in ["max_tokens", "cache_control", "temperature", "top_p", "top_k"] {
+        for key in [
+            "max_tokens",
+            "cache_control",
+            "temperature",
+            "top_p",
+            "top_k",
+        ] {
             obj.remove(key);
         }
     }

@@ -92,9 +92,7 @@ pub fn builtin(model: &str) -> Option<Rates> {
 /// `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`; other ids unchanged.
 fn strip_date(model: &str) -> &str {
     match model.rsplit_once('-') {
-        Some((alias, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => {
-            alias
-        }
+        Some((alias, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => alias,
         _ => model,
     }
 }

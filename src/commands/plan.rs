@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::config::{Config, PlanConfig};
-use crate::error::{Error, Exit};
 use crate::api::messages::{CacheTtl, count_tokens_body};
 use crate::api::retry::{RetryPolicy, retry};
+use crate::config::{Config, PlanConfig};
 use crate::engine::conversation::request_params;
+use crate::error::{Error, Exit};
 use crate::output::records::{is_fresh, last_cost};
 use crate::plan::text::JobCost;
 use crate::plan::{self, Plan, hashing, price, text};
@@ -96,19 +96,24 @@ async fn estimate(
         let first = job.turns.first().map_or("", String::as_str);
         let body = count_tokens_body(&request_params(job), first);
         let version = job.settings.api_version.as_str();
-        let tokens = retry(&policy, |attempt| client.count_tokens(version, &body, attempt))
-            .await
-            .map_err(|e| Error::Estimate {
-                job: job.id.clone(),
-                source: Box::new(e),
-            })?;
+        let tokens = retry(&policy, |attempt| {
+            client.count_tokens(version, &body, attempt)
+        })
+        .await
+        .map_err(|e| Error::Estimate {
+            job: job.id.clone(),
+            source: Box::new(e),
+        })?;
         // The first request writes the cache when caching is on.
         let rate = match job.cache {
             CacheTtl::Off => job.rates.input,
             CacheTtl::FiveMinutes => job.rates.cache_write_5m,
             CacheTtl::OneHour => job.rates.cache_write_1h,
         };
-        #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
         let first_request_usd = tokens as f64 * rate / 1e6;
         costs.insert(
             job.id.clone(),

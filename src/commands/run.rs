@@ -164,7 +164,12 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         budget_stop: summary
             .jobs
             .iter()
-            .any(|j| j.reason.as_deref() == Some("budget") || j.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Budget))
+            .any(|j| {
+                j.reason.as_deref() == Some("budget")
+                    || j.error
+                        .as_ref()
+                        .is_some_and(|e| e.kind == ErrorKind::Budget)
+            })
             .then(|| (summary.cost.budget_usd.unwrap_or(0.0), summary.cost.usd)),
         failures: summary
             .jobs

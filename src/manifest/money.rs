@@ -64,7 +64,11 @@ impl Ctx<'_> {
         })
     }
 
-    fn rates(&mut self, model: &Spanned<String>, pricing: Option<&Spanned<Pricing>>) -> Option<Rates> {
+    fn rates(
+        &mut self,
+        model: &Spanned<String>,
+        pricing: Option<&Spanned<Pricing>>,
+    ) -> Option<Rates> {
         let builtin = prices::builtin(&model.value);
         let Some(p) = pricing else {
             if builtin.is_none() {
@@ -128,8 +132,16 @@ impl Ctx<'_> {
             given.unwrap_or(if v.input.is_some() { derived } else { builtin })
         };
         Some(Rates {
-            cache_write_5m: keep(v.cache_write_5m, base.cache_write_5m, derived.cache_write_5m),
-            cache_write_1h: keep(v.cache_write_1h, base.cache_write_1h, derived.cache_write_1h),
+            cache_write_5m: keep(
+                v.cache_write_5m,
+                base.cache_write_5m,
+                derived.cache_write_5m,
+            ),
+            cache_write_1h: keep(
+                v.cache_write_1h,
+                base.cache_write_1h,
+                derived.cache_write_1h,
+            ),
             cache_read: keep(v.cache_read, base.cache_read, derived.cache_read),
             ..base
         })

@@ -186,5 +186,7 @@ pub fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
 pub fn last_cost(out: &Utf8Path, job_id: &str) -> Option<f64> {
     let bytes = fs_err::read(out.join(job_id).join("job.json")).ok()?;
     let value = serde_json::from_slice::<Value>(&bytes).ok()?;
-    value["cost"]["usd"].as_f64().filter(|c| c.is_finite() && *c >= 0.0)
+    value["cost"]["usd"]
+        .as_f64()
+        .filter(|c| c.is_finite() && *c >= 0.0)
 }

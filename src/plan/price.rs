@@ -40,12 +40,14 @@ impl Cost {
         a.cache_read += b.cache_read;
         a.output += b.output;
     }
-
 }
 
 /// Token counts far beyond 2^53 are not real usage: priced, they would be off in the last
 /// digits, never panic.
-#[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "token counts are far below 2^53"
+)]
 fn tokens(n: u64) -> f64 {
     n as f64
 }
@@ -53,7 +55,12 @@ fn tokens(n: u64) -> f64 {
 /// The price of one response's `usage`. `service_tier` is the response's
 /// (`batch` is half price); `asked` is the TTL the request asked for, which prices cache
 /// writes the response did not split by TTL.
-pub fn request_cost(usage: &Usage, service_tier: Option<&str>, rates: &Rates, asked: CacheTtl) -> Cost {
+pub fn request_cost(
+    usage: &Usage,
+    service_tier: Option<&str>,
+    rates: &Rates,
+    asked: CacheTtl,
+) -> Cost {
     let share = if service_tier == Some("batch") {
         BATCH_SHARE
     } else {
@@ -65,7 +72,10 @@ pub fn request_cost(usage: &Usage, service_tier: Option<&str>, rates: &Rates, as
         .saturating_add(split.ephemeral_1h_input_tokens);
     // A total larger than its split: the rest was written at the TTL asked for.
     let unsplit = usage.cache_creation_input_tokens.saturating_sub(split_sum);
-    let (mut w5, mut w1) = (split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens);
+    let (mut w5, mut w1) = (
+        split.ephemeral_5m_input_tokens,
+        split.ephemeral_1h_input_tokens,
+    );
     if asked == CacheTtl::OneHour {
         w1 = w1.saturating_add(unsplit);
     } else {
@@ -80,7 +90,11 @@ pub fn request_cost(usage: &Usage, service_tier: Option<&str>, rates: &Rates, as
         output: price(usage.output_tokens, rates.output),
     };
     Cost {
-        usd: parts.input + parts.cache_write_5m + parts.cache_write_1h + parts.cache_read + parts.output,
+        usd: parts.input
+            + parts.cache_write_5m
+            + parts.cache_write_1h
+            + parts.cache_read
+            + parts.output,
         parts,
     }
 }
@@ -93,7 +107,11 @@ pub const TOOL_OVERHEAD_TOKENS: u64 = 4096;
 /// never shorter than one byte of UTF-8 text) plus the tool overhead, all billed at the
 /// dearest input price, and `max_tokens` of output.
 pub fn worst_case(body_bytes: u64, max_tokens: u32, rates: &Rates) -> f64 {
-    worst_case_of_tokens(body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS), max_tokens, rates)
+    worst_case_of_tokens(
+        body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS),
+        max_tokens,
+        rates,
+    )
 }
 
 /// The most a request of `input` tokens could cost: all of them at the dearest input

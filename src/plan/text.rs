@@ -125,7 +125,9 @@ pub fn render(plan: &Plan, status: &Status) -> String {
         let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
         if !status.fresh.contains(&job.id) {
             let _ = match status.costs.get(&job.id) {
-                Some(JobCost::Last { usd }) => writeln!(s, "    cost {} (last run)", usd_text(*usd)),
+                Some(JobCost::Last { usd }) => {
+                    writeln!(s, "    cost {} (last run)", usd_text(*usd))
+                }
                 Some(JobCost::Estimate {
                     input_tokens,
                     first_request_usd,
@@ -136,7 +138,10 @@ pub fn render(plan: &Plan, status: &Status) -> String {
                     usd_text(*first_request_usd),
                     usd_text(*worst_case_usd),
                 ),
-                None => writeln!(s, "    cost unknown (no earlier run; `--estimate` asks the API)"),
+                None => writeln!(
+                    s,
+                    "    cost unknown (no earlier run; `--estimate` asks the API)"
+                ),
             };
         }
         for input in &job.inputs {
@@ -164,7 +169,11 @@ pub fn render(plan: &Plan, status: &Status) -> String {
     let (expected, unknown) = status.expected(plan);
     let _ = write!(s, "expected cost {}", usd_text(expected));
     let _ = if unknown > 0 {
-        writeln!(s, " (+ {} of unknown cost)", crate::units::count(unknown, "job"))
+        writeln!(
+            s,
+            " (+ {} of unknown cost)",
+            crate::units::count(unknown, "job")
+        )
     } else {
         writeln!(s)
     };

@@ -288,7 +288,10 @@ mod tests {
             spent: Some(1_234_500),
             ..note
         };
-        assert_eq!(paid.text(now + Duration::from_millis(301)), "$1.2345 · (2 fresh)");
+        assert_eq!(
+            paid.text(now + Duration::from_millis(301)),
+            "$1.2345 · (2 fresh)"
+        );
     }
 
     #[test]

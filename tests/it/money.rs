@@ -46,7 +46,8 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// A job with 2 `pause_turn` continuations and 1 follow-up: four requests.
-const LONG_JOB: &str = "  - name: long\n    prompt: \"first\\n@fake pause 2\"\n    follow_up: [second]\n";
+const LONG_JOB: &str =
+    "  - name: long\n    prompt: \"first\\n@fake pause 2\"\n    follow_up: [second]\n";
 
 #[test]
 fn each_request_is_priced_from_its_own_usage() {
@@ -67,14 +68,23 @@ fn each_request_is_priced_from_its_own_usage() {
     assert!(sum > 0.0);
     assert!(close(n(&job["cost"]["usd"]), sum), "{}", job["cost"]);
     let parts = &job["cost"]["parts"];
-    let part_sum: f64 = ["input", "cache_write_5m", "cache_write_1h", "cache_read", "output"]
-        .iter()
-        .map(|k| n(&parts[*k]))
-        .sum();
+    let part_sum: f64 = [
+        "input",
+        "cache_write_5m",
+        "cache_write_1h",
+        "cache_read",
+        "output",
+    ]
+    .iter()
+    .map(|k| n(&parts[*k]))
+    .sum();
     assert!(close(part_sum, sum));
     assert_eq!(job["prices"]["cache_read"], 0.3);
     assert!(close(n(&summary["cost"]["usd"]), sum));
-    assert!(close(fake_total(&fake.stats().usage), sum), "the fake billed the same");
+    assert!(
+        close(fake_total(&fake.stats().usage), sum),
+        "the fake billed the same"
+    );
 }
 
 #[test]
@@ -84,7 +94,10 @@ fn caching_is_on_by_default_and_each_continuation_reads_the_conversation_so_far(
     sb.file("m.yaml", manifest(LONG_JOB));
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     for body in fake.messages_requests() {
-        assert_eq!(body["cache_control"], serde_json::json!({"type": "ephemeral"}));
+        assert_eq!(
+            body["cache_control"],
+            serde_json::json!({"type": "ephemeral"})
+        );
     }
     let job = sb.read_json("out/m/long/job.json");
     let usage: Vec<&Value> = job["requests"]
@@ -99,10 +112,14 @@ fn caching_is_on_by_default_and_each_continuation_reads_the_conversation_so_far(
         let (before, later) = (pair[0], pair[1]);
         // Everything the previous request read or wrote is read now (the fake counts
         // tokens per message, so the prefix is a little shorter than the whole body).
-        let seen = n(&before["cache_read_input_tokens"]) + n(&before["cache_creation_input_tokens"]);
+        let seen =
+            n(&before["cache_read_input_tokens"]) + n(&before["cache_creation_input_tokens"]);
         let read = n(&later["cache_read_input_tokens"]);
         assert!(read > 0.9 * seen && read <= seen, "{before} then {later}");
-        assert_eq!(later["cache_creation_input_tokens"], later["cache_creation"]["ephemeral_5m_input_tokens"]);
+        assert_eq!(
+            later["cache_creation_input_tokens"],
+            later["cache_creation"]["ephemeral_5m_input_tokens"]
+        );
     }
     assert_eq!(job["cache"], "5m");
 }
@@ -112,7 +129,9 @@ fn cache_off_and_1h_change_the_bill_but_not_the_fingerprint() {
     let fake = FakeServer::start();
     let sb = Sandbox::new();
     let with = |cache: &str| {
-        format!("version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  cache: {cache}\njobs:\n{LONG_JOB}")
+        format!(
+            "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  cache: {cache}\njobs:\n{LONG_JOB}"
+        )
     };
     sb.file("m.yaml", with("\"off\""));
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
@@ -128,7 +147,9 @@ fn cache_off_and_1h_change_the_bill_but_not_the_fingerprint() {
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0));
     assert_eq!(summary["counts"]["fresh"], 1);
-    sb.cmd_against(&fake, ["run", "--force", "m.yaml"]).assert().success();
+    sb.cmd_against(&fake, ["run", "--force", "m.yaml"])
+        .assert()
+        .success();
     let cached = sb.read_json("out/m/long/job.json");
     let input_side = |job: &Value| {
         let p = &job["cost"]["parts"];
@@ -140,12 +161,20 @@ fn cache_off_and_1h_change_the_bill_but_not_the_fingerprint() {
     );
 
     sb.file("m.yaml", with("1h"));
-    sb.cmd_against(&fake, ["run", "--force", "m.yaml"]).assert().success();
+    sb.cmd_against(&fake, ["run", "--force", "m.yaml"])
+        .assert()
+        .success();
     let last = fake.messages_requests().pop().unwrap();
-    assert_eq!(last["cache_control"], serde_json::json!({"type": "ephemeral", "ttl": "1h"}));
+    assert_eq!(
+        last["cache_control"],
+        serde_json::json!({"type": "ephemeral", "ttl": "1h"})
+    );
     let hour = sb.read_json("out/m/long/job.json");
     assert!(n(&hour["usage"]["cache_creation"]["ephemeral_1h_input_tokens"]) > 0.0);
-    assert_eq!(hour["usage"]["cache_creation"]["ephemeral_5m_input_tokens"], 0);
+    assert_eq!(
+        hour["usage"]["cache_creation"]["ephemeral_5m_input_tokens"],
+        0
+    );
     assert!(n(&hour["cost"]["parts"]["cache_write_1h"]) > 0.0);
 }
 
@@ -156,22 +185,41 @@ fn an_unpriced_model_is_refused_by_validate_plan_and_run() {
         "m.yaml",
         "version: 1\njobs:\n  - name: a\n    model: claude-mystery-7\n    prompt: hi\n",
     );
-    for args in [vec!["validate", "m.yaml"], vec!["plan", "m.yaml"], vec!["run", "m.yaml"]] {
+    for args in [
+        vec!["validate", "m.yaml"],
+        vec!["plan", "m.yaml"],
+        vec!["run", "m.yaml"],
+    ] {
         let out = sb.cmd(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("no price is known for model `claude-mystery-7`"), "{stderr}");
-        assert!(stderr.contains("pricing: { input: 3, output: 15 }"), "{stderr}");
+        assert!(
+            stderr.contains("no price is known for model `claude-mystery-7`"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("pricing: { input: 3, output: 15 }"),
+            "{stderr}"
+        );
     }
     sb.file(
         "m.yaml",
         "version: 1\njobs:\n  - name: a\n    model: claude-mystery-7\n    pricing: { input: 2, output: 8 }\n    prompt: hi\n",
     );
     sb.cmd(["validate", "m.yaml"]).assert().success();
-    let plan: Value = serde_json::from_slice(&sb.cmd(["plan", "--json", "m.yaml"]).output().unwrap().stdout).unwrap();
+    let plan: Value = serde_json::from_slice(
+        &sb.cmd(["plan", "--json", "m.yaml"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     let rates = &plan["jobs"][0]["rates"];
     assert_eq!(rates["input"], 2.0);
-    assert_eq!(rates["cache_write_5m"], 2.5, "derived with the API's multipliers");
+    assert_eq!(
+        rates["cache_write_5m"], 2.5,
+        "derived with the API's multipliers"
+    );
     assert_eq!(rates["output"], 8.0);
 }
 
@@ -188,22 +236,25 @@ fn a_budget_smaller_than_the_run_stops_it_within_the_budget() {
     sb.file("m.yaml", manifest(&jobs));
     let budget = 0.05;
     let out = sb
-        .cmd_against(&fake, ["run", "m.yaml", "-j", "1", "--budget-usd", "0.05", "--json"])
+        .cmd_against(
+            &fake,
+            ["run", "m.yaml", "-j", "1", "--budget-usd", "0.05", "--json"],
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     let stats = fake.stats();
-    assert!(stats.usage.responses >= 1, "the budget let some work happen");
+    assert!(
+        stats.usage.responses >= 1,
+        "the budget let some work happen"
+    );
     let spent = fake_total(&stats.usage);
     assert!(spent <= budget, "spent {spent} of {budget}");
     assert!(close(n(&summary["cost"]["usd"]), spent));
     assert_eq!(summary["cost"]["budget_usd"], budget);
     let jobs = summary["jobs"].as_array().unwrap();
-    let stopped: Vec<&Value> = jobs
-        .iter()
-        .filter(|j| j["status"] == "failed")
-        .collect();
+    let stopped: Vec<&Value> = jobs.iter().filter(|j| j["status"] == "failed").collect();
     assert_eq!(stopped.len(), 1, "{summary}");
     assert_eq!(stopped[0]["error"]["kind"], "budget");
     let not_started = jobs.iter().filter(|j| j["status"] == "not_started").count();
@@ -211,7 +262,12 @@ fn a_budget_smaller_than_the_run_stops_it_within_the_budget() {
     assert_eq!(summary["counts"]["not_started"], not_started);
     for j in jobs.iter().filter(|j| j["status"] == "not_started") {
         assert_eq!(j["reason"], "budget");
-        assert!(!sb.root.join("out").join(j["dir"].as_str().unwrap()).exists());
+        assert!(
+            !sb.root
+                .join("out")
+                .join(j["dir"].as_str().unwrap())
+                .exists()
+        );
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr
@@ -276,7 +332,9 @@ fn plan_shows_the_last_cost_and_estimates_the_others() {
         "m.yaml",
         manifest("  - name: a\n    prompt: one\n  - name: b\n    prompt: two\n"),
     );
-    sb.cmd_against(&fake, ["run", "m.yaml", "--only", "a"]).assert().success();
+    sb.cmd_against(&fake, ["run", "m.yaml", "--only", "a"])
+        .assert()
+        .success();
     let a = n(&sb.read_json("out/m/a/job.json")["cost"]["usd"]);
     // Changed, so it runs again: its last cost is the expectation.
     sb.file(
@@ -294,13 +352,20 @@ fn plan_shows_the_last_cost_and_estimates_the_others() {
         .cmd_against(&fake, ["plan", "--estimate", "--json", "m.yaml"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(fake.stats().count_tokens, 1, "only the job without history");
     let b = &plan["jobs"][1]["cost"]["estimate"];
     let tokens = n(&b["input_tokens"]);
     assert!(tokens > 0.0);
-    assert!(close(n(&b["first_request_usd"]), tokens * 3.75 / 1e6), "{b}");
+    assert!(
+        close(n(&b["first_request_usd"]), tokens * 3.75 / 1e6),
+        "{b}"
+    );
     assert!(n(&b["worst_case_usd"]) > n(&b["first_request_usd"]));
     assert!(close(
         n(&plan["cost"]["expected_usd"]),

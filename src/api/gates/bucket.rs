@@ -39,7 +39,13 @@ impl Bucket {
     /// A bucket from a report. `spent` are units held by other requests in flight;
     /// `per_minute`: the limit is a per-minute rate, so its refill rate is known even
     /// when the report cannot show it.
-    pub fn observed(q: Quota, previous: Option<Bucket>, spent: f64, per_minute: bool, now: Instant) -> Bucket {
+    pub fn observed(
+        q: Quota,
+        previous: Option<Bucket>,
+        spent: f64,
+        per_minute: bool,
+        now: Instant,
+    ) -> Bucket {
         #[expect(clippy::cast_precision_loss, reason = "quotas are far below 2^53")]
         let (limit, remaining) = (q.limit as f64, q.remaining as f64);
         let used = limit - remaining;

@@ -144,7 +144,10 @@ impl Gate {
             let wait_until = {
                 let mut s = self.lock();
                 let now = Instant::now();
-                #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "token counts are far below 2^53"
+                )]
                 let input = estimate.input as f64;
                 let output = s.mean_output;
                 let wait = match s.closed_until {
@@ -199,7 +202,10 @@ impl Gate {
 
     /// An answer's output tokens, for the estimate of the next requests'.
     pub fn record_output(&self, tokens: u64) {
-        #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
         let tokens = tokens as f64;
         let mut s = self.lock();
         s.mean_output = 0.8 * s.mean_output + 0.2 * tokens;
@@ -240,7 +246,10 @@ impl Gate {
             // others in flight take is not in the report yet.
             #[expect(clippy::cast_precision_loss, reason = "in-flight counts are small")]
             let others = s.in_flight.saturating_sub(1) as f64;
-            #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "token counts are far below 2^53"
+            )]
             let own_input = signal.own.input as f64;
             if let Some(q) = signal.quota {
                 s.requests = Some(Bucket::observed(q, s.requests, others, false, now));

@@ -63,22 +63,36 @@ impl TokenBucket {
     }
 
     /// Takes `n` if it fits (or the bucket is full); else how long until it would.
-    fn try_take(&mut self, n: u64, capacity: u64, window: Duration, now: Instant) -> Option<Duration> {
+    fn try_take(
+        &mut self,
+        n: u64,
+        capacity: u64,
+        window: Duration,
+        now: Instant,
+    ) -> Option<Duration> {
         let per_sec = self.refill(capacity, window, now);
-        #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
         let (n, cap) = (n as f64, capacity as f64);
         if cap - self.deficit >= n || self.deficit <= 0.0 {
             self.deficit += n;
             return None;
         }
-        Some(Duration::from_secs_f64((n.min(cap) - (cap - self.deficit)) / per_sec))
+        Some(Duration::from_secs_f64(
+            (n.min(cap) - (cap - self.deficit)) / per_sec,
+        ))
     }
 
     /// Takes `n` unconditionally (output, once produced); the deficit may exceed the
     /// capacity.
     fn take(&mut self, n: u64, capacity: u64, window: Duration, now: Instant) {
         self.refill(capacity, window, now);
-        #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^53")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
         let n = n as f64;
         self.deficit += n;
     }
@@ -96,7 +110,11 @@ impl TokenBucket {
         let cap = capacity as f64;
         RateHeaders {
             limit: u32::try_from(capacity).unwrap_or(u32::MAX),
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "clamped"
+            )]
             remaining: (cap - self.deficit).floor().clamp(0.0, f64::from(u32::MAX)) as u32,
             reset_in: Duration::from_secs_f64(self.deficit / per_sec),
         }
@@ -133,15 +151,21 @@ pub(crate) fn cache_ttl(obj: &Map<String, Value>) -> Result<Option<Duration>, Ap
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(cc)) => {
             if cc.get("type").and_then(Value::as_str) != Some("ephemeral") {
-                return Err(ApiError::invalid("cache_control.type: Input should be 'ephemeral'"));
+                return Err(ApiError::invalid(
+                    "cache_control.type: Input should be 'ephemeral'",
+                ));
             }
             match cc.get("ttl").map(Value::as_str) {
                 None | Some(Some("5m")) => Ok(Some(TTL_5M)),
                 Some(Some("1h")) => Ok(Some(TTL_1H)),
-                _ => Err(ApiError::invalid("cache_control.ttl: Input should be '5m' or '1h'")),
+                _ => Err(ApiError::invalid(
+                    "cache_control.ttl: Input should be '5m' or '1h'",
+                )),
             }
         }
-        Some(_) => Err(ApiError::invalid("cache_control: Input should be an object")),
+        Some(_) => Err(ApiError::invalid(
+            "cache_control: Input should be an object",
+        )),
     }
 }
 
@@ -152,7 +176,13 @@ pub(crate) fn input_tokens(body_len: usize) -> u64 {
 
 impl Billing {
     /// Splits a request's input into plain, written and read tokens (no state changes).
-    pub fn split(&mut self, obj: &Map<String, Value>, total: u64, ttl: Option<Duration>, now: Instant) -> Split {
+    pub fn split(
+        &mut self,
+        obj: &Map<String, Value>,
+        total: u64,
+        ttl: Option<Duration>,
+        now: Instant,
+    ) -> Split {
         let Some(ttl) = ttl else {
             return Split {
                 input: total,
@@ -171,7 +201,10 @@ impl Billing {
         let mut tokens = input_tokens(Value::Object(head).to_string().len());
         let mut read = 0;
         let mut read_key = None;
-        let messages = obj.get("messages").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let messages = obj
+            .get("messages")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
         let mut key = String::new();
         for m in messages {
             let text = m.to_string();
@@ -201,14 +234,22 @@ impl Billing {
 
     /// Admits a request whose uncached input is `split.input + split.write`, or says
     /// why not (a 429 with `retry-after`).
-    pub fn admit(&mut self, limit: TokenLimit, split: &Split, now: Instant) -> Result<(), ApiError> {
+    pub fn admit(
+        &mut self,
+        limit: TokenLimit,
+        split: &Split,
+        now: Instant,
+    ) -> Result<(), ApiError> {
         if let Some(wait) = self.output.in_deficit(limit.output, limit.window, now) {
             return Err(ApiError::rate_limited(
                 "This request would exceed your organization's rate limit of output tokens per minute.",
                 wait,
             ));
         }
-        match self.input.try_take(split.input + split.write, limit.input, limit.window, now) {
+        match self
+            .input
+            .try_take(split.input + split.write, limit.input, limit.window, now)
+        {
             None => Ok(()),
             Some(wait) => Err(ApiError::rate_limited(
                 "This request would exceed your organization's rate limit of input tokens per minute.",
@@ -240,8 +281,14 @@ impl Billing {
     /// `anthropic-ratelimit-{input,output}-tokens-{limit,remaining,reset}` values.
     pub fn headers(&mut self, limit: TokenLimit, now: Instant) -> [(&'static str, RateHeaders); 2] {
         [
-            ("input-tokens", self.input.headers(limit.input, limit.window, now)),
-            ("output-tokens", self.output.headers(limit.output, limit.window, now)),
+            (
+                "input-tokens",
+                self.input.headers(limit.input, limit.window, now),
+            ),
+            (
+                "output-tokens",
+                self.output.headers(limit.output, limit.window, now),
+            ),
         ]
     }
 }
@@ -303,6 +350,7 @@ mod tests {
         assert_eq!(input.remaining, 200);
         assert_eq!(input.reset_in, Duration::from_millis(800));
         // 100 ms later, 100 more tokens: 300 fits.
-        b.admit(limit, &split(300), now + Duration::from_millis(100)).unwrap();
+        b.admit(limit, &split(300), now + Duration::from_millis(100))
+            .unwrap();
     }
 }

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::billing;
 use crate::directives;
-use crate::limits::RateHeaders;
 use crate::errors::{ApiError, Reply};
+use crate::limits::RateHeaders;
 use crate::model::{self, Turn};
 use crate::server::Ctx;
 use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
@@ -262,7 +262,9 @@ pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
         .into_iter()
         .find(|k| obj.contains_key(*k))
     {
-        return Err(ApiError::invalid(format!("{key}: Extra inputs are not permitted")));
+        return Err(ApiError::invalid(format!(
+            "{key}: Extra inputs are not permitted"
+        )));
     }
     validate::messages(obj)?;
     ctx.shared.update(|s| s.stats.count_tokens += 1);
@@ -272,9 +274,7 @@ pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
 }
 
 /// `anthropic-ratelimit-{input,output}-tokens-{limit,remaining,reset}`.
-fn token_headers(
-    headers: Option<[(&'static str, RateHeaders); 2]>,
-) -> Vec<(&'static str, String)> {
+fn token_headers(headers: Option<[(&'static str, RateHeaders); 2]>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for (kind, h) in headers.into_iter().flatten() {
         let (limit, remaining, reset) = match kind {
