@@ -65,6 +65,14 @@ impl Budget {
         self.ledger().spent
     }
 
+    /// Attempts whose answer was lost and that were retried: they may have been billed,
+    /// so their worst case stays counted against the budget.
+    pub fn count_lost(&self, worst: f64) {
+        if worst > 0.0 {
+            self.ledger().uncertain += worst;
+        }
+    }
+
     /// Reserves `worst` USD, or refuses when it could take the run over the budget.
     pub fn reserve(&self, worst: f64) -> Result<Reservation<'_>, Refused> {
         let mut l = self.ledger();

@@ -109,9 +109,24 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
             let estimate = TokenEstimate {
                 input: fresh as u64,
             };
+            // An attempt whose answer was lost may still have been billed: each one that
+            // was retried stays counted at the worst case.
+            let lost = std::sync::atomic::AtomicU32::new(0);
             let call = retry(&ctx.policy, |attempt| {
-                ctx.client
-                    .create_message(api_version, &body, estimate, attempt)
+                let sent = ctx
+                    .client
+                    .create_message(api_version, &body, estimate, attempt);
+                let lost = &lost;
+                async move {
+                    let answer = sent.await;
+                    if answer
+                        .as_ref()
+                        .is_err_and(|e| matches!(e.kind, ApiErrorKind::Transport(_)))
+                    {
+                        lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    answer
+                }
             });
             let response = tokio::select! {
                 r = call => r,
@@ -124,6 +139,16 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     return conv;
                 }
             };
+            let lost = lost.into_inner();
+            // The last attempt's own loss is the reservation's business.
+            let retried_losses = if response.as_ref().is_err_and(|g| {
+                matches!(g.error.kind, ApiErrorKind::Transport(_))
+            }) {
+                lost.saturating_sub(1)
+            } else {
+                lost
+            };
+            ctx.budget.count_lost(worst * f64::from(retried_losses));
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
