@@ -36,14 +36,6 @@ impl Rates {
             output,
         }
     }
-
-    /// The dearest price an input token can be billed at.
-    pub fn max_input(&self) -> f64 {
-        self.input
-            .max(self.cache_write_5m)
-            .max(self.cache_write_1h)
-            .max(self.cache_read)
-    }
 }
 
 /// The table (docs/api.md §11), USD per million tokens, as the pricing page lists them:

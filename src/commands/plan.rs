@@ -124,6 +124,7 @@ async fn estimate(
                     tokens,
                     job.settings.max_tokens,
                     &job.rates,
+                    job.cache,
                 ),
             },
         );

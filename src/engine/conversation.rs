@@ -79,7 +79,8 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
             let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
             let api_version = job.settings.api_version.as_str();
             let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
-            let worst = price::worst_case(size as u64, job.settings.max_tokens, &job.rates);
+            let worst =
+                price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache);
             let reservation = match ctx.budget.reserve(worst) {
                 Ok(r) => r,
                 Err(refused) => {
@@ -141,9 +142,10 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
             };
             let lost = lost.into_inner();
             // The last attempt's own loss is the reservation's business.
-            let retried_losses = if response.as_ref().is_err_and(|g| {
-                matches!(g.error.kind, ApiErrorKind::Transport(_))
-            }) {
+            let retried_losses = if response
+                .as_ref()
+                .is_err_and(|g| matches!(g.error.kind, ApiErrorKind::Transport(_)))
+            {
                 lost.saturating_sub(1)
             } else {
                 lost
@@ -278,9 +280,10 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
 /// A pacing estimate of tokens per byte of request JSON (not a bound: the budget uses
 /// one token per byte).
 const BYTES_PER_TOKEN: usize = 4;
-/// A pacing estimate of the tokens the API adds for the code-execution tool's definition
-/// and system prompt (a few hundred, docs/api.md §11).
-const TOOL_TOKENS: usize = 500;
+/// A pacing estimate of the tokens the API adds for the code-execution tool's definitions
+/// and system prompt (a real first turn read 4,338 of them from the cache, docs/api.md
+/// §10.8).
+const TOOL_TOKENS: usize = 4_300;
 
 /// USD in millionths, for events (which compare exactly).
 fn micro(usd: f64) -> u64 {

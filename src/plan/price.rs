@@ -99,25 +99,32 @@ pub fn request_cost(
     }
 }
 
-/// Tokens added to a request's own size in its worst case: the tool definitions and the
-/// system text the API adds around the code-execution tool (docs/api.md §11).
-pub const TOOL_OVERHEAD_TOKENS: u64 = 4096;
+/// Tokens added to a request's own size in its worst case: what the API adds around the
+/// code-execution tool. A real 423-byte request was billed 7,646 input tokens (docs/api.md
+/// §11); this is twice that, rounded up.
+pub const TOOL_OVERHEAD_TOKENS: u64 = 16_384;
 
 /// The most one request could cost: every byte of its body an input token (a token is
 /// never shorter than one byte of UTF-8 text) plus the tool overhead, all billed at the
-/// dearest input price, and `max_tokens` of output.
-pub fn worst_case(body_bytes: u64, max_tokens: u32, rates: &Rates) -> f64 {
+/// dearest input price the job's caching can incur, and `max_tokens` of output.
+pub fn worst_case(body_bytes: u64, max_tokens: u32, rates: &Rates, cache: CacheTtl) -> f64 {
     worst_case_of_tokens(
         body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS),
         max_tokens,
         rates,
+        cache,
     )
 }
 
 /// The most a request of `input` tokens could cost: all of them at the dearest input
-/// price, and `max_tokens` of output.
-pub fn worst_case_of_tokens(input: u64, max_tokens: u32, rates: &Rates) -> f64 {
-    tokens(input) * rates.max_input() / PER + f64::from(max_tokens) * rates.output / PER
+/// price the job's caching can incur, and `max_tokens` of output.
+pub fn worst_case_of_tokens(input: u64, max_tokens: u32, rates: &Rates, cache: CacheTtl) -> f64 {
+    let dearest = match cache {
+        CacheTtl::Off => rates.input,
+        CacheTtl::FiveMinutes => rates.input.max(rates.cache_write_5m),
+        CacheTtl::OneHour => rates.input.max(rates.cache_write_1h),
+    };
+    tokens(input) * dearest / PER + f64::from(max_tokens) * rates.output / PER
 }
 
 #[cfg(test)]
@@ -154,7 +161,9 @@ mod tests {
     #[test]
     fn the_worst_case_covers_any_usage_the_body_can_produce() {
         let rates = builtin("claude-haiku-4-5").unwrap();
-        let w = worst_case(1_000, 2_000, &rates);
-        assert!((w - ((1_000.0 + 4096.0) * 2.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
+        let w = worst_case(1_000, 2_000, &rates, CacheTtl::OneHour);
+        assert!((w - ((1_000.0 + 16_384.0) * 2.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
+        let w = worst_case(1_000, 2_000, &rates, CacheTtl::Off);
+        assert!((w - ((1_000.0 + 16_384.0) * 1.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
     }
 }

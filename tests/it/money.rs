@@ -234,11 +234,11 @@ fn a_budget_smaller_than_the_run_stops_it_within_the_budget() {
         ));
     }
     sb.file("m.yaml", manifest(&jobs));
-    let budget = 0.05;
+    let budget = 0.20;
     let out = sb
         .cmd_against(
             &fake,
-            ["run", "m.yaml", "-j", "1", "--budget-usd", "0.05", "--json"],
+            ["run", "m.yaml", "-j", "1", "--budget-usd", "0.20", "--json"],
         )
         .output()
         .unwrap();
@@ -274,7 +274,7 @@ fn a_budget_smaller_than_the_run_stops_it_within_the_budget() {
         .lines()
         .find(|l| l.contains("the budget stopped the run"))
         .unwrap_or_else(|| panic!("{stderr}"));
-    assert!(line.contains("spent of --budget-usd $0.0500"), "{line}");
+    assert!(line.contains("spent of --budget-usd $0.2000"), "{line}");
     // The failed job keeps its partial conversation.
     let dir = stopped[0]["dir"].as_str().unwrap();
     let job = sb.read_json(&format!("out/{dir}/job.json"));
@@ -296,11 +296,11 @@ fn a_bad_budget_is_refused_before_any_work() {
 
 #[test]
 fn runs_against_an_input_token_limit_ride_it_instead_of_bouncing_off_it() {
-    // About five first requests' worth of input tokens per second: -j 4 fits at first,
-    // then only pacing avoids 429s.
+    // About five first requests' worth of input tokens per second (each ~4,700): -j 4
+    // fits at first, then only pacing avoids 429s.
     let fake = FakeServer::start_with(Config {
         token_limit: Some(TokenLimit {
-            input: 2_500,
+            input: 25_000,
             output: 1_000_000,
             window: Duration::from_secs(1),
         }),
