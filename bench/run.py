@@ -767,7 +767,7 @@ def scenario_6(ctx: Ctx):
 def scenario_7(ctx: Ctx):
     """Token-aware pacing: one-call jobs against an input-tokens-per-window limit."""
     n = 60 if ctx.quick else 200
-    limit, window_ms, latency_ms, conc = 20_000, 1000, 100, 8
+    limit, window_ms, latency_ms, conc = 100_000, 1000, 100, 8
     reps = ctx.n_reps(3, 1)
     d = ctx.work / f"tpm-{n}"
     d.mkdir(parents=True, exist_ok=True)

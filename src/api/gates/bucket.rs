@@ -9,6 +9,9 @@ use tokio::time::Instant;
 /// Pace a little under the measured refill rate: the server's clock and window edges are
 /// not ours.
 const PACE: f64 = 0.97;
+/// Clock noise between two reports of one bucket (header times have microseconds, and
+/// answers take a moment to be read).
+const STALE_SLACK: Duration = Duration::from_millis(2);
 /// Waits computed from a bucket never exceed this (a skewed clock must not stall a run).
 pub(super) const MAX_WAIT: Duration = Duration::from_secs(60);
 
@@ -30,6 +33,8 @@ pub(super) struct Bucket {
     /// Refill per second (0 when unknown).
     pub rate: f64,
     pub observed: Instant,
+    /// When the bucket will be full again, as reported.
+    pub full_at: Instant,
     /// Units taken but not reflected in `tokens`: by requests in flight when observed,
     /// and started since.
     pub spent: f64,
@@ -39,6 +44,11 @@ impl Bucket {
     /// A bucket from a report. `spent` are units held by other requests in flight;
     /// `per_minute`: the limit is a per-minute rate, so its refill rate is known even
     /// when the report cannot show it.
+    ///
+    /// An answer that was on its way while a newer one arrived can carry an older report:
+    /// a continuously refilling bucket's full time never moves earlier (refilling leaves it
+    /// where it is, taking moves it later), so a report whose full time is earlier than the
+    /// last one's is stale and the previous estimate stays.
     pub fn observed(
         q: Quota,
         previous: Option<Bucket>,
@@ -46,6 +56,12 @@ impl Bucket {
         per_minute: bool,
         now: Instant,
     ) -> Bucket {
+        let full_at = now + q.reset_in;
+        if let Some(p) = previous
+            && full_at + STALE_SLACK < p.full_at
+        {
+            return p;
+        }
         #[expect(clippy::cast_precision_loss, reason = "quotas are far below 2^53")]
         let (limit, remaining) = (q.limit as f64, q.remaining as f64);
         let used = limit - remaining;
@@ -64,6 +80,7 @@ impl Bucket {
             tokens: remaining,
             rate,
             observed: now,
+            full_at,
             spent,
         }
     }

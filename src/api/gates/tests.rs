@@ -175,3 +175,21 @@ async fn retry_after_is_honoured_as_given_even_when_a_bucket_resets_later() {
         "waited {waited:?}, not the 60 s until the bucket is full"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_older_report_arriving_late_does_not_undo_a_newer_one() {
+    let gate = Gate::new("messages", 8, 1.0);
+    let first = gate.acquire(NONE).await;
+    // The newer report: nothing left, full in 60 s.
+    gate.observe(input_left(0));
+    // An answer that was on its way carries the older report: 30,000 left, full in 30 s.
+    gate.observe(input_left(30_000));
+    drop(first);
+    let start = Instant::now();
+    let _next = gate.acquire(TokenEstimate { input: 5_000 }).await;
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}: the stale report was believed",
+        start.elapsed()
+    );
+}
