@@ -92,4 +92,26 @@ mod tests {
         assert!(quiet[1].starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh; "));
         assert_eq!(lines(&summary, true).len(), 1);
     }
+
+    #[test]
+    fn a_budget_stop_says_so_and_how_much_was_spent() {
+        let summary = Summary {
+            total: 5,
+            succeeded: 1,
+            failed: 1,
+            not_started: 3,
+            cost_usd: 0.1834,
+            budget_stop: Some((0.2, 0.1834)),
+            failures: vec![("m/b".into(), ErrorKind::Budget, "not sent".into())],
+            record: "out/run.json".into(),
+            ..Summary::default()
+        };
+        let lines = lines(&summary, true);
+        assert_eq!(
+            lines[0],
+            "the budget stopped the run: $0.1834 spent of --budget-usd $0.2000; 3 jobs not started"
+        );
+        assert!(lines[1].contains(", 3 not started;"), "{}", lines[1]);
+        assert!(lines[1].contains("; cost $0.1834; "), "{}", lines[1]);
+    }
 }
