@@ -8,12 +8,11 @@
 use serde_json::Value;
 
 use super::Ctx;
+use super::priced::{self, Sent};
 use crate::api::ApiErrorKind;
-use crate::api::gates::TokenEstimate;
-use crate::api::messages::{self as wire, CacheTtl, Params, Usage};
-use crate::api::retry::retry;
+use crate::api::messages::{self as wire, Params, Usage};
 use crate::output::outcome::{Exchange, JobError};
-use crate::plan::{PlannedJob, price};
+use crate::plan::PlannedJob;
 use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
 
@@ -60,9 +59,7 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
         ..Conversation::default()
     };
     let turns = job.turns.len();
-    // Bytes already sent in the previous request: with caching on, the API reads them
-    // from the cache, and cache reads do not count toward the input-token rate limit.
-    let mut sent_before = 0usize;
+    let mut previous = priced::Previous::default();
     for (turn, text) in job.turns.iter().enumerate() {
         let ids: &[String] = if turn == 0 { file_ids } else { &[] };
         conv.messages.push(wire::user_turn(text, ids));
@@ -77,20 +74,10 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                 },
             });
             let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
-            let api_version = job.settings.api_version.as_str();
-            let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
-            let worst =
-                price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache);
-            let reservation = match ctx.budget.reserve(worst) {
-                Ok(r) => r,
-                Err(refused) => {
-                    ctx.halt.halt(
-                        "budget",
-                        format!(
-                            "not started: the budget (--budget-usd {:.2}) stopped the run",
-                            refused.limit
-                        ),
-                    );
+            let response = match priced::send(ctx, job, &body, &mut previous).await {
+                Sent::Answer(answer) => Ok(answer),
+                Sent::Failed(gave_up) => Err(gave_up),
+                Sent::Refused(refused) => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Budget,
                         message: format!("turn {}: {refused}", turn + 1),
@@ -98,40 +85,7 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     });
                     return conv;
                 }
-            };
-            // Cached: only what is new since the last request is written (and counted);
-            // the tool definitions are part of the cached prefix after the first request.
-            let fresh = if job.cache == CacheTtl::Off || sent_before == 0 {
-                size / BYTES_PER_TOKEN + TOOL_TOKENS
-            } else {
-                size.saturating_sub(sent_before) / BYTES_PER_TOKEN
-            };
-            sent_before = size;
-            let estimate = TokenEstimate {
-                input: fresh as u64,
-            };
-            // An attempt whose answer was lost may still have been billed: each one that
-            // was retried stays counted at the worst case.
-            let lost = std::sync::atomic::AtomicU32::new(0);
-            let call = retry(&ctx.policy, |attempt| {
-                let sent = ctx
-                    .client
-                    .create_message(api_version, &body, estimate, attempt);
-                let lost = &lost;
-                async move {
-                    let answer = sent.await;
-                    if answer
-                        .as_ref()
-                        .is_err_and(|e| matches!(e.kind, ApiErrorKind::Transport(_)))
-                    {
-                        lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    answer
-                }
-            });
-            let response = tokio::select! {
-                r = call => r,
-                () = ctx.cancel.cancelled() => {
+                Sent::Interrupted => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Interrupted,
                         message: "the run was interrupted during this job".into(),
@@ -140,17 +94,6 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     return conv;
                 }
             };
-            let lost = lost.into_inner();
-            // The last attempt's own loss is the reservation's business.
-            let retried_losses = if response
-                .as_ref()
-                .is_err_and(|g| matches!(g.error.kind, ApiErrorKind::Transport(_)))
-            {
-                lost.saturating_sub(1)
-            } else {
-                lost
-            };
-            ctx.budget.count_lost(worst * f64::from(retried_losses));
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
@@ -167,10 +110,6 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                         _ => ErrorKind::Api,
                     };
                     conv.failed_status = gave_up.error.status();
-                    if conv.failed_status.is_some() {
-                        // The API answered with an error: nothing was billed.
-                        reservation.release();
-                    }
                     conv.error = Some(JobError {
                         kind,
                         message: gave_up.to_string(),
@@ -179,18 +118,6 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
                     return conv;
                 }
             };
-            let spent = reservation.settle(
-                price::request_cost(
-                    &Usage::from_wire(&response.body["usage"]),
-                    wire::service_tier(&response.body),
-                    &job.rates,
-                    job.cache,
-                )
-                .usd,
-            );
-            ctx.reporter.report(Event::Spent {
-                micro_usd: micro(spent),
-            });
             let reply = match wire::read_reply(&response.body) {
                 Ok(r) => r,
                 Err(why) => {
@@ -275,25 +202,6 @@ pub async fn converse(ctx: &Ctx, job: &PlannedJob, file_ids: &[String]) -> Conve
         }
     }
     conv
-}
-
-/// A pacing estimate of tokens per byte of request JSON (not a bound: the budget uses
-/// one token per byte).
-const BYTES_PER_TOKEN: usize = 4;
-/// A pacing estimate of the tokens the API adds for the code-execution tool's definitions
-/// and system prompt (a real first turn read 4,338 of them from the cache, docs/api.md
-/// §10.8).
-const TOOL_TOKENS: usize = 4_300;
-
-/// USD in millionths, for events (which compare exactly).
-fn micro(usd: f64) -> u64 {
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "a non-negative dollar amount far below 2^64 millionths"
-    )]
-    let m = (usd.max(0.0) * 1e6).round() as u64;
-    m
 }
 
 fn exchange(

@@ -24,7 +24,7 @@
 //!   being written are finished. The second signal is `main`'s business.
 //!
 //! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
-//!   first ([`budget`]); a request that does not fit is not sent, its job fails and
+//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its job fails and
 //!   [`halt`] keeps every job not yet started from starting.
 //!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
@@ -36,6 +36,7 @@ pub(crate) mod conversation;
 pub(crate) mod downloads;
 pub(crate) mod halt;
 mod job;
+mod priced;
 pub(crate) mod uploads;
 
 pub(crate) use job::line;
