@@ -143,7 +143,6 @@ pub struct Counts {
     pub failed: usize,
     pub fresh: usize,
     pub interrupted: usize,
-    #[serde(default)]
     pub not_started: usize,
 }
 
