@@ -696,7 +696,133 @@ def scenario_5(ctx: Ctx):
                          "runs": [{**r, "sample": r["sample"].as_dict()} for r in rows]}
 
 
-SCENARIOS = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5}
+def job_costs(out: Path) -> dict:
+    """Sums the `cost.parts` of every job.json under `out`."""
+    total = {"input": 0.0, "cache_write_5m": 0.0, "cache_write_1h": 0.0, "cache_read": 0.0, "output": 0.0}
+    jobs = 0
+    for p in out.glob("*/*/job.json"):
+        parts = json.loads(p.read_text())["cost"]["parts"]
+        for k in total:
+            total[k] += parts[k]
+        jobs += 1
+    total["jobs"] = jobs
+    total["input_side"] = total["input"] + total["cache_write_5m"] + total["cache_write_1h"] + total["cache_read"]
+    total["usd"] = total["input_side"] + total["output"]
+    return total
+
+
+def scenario_6(ctx: Ctx):
+    """Prompt caching: the same jobs with `cache: off` and with the default, side by side."""
+    n = 30 if ctx.quick else 100
+    conc = 8
+    d = ctx.work / f"cache-{n}"
+    d.mkdir(parents=True, exist_ok=True)
+    jobs = "\n".join(
+        f"  - name: c-{i:04d}\n    prompt: \"Analyse dataset {i} in depth.\\n@fake pause 2\"\n"
+        f"    follow_up: [\"Now summarise dataset {i} in five bullet points.\"]"
+        for i in range(n))
+    for label, cache in (("off", "\"off\""), ("default", None)):
+        line = f"  cache: {cache}\n" if cache else ""
+        (d / f"{label}.yaml").write_text(f"version: 1\ndefaults:\n  model: {MODEL}\n{line}jobs:\n{jobs}\n")
+    load = loadavg()
+    print(f"  scenario 6: {n} jobs × 4 requests, cache off vs default (load {load})", file=sys.stderr)
+    res = {}
+    for label in ("off", "default"):
+        state, out = ctx.fresh(f"s6-{label}-state"), ctx.fresh(f"s6-{label}-out")
+        with Fake() as fake:
+            s = measure([RUNNER, "-q", "run", d / f"{label}.yaml", "-j", conc, "-o", out, "--state-dir", state],
+                        env=runner_env(fake.url))
+            st = fake.stats()
+        check(s.rc == 0, f"scenario 6 ({label}) exited {s.rc}: {explain_failure(out)}")
+        check(st["requests"].get("messages", 0) == 4 * n, f"scenario 6 ({label}): 4 requests per job")
+        costs = job_costs(out)
+        check(costs["jobs"] == n, f"scenario 6 ({label}): {n} job.json files")
+        run_json = json.loads((out / "run.json").read_text())
+        check(abs(run_json["cost"]["usd"] - costs["usd"]) < 1e-6, f"scenario 6 ({label}): run.json = Σ job.json")
+        res[label] = {"costs": costs, "usage": st["usage"], "wall": s.wall}
+    off, on = res["off"]["costs"], res["default"]["costs"]
+    input_ratio = on["input_side"] / off["input_side"]
+    total_ratio = on["usd"] / off["usd"]
+    table = ["| measure | `cache: off` | default (`5m`) | default ÷ off |", "|---|---|---|---|"]
+    for key, what in (("input", "plain input"), ("cache_write_5m", "cache writes (5m)"),
+                      ("cache_read", "cache reads"), ("input_side", "**input side**"),
+                      ("output", "output"), ("usd", "**total**")):
+        ratio = f"{on[key] / off[key]:.3f}" if off[key] else "–"
+        table.append(f"| {what} | ${off[key]:.4f} | ${on[key]:.4f} | {ratio} |")
+    u_off, u_on = res["off"]["usage"], res["default"]["usage"]
+    table.append(f"| input tokens billed as plain / written / read | {u_off['input_tokens']} / "
+                 f"{u_off['cache_write_5m']} / {u_off['cache_read']} | {u_on['input_tokens']} / "
+                 f"{u_on['cache_write_5m']} / {u_on['cache_read']} | |")
+    targets = [f"- input-side cost ratio ≤ 0.5: {verdict(input_ratio <= 0.5)} ({input_ratio:.3f})",
+               f"- total cost ratio (reported, no target): {total_ratio:.3f}"]
+    ctx.sections.append((f"Scenario 6: cost of {n} jobs (2 `pause_turn` continuations + 1 follow-up each), "
+                         "`cache: off` vs the default", load, 0,
+                         [f"runner -q run bench/work/cache-{n}/off.yaml -j {conc} -o OUT --state-dir FRESH",
+                          f"runner -q run bench/work/cache-{n}/default.yaml -j {conc} -o OUT --state-dir FRESH",
+                          "fake-anthropic --port 0"],
+                         table, targets))
+    ctx.results["s6"] = {"n": n, "load": load, "input_ratio": input_ratio, "total_ratio": total_ratio, **res}
+
+
+def scenario_7(ctx: Ctx):
+    """Token-aware pacing: one-call jobs against an input-tokens-per-window limit."""
+    n = 60 if ctx.quick else 200
+    limit, window_ms, latency_ms, conc = 100_000, 1000, 100, 8
+    reps = ctx.n_reps(3, 1)
+    d = ctx.work / f"tpm-{n}"
+    d.mkdir(parents=True, exist_ok=True)
+    jobs = "\n".join(f"  - name: t-{i:04d}\n    prompt: \"Question {i}: {'why ' * 100}\\n@fake no-output\""
+                     for i in range(n))
+    (d / "tpm.yaml").write_text(f"version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{jobs}\n")
+    load = loadavg()
+    print(f"  scenario 7: {n} jobs at {limit} input tokens / {window_ms} ms, {reps} runs (load {load})",
+          file=sys.stderr)
+    rate = limit / (window_ms / 1000)
+    rows = []
+    for rep in range(reps):
+        state, out = ctx.fresh("s7-state"), ctx.fresh("s7-out")
+        with Fake("--messages-latency-ms", latency_ms, "--input-tpm", limit, "--output-tpm", 10_000_000,
+                  "--token-window-ms", window_ms) as fake:
+            s = measure([RUNNER, "-q", "run", d / "tpm.yaml", "-j", conc, "-o", out, "--state-dir", state],
+                        env=runner_env(fake.url))
+            st = fake.stats()
+        check(s.rc == 0, f"scenario 7 exited {s.rc}: {explain_failure(out)}")
+        u = st["usage"]
+        tokens = u["input_tokens"] + u["cache_write_5m"] + u["cache_write_1h"]
+        total = st["requests"].get("messages", 0)
+        # The bucket starts full: the first `limit` tokens are free of waiting.
+        ideal = max(tokens - limit, 0) / rate + latency_ms / 1000
+        goodput = max(tokens - limit, 0) / max(s.wall - latency_ms / 1000, 1e-9)
+        print(f"    rep {rep + 1}/{reps}: {s.wall:.2f} s, {tokens} tokens, {total} requests, "
+              f"{st['token_limited']} answered 429", file=sys.stderr)
+        rows.append({"sample": s, "tokens": tokens, "total": total, "limited": st["token_limited"],
+                     "ideal": ideal, "goodput": goodput, "share_429": st["token_limited"] / total})
+    table = ["| measure | median (min–max) |", "|---|---|",
+             f"| allowed rate | {limit} input tokens / {window_ms} ms (bucket, starts full) |",
+             f"| input tokens counted (plain + cache writes) | {spread([r['tokens'] for r in rows], '{:.0f}')} |",
+             f"| ideal wall (tokens − {limit}) ÷ rate + {latency_ms} ms | {spread([r['ideal'] for r in rows])} s |",
+             f"| wall | {spread([r['sample'].wall for r in rows])} s |",
+             f"| goodput (tokens past the first bucketful, per second) ÷ allowed rate | "
+             f"{spread([r['goodput'] / rate * 100 for r in rows], '{:.1f}')} % |",
+             f"| Messages requests sent | {spread([r['total'] for r in rows], '{:.0f}')} |",
+             f"| answered 429 | {spread([r['share_429'] * 100 for r in rows], '{:.1f}')} % |",
+             f"| runner CPU | {spread([r['sample'].cpu for r in rows])} s |"]
+    g = med([r["goodput"] / rate for r in rows])
+    share = med([r["share_429"] for r in rows])
+    targets = [f"- goodput ≥ 90 % of the allowed token rate: {verdict(g >= 0.90)} ({g * 100:.1f} %)",
+               f"- < 2 % of requests answered 429: {verdict(share < 0.02)} ({share * 100:.1f} %)"]
+    ctx.sections.append((f"Scenario 7: {n} one-call jobs under an input-token limit ({limit} tokens / "
+                         f"{window_ms} ms, {latency_ms} ms latency, -j {conc})", load, reps,
+                         [f"runner -q run bench/work/tpm-{n}/tpm.yaml -j {conc} -o OUT --state-dir FRESH",
+                          f"fake-anthropic --port 0 --messages-latency-ms {latency_ms} --input-tpm {limit} "
+                          f"--output-tpm 10000000 --token-window-ms {window_ms}"],
+                         table, targets))
+    ctx.results["s7"] = {"n": n, "load": load,
+                         "runs": [{**r, "sample": r["sample"].as_dict()} for r in rows]}
+
+
+SCENARIOS = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5, 6: scenario_6,
+             7: scenario_7}
 
 
 # ------------------------------------------------------------------------------ report
@@ -758,7 +884,7 @@ def render(ctx: Ctx, started: str, argv: list[str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="runner benchmarks (see BENCHMARKS.md)")
-    parser.add_argument("scenarios", nargs="*", type=int, metavar="SCENARIO", help="1..5 (default: all)")
+    parser.add_argument("scenarios", nargs="*", type=int, metavar="SCENARIO", help="1..7 (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller N and fewer runs: a smoke run")
     parser.add_argument("--reps", type=int, help="runs per measurement (overrides the defaults)")
     parser.add_argument("--work", type=Path, default=BENCH / "work", help="where inputs are generated")

@@ -196,6 +196,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Ask the API's token-counting endpoint for the first-request cost of jobs with no
+    /// earlier cost (the only network call `plan` makes; needs ANTHROPIC_API_KEY).
+    #[arg(long)]
+    pub estimate: bool,
     /// The output root a run would use: jobs whose outputs there are fresh are shown as such.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
@@ -235,6 +239,10 @@ pub struct RunArgs {
     /// fails the job.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_attempts: u16,
+    /// Spend at most this many US dollars on the run's requests: each request's worst case
+    /// is reserved before it is sent, and one that could overshoot is not sent.
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<String>,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,

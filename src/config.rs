@@ -139,6 +139,8 @@ pub struct PlanConfig {
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
     pub shard: Option<Shard>,
+    /// `--estimate`: ask the token-counting endpoint (the only network call of `plan`).
+    pub estimate: bool,
 }
 
 #[derive(Debug)]
@@ -293,6 +295,7 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
         out: args.out,
         api: api(env)?,
         shard: eco::shard(&args.shard, env)?,
+        estimate: args.estimate,
     })
 }
 
@@ -325,6 +328,7 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
             },
             policy,
             max_fail: args.max_fail.map(|n| n as usize),
+            budget_usd: args.budget_usd.as_deref().map(budget_usd).transpose()?,
         },
     })
 }
@@ -340,6 +344,20 @@ fn retry_policy(max_attempts: u16, env: &Env) -> RetryPolicy {
             .unwrap_or(1.0),
         ..RetryPolicy::default()
     }
+}
+
+/// `--budget-usd`: a finite amount of dollars above zero.
+fn budget_usd(text: &str) -> Result<f64, Error> {
+    text.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| Error::Option {
+            option: "--budget-usd",
+            value: text.to_owned(),
+            reason: "expected an amount of US dollars above 0, e.g. `25` or `2.50`".to_owned(),
+        })
 }
 
 /// `--upload-ttl`: within what the Files API accepts, 1 hour to 90 days (docs/api.md
@@ -365,6 +383,15 @@ impl Config {
             messages: settings.jobs,
             files: settings.uploads + settings.jobs,
             scale: settings.policy.scale,
+        }
+    }
+
+    /// The pacing of `plan --estimate`: one token count at a time.
+    pub fn pacing_for_estimates() -> Pacing {
+        Pacing {
+            messages: 1,
+            files: 1,
+            scale: 1.0,
         }
     }
 }

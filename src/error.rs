@@ -89,7 +89,7 @@ pub enum Error {
 
     #[error(
         "ANTHROPIC_API_KEY is not set; `runner run` and `runner files` need an API key \
-         (to try the runner without one: `cargo run --example demo`)"
+         (so does `runner plan --estimate`; to try the runner without one: `cargo run --example demo`)"
     )]
     NoApiKey,
     #[error("cannot find a state dir: set --state-dir, RUNNER_STATE_DIR, XDG_STATE_HOME or HOME")]
@@ -132,6 +132,14 @@ pub enum Error {
         path: Utf8PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error(
+        "cannot estimate the cost of {job}: the token-counting endpoint failed; run `plan` without --estimate, or try again"
+    )]
+    Estimate {
+        job: String,
+        #[source]
+        source: Box<crate::api::retry::GaveUp>,
     },
     #[error("cannot print the plan as JSON")]
     Json(#[source] serde_json::Error),

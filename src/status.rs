@@ -13,7 +13,7 @@ pub enum JobStatus {
     Fresh,
     Interrupted,
     /// Not started: the run stopped starting jobs (`--max-fail`, a revoked key, the spend
-    /// limit); the line's `reason` says which.
+    /// limit, the budget); the line's `reason` says which.
     NotStarted,
 }
 
@@ -67,6 +67,8 @@ pub enum ErrorKind {
     Invalid,
     /// The run stopped starting jobs before this one (its line's `reason` says why).
     NotStarted,
+    /// The next request could have taken the run over `--budget-usd`; it was not sent.
+    Budget,
 }
 
 impl ErrorKind {
@@ -90,6 +92,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Invalid => "invalid",
             ErrorKind::NotStarted => "not_started",
+            ErrorKind::Budget => "budget",
         }
     }
 }
@@ -124,6 +127,7 @@ mod tests {
             ErrorKind::Timeout,
             ErrorKind::Invalid,
             ErrorKind::NotStarted,
+            ErrorKind::Budget,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

@@ -74,6 +74,15 @@ pub fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
+/// US dollars for people: four decimals below $10 (a job's cost is often cents), else two.
+pub fn usd(x: f64) -> String {
+    if x.abs() < 10.0 {
+        format!("${x:.4}")
+    } else {
+        format!("${x:.2}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use super::error::{ApiError, status_error, transport};
-use super::gates::{Gate, Signal};
-use super::headers::{exhausted_for, header_str, request_quota, retry_after};
+use super::gates::{Gate, Signal, TokenEstimate};
+use super::headers::{header_str, quota, retry_after};
 use super::key::ApiKey;
 use crate::ui::events::Reporter;
 
@@ -137,12 +137,16 @@ impl ApiClient {
         gate: &Gate,
         endpoint: &str,
         req: reqwest::RequestBuilder,
+        estimate: TokenEstimate,
     ) -> Result<(reqwest::Response, Option<String>), ApiError> {
-        let _permit = gate.acquire().await;
+        let _permit = gate.acquire(estimate).await;
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                gate.observe(Signal::default());
+                gate.observe(Signal {
+                    own: estimate,
+                    ..Signal::default()
+                });
                 return Err(transport(endpoint, &e, None));
             }
         };
@@ -151,8 +155,10 @@ impl ApiClient {
         gate.observe(Signal {
             status: Some(status),
             retry_after: retry_after(resp.headers()).map(|d| d.mul_f64(self.scale)),
-            exhausted_for: exhausted_for(resp.headers()),
-            quota: request_quota(resp.headers()),
+            quota: quota(resp.headers(), "requests"),
+            input_quota: quota(resp.headers(), "input-tokens"),
+            output_quota: quota(resp.headers(), "output-tokens"),
+            own: estimate,
         });
         if resp.status().is_success() {
             return Ok((resp, request_id));

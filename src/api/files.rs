@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::client::ApiClient;
 use super::error::{ApiError, LocalFileError, decode_json, transport};
+use super::gates::TokenEstimate;
 
 /// One file to upload, and what its bytes must be.
 #[derive(Clone, Copy, Debug)]
@@ -121,7 +122,9 @@ impl ApiClient {
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files)
             .multipart(form);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -146,7 +149,9 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         let list: FileList = decode_json(endpoint, resp, request_id).await?;
         Ok(list.data)
     }
@@ -164,7 +169,9 @@ impl ApiClient {
             .get(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -190,7 +197,9 @@ impl ApiClient {
             .headers(self.headers(version, attempt))
             .header("accept", "application/binary")
             .timeout(self.timeouts.files);
-        let (mut resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (mut resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
         while let Some(chunk) = resp
@@ -231,7 +240,9 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         decode_json(endpoint, resp, request_id).await
     }
 
@@ -251,7 +262,9 @@ impl ApiClient {
             .delete(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self.send(&self.files_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
+            .await?;
         let _: Deleted = decode_json(endpoint, resp, request_id).await?;
         Ok(())
     }

@@ -14,45 +14,23 @@ pub(super) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The request quota from `anthropic-ratelimit-requests-{limit,remaining,reset}`
-/// (docs/api.md §4.3), for pacing.
-pub fn request_quota(headers: &HeaderMap) -> Option<Quota> {
-    let number = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
-    let reset: jiff::Timestamp = header_str(headers, "anthropic-ratelimit-requests-reset")?
+/// A quota from `anthropic-ratelimit-{kind}-{limit,remaining,reset}` (docs/api.md §4.3),
+/// `kind` being `requests`, `input-tokens` or `output-tokens`, for pacing.
+pub fn quota(headers: &HeaderMap, kind: &str) -> Option<Quota> {
+    let number = |part: &str| {
+        header_str(headers, &format!("anthropic-ratelimit-{kind}-{part}"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let reset: jiff::Timestamp = header_str(headers, &format!("anthropic-ratelimit-{kind}-reset"))?
         .trim()
         .parse()
         .ok()?;
     Some(Quota {
-        limit: number("anthropic-ratelimit-requests-limit")?,
-        remaining: number("anthropic-ratelimit-requests-remaining")?,
+        limit: number("limit")?,
+        remaining: number("remaining")?,
         reset_in: Duration::try_from(reset.duration_since(jiff::Timestamp::now()))
             .unwrap_or_default(),
     })
-}
-
-/// How long until the most restrictive used-up token quota resets, from the
-/// `anthropic-ratelimit-{tokens,input-tokens,output-tokens}-{remaining,reset}` headers
-/// (docs/api.md §4.3); `None` while every one has room. (Requests are paced instead:
-/// see [`request_quota`].)
-pub fn exhausted_for(headers: &HeaderMap) -> Option<Duration> {
-    let now = jiff::Timestamp::now();
-    ["tokens", "input-tokens", "output-tokens"]
-        .iter()
-        .filter(|kind| {
-            header_str(headers, &format!("anthropic-ratelimit-{kind}-remaining"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                == Some(0)
-        })
-        .filter_map(|kind| {
-            let reset: jiff::Timestamp =
-                header_str(headers, &format!("anthropic-ratelimit-{kind}-reset"))?
-                    .trim()
-                    .parse()
-                    .ok()?;
-            Duration::try_from(reset.duration_since(now)).ok()
-        })
-        .max()
-        .filter(|d| !d.is_zero())
 }
 
 /// `retry-after-ms` first, then `retry-after` as seconds (possibly fractional) or an HTTP
@@ -104,22 +82,19 @@ mod tests {
     }
 
     #[test]
-    fn exhausted_quota_is_read_from_rate_limit_headers() {
+    fn token_quotas_are_read_from_rate_limit_headers() {
         let reset = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5)).to_string();
         let h = headers(&[
-            ("anthropic-ratelimit-tokens-remaining", "0"),
-            ("anthropic-ratelimit-tokens-reset", reset.as_str()),
+            ("anthropic-ratelimit-input-tokens-limit", "40000"),
             ("anthropic-ratelimit-input-tokens-remaining", "12000"),
+            ("anthropic-ratelimit-input-tokens-reset", reset.as_str()),
         ]);
-        let wait = exhausted_for(&h).unwrap();
+        let q = quota(&h, "input-tokens").unwrap();
+        assert_eq!((q.limit, q.remaining), (40_000, 12_000));
         assert!(
-            wait > Duration::from_secs(4) && wait <= Duration::from_secs(5),
-            "{wait:?}"
+            q.reset_in > Duration::from_secs(4) && q.reset_in <= Duration::from_secs(5),
+            "{q:?}"
         );
-        let room = headers(&[
-            ("anthropic-ratelimit-requests-remaining", "3"),
-            ("anthropic-ratelimit-requests-reset", reset.as_str()),
-        ]);
-        assert_eq!(exhausted_for(&room), None);
+        assert_eq!(quota(&h, "output-tokens"), None);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::client::ApiClient;
 use super::error::{ApiError, ApiErrorKind, raw_text, transport};
+use super::gates::TokenEstimate;
 
 /// The request parameters of a job, as the runner decided them (the manifest's settings
 /// and the system prompt). Everything but `messages` and `container`.
@@ -21,6 +22,19 @@ pub struct Params<'a> {
     pub top_p: Option<f64>,
     pub top_k: Option<u32>,
     pub thinking_budget_tokens: Option<u32>,
+    pub cache: CacheTtl,
+}
+
+/// Automatic prompt caching (docs/api.md §3.11): the manifest's `cache` key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheTtl {
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "off")]
+    Off,
 }
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
@@ -43,6 +57,13 @@ pub fn request_params(p: &Params<'_>) -> Value {
     if let Some(budget) = p.thinking_budget_tokens {
         body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
     }
+    // Top-level automatic caching: the breakpoint moves to the end of each request, so a
+    // continuation or follow-up reads the conversation so far (docs/api.md §3.11).
+    match p.cache {
+        CacheTtl::Off => {}
+        CacheTtl::FiveMinutes => body["cache_control"] = json!({"type": "ephemeral"}),
+        CacheTtl::OneHour => body["cache_control"] = json!({"type": "ephemeral", "ttl": "1h"}),
+    }
     body
 }
 
@@ -59,6 +80,7 @@ impl ApiClient {
         &self,
         api_version: &str,
         body: &serde_json::Value,
+        estimate: TokenEstimate,
         attempt: u32,
     ) -> Result<MessageResponse, ApiError> {
         let endpoint = "POST /v1/messages";
@@ -68,7 +90,9 @@ impl ApiClient {
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.messages)
             .json(body);
-        let (resp, request_id) = self.send(&self.messages_gate, endpoint, req).await?;
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, estimate)
+            .await?;
         let bytes = resp
             .bytes()
             .await
@@ -83,8 +107,67 @@ impl ApiClient {
             retry_after: None,
             should_retry: None,
         })?;
+        self.messages_gate
+            .record_output(Usage::from_wire(&body["usage"]).output_tokens);
         Ok(MessageResponse { body, request_id })
     }
+}
+
+impl ApiClient {
+    /// `POST /v1/messages/count_tokens` (docs/api.md §3.12): the input tokens `body` (a
+    /// request without `max_tokens`, see [`count_tokens_body`]) would have.
+    pub async fn count_tokens(
+        &self,
+        api_version: &str,
+        body: &serde_json::Value,
+        attempt: u32,
+    ) -> Result<u64, ApiError> {
+        let endpoint = "POST /v1/messages/count_tokens";
+        let req = self
+            .http
+            .post(format!("{}/v1/messages/count_tokens", self.base))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files)
+            .json(body);
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(endpoint, &e, request_id.clone()))?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        value["input_tokens"].as_u64().ok_or_else(|| ApiError {
+            endpoint: endpoint.to_owned(),
+            kind: ApiErrorKind::Decode {
+                message: "no `input_tokens` number in the answer".to_owned(),
+                body: raw_text(&bytes),
+            },
+            request_id,
+            retry_after: None,
+            should_retry: None,
+        })
+    }
+}
+
+/// The body for token counting of a job's first request: its parameters without what
+/// the endpoint does not take, and the first user turn (no files: they are in the
+/// container, not in the prompt).
+pub fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
+    let mut body = params.clone();
+    if let Some(obj) = body.as_object_mut() {
+        for key in [
+            "max_tokens",
+            "cache_control",
+            "temperature",
+            "top_p",
+            "top_k",
+        ] {
+            obj.remove(key);
+        }
+    }
+    body["messages"] = json!([user_turn(first_turn, &[])]);
+    body
 }
 
 /// Token and tool counters, summed over requests. Every field is optional on the wire.
@@ -100,6 +183,18 @@ pub struct Usage {
     pub cache_read_input_tokens: u64,
     #[serde(default)]
     pub code_execution_requests: u64,
+    /// `cache_creation_input_tokens` split by TTL (docs/api.md §3.8).
+    #[serde(default)]
+    pub cache_creation: CacheCreation,
+}
+
+/// `usage.cache_creation`: cache writes by TTL, priced differently (docs/api.md §11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCreation {
+    #[serde(default)]
+    pub ephemeral_5m_input_tokens: u64,
+    #[serde(default)]
+    pub ephemeral_1h_input_tokens: u64,
 }
 
 impl Usage {
@@ -112,6 +207,10 @@ impl Usage {
             cache_creation_input_tokens: n(&usage["cache_creation_input_tokens"]),
             cache_read_input_tokens: n(&usage["cache_read_input_tokens"]),
             code_execution_requests: n(&usage["server_tool_use"]["code_execution_requests"]),
+            cache_creation: CacheCreation {
+                ephemeral_5m_input_tokens: n(&usage["cache_creation"]["ephemeral_5m_input_tokens"]),
+                ephemeral_1h_input_tokens: n(&usage["cache_creation"]["ephemeral_1h_input_tokens"]),
+            },
         }
     }
 
@@ -131,6 +230,14 @@ impl Usage {
         sum(
             &mut self.code_execution_requests,
             other.code_execution_requests,
+        );
+        sum(
+            &mut self.cache_creation.ephemeral_5m_input_tokens,
+            other.cache_creation.ephemeral_5m_input_tokens,
+        );
+        sum(
+            &mut self.cache_creation.ephemeral_1h_input_tokens,
+            other.cache_creation.ephemeral_1h_input_tokens,
         );
     }
 }
@@ -159,6 +266,11 @@ pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>)
         body["container"] = json!(id);
     }
     body
+}
+
+/// The response's `usage.service_tier` (`standard`, `priority`, `batch`), if any.
+pub fn service_tier(body: &Value) -> Option<&str> {
+    body["usage"]["service_tier"].as_str()
 }
 
 /// What the runner needs from a response.

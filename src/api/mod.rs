@@ -15,6 +15,7 @@ mod headers;
 pub(crate) mod key;
 pub(crate) mod messages;
 pub(crate) mod preflight;
+pub(crate) mod prices;
 pub(crate) mod retry;
 
 pub(crate) use client::{ApiClient, Pacing, Timeouts};

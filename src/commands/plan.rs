@@ -1,14 +1,18 @@
 //! `runner plan`: manifest → hashes → plan, printed as text or JSON on stdout. No network.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::config::PlanConfig;
+use crate::api::messages::{CacheTtl, count_tokens_body};
+use crate::api::retry::{RetryPolicy, retry};
+use crate::config::{Config, PlanConfig};
+use crate::engine::conversation::request_params;
 use crate::error::{Error, Exit};
 use crate::output::outcome::{JobError, JobLine, LineHistory};
-use crate::output::records::is_fresh;
-use crate::plan::{self, Plan, hashing, text};
+use crate::output::records::{is_fresh, last_cost};
+use crate::plan::text::JobCost;
+use crate::plan::{self, Plan, hashing, price, text};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
@@ -99,7 +103,20 @@ pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
         }
         None => BTreeSet::new(),
     };
-    let status = text::Status { fresh, cached };
+    let mut costs = BTreeMap::new();
+    for job in plan.jobs.iter().filter(|j| !fresh.contains(&j.id)) {
+        if let Some(usd) = last_cost(&config.out, &job.id) {
+            costs.insert(job.id.clone(), JobCost::Last { usd });
+        }
+    }
+    if config.estimate {
+        estimate(config, &plan, &fresh, &mut costs).await?;
+    }
+    let status = text::Status {
+        fresh,
+        cached,
+        costs,
+    };
     let out = if config.json {
         let value = text::to_json(&plan, &status);
         serde_json::to_string_pretty(&value).map_err(Error::Json)? + "\n"
@@ -108,4 +125,62 @@ pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
     };
     ui::stdout(&out);
     Ok(Exit::Success)
+}
+
+/// `--estimate`: asks the token-counting endpoint about the first request of each job to
+/// run that has no earlier cost.
+async fn estimate(
+    config: &PlanConfig,
+    plan: &Plan,
+    fresh: &BTreeSet<String>,
+    costs: &mut BTreeMap<String, JobCost>,
+) -> Result<(), Error> {
+    let jobs: Vec<_> = plan
+        .jobs
+        .iter()
+        .filter(|j| !fresh.contains(&j.id) && !costs.contains_key(&j.id))
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let client = config.api.connect(Config::pacing_for_estimates())?;
+    let policy = RetryPolicy::default();
+    for job in jobs {
+        let first = job.turns.first().map_or("", String::as_str);
+        let body = count_tokens_body(&request_params(job), first);
+        let version = job.settings.api_version.as_str();
+        let tokens = retry(&policy, |attempt| {
+            client.count_tokens(version, &body, attempt)
+        })
+        .await
+        .map_err(|e| Error::Estimate {
+            job: job.id.clone(),
+            source: Box::new(e),
+        })?;
+        // The first request writes the cache when caching is on.
+        let rate = match job.cache {
+            CacheTtl::Off => job.rates.input,
+            CacheTtl::FiveMinutes => job.rates.cache_write_5m,
+            CacheTtl::OneHour => job.rates.cache_write_1h,
+        };
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
+        let first_request_usd = tokens as f64 * rate / 1e6;
+        costs.insert(
+            job.id.clone(),
+            JobCost::Estimate {
+                input_tokens: tokens,
+                first_request_usd,
+                worst_case_usd: price::worst_case_of_tokens(
+                    tokens,
+                    job.settings.max_tokens,
+                    &job.rates,
+                    job.cache,
+                ),
+            },
+        );
+    }
+    Ok(())
 }

@@ -10,16 +10,17 @@ use super::sharding;
 use super::shutdown::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
+use crate::engine::budget::Budget;
 use crate::engine::halt::{FailCount, Halt};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
-use crate::output::outcome::{Counts, JobLine, RunSummary, UploadStats};
+use crate::output::outcome::{Counts, JobLine, RunCost, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::output::{history, junit};
 use crate::plan::PlannedJob;
-use crate::status::JobStatus;
+use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
@@ -137,6 +138,10 @@ async fn execute(
     }
     let mut usage = Usage::default();
     let mut uploads = UploadStats::default();
+    let mut cost = RunCost {
+        usd: 0.0,
+        budget_usd: config.engine.budget_usd,
+    };
     if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing(&config.engine))?;
         // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
@@ -154,11 +159,13 @@ async fn execute(
             failures: FailCount::default(),
             max_fail: config.engine.max_fail,
             attempts_root: history::run_dir(out, &run_id),
+            budget: Budget::new(config.engine.budget_usd),
         };
         let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
         lines.extend(report.lines);
         usage = report.usage;
         uploads = report.uploads;
+        cost.usd = report.cost_usd;
     }
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
     let counts = count(&lines);
@@ -171,6 +178,7 @@ async fn execute(
         counts,
         uploads,
         usage,
+        cost,
         jobs: lines,
     };
     let record = sharding::record_name(config.shard);
@@ -221,6 +229,17 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         reused: summary.uploads.reused,
         input_tokens: summary.usage.input_tokens,
         output_tokens: summary.usage.output_tokens,
+        cost_usd: summary.cost.usd,
+        budget_stop: summary
+            .jobs
+            .iter()
+            .any(|j| {
+                j.reason.as_deref() == Some("budget")
+                    || j.error
+                        .as_ref()
+                        .is_some_and(|e| e.kind == ErrorKind::Budget)
+            })
+            .then(|| (summary.cost.budget_usd.unwrap_or(0.0), summary.cost.usd)),
         failures: summary
             .jobs
             .iter()
@@ -255,7 +274,7 @@ fn count(lines: &[JobLine]) -> Counts {
     c
 }
 
-/// Interrupted wins over failed (or not started), failed over success.
+/// Interrupted wins over failed (or not started), those over success.
 fn exit_for(counts: &Counts) -> Exit {
     if counts.interrupted > 0 {
         Exit::Interrupted

@@ -36,6 +36,8 @@ pub struct FileOptions {
     keep_runs: Option<u32>,
     keep_going: Option<bool>,
     junit: Option<Utf8PathBuf>,
+    /// `--budget-usd`, as a number of US dollars.
+    budget_usd: Option<f64>,
 }
 
 /// A config file that was read.
@@ -199,6 +201,12 @@ impl Loaded {
                 return Err(self.bad("keep_runs", "must be at least 1"));
             }
             args.keep_runs = v;
+        }
+        if unset("budget_usd")
+            && let Some(v) = o.budget_usd
+        {
+            // Checked with the flag's own rules by the configuration.
+            args.budget_usd = Some(v.to_string());
         }
         Ok(())
     }

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::Ctx;
 use super::deliverables::Check;
+use super::priced::{self, Sent};
 use crate::api::ApiErrorKind;
 use crate::api::messages::{self as wire, Params, Usage};
-use crate::api::retry::retry;
 use crate::output::outcome::{Exchange, JobError};
 use crate::plan::PlannedJob;
 use crate::status::ErrorKind;
@@ -30,6 +30,7 @@ pub fn request_params(job: &PlannedJob) -> Value {
         top_p: s.top_p,
         top_k: s.top_k,
         thinking_budget_tokens: s.thinking_budget_tokens,
+        cache: job.cache,
     })
 }
 
@@ -72,6 +73,7 @@ pub async fn converse(
         ..Conversation::default()
     };
     let turns = job.turns.len();
+    let mut previous = priced::Previous::default();
     for turn in 0.. {
         let text = match job.turns.get(turn) {
             Some(text) => text.clone(),
@@ -101,18 +103,14 @@ pub async fn converse(
                 },
             });
             let body = wire::message_body(&params, &conv.messages, conv.container_id.as_deref());
-            let api_version = job.settings.api_version.as_str();
-            let call = retry(&ctx.policy, |attempt| {
-                ctx.client.create_message(api_version, &body, attempt)
-            });
             let out_of_time = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
-            let response = tokio::select! {
-                r = call => r,
+            let sent = tokio::select! {
+                sent = priced::send(ctx, job, &body, &mut previous) => sent,
                 () = out_of_time => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Timeout,
@@ -126,7 +124,19 @@ pub async fn converse(
                     });
                     return conv;
                 }
-                () = ctx.cancel.cancelled() => {
+            };
+            let response = match sent {
+                Sent::Answer(answer) => Ok(answer),
+                Sent::Failed(gave_up) => Err(gave_up),
+                Sent::Refused(refused) => {
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::Budget,
+                        message: format!("turn {}: {refused}", turn + 1),
+                        request_id: None,
+                    });
+                    return conv;
+                }
+                Sent::Interrupted => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Interrupted,
                         message: "the run was interrupted during this job".into(),

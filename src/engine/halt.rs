@@ -1,5 +1,5 @@
 //! The run's "stop starting jobs" switch: set once (first reason wins) by whatever makes
-//! further jobs pointless (`--max-fail` reached, the key refused, the spend limit), read
+//! further jobs pointless (`--max-fail` reached, the key refused, the spend limit, the budget), read
 //! by each job right after it gets its `-j` permit. Jobs already running finish.
 
 use std::sync::OnceLock;
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::api::ApiError;
 
 /// Why no new job starts.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaltReason {
     /// A stable word for `run.json`'s `reason`: `max_fail`, `auth`, `spend_limit`, `budget`.
     pub kind: &'static str,

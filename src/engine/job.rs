@@ -277,7 +277,7 @@ fn finished(
     (line(job, status, error), usage)
 }
 
-/// A job the run stopped starting (`--max-fail`, a refused key, the spend limit): no
+/// A job the run stopped starting (`--max-fail`, a refused key, the spend limit, the budget): no
 /// folder is written for it.
 fn not_started(ctx: &Ctx, job: &PlannedJob, reason: &HaltReason) -> (JobLine, Usage) {
     ctx.reporter.report(Event::JobFinished {

@@ -23,16 +23,22 @@
 //!   not started are recorded as interrupted, requests in flight are abandoned, folders
 //!   being written are finished. The second signal is `commands/run.rs`'s business.
 //!
+//! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
+//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its job fails and
+//!   [`halt`] keeps every job not yet started from starting.
+//!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
 //! `deliverables.rs` checks the generated files against `expect` after the last turn and
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
+pub(crate) mod budget;
 pub(crate) mod conversation;
 mod deliverables;
 pub(crate) mod downloads;
 pub(crate) mod halt;
 mod job;
+mod priced;
 pub(crate) mod uploads;
 
 pub(crate) use job::line;
@@ -54,6 +60,7 @@ use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
+use budget::Budget;
 use downloads::OutputLimits;
 use uploads::Uploads;
 
@@ -70,6 +77,8 @@ pub struct Settings {
     pub policy: RetryPolicy,
     /// `--max-fail`: after this many failed jobs, start no new one.
     pub max_fail: Option<usize>,
+    /// `--budget-usd`.
+    pub budget_usd: Option<f64>,
 }
 
 /// What every task of a run shares.
@@ -87,6 +96,8 @@ pub struct Ctx {
     /// Where a failed attempt of a job goes when the job's folder holds a success:
     /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
     pub attempts_root: camino::Utf8PathBuf,
+    /// The run's spend, and `--budget-usd` (`budget.rs`).
+    pub budget: Budget,
 }
 
 /// What the engine did.
@@ -95,6 +106,8 @@ pub struct Report {
     pub lines: Vec<JobLine>,
     pub usage: Usage,
     pub uploads: UploadStats,
+    /// Priced usage of every answered request.
+    pub cost_usd: f64,
 }
 
 /// The cached file ids could not be checked with the API: nothing was started.
@@ -169,6 +182,7 @@ pub async fn run(
         tracing::warn!("{}", crate::api::error::chain(&e));
     }
     report.uploads = uploads.stats();
+    report.cost_usd = ctx.budget.spent();
     Ok(report)
 }
 

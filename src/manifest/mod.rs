@@ -7,6 +7,7 @@
 //!   the JSON Schema generated from those types (`runner schema`);
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
 //! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
+//! - `money.rs`: each job's prices (`pricing:`) and prompt caching (`cache:`);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
@@ -18,6 +19,7 @@ mod expect;
 pub(crate) mod inputs;
 pub(crate) mod json_schema;
 pub(crate) mod lenient;
+mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;

@@ -17,6 +17,8 @@ use super::inputs::{self, ExpandError, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};
 use crate::api::facts::{MAX_INPUT_BYTES, bad_file_name};
+use crate::api::messages::CacheTtl;
+use crate::api::prices::Rates;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
 pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
@@ -57,6 +59,10 @@ pub struct Job {
     pub inputs: Vec<InputFile>,
     /// `expect` and `repair_turns`; `None` when the job expects no file.
     pub deliverables: Option<Deliverables>,
+    /// Its model's prices, and its prompt caching: neither changes what the job computes,
+    /// so neither is in `settings` (which the fingerprint hashes).
+    pub rates: Rates,
+    pub cache: CacheTtl,
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
@@ -267,6 +273,7 @@ impl Ctx<'_> {
     fn job(&mut self, spec: &JobSpec, defaults: Option<&Settings>, stem: &str) -> Vec<Job> {
         let before = self.diags.len();
         let settings = self.settings(spec, defaults);
+        let money = self.money(spec, defaults);
         let name_pos = pos(&spec.name);
         match (&spec.prompt, &spec.prompt_file) {
             (Some(_), Some(pf)) => {
@@ -307,7 +314,7 @@ impl Ctx<'_> {
         if self.diags.len() > before {
             return Vec::new();
         }
-        let Some(settings) = settings else {
+        let (Some(settings), Some(money)) = (settings, money) else {
             return Vec::new();
         };
 
@@ -363,6 +370,8 @@ impl Ctx<'_> {
                 turns,
                 inputs,
                 deliverables,
+                rates: money.rates,
+                cache: money.cache,
             });
         }
         jobs

@@ -76,6 +76,13 @@ pub struct Settings {
     /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
     #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
+    /// USD per million tokens for the model, overriding or adding to the built-in table:
+    /// `{ input, output, cache_write_5m, cache_write_1h, cache_read }`.
+    #[schemars(with = "Option<Pricing>")]
+    pub pricing: Option<Spanned<Pricing>>,
+    /// Prompt caching: `5m` (default), `1h` or `off`.
+    #[schemars(with = "Option<String>")]
+    pub cache: Option<Spanned<String>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
@@ -143,6 +150,13 @@ pub struct JobSpec {
     /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
     #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
+    /// USD per million tokens for the model, overriding or adding to the built-in table:
+    /// `{ input, output, cache_write_5m, cache_write_1h, cache_read }`.
+    #[schemars(with = "Option<Pricing>")]
+    pub pricing: Option<Spanned<Pricing>>,
+    /// Prompt caching: `5m` (default), `1h` or `off`.
+    #[schemars(with = "Option<String>")]
+    pub cache: Option<Spanned<String>>,
 }
 
 /// How an `expect:` entry looks, for the JSON Schema only (the loader reads [`ExpectSpec`]
@@ -240,6 +254,18 @@ impl<'de> Deserialize<'de> for SizeSpec {
         }
         d.deserialize_any(Size)
     }
+}
+
+/// `pricing:`: USD per million tokens for the job's model, overriding or adding to the
+/// built-in table (docs/output.md §6).
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cache_write_5m: Option<f64>,
+    pub cache_write_1h: Option<f64>,
+    pub cache_read: Option<f64>,
 }
 
 /// Extended thinking: `thinking: { budget_tokens: 4000 }`.

@@ -177,6 +177,7 @@ mod tests {
             counts: Counts::default(),
             uploads: UploadStats::default(),
             usage: crate::api::messages::Usage::default(),
+            cost: crate::output::outcome::RunCost::default(),
             jobs: vec![
                 line("churn/drivers", JobStatus::Succeeded, None),
                 line(

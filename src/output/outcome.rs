@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::messages::Usage;
+use crate::api::messages::service_tier;
+use crate::plan::price::{Cost, request_cost};
 use crate::plan::{PlannedInput, PlannedJob};
 use crate::status::{ErrorKind, JobStatus};
 
@@ -96,6 +98,27 @@ impl JobOutcome {
         }
         total
     }
+
+    /// What the job's requests cost, each priced from its own usage.
+    pub fn cost(&self) -> Cost {
+        let mut total = Cost::default();
+        for e in &self.exchanges {
+            total.add(&e.cost(&self.job));
+        }
+        total
+    }
+}
+
+impl Exchange {
+    /// This request's price, from its own usage and service tier (docs/api.md §11).
+    pub fn cost(&self, job: &PlannedJob) -> Cost {
+        request_cost(
+            &self.usage,
+            service_tier(&self.response),
+            &job.rates,
+            job.cache,
+        )
+    }
 }
 
 /// The content of `run.json`, and of `runner run --json`.
@@ -111,7 +134,19 @@ pub struct RunSummary {
     pub counts: Counts,
     pub uploads: UploadStats,
     pub usage: Usage,
+    /// What this run's requests cost (`cost.usd`).
+    #[serde(default)]
+    pub cost: RunCost,
     pub jobs: Vec<JobLine>,
+}
+
+/// `run.json`'s `cost`: the sum of this run's priced requests.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct RunCost {
+    pub usd: f64,
+    /// `--budget-usd`, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

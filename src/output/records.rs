@@ -6,9 +6,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
-use crate::api::messages::Usage;
+use crate::api::messages::{CacheTtl, Usage};
+use crate::api::prices::Rates;
 use crate::manifest::RequestSettings;
+use crate::plan::PlannedJob;
 use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::price::Cost;
 use crate::status::ErrorKind;
 
 /// Bumped when a field of `job.json` changes meaning or goes away.
@@ -47,6 +50,11 @@ pub(super) struct JobRecord<'a> {
     expect: Option<Vec<ExpectRecord<'a>>>,
     requests: Vec<RequestRecord<'a>>,
     usage: Usage,
+    /// The job's price, by category (docs/output.md §2); container time is not in it.
+    cost: Cost,
+    /// The USD-per-million-token prices it was priced at.
+    prices: Rates,
+    cache: CacheTtl,
     container_id: Option<&'a str>,
     started_at: jiff::Timestamp,
     finished_at: jiff::Timestamp,
@@ -94,6 +102,7 @@ struct RequestRecord<'a> {
     continuation: u32,
     stop_reason: Option<&'a str>,
     usage: Usage,
+    cost_usd: f64,
 }
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
@@ -156,8 +165,15 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
                 })
                 .collect()
         }),
-        requests: outcome.exchanges.iter().map(request_record).collect(),
+        requests: outcome
+            .exchanges
+            .iter()
+            .map(|e| request_record(e, job))
+            .collect(),
         usage: outcome.usage(),
+        cost: outcome.cost(),
+        prices: job.rates,
+        cache: job.cache,
         container_id: outcome.container_id.as_deref(),
         started_at: outcome.started_at,
         finished_at: outcome.finished_at,
@@ -186,13 +202,14 @@ fn output_record(f: &OutputFile) -> OutputRecord<'_> {
     }
 }
 
-fn request_record(e: &Exchange) -> RequestRecord<'_> {
+fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
     RequestRecord {
         request_id: e.request_id.as_deref(),
         turn: e.turn,
         continuation: e.continuation,
         stop_reason: e.stop_reason.as_deref(),
         usage: e.usage,
+        cost_usd: e.cost(job).usd,
     }
 }
 
@@ -220,4 +237,13 @@ pub fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
         return false;
     };
     value["status"] == "succeeded" && value["fingerprint"] == fingerprint
+}
+
+/// The `cost.usd` of the job's previous `job.json`, if it has one (for `runner plan`).
+pub fn last_cost(out: &Utf8Path, job_id: &str) -> Option<f64> {
+    let bytes = fs_err::read(out.join(job_id).join("job.json")).ok()?;
+    let value = serde_json::from_slice::<Value>(&bytes).ok()?;
+    value["cost"]["usd"]
+        .as_f64()
+        .filter(|c| c.is_finite() && *c >= 0.0)
 }

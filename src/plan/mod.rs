@@ -6,6 +6,7 @@
 //! decides when a job's earlier result still holds; `select.rs` applies `--only`;
 //! `expect.rs` judges generated files against a job's deliverables.
 //! `shard.rs` applies `--shard K/N`.
+//! `price.rs` turns a request's `usage` into dollars.
 
 use std::collections::BTreeMap;
 
@@ -15,12 +16,15 @@ use serde::Serialize;
 pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
+pub(crate) mod price;
 pub(crate) mod select;
 pub(crate) mod shard;
 pub(crate) mod text;
 
 use hashing::Hashed;
 
+use crate::api::messages::CacheTtl;
+use crate::api::prices::Rates;
 use crate::manifest::{Deliverables, Job, RequestSettings};
 
 #[derive(Clone, Debug, Serialize)]
@@ -45,6 +49,11 @@ pub struct PlannedJob {
     /// What the job must produce (`expect`, `repair_turns`); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliverables: Option<Deliverables>,
+    /// USD per million tokens of the job's model (built-in or the manifest's `pricing:`).
+    pub rates: Rates,
+    /// Prompt caching (`cache:`); not in the fingerprint: it changes the bill, not the
+    /// result (docs/output.md §4).
+    pub cache: CacheTtl,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -133,6 +142,8 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
             inputs,
             fingerprint,
             deliverables: job.deliverables.clone(),
+            rates: job.rates,
+            cache: job.cache,
         });
     }
     Plan {

@@ -2,17 +2,57 @@
 
 use std::fmt::Write;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
 
 use super::Plan;
-use crate::units::{bytes, plural};
+use crate::units::{bytes, plural, usd as usd_text};
 
-/// What local state says about a plan: which jobs are fresh, which uploads are cached.
+/// What local state says about a plan: which jobs are fresh, which uploads are cached,
+/// and what each job to run is expected to cost.
 #[derive(Debug, Default)]
 pub struct Status {
     pub fresh: BTreeSet<String>,
     /// (BLAKE3, name) of uploads the cache has an id for.
     pub cached: BTreeSet<(String, String)>,
+    /// Job id → what is known of its cost (jobs to run only).
+    pub costs: BTreeMap<String, JobCost>,
+}
+
+/// What `runner plan` knows of a job's cost.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobCost {
+    /// `cost.usd` of its previous `job.json`.
+    Last { usd: f64 },
+    /// From the token-counting endpoint (`--estimate`): the first request's input, and
+    /// that request's worst case (every input token at the dearest input price plus
+    /// `max_tokens` of output). Continuations and follow-ups come on top.
+    Estimate {
+        input_tokens: u64,
+        first_request_usd: f64,
+        worst_case_usd: f64,
+    },
+}
+
+impl Status {
+    /// The cost expected of the jobs to run: last known costs, and the estimated first
+    /// requests; with how many jobs to run have neither.
+    pub fn expected(&self, plan: &Plan) -> (f64, usize) {
+        let mut total = 0.0;
+        let mut unknown = 0;
+        for job in plan.jobs.iter().filter(|j| !self.fresh.contains(&j.id)) {
+            match self.costs.get(&job.id) {
+                Some(JobCost::Last { usd }) => total += usd,
+                Some(JobCost::Estimate {
+                    first_request_usd, ..
+                }) => total += first_request_usd,
+                None => unknown += 1,
+            }
+        }
+        (total, unknown)
+    }
 }
 
 impl Status {
@@ -43,7 +83,15 @@ pub fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
         .zip(&plan.jobs)
     {
         job["status"] = status.job(&planned.id).into();
+        if let Some(cost) = status.costs.get(&planned.id) {
+            job["cost"] = serde_json::to_value(cost).unwrap_or_default();
+        }
     }
+    let (expected, unknown) = status.expected(plan);
+    value["cost"] = serde_json::json!({
+        "expected_usd": expected,
+        "jobs_without_estimate": unknown,
+    });
     for (upload, planned) in value["uploads"]
         .as_array_mut()
         .into_iter()
@@ -84,6 +132,27 @@ pub fn render(plan: &Plan, status: &Status) -> String {
                 d.repair_turns
             );
         }
+        if !status.fresh.contains(&job.id) {
+            let _ = match status.costs.get(&job.id) {
+                Some(JobCost::Last { usd }) => {
+                    writeln!(s, "    cost {} (last run)", usd_text(*usd))
+                }
+                Some(JobCost::Estimate {
+                    input_tokens,
+                    first_request_usd,
+                    worst_case_usd,
+                }) => writeln!(
+                    s,
+                    "    cost {} for the first request ({input_tokens} input tokens); worst case of that request {}",
+                    usd_text(*first_request_usd),
+                    usd_text(*worst_case_usd),
+                ),
+                None => writeln!(
+                    s,
+                    "    cost unknown (no earlier run; `--estimate` asks the API)"
+                ),
+            };
+        }
         for input in &job.inputs {
             let _ = writeln!(
                 s,
@@ -106,6 +175,17 @@ pub fn render(plan: &Plan, status: &Status) -> String {
         bytes(plan.upload_bytes()),
         status.cached.len(),
     );
+    let (expected, unknown) = status.expected(plan);
+    let _ = write!(s, "expected cost {}", usd_text(expected));
+    let _ = if unknown > 0 {
+        writeln!(
+            s,
+            " (+ {} of unknown cost)",
+            crate::units::count(unknown, "job")
+        )
+    } else {
+        writeln!(s)
+    };
     for u in &plan.uploads {
         let _ = writeln!(
             s,

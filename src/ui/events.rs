@@ -49,6 +49,10 @@ pub enum Event {
         endpoint: &'static str,
         wait: Duration,
     },
+    /// The run's priced usage so far, in millionths of a USD (after each answer).
+    Spent {
+        micro_usd: u64,
+    },
     /// The first SIGINT/SIGTERM: no new work starts; writes in progress finish.
     Interrupted,
 }

@@ -38,10 +38,23 @@ struct Note {
     fresh: usize,
     backoff: Option<(Instant, &'static str, Duration)>,
     interrupted: bool,
+    /// The run's spend so far, in millionths of a USD, once a request was priced.
+    spent: Option<u64>,
 }
 
 impl Note {
     fn text(&self, now: Instant) -> String {
+        let state = self.state(now);
+        match self.spent {
+            #[expect(clippy::cast_precision_loss, reason = "display only")]
+            Some(m) if state.is_empty() => units::usd(m as f64 / 1e6),
+            #[expect(clippy::cast_precision_loss, reason = "display only")]
+            Some(m) => format!("{} · {state}", units::usd(m as f64 / 1e6)),
+            None => state,
+        }
+    }
+
+    fn state(&self, now: Instant) -> String {
         if self.interrupted {
             return "interrupted: finishing writes".to_owned();
         }
@@ -228,6 +241,10 @@ impl Reporter for Progress {
                 self.note().interrupted = true;
                 self.jobs.tick();
             }
+            Event::Spent { micro_usd } => {
+                let mut note = self.note();
+                note.spent = Some(note.spent.unwrap_or(0).max(micro_usd));
+            }
         }
     }
 }
@@ -263,9 +280,18 @@ mod tests {
                 Duration::from_millis(300),
             )),
             interrupted: false,
+            spent: None,
         };
         assert_eq!(note.text(now), "backing off messages for 0.3s");
         assert_eq!(note.text(now + Duration::from_millis(301)), "(2 fresh)");
+        let paid = Note {
+            spent: Some(1_234_500),
+            ..note
+        };
+        assert_eq!(
+            paid.text(now + Duration::from_millis(301)),
+            "$1.2345 · (2 fresh)"
+        );
     }
 
     #[test]

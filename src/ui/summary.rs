@@ -21,6 +21,10 @@ pub struct Summary {
     pub reused: usize,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// What the run's requests cost.
+    pub cost_usd: f64,
+    /// `Some((limit, spent))` when `--budget-usd` stopped the run.
+    pub budget_stop: Option<(f64, f64)>,
     /// `(job id, kind, message)` of each failed job.
     pub failures: Vec<(String, ErrorKind, String)>,
     /// Where the run's record is (`OUT/run.json`).
@@ -36,7 +40,14 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
             out.push(format!("failed {id} ({kind}): {message}"));
         }
     }
-    if let Some(why) = &summary.stopped {
+    if let Some((limit, spent)) = summary.budget_stop {
+        out.push(format!(
+            "the budget stopped the run: {} spent of --budget-usd {}; {} not started",
+            units::usd(spent),
+            units::usd(limit),
+            units::count(summary.not_started, "job"),
+        ));
+    } else if let Some(why) = &summary.stopped {
         out.push(format!(
             "stopped starting jobs ({} not started): {why}",
             summary.not_started
@@ -52,7 +63,7 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
     }
     out.push(format!(
         "{}: {} succeeded, {} failed, {} fresh{interrupted}; uploads: {} new ({}), {} reused; \
-         tokens in/out: {}/{}; summary in {}",
+         tokens in/out: {}/{}; cost {}; summary in {}",
         units::count(summary.total, "job"),
         summary.succeeded,
         summary.failed,
@@ -62,6 +73,7 @@ pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
         summary.reused,
         summary.input_tokens,
         summary.output_tokens,
+        units::usd(summary.cost_usd),
         summary.record,
     ));
     out
@@ -86,5 +98,27 @@ mod tests {
         assert_eq!(quiet.len(), 2);
         assert!(quiet[1].starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh; "));
         assert_eq!(lines(&summary, true).len(), 1);
+    }
+
+    #[test]
+    fn a_budget_stop_says_so_and_how_much_was_spent() {
+        let summary = Summary {
+            total: 5,
+            succeeded: 1,
+            failed: 1,
+            not_started: 3,
+            cost_usd: 0.1834,
+            budget_stop: Some((0.2, 0.1834)),
+            failures: vec![("m/b".into(), ErrorKind::Budget, "not sent".into())],
+            record: "out/run.json".into(),
+            ..Summary::default()
+        };
+        let lines = lines(&summary, true);
+        assert_eq!(
+            lines[0],
+            "the budget stopped the run: $0.1834 spent of --budget-usd $0.2000; 3 jobs not started"
+        );
+        assert!(lines[1].contains(", 3 not started;"), "{}", lines[1]);
+        assert!(lines[1].contains("; cost $0.1834; "), "{}", lines[1]);
     }
 }

@@ -57,11 +57,12 @@ def check(fn):
 class Fake:
     """The fake binary plus helpers for raw HTTP and the control endpoints."""
 
-    def __init__(self, binary: str):
+    def __init__(self, binary: str, *extra: str):
         self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--api-key", API_KEY, "--max-upload-bytes", str(UPLOAD_CAP)],
+            [binary, "--port", "0", "--api-key", API_KEY, "--max-upload-bytes", str(UPLOAD_CAP), *extra],
             stdout=subprocess.PIPE, text=True,
         )
+        self.binary = binary
         line = self.proc.stdout.readline().strip()
         prefix = "listening on "
         if not line.startswith(prefix):
@@ -418,6 +419,70 @@ def error_400_expired_container(fake: Fake, ctx: dict):
     fake.control("expire_container", {"container_id": container})
     e = expect_error(anthropic.BadRequestError, lambda: create(c, [user("x")], container=container))
     error_body(e)
+
+
+@check
+def prompt_caching_usage_parts(fake: Fake, ctx: dict):
+    """Top-level automatic caching (REFERENCE §10.8): the first request writes, its
+    continuation reads what it wrote; usage splits writes by TTL."""
+    c = client(fake)
+    messages = [user("Cached job\n@fake pause 1")]
+    first = create(c, messages, extra_body={"cache_control": {"type": "ephemeral"}})
+    u = first.usage
+    assert u.cache_read_input_tokens == 0, u
+    assert u.cache_creation_input_tokens > 0 and u.input_tokens == 0, u
+    assert u.cache_creation.ephemeral_5m_input_tokens == u.cache_creation_input_tokens, u
+    assert u.cache_creation.ephemeral_1h_input_tokens == 0, u
+    messages = messages + [{"role": "assistant", "content": first.content}]
+    second = create(c, messages, container=first.container.id,
+                    extra_body={"cache_control": {"type": "ephemeral", "ttl": "1h"}})
+    u2 = second.usage
+    assert u2.cache_read_input_tokens > 0, u2
+    assert u2.cache_creation.ephemeral_1h_input_tokens == u2.cache_creation_input_tokens > 0, u2
+    uncached = create(c, [user("Not cached")])
+    assert uncached.usage.cache_creation_input_tokens == 0 and uncached.usage.input_tokens > 0
+    e = expect_error(anthropic.BadRequestError,
+                     lambda: create(c, [user("x")], extra_body={"cache_control": {"type": "forever"}}))
+    assert error_body(e)["error"]["type"] == "invalid_request_error"
+
+
+@check
+def count_tokens_endpoint(fake: Fake, ctx: dict):
+    from anthropic.types import MessageTokensCount
+    c = client(fake)
+    raw = c.messages.with_raw_response.count_tokens(
+        model=MODEL, messages=[user("How many tokens?")], system="Be brief.",
+        tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
+    MessageTokensCount.model_validate_json(raw.text())
+    assert raw.parse().input_tokens > 0
+    assert fake.stats()["count_tokens"] >= 1
+
+
+@check
+def token_limits_headers_and_429(fake: Fake, ctx: dict):
+    """A fake with input/output token limits: every Messages answer carries the
+    `anthropic-ratelimit-{input,output}-tokens-*` headers; over the input limit, a 429."""
+    limited = Fake(fake.binary, "--input-tpm", "1000", "--output-tpm", "100000", "--token-window-ms", "60000")
+    try:
+        c = client(limited)
+        raw = c.messages.with_raw_response.create(
+            model=MODEL, max_tokens=1024, messages=[user("First")],
+            tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
+        Message.model_validate_json(raw.text())
+        h = raw.headers
+        assert h["anthropic-ratelimit-input-tokens-limit"] == "1000", dict(h)
+        assert 0 <= int(h["anthropic-ratelimit-input-tokens-remaining"]) < 1000, dict(h)
+        assert h["anthropic-ratelimit-output-tokens-limit"] == "100000", dict(h)
+        for name in ("input", "output"):
+            reset = h[f"anthropic-ratelimit-{name}-tokens-reset"]
+            assert reset.endswith("Z") and "T" in reset, reset
+        e = expect_error(anthropic.RateLimitError, lambda: create(c, [user("Second " + "x" * 4000)]))
+        assert error_body(e)["error"]["type"] == "rate_limit_error"
+        assert float(e.response.headers["retry-after"]) > 0
+        assert "anthropic-ratelimit-input-tokens-remaining" in e.response.headers
+        assert limited.stats()["token_limited"] == 1
+    finally:
+        limited.close()
 
 
 @check

@@ -281,7 +281,7 @@ fn expect_in_defaults_fills_for_each_placeholders_per_job() {
     let sb = Sandbox::new();
     sb.file("data/a.csv", "x\n1\n").file("data/b.csv", "x\n2\n").file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: m\n  expect: [\"{{ stem }}.md\"]\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  expect: [\"{{ stem }}.md\"]\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
     );
     let out = sb.cmd(["plan", "m.yaml", "--json"]).output().unwrap();
     assert_eq!(

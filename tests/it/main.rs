@@ -13,6 +13,7 @@ mod eco;
 mod examples;
 mod harness;
 mod hostile;
+mod money;
 mod nightly;
 mod plan;
 mod reliability;

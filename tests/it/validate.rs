@@ -12,36 +12,36 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "unknown key with suggestion",
-        "version: 1\njobs:\n  - name: a\n    model: m\n    inputz: [data/a.csv]\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    inputz: [data/a.csv]\n    prompt: hi\n",
         &[
-            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `expect`, `repair_turns`",
+            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `expect`, `repair_turns`, `pricing`, `cache`",
         ],
     ),
     (
         "unknown key in defaults",
         "version: 1\ndefaults:\n  modle: m\njobs:\n  - name: a\n    prompt: hi\n",
         &[
-            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `follow_up`, `expect`, `repair_turns`",
+            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `follow_up`, `expect`, `repair_turns`, `pricing`, `cache`",
         ],
     ),
     (
         "wrong type: string for number",
-        "version: 1\njobs:\n  - name: a\n    model: m\n    max_tokens: lots\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    max_tokens: lots\n    prompt: hi\n",
         &["m.yaml:5:17: `max_tokens`: expected a whole number from 0 to 4294967295"],
     ),
     (
         "wrong type: scalar for list",
-        "version: 1\njobs:\n  - name: a\n    model: m\n    inputs: data/a.csv\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    inputs: data/a.csv\n    prompt: hi\n",
         &["m.yaml:5:13: `inputs`: expected a list"],
     ),
     (
         "missing version",
-        "jobs:\n  - name: a\n    model: m\n    prompt: hi\n",
+        "jobs:\n  - name: a\n    model: claude-haiku-4-5\n    prompt: hi\n",
         &["m.yaml:1:1: missing required key `version`"],
     ),
     (
         "unsupported version",
-        "version: 2\njobs:\n  - name: a\n    model: m\n    prompt: hi\n",
+        "version: 2\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    prompt: hi\n",
         &["m.yaml:1:10: unsupported manifest version 2, expected 1"],
     ),
     (
@@ -51,135 +51,135 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "missing prompt",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n",
         &["m.yaml:5:11: job `a` has neither `prompt` nor `prompt_file`, expected exactly one"],
     ),
     (
         "both prompt and prompt_file",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    prompt_file: p.md\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    prompt_file: p.md\n",
         &["m.yaml:7:18: job `a` has both `prompt` and `prompt_file`, expected exactly one"],
     ),
     (
         "missing prompt_file",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt_file: nope.md\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt_file: nope.md\n",
         &["m.yaml:6:18: prompt_file `nope.md` cannot be read: no such file"],
     ),
     (
         "duplicate job names",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n  - name: a\n    prompt: ho\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n  - name: a\n    prompt: ho\n",
         &["m.yaml:7:11: duplicate job name `a` (first defined at line 5)"],
     ),
     (
         "duplicate job names after for_each",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: w\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: w\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
         &["m.yaml:5:11: for_each gives several jobs the name `w`"],
     ),
     (
         "for_each name colliding with a plain job",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: w-a\n    prompt: hi\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: w-a\n    prompt: hi\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
         &["m.yaml:7:11: duplicate job name `w-a` (first defined at line 5)"],
     ),
     (
         "bad job name characters",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"a b\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"a b\"\n    prompt: hi\n",
         &[
             "m.yaml:5:11: invalid job name `a b`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)",
         ],
     ),
     (
         "job name `..`",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"..\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"..\"\n    prompt: hi\n",
         &[
             "m.yaml:5:11: invalid job name `..`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)",
         ],
     ),
     (
         "glob matching nothing",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [\"data/*.parquet\"]\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs: [\"data/*.parquet\"]\n    prompt: hi\n",
         &["m.yaml:6:14: input `data/*.parquet` matches no file"],
     ),
     (
         "path matching nothing",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs:\n      - data/missing.csv\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs:\n      - data/missing.csv\n    prompt: hi\n",
         &["m.yaml:7:9: input `data/missing.csv` no such file"],
     ),
     (
         "for_each matching nothing",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.json\"\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.json\"\n    prompt: hi\n",
         &["m.yaml:6:15: for_each `data/*.json` matches no file"],
     ),
     (
         "unknown placeholder",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: \"{{ nmae }}\"\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: \"{{ nmae }}\"\n",
         &[
             "m.yaml:7:13: unknown placeholder `{{ nmae }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`",
         ],
     ),
     (
         "placeholder without for_each",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: \"{{ name }}\"\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: \"{{ name }}\"\n",
         &["m.yaml:6:13: placeholder `{{ name }}` is only available in a job with `for_each`"],
     ),
     (
         "unknown tool version",
-        "version: 1\ndefaults:\n  model: m\n  tool: code_execution_20260104\njobs:\n  - name: a\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  tool: code_execution_20260104\njobs:\n  - name: a\n    prompt: hi\n",
         &[
             "m.yaml:4:9: unknown tool `code_execution_20260104`, expected one of `code_execution_20250825`, `code_execution_20260120`, `code_execution_20260521`, `code_execution_20250522`",
         ],
     ),
     (
         "unknown api version",
-        "version: 1\ndefaults:\n  model: m\n  api_version: \"2026-10-12\"\njobs:\n  - name: a\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  api_version: \"2026-10-12\"\njobs:\n  - name: a\n    prompt: hi\n",
         &[
             "m.yaml:4:16: unknown api_version `2026-10-12`, expected one of `2026-10-21`, `2023-06-01`",
         ],
     ),
     (
         "temperature under 2026-10-21",
-        "version: 1\ndefaults:\n  model: m\n  temperature: 0.2\njobs:\n  - name: a\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  temperature: 0.2\njobs:\n  - name: a\n    prompt: hi\n",
         &["m.yaml:4:16: `temperature` is rejected by API version 2026-10-21"],
     ),
     (
         "thinking budget not below max_tokens",
-        "version: 1\ndefaults:\n  model: m\n  max_tokens: 2000\njobs:\n  - name: a\n    thinking: { budget_tokens: 4000 }\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  max_tokens: 2000\njobs:\n  - name: a\n    thinking: { budget_tokens: 4000 }\n    prompt: hi\n",
         &[
             "m.yaml:7:15: thinking.budget_tokens 4000 is out of range, expected at least 1024 and less than max_tokens (2000)",
         ],
     ),
     (
         "two inputs with the same file name",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [data/a.csv, other/a.csv]\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs: [data/a.csv, other/a.csv]\n    prompt: hi\n",
         &["m.yaml:6:26: inputs `data/a.csv` and `other/a.csv` have the same file name `a.csv`"],
     ),
     (
         "input name the Files API rejects",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [\"odd/*\"]\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs: [\"odd/*\"]\n    prompt: hi\n",
         &[
             "m.yaml:6:14: input `odd/what?.csv` has a file name the Files API rejects: it contains `?`",
         ],
     ),
     (
         "expect: a path instead of a file name",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [out/plot.png]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [out/plot.png]\n",
         &["m.yaml:7:14: `expect` entry `out/plot.png` is a path, expected a file name or glob"],
     ),
     (
         "expect: bad glob",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"[a.png\"]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"[a.png\"]\n",
         &[
             "m.yaml:7:14: `expect` entry `[a.png` is not a valid glob: unclosed character class; missing ']'",
         ],
     ),
     (
         "expect: bad min_size",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: \"*.png\", min_size: 1Q }]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: \"*.png\", min_size: 1Q }]\n",
         &[
             "m.yaml:7:41: `min_size`: `1Q` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`",
         ],
     ),
     (
         "expect: min on a plain name, and min 0",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect:\n      - { name: summary.md, min: 2 }\n      - { name: \"*.csv\", min: 0 }\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect:\n      - { name: summary.md, min: 2 }\n      - { name: \"*.csv\", min: 0 }\n",
         &[
             "m.yaml:8:34: `min` applies only to a glob, and `summary.md` is one file name",
             "m.yaml:9:31: `min` must be at least 1",
@@ -187,36 +187,36 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "expect: unknown key in an entry",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: a.md, size: 1K }]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [{ name: a.md, size: 1K }]\n",
         &["m.yaml:7:28: unknown key `size`, expected one of `name`, `min_size`, `min`"],
     ),
     (
         "expect: neither a name nor a mapping",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [[a.md]]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [[a.md]]\n",
         &[
             "m.yaml:7:14: invalid type: sequence, expected a file name or glob, or a mapping with `name`, `min_size`, `min`",
         ],
     ),
     (
         "expect: placeholder without for_each",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"{{ stem }}.md\"]\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [\"{{ stem }}.md\"]\n",
         &["m.yaml:7:14: placeholder `{{ stem }}` is only available in a job with `for_each`"],
     ),
     (
         "expect: unknown placeholder in a for_each job",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n    expect:\n      - \"{{ stme }}.md\"\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n    expect:\n      - \"{{ stme }}.md\"\n",
         &[
             "m.yaml:9:9: unknown placeholder `{{ stme }}`, expected one of `{{ path }}`, `{{ name }}`, `{{ stem }}`",
         ],
     ),
     (
         "repair_turns out of range",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    prompt: hi\n    expect: [a.md]\n    repair_turns: 4\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    prompt: hi\n    expect: [a.md]\n    repair_turns: 4\n",
         &["m.yaml:8:19: repair_turns 4 is out of range, expected 0 to 3"],
     ),
     (
         "several errors in one manifest are all reported",
-        "version: 1\njobs:\n  - name: a\n    prompt: hi\n  - name: b\n    model: m\n    inputs: [nope.csv]\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    prompt: hi\n  - name: b\n    model: claude-haiku-4-5\n    inputs: [nope.csv]\n    prompt: hi\n",
         &[
             "m.yaml:3:11: job `a` has no `model`",
             "m.yaml:7:14: input `nope.csv` no such file",
@@ -256,7 +256,7 @@ fn errors_show_the_source_line_and_a_suggestion() {
     let sb = sandbox();
     sb.file(
         "m.yaml",
-        "version: 1\njobs:\n  - name: a\n    model: m\n    inputz: [data/a.csv]\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    inputz: [data/a.csv]\n    prompt: hi\n",
     );
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -307,7 +307,7 @@ fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
     let sb = sandbox();
     sb.file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: \"Summarise {{ name }}\"\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: \"Summarise {{ name }}\"\n",
     );
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
     assert_eq!(
@@ -331,7 +331,7 @@ fn an_input_over_the_files_api_limit_is_rejected_before_any_upload() {
     big.set_len(500_000_001).unwrap();
     sb.file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [data/huge.csv]\n    prompt: hi\n",
+        "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs: [data/huge.csv]\n    prompt: hi\n",
     );
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -86,6 +86,8 @@ pub(crate) fn outcome(
             fingerprint: "blake3:0123".into(),
             settings,
             deliverables: None,
+            rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+            cache: crate::api::messages::CacheTtl::FiveMinutes,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),

@@ -207,6 +207,10 @@ fn run_json_is_pretty_with_a_trailing_newline() {
         counts: super::outcome::Counts::default(),
         uploads: super::outcome::UploadStats::default(),
         usage: Usage::default(),
+        cost: super::outcome::RunCost {
+            usd: 0.25,
+            budget_usd: None,
+        },
         jobs: Vec::new(),
     };
     write_run_json(&out, "run.json", &summary).unwrap();
@@ -215,6 +219,8 @@ fn run_json_is_pretty_with_a_trailing_newline() {
     assert!(text.ends_with("}\n"));
     let value: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(value["exit_code"], 1);
+    assert_eq!(value["cost"]["usd"], 0.25);
+    assert!(value["cost"].get("budget_usd").is_none());
 }
 
 /// One to four exchanges of any responses, the job's files, and whether it failed.

@@ -163,5 +163,15 @@ pub(crate) fn stats_json(s: &Stats) -> Value {
         "containers": containers,
         "generated_files": s.generated_files,
         "held": s.held,
+        "usage": {
+            "responses": s.usage.responses,
+            "input_tokens": s.usage.input_tokens,
+            "cache_write_5m": s.usage.cache_write_5m,
+            "cache_write_1h": s.usage.cache_write_1h,
+            "cache_read": s.usage.cache_read,
+            "output_tokens": s.usage.output_tokens,
+        },
+        "token_limited": s.token_limited,
+        "count_tokens": s.count_tokens,
     })
 }

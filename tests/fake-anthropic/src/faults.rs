@@ -22,6 +22,9 @@ pub enum Endpoint {
     DeleteFile,
     /// `POST /v1/messages`
     Messages,
+    /// `POST /v1/messages/count_tokens` (rate-limited with the Files group here; the real
+    /// API limits it on its own)
+    CountTokens,
 }
 
 impl Endpoint {
@@ -34,6 +37,7 @@ impl Endpoint {
             Endpoint::Download => "download",
             Endpoint::DeleteFile => "delete_file",
             Endpoint::Messages => "messages",
+            Endpoint::CountTokens => "count_tokens",
         }
     }
 

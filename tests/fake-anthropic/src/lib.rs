@@ -5,6 +5,7 @@
 //! the `/_fake/` control API.
 
 mod admission;
+mod billing;
 mod control;
 mod directives;
 mod errors;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use billing::{TokenLimit, UsageTotals};
 pub use faults::{Endpoint, Fault};
 pub use files::DEFAULT_MAX_UPLOAD_BYTES;
 pub use limits::RateLimit;
@@ -55,6 +57,9 @@ pub struct Config {
     pub max_upload_bytes: Option<u64>,
     /// Rolling container lifetime after each use; default 1 hour.
     pub container_ttl: Option<Duration>,
+    /// Input and output tokens-per-window limits on Messages (REFERENCE §11); every
+    /// Messages response then carries `anthropic-ratelimit-{input,output}-tokens-*`.
+    pub token_limit: Option<TokenLimit>,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use fake_anthropic::{Config, FakeServer, RateLimit};
+use fake_anthropic::{Config, FakeServer, RateLimit, TokenLimit};
 
 #[derive(Parser)]
 #[command(about = "A stateful fake of the Anthropic Files + Messages (code execution) API")]
@@ -37,6 +37,15 @@ struct Args {
     max_upload_bytes: Option<u64>,
     #[arg(long)]
     container_ttl_secs: Option<u64>,
+    /// Input tokens per token window on Messages (cache reads do not count).
+    #[arg(long)]
+    input_tpm: Option<u64>,
+    /// Output tokens per token window on Messages.
+    #[arg(long, requires = "input_tpm")]
+    output_tpm: Option<u64>,
+    /// The token window; the real API's is a minute.
+    #[arg(long, default_value_t = 60_000, requires = "input_tpm")]
+    token_window_ms: u64,
 }
 
 #[expect(
@@ -57,6 +66,11 @@ fn main() -> std::io::Result<()> {
         random_overload: args.overload.map(|p| (p, args.seed)),
         max_upload_bytes: args.max_upload_bytes,
         container_ttl: args.container_ttl_secs.map(Duration::from_secs),
+        token_limit: args.input_tpm.map(|input| TokenLimit {
+            input,
+            output: args.output_tpm.unwrap_or(u64::from(u32::MAX)),
+            window: Duration::from_millis(args.token_window_ms),
+        }),
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

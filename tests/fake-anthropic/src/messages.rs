@@ -6,8 +6,10 @@ use hyper::HeaderMap;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use crate::billing;
 use crate::directives;
 use crate::errors::{ApiError, Reply};
+use crate::limits::RateHeaders;
 use crate::model::{self, Turn};
 use crate::server::Ctx;
 use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
@@ -97,6 +99,24 @@ pub(crate) async fn create(
     let continuation = u32::try_from(prior.len()).unwrap_or(u32::MAX);
     let dangling = prior.last().and_then(|p| p.dangling.clone());
 
+    // Caching and the token limits, before anything happens in a container.
+    let ttl = billing::cache_ttl(obj)?;
+    let token_limit = ctx.shared.config.token_limit;
+    let total_input = billing::input_tokens(body.len());
+    let now = std::time::Instant::now();
+    let (split, admitted) = ctx.shared.update(|s| {
+        let split = s.billing.split(obj, total_input, ttl, now);
+        let admitted = match token_limit {
+            Some(limit) => s.billing.admit(limit, &split, now).map_err(|e| {
+                s.stats.token_limited += 1;
+                with_token_headers(e, s.billing.headers(limit, now))
+            }),
+            None => Ok(()),
+        };
+        (split, admitted)
+    });
+    admitted?;
+
     let container_ref = match obj.get("container") {
         None | Some(Value::Null) => match prior.last() {
             // The paused call belongs to its container; resume there.
@@ -162,14 +182,17 @@ pub(crate) async fn create(
         .filter(|b| b["type"] == "server_tool_use")
         .count();
     let content = Value::Array(answer.content);
-    let input_tokens = (body.len() / 4).max(1) + 400;
     let output_tokens = if answer.stop_reason == "max_tokens" {
-        usize::try_from(max_tokens).unwrap_or(usize::MAX)
+        max_tokens
     } else {
-        (content.to_string().len() / 4).max(1)
+        (content.to_string().len() / 4).max(1) as u64
     };
     let container_id = placed.container_id;
-    let expires_at = ctx.shared.update(|s| {
+    let (expires_at, rate_headers) = ctx.shared.update(|s| {
+        let now = std::time::Instant::now();
+        s.billing.settle(token_limit, &split, output_tokens, now);
+        s.stats.usage = s.billing.totals;
+        let rate_headers = token_limit.map(|limit| s.billing.headers(limit, now));
         for g in answer.generated {
             let hash = blake3::hash(&g.bytes).to_hex().to_string();
             s.stats.generated_files.push(g.id.clone());
@@ -183,12 +206,13 @@ pub(crate) async fn create(
             },
         );
         let container = s.containers.get_mut(&container_id);
-        if let Some(c) = container {
+        let expires_at = if let Some(c) = container {
             c.has_script |= answer.wrote_script;
             c.expires_at
         } else {
             after(ttl)
-        }
+        };
+        (expires_at, rate_headers)
     });
 
     let message = json!({
@@ -202,24 +226,87 @@ pub(crate) async fn create(
         "stop_details": answer.stop_details,
         "container": {"id": container_id, "expires_at": rfc3339(expires_at)},
         "usage": {
-            "input_tokens": input_tokens,
+            "input_tokens": split.input,
             "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "cache_creation_input_tokens": split.write,
+            "cache_read_input_tokens": split.read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": if split.ttl_1h { 0 } else { split.write },
+                "ephemeral_1h_input_tokens": if split.ttl_1h { split.write } else { 0 },
+            },
             "inference_geo": "global",
             "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0,
                                 "code_execution_requests": tool_calls},
             "service_tier": "standard",
         },
     });
-    if stream {
+    let mut reply = if stream {
         let mut reply = Reply::bytes(hyper::StatusCode::OK, crate::stream::sse(&message));
         reply.set_header("content-type", "text/event-stream; charset=utf-8");
         reply.set_header("cache-control", "no-cache");
-        return Ok(reply);
+        reply
+    } else {
+        Reply::ok_json(&message)
+    };
+    for (name, value) in token_headers(rate_headers) {
+        reply.set_header(name, &value);
     }
-    Ok(Reply::ok_json(&message))
+    Ok(reply)
+}
+
+/// `POST /v1/messages/count_tokens`: the input tokens the same request would have.
+pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
+    let request: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}")))?;
+    let obj = request
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("The request body must be a JSON object"))?;
+    if !obj.get("model").is_some_and(Value::is_string) {
+        return Err(ApiError::invalid("model: Field required"));
+    }
+    if let Some(key) = ["max_tokens", "container", "stream"]
+        .into_iter()
+        .find(|k| obj.contains_key(*k))
+    {
+        return Err(ApiError::invalid(format!(
+            "{key}: Extra inputs are not permitted"
+        )));
+    }
+    validate::messages(obj)?;
+    ctx.shared.update(|s| s.stats.count_tokens += 1);
+    Ok(Reply::ok_json(&json!({
+        "input_tokens": billing::input_tokens(body.len()),
+    })))
+}
+
+/// `anthropic-ratelimit-{input,output}-tokens-{limit,remaining,reset}`.
+fn token_headers(headers: Option<[(&'static str, RateHeaders); 2]>) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (kind, h) in headers.into_iter().flatten() {
+        let (limit, remaining, reset) = match kind {
+            "input-tokens" => (
+                "anthropic-ratelimit-input-tokens-limit",
+                "anthropic-ratelimit-input-tokens-remaining",
+                "anthropic-ratelimit-input-tokens-reset",
+            ),
+            _ => (
+                "anthropic-ratelimit-output-tokens-limit",
+                "anthropic-ratelimit-output-tokens-remaining",
+                "anthropic-ratelimit-output-tokens-reset",
+            ),
+        };
+        out.push((limit, h.limit.to_string()));
+        out.push((remaining, h.remaining.to_string()));
+        out.push((reset, rfc3339(after(h.reset_in))));
+    }
+    out
+}
+
+fn with_token_headers(mut e: ApiError, headers: [(&'static str, RateHeaders); 2]) -> ApiError {
+    for (name, value) in token_headers(Some(headers)) {
+        e = e.with_header(name, value);
+    }
+    e
 }
 
 /// The text of a message: a string, or its `text` blocks joined by newlines.

@@ -51,6 +51,7 @@ enum Route {
     Download(String),
     Delete(String),
     Messages,
+    CountTokens,
     Unknown,
 }
 
@@ -64,6 +65,7 @@ impl Route {
             (&Method::DELETE, ["v1", "files", id]) => Route::Delete((*id).to_owned()),
             (&Method::GET, ["v1", "files", id, "content"]) => Route::Download((*id).to_owned()),
             (&Method::POST, ["v1", "messages"]) => Route::Messages,
+            (&Method::POST, ["v1", "messages", "count_tokens"]) => Route::CountTokens,
             _ => Route::Unknown,
         }
     }
@@ -76,6 +78,7 @@ impl Route {
             Route::Download(_) => Endpoint::Download,
             Route::Delete(_) => Endpoint::DeleteFile,
             Route::Messages => Endpoint::Messages,
+            Route::CountTokens => Endpoint::CountTokens,
             Route::Unknown => return None,
         })
     }
@@ -355,6 +358,7 @@ async fn normal(
             }
             messages::create(&ctx, headers, &bytes).await
         }
+        Route::CountTokens => messages::count_tokens(&ctx, &buffered(body)),
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
 }

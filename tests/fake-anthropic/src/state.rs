@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::Config;
+use crate::billing::{Billing, UsageTotals};
 use crate::faults::{Endpoint, Fault};
 use crate::limits::{Overload, RateWindow};
 
@@ -46,6 +47,12 @@ pub struct Stats {
     pub generated_files: Vec<String>,
     /// Requests currently parked by [`Fault::Hold`].
     pub held: usize,
+    /// Usage reported, summed over every successful Messages response.
+    pub usage: UsageTotals,
+    /// Messages requests answered 429 by the token-per-minute limits.
+    pub token_limited: u32,
+    /// `POST /v1/messages/count_tokens` requests answered.
+    pub count_tokens: u32,
 }
 
 /// One request, as seen in [`crate::FakeServer::log`].
@@ -142,6 +149,7 @@ pub(crate) struct State {
     pub rate_messages: RateWindow,
     pub rate_files: RateWindow,
     pub overload: Option<Overload>,
+    pub billing: Billing,
 }
 
 impl State {

@@ -1,0 +1,142 @@
+//! One Messages request of a conversation, with its money: the request's worst case is
+//! reserved against `--budget-usd` before it is sent (a request that could overshoot is not
+//! sent, and the run stops starting jobs: `halt.rs`), its pacing estimate goes to the
+//! Messages gate, and its answer's priced usage replaces the reservation and is reported
+//! as the run's running total (docs/output.md §6.4).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+use super::Ctx;
+use super::budget::Refused;
+use crate::api::ApiErrorKind;
+use crate::api::gates::TokenEstimate;
+use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
+use crate::api::retry::{GaveUp, retry};
+use crate::plan::{PlannedJob, price};
+use crate::ui::events::Event;
+
+/// How a request ended.
+pub enum Sent {
+    Answer(MessageResponse),
+    Failed(GaveUp),
+    /// Not sent: it could have taken the run over the budget.
+    Refused(Refused),
+    /// The run was interrupted while it was in flight.
+    Interrupted,
+}
+
+/// Bytes of the conversation's previous request: with caching on, the API reads them from
+/// the cache, and cache reads do not count toward the input-token rate limit.
+#[derive(Debug, Default)]
+pub struct Previous {
+    bytes: usize,
+}
+
+/// A pacing estimate of tokens per byte of request JSON (not a bound: the budget counts
+/// one token per byte).
+const BYTES_PER_TOKEN: usize = 4;
+/// A pacing estimate of the tokens the API adds for the code-execution tool's definitions
+/// and system prompt (a real first turn read 4,338 of them from the cache, docs/api.md
+/// §11).
+const TOOL_TOKENS: usize = 4_300;
+
+/// Sends `body` (with retries), priced and paced.
+pub async fn send(ctx: &Ctx, job: &PlannedJob, body: &Value, previous: &mut Previous) -> Sent {
+    let size = serde_json::to_vec(body).map_or(0, |b| b.len());
+    let worst = price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache);
+    let reservation = match ctx.budget.reserve(worst) {
+        Ok(r) => r,
+        Err(refused) => {
+            ctx.halt.halt(
+                "budget",
+                format!(
+                    "not started: the budget (--budget-usd {:.2}) stopped the run",
+                    refused.limit
+                ),
+            );
+            return Sent::Refused(refused);
+        }
+    };
+    // Cached: only what is new since the last request is written (and counted); the tool
+    // definitions are part of the cached prefix after the first request.
+    let fresh = if job.cache == CacheTtl::Off || previous.bytes == 0 {
+        size / BYTES_PER_TOKEN + TOOL_TOKENS
+    } else {
+        size.saturating_sub(previous.bytes) / BYTES_PER_TOKEN
+    };
+    previous.bytes = size;
+    let estimate = TokenEstimate {
+        input: fresh as u64,
+    };
+    // An attempt whose answer was lost may still have been billed: each one that was
+    // retried stays counted at the worst case.
+    let lost = AtomicU32::new(0);
+    let api_version = job.settings.api_version.as_str();
+    let call = retry(&ctx.policy, |attempt| {
+        let sent = ctx
+            .client
+            .create_message(api_version, body, estimate, attempt);
+        let lost = &lost;
+        async move {
+            let answer = sent.await;
+            if answer
+                .as_ref()
+                .is_err_and(|e| matches!(e.kind, ApiErrorKind::Transport(_)))
+            {
+                lost.fetch_add(1, Ordering::Relaxed);
+            }
+            answer
+        }
+    });
+    let response = tokio::select! {
+        r = call => r,
+        // The reservation stays counted: the request may have been billed.
+        () = ctx.cancel.cancelled() => return Sent::Interrupted,
+    };
+    let lost = lost.into_inner();
+    // The last attempt's own loss is the reservation's business.
+    let retried_losses = if response
+        .as_ref()
+        .is_err_and(|g| matches!(g.error.kind, ApiErrorKind::Transport(_)))
+    {
+        lost.saturating_sub(1)
+    } else {
+        lost
+    };
+    ctx.budget.count_lost(worst * f64::from(retried_losses));
+    match response {
+        Ok(answer) => {
+            let cost = price::request_cost(
+                &Usage::from_wire(&answer.body["usage"]),
+                wire::service_tier(&answer.body),
+                &job.rates,
+                job.cache,
+            );
+            let spent = reservation.settle(cost.usd);
+            ctx.reporter.report(Event::Spent {
+                micro_usd: micro(spent),
+            });
+            Sent::Answer(answer)
+        }
+        Err(gave_up) => {
+            // An error status was not billed; a lost or unreadable answer may have been.
+            if gave_up.error.status().is_some() {
+                reservation.release();
+            }
+            Sent::Failed(gave_up)
+        }
+    }
+}
+
+/// USD in millionths, for events (which compare exactly).
+fn micro(usd: f64) -> u64 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative dollar amount far below 2^64 millionths"
+    )]
+    let m = (usd.max(0.0) * 1e6).round() as u64;
+    m
+}

@@ -1,0 +1,149 @@
+//! A job's price and caching: `pricing:` over the built-in table (docs/api.md §11), and
+//! `cache:` (docs/api.md §3.11). A model without a price is an error here, so `validate`,
+//! `plan` and `run` all refuse it before anything is sent: never a silent $0.
+
+use serde_saphyr::Spanned;
+
+use super::diagnostic::did_you_mean;
+use super::resolve::{Ctx, pos};
+use super::schema::{JobSpec, Pricing, Settings};
+use crate::api::messages::CacheTtl;
+use crate::api::prices::{self, Rates};
+
+/// What `money` decided for one job.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Money {
+    pub rates: Rates,
+    pub cache: CacheTtl,
+}
+
+const CACHE_VALUES: [&str; 3] = ["5m", "1h", "off"];
+
+impl Ctx<'_> {
+    /// The job's rates and cache setting; `None` (with diagnostics) when either is wrong.
+    pub(super) fn money(&mut self, job: &JobSpec, d: Option<&Settings>) -> Option<Money> {
+        let before = self.diags.len();
+        let cache = job
+            .cache
+            .as_ref()
+            .or_else(|| d.and_then(|d| d.cache.as_ref()));
+        let cache = match cache.map(|c| (c, c.value.as_str())) {
+            None | Some((_, "5m")) => CacheTtl::FiveMinutes,
+            Some((_, "1h")) => CacheTtl::OneHour,
+            Some((_, "off")) => CacheTtl::Off,
+            Some((c, other)) => {
+                let diag = self.err(
+                    pos(c),
+                    format!("unknown cache `{other}`, expected one of `5m`, `1h`, `off`"),
+                );
+                if let Some(near) = did_you_mean(other, CACHE_VALUES) {
+                    diag.help = Some(format!("did you mean `{near}`?"));
+                }
+                CacheTtl::FiveMinutes
+            }
+        };
+        let model = job
+            .model
+            .as_ref()
+            .or_else(|| d.and_then(|d| d.model.as_ref()));
+        let pricing = job
+            .pricing
+            .as_ref()
+            .or_else(|| d.and_then(|d| d.pricing.as_ref()));
+        let rates = match model {
+            // A missing model is reported by `settings`.
+            None => None,
+            Some(model) => self.rates(model, pricing),
+        };
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Money {
+            rates: rates?,
+            cache,
+        })
+    }
+
+    fn rates(
+        &mut self,
+        model: &Spanned<String>,
+        pricing: Option<&Spanned<Pricing>>,
+    ) -> Option<Rates> {
+        let builtin = prices::builtin(&model.value);
+        let Some(p) = pricing else {
+            if builtin.is_none() {
+                let diag = self.err(
+                    pos(model),
+                    format!(
+                        "no price is known for model `{}` (built-in prices as of {}), so its cost could not be counted",
+                        model.value,
+                        prices::PRICES_AS_OF
+                    ),
+                );
+                diag.help = Some(match did_you_mean(&model.value, prices::known()) {
+                    Some(near) => format!(
+                        "did you mean `{near}`? Otherwise price it: `pricing: {{ input: 3, output: 15 }}` (USD per million tokens) on the job or in `defaults`"
+                    ),
+                    None => "price it: `pricing: { input: 3, output: 15 }` (USD per million tokens) on the job or in `defaults`".to_owned(),
+                });
+            }
+            return builtin;
+        };
+        let v = &p.value;
+        for (key, value) in [
+            ("input", v.input),
+            ("output", v.output),
+            ("cache_write_5m", v.cache_write_5m),
+            ("cache_write_1h", v.cache_write_1h),
+            ("cache_read", v.cache_read),
+        ] {
+            if let Some(x) = value
+                && !(x.is_finite() && x >= 0.0)
+            {
+                self.err(
+                    pos(p),
+                    format!("pricing.{key} {x} is not a price, expected a number ≥ 0 (USD per million tokens)"),
+                );
+                return None;
+            }
+        }
+        let base = match (builtin, v.input, v.output) {
+            (Some(b), input, output) => Rates {
+                input: input.unwrap_or(b.input),
+                output: output.unwrap_or(b.output),
+                ..b
+            },
+            (None, Some(input), Some(output)) => Rates::from_base(input, output),
+            (None, ..) => {
+                self.err(
+                    pos(p),
+                    format!(
+                        "model `{}` has no built-in price, so `pricing` needs both `input` and `output`",
+                        model.value
+                    ),
+                )
+                .help = Some("e.g. `pricing: { input: 3, output: 15 }` (USD per million tokens)".into());
+                return None;
+            }
+        };
+        // Cache prices not given follow the given input price with the API's multipliers.
+        let derived = Rates::from_base(base.input, base.output);
+        let keep = |given: Option<f64>, builtin: f64, derived: f64| {
+            given.unwrap_or(if v.input.is_some() { derived } else { builtin })
+        };
+        Some(Rates {
+            cache_write_5m: keep(
+                v.cache_write_5m,
+                base.cache_write_5m,
+                derived.cache_write_5m,
+            ),
+            cache_write_1h: keep(
+                v.cache_write_1h,
+                base.cache_write_1h,
+                derived.cache_write_1h,
+            ),
+            cache_read: keep(v.cache_read, base.cache_read, derived.cache_read),
+            ..base
+        })
+    }
+}
