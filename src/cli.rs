@@ -39,6 +39,15 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run the jobs.
     Run(RunArgs),
+    /// Rewrite OUT/index.html and every job's report.html from what is on disk; no network.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output root, as given to `runner run`.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -110,6 +110,7 @@ pub enum CommandConfig {
     Validate { manifests: Vec<Utf8PathBuf> },
     Plan(PlanConfig),
     Run(RunConfig),
+    Report { out: Utf8PathBuf },
 }
 
 #[derive(Debug)]
@@ -163,6 +164,7 @@ impl Config {
             Command::Validate { manifests } => CommandConfig::Validate { manifests },
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
             Command::Run(args) => CommandConfig::Run(run(args, env)?),
+            Command::Report(args) => CommandConfig::Report { out: args.out },
         };
         Ok(Config {
             display,

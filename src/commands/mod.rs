@@ -1,9 +1,10 @@
 //! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
-//! download → write) → run record. Fatal errors come back as [`Error`]; failed jobs are
-//! values in the run's record.
+//! download → write) → run record → pages. `report`: the pages again, from disk. Fatal
+//! errors come back as [`Error`]; failed jobs are values in the run's record.
 
 mod plan;
+mod report;
 mod run;
 mod shutdown;
 mod validate;
@@ -30,6 +31,7 @@ pub fn execute(config: Config) -> Exit {
             CommandConfig::Validate { manifests } => validate::validate(&manifests, &display),
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
             CommandConfig::Run(run) => run::run(run, &display).await,
+            CommandConfig::Report { out } => report::report(&out),
         }
     });
     // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.

@@ -128,7 +128,22 @@ async fn execute(
         path: out.join("run.json"),
         source,
     })?;
+    write_pages(out);
     Ok(summary)
+}
+
+/// The morning page and the job pages, also when jobs failed. They are derived from the
+/// files just written (`runner report` makes them again), so a failure here is a warning
+/// and leaves the exit code to the jobs.
+fn write_pages(out: &Utf8Path) {
+    match crate::output::html::write_site(out) {
+        Ok(site) => {
+            for e in &site.failed {
+                tracing::warn!("{}", crate::api::error::chain(e));
+            }
+        }
+        Err(e) => tracing::warn!("{}", crate::api::error::chain(&e)),
+    }
 }
 
 /// `--json`'s summary on stdout, then the closing lines on stderr (also with `-q`).
@@ -161,11 +176,15 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
     for line in ui::summary::lines(&closing, display.shows_failures_live()) {
         ui::note(&line);
     }
+    let index = config.out.join("index.html");
+    if index.is_file() {
+        ui::note(&format!("open {index}"));
+    }
 }
 
 /// One runner per output folder: a second one would race on the same job folders (and
 /// tidy away the first one's staging folders). Held until the run ends.
-fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
+pub(super) fn lock_out(out: &Utf8Path) -> Result<fs_err::File, Error> {
     let path = out.join(".runner.lock");
     let file = store::open_lock_file(&path).map_err(|e| match e {
         StoreError::Open { source, .. } => Error::LockOut {

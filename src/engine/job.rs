@@ -119,7 +119,18 @@ pub async fn run_one(
         outcome.error.get_or_insert(e);
     }
     let usage = outcome.usage();
-    finished(ctx, &outcome.job, outcome.error.clone(), usage)
+    let (mut line, usage) = finished(ctx, &outcome.job, outcome.error.clone(), usage);
+    line.duration_seconds = Some(
+        outcome
+            .finished_at
+            .duration_since(outcome.started_at)
+            .as_secs_f64(),
+    );
+    line.usage = Some(usage);
+    line.outputs_blake3 = outcome
+        .succeeded()
+        .then(|| crate::output::outcome::outputs_digest(&outcome.outputs));
+    (line, usage)
 }
 
 /// The ids the conversation used: after a re-upload, the new ones.
@@ -260,5 +271,8 @@ pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> Job
         dir: job.id.clone(),
         fingerprint: job.fingerprint.clone(),
         error,
+        duration_seconds: None,
+        usage: None,
+        outputs_blake3: None,
     }
 }

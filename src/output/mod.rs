@@ -11,6 +11,7 @@
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
 
+pub(crate) mod html;
 pub(crate) mod markdown;
 pub(crate) mod outcome;
 pub(crate) mod records;

@@ -44,6 +44,8 @@ pub struct OutputFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_name: Option<String>,
     pub mime_type: Option<String>,
+    /// The turn (0 for the prompt) whose response first named the file.
+    pub turn: usize,
 }
 
 /// An input as attached to the job.
@@ -129,4 +131,27 @@ pub struct JobLine {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
+    /// From the job's first request to its folder written; omitted for a job that did not
+    /// run (fresh, interrupted before it started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// The job's usage in this run; omitted for a job that did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// [`outputs_digest`] of what a succeeded job saved, so a later page can tell whether
+    /// the outputs changed between runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_blake3: Option<String>,
+}
+
+/// BLAKE3 over the saved files' names and hashes, in order (docs/output.md §6.1).
+pub fn outputs_digest(outputs: &[OutputFile]) -> String {
+    let mut h = blake3::Hasher::new();
+    for f in outputs {
+        h.update(f.name.as_bytes());
+        h.update(b"\0");
+        h.update(f.blake3.as_bytes());
+        h.update(b"\n");
+    }
+    format!("blake3:{}", h.finalize().to_hex())
 }

@@ -66,6 +66,7 @@ struct OutputRecord<'a> {
     blake3: &'a str,
     original_name: Option<&'a str>,
     mime_type: Option<&'a str>,
+    turn: usize,
 }
 
 #[derive(Serialize)]
@@ -126,6 +127,7 @@ fn output_record(f: &OutputFile) -> OutputRecord<'_> {
         blake3: &f.blake3,
         original_name: f.original_name.as_deref(),
         mime_type: f.mime_type.as_deref(),
+        turn: f.turn,
     }
 }
 

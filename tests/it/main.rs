@@ -7,6 +7,7 @@
 )]
 
 mod architecture;
+mod browser;
 mod crash;
 mod examples;
 mod harness;
