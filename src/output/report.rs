@@ -27,7 +27,7 @@ fn status_line(outcome: &JobOutcome) -> String {
     };
     let took = outcome.finished_at.duration_since(outcome.started_at);
     let mut out = format!(
-        "**Status:** {status}  \n**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}\n",
+        "**Status:** {status}  \n**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}  \n",
         outcome.started_at,
         units::seconds(took.unsigned_abs()),
         // The cost is not known here yet (docs/output.md §7).

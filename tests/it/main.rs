@@ -12,6 +12,7 @@ mod crash;
 mod examples;
 mod harness;
 mod hostile;
+mod pages;
 mod plan;
 mod reliability;
 mod run;

@@ -42,20 +42,8 @@ pub fn read(out: &Utf8Path) -> Snapshot {
     let run = read_json(&out.join("run.json"));
     let history = read_history(&out.join("runs"));
     let mut jobs: BTreeMap<String, JobOnDisk> = BTreeMap::new();
-    let mut add = |dir: &str| {
-        jobs.entry(dir.to_owned()).or_insert_with(|| {
-            let folder = out.join(dir);
-            JobOnDisk {
-                dir: dir.to_owned(),
-                stem: dir.split('/').next().unwrap_or_default().to_owned(),
-                line: None,
-                record: read_json(&folder.join("job.json")),
-                folder,
-            }
-        });
-    };
     for dir in job_folders(out, !history.is_empty()) {
-        add(&dir);
+        add(&mut jobs, out, &dir);
     }
     let lines = run
         .as_ref()
@@ -66,10 +54,7 @@ pub fn read(out: &Utf8Path) -> Snapshot {
         let Some(dir) = line["dir"].as_str().filter(|d| is_job_dir(d)) else {
             continue;
         };
-        add(dir);
-        if let Some(job) = jobs.get_mut(dir) {
-            job.line = Some(line.clone());
-        }
+        add(&mut jobs, out, dir).line = Some(line.clone());
     }
     Snapshot {
         out: out.to_owned(),
@@ -77,6 +62,19 @@ pub fn read(out: &Utf8Path) -> Snapshot {
         history,
         jobs: jobs.into_values().collect(),
     }
+}
+
+fn add<'a>(jobs: &'a mut BTreeMap<String, JobOnDisk>, out: &Utf8Path, dir: &str) -> &'a mut JobOnDisk {
+    jobs.entry(dir.to_owned()).or_insert_with(|| {
+        let folder = out.join(dir);
+        JobOnDisk {
+            dir: dir.to_owned(),
+            stem: dir.split('/').next().unwrap_or_default().to_owned(),
+            line: None,
+            record: read_json(&folder.join("job.json")),
+            folder,
+        }
+    })
 }
 
 pub fn read_json(path: &Utf8Path) -> Option<Value> {

@@ -1,4 +1,4 @@
-//! The morning page (docs/output.md §11): `OUT/index.html`, the latest run and one card per
+//! The morning page (docs/output.md §12): `OUT/index.html`, the latest run and one card per
 //! job, and `report.html` in every job folder, rendered from what is on disk (`run.json`,
 //! each `job.json`, `report.md`, `transcript.md`, and the run history under `OUT/runs/`
 //! when there is one), so `runner report` and the end of `runner run` produce the same
