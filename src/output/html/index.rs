@@ -114,7 +114,7 @@ pub fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> 
         manifests,
         jobs,
         version: env!("CARGO_PKG_VERSION"),
-        generated_at: generated_at.to_string(),
+        generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
         nonce: nonce.to_owned(),
     }
 }
@@ -140,7 +140,7 @@ fn run_view(run: &Value) -> RunView {
         })
         .collect();
     RunView {
-        started_at: text(&run["started_at"]),
+        started_at: when(&run["started_at"]),
         duration: duration(seconds_between(&run["started_at"], &run["finished_at"])),
         exit_code: run["exit_code"]
             .as_u64()
@@ -148,6 +148,14 @@ fn run_view(run: &Value) -> RunView {
         cost: usd(run["cost"]["usd"].as_f64()),
         tokens: tokens(&run["usage"]),
         counts,
+    }
+}
+
+/// A timestamp to the second, for people: `2026-11-30 01:00:02 UTC`.
+pub(super) fn when(v: &Value) -> String {
+    match v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
+        Some(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => text(v),
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::disk::{JobOnDisk, read_text};
-use super::index::{ErrorView, seconds_between, text, tokens};
+use super::index::{ErrorView, seconds_between, text, tokens, when};
 use super::{NONE, duration, href, markdown, usd};
 use crate::units;
 
@@ -81,8 +81,8 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
         manifest: text(&r["manifest"]),
         model: text(&r["model"]),
         tool: text(&r["tool"]),
-        started_at: text(&r["started_at"]),
-        finished_at: text(&r["finished_at"]),
+        started_at: when(&r["started_at"]),
+        finished_at: when(&r["finished_at"]),
         duration: duration(seconds_between(&r["started_at"], &r["finished_at"])),
         cost: usd(r["cost"]["usd"].as_f64()),
         tokens: tokens(&r["usage"]),
@@ -91,11 +91,23 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
         inputs: items("inputs").iter().map(input_row).collect(),
         outputs: items("outputs").iter().map(output_row).collect(),
         requests: items("requests").iter().map(request_row).collect(),
-        report: markdown::to_html(&report),
+        report: markdown::to_html(without_header(&report)),
         transcript: markdown::to_html(&transcript),
         index_href: "../../index.html",
         version: env!("CARGO_PKG_VERSION"),
-        generated_at: generated_at.to_string(),
+        generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
+/// `report.md` from its first `## ` section: its title and header lines say what the page
+/// already shows above it, from `job.json`.
+fn without_header(report: &str) -> &str {
+    if !report.starts_with("# ") {
+        return report;
+    }
+    match report.find("\n## ") {
+        Some(at) => &report[at + 1..],
+        None => report,
     }
 }
 
