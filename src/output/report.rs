@@ -136,7 +136,9 @@ fn files_section(outputs: &[OutputFile]) -> String {
         } else {
             let size = units::bytes(file.size);
             let turn = file.turn + 1;
-            out.push_str(&format!("- [{label}]({target}) ({size}, from turn {turn})\n"));
+            out.push_str(&format!(
+                "- [{label}]({target}) ({size}, from turn {turn})\n"
+            ));
             previous_was_item = true;
         }
     }

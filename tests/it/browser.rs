@@ -69,7 +69,10 @@ struct Seen {
 
 async fn watch(page: &Page, seen: &Arc<Mutex<Seen>>) {
     page.execute(LogEnable::default()).await.unwrap();
-    let mut console = page.event_listener::<EventConsoleApiCalled>().await.unwrap();
+    let mut console = page
+        .event_listener::<EventConsoleApiCalled>()
+        .await
+        .unwrap();
     let mut thrown = page.event_listener::<EventExceptionThrown>().await.unwrap();
     let mut logs = page.event_listener::<EventEntryAdded>().await.unwrap();
     let mut dialogs = page
@@ -79,15 +82,24 @@ async fn watch(page: &Page, seen: &Arc<Mutex<Seen>>) {
     let s = Arc::clone(seen);
     tokio::spawn(async move {
         while let Some(e) = console.next().await {
-            if matches!(e.r#type, ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert) {
-                s.lock().unwrap().console_errors.push(format!("console: {:?}", e.args));
+            if matches!(
+                e.r#type,
+                ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
+            ) {
+                s.lock()
+                    .unwrap()
+                    .console_errors
+                    .push(format!("console: {:?}", e.args));
             }
         }
     });
     let s = Arc::clone(seen);
     tokio::spawn(async move {
         while let Some(e) = thrown.next().await {
-            s.lock().unwrap().console_errors.push(format!("exception: {:?}", e.exception_details));
+            s.lock()
+                .unwrap()
+                .console_errors
+                .push(format!("exception: {:?}", e.exception_details));
         }
     });
     let s = Arc::clone(seen);
@@ -95,7 +107,10 @@ async fn watch(page: &Page, seen: &Arc<Mutex<Seen>>) {
         while let Some(e) = logs.next().await {
             let level = format!("{:?}", e.entry.level);
             if level.eq_ignore_ascii_case("error") {
-                s.lock().unwrap().console_errors.push(format!("log: {}", e.entry.text));
+                s.lock()
+                    .unwrap()
+                    .console_errors
+                    .push(format!("log: {}", e.entry.text));
             }
         }
     });
@@ -134,26 +149,18 @@ async fn assert_links_resolve(page: &Page, what: &str) {
             .unwrap_or_else(|| panic!("{what}: {url} leaves the output tree"));
         let path = path.split(['#', '?']).next().unwrap();
         let decoded = percent_decode(path);
-        assert!(Path::new(&decoded).is_file(), "{what}: {url} → {decoded} does not exist");
+        assert!(
+            Path::new(&decoded).is_file(),
+            "{what}: {url} → {decoded} does not exist"
+        );
     }
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
 }
 
 /// Nothing the model wrote became markup: no element with an event handler, no `<img>`
@@ -183,7 +190,10 @@ async fn assert_images_decode(page: &Page, what: &str, at_least: usize) {
     let images = images.as_array().unwrap();
     assert!(images.len() >= at_least, "{what}: {images:?}");
     for image in images {
-        assert!(image[1].as_u64().unwrap() > 0, "{what}: {image} did not decode");
+        assert!(
+            image[1].as_u64().unwrap() > 0,
+            "{what}: {image} did not decode"
+        );
     }
 }
 
@@ -195,14 +205,21 @@ fn the_morning_page_works_in_a_real_browser() {
     sb.cmd_against(&fake, ["run", "nightly.yaml", "--only", "fresh-one"])
         .assert()
         .success();
-    sb.cmd_against(&fake, ["run", "nightly.yaml"]).assert().code(1);
+    sb.cmd_against(&fake, ["run", "nightly.yaml"])
+        .assert()
+        .code(1);
     let out = sb.root.join("out");
     let run = sb.read_json("out/run.json");
     let statuses: Vec<(String, String)> = run["jobs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["dir"].as_str().unwrap().to_owned(), l["status"].as_str().unwrap().to_owned()))
+        .map(|l| {
+            (
+                l["dir"].as_str().unwrap().to_owned(),
+                l["status"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let expected = [
         ("nightly/broken", "failed"),
@@ -298,10 +315,12 @@ fn the_morning_page_works_in_a_real_browser() {
                 std::fs::write(artifacts.join("job.png"), shot).unwrap();
             }
         }
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.dialogs, Vec::<String>::new(), "no dialog opened");
-        assert_eq!(seen.console_errors, Vec::<String>::new(), "the console has no errors");
-        drop(seen);
+        let (dialogs, console_errors) = {
+            let seen = seen.lock().unwrap();
+            (seen.dialogs.clone(), seen.console_errors.clone())
+        };
+        assert_eq!(dialogs, Vec::<String>::new(), "no dialog opened");
+        assert_eq!(console_errors, Vec::<String>::new(), "the console has no errors");
         browser.close().await.unwrap();
         let _ = browser.wait().await;
         driver.abort();

@@ -30,9 +30,12 @@ fn a_run_whose_jobs_failed_still_writes_the_index_and_job_pages() {
     assert!(index.contains("data-status=\"failed\""), "{index}");
     assert!(index.contains("max_tokens"), "the error kind is shown");
     for job in ["ok", "bad"] {
-        let page = std::fs::read_to_string(sb.root.join(format!("out/m/{job}/report.html")))
-            .unwrap();
-        assert!(page.contains("req_"), "{job}: request ids in the provenance");
+        let page =
+            std::fs::read_to_string(sb.root.join(format!("out/m/{job}/report.html"))).unwrap();
+        assert!(
+            page.contains("req_"),
+            "{job}: request ids in the provenance"
+        );
     }
 }
 
@@ -51,8 +54,16 @@ fn the_newest_file_of_a_name_keeps_it_and_the_report_says_which_turn_made_it() {
             .find(|o| o["name"] == name)
             .unwrap_or_else(|| panic!("{name} in {outputs:?}"))
     };
-    assert_eq!(by_name("plot.png")["turn"], 1, "turn 2's plot has the plain name");
-    assert_eq!(by_name("plot-2.png")["turn"], 0, "turn 1's plot is numbered");
+    assert_eq!(
+        by_name("plot.png")["turn"],
+        1,
+        "turn 2's plot has the plain name"
+    );
+    assert_eq!(
+        by_name("plot-2.png")["turn"],
+        0,
+        "turn 1's plot is numbered"
+    );
     let report = std::fs::read_to_string(sb.root.join("out/m/ok/report.md")).unwrap();
     assert!(report.contains("*plot.png, from turn 2*"), "{report}");
     assert!(report.contains("*plot-2.png, from turn 1*"), "{report}");
@@ -60,8 +71,16 @@ fn the_newest_file_of_a_name_keeps_it_and_the_report_says_which_turn_made_it() {
     let run = sb.read_json("out/run.json");
     let line = &run["jobs"][0];
     assert!(line["duration_seconds"].as_f64().unwrap() >= 0.0, "{line}");
-    assert!(line["usage"]["output_tokens"].as_u64().unwrap() > 0, "{line}");
-    assert!(line["outputs_blake3"].as_str().unwrap().starts_with("blake3:"));
+    assert!(
+        line["usage"]["output_tokens"].as_u64().unwrap() > 0,
+        "{line}"
+    );
+    assert!(
+        line["outputs_blake3"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
 }
 
 #[test]
@@ -70,14 +89,22 @@ fn report_rewrites_every_page_from_disk_without_the_network() {
     let sb = two_jobs();
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
     let before = fake.stats().requests_total;
-    for page in ["out/index.html", "out/m/ok/report.html", "out/m/bad/report.html"] {
+    for page in [
+        "out/index.html",
+        "out/m/ok/report.html",
+        "out/m/bad/report.html",
+    ] {
         std::fs::remove_file(sb.root.join(page)).unwrap();
     }
     // `cmd` points the API at a closed port: nothing may be needed from it.
     let done = sb.cmd(["report", "-o", "out"]).assert().success();
     let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
     assert!(stderr.contains("2 job pages written"), "{stderr}");
-    for page in ["out/index.html", "out/m/ok/report.html", "out/m/bad/report.html"] {
+    for page in [
+        "out/index.html",
+        "out/m/ok/report.html",
+        "out/m/bad/report.html",
+    ] {
         assert!(sb.root.join(page).is_file(), "{page}");
     }
     assert_eq!(fake.stats().requests_total, before);

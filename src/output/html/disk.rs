@@ -64,7 +64,11 @@ pub fn read(out: &Utf8Path) -> Snapshot {
     }
 }
 
-fn add<'a>(jobs: &'a mut BTreeMap<String, JobOnDisk>, out: &Utf8Path, dir: &str) -> &'a mut JobOnDisk {
+fn add<'a>(
+    jobs: &'a mut BTreeMap<String, JobOnDisk>,
+    out: &Utf8Path,
+    dir: &str,
+) -> &'a mut JobOnDisk {
     jobs.entry(dir.to_owned()).or_insert_with(|| {
         let folder = out.join(dir);
         JobOnDisk {
@@ -95,10 +99,7 @@ pub fn is_job_dir(dir: &str) -> bool {
 }
 
 fn is_plain(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['\\', '\0'])
-        && name != ".."
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['\\', '\0']) && name != ".."
 }
 
 /// `OUT/<stem>/<job>/` folders holding a `job.json`. `OUT/runs` is the run history when

@@ -316,11 +316,7 @@ fn failed_attempt(snapshot: &Snapshot, dir: &str) -> Option<String> {
 /// Whether this run's outputs differ from those of the job's previous successful run,
 /// by the `outputs_blake3` digests in the history's `run.json` job lines.
 fn outputs_changed(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> bool {
-    let Some(now) = job
-        .line
-        .as_ref()
-        .and_then(|l| l["outputs_blake3"].as_str())
-    else {
+    let Some(now) = job.line.as_ref().and_then(|l| l["outputs_blake3"].as_str()) else {
         return false;
     };
     let earlier = snapshot

@@ -121,7 +121,8 @@ fn size(v: &Value) -> String {
 }
 
 fn number(v: &Value) -> String {
-    v.as_u64().map_or_else(|| NONE.to_owned(), |n| n.to_string())
+    v.as_u64()
+        .map_or_else(|| NONE.to_owned(), |n| n.to_string())
 }
 
 fn input_row(i: &Value) -> InputRow {

@@ -101,9 +101,17 @@ mod tests {
             let html = to_html(&format!("[x]({bad})"));
             assert!(html.contains("href=\"#\""), "{bad}: {html}");
         }
-        for good in ["https://example.com/a", "files/plot.png", "#top", "mailto:a@b.c"] {
+        for good in [
+            "https://example.com/a",
+            "files/plot.png",
+            "#top",
+            "mailto:a@b.c",
+        ] {
             let html = to_html(&format!("[x](<{good}>)"));
-            assert!(!html.contains("href=\"#\"") || good == "#top", "{good}: {html}");
+            assert!(
+                !html.contains("href=\"#\"") || good == "#top",
+                "{good}: {html}"
+            );
         }
         assert!(to_html("[x](a/b:c)").contains("href=\"a/b:c\""));
     }

@@ -7,7 +7,11 @@ use serde_json::{Value, json};
 use super::write_site;
 
 fn put(path: &Utf8Path, value: &Value) {
-    crate::atomic::write(path, serde_json::to_string_pretty(value).unwrap().as_bytes()).unwrap();
+    crate::atomic::write(
+        path,
+        serde_json::to_string_pretty(value).unwrap().as_bytes(),
+    )
+    .unwrap();
 }
 
 fn job_json(status: &str, outputs: &[&str], cost: Option<f64>) -> Value {
@@ -24,7 +28,8 @@ fn job_json(status: &str, outputs: &[&str], cost: Option<f64>) -> Value {
         v["cost"] = json!({"usd": usd});
     }
     if status == "failed" {
-        v["error"] = json!({"kind": "api", "message": "529 <b>overloaded</b>", "request_id": "req_9"});
+        v["error"] =
+            json!({"kind": "api", "message": "529 <b>overloaded</b>", "request_id": "req_9"});
     }
     v
 }
@@ -61,15 +66,39 @@ fn tree() -> (tempfile::TempDir, Utf8PathBuf) {
 #[test]
 fn history_and_cost_light_up_the_index_when_present() {
     let (_dir, out) = tree();
-    put(&out.join("m/a/job.json"), &job_json("succeeded", &["plot.png"], Some(0.0123)));
+    put(
+        &out.join("m/a/job.json"),
+        &job_json("succeeded", &["plot.png"], Some(0.0123)),
+    );
     crate::atomic::write(&out.join("m/a/files/plot.png"), b"png").unwrap();
     put(&out.join("m/b/job.json"), &job_json("failed", &[], None));
-    let latest = vec![line("m/a", "succeeded", Some("blake3:new")), line("m/b", "failed", None)];
-    put(&out.join("run.json"), &run("2026-11-30T01:00:00Z", latest.clone(), Some(1.5)));
-    put(&out.join("runs/20261129T010000Z/run.json"),
-        &run("2026-11-29T01:00:00Z", vec![line("m/a", "succeeded", Some("blake3:old")), line("m/b", "succeeded", None)], None));
-    put(&out.join("runs/20261130T010000Z/run.json"), &run("2026-11-30T01:00:00Z", latest, Some(1.5)));
-    put(&out.join("runs/20261130T010000Z/m/b/job.json"), &job_json("failed", &[], None));
+    let latest = vec![
+        line("m/a", "succeeded", Some("blake3:new")),
+        line("m/b", "failed", None),
+    ];
+    put(
+        &out.join("run.json"),
+        &run("2026-11-30T01:00:00Z", latest.clone(), Some(1.5)),
+    );
+    put(
+        &out.join("runs/20261129T010000Z/run.json"),
+        &run(
+            "2026-11-29T01:00:00Z",
+            vec![
+                line("m/a", "succeeded", Some("blake3:old")),
+                line("m/b", "succeeded", None),
+            ],
+            None,
+        ),
+    );
+    put(
+        &out.join("runs/20261130T010000Z/run.json"),
+        &run("2026-11-30T01:00:00Z", latest, Some(1.5)),
+    );
+    put(
+        &out.join("runs/20261130T010000Z/m/b/job.json"),
+        &job_json("failed", &[], None),
+    );
     crate::atomic::write(&out.join("runs/20261130T010000Z/m/b/report.md"), b"# m/b").unwrap();
 
     let site = write_site(&out).unwrap();
@@ -78,12 +107,27 @@ fn history_and_cost_light_up_the_index_when_present() {
     let index = read_page(&out.join("index.html"));
     assert!(index.contains("$1.5000"), "run cost");
     assert!(index.contains("$0.0123"), "job cost");
-    assert!(index.contains("outputs changed"), "m/a's outputs differ from the 29th");
+    assert!(
+        index.contains("outputs changed"),
+        "m/a's outputs differ from the 29th"
+    );
     assert_eq!(index.matches("outputs changed").count(), 1);
-    assert!(index.contains("href=\"runs/20261130T010000Z/m/b/report.md\""), "failed attempt link");
-    assert!(index.contains("title=\"20261129T010000Z: succeeded\""), "status strip");
-    assert!(index.contains("&lt;b&gt;overloaded&lt;/b&gt;"), "error message escaped");
-    assert!(!index.contains("data-id=\"runs/"), "the history is not a manifest");
+    assert!(
+        index.contains("href=\"runs/20261130T010000Z/m/b/report.md\""),
+        "failed attempt link"
+    );
+    assert!(
+        index.contains("title=\"20261129T010000Z: succeeded\""),
+        "status strip"
+    );
+    assert!(
+        index.contains("&lt;b&gt;overloaded&lt;/b&gt;"),
+        "error message escaped"
+    );
+    assert!(
+        !index.contains("data-id=\"runs/"),
+        "the history is not a manifest"
+    );
     let page = read_page(&out.join("m/a/report.html"));
     assert!(page.contains("$0.0123") && page.contains("req_123") && page.contains("abababababab"));
 }
@@ -92,7 +136,14 @@ fn history_and_cost_light_up_the_index_when_present() {
 fn without_history_or_cost_the_page_says_so() {
     let (_dir, out) = tree();
     put(&out.join("m/a/job.json"), &job_json("succeeded", &[], None));
-    put(&out.join("run.json"), &run("2026-11-30T01:00:00Z", vec![line("m/a", "succeeded", Some("blake3:x"))], None));
+    put(
+        &out.join("run.json"),
+        &run(
+            "2026-11-30T01:00:00Z",
+            vec![line("m/a", "succeeded", Some("blake3:x"))],
+            None,
+        ),
+    );
     write_site(&out).unwrap();
     let index = read_page(&out.join("index.html"));
     assert!(index.contains("cost <strong>—</strong>"), "{index}");
@@ -122,7 +173,10 @@ fn hostile_names_and_text_stay_inert() {
         assert!(!html.contains("<script>alert"), "{page}");
         assert!(!html.contains("href=\"javascript"), "{page}");
         assert!(!html.contains("src=\"http"), "{page}: no remote image");
-        assert!(html.contains("a%23b%2520c.png"), "{page}: hrefs are percent-encoded");
+        assert!(
+            html.contains("a%23b%2520c.png"),
+            "{page}: hrefs are percent-encoded"
+        );
     }
 }
 
@@ -130,7 +184,10 @@ fn hostile_names_and_text_stay_inert() {
 fn a_missing_or_odd_job_json_does_not_stop_the_index() {
     let (_dir, out) = tree();
     crate::atomic::write(&out.join("m/a/job.json"), b"{not json").unwrap();
-    put(&out.join("run.json"), &json!({"jobs": [{"dir": "../../etc", "status": "failed"}, {"dir": "m/a", "status": 7}]}));
+    put(
+        &out.join("run.json"),
+        &json!({"jobs": [{"dir": "../../etc", "status": "failed"}, {"dir": "m/a", "status": 7}]}),
+    );
     let site = write_site(&out).unwrap();
     assert_eq!(site.job_pages, 0);
     let index = read_page(&out.join("index.html"));
