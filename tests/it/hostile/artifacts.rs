@@ -88,6 +88,7 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
                 "files",
                 "job.json",
                 "messages.json",
+                "report.html",
                 "report.md",
                 "transcript.md"
             ]
@@ -314,7 +315,7 @@ fn property_random_hostile_names_land_inside_files_unique_and_valid() {
     assert_eq!(top, ["m.yaml", "out", "p0.md", "p1.md", "p2.md"]);
     assert_eq!(
         file_names(&sb.root.join("out")),
-        [".runner.lock", "m", "run.json"]
+        [".runner.lock", "index.html", "m", "run.json"]
     );
     assert_eq!(file_names(&sb.root.join("out/m")), ["j0", "j1", "j2"]);
 }
