@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams,
+};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded};
 use chromiumoxide::cdp::browser_protocol::page::{
     EventJavascriptDialogOpening, HandleJavaScriptDialogParams,
@@ -315,6 +318,43 @@ fn the_morning_page_works_in_a_real_browser() {
                 std::fs::write(artifacts.join("job.png"), shot).unwrap();
             }
         }
+        // On a phone, in dark mode: the colours follow the system and nothing is wider
+        // than the screen.
+        page.goto(file_url(&out.join("index.html"))).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+        let background = "getComputedStyle(document.body).backgroundColor";
+        let light = eval(&page, background).await;
+        page.execute(SetEmulatedMediaParams {
+            media: None,
+            features: Some(vec![MediaFeature {
+                name: "prefers-color-scheme".into(),
+                value: "dark".into(),
+            }]),
+        })
+        .await
+        .unwrap();
+        page.execute(SetDeviceMetricsOverrideParams::new(390, 844, 2.0, true))
+            .await
+            .unwrap();
+        assert_ne!(eval(&page, background).await, light, "dark mode");
+        for what in ["index.html", "nightly/hostile/report.html"] {
+            page.goto(file_url(&out.join(what))).await.unwrap();
+            page.wait_for_navigation().await.unwrap();
+            let overflow = eval(
+                &page,
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            )
+            .await;
+            assert!(overflow.as_i64().unwrap() <= 0, "{what} is wider than a phone: {overflow}");
+            if what == "index.html" {
+                let shot = page
+                    .screenshot(ScreenshotParams::builder().full_page(true).build())
+                    .await
+                    .unwrap();
+                std::fs::write(artifacts.join("index-phone-dark.png"), shot).unwrap();
+            }
+        }
+
         let (dialogs, console_errors) = {
             let seen = seen.lock().unwrap();
             (seen.dialogs.clone(), seen.console_errors.clone())
