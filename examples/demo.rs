@@ -38,7 +38,10 @@ fn main() -> ExitCode {
         ("ANTHROPIC_API_KEY", "demo-key"),
     ]);
     let code = runner::run(args, &env);
-    eprintln!("Open out/demo/*/*/report.md (run.json: out/demo/run.json)");
+    let index = std::env::current_dir()
+        .map(|d| d.join("out/demo/index.html"))
+        .unwrap_or_else(|_| "out/demo/index.html".into());
+    eprintln!("Open {}", index.display());
     code
 }
 

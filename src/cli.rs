@@ -83,6 +83,8 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout, e.g. `runner man > runner.1`.
     Man,
+    /// Rewrite OUT/index.html and every job's report.html from what is on disk; no network.
+    Report(ReportArgs),
 }
 
 /// The shells `runner completions` writes for.
@@ -186,6 +188,13 @@ pub struct HistoryArgs {
     /// Print the runs as a JSON array on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output root, as given to `runner run`.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
 }
 
 #[derive(Debug, Args)]

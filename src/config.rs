@@ -129,6 +129,7 @@ pub enum CommandConfig {
     Schema,
     Completions(crate::cli::Shell),
     Man,
+    Report { out: Utf8PathBuf },
 }
 
 #[derive(Debug)]
@@ -215,6 +216,7 @@ impl Config {
             Command::Schema => CommandConfig::Schema,
             Command::Completions { shell } => CommandConfig::Completions(shell),
             Command::Man => CommandConfig::Man,
+            Command::Report(args) => CommandConfig::Report { out: args.out },
         };
         Ok(Config {
             display,

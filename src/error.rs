@@ -141,6 +141,10 @@ pub enum Error {
         #[source]
         source: Box<crate::api::retry::GaveUp>,
     },
+    #[error("{0} has no job folders or run.json to report on; run `runner run -o {0}` first")]
+    NothingToReport(Utf8PathBuf),
+    #[error(transparent)]
+    Site(#[from] crate::output::html::SiteError),
     #[error("cannot print the plan as JSON")]
     Json(#[source] serde_json::Error),
     #[error("cannot render the {what}")]

@@ -6,13 +6,13 @@
 //! ```text
 //!  main.rs ─► lib.rs ─► cli.rs ─► config.rs (options + environment, validated once)
 //!                                     │
-//!                       commands/ (validate, plan, run: the order of the stages)
+//!                       commands/ (validate, plan, run, report: the order of stages)
 //!                                     │
 //!  manifest/ ─► plan/ ─────────► engine/ ─────────────────────────────► output/
 //!  (YAML → checked   (hashes,      (uploads ─► conversation ─► downloads,   (job folders,
 //!   jobs, with        fingerprint,  one task per job, -j permits,            run.json,
 //!   diagnostics)      Plan)         halt: stop starting jobs)                runs/ history,
-//!                                           │                                JUnit)
+//!                                           │                                JUnit, pages)
 //!                                           ▼
 //!  edges:  api/ (HTTP, wire JSON, retry, gates) · store/ (state dir, upload cache)
 //!          ui/ (events, progress bars, logs, summary)

@@ -1,9 +1,10 @@
 //! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
-//! download → write) → run record. `explain`: manifest → plan → compared with each job's
+//! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
 //! last `job.json`. `files`: the Files API and the upload cache. `init`, `schema`,
-//! `completions`, `man`: files and text for editors and shells. Fatal errors come back as
-//! [`Error`]; failed jobs are values in the run's record.
+//! `completions`, `man`: files and text for editors and shells. `report`:
+//! the HTML pages again, from disk. Fatal errors come back as [`Error`]; failed jobs are
+//! values in the run's record.
 
 mod completions;
 mod explain;
@@ -12,6 +13,7 @@ mod history;
 mod init;
 mod man;
 mod plan;
+mod report;
 mod run;
 mod schema;
 mod sharding;
@@ -47,6 +49,7 @@ pub fn execute(config: Config) -> Exit {
             CommandConfig::Schema => schema::schema(),
             CommandConfig::Completions(shell) => completions::completions(shell),
             CommandConfig::Man => man::man(),
+            CommandConfig::Report { out } => report::report(&out),
         }
     });
     // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.

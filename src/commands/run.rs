@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{make_plan, make_plan_keep_going};
@@ -201,7 +202,22 @@ async fn execute(
         ),
         Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
     }
+    write_pages(out);
     Ok(summary)
+}
+
+/// The morning page and the job pages, also when jobs failed. They are derived from the
+/// files just written (`runner report` makes them again), so a failure here is a warning
+/// and leaves the exit code to the jobs.
+fn write_pages(out: &Utf8Path) {
+    match crate::output::html::write_site(out) {
+        Ok(site) => {
+            for e in &site.failed {
+                tracing::warn!("{}", crate::api::error::chain(e));
+            }
+        }
+        Err(e) => tracing::warn!("{}", crate::api::error::chain(&e)),
+    }
 }
 
 /// `--json`'s summary on stdout, then the closing lines on stderr (also with `-q`).
@@ -254,6 +270,10 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
     };
     for line in ui::summary::lines(&closing, display.shows_failures_live()) {
         ui::note(&line);
+    }
+    let index = config.out.join("index.html");
+    if index.is_file() {
+        ui::note(&format!("open {index}"));
     }
 }
 

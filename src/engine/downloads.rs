@@ -41,11 +41,12 @@ pub async fn collect(
     staging: &Staging,
     known: &BTreeMap<String, FileMeta>,
 ) -> Result<Vec<OutputFile>, JobError> {
-    let mut ids: Vec<String> = Vec::new();
+    // (file id, the turn whose response first named it), in the order of the exchanges.
+    let mut ids: Vec<(String, usize)> = Vec::new();
     for e in exchanges {
         for id in wire::generated_file_ids(&e.response["content"]) {
-            if !ids.contains(&id) {
-                ids.push(id);
+            if !ids.iter().any(|(known, _)| *known == id) {
+                ids.push((id, e.turn));
             }
         }
     }
@@ -69,9 +70,9 @@ pub async fn collect(
         request_id,
     };
     // Every size is known before the first download, so a job over a limit writes nothing.
-    let mut metas: Vec<(String, FileMeta)> = Vec::with_capacity(ids.len());
+    let mut metas: Vec<(String, usize, FileMeta)> = Vec::with_capacity(ids.len());
     let mut total = 0u64;
-    for id in ids {
+    for (id, turn) in ids {
         let meta = match known.get(&id) {
             Some(meta) => meta.clone(),
             None => retry(&ctx.policy, |attempt| {
@@ -81,12 +82,14 @@ pub async fn collect(
             .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?,
         };
         check_size(&limits, &id, &meta, &mut total)?;
-        metas.push((id, meta));
+        metas.push((id, turn, meta));
     }
-    let mut names = NameSet::new();
+    // A file saved again under the same name by a later turn is the one a reader should
+    // find under that name: the newest claims names first.
+    let raw: Vec<&str> = metas.iter().map(|(_, _, m)| m.filename.as_str()).collect();
+    let names = NameSet::new().claim_newest_first(&raw);
     let mut outputs: Vec<OutputFile> = Vec::with_capacity(metas.len());
-    for (id, meta) in metas {
-        let name = names.claim(&meta.filename);
+    for ((id, turn, meta), name) in metas.into_iter().zip(names) {
         let dest = staging.files_dir().join(&name);
         let downloaded = retry(&ctx.policy, |attempt| {
             download_verified(ctx, &id, meta.size_bytes, &dest, attempt)
@@ -110,6 +113,7 @@ pub async fn collect(
             size,
             blake3,
             mime_type: meta.mime_type.clone(),
+            turn,
         });
     }
     Ok(outputs)

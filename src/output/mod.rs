@@ -14,10 +14,14 @@
 //! Everything rendered comes from a server: any field may be missing or of an odd type,
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
+//!
+//! `html/` renders the pages (`OUT/index.html`, each job's `report.html`) from the
+//! finished tree on disk, at the end of a run and for `runner report`.
 
 pub(crate) mod attempts;
 pub(crate) mod explain;
 pub(crate) mod history;
+pub(crate) mod html;
 pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod outcome;

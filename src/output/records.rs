@@ -82,6 +82,7 @@ struct OutputRecord<'a> {
     /// The `expect` entries this file counts for; absent when the job expects nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     satisfies: Option<Vec<&'a str>>,
+    turn: usize,
 }
 
 /// One `expect` entry and how it fared against the saved files (docs/output.md §2.9).
@@ -199,6 +200,7 @@ fn output_record(f: &OutputFile) -> OutputRecord<'_> {
         original_name: f.original_name.as_deref(),
         mime_type: f.mime_type.as_deref(),
         satisfies: None,
+        turn: f.turn,
     }
 }
 

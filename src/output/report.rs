@@ -25,11 +25,39 @@ fn status_line(outcome: &JobOutcome) -> String {
         None => "succeeded".to_owned(),
         Some(e) => format!("failed: {}", inline(&e.message)),
     };
-    format!(
-        "**Status:** {status}  \n**Model:** {} · {}\n",
+    let took = outcome.finished_at.duration_since(outcome.started_at);
+    let mut out = format!(
+        "**Status:** {status}  \n**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}  \n",
+        outcome.started_at,
+        units::seconds(took.unsigned_abs()),
+        // The cost is not known here yet (docs/output.md §7).
+        "—",
         code(&outcome.job.settings.model),
         code(&outcome.job.settings.tool)
-    )
+    );
+    out.push_str(&inputs_line(outcome));
+    out
+}
+
+/// `**Inputs:** name (size, `short hash`), …`.
+fn inputs_line(outcome: &JobOutcome) -> String {
+    if outcome.inputs.is_empty() {
+        return "**Inputs:** none\n".to_owned();
+    }
+    let items: Vec<String> = outcome
+        .inputs
+        .iter()
+        .map(|i| {
+            let short: String = i.input.blake3.chars().take(12).collect();
+            format!(
+                "{} ({}, {})",
+                inline(&i.input.name),
+                units::bytes(i.input.size),
+                code(&short)
+            )
+        })
+        .collect();
+    format!("**Inputs:** {}\n", items.join(", "))
 }
 
 /// Turns asked for, or answered if the responses somehow name more.
@@ -100,11 +128,17 @@ fn files_section(outputs: &[OutputFile]) -> String {
             if previous_was_item {
                 out.push('\n');
             }
-            out.push_str(&format!("![{label}]({target})\n\n"));
+            out.push_str(&format!(
+                "![{label}]({target})  \n*{label}, from turn {}*\n\n",
+                file.turn + 1
+            ));
             previous_was_item = false;
         } else {
             let size = units::bytes(file.size);
-            out.push_str(&format!("- [{label}]({target}) ({size})\n"));
+            let turn = file.turn + 1;
+            out.push_str(&format!(
+                "- [{label}]({target}) ({size}, from turn {turn})\n"
+            ));
             previous_was_item = true;
         }
     }

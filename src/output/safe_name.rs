@@ -45,6 +45,15 @@ impl NameSet {
         }
         candidate
     }
+
+    /// Names for `raws` in the order they were saved (oldest first), claimed newest first:
+    /// when a later file has the same name as an earlier one, the later one gets the plain
+    /// name and the earlier one is numbered. Returned in the order of `raws`.
+    pub fn claim_newest_first(&mut self, raws: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = raws.iter().rev().map(|raw| self.claim(raw)).collect();
+        names.reverse();
+        names
+    }
 }
 
 /// A single safe path component for `raw`, not yet made unique.
@@ -243,6 +252,17 @@ mod tests {
         assert_eq!(set.claim("readme"), "readme-2");
         assert_eq!(set.claim(""), "file");
         assert_eq!(set.claim(".."), "file-2");
+    }
+
+    #[test]
+    fn the_newest_of_same_named_files_keeps_the_plain_name() {
+        let names = NameSet::new().claim_newest_first(&["plot.png", "data.csv", "plot.png"]);
+        assert_eq!(names, ["plot-2.png", "data.csv", "plot.png"]);
+        let names = NameSet::new().claim_newest_first(&["a.txt", "A.TXT", "a.txt"]);
+        assert_eq!(names, ["a-3.txt", "A-2.TXT", "a.txt"]);
+        let hostile = ["../x", "x", "\\x"];
+        let names = NameSet::new().claim_newest_first(&hostile);
+        assert_eq!(names, ["x-3", "x-2", "x"]);
     }
 
     #[test]

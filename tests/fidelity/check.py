@@ -305,6 +305,18 @@ def hostile_output_names(fake: Fake, ctx: dict):
 
 
 @check
+def image_directive_makes_a_real_png(fake: Fake, ctx: dict):
+    c = client(fake)
+    msg = create(c, [user('x\n@fake no-output\n@fake image "\\"><img src=x onerror=alert(1)>.png"')])
+    ids = output_ids(msg)
+    meta = c.files.retrieve_metadata(ids[0])
+    assert meta.filename == '"><img src=x onerror=alert(1)>.png', meta.filename
+    assert meta.mime_type == "image/png", meta.mime_type
+    body = c.files.download(ids[0]).read()
+    assert body.startswith(b"\x89PNG\r\n\x1a\n"), body[:8]
+
+
+@check
 def streaming_events_and_continuation(fake: Fake, ctx: dict):
     from pydantic import TypeAdapter
     events = TypeAdapter(anthropic.types.RawMessageStreamEvent)

@@ -7,6 +7,7 @@
 )]
 
 mod architecture;
+mod browser;
 mod crash;
 mod deliverables;
 mod eco;
@@ -15,6 +16,7 @@ mod harness;
 mod hostile;
 mod money;
 mod nightly;
+mod pages;
 mod plan;
 mod reliability;
 mod run;

@@ -66,6 +66,7 @@ pub(crate) fn output(name: &str, file_id: &str, size: u64, mime: Option<&str>) -
         blake3: "cd".repeat(32),
         original_name: None,
         mime_type: mime.map(str::to_owned),
+        turn: 0,
     }
 }
 

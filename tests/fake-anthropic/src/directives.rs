@@ -47,6 +47,8 @@ pub(crate) struct Directives {
     pub fail: Option<(u16, String, Option<String>)>,
     pub tool_errors: Vec<(SubTool, String)>,
     pub outputs: Vec<(String, u64)>,
+    /// `@fake image NAME`: a real PNG (a bar chart) under NAME.
+    pub images: Vec<String>,
     pub no_output: bool,
     pub sleep: Option<Duration>,
     pub encrypted: bool,
@@ -149,6 +151,7 @@ pub(crate) fn parse(text: &str) -> Result<Directives, String> {
                 d.tool_errors.push((sub, (*code).to_owned()));
             }
             ("output", _) => d.outputs.push(parse_output(args).map_err(|e| bad(&e))?),
+            ("image", _) => d.images.push(parse_name(args).map_err(|e| bad(&e))?),
             ("no-output", []) => d.no_output = true,
             ("sleep", [ms]) => {
                 let ms: u64 = ms.parse().map_err(|_| bad("MS must be milliseconds"))?;
@@ -174,6 +177,11 @@ fn parse_output(args: &str) -> Result<(String, u64), String> {
     if bytes > MAX_OUTPUT_BYTES {
         return Err(format!("BYTES must be at most {MAX_OUTPUT_BYTES}"));
     }
+    Ok((parse_name(name)?, bytes))
+}
+
+/// A file name, or a JSON string literal for any character.
+fn parse_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     let name = if name.starts_with('"') {
         serde_json::from_str::<String>(name)
@@ -184,7 +192,7 @@ fn parse_output(args: &str) -> Result<(String, u64), String> {
     if name.is_empty() {
         return Err("NAME must not be empty".to_owned());
     }
-    Ok((name, bytes))
+    Ok(name)
 }
 
 #[cfg(test)]

@@ -243,6 +243,11 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
         planned.retain(|(n, _)| n != name);
         planned.push((name.clone(), synthetic_bytes(name, *size)));
     }
+    for name in &d.images {
+        planned.retain(|(n, _)| n != name);
+        let sizes: Vec<u64> = turn.files.iter().map(|f| f.1).collect();
+        planned.push((name.clone(), Bytes::from(crate::png::bar_chart(&sizes))));
+    }
     planned.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, bytes) in planned {
         out.generated.push(Generated {

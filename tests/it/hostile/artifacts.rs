@@ -92,6 +92,7 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
                 "files",
                 "job.json",
                 "messages.json",
+                "report.html",
                 "report.md",
                 "transcript.md"
             ]
@@ -347,7 +348,7 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     assert_eq!(top, expected);
     assert_eq!(
         file_names(&sb.root.join("out")),
-        [".runner.lock", "m", "run.json", "runs"]
+        [".runner.lock", "index.html", "m", "run.json", "runs"]
     );
     let job_dirs: Vec<String> = (0..names.len()).map(|j| format!("j{j}")).collect();
     assert_eq!(file_names(&sb.root.join("out/m")), job_dirs);

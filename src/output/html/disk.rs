@@ -1,0 +1,146 @@
+//! What the pages are made from, read from the output tree: `run.json`, the run history
+//! (`OUT/runs/<run-id>/run.json`, when runs are kept), and each job folder's `job.json`.
+//! Read as loose JSON: a missing or odd field shows as "—" on the page, never as an error,
+//! and a `dir` that is not a plain `<stem>/<job>` is ignored.
+
+use std::collections::BTreeMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+
+/// The output tree as the pages see it.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub out: Utf8PathBuf,
+    /// `OUT/run.json`.
+    pub run: Option<Value>,
+    /// Earlier and latest runs, oldest first (run ids sort by start time).
+    pub history: Vec<HistoryRun>,
+    /// Every job of the latest run and every job folder on disk, by `dir`.
+    pub jobs: Vec<JobOnDisk>,
+}
+
+#[derive(Debug)]
+pub struct HistoryRun {
+    pub id: String,
+    pub run: Value,
+}
+
+#[derive(Debug)]
+pub struct JobOnDisk {
+    /// `<stem>/<job>`, relative to `OUT`.
+    pub dir: String,
+    pub stem: String,
+    /// Its line in `run.json`, if the latest run selected it.
+    pub line: Option<Value>,
+    /// Its `job.json`, if the folder has a readable one.
+    pub record: Option<Value>,
+    pub folder: Utf8PathBuf,
+}
+
+pub fn read(out: &Utf8Path) -> Snapshot {
+    let run = read_json(&out.join("run.json"));
+    let history = read_history(&out.join("runs"));
+    let mut jobs: BTreeMap<String, JobOnDisk> = BTreeMap::new();
+    for dir in job_folders(out, !history.is_empty()) {
+        add(&mut jobs, out, &dir);
+    }
+    let lines = run
+        .as_ref()
+        .and_then(|r| r["jobs"].as_array())
+        .into_iter()
+        .flatten();
+    for line in lines {
+        let Some(dir) = line["dir"].as_str().filter(|d| is_job_dir(d)) else {
+            continue;
+        };
+        add(&mut jobs, out, dir).line = Some(line.clone());
+    }
+    Snapshot {
+        out: out.to_owned(),
+        run,
+        history,
+        jobs: jobs.into_values().collect(),
+    }
+}
+
+fn add<'a>(
+    jobs: &'a mut BTreeMap<String, JobOnDisk>,
+    out: &Utf8Path,
+    dir: &str,
+) -> &'a mut JobOnDisk {
+    jobs.entry(dir.to_owned()).or_insert_with(|| {
+        let folder = out.join(dir);
+        JobOnDisk {
+            dir: dir.to_owned(),
+            stem: dir.split('/').next().unwrap_or_default().to_owned(),
+            line: None,
+            record: read_json(&folder.join("job.json")),
+            folder,
+        }
+    })
+}
+
+pub fn read_json(path: &Utf8Path) -> Option<Value> {
+    let bytes = fs_err::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn read_text(path: &Utf8Path) -> Option<String> {
+    let bytes = fs_err::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `<stem>/<job>`: two plain components, neither hidden, so a `dir` read from disk can
+/// only point at a job folder inside `OUT`.
+pub fn is_job_dir(dir: &str) -> bool {
+    let parts: Vec<&str> = dir.split('/').collect();
+    parts.len() == 2 && parts.iter().all(|p| is_plain(p))
+}
+
+fn is_plain(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['\\', '\0']) && name != ".."
+}
+
+/// `OUT/<stem>/<job>/` folders holding a `job.json`. `OUT/runs` is the run history when
+/// it holds runs, not a manifest.
+fn job_folders(out: &Utf8Path, has_history: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for stem in dir_names(out) {
+        if stem == "runs" && has_history {
+            continue;
+        }
+        for job in dir_names(&out.join(&stem)) {
+            if out.join(&stem).join(&job).join("job.json").is_file() {
+                found.push(format!("{stem}/{job}"));
+            }
+        }
+    }
+    found
+}
+
+/// The plain folder names in `dir` (links are not followed: a job folder is always a real
+/// folder).
+fn dir_names(dir: &Utf8Path) -> Vec<String> {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_plain(n))
+        .collect();
+    names.sort();
+    names
+}
+
+fn read_history(runs: &Utf8Path) -> Vec<HistoryRun> {
+    dir_names(runs)
+        .into_iter()
+        .filter_map(|id| {
+            let run = read_json(&runs.join(&id).join("run.json"))?;
+            Some(HistoryRun { id, run })
+        })
+        .collect()
+}

@@ -1,0 +1,361 @@
+//! `OUT/index.html`'s view: the latest run, then one card per job, with what the history
+//! adds (a strip of past statuses, the failed attempt, whether the outputs changed) when
+//! `OUT/runs/` holds one.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::disk::{HistoryRun, JobOnDisk, Snapshot};
+use super::{NONE, duration, href, usd};
+use crate::units;
+
+/// How many past runs the status strip shows.
+const STRIP: usize = 12;
+/// Thumbnails per card.
+const THUMBS: usize = 4;
+/// Every status word, in the order the filter lists them.
+const STATUSES: [&str; 5] = ["failed", "interrupted", "not_started", "succeeded", "fresh"];
+
+#[derive(Serialize)]
+pub struct IndexView {
+    title: String,
+    run: Option<RunView>,
+    statuses: Vec<String>,
+    manifests: Vec<String>,
+    jobs: Vec<Card>,
+    version: &'static str,
+    generated_at: String,
+    nonce: String,
+}
+
+#[derive(Serialize)]
+struct RunView {
+    started_at: String,
+    duration: String,
+    exit_code: String,
+    cost: String,
+    tokens: String,
+    counts: Vec<CountView>,
+}
+
+#[derive(Serialize)]
+struct CountView {
+    status: String,
+    count: u64,
+}
+
+#[derive(Serialize)]
+pub(super) struct Link {
+    pub name: String,
+    pub href: String,
+}
+
+#[derive(Serialize)]
+struct FileLink {
+    name: String,
+    href: String,
+    size: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct ErrorView {
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Past {
+    run: String,
+    status: String,
+}
+
+#[derive(Serialize)]
+struct Card {
+    id: String,
+    stem: String,
+    manifest: String,
+    status: String,
+    model: String,
+    duration: String,
+    cost: String,
+    report_href: Option<String>,
+    links: Vec<Link>,
+    thumbs: Vec<Link>,
+    files: Vec<FileLink>,
+    error: Option<ErrorView>,
+    failed_attempt_href: Option<String>,
+    changed: bool,
+    history: Vec<Past>,
+}
+
+pub fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
+    let latest = latest_run_id(snapshot);
+    let jobs: Vec<Card> = snapshot
+        .jobs
+        .iter()
+        .map(|job| card(snapshot, job, latest.as_deref()))
+        .collect();
+    let statuses = STATUSES
+        .iter()
+        .filter(|s| jobs.iter().any(|j| j.status == **s))
+        .map(|s| (*s).to_owned())
+        .chain(
+            // Words a newer runner may write are still filterable.
+            jobs.iter()
+                .map(|j| j.status.clone())
+                .filter(|s| !STATUSES.contains(&s.as_str())),
+        )
+        .fold(Vec::new(), dedup);
+    let manifests = jobs.iter().map(|j| j.stem.clone()).fold(Vec::new(), dedup);
+    IndexView {
+        title: format!("runner · {}", snapshot.out),
+        run: snapshot.run.as_ref().map(run_view),
+        statuses,
+        manifests,
+        jobs,
+        version: env!("CARGO_PKG_VERSION"),
+        generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        nonce: nonce.to_owned(),
+    }
+}
+
+fn dedup(mut v: Vec<String>, s: String) -> Vec<String> {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+    v
+}
+
+fn run_view(run: &Value) -> RunView {
+    let counts = run["counts"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "total")
+        .filter_map(|(k, v)| {
+            Some(CountView {
+                status: k.clone(),
+                count: v.as_u64()?,
+            })
+        })
+        .collect();
+    RunView {
+        started_at: when(&run["started_at"]),
+        duration: duration(seconds_between(&run["started_at"], &run["finished_at"])),
+        exit_code: run["exit_code"]
+            .as_u64()
+            .map_or_else(|| NONE.to_owned(), |c| c.to_string()),
+        cost: usd(run["cost"]["usd"].as_f64()),
+        tokens: tokens(&run["usage"]),
+        counts,
+    }
+}
+
+/// A timestamp to the second, for people: `2026-11-30 01:00:02 UTC`.
+pub(super) fn when(v: &Value) -> String {
+    match v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
+        Some(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => text(v),
+    }
+}
+
+pub(super) fn text(v: &Value) -> String {
+    v.as_str()
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| NONE.to_owned(), str::to_owned)
+}
+
+pub(super) fn tokens(usage: &Value) -> String {
+    match (
+        usage["input_tokens"].as_u64(),
+        usage["output_tokens"].as_u64(),
+    ) {
+        (Some(i), Some(o)) => format!("{i} in / {o} out"),
+        _ => NONE.to_owned(),
+    }
+}
+
+pub(super) fn seconds_between(start: &Value, end: &Value) -> Option<f64> {
+    let start: jiff::Timestamp = start.as_str()?.parse().ok()?;
+    let end: jiff::Timestamp = end.as_str()?.parse().ok()?;
+    Some(end.duration_since(start).as_secs_f64())
+}
+
+/// The history entry of the run `run.json` describes: same start time.
+fn latest_run_id(snapshot: &Snapshot) -> Option<String> {
+    let started = snapshot.run.as_ref()?["started_at"].as_str()?;
+    snapshot
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.run["started_at"].as_str() == Some(started))
+        .map(|h| h.id.clone())
+}
+
+fn line_in<'a>(run: &'a Value, dir: &str) -> Option<&'a Value> {
+    run["jobs"]
+        .as_array()?
+        .iter()
+        .find(|l| l["dir"].as_str() == Some(dir))
+}
+
+fn card(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> Card {
+    let null = Value::Null;
+    let record = job.record.as_ref().unwrap_or(&null);
+    let line = job.line.as_ref().unwrap_or(&null);
+    let status = line["status"]
+        .as_str()
+        .or_else(|| record["status"].as_str())
+        .unwrap_or("unknown")
+        .to_owned();
+    let seconds = line["duration_secs"]
+        .as_f64()
+        .or_else(|| seconds_between(&record["started_at"], &record["finished_at"]));
+    let error = line["error"]
+        .as_object()
+        .or_else(|| record["error"].as_object())
+        .map(|e| ErrorView {
+            kind: e.get("kind").map_or_else(|| NONE.to_owned(), text),
+            message: e.get("message").map_or_else(|| NONE.to_owned(), text),
+        });
+    let (stem, name) = job.dir.split_once('/').unwrap_or((&job.dir, ""));
+    let exists = |file: &str| job.folder.join(file).is_file();
+    let doc = |file: &str| href([stem, name, file]);
+    let links: Vec<Link> = ["report.html", "report.md", "transcript.md", "job.json"]
+        .into_iter()
+        .filter(|f| exists(f))
+        .map(|f| Link {
+            name: f.to_owned(),
+            href: doc(f),
+        })
+        .collect();
+    let (thumbs, files) = files(job, record, stem, name);
+    Card {
+        id: job.dir.clone(),
+        stem: job.stem.clone(),
+        manifest: line["manifest"]
+            .as_str()
+            .or_else(|| record["manifest"].as_str())
+            .unwrap_or(NONE)
+            .to_owned(),
+        status: status.clone(),
+        model: text(&record["model"]),
+        duration: duration(seconds),
+        cost: usd(record["cost"]["usd"]
+            .as_f64()
+            .or_else(|| line["cost"]["usd"].as_f64())),
+        report_href: exists("report.html").then(|| doc("report.html")),
+        links,
+        thumbs,
+        files,
+        error,
+        failed_attempt_href: (status == "failed")
+            .then(|| failed_attempt(snapshot, &job.dir))
+            .flatten(),
+        changed: status == "succeeded" && outputs_changed(snapshot, job, latest),
+        history: strip(snapshot, job, &status),
+    }
+}
+
+fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> (Vec<Link>, Vec<FileLink>) {
+    let mut thumbs = Vec::new();
+    let mut files = Vec::new();
+    for output in record["outputs"].as_array().into_iter().flatten() {
+        let Some(file) = output["name"].as_str() else {
+            continue;
+        };
+        // Only a plain name that is really there: the page never links outside the job.
+        if file.contains(['/', '\\']) || file.starts_with('.') {
+            continue;
+        }
+        if !job.folder.join("files").join(file).is_file() {
+            continue;
+        }
+        let target = href([stem, name, "files", file]);
+        if is_image(file, output["mime_type"].as_str()) && thumbs.len() < THUMBS {
+            thumbs.push(Link {
+                name: file.to_owned(),
+                href: target.clone(),
+            });
+        }
+        files.push(FileLink {
+            name: file.to_owned(),
+            href: target,
+            size: output["size"]
+                .as_u64()
+                .map_or_else(|| NONE.to_owned(), units::bytes),
+        });
+    }
+    (thumbs, files)
+}
+
+/// Images a browser shows: by MIME type or extension, never SVG (it can carry script,
+/// and an `<img>` would not run it, but a click on the link would open it as a page).
+pub(super) fn is_image(name: &str, mime: Option<&str>) -> bool {
+    const EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "gif", "webp"];
+    let lower = name.to_ascii_lowercase();
+    let by_ext = lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext));
+    let by_mime = mime.is_some_and(|m| m.starts_with("image/") && !m.contains("svg"));
+    (by_ext || by_mime) && !lower.ends_with(".svg")
+}
+
+/// The newest run in the history that kept a failed attempt of this job.
+fn failed_attempt(snapshot: &Snapshot, dir: &str) -> Option<String> {
+    let (stem, name) = dir.split_once('/')?;
+    snapshot.history.iter().rev().find_map(|h| {
+        let folder = snapshot.out.join("runs").join(&h.id).join(dir);
+        ["report.md", "job.json"]
+            .into_iter()
+            .find(|f| folder.join(f).is_file())
+            .map(|f| href(["runs", h.id.as_str(), stem, name, f]))
+    })
+}
+
+/// Whether this run's outputs differ from those of the job's previous successful run,
+/// by the `outputs_blake3` digests in the history's `run.json` job lines.
+fn outputs_changed(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> bool {
+    let Some(now) = job.line.as_ref().and_then(|l| l["outputs_blake3"].as_str()) else {
+        return false;
+    };
+    let earlier = snapshot
+        .history
+        .iter()
+        .rev()
+        .filter(|h| Some(h.id.as_str()) != latest);
+    let previous = earlier
+        .filter_map(|h| line_in(&h.run, &job.dir))
+        .find(|l| l["status"] == "succeeded" && l["outputs_blake3"].is_string());
+    previous.is_some_and(|l| l["outputs_blake3"].as_str() != Some(now))
+}
+
+/// The job's status in each of the last runs of the history that selected it, oldest
+/// first; without a history, just the latest run's.
+fn strip(snapshot: &Snapshot, job: &JobOnDisk, status: &str) -> Vec<Past> {
+    if snapshot.history.is_empty() {
+        return job
+            .line
+            .as_ref()
+            .map(|_| Past {
+                run: "latest run".to_owned(),
+                status: status.to_owned(),
+            })
+            .into_iter()
+            .collect();
+    }
+    let runs: Vec<&HistoryRun> = snapshot
+        .history
+        .iter()
+        .filter(|h| line_in(&h.run, &job.dir).is_some())
+        .collect();
+    runs[runs.len().saturating_sub(STRIP)..]
+        .iter()
+        .filter_map(|h| {
+            Some(Past {
+                run: h.id.clone(),
+                status: line_in(&h.run, &job.dir)?["status"].as_str()?.to_owned(),
+            })
+        })
+        .collect()
+}

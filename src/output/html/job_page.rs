@@ -1,0 +1,172 @@
+//! A job folder's `report.html`: its `report.md` and `transcript.md` rendered through
+//! `markdown.rs`, with the provenance from its `job.json` (inputs with hashes, model,
+//! request ids, cost).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::disk::{JobOnDisk, read_text};
+use super::index::{ErrorView, seconds_between, text, tokens, when};
+use super::{NONE, duration, href, markdown, usd};
+use crate::units;
+
+#[derive(Serialize)]
+pub struct JobPage {
+    id: String,
+    status: String,
+    error: Option<ErrorView>,
+    manifest: String,
+    model: String,
+    tool: String,
+    started_at: String,
+    finished_at: String,
+    duration: String,
+    cost: String,
+    tokens: String,
+    fingerprint: String,
+    container_id: String,
+    inputs: Vec<InputRow>,
+    outputs: Vec<OutputRow>,
+    requests: Vec<RequestRow>,
+    report: String,
+    transcript: String,
+    index_href: &'static str,
+    version: &'static str,
+    generated_at: String,
+}
+
+#[derive(Serialize)]
+struct InputRow {
+    name: String,
+    path: String,
+    size: String,
+    blake3: String,
+    short: String,
+    file_id: String,
+}
+
+#[derive(Serialize)]
+struct OutputRow {
+    name: String,
+    href: String,
+    turn: String,
+    size: String,
+    blake3: String,
+    short: String,
+    original_name: String,
+}
+
+#[derive(Serialize)]
+struct RequestRow {
+    turn: String,
+    continuation: String,
+    request_id: String,
+    stop_reason: String,
+    tokens: String,
+}
+
+pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
+    let null = Value::Null;
+    let r = job.record.as_ref().unwrap_or(&null);
+    let items = |key: &str| r[key].as_array().cloned().unwrap_or_default();
+    let report = read_text(&job.folder.join("report.md")).unwrap_or_default();
+    let transcript = read_text(&job.folder.join("transcript.md")).unwrap_or_default();
+    JobPage {
+        id: job.dir.clone(),
+        status: r["status"].as_str().unwrap_or("unknown").to_owned(),
+        error: r["error"].as_object().map(|e| ErrorView {
+            kind: e.get("kind").map_or_else(|| NONE.to_owned(), text),
+            message: e.get("message").map_or_else(|| NONE.to_owned(), text),
+        }),
+        manifest: text(&r["manifest"]),
+        model: text(&r["model"]),
+        tool: text(&r["tool"]),
+        started_at: when(&r["started_at"]),
+        finished_at: when(&r["finished_at"]),
+        duration: duration(seconds_between(&r["started_at"], &r["finished_at"])),
+        cost: usd(r["cost"]["usd"].as_f64()),
+        tokens: tokens(&r["usage"]),
+        fingerprint: text(&r["fingerprint"]),
+        container_id: text(&r["container_id"]),
+        inputs: items("inputs").iter().map(input_row).collect(),
+        outputs: items("outputs").iter().map(output_row).collect(),
+        requests: items("requests").iter().map(request_row).collect(),
+        report: markdown::to_html(without_header(&report)),
+        transcript: markdown::to_html(&transcript),
+        index_href: "../../index.html",
+        version: env!("CARGO_PKG_VERSION"),
+        generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
+/// `report.md` from its first `## ` section: its title and header lines say what the page
+/// already shows above it, from `job.json`.
+fn without_header(report: &str) -> &str {
+    if !report.starts_with("# ") {
+        return report;
+    }
+    match report.find("\n## ") {
+        Some(at) => &report[at + 1..],
+        None => report,
+    }
+}
+
+fn short(hash: &Value) -> String {
+    hash.as_str()
+        .map_or_else(|| NONE.to_owned(), |h| h.chars().take(12).collect())
+}
+
+fn size(v: &Value) -> String {
+    v.as_u64().map_or_else(|| NONE.to_owned(), units::bytes)
+}
+
+fn number(v: &Value) -> String {
+    v.as_u64()
+        .map_or_else(|| NONE.to_owned(), |n| n.to_string())
+}
+
+fn input_row(i: &Value) -> InputRow {
+    InputRow {
+        name: text(&i["name"]),
+        path: text(&i["path"]),
+        size: size(&i["size"]),
+        blake3: text(&i["blake3"]),
+        short: short(&i["blake3"]),
+        file_id: text(&i["file_id"]),
+    }
+}
+
+fn output_row(o: &Value) -> OutputRow {
+    let name = text(&o["name"]);
+    let plain = !name.contains(['/', '\\']) && !name.starts_with('.');
+    OutputRow {
+        href: if plain {
+            href(["files", name.as_str()])
+        } else {
+            String::new()
+        },
+        // job.json counts turns from 0, the pages from 1, like report.md.
+        turn: o["turn"]
+            .as_u64()
+            .map_or_else(|| NONE.to_owned(), |t| (t + 1).to_string()),
+        size: size(&o["size"]),
+        blake3: text(&o["blake3"]),
+        short: short(&o["blake3"]),
+        original_name: o["original_name"]
+            .as_str()
+            .map_or_else(String::new, str::to_owned),
+        name,
+    }
+}
+
+fn request_row(q: &Value) -> RequestRow {
+    RequestRow {
+        turn: q["turn"]
+            .as_u64()
+            .map_or_else(|| NONE.to_owned(), |t| (t + 1).to_string()),
+        continuation: number(&q["continuation"]),
+        request_id: text(&q["request_id"]),
+        stop_reason: text(&q["stop_reason"]),
+        tokens: tokens(&q["usage"]),
+    }
+}

@@ -1,0 +1,170 @@
+//! The morning page (docs/output.md §14): `OUT/index.html`, the latest run and one card per
+//! job, and `report.html` in every job folder, rendered from what is on disk (`run.json`,
+//! each `job.json`, `report.md`, `transcript.md`, and the run history under `OUT/runs/`
+//! when there is one), so `runner report` and the end of `runner run` produce the same
+//! pages.
+//!
+//! Everything on those pages came from a server or the model, so it is untrusted: the
+//! pages are built with minijinja templates (`templates/`, HTML auto-escaped), Markdown goes
+//! through `markdown.rs` (raw HTML shown as text, unsafe links and remote images dropped),
+//! hrefs are percent-encoded per path segment, and a Content-Security-Policy forbids any
+//! fetch from the network and any script but the index's own filter. Pages are
+//! self-contained (styles inline) and written with `atomic.rs`.
+
+mod disk;
+mod index;
+mod job_page;
+pub(crate) mod markdown;
+#[cfg(test)]
+mod tests;
+
+use std::sync::OnceLock;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use minijinja::Environment;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+
+/// What a page could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("cannot render {page}: {source}")]
+    Render {
+        page: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What [`write_site`] wrote.
+#[derive(Debug, Default)]
+pub struct Site {
+    pub index: Utf8PathBuf,
+    pub job_pages: usize,
+    /// Job folders whose page could not be written, with why; the index still links them.
+    pub failed: Vec<SiteError>,
+}
+
+/// Writes every job folder's `report.html`, then `OUT/index.html`. A job page that fails
+/// is recorded in [`Site::failed`] and the rest go on; only the index failing is an error.
+pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
+    let snapshot = disk::read(out);
+    let generated_at = jiff::Timestamp::now();
+    let mut site = Site {
+        index: out.join("index.html"),
+        ..Site::default()
+    };
+    for job in &snapshot.jobs {
+        if job.record.is_none() {
+            continue;
+        }
+        let page = job_page::view(job, generated_at);
+        let path = out.join(&job.dir).join("report.html");
+        match render("job.html", &page).and_then(|html| write(&path, &html)) {
+            Ok(()) => site.job_pages += 1,
+            Err(e) => site.failed.push(e),
+        }
+    }
+    let index = index::view(&snapshot, generated_at, &nonce(out, generated_at));
+    let html = render("index.html", &index)?;
+    write(&site.index, &html)?;
+    Ok(site)
+}
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // `.html` templates are auto-escaped (minijinja's default for that extension);
+        // the style and script are ours and are included verbatim.
+        for (name, source) in [
+            ("index.html", include_str!("templates/index.html")),
+            ("job.html", include_str!("templates/job.html")),
+            ("style.css", include_str!("templates/style.css")),
+            ("filter.js", include_str!("templates/filter.js")),
+        ] {
+            // The templates are part of the binary and checked by the tests; a broken one
+            // shows up as a render error naming the page.
+            let _ = env.add_template(name, source);
+        }
+        env
+    })
+}
+
+fn render(name: &str, view: &impl Serialize) -> Result<String, SiteError> {
+    let page = |source| SiteError::Render {
+        page: name.to_owned(),
+        source,
+    };
+    templates()
+        .get_template(name)
+        .and_then(|t| t.render(view))
+        .map_err(page)
+}
+
+fn write(path: &Utf8Path, html: &str) -> Result<(), SiteError> {
+    crate::atomic::write(path, html.as_bytes()).map_err(|source| SiteError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The index's script nonce: unpredictable to whatever wrote the content of the page, so
+/// even an injected `<script>` that slipped past escaping would not run.
+fn nonce(out: &Utf8Path, at: jiff::Timestamp) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(out.as_str().as_bytes());
+    h.update(&at.as_nanosecond().to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&(std::ptr::from_ref(&h) as usize).to_le_bytes());
+    h.finalize().to_hex()[..32].to_owned()
+}
+
+/// Characters left as they are in a path segment of an href; everything else is
+/// percent-encoded (`#`, `?`, `%`, quotes, spaces, non-ASCII).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A relative href from `/`-separated path segments, each percent-encoded.
+pub(super) fn href<'a>(segments: impl IntoIterator<Item = &'a str>) -> String {
+    segments
+        .into_iter()
+        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// "—" for what is not known (cost before it is recorded, a missing field).
+pub(super) const NONE: &str = "—";
+
+pub(super) fn usd(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() && v >= 0.0 => format!("${v:.4}"),
+        _ => NONE.to_owned(),
+    }
+}
+
+pub(super) fn duration(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(s) if s.is_finite() && s >= 0.0 => {
+            let whole = s.round() as u64;
+            if s < 60.0 {
+                format!("{s:.1}s")
+            } else if whole < 3600 {
+                format!("{}m {:02}s", whole / 60, whole % 60)
+            } else {
+                format!("{}h {:02}m", whole / 3600, (whole % 3600) / 60)
+            }
+        }
+        _ => NONE.to_owned(),
+    }
+}

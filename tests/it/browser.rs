@@ -1,0 +1,368 @@
+//! The morning page in a real browser (Debian's `chromium`, headless, driven over the
+//! DevTools protocol by chromiumoxide) on an output tree from real runs against the fake
+//! API: a failed job, a fresh job, a succeeded job with hostile content (a generated file
+//! named `"><img src=x onerror=alert(1)>.png`, `<script>` and `javascript:` links in the
+//! text the model wrote). Screenshots go to `target/browser-artifacts/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams,
+};
+use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded};
+use chromiumoxide::cdp::browser_protocol::page::{
+    EventJavascriptDialogOpening, HandleJavaScriptDialogParams,
+};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
+};
+use chromiumoxide::page::{Page, ScreenshotParams};
+use fake_anthropic::FakeServer;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::harness::{Sandbox, manifest};
+
+const HOSTILE_PNG: &str = "\"><img src=x onerror=alert(1)>.png";
+
+fn chromium() -> PathBuf {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        });
+    found.unwrap_or_else(|| {
+        panic!(
+            "the browser test needs Chromium: install Debian's `chromium` \
+             (`apt-get install -y chromium`; .ci/run does this) and run again"
+        )
+    })
+}
+
+/// Three jobs: `nightly/fresh-one` ran in the first run and is fresh in the second;
+/// `nightly/hostile` succeeds with hostile content and a follow-up that saves `plot.png`
+/// again; `nightly/broken` fails with a 400.
+fn night() -> Sandbox {
+    let sb = Sandbox::new();
+    let hostile_name = serde_json::to_string(HOSTILE_PNG).unwrap();
+    // YAML block scalars keep the text as written; the fake quotes the first line.
+    let jobs = format!(
+        "  - name: fresh-one\n    inputs: [data/a.csv]\n    prompt: Summarise the file.\n\
+         \x20 - name: hostile\n    inputs: [data/a.csv]\n    prompt: |\n      \
+         <script>alert('x')</script> see [click me](javascript:alert(1)) <img src=x onerror=alert(2)>\n      \
+         @fake image {hostile_name}\n    follow_up:\n      - Plot it again.\n\
+         \x20 - name: broken\n    inputs: [data/a.csv]\n    prompt: |\n      Fail please.\n      \
+         @fake fail 400 invalid_request_error\n"
+    );
+    sb.file("data/a.csv", "k,v\n1,2\n3,4\n")
+        .file("nightly.yaml", manifest(&jobs));
+    sb
+}
+
+/// What the page reported while it was open.
+#[derive(Default)]
+struct Seen {
+    console_errors: Vec<String>,
+    dialogs: Vec<String>,
+}
+
+async fn watch(page: &Page, seen: &Arc<Mutex<Seen>>) {
+    page.execute(LogEnable::default()).await.unwrap();
+    let mut console = page
+        .event_listener::<EventConsoleApiCalled>()
+        .await
+        .unwrap();
+    let mut thrown = page.event_listener::<EventExceptionThrown>().await.unwrap();
+    let mut logs = page.event_listener::<EventEntryAdded>().await.unwrap();
+    let mut dialogs = page
+        .event_listener::<EventJavascriptDialogOpening>()
+        .await
+        .unwrap();
+    let s = Arc::clone(seen);
+    tokio::spawn(async move {
+        while let Some(e) = console.next().await {
+            if matches!(
+                e.r#type,
+                ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
+            ) {
+                s.lock()
+                    .unwrap()
+                    .console_errors
+                    .push(format!("console: {:?}", e.args));
+            }
+        }
+    });
+    let s = Arc::clone(seen);
+    tokio::spawn(async move {
+        while let Some(e) = thrown.next().await {
+            s.lock()
+                .unwrap()
+                .console_errors
+                .push(format!("exception: {:?}", e.exception_details));
+        }
+    });
+    let s = Arc::clone(seen);
+    tokio::spawn(async move {
+        while let Some(e) = logs.next().await {
+            let level = format!("{:?}", e.entry.level);
+            if level.eq_ignore_ascii_case("error") {
+                s.lock()
+                    .unwrap()
+                    .console_errors
+                    .push(format!("log: {}", e.entry.text));
+            }
+        }
+    });
+    let s = Arc::clone(seen);
+    let p = page.clone();
+    tokio::spawn(async move {
+        while let Some(e) = dialogs.next().await {
+            s.lock().unwrap().dialogs.push(e.message.clone());
+            let _ = p.execute(HandleJavaScriptDialogParams::new(false)).await;
+        }
+    });
+}
+
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+async fn eval(page: &Page, js: &str) -> Value {
+    page.evaluate(js).await.unwrap().into_value().unwrap()
+}
+
+/// Every `href` and `src` on the page, resolved, must name a file that exists.
+async fn assert_links_resolve(page: &Page, what: &str) {
+    let urls = eval(
+        page,
+        "[...document.querySelectorAll('a[href]')].map(a => a.href)\
+         .concat([...document.images].map(i => i.src))",
+    )
+    .await;
+    let urls = urls.as_array().unwrap();
+    assert!(!urls.is_empty(), "{what}: no links at all");
+    for url in urls {
+        let url = url.as_str().unwrap();
+        let path = url
+            .strip_prefix("file://")
+            .unwrap_or_else(|| panic!("{what}: {url} leaves the output tree"));
+        let path = path.split(['#', '?']).next().unwrap();
+        let decoded = percent_decode(path);
+        assert!(
+            Path::new(&decoded).is_file(),
+            "{what}: {url} → {decoded} does not exist"
+        );
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
+}
+
+/// Nothing the model wrote became markup: no element with an event handler, no `<img>`
+/// without a real source, and only the page's own scripts.
+async fn assert_inert(page: &Page, what: &str, own_scripts: u64) {
+    let found = eval(
+        page,
+        "({scripts: document.scripts.length,\
+           handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).map(e => e.outerHTML.slice(0, 80)),\
+           js_links: [...document.querySelectorAll('a[href]')].filter(a => a.href.startsWith('javascript:')).length,\
+           pwned: typeof window.__pwned})",
+    )
+    .await;
+    assert_eq!(found["scripts"], own_scripts, "{what}: {found}");
+    assert_eq!(found["handlers"], serde_json::json!([]), "{what}: {found}");
+    assert_eq!(found["js_links"], 0, "{what}: {found}");
+}
+
+async fn assert_images_decode(page: &Page, what: &str, at_least: usize) {
+    // Loading finished with the load event; decode() settles each image either way.
+    let images = eval(
+        page,
+        "Promise.all([...document.images].map(i => i.decode().catch(() => null)))\
+         .then(() => [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth]))",
+    )
+    .await;
+    let images = images.as_array().unwrap();
+    assert!(images.len() >= at_least, "{what}: {images:?}");
+    for image in images {
+        assert!(
+            image[1].as_u64().unwrap() > 0,
+            "{what}: {image} did not decode"
+        );
+    }
+}
+
+#[test]
+fn the_morning_page_works_in_a_real_browser() {
+    let chromium = chromium();
+    let fake = FakeServer::start();
+    let sb = night();
+    sb.cmd_against(&fake, ["run", "nightly.yaml", "--only", "fresh-one"])
+        .assert()
+        .success();
+    sb.cmd_against(&fake, ["run", "nightly.yaml"])
+        .assert()
+        .code(1);
+    let out = sb.root.join("out");
+    let run = sb.read_json("out/run.json");
+    let statuses: Vec<(String, String)> = run["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["dir"].as_str().unwrap().to_owned(),
+                l["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("nightly/broken", "failed"),
+        ("nightly/fresh-one", "fresh"),
+        ("nightly/hostile", "succeeded"),
+    ]
+    .map(|(d, s)| (d.to_owned(), s.to_owned()));
+    assert_eq!(statuses, expected);
+    // The newest plot.png (turn 2) has the plain name.
+    let job = sb.read_json("out/nightly/hostile/job.json");
+    let plot = job["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "plot.png")
+        .unwrap();
+    assert_eq!(plot["turn"], 1, "{job}");
+
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = BrowserConfig::builder()
+            .chrome_executable(&chromium)
+            .no_sandbox()
+            .new_headless_mode()
+            .user_data_dir(profile.path())
+            .window_size(1100, 900)
+            .arg("--allow-file-access-from-files")
+            .build()
+            .unwrap();
+        let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
+        let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let page = browser.new_page("about:blank").await.unwrap();
+        watch(&page, &seen).await;
+        page.goto(file_url(&out.join("index.html"))).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+
+        let cards = eval(
+            &page,
+            "[...document.querySelectorAll('.job')].map(c => [c.dataset.id, c.dataset.status])",
+        )
+        .await;
+        let cards: Vec<(String, String)> = serde_json::from_value(cards).unwrap();
+        assert_eq!(cards, expected, "every job listed with its status");
+        assert_links_resolve(&page, "index").await;
+        assert_images_decode(&page, "index", 2).await;
+        assert_inert(&page, "index", 1).await;
+
+        // Filters: by status, by manifest, and back to all.
+        let shown = |status: &'static str, manifest: &'static str| {
+            let page = page.clone();
+            async move {
+                let js = format!(
+                    "(() => {{ const s = document.getElementById('filter-status'); s.value = '{status}'; \
+                     s.dispatchEvent(new Event('change')); const m = document.getElementById('filter-manifest'); \
+                     m.value = '{manifest}'; m.dispatchEvent(new Event('change')); \
+                     return [...document.querySelectorAll('.job')].filter(c => c.offsetParent !== null).map(c => c.dataset.id); }})()"
+                );
+                eval(&page, &js).await
+            }
+        };
+        assert_eq!(shown("failed", "").await, serde_json::json!(["nightly/broken"]));
+        assert_eq!(shown("fresh", "nightly").await, serde_json::json!(["nightly/fresh-one"]));
+        assert_eq!(shown("", "nightly").await.as_array().unwrap().len(), 3);
+        assert_eq!(shown("succeeded", "").await, serde_json::json!(["nightly/hostile"]));
+        shown("", "").await;
+        let shot = page
+            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .await
+            .unwrap();
+        std::fs::write(artifacts.join("index.png"), shot).unwrap();
+
+        for job in ["hostile", "broken", "fresh-one"] {
+            let what = format!("nightly/{job}/report.html");
+            page.goto(file_url(&out.join(&what))).await.unwrap();
+            page.wait_for_navigation().await.unwrap();
+            assert_links_resolve(&page, &what).await;
+            assert_images_decode(&page, &what, if job == "broken" { 0 } else { 1 }).await;
+            assert_inert(&page, &what, 0).await;
+            let text = eval(&page, "document.body.innerText").await;
+            let text = text.as_str().unwrap();
+            if job == "hostile" {
+                assert!(text.contains("<script>alert('x')</script>"), "shown as text");
+                assert!(text.contains(HOSTILE_PNG), "the API's name, shown as text");
+                let shot = page
+                    .screenshot(ScreenshotParams::builder().full_page(true).build())
+                    .await
+                    .unwrap();
+                std::fs::write(artifacts.join("job.png"), shot).unwrap();
+            }
+        }
+        // On a phone, in dark mode: the colours follow the system and nothing is wider
+        // than the screen.
+        page.goto(file_url(&out.join("index.html"))).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+        let background = "getComputedStyle(document.body).backgroundColor";
+        let light = eval(&page, background).await;
+        page.execute(SetEmulatedMediaParams {
+            media: None,
+            features: Some(vec![MediaFeature {
+                name: "prefers-color-scheme".into(),
+                value: "dark".into(),
+            }]),
+        })
+        .await
+        .unwrap();
+        page.execute(SetDeviceMetricsOverrideParams::new(390, 844, 2.0, true))
+            .await
+            .unwrap();
+        assert_ne!(eval(&page, background).await, light, "dark mode");
+        for what in ["index.html", "nightly/hostile/report.html"] {
+            page.goto(file_url(&out.join(what))).await.unwrap();
+            page.wait_for_navigation().await.unwrap();
+            let overflow = eval(
+                &page,
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            )
+            .await;
+            assert!(overflow.as_i64().unwrap() <= 0, "{what} is wider than a phone: {overflow}");
+            if what == "index.html" {
+                let shot = page
+                    .screenshot(ScreenshotParams::builder().full_page(true).build())
+                    .await
+                    .unwrap();
+                std::fs::write(artifacts.join("index-phone-dark.png"), shot).unwrap();
+            }
+        }
+
+        let (dialogs, console_errors) = {
+            let seen = seen.lock().unwrap();
+            (seen.dialogs.clone(), seen.console_errors.clone())
+        };
+        assert_eq!(dialogs, Vec::<String>::new(), "no dialog opened");
+        assert_eq!(console_errors, Vec::<String>::new(), "the console has no errors");
+        browser.close().await.unwrap();
+        let _ = browser.wait().await;
+        driver.abort();
+    });
+}

@@ -1,0 +1,115 @@
+//! The pages a run writes (`index.html`, each `report.html`) and `runner report`, against
+//! the fake API; the browser test (`browser.rs`) checks them in Chromium.
+
+use fake_anthropic::FakeServer;
+
+use crate::harness::{Sandbox, manifest};
+
+fn two_jobs() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "k,v\n1,2\n").file(
+        "m.yaml",
+        manifest(
+            "  - name: ok\n    inputs: [data/a.csv]\n    prompt: Go.\n    follow_up: [Again.]\n\
+             \x20 - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      No.\n      @fake stop max_tokens\n",
+        ),
+    );
+    sb
+}
+
+#[test]
+fn a_run_whose_jobs_failed_still_writes_the_index_and_job_pages() {
+    let fake = FakeServer::start();
+    let sb = two_jobs();
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
+    // minijinja escapes `/` in HTML as `&#x2f;`.
+    let index = std::fs::read_to_string(sb.root.join("out/index.html"))
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(index.contains("data-id=\"m/bad\""), "{index}");
+    assert!(index.contains("data-status=\"failed\""), "{index}");
+    assert!(index.contains("max_tokens"), "the error kind is shown");
+    for job in ["ok", "bad"] {
+        let page =
+            std::fs::read_to_string(sb.root.join(format!("out/m/{job}/report.html"))).unwrap();
+        assert!(
+            page.contains("req_"),
+            "{job}: request ids in the provenance"
+        );
+    }
+}
+
+#[test]
+fn the_newest_file_of_a_name_keeps_it_and_the_report_says_which_turn_made_it() {
+    let fake = FakeServer::start();
+    let sb = two_jobs();
+    sb.cmd_against(&fake, ["run", "m.yaml", "--only", "ok"])
+        .assert()
+        .success();
+    let job = sb.read_json("out/m/ok/job.json");
+    let outputs = job["outputs"].as_array().unwrap();
+    let by_name = |name: &str| {
+        outputs
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {outputs:?}"))
+    };
+    assert_eq!(
+        by_name("plot.png")["turn"],
+        1,
+        "turn 2's plot has the plain name"
+    );
+    assert_eq!(
+        by_name("plot-2.png")["turn"],
+        0,
+        "turn 1's plot is numbered"
+    );
+    let report = std::fs::read_to_string(sb.root.join("out/m/ok/report.md")).unwrap();
+    assert!(report.contains("*plot.png, from turn 2*"), "{report}");
+    assert!(report.contains("*plot-2.png, from turn 1*"), "{report}");
+    assert!(report.contains("**Inputs:** a.csv (8 B, `"), "{report}");
+    let run = sb.read_json("out/run.json");
+    let line = &run["jobs"][0];
+    assert!(line["duration_secs"].as_f64().unwrap() >= 0.0, "{line}");
+    assert!(
+        line["usage"]["output_tokens"].as_u64().unwrap() > 0,
+        "{line}"
+    );
+    assert!(
+        line["outputs_blake3"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
+}
+
+#[test]
+fn report_rewrites_every_page_from_disk_without_the_network() {
+    let fake = FakeServer::start();
+    let sb = two_jobs();
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
+    let before = fake.stats().requests_total;
+    for page in [
+        "out/index.html",
+        "out/m/ok/report.html",
+        "out/m/bad/report.html",
+    ] {
+        std::fs::remove_file(sb.root.join(page)).unwrap();
+    }
+    // `cmd` points the API at a closed port: nothing may be needed from it.
+    let done = sb.cmd(["report", "-o", "out"]).assert().success();
+    let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
+    assert!(stderr.contains("2 job pages written"), "{stderr}");
+    for page in [
+        "out/index.html",
+        "out/m/ok/report.html",
+        "out/m/bad/report.html",
+    ] {
+        assert!(sb.root.join(page).is_file(), "{page}");
+    }
+    assert_eq!(fake.stats().requests_total, before);
+    let empty = Sandbox::new();
+    let failed = empty.cmd(["report", "-o", "nowhere"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(stderr.contains("runner run -o nowhere"), "{stderr}");
+}
