@@ -158,7 +158,7 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .collect(),
         record: config.out.join("run.json").to_string(),
     };
-    for line in ui::summary::lines(&closing, display.shows_failures_live()) {
+    for line in ui::summary::lines(&closing, display) {
         ui::note(&line);
     }
 }

@@ -74,7 +74,10 @@ impl Progress {
     fn with_target(target: ProgressDrawTarget, color: bool) -> Progress {
         let multi = MultiProgress::with_draw_target(target);
         let note = Arc::new(Mutex::new(Note::default()));
-        let jobs = multi.add(ProgressBar::new(0));
+        // Neither bar is on screen until the run knows its totals: a bar created with
+        // `ProgressBar::new` draws itself on stderr at once (an empty `0/0` or `0 B/0 B`
+        // bar while inputs are hashed), so both start hidden and are added to `multi`.
+        let jobs = ProgressBar::hidden();
         let shared = Arc::clone(&note);
         jobs.set_style(
             style(color, "{prefix:>9.bold} [{bar:30}] {pos}/{len} {note}").with_key(
@@ -89,10 +92,8 @@ impl Progress {
             ),
         );
         jobs.set_prefix("jobs");
-        // Redraws now and then, so a backoff notice clears when its wait is over.
-        jobs.enable_steady_tick(Duration::from_millis(200));
         // Not added to the screen until there is something to upload.
-        let uploads = ProgressBar::new(0);
+        let uploads = ProgressBar::hidden();
         uploads.set_style(style(
             color,
             "{prefix:>9.bold} [{bar:30}] {bytes}/{total_bytes} {msg}",
@@ -173,6 +174,9 @@ impl Reporter for Progress {
                 self.jobs.set_length(jobs as u64);
                 self.jobs.set_position(0);
                 self.note().fresh = fresh;
+                self.multi.add(self.jobs.clone());
+                // Redraws now and then, so a backoff notice clears when its wait is over.
+                self.jobs.enable_steady_tick(Duration::from_millis(200));
                 if uploads > 0 {
                     self.uploads.set_length(upload_bytes);
                     self.multi.insert_after(&self.jobs, self.uploads.clone());
