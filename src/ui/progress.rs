@@ -67,8 +67,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(color: bool) -> Progress {
-        Progress::with_target(ProgressDrawTarget::stderr_with_hz(10), color)
+    /// The bars, or `None` where indicatif would draw nothing although stderr is a
+    /// terminal (`TERM` unset or `dumb`, e.g. an Emacs shell): the caller then reports with
+    /// log lines, so a failed job is still shown as it happens.
+    pub fn try_new(color: bool) -> Option<Progress> {
+        let target = ProgressDrawTarget::stderr_with_hz(10);
+        (!target.is_hidden()).then(|| Progress::with_target(target, color))
     }
 
     fn with_target(target: ProgressDrawTarget, color: bool) -> Progress {

@@ -8,6 +8,8 @@
 
 mod architecture;
 mod crash;
+#[cfg(unix)]
+mod display;
 mod examples;
 mod harness;
 mod hostile;
@@ -15,4 +17,5 @@ mod plan;
 mod reliability;
 mod run;
 mod secrets;
+mod snapshots_run;
 mod validate;
