@@ -99,10 +99,10 @@ impl Term {
         screen(&self.wait_for(what, |bytes| pred(&screen(bytes))))
     }
 
-    /// Waits for the runner to exit and for its last byte.
+    /// Waits for the runner to exit (its terminal closes) and returns all it wrote.
     fn finish(mut self) -> (ExitStatus, Vec<u8>) {
+        let bytes = self.wait_until("the runner to exit", |_, closed| closed);
         let status = self.child.wait().unwrap();
-        let bytes = self.wait_until("the terminal to close", |_, closed| closed);
         (status, bytes)
     }
 }
@@ -314,6 +314,8 @@ fn no_uploads_bar_when_nothing_uploads() {
     let sb = one_job();
     let term = Term::spawn(sb.std_cmd_against(&fake, ["run", "m.yaml"]));
     term.wait_for_screen("the uploads bar", |s| s.contains("uploads ["));
+    // Released only once held: a release before the request arrives would not apply to it.
+    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the upload never came");
     fake.release_held();
     assert!(term.finish().0.success());
 
@@ -324,6 +326,7 @@ fn no_uploads_bar_when_nothing_uploads() {
     term.wait_for_screen("the job's line", |s| {
         s.contains("jobs [") && s.contains("bare turn 1/1")
     });
+    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the request never came");
     fake.release_held();
     let (status, bytes) = term.finish();
     assert!(status.success(), "{}", screen(&bytes));
