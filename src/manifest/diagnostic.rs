@@ -113,7 +113,10 @@ const TAB: &str = "    ";
 /// combining mark none, so both are measured with their display width.
 fn carets(line: &str, column: u64, span_len: Option<usize>) -> (usize, usize) {
     let chars = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
-    let start = line.char_indices().nth(chars).map_or(line.len(), |(i, _)| i);
+    let start = line
+        .char_indices()
+        .nth(chars)
+        .map_or(line.len(), |(i, _)| i);
     let rest = &line[start..];
     // The span, cut at the end of the line and at a character boundary; at least the
     // character under the column.

@@ -64,7 +64,11 @@ impl Term {
                     _ => break,
                 }
             }
-            shared.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+            shared
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .1 = true;
             shared.changed.notify_all();
         });
         Term { child, output }
@@ -90,7 +94,12 @@ impl Term {
                 "never saw {what}; the screen:\n{}",
                 screen(&state.0)
             );
-            state = self.output.changed.wait_timeout(state, deadline - now).unwrap().0;
+            state = self
+                .output
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap()
+                .0;
         }
     }
 
@@ -171,8 +180,10 @@ fn lines_with<'a>(screen: &'a str, needle: &str) -> Vec<&'a str> {
 /// One job with one input.
 fn one_job() -> Sandbox {
     let sb = Sandbox::new();
-    sb.file("data/a.csv", "a,b\n1,2\n")
-        .file("m.yaml", manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n"));
+    sb.file("data/a.csv", "a,b\n1,2\n").file(
+        "m.yaml",
+        manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n"),
+    );
     sb
 }
 
@@ -210,7 +221,10 @@ fn a_backoff_notice_appears_and_clears_by_itself() {
             .iter()
             .any(|l| l.ends_with("backing off messages for 1.0s"))
     });
-    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the retry never came");
+    assert!(
+        fake.wait_until(DEADLINE, |s| s.held == 1),
+        "the retry never came"
+    );
     let screen = term.wait_for_screen("the notice to clear with the bars still drawn", |s| {
         !s.contains("backing off") && s.contains("jobs [")
     });
@@ -226,7 +240,10 @@ fn a_backoff_notice_appears_and_clears_by_itself() {
 #[test]
 fn retry_warnings_print_above_the_bars_without_tearing_them() {
     let (fake, _sb, term) = held_after_a_429();
-    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the retry never came");
+    assert!(
+        fake.wait_until(DEADLINE, |s| s.held == 1),
+        "the retry never came"
+    );
     let warned = |s: &str| lines_with(s, "retrying after").len() == 1;
     let screen = term.wait_for_screen("the warning with the bars below it", |s| {
         warned(s) && s.contains("job turn 1/1")
@@ -242,7 +259,8 @@ fn retry_warnings_print_above_the_bars_without_tearing_them() {
     let warning = lines[at("retrying after")];
     // Whole: a log line of its own, from its timestamp to its last field.
     assert!(
-        warning.starts_with("20") && warning.contains("Z  WARN retrying after: POST /v1/messages: HTTP 429"),
+        warning.starts_with("20")
+            && warning.contains("Z  WARN retrying after: POST /v1/messages: HTTP 429"),
         "{warning:?}\n{screen}"
     );
     assert!(warning.ends_with("attempt=1 wait_ms=1000"), "{warning:?}");
@@ -255,7 +273,10 @@ fn retry_warnings_print_above_the_bars_without_tearing_them() {
     let last = self::screen(&bytes);
     assert!(status.success(), "{last}");
     assert_eq!(lines_with(&last, "retrying after"), [warning], "{last}");
-    assert!(lines_with(&last, "jobs [").is_empty(), "bars cleared at the end:\n{last}");
+    assert!(
+        lines_with(&last, "jobs [").is_empty(),
+        "bars cleared at the end:\n{last}"
+    );
     assert_eq!(lines_with(&last, "ok m/job").len(), 1, "{last}");
     assert!(last.contains("1 job: 1 succeeded, 0 failed"), "{last}");
 }
@@ -290,10 +311,7 @@ fn a_failed_job_is_shown_once_with_its_json_kind() {
     assert_eq!(failed.len(), 1, "{last}");
     assert!(failed[0].contains(" WARN failed m/bad (api): POST /v1/messages: HTTP 400"));
 
-    let out = sb
-        .cmd_against(&fake, ["run", "m.yaml"])
-        .output()
-        .unwrap();
+    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let failed = lines_with(&stderr, "m/bad");
@@ -315,7 +333,10 @@ fn no_uploads_bar_when_nothing_uploads() {
     let term = Term::spawn(sb.std_cmd_against(&fake, ["run", "m.yaml"]));
     term.wait_for_screen("the uploads bar", |s| s.contains("uploads ["));
     // Released only once held: a release before the request arrives would not apply to it.
-    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the upload never came");
+    assert!(
+        fake.wait_until(DEADLINE, |s| s.held == 1),
+        "the upload never came"
+    );
     fake.release_held();
     assert!(term.finish().0.success());
 
@@ -326,7 +347,10 @@ fn no_uploads_bar_when_nothing_uploads() {
     term.wait_for_screen("the job's line", |s| {
         s.contains("jobs [") && s.contains("bare turn 1/1")
     });
-    assert!(fake.wait_until(DEADLINE, |s| s.held == 1), "the request never came");
+    assert!(
+        fake.wait_until(DEADLINE, |s| s.held == 1),
+        "the request never came"
+    );
     fake.release_held();
     let (status, bytes) = term.finish();
     assert!(status.success(), "{}", screen(&bytes));
@@ -347,7 +371,11 @@ fn no_color_turns_off_the_colour_of_log_lines() {
         }
         let (status, bytes) = Term::spawn(cmd).finish();
         assert!(status.success(), "{}", screen(&bytes));
-        assert!(screen(&bytes).contains("INFO run started"), "{}", screen(&bytes));
+        assert!(
+            screen(&bytes).contains("INFO run started"),
+            "{}",
+            screen(&bytes)
+        );
         bytes
     };
     assert!(has_sgr(&run(false)), "coloured on a terminal");

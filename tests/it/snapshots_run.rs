@@ -33,7 +33,10 @@ fn filters(sb: &Sandbox) -> Vec<(String, String)> {
             r"\b(req|file|container|msg|srvtoolu|toolu)_[0-9A-Za-z]{20,}".to_owned(),
             "[${1}_id]".to_owned(),
         ),
-        (r"127\.0\.0\.1:\d+".to_owned(), "127.0.0.1:[PORT]".to_owned()),
+        (
+            r"127\.0\.0\.1:\d+".to_owned(),
+            "127.0.0.1:[PORT]".to_owned(),
+        ),
     ]
 }
 
@@ -102,7 +105,12 @@ fn walk(root: &Path, dir: &Path) -> Vec<String> {
     entries.sort();
     let mut out = Vec::new();
     for path in entries {
-        let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         if path.is_dir() {
             out.push(format!("{rel}/"));
             out.extend(walk(root, &path));
