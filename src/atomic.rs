@@ -3,8 +3,9 @@
 //! one, never a torn one. Every file the runner writes goes through here.
 //!
 //! Files are created as `open(2)` creates them, 0666 less the umask (0644 under the usual
-//! 022), so colleagues and web servers can read the reports. Private files (the state
-//! dir's caches) tighten their own mode.
+//! 022), and staged folders as `mkdir(2)` creates them (0755 under 022), so colleagues and
+//! web servers can read the reports. Private files (the state dir's caches) tighten their
+//! own mode.
 
 use std::io::Write;
 
@@ -59,6 +60,16 @@ pub fn temp_file_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::N
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     builder.tempfile_in(dir)
+}
+
+/// A temporary folder in `dir`, to be renamed into place (a job folder being staged), with
+/// the mode a new folder gets: 0777 less the umask (tempfile's default is 0700).
+pub fn temp_dir_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+    builder.tempdir_in(dir)
 }
 
 fn with_path(e: std::io::Error, path: &Utf8Path) -> std::io::Error {

@@ -268,11 +268,12 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .join(sharding::record_name(config.shard))
             .to_string(),
     };
-    for line in ui::summary::lines(&closing, display.shows_failures_live()) {
+    for line in ui::summary::lines(&closing, display) {
         ui::note(&line);
     }
     let index = config.out.join("index.html");
-    if index.is_file() {
+    // Quiet means quiet on a good night; the page is where it always is.
+    if index.is_file() && !display.quiet {
         ui::note(&format!("open {index}"));
     }
 }

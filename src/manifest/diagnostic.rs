@@ -8,6 +8,7 @@ use std::fmt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_saphyr::Location;
+use unicode_width::UnicodeWidthChar;
 
 /// A position in a manifest: 1-based line and column, plus the byte span for the snippet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,18 +68,17 @@ impl Diagnostic {
         self
     }
 
-    /// Renders the diagnostic with the offending source line and a caret under the column,
-    /// the way rustc and miette do, for a terminal or a log.
+    /// Renders the diagnostic with the offending source line and carets under the span,
+    /// the way rustc does, for a terminal or a log.
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = format!("error: {self}\n");
         if let Some(line) = source.and_then(|s| s.lines().nth(line_index(self.pos.line))) {
             let number = self.pos.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret_at = caret_offset(line, self.pos.column);
-            let width = self.pos.span.map_or(1, |(_, len)| {
-                len.clamp(1, line.len().saturating_sub(caret_at).max(1))
-            });
-            out.push_str(&format!("{pad} |\n{number} | {line}\n{pad} | "));
+            let (caret_at, width) =
+                carets(line, self.pos.column, self.pos.span.map(|(_, len)| len));
+            let shown = line.replace('\t', TAB);
+            out.push_str(&format!("{pad} |\n{number} | {shown}\n{pad} | "));
             out.push_str(&" ".repeat(caret_at));
             out.push_str(&"^".repeat(width));
             out.push('\n');
@@ -104,11 +104,40 @@ fn line_index(line: u64) -> usize {
     usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX)
 }
 
-/// Display columns count characters; the caret is placed by characters too, with tabs kept
-/// as one cell each so the caret lines up under the same character.
-fn caret_offset(line: &str, column: u64) -> usize {
+/// How a tab in the source line is shown: as four spaces, as rustc does, because where a
+/// real tab lands depends on the terminal and the `N | ` gutter.
+const TAB: &str = "    ";
+
+/// Where the carets start and how many there are, in terminal cells: `column` counts
+/// characters (1-based) and `span_len` bytes, but a CJK character takes two cells and a
+/// combining mark none, so both are measured with their display width.
+fn carets(line: &str, column: u64, span_len: Option<usize>) -> (usize, usize) {
     let chars = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
-    line.chars().take(chars).count()
+    let start = line
+        .char_indices()
+        .nth(chars)
+        .map_or(line.len(), |(i, _)| i);
+    let rest = &line[start..];
+    // The span, cut at the end of the line and at a character boundary; at least the
+    // character under the column.
+    let mut end = span_len.map_or(0, |len| len.min(rest.len()));
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end == 0 {
+        end = rest.chars().next().map_or(0, char::len_utf8);
+    }
+    (cells(&line[..start]), cells(&rest[..end]).max(1))
+}
+
+/// Display width of `text` as [`Diagnostic::render`] shows it.
+fn cells(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '\t' => TAB.len(),
+            c => UnicodeWidthChar::width(c).unwrap_or(0),
+        })
+        .sum()
 }
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
@@ -145,6 +174,62 @@ mod tests {
             text,
             "error: jobs/a.yaml:2:3: unknown key `inputz`\n  |\n2 |   inputz: []\n  |   ^^^^^^\n  = help: did you mean `inputs`?\n"
         );
+    }
+
+    fn render_at(line: &str, column: u64, span_len: usize) -> String {
+        let d = Diagnostic::new(
+            Utf8Path::new("a.yaml"),
+            Pos {
+                line: 1,
+                column,
+                span: Some((0, span_len)),
+            },
+            "m",
+        );
+        d.render(Some(line))
+    }
+
+    /// CJK characters take two cells each: the carets start after the two cells of every
+    /// wide character before the column and cover both cells of each underlined one.
+    #[test]
+    fn carets_follow_display_width_of_cjk_text() {
+        // `名前: データ`: the value starts at character 5 (byte 8), is 9 bytes, 6 cells.
+        let line = "名前: データ";
+        let text = render_at(line, 5, "データ".len());
+        assert_eq!(
+            text,
+            "error: a.yaml:1:5: m\n  |\n1 | 名前: データ\n  |       ^^^^^^\n"
+        );
+        // No span: one character, two cells wide.
+        let d = Diagnostic::new(
+            Utf8Path::new("a.yaml"),
+            Pos {
+                line: 1,
+                column: 1,
+                span: None,
+            },
+            "m",
+        );
+        assert!(d.render(Some(line)).ends_with("1 | 名前: データ\n  | ^^\n"));
+    }
+
+    /// A tab is shown as four spaces and counted as four cells, so the carets line up
+    /// under the same text whatever the terminal's tab stops.
+    #[test]
+    fn tabs_are_shown_and_counted_as_four_spaces() {
+        let text = render_at("a:\tbäd\tx", 4, "bäd".len());
+        assert_eq!(
+            text,
+            "error: a.yaml:1:4: m\n  |\n1 | a:    bäd    x\n  |       ^^^\n"
+        );
+    }
+
+    /// A span past the end of the line, or cutting into a character, is cut to the line.
+    #[test]
+    fn carets_stay_within_the_line() {
+        assert!(render_at("k: 值", 4, 100).ends_with("1 | k: 值\n  |    ^^\n"));
+        assert!(render_at("k: 值值", 4, 4).ends_with("  |    ^^\n"));
+        assert!(render_at("k:", 9, 1).ends_with("1 | k:\n  |   ^\n"));
     }
 
     #[test]

@@ -30,8 +30,8 @@ fn status_line(outcome: &JobOutcome) -> String {
         "**Status:** {status}  \n**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}  \n",
         outcome.started_at,
         units::seconds(took.unsigned_abs()),
-        // The cost is not known here yet (docs/output.md §7).
-        "—",
+        // Every request is priced from its own usage as it is recorded (docs/output.md §7).
+        units::usd(outcome.cost().usd),
         code(&outcome.job.settings.model),
         code(&outcome.job.settings.tool)
     );

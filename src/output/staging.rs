@@ -35,9 +35,8 @@ impl Staging {
         let (stem, job) = split_job_id(job_id)?;
         let parent = out_root.join(stem);
         ensure_real_dir(&parent)?;
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(".{job}{STAGING}"))
-            .tempdir_in(&parent)
+        // Created with the umask's mode, not tempfile's 0700: it becomes the job folder.
+        let dir = crate::atomic::temp_dir_in(&parent, &format!(".{job}{STAGING}"))
             .map_err(|e| annotate(e, &format!("cannot create a staging folder in {parent}")))?;
         let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidData, format!("non-UTF-8 path: {e}"))

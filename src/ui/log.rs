@@ -35,7 +35,17 @@ impl Reporter for LogReporter {
                 id,
                 status: JobStatus::Failed,
                 failure: Some(f),
-            } => tracing::warn!(job = id, kind = f.kind.as_str(), "failed: {}", f.message),
+            } => {
+                // Worded as the terminal display and the `-q` summary word it, so a failed
+                // job reads the same wherever it is shown (and is shown once).
+                tracing::warn!(
+                    job = id,
+                    kind = f.kind.as_str(),
+                    "failed {id} ({}): {}",
+                    f.kind,
+                    f.message
+                );
+            }
             Event::JobFinished { id, status, .. } => {
                 tracing::info!(job = id, status = status.as_str(), "job finished");
             }

@@ -19,7 +19,8 @@ use events::{Reporter, Silent};
 pub struct Display {
     pub quiet: bool,
     pub verbose: u8,
-    /// Progress bars (stderr is a terminal, neither `-q` nor `-v`).
+    /// Progress bars (stderr is a terminal, neither `-q` nor `-v`), where the terminal
+    /// can draw them (not `TERM=dumb`); log lines otherwise.
     pub bars: bool,
     /// ANSI colour in logs and bars (a terminal, and `NO_COLOR` unset).
     pub color: bool,
@@ -37,8 +38,12 @@ impl Display {
 pub fn reporter(display: &Display) -> Arc<dyn Reporter> {
     if display.quiet {
         Arc::new(Silent)
-    } else if display.bars {
-        Arc::new(progress::Progress::new(display.color))
+    } else if let Some(bars) = display
+        .bars
+        .then(|| progress::Progress::try_new(display.color))
+        .flatten()
+    {
+        Arc::new(bars)
     } else {
         Arc::new(log::LogReporter)
     }

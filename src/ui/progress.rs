@@ -80,14 +80,21 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(color: bool) -> Progress {
-        Progress::with_target(ProgressDrawTarget::stderr_with_hz(10), color)
+    /// The bars, or `None` where indicatif would draw nothing although stderr is a
+    /// terminal (`TERM` unset or `dumb`, e.g. an Emacs shell): the caller then reports with
+    /// log lines, so a failed job is still shown as it happens.
+    pub fn try_new(color: bool) -> Option<Progress> {
+        let target = ProgressDrawTarget::stderr_with_hz(10);
+        (!target.is_hidden()).then(|| Progress::with_target(target, color))
     }
 
     fn with_target(target: ProgressDrawTarget, color: bool) -> Progress {
         let multi = MultiProgress::with_draw_target(target);
         let note = Arc::new(Mutex::new(Note::default()));
-        let jobs = multi.add(ProgressBar::new(0));
+        // Neither bar is on screen until the run knows its totals: a bar created with
+        // `ProgressBar::new` draws itself on stderr at once (an empty `0/0` or `0 B/0 B`
+        // bar while inputs are hashed), so both start hidden and are added to `multi`.
+        let jobs = ProgressBar::hidden();
         let shared = Arc::clone(&note);
         jobs.set_style(
             style(color, "{prefix:>9.bold} [{bar:30}] {pos}/{len} {note}").with_key(
@@ -102,10 +109,8 @@ impl Progress {
             ),
         );
         jobs.set_prefix("jobs");
-        // Redraws now and then, so a backoff notice clears when its wait is over.
-        jobs.enable_steady_tick(Duration::from_millis(200));
         // Not added to the screen until there is something to upload.
-        let uploads = ProgressBar::new(0);
+        let uploads = ProgressBar::hidden();
         uploads.set_style(style(
             color,
             "{prefix:>9.bold} [{bar:30}] {bytes}/{total_bytes} {msg}",
@@ -186,6 +191,9 @@ impl Reporter for Progress {
                 self.jobs.set_length(jobs as u64);
                 self.jobs.set_position(0);
                 self.note().fresh = fresh;
+                self.multi.add(self.jobs.clone());
+                // Redraws now and then, so a backoff notice clears when its wait is over.
+                self.jobs.enable_steady_tick(Duration::from_millis(200));
                 if uploads > 0 {
                     self.uploads.set_length(upload_bytes);
                     self.multi.insert_after(&self.jobs, self.uploads.clone());

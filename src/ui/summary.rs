@@ -1,7 +1,9 @@
 //! The closing lines of `runner run` on stderr: the failed jobs (when they were not already
-//! shown as they happened) and one summary line. Printed even with `-q`, so cron's "mail
-//! only when something is printed" fires on a failed night.
+//! shown as they happened) and one summary line. With `-q` they are printed only when a job
+//! failed or was interrupted, so cron's "mail only when something is printed" fires on a
+//! failed night and stays silent on a good one.
 
+use super::Display;
 use crate::status::ErrorKind;
 use crate::units;
 
@@ -32,10 +34,14 @@ pub struct Summary {
 }
 
 /// The lines to print: each failure unless the live display already showed it, then the
-/// summary line.
-pub fn lines(summary: &Summary, failures_shown: bool) -> Vec<String> {
+/// summary line; nothing at all for a `-q` run where everything went well.
+pub fn lines(summary: &Summary, display: &Display) -> Vec<String> {
     let mut out = Vec::new();
-    if !failures_shown {
+    let trouble = summary.failed > 0 || summary.interrupted > 0 || summary.not_started > 0;
+    if display.quiet && !trouble {
+        return out;
+    }
+    if !display.shows_failures_live() {
         for (id, kind, message) in &summary.failures {
             out.push(format!("failed {id} ({kind}): {message}"));
         }
@@ -93,11 +99,38 @@ mod tests {
             record: "out/run.json".into(),
             ..Summary::default()
         };
-        let quiet = lines(&summary, false);
-        assert_eq!(quiet[0], "failed m/a (api): HTTP 400");
-        assert_eq!(quiet.len(), 2);
-        assert!(quiet[1].starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh; "));
-        assert_eq!(lines(&summary, true).len(), 1);
+        let quiet = Display {
+            quiet: true,
+            ..Display::default()
+        };
+        let lines_quiet = lines(&summary, &quiet);
+        assert_eq!(lines_quiet[0], "failed m/a (api): HTTP 400");
+        assert_eq!(lines_quiet.len(), 2);
+        assert!(lines_quiet[1].starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh; "));
+        // Shown live already: only the summary line.
+        assert_eq!(lines(&summary, &Display::default()).len(), 1);
+    }
+
+    #[test]
+    fn quiet_says_nothing_when_all_went_well() {
+        let good = Summary {
+            total: 2,
+            succeeded: 1,
+            fresh: 1,
+            record: "out/run.json".into(),
+            ..Summary::default()
+        };
+        let quiet = Display {
+            quiet: true,
+            ..Display::default()
+        };
+        assert!(lines(&good, &quiet).is_empty());
+        assert_eq!(lines(&good, &Display::default()).len(), 1);
+        let stopped = Summary {
+            interrupted: 1,
+            ..good
+        };
+        assert_eq!(lines(&stopped, &quiet).len(), 1);
     }
 
     #[test]
@@ -113,7 +146,7 @@ mod tests {
             record: "out/run.json".into(),
             ..Summary::default()
         };
-        let lines = lines(&summary, true);
+        let lines = lines(&summary, &Display::default());
         assert_eq!(
             lines[0],
             "the budget stopped the run: $0.1834 spent of --budget-usd $0.2000; 3 jobs not started"

@@ -10,6 +10,8 @@ mod architecture;
 mod browser;
 mod crash;
 mod deliverables;
+#[cfg(unix)]
+mod display;
 mod eco;
 mod examples;
 mod harness;
@@ -21,4 +23,5 @@ mod plan;
 mod reliability;
 mod run;
 mod secrets;
+mod snapshots_run;
 mod validate;
