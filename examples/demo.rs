@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let index = std::env::current_dir()
         .map(|d| d.join("out/demo/index.html"))
         .unwrap_or_else(|_| "out/demo/index.html".into());
-    eprintln!("Open {}", index.display());
+    eprintln!("the morning page: file://{}", index.display());
     code
 }
 

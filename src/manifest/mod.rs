@@ -17,6 +17,7 @@ pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
 mod expect;
 pub(crate) mod inputs;
+mod job_inputs;
 pub(crate) mod json_schema;
 pub(crate) mod lenient;
 mod money;

@@ -1,7 +1,8 @@
 //! From parsed manifests to concrete jobs: reads each manifest and its prompt files,
 //! applies `defaults`, expands `for_each` (with `inputs.rs` for globs and `template.rs` for
 //! placeholders) and checks the meaning of every entry, collecting all problems of all
-//! manifests as [`Diagnostic`]s. Request settings are checked in `settings.rs`.
+//! manifests as [`Diagnostic`]s. Request settings are checked in `settings.rs`, names and
+//! inputs in `job_inputs.rs`.
 //!
 //! The result holds no YAML types: after this, nothing looks at the manifest again.
 
@@ -13,10 +14,9 @@ use serde_saphyr::Spanned;
 
 use super::deliverables::Deliverables;
 use super::diagnostic::{Diagnostic, Pos};
-use super::inputs::{self, ExpandError, Expander, InputFile};
+use super::inputs::{self, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};
-use crate::api::facts::{MAX_INPUT_BYTES, bad_file_name};
 use crate::api::messages::CacheTtl;
 use crate::api::prices::Rates;
 
@@ -377,7 +377,11 @@ impl Ctx<'_> {
         jobs
     }
 
-    fn render(&mut self, s: &Spanned<String>, vars: Option<&Vars<'_>>) -> Option<String> {
+    pub(super) fn render(
+        &mut self,
+        s: &Spanned<String>,
+        vars: Option<&Vars<'_>>,
+    ) -> Option<String> {
         match template::render(&s.value, vars) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -385,85 +389,5 @@ impl Ctx<'_> {
                 None
             }
         }
-    }
-
-    fn check_name(&mut self, name: &str, at: Pos) {
-        let ok_chars = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !ok_chars || name == "." || name == ".." {
-            self.err(
-                at,
-                format!("invalid job name `{name}`, expected letters, digits, `.`, `_` or `-` (and not `.` or `..`)"),
-            )
-            .help = Some("the name is used as a folder name in the output tree".into());
-        }
-    }
-
-    fn expand_error(&mut self, at: Pos, what: &str, pattern: &str, e: &ExpandError) {
-        let d = self.err(at, format!("{what} `{pattern}` {e}"));
-        if matches!(e, ExpandError::NoMatch | ExpandError::NotFound) {
-            d.help = Some("paths and globs are relative to the manifest's folder".into());
-        }
-    }
-
-    fn inputs(&mut self, specs: &[Spanned<String>], vars: Option<&Vars<'_>>) -> Vec<InputFile> {
-        let mut files: Vec<InputFile> = Vec::new();
-        let mut by_name: BTreeMap<String, String> = BTreeMap::new();
-        for spec in specs {
-            let Some(pattern) = self.render(spec, vars) else {
-                continue;
-            };
-            let found = match self.expander.expand(&self.base, &pattern) {
-                Ok(f) => f,
-                Err(e) => {
-                    self.expand_error(pos(spec), "input", &pattern, &e);
-                    continue;
-                }
-            };
-            for f in found {
-                if files.iter().any(|g| g.abs == f.abs) {
-                    continue;
-                }
-                if let Some(problem) = bad_file_name(&f.name) {
-                    self.err(
-                        pos(spec),
-                        format!(
-                            "input `{}` has a file name the Files API rejects: {problem}",
-                            f.rel
-                        ),
-                    )
-                    .help = Some("rename the file".into());
-                    continue;
-                }
-                if f.size > MAX_INPUT_BYTES {
-                    self.err(
-                        pos(spec),
-                        format!(
-                            "input `{}` is {} bytes, over the Files API limit of 500 MB",
-                            f.rel, f.size
-                        ),
-                    );
-                    continue;
-                }
-                if let Some(other) = by_name.get(&f.name) {
-                    self.err(
-                        pos(spec),
-                        format!(
-                            "inputs `{other}` and `{}` have the same file name `{}`",
-                            f.rel, f.name
-                        ),
-                    )
-                    .help = Some(
-                        "the container keeps files by name; rename one or split the job".into(),
-                    );
-                    continue;
-                }
-                by_name.insert(f.name.clone(), f.rel.clone());
-                files.push(f);
-            }
-        }
-        files
     }
 }
