@@ -243,7 +243,13 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         uploaded: summary.uploads.uploaded,
         bytes_uploaded: summary.uploads.bytes_uploaded,
         reused: summary.uploads.reused,
-        input_tokens: summary.usage.input_tokens,
+        // Every input token, whichever way it was billed: with caching on, most are cache
+        // writes and reads, and plain input alone would read as nothing sent.
+        input_tokens: summary
+            .usage
+            .input_tokens
+            .saturating_add(summary.usage.cache_creation_input_tokens)
+            .saturating_add(summary.usage.cache_read_input_tokens),
         output_tokens: summary.usage.output_tokens,
         cost_usd: summary.cost.usd,
         budget_stop: summary
