@@ -165,12 +165,19 @@ pub(super) fn text(v: &Value) -> String {
         .map_or_else(|| NONE.to_owned(), str::to_owned)
 }
 
+/// Input counts every input token however it was billed (plain, cache write, cache read).
 pub(super) fn tokens(usage: &Value) -> String {
+    let cached = |key: &str| usage[key].as_u64().unwrap_or(0);
     match (
         usage["input_tokens"].as_u64(),
         usage["output_tokens"].as_u64(),
     ) {
-        (Some(i), Some(o)) => format!("{i} in / {o} out"),
+        (Some(i), Some(o)) => {
+            let i = i
+                .saturating_add(cached("cache_creation_input_tokens"))
+                .saturating_add(cached("cache_read_input_tokens"));
+            format!("{i} in / {o} out")
+        }
         _ => NONE.to_owned(),
     }
 }

@@ -199,6 +199,16 @@ fn a_config_file_holds_the_options_and_flags_override_it() {
     sb.cmd_against(&fake, ["run", "good.yaml"]).assert().code(1);
     assert!(sb.root.join("from-file/run.json").is_file());
 
+    // `budget_usd` in the file goes through the flag's own checks.
+    sb.file("runner.toml", "budget_usd = -1.0\n");
+    let out = sb
+        .cmd_against(&fake, ["run", "good.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--budget-usd `-1`: expected"), "{stderr}");
+
     sb.file("runner.toml", "outt = \"x\"\n");
     let out = sb
         .cmd_against(&fake, ["run", "good.yaml"])
