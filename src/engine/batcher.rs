@@ -1,0 +1,404 @@
+//! Batch mode (`runner run --batch`, docs/output.md "Batch mode"): every Messages request
+//! of the run goes through the Message Batches API (docs/api.md §5) instead of
+//! `POST /v1/messages`.
+//!
+//! The per-job logic is not duplicated: each job runs the same conversation as online
+//! (`conversation.rs`: turns, `pause_turn`, follow-ups, deliverables repair), and only the
+//! transport of one request differs: `priced.rs` hands the body to [`Batcher::submit`] and
+//! awaits its result. The batcher gathers requests into **rounds**: a round is submitted
+//! when every job still conversing is waiting on a request (so round 1 holds the first
+//! request of every job), split across batches only where the limits require (100,000
+//! requests or 256 MB, docs/api.md §5). When a round's batches end, their results (matched
+//! by `custom_id`, in any order) wake the jobs, whose next requests form the next round.
+//!
+//! Item results: `succeeded` → the job goes on; `errored` with a transient error type →
+//! submitted again in the next round, up to `--max-attempts` submissions; any other
+//! `errored` → the job fails with the API's message; `expired` → submitted once more, then
+//! the job fails with kind `batch_expired`; `canceled` → interrupted. A result missing
+//! from a batch's results fails its job (an error, not a hang).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Notify, oneshot};
+
+use super::Ctx;
+use crate::api::batches::{
+    self as wire, BatchRef, BatchRequest, BatchStatus, ItemOutcome, MAX_BYTES, MAX_REQUESTS,
+};
+use crate::api::messages::MessageResponse;
+use crate::api::retry::{GaveUp, retry};
+use crate::api::{ApiError, ApiErrorKind};
+use crate::ui::events::Event;
+
+/// First wait between polls of a batch; it grows by half each time up to [`POLL_MAX`]
+/// (both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
+const POLL_FIRST: Duration = Duration::from_secs(5);
+const POLL_MAX: Duration = Duration::from_secs(300);
+
+/// How one submitted request ended.
+pub enum BatchAnswer {
+    Answer(MessageResponse),
+    Failed(GaveUp),
+    /// Expired twice (`batch_expired`).
+    Expired(String),
+    /// Canceled, or the run was interrupted.
+    Canceled,
+}
+
+struct Pending {
+    body: Value,
+    api_version: String,
+    submissions: u32,
+    expirations: u32,
+    reply: oneshot::Sender<BatchAnswer>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Jobs that may still submit a request.
+    active: usize,
+    queue: Vec<Pending>,
+    next_id: u64,
+}
+
+/// The round driver's shared state; see the module docs.
+pub struct Batcher {
+    inner: Mutex<Inner>,
+    changed: Notify,
+}
+
+/// Held by a job while it may still submit requests; dropping it lets rounds go on
+/// without the job.
+pub struct Enrolled(Arc<Batcher>);
+
+impl Drop for Enrolled {
+    fn drop(&mut self) {
+        self.0.update(|i| i.active = i.active.saturating_sub(1));
+    }
+}
+
+impl Batcher {
+    /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
+    /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
+    pub fn new(jobs: usize) -> Arc<Batcher> {
+        Arc::new(Batcher {
+            inner: Mutex::new(Inner {
+                active: jobs,
+                ..Inner::default()
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    /// The token one job holds (the count was set by [`Batcher::new`]).
+    pub fn enroll(self: &Arc<Batcher>) -> Enrolled {
+        Enrolled(Arc::clone(self))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Changes the state and wakes the driver.
+    fn update<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let r = self.with(f);
+        self.changed.notify_one();
+        r
+    }
+
+    /// Queues one request for the next round and waits for its result.
+    pub async fn submit(&self, body: &Value, api_version: &str) -> BatchAnswer {
+        let (tx, rx) = oneshot::channel();
+        self.update(|i| {
+            i.queue.push(Pending {
+                body: body.clone(),
+                api_version: api_version.to_owned(),
+                submissions: 0,
+                expirations: 0,
+                reply: tx,
+            });
+        });
+        rx.await.unwrap_or(BatchAnswer::Canceled)
+    }
+
+    /// Runs rounds until no job is left; returns when the run is interrupted too (the
+    /// batches then stay with the API).
+    pub async fn drive(self: Arc<Batcher>, ctx: Arc<Ctx>) {
+        loop {
+            let round = loop {
+                // Looked at without notifying: the driver must not wake itself.
+                let ready = self.with(|i| {
+                    if i.active == 0 && i.queue.is_empty() {
+                        return Some(None);
+                    }
+                    (!i.queue.is_empty() && i.queue.len() >= i.active)
+                        .then(|| Some(std::mem::take(&mut i.queue)))
+                });
+                match ready {
+                    Some(round) => break round,
+                    None => tokio::select! {
+                        () = self.changed.notified() => {}
+                        () = ctx.cancel.cancelled() => return,
+                    },
+                }
+            };
+            let Some(round) = round else { return };
+            let requeue = tokio::select! {
+                r = self.run_round(&ctx, round) => r,
+                () = ctx.cancel.cancelled() => return,
+            };
+            if !requeue.is_empty() {
+                self.update(|i| i.queue.extend(requeue));
+            }
+        }
+    }
+
+    /// Submits one round and hands out its results; returns the requests to submit again.
+    async fn run_round(&self, ctx: &Ctx, round: Vec<Pending>) -> Vec<Pending> {
+        let mut requeue = Vec::new();
+        let mut by_version: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
+        for p in round {
+            by_version.entry(p.api_version.clone()).or_default().push(p);
+        }
+        // Every batch of the round is created and polled at once.
+        let batches = by_version.into_iter().flat_map(|(version, items)| {
+            split(items)
+                .into_iter()
+                .map(move |chunk| (version.clone(), chunk))
+        });
+        let runs = batches
+            .map(|(version, chunk)| async move { self.run_batch(ctx, &version, chunk).await });
+        for r in futures_util::future::join_all(runs).await {
+            requeue.extend(r);
+        }
+        requeue
+    }
+
+    async fn run_batch(&self, ctx: &Ctx, version: &str, items: Vec<Pending>) -> Vec<Pending> {
+        let ids: Vec<String> = self.with(|i| {
+            items
+                .iter()
+                .map(|_| {
+                    i.next_id += 1;
+                    format!("req-{}", i.next_id)
+                })
+                .collect()
+        });
+        let requests: Vec<BatchRequest<'_>> = ids
+            .iter()
+            .zip(&items)
+            .map(|(id, p)| BatchRequest {
+                custom_id: id,
+                params: &p.body,
+            })
+            .collect();
+        let body = wire::create_body(&requests);
+        // A create that may have reached the API is not sent again: it could make a second
+        // batch of the same requests, paid twice. Only answers that say "not processed"
+        // (429, 529) are retried.
+        let created = retry(&ctx.policy, |attempt| {
+            let call = ctx.client.create_batch(version, &body, attempt);
+            async move {
+                call.await.map_err(|mut e| {
+                    if !matches!(e.status(), Some(429 | 529)) {
+                        e.should_retry = Some(false);
+                    }
+                    e
+                })
+            }
+        })
+        .await;
+        let batch = match created {
+            Ok(b) => b,
+            Err(gave_up) => {
+                for p in items {
+                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+                }
+                return Vec::new();
+            }
+        };
+        let ended = match self.poll(ctx, version, &batch.id).await {
+            Ok(info) => info,
+            Err(gave_up) => {
+                for p in items {
+                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+                }
+                return Vec::new();
+            }
+        };
+        let collected: Mutex<HashMap<String, ItemOutcome>> = Mutex::new(HashMap::new());
+        let fetched = match ended.results_url.as_deref() {
+            Some(url) => {
+                retry(&ctx.policy, |attempt| {
+                    let collected = &collected;
+                    async move {
+                        ctx.client
+                            .batch_results(url, version, attempt, &mut |r| {
+                                collected
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .insert(r.custom_id, r.outcome);
+                            })
+                            .await
+                    }
+                })
+                .await
+            }
+            None => Err(GaveUp {
+                error: ApiError::local(
+                    "GET /v1/messages/batches/{id}",
+                    format!("batch {} ended without a results_url", batch.id),
+                ),
+                attempts: 1,
+            }),
+        };
+        if let Err(gave_up) = fetched {
+            for p in items {
+                let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+            }
+            return Vec::new();
+        }
+        tracing::debug!(batch_id = batch.id, "results read");
+        let mut results = collected
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut requeue = Vec::new();
+        for (custom_id, mut p) in ids.into_iter().zip(items) {
+            p.submissions += 1;
+            let batch_ref = BatchRef {
+                batch_id: batch.id.clone(),
+                custom_id: custom_id.clone(),
+            };
+            let answer = match results.remove(&custom_id) {
+                Some(ItemOutcome::Succeeded(message)) => BatchAnswer::Answer(MessageResponse {
+                    request_id: None,
+                    body: message,
+                    batch: Some(batch_ref),
+                }),
+                Some(ItemOutcome::Errored {
+                    error_type,
+                    message,
+                }) => {
+                    let transient = matches!(
+                        error_type.as_str(),
+                        "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"
+                    );
+                    if transient && p.submissions < ctx.policy.max_attempts {
+                        requeue.push(p);
+                        continue;
+                    }
+                    BatchAnswer::Failed(GaveUp {
+                        error: item_error(&batch_ref, &error_type, &message),
+                        attempts: p.submissions,
+                    })
+                }
+                Some(ItemOutcome::Expired) if p.expirations == 0 => {
+                    p.expirations += 1;
+                    requeue.push(p);
+                    continue;
+                }
+                Some(ItemOutcome::Expired) => BatchAnswer::Expired(format!(
+                    "the request expired twice in Message Batches (last: batch {}, custom_id {})",
+                    batch_ref.batch_id, batch_ref.custom_id
+                )),
+                Some(ItemOutcome::Canceled) => BatchAnswer::Canceled,
+                None => BatchAnswer::Failed(GaveUp {
+                    error: ApiError::local(
+                        "GET {results_url}",
+                        format!(
+                            "batch {} ended without a result for custom_id {custom_id}",
+                            batch_ref.batch_id
+                        ),
+                    ),
+                    attempts: p.submissions,
+                }),
+            };
+            tracing::debug!(
+                batch_id = batch.id,
+                custom_id,
+                "item result handed to its job"
+            );
+            let _ = p.reply.send(answer);
+        }
+        requeue
+    }
+
+    /// Polls until the batch has ended, backing off, reporting its counts.
+    async fn poll(&self, ctx: &Ctx, version: &str, id: &str) -> Result<wire::BatchInfo, GaveUp> {
+        let mut wait = POLL_FIRST;
+        loop {
+            let info = retry(&ctx.policy, |attempt| {
+                ctx.client.retrieve_batch(id, version, attempt)
+            })
+            .await?;
+            let c = info.request_counts;
+            ctx.reporter.report(Event::BatchProgress {
+                batch_id: info.id.clone(),
+                processing: c.processing,
+                succeeded: c.succeeded,
+                errored: c.errored,
+                canceled: c.canceled,
+                expired: c.expired,
+            });
+            if info.processing_status == BatchStatus::Ended {
+                return Ok(info);
+            }
+            tokio::time::sleep(ctx.policy.scaled(wait)).await;
+            wait = wait.mul_f64(1.5).min(POLL_MAX);
+        }
+    }
+}
+
+/// An errored item, as an API error status (so the job's failure reads like an online
+/// one and names the batch and custom_id).
+fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
+    let status = match error_type {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "overloaded_error" => 529,
+        _ => 500,
+    };
+    ApiError {
+        endpoint: format!("Message Batch {} item {}", at.batch_id, at.custom_id),
+        kind: ApiErrorKind::Status {
+            status,
+            error_type: Some(error_type.to_owned()),
+            error_code: None,
+            message: message.to_owned(),
+        },
+        request_id: None,
+        retry_after: None,
+        should_retry: Some(false),
+    }
+}
+
+/// Splits a round where the batch limits require it.
+fn split(items: Vec<Pending>) -> Vec<Vec<Pending>> {
+    let mut out: Vec<Vec<Pending>> = Vec::new();
+    let mut bytes = 0usize;
+    for p in items {
+        let size = serde_json::to_vec(&p.body).map_or(0, |b| b.len()) + 128;
+        let full = out
+            .last()
+            .is_none_or(|last| last.len() >= MAX_REQUESTS || bytes + size > MAX_BYTES);
+        if full {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(last) = out.last_mut() {
+            last.push(p);
+        }
+    }
+    out
+}
