@@ -25,6 +25,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
 use super::Ctx;
+use super::batch_journal::{Journal, Record, Recorded, body_hash};
 use crate::api::batches::{
     self as wire, BatchRef, BatchRequest, BatchStatus, ItemOutcome, MAX_BYTES, MAX_REQUESTS,
 };
@@ -68,6 +69,9 @@ struct Inner {
 pub struct Batcher {
     inner: Mutex<Inner>,
     changed: Notify,
+    journal: Journal,
+    /// Requests recorded by an earlier run, by body hash (`batch_journal.rs`).
+    recorded: Mutex<HashMap<String, (Recorded, String)>>,
 }
 
 /// Held by a job while it may still submit requests; dropping it lets rounds go on
@@ -83,13 +87,17 @@ impl Drop for Enrolled {
 impl Batcher {
     /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
     /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
-    pub fn new(jobs: usize) -> Arc<Batcher> {
+    pub fn new(jobs: usize, out: &camino::Utf8Path) -> Arc<Batcher> {
+        let journal = Journal::new(out);
+        let recorded = Mutex::new(journal.pending());
         Arc::new(Batcher {
             inner: Mutex::new(Inner {
                 active: jobs,
                 ..Inner::default()
             }),
             changed: Notify::new(),
+            journal,
+            recorded,
         })
     }
 
@@ -163,8 +171,32 @@ impl Batcher {
     async fn run_round(&self, ctx: &Ctx, round: Vec<Pending>) -> Vec<Pending> {
         let mut requeue = Vec::new();
         let mut by_version: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
-        for p in round {
-            by_version.entry(p.api_version.clone()).or_default().push(p);
+        // Requests an earlier run already submitted: picked up from their batch.
+        let mut resumed: BTreeMap<(String, String), Vec<(String, Pending)>> = BTreeMap::new();
+        {
+            let mut recorded = self
+                .recorded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for p in round {
+                match recorded.remove(&body_hash(&p.body)) {
+                    Some((at, version)) if version == p.api_version => resumed
+                        .entry((at.batch_id, version))
+                        .or_default()
+                        .push((at.custom_id, p)),
+                    _ => by_version.entry(p.api_version.clone()).or_default().push(p),
+                }
+            }
+        }
+        let picked_up = resumed
+            .into_iter()
+            .map(|((batch_id, version), items)| async move {
+                tracing::info!(batch_id, items = items.len(), "resuming a recorded batch");
+                let (ids, items): (Vec<String>, Vec<Pending>) = items.into_iter().unzip();
+                self.finish(ctx, &version, &batch_id, ids, items).await
+            });
+        for r in futures_util::future::join_all(picked_up).await {
+            requeue.extend(r);
         }
         // Every batch of the round is created and polled at once.
         let batches = by_version.into_iter().flat_map(|(version, items)| {
@@ -223,7 +255,35 @@ impl Batcher {
                 return Vec::new();
             }
         };
-        let ended = match self.poll(ctx, version, &batch.id).await {
+        // Before anything else: a runner killed from here on resumes this batch.
+        let record = Record {
+            batch_id: batch.id.clone(),
+            api_version: version.to_owned(),
+            items: ids
+                .iter()
+                .zip(&items)
+                .map(|(id, p)| (id.clone(), body_hash(&p.body)))
+                .collect(),
+        };
+        if let Err(e) = self.journal.record(&record) {
+            tracing::error!(
+                batch_id = batch.id,
+                "cannot record the batch under OUT/.batches ({e}); a re-run would submit its requests again"
+            );
+        }
+        self.finish(ctx, version, &batch.id, ids, items).await
+    }
+
+    /// Waits for a batch and hands its results out; returns the requests to submit again.
+    async fn finish(
+        &self,
+        ctx: &Ctx,
+        version: &str,
+        batch_id: &str,
+        ids: Vec<String>,
+        items: Vec<Pending>,
+    ) -> Vec<Pending> {
+        let ended = match self.poll(ctx, version, batch_id).await {
             Ok(info) => info,
             Err(gave_up) => {
                 for p in items {
@@ -253,7 +313,7 @@ impl Batcher {
             None => Err(GaveUp {
                 error: ApiError::local(
                     "GET /v1/messages/batches/{id}",
-                    format!("batch {} ended without a results_url", batch.id),
+                    format!("batch {batch_id} ended without a results_url"),
                 ),
                 attempts: 1,
             }),
@@ -264,7 +324,7 @@ impl Batcher {
             }
             return Vec::new();
         }
-        tracing::debug!(batch_id = batch.id, "results read");
+        tracing::debug!(batch_id, "results read");
         let mut results = collected
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -272,7 +332,7 @@ impl Batcher {
         for (custom_id, mut p) in ids.into_iter().zip(items) {
             p.submissions += 1;
             let batch_ref = BatchRef {
-                batch_id: batch.id.clone(),
+                batch_id: batch_id.to_owned(),
                 custom_id: custom_id.clone(),
             };
             let answer = match results.remove(&custom_id) {
@@ -319,13 +379,10 @@ impl Batcher {
                     attempts: p.submissions,
                 }),
             };
-            tracing::debug!(
-                batch_id = batch.id,
-                custom_id,
-                "item result handed to its job"
-            );
+            tracing::debug!(batch_id, custom_id, "item result handed to its job");
             let _ = p.reply.send(answer);
         }
+        self.journal.done(batch_id);
         requeue
     }
 

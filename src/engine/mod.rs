@@ -32,6 +32,7 @@
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
+mod batch_journal;
 pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
@@ -131,7 +132,7 @@ pub async fn run(
 ) -> Result<Report, VerifyError> {
     let mut ctx = ctx;
     if settings.batch {
-        ctx.batcher = Some(batcher::Batcher::new(to_run.len()));
+        ctx.batcher = Some(batcher::Batcher::new(to_run.len(), out));
     }
     let ctx = Arc::new(ctx);
     if let Some(b) = &ctx.batcher {

@@ -181,3 +181,52 @@ fn batch_true_in_the_config_file_is_the_default_and_no_batch_overrides_it() {
     assert_eq!(fake.stats().batches_created, 1);
     assert_eq!(fake.stats().requests.get("messages"), Some(&1));
 }
+
+#[test]
+fn a_runner_killed_while_polling_resumes_its_batch_and_submits_nothing_twice() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    jobs(&sb);
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    // Polled at least once: the batch was recorded before that.
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(fake.stats().batches_created, 1);
+    let records = std::fs::read_dir(sb.root.join("out/.batches"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 1);
+
+    fake.set_batch_delay(Duration::ZERO);
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(0), "{summary}");
+    for job in ["long", "repaired", "plain"] {
+        assert_eq!(
+            sb.read_json(&format!("out/m/{job}/job.json"))["status"],
+            "succeeded"
+        );
+    }
+    // Every request submitted once: 9 distinct items, the first round's 3 in the batch
+    // the killed runner created.
+    let items = fake.batch_items();
+    assert_eq!(items.len(), 9, "{items:?}");
+    let distinct: std::collections::HashSet<String> =
+        items.iter().map(|i| i.params.to_string()).collect();
+    assert_eq!(distinct.len(), 9);
+    assert_eq!(fake.stats().batches_created, 6);
+    let first = &items[0].batch_id;
+    let job = sb.read_json("out/m/plain/job.json");
+    assert_eq!(&job["requests"][0]["batch_id"], first);
+    // Nothing is left to resume.
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

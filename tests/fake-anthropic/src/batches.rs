@@ -299,8 +299,18 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
 }
 
 /// Answers every item in turn unless the batch was canceled first.
-async fn process(ctx: Ctx, id: String, delay: std::time::Duration, headers: HeaderMap) {
-    tokio::time::sleep(delay).await;
+async fn process(ctx: Ctx, id: String, _delay: std::time::Duration, headers: HeaderMap) {
+    // The delay is re-read while waiting, so a test can shorten it for batches already
+    // created (e.g. to let a resumed run finish).
+    let created = std::time::Instant::now();
+    loop {
+        let delay = ctx.shared.read(|s| s.batch_delay);
+        let waited = created.elapsed();
+        if waited >= delay {
+            break;
+        }
+        tokio::time::sleep((delay - waited).min(std::time::Duration::from_millis(20))).await;
+    }
     let items = ctx.shared.update(|s| {
         let b = s.batches.values_mut().find(|b| b.id == id)?;
         if b.status != Status::InProgress {
