@@ -268,6 +268,41 @@ impl ApiClient {
     }
 }
 
+/// Whether an `errored` item's error type is worth submitting again (docs/api.md §5).
+pub fn is_transient_item(error_type: &str) -> bool {
+    matches!(
+        error_type,
+        "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"
+    )
+}
+
+/// An errored item, as an API error status (so the job's failure reads like an online
+/// one and names the batch and custom_id).
+pub fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
+    let status = match error_type {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "overloaded_error" => 529,
+        _ => 500,
+    };
+    ApiError {
+        endpoint: format!("Message Batch {} item {}", at.batch_id, at.custom_id),
+        kind: ApiErrorKind::Status {
+            status,
+            error_type: Some(error_type.to_owned()),
+            error_code: None,
+            message: message.to_owned(),
+        },
+        request_id: None,
+        retry_after: None,
+        should_retry: Some(false),
+    }
+}
+
 /// Batch ids are opaque; keep them from changing the URL's path.
 fn segment(id: &str) -> String {
     id.bytes()

@@ -26,12 +26,12 @@ use tokio::sync::{Notify, oneshot};
 
 use super::Ctx;
 use super::batch_journal::{Journal, Record, Recorded, body_hash};
+use crate::api::ApiError;
 use crate::api::batches::{
     self as wire, BatchRef, BatchRequest, BatchStatus, ItemOutcome, MAX_BYTES, MAX_REQUESTS,
 };
 use crate::api::messages::MessageResponse;
 use crate::api::retry::{GaveUp, retry};
-use crate::api::{ApiError, ApiErrorKind};
 use crate::ui::events::Event;
 
 /// First wait between polls of a batch; it grows by half each time up to [`POLL_MAX`]
@@ -345,16 +345,14 @@ impl Batcher {
                     error_type,
                     message,
                 }) => {
-                    let transient = matches!(
-                        error_type.as_str(),
-                        "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"
-                    );
-                    if transient && p.submissions < ctx.policy.max_attempts {
+                    if wire::is_transient_item(&error_type)
+                        && p.submissions < ctx.policy.max_attempts
+                    {
                         requeue.push(p);
                         continue;
                     }
                     BatchAnswer::Failed(GaveUp {
-                        error: item_error(&batch_ref, &error_type, &message),
+                        error: wire::item_error(&batch_ref, &error_type, &message),
                         attempts: p.submissions,
                     })
                 }
@@ -409,33 +407,6 @@ impl Batcher {
             tokio::time::sleep(ctx.policy.scaled(wait)).await;
             wait = wait.mul_f64(1.5).min(POLL_MAX);
         }
-    }
-}
-
-/// An errored item, as an API error status (so the job's failure reads like an online
-/// one and names the batch and custom_id).
-fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
-    let status = match error_type {
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
-        "permission_error" => 403,
-        "not_found_error" => 404,
-        "request_too_large" => 413,
-        "rate_limit_error" => 429,
-        "overloaded_error" => 529,
-        _ => 500,
-    };
-    ApiError {
-        endpoint: format!("Message Batch {} item {}", at.batch_id, at.custom_id),
-        kind: ApiErrorKind::Status {
-            status,
-            error_type: Some(error_type.to_owned()),
-            error_code: None,
-            message: message.to_owned(),
-        },
-        request_id: None,
-        retry_after: None,
-        should_retry: Some(false),
     }
 }
 

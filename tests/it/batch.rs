@@ -230,3 +230,36 @@ fn a_runner_killed_while_polling_resumes_its_batch_and_submits_nothing_twice() {
         0
     );
 }
+
+#[test]
+fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(sb.read_json("out/run.json")["counts"]["interrupted"], 1);
+    // Not canceled: the batch is still with the API, and recorded for the re-run.
+    assert_eq!(fake.stats().requests.get("batch_cancel"), None);
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        1
+    );
+    fake.set_batch_delay(Duration::ZERO);
+    sb.cmd_against(&fake, ["run", "m.yaml", "--batch"])
+        .assert()
+        .success();
+    assert_eq!(fake.batch_items().len(), 1);
+}

@@ -275,7 +275,7 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
         started: false,
     };
     let object = batch.object();
-    let delay = ctx.shared.update(|s| {
+    ctx.shared.update(|s| {
         s.stats.batches_created += 1;
         s.stats.batch_items += u32::try_from(batch.items.len()).unwrap_or(u32::MAX);
         for (custom_id, params) in &batch.items {
@@ -287,19 +287,18 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
         }
         let seq = s.batches.keys().next_back().map_or(1, |k| k + 1);
         s.batches.insert(seq, batch);
-        s.batch_delay
     });
     let worker = Ctx {
         shared: ctx.shared.clone(),
         version: ctx.version.clone(),
         legacy_files: false,
     };
-    tokio::spawn(process(worker, id, delay, headers.clone()));
+    tokio::spawn(process(worker, id, headers.clone()));
     Ok(Reply::ok_json(&object))
 }
 
 /// Answers every item in turn unless the batch was canceled first.
-async fn process(ctx: Ctx, id: String, _delay: std::time::Duration, headers: HeaderMap) {
+async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
     // The delay is re-read while waiting, so a test can shorten it for batches already
     // created (e.g. to let a resumed run finish).
     let created = std::time::Instant::now();
