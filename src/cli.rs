@@ -259,6 +259,10 @@ pub struct RunArgs {
     /// Online requests even when the config file says `batch = true`.
     #[arg(long, overrides_with = "batch")]
     pub no_batch: bool,
+    /// With `--batch`: on SIGINT/SIGTERM, cancel the batches being waited on instead of
+    /// leaving them for the re-run.
+    #[arg(long)]
+    pub cancel_on_interrupt: bool,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,

@@ -153,10 +153,6 @@ impl ApiClient {
     }
 
     /// `POST /v1/messages/batches/{id}/cancel`.
-    #[expect(
-        dead_code,
-        reason = "for --cancel-on-interrupt and --batch-deadline, not built yet (README)"
-    )]
     pub async fn cancel_batch(
         &self,
         id: &str,

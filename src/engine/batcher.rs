@@ -63,6 +63,8 @@ struct Inner {
     active: usize,
     queue: Vec<Pending>,
     next_id: u64,
+    /// Batches created and not yet handed out: (id, API version).
+    waiting: Vec<(String, String)>,
 }
 
 /// The round driver's shared state; see the module docs.
@@ -72,6 +74,8 @@ pub struct Batcher {
     journal: Journal,
     /// Requests recorded by an earlier run, by body hash (`batch_journal.rs`).
     recorded: Mutex<HashMap<String, (Recorded, String)>>,
+    /// `--cancel-on-interrupt`.
+    cancel_on_interrupt: bool,
 }
 
 /// Held by a job while it may still submit requests; dropping it lets rounds go on
@@ -87,7 +91,7 @@ impl Drop for Enrolled {
 impl Batcher {
     /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
     /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
-    pub fn new(jobs: usize, out: &camino::Utf8Path) -> Arc<Batcher> {
+    pub fn new(jobs: usize, out: &camino::Utf8Path, cancel_on_interrupt: bool) -> Arc<Batcher> {
         let journal = Journal::new(out);
         let recorded = Mutex::new(journal.pending());
         Arc::new(Batcher {
@@ -98,6 +102,7 @@ impl Batcher {
             changed: Notify::new(),
             journal,
             recorded,
+            cancel_on_interrupt,
         })
     }
 
@@ -152,17 +157,36 @@ impl Batcher {
                     Some(round) => break round,
                     None => tokio::select! {
                         () = self.changed.notified() => {}
-                        () = ctx.cancel.cancelled() => return,
+                        () = ctx.cancel.cancelled() => return self.interrupted(&ctx).await,
                     },
                 }
             };
             let Some(round) = round else { return };
             let requeue = tokio::select! {
                 r = self.run_round(&ctx, round) => r,
-                () = ctx.cancel.cancelled() => return,
+                () = ctx.cancel.cancelled() => return self.interrupted(&ctx).await,
             };
             if !requeue.is_empty() {
                 self.update(|i| i.queue.extend(requeue));
+            }
+        }
+    }
+
+    /// The run was interrupted: the batches stay with the API (recorded, so the re-run
+    /// resumes them), or with `--cancel-on-interrupt` are canceled and forgotten.
+    async fn interrupted(&self, ctx: &Ctx) {
+        if !self.cancel_on_interrupt {
+            return;
+        }
+        let waiting = self.with(|i| std::mem::take(&mut i.waiting));
+        for (id, version) in waiting {
+            match retry(&ctx.policy, |attempt| {
+                ctx.client.cancel_batch(&id, &version, attempt)
+            })
+            .await
+            {
+                Ok(_) => self.journal.done(&id),
+                Err(e) => tracing::error!(batch_id = id, "cannot cancel the batch: {e}"),
             }
         }
     }
@@ -255,6 +279,7 @@ impl Batcher {
                 return Vec::new();
             }
         };
+        self.with(|i| i.waiting.push((batch.id.clone(), version.to_owned())));
         // Before anything else: a runner killed from here on resumes this batch.
         let record = Record {
             batch_id: batch.id.clone(),
@@ -283,6 +308,11 @@ impl Batcher {
         ids: Vec<String>,
         items: Vec<Pending>,
     ) -> Vec<Pending> {
+        self.with(|i| {
+            if !i.waiting.iter().any(|(w, _)| w == batch_id) {
+                i.waiting.push((batch_id.to_owned(), version.to_owned()));
+            }
+        });
         let ended = match self.poll(ctx, version, batch_id).await {
             Ok(info) => info,
             Err(gave_up) => {
@@ -381,6 +411,7 @@ impl Batcher {
             let _ = p.reply.send(answer);
         }
         self.journal.done(batch_id);
+        self.with(|i| i.waiting.retain(|(w, _)| w != batch_id));
         requeue
     }
 

@@ -83,6 +83,8 @@ pub struct Settings {
     pub budget_usd: Option<f64>,
     /// `--batch`: every Messages request through Message Batches (`batcher.rs`).
     pub batch: bool,
+    /// `--cancel-on-interrupt`: cancel the waiting batches on SIGINT/SIGTERM.
+    pub cancel_on_interrupt: bool,
 }
 
 /// What every task of a run shares.
@@ -132,7 +134,11 @@ pub async fn run(
 ) -> Result<Report, VerifyError> {
     let mut ctx = ctx;
     if settings.batch {
-        ctx.batcher = Some(batcher::Batcher::new(to_run.len(), out));
+        ctx.batcher = Some(batcher::Batcher::new(
+            to_run.len(),
+            out,
+            settings.cancel_on_interrupt,
+        ));
     }
     let ctx = Arc::new(ctx);
     if let Some(b) = &ctx.batcher {

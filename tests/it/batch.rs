@@ -263,3 +263,33 @@ fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun()
         .success();
     assert_eq!(fake.batch_items().len(), 1);
 }
+
+#[test]
+fn cancel_on_interrupt_cancels_the_waiting_batch() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let mut child = sb.spawn_against(
+        &fake,
+        &["run", "m.yaml", "--batch", "--cancel-on-interrupt"],
+    );
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(fake.stats().requests.get("batch_cancel"), Some(&1));
+    assert_eq!(fake.stats().batches_ended, 1);
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

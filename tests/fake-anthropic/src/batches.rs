@@ -159,17 +159,26 @@ pub(crate) fn handle(
         Route::Create => create(ctx, headers, body),
         Route::Get(id) => with(&id, &mut |b| Ok(b.object())).map(|v| Reply::ok_json(&v)),
         Route::List => Ok(Reply::ok_json(&list(shared, query)?)),
-        Route::Cancel(id) => with(&id, &mut |b| {
-            if b.status == Status::InProgress {
-                b.cancel_initiated_at = Some(Timestamp::now());
-                b.status = Status::Canceling;
-                if !b.started {
-                    b.end_canceled();
+        Route::Cancel(id) => shared
+            .update(|s| {
+                let b = s
+                    .batches
+                    .values_mut()
+                    .find(|b| b.id == id)
+                    .ok_or_else(|| not_found(&id))?;
+                if b.status == Status::InProgress {
+                    b.cancel_initiated_at = Some(Timestamp::now());
+                    b.status = Status::Canceling;
+                    if !b.started {
+                        b.end_canceled();
+                        let object = b.object();
+                        s.stats.batches_ended += 1;
+                        return Ok(object);
+                    }
                 }
-            }
-            Ok(b.object())
-        })
-        .map(|v| Reply::ok_json(&v)),
+                Ok(b.object())
+            })
+            .map(|v| Reply::ok_json(&v)),
         Route::Results(id) => {
             let lines = with(&id, &mut |b| {
                 if b.status != Status::Ended {
@@ -318,7 +327,9 @@ async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
         b.started = true;
         Some(b.items.clone())
     });
-    for (custom_id, params) in items.unwrap_or_default() {
+    // Ended already (canceled before processing started).
+    let Some(items) = items else { return };
+    for (custom_id, params) in items {
         let result = answer(&ctx, &headers, &params).await;
         let line = json!({"custom_id": custom_id, "result": result});
         let stop = ctx
