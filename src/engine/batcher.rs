@@ -19,25 +19,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
 use super::Ctx;
 use super::batch_journal::{Journal, Record, Recorded, body_hash};
+use super::batch_wait;
 use crate::api::ApiError;
-use crate::api::batches::{
-    self as wire, BatchRef, BatchRequest, BatchStatus, ItemOutcome, MAX_BYTES, MAX_REQUESTS,
-};
+use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome};
 use crate::api::messages::MessageResponse;
 use crate::api::retry::{GaveUp, retry};
-use crate::ui::events::Event;
-
-/// First wait between polls of a batch; it grows by half each time up to [`POLL_MAX`]
-/// (both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
-const POLL_FIRST: Duration = Duration::from_secs(5);
-const POLL_MAX: Duration = Duration::from_secs(300);
 
 /// How one submitted request ended.
 pub enum BatchAnswer {
@@ -224,7 +216,7 @@ impl Batcher {
         }
         // Every batch of the round is created and polled at once.
         let batches = by_version.into_iter().flat_map(|(version, items)| {
-            split(items)
+            batch_wait::split(items, |p: &Pending| &p.body)
                 .into_iter()
                 .map(move |chunk| (version.clone(), chunk))
         });
@@ -313,7 +305,7 @@ impl Batcher {
                 i.waiting.push((batch_id.to_owned(), version.to_owned()));
             }
         });
-        let ended = match self.poll(ctx, version, batch_id).await {
+        let ended = match batch_wait::until_ended(ctx, version, batch_id).await {
             Ok(info) => info,
             Err(gave_up) => {
                 for p in items {
@@ -414,50 +406,4 @@ impl Batcher {
         self.with(|i| i.waiting.retain(|(w, _)| w != batch_id));
         requeue
     }
-
-    /// Polls until the batch has ended, backing off, reporting its counts.
-    async fn poll(&self, ctx: &Ctx, version: &str, id: &str) -> Result<wire::BatchInfo, GaveUp> {
-        let mut wait = POLL_FIRST;
-        loop {
-            let info = retry(&ctx.policy, |attempt| {
-                ctx.client.retrieve_batch(id, version, attempt)
-            })
-            .await?;
-            let c = info.request_counts;
-            ctx.reporter.report(Event::BatchProgress {
-                batch_id: info.id.clone(),
-                processing: c.processing,
-                succeeded: c.succeeded,
-                errored: c.errored,
-                canceled: c.canceled,
-                expired: c.expired,
-            });
-            if info.processing_status == BatchStatus::Ended {
-                return Ok(info);
-            }
-            tokio::time::sleep(ctx.policy.scaled(wait)).await;
-            wait = wait.mul_f64(1.5).min(POLL_MAX);
-        }
-    }
-}
-
-/// Splits a round where the batch limits require it.
-fn split(items: Vec<Pending>) -> Vec<Vec<Pending>> {
-    let mut out: Vec<Vec<Pending>> = Vec::new();
-    let mut bytes = 0usize;
-    for p in items {
-        let size = serde_json::to_vec(&p.body).map_or(0, |b| b.len()) + 128;
-        let full = out
-            .last()
-            .is_none_or(|last| last.len() >= MAX_REQUESTS || bytes + size > MAX_BYTES);
-        if full {
-            out.push(Vec::new());
-            bytes = 0;
-        }
-        bytes += size;
-        if let Some(last) = out.last_mut() {
-            last.push(p);
-        }
-    }
-    out
 }

@@ -33,6 +33,7 @@
 //! `job.rs` is one job from its inputs to its folder.
 
 mod batch_journal;
+mod batch_wait;
 pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
