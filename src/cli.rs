@@ -252,6 +252,17 @@ pub struct RunArgs {
     /// is reserved before it is sent, and one that could overshoot is not sent.
     #[arg(long, value_name = "USD")]
     pub budget_usd: Option<String>,
+    /// Send every Messages request through the Message Batches API (half price, results
+    /// within 24 h): the run waits for its batches, in rounds of one request per job.
+    #[arg(long, overrides_with = "no_batch")]
+    pub batch: bool,
+    /// Online requests even when the config file says `batch = true`.
+    #[arg(long, overrides_with = "batch")]
+    pub no_batch: bool,
+    /// With `--batch`: on SIGINT/SIGTERM, cancel the batches being waited on instead of
+    /// leaving them for the re-run.
+    #[arg(long)]
+    pub cancel_on_interrupt: bool,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,

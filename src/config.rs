@@ -331,6 +331,8 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
             policy,
             max_fail: args.max_fail.map(|n| n as usize),
             budget_usd: args.budget_usd.as_deref().map(budget_usd).transpose()?,
+            batch: args.batch && !args.no_batch,
+            cancel_on_interrupt: args.cancel_on_interrupt,
         },
     })
 }

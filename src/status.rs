@@ -69,6 +69,8 @@ pub enum ErrorKind {
     NotStarted,
     /// The next request could have taken the run over `--budget-usd`; it was not sent.
     Budget,
+    /// Batch mode: a request expired in Message Batches twice.
+    BatchExpired,
 }
 
 impl ErrorKind {
@@ -93,6 +95,7 @@ impl ErrorKind {
             ErrorKind::Invalid => "invalid",
             ErrorKind::NotStarted => "not_started",
             ErrorKind::Budget => "budget",
+            ErrorKind::BatchExpired => "batch_expired",
         }
     }
 }
@@ -128,6 +131,7 @@ mod tests {
             ErrorKind::Invalid,
             ErrorKind::NotStarted,
             ErrorKind::Budget,
+            ErrorKind::BatchExpired,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

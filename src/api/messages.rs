@@ -72,6 +72,8 @@ pub fn request_params(p: &Params<'_>) -> Value {
 pub struct MessageResponse {
     pub body: serde_json::Value,
     pub request_id: Option<String>,
+    /// Set when the response came from a Message Batch (`batches.rs`).
+    pub batch: Option<super::batches::BatchRef>,
 }
 
 impl ApiClient {
@@ -109,7 +111,11 @@ impl ApiClient {
         })?;
         self.messages_gate
             .record_output(Usage::from_wire(&body["usage"]).output_tokens);
-        Ok(MessageResponse { body, request_id })
+        Ok(MessageResponse {
+            body,
+            request_id,
+            batch: None,
+        })
     }
 }
 

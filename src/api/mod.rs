@@ -6,6 +6,7 @@
 //! Imports nothing from the stages: the stages hand it plain values
 //! ([`messages::Params`], [`files::UploadSpec`]) and get typed results back.
 
+pub(crate) mod batches;
 pub(crate) mod client;
 pub(crate) mod error;
 pub(crate) mod facts;

@@ -161,6 +161,7 @@ async fn execute(
             max_fail: config.engine.max_fail,
             attempts_root: history::run_dir(out, &run_id),
             budget: Budget::new(config.engine.budget_usd),
+            batcher: None,
         };
         let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
         lines.extend(report.lines);

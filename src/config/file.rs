@@ -26,6 +26,8 @@ pub struct FileOptions {
     only: Option<Vec<String>>,
     max_attempts: Option<u16>,
     force: Option<bool>,
+    /// `--batch`; `--no-batch` on the command line wins.
+    batch: Option<bool>,
     json: Option<bool>,
     state_dir: Option<Utf8PathBuf>,
     upload_ttl: Option<String>,
@@ -154,6 +156,12 @@ impl Loaded {
             && let Some(v) = o.force
         {
             args.force = v;
+        }
+        if unset("batch")
+            && unset("no_batch")
+            && let Some(v) = o.batch
+        {
+            args.batch = v;
         }
         if unset("json")
             && let Some(v) = o.json

@@ -12,6 +12,7 @@ use super::Ctx;
 use super::deliverables::Check;
 use super::priced::{self, Sent};
 use crate::api::ApiErrorKind;
+use crate::api::batches::BatchRef;
 use crate::api::messages::{self as wire, Params, Usage};
 use crate::output::outcome::{Exchange, JobError};
 use crate::plan::PlannedJob;
@@ -136,6 +137,14 @@ pub async fn converse(
                     });
                     return conv;
                 }
+                Sent::Expired(message) => {
+                    conv.error = Some(JobError {
+                        kind: ErrorKind::BatchExpired,
+                        message: format!("turn {}: {message}", turn + 1),
+                        request_id: None,
+                    });
+                    return conv;
+                }
                 Sent::Interrupted => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Interrupted,
@@ -155,8 +164,14 @@ pub async fn converse(
                             // Keep what was received, even when it is not JSON.
                             let raw = Value::String(body.clone());
                             let id = gave_up.error.request_id.clone();
-                            conv.exchanges
-                                .push(exchange(turn, continuation, &id, None, &raw));
+                            conv.exchanges.push(exchange(
+                                turn,
+                                continuation,
+                                &id,
+                                None,
+                                &raw,
+                                None,
+                            ));
                             ErrorKind::InvalidResponse
                         }
                         _ => ErrorKind::Api,
@@ -179,6 +194,7 @@ pub async fn converse(
                         &response.request_id,
                         None,
                         &response.body,
+                        response.batch.as_ref(),
                     ));
                     conv.error = Some(JobError {
                         kind: ErrorKind::InvalidResponse,
@@ -199,6 +215,7 @@ pub async fn converse(
                 &response.request_id,
                 stop.clone(),
                 &response.body,
+                response.batch.as_ref(),
             ));
             let fail = |kind, message: String| JobError {
                 kind,
@@ -262,6 +279,7 @@ fn exchange(
     request_id: &Option<String>,
     stop: Option<String>,
     body: &Value,
+    batch: Option<&BatchRef>,
 ) -> Exchange {
     Exchange {
         turn,
@@ -270,5 +288,6 @@ fn exchange(
         stop_reason: stop,
         usage: Usage::from_wire(&body["usage"]),
         response: body.clone(),
+        batch: batch.cloned(),
     }
 }

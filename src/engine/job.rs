@@ -8,6 +8,7 @@ use camino::Utf8Path;
 use tokio::sync::Semaphore;
 
 use super::Ctx;
+use super::batcher::Batcher;
 use super::conversation::{self, Conversation};
 use super::downloads::{self, OutputLimits};
 use super::halt::HaltReason;
@@ -32,6 +33,8 @@ pub async fn run_one(
 ) -> (JobLine, Usage) {
     ctx.reporter
         .report(Event::JobWaiting { id: job.id.clone() });
+    // Batch mode: rounds wait for this job until its conversation is over.
+    let enrolled = ctx.batcher.as_ref().map(Batcher::enroll);
     let inputs: Vec<_> = job
         .inputs
         .iter()
@@ -57,9 +60,12 @@ pub async fn run_one(
         return not_started(ctx, &job, reason);
     }
     let started_at = jiff::Timestamp::now();
+    // A batch takes as long as the API's queue does (up to 24 h): the manifest's
+    // `timeout` bounds online conversations only (docs/output.md, "Batch mode").
     let deadline = job
         .settings
         .timeout
+        .filter(|_| ctx.batcher.is_none())
         .map(|t| tokio::time::Instant::now() + t);
     // The output folder must be writable before the conversation is paid for.
     let staging = match Staging::new(out, &job.id) {
@@ -120,6 +126,7 @@ pub async fn run_one(
         ctx.failures.failed(&ctx.halt, ctx.max_fail);
     }
     drop(permit);
+    drop(enrolled);
     let mut outcome = JobOutcome {
         inputs: attached(&job, &file_ids, &uploaded),
         job,

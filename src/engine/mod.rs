@@ -32,6 +32,9 @@
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
+mod batch_journal;
+mod batch_wait;
+pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
 mod deliverables;
@@ -79,6 +82,10 @@ pub struct Settings {
     pub max_fail: Option<usize>,
     /// `--budget-usd`.
     pub budget_usd: Option<f64>,
+    /// `--batch`: every Messages request through Message Batches (`batcher.rs`).
+    pub batch: bool,
+    /// `--cancel-on-interrupt`: cancel the waiting batches on SIGINT/SIGTERM.
+    pub cancel_on_interrupt: bool,
 }
 
 /// What every task of a run shares.
@@ -98,6 +105,8 @@ pub struct Ctx {
     pub attempts_root: camino::Utf8PathBuf,
     /// The run's spend, and `--budget-usd` (`budget.rs`).
     pub budget: Budget,
+    /// Batch mode: where requests go instead of `POST /v1/messages` (set by [`run`]).
+    pub batcher: Option<Arc<batcher::Batcher>>,
 }
 
 /// What the engine did.
@@ -124,7 +133,18 @@ pub async fn run(
     settings: &Settings,
     out: &Utf8Path,
 ) -> Result<Report, VerifyError> {
+    let mut ctx = ctx;
+    if settings.batch {
+        ctx.batcher = Some(batcher::Batcher::new(
+            to_run.len(),
+            out,
+            settings.cancel_on_interrupt,
+        ));
+    }
     let ctx = Arc::new(ctx);
+    if let Some(b) = &ctx.batcher {
+        tokio::spawn(Arc::clone(b).drive(Arc::clone(&ctx)));
+    }
     let cache = Arc::new(cache);
     if let Err(e) = cache.compact() {
         tracing::warn!("{}", crate::api::error::chain(&e));
@@ -140,7 +160,13 @@ pub async fn run(
     let uploads = Arc::new(Uploads::start(
         &ctx, &cache, needed, &verified, settings, &order,
     ));
-    let permits = Arc::new(Semaphore::new(settings.jobs));
+    // Batch mode: a round holds a request of every job, so no job waits for a `-j` slot.
+    let slots = if settings.batch {
+        to_run.len().max(1)
+    } else {
+        settings.jobs
+    };
+    let permits = Arc::new(Semaphore::new(slots));
     let mut tasks = JoinSet::new();
     for job in to_run {
         let (ctx, uploads, permits, job) = (

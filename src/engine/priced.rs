@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::Value;
 
 use super::Ctx;
-use super::budget::Refused;
+use super::batcher::BatchAnswer;
+use super::budget::{Refused, Reservation};
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
@@ -23,6 +24,8 @@ pub enum Sent {
     Failed(GaveUp),
     /// Not sent: it could have taken the run over the budget.
     Refused(Refused),
+    /// Batch mode: the request expired in Message Batches twice.
+    Expired(String),
     /// The run was interrupted while it was in flight.
     Interrupted,
 }
@@ -74,6 +77,25 @@ pub async fn send(ctx: &Ctx, job: &PlannedJob, body: &Value, previous: &mut Prev
     // retried stays counted at the worst case.
     let lost = AtomicU32::new(0);
     let api_version = job.settings.api_version.as_str();
+    if let Some(batcher) = &ctx.batcher {
+        let answer = tokio::select! {
+            a = batcher.submit(body, api_version) => a,
+            () = ctx.cancel.cancelled() => return Sent::Interrupted,
+        };
+        let response = match answer {
+            BatchAnswer::Answer(r) => Ok(r),
+            BatchAnswer::Failed(gave_up) => Err(gave_up),
+            BatchAnswer::Expired(message) => {
+                reservation.release();
+                return Sent::Expired(message);
+            }
+            BatchAnswer::Canceled => {
+                reservation.release();
+                return Sent::Interrupted;
+            }
+        };
+        return settle(ctx, job, reservation, response);
+    }
     let call = retry(&ctx.policy, |attempt| {
         let sent = ctx
             .client
@@ -106,6 +128,16 @@ pub async fn send(ctx: &Ctx, job: &PlannedJob, body: &Value, previous: &mut Prev
         lost
     };
     ctx.budget.count_lost(worst * f64::from(retried_losses));
+    settle(ctx, job, reservation, response)
+}
+
+/// Prices an answer (online or from a batch: `service_tier` says which prices apply).
+fn settle(
+    ctx: &Ctx,
+    job: &PlannedJob,
+    reservation: Reservation<'_>,
+    response: Result<MessageResponse, GaveUp>,
+) -> Sent {
     match response {
         Ok(answer) => {
             let cost = price::request_cost(

@@ -21,6 +21,8 @@ pub struct Exchange {
     pub usage: Usage,
     /// The response body exactly as received (parsed JSON).
     pub response: serde_json::Value,
+    /// Batch mode: the Message Batch and `custom_id` the response came from.
+    pub batch: Option<crate::api::batches::BatchRef>,
 }
 
 /// Why a job failed. `kind` is a stable word for scripts; `message` is for people.

@@ -104,6 +104,14 @@ struct RequestRecord<'a> {
     stop_reason: Option<&'a str>,
     usage: Usage,
     cost_usd: f64,
+    /// Batch mode only: the Message Batch id and the item's `custom_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_id: Option<&'a str>,
+    /// Batch mode only: the response's `usage.service_tier` (`batch`: batch prices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_tier: Option<&'a str>,
 }
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
@@ -212,6 +220,12 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
         stop_reason: e.stop_reason.as_deref(),
         usage: e.usage,
         cost_usd: e.cost(job).usd,
+        batch_id: e.batch.as_ref().map(|b| b.batch_id.as_str()),
+        custom_id: e.batch.as_ref().map(|b| b.custom_id.as_str()),
+        service_tier: e
+            .batch
+            .as_ref()
+            .and_then(|_| e.response["usage"]["service_tier"].as_str()),
     }
 }
 

@@ -53,6 +53,15 @@ pub enum Event {
     Spent {
         micro_usd: u64,
     },
+    /// A Message Batch was polled (batch mode): its `request_counts`.
+    BatchProgress {
+        batch_id: String,
+        processing: u64,
+        succeeded: u64,
+        errored: u64,
+        canceled: u64,
+        expired: u64,
+    },
     /// The first SIGINT/SIGTERM: no new work starts; writes in progress finish.
     Interrupted,
 }

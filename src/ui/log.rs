@@ -53,6 +53,22 @@ impl Reporter for LogReporter {
                 let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(endpoint, wait_ms, "backing off");
             }
+            Event::BatchProgress {
+                batch_id,
+                processing,
+                succeeded,
+                errored,
+                canceled,
+                expired,
+            } => tracing::info!(
+                batch_id,
+                processing,
+                succeeded,
+                errored,
+                canceled,
+                expired,
+                "batch polled"
+            ),
             Event::Interrupted => {
                 tracing::warn!(
                     "interrupted: finishing writes, starting no new work \

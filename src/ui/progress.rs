@@ -249,6 +249,32 @@ impl Reporter for Progress {
                 self.note().interrupted = true;
                 self.jobs.tick();
             }
+            Event::BatchProgress {
+                batch_id,
+                processing,
+                succeeded,
+                errored,
+                canceled,
+                expired,
+            } => {
+                let key = format!("batch {batch_id}");
+                if processing == 0 {
+                    let bar = self
+                        .running
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(&key);
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                        self.multi.remove(&bar);
+                    }
+                } else {
+                    self.job_line(&key).set_message(format!(
+                        "{processing} processing, {succeeded} succeeded, {errored} errored, \
+                         {canceled} canceled, {expired} expired"
+                    ));
+                }
+            }
             Event::Spent { micro_usd } => {
                 let mut note = self.note();
                 note.spent = Some(note.spent.unwrap_or(0).max(micro_usd));

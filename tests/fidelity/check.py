@@ -551,6 +551,61 @@ def sdk_retries_and_dropped_connections(fake: Fake, ctx: dict):
 
 
 @check
+def message_batches_lifecycle_and_results(fake: Fake, ctx: dict):
+    """Batches: create → retrieve → list → JSONL results (every result type) at the
+    absolute results_url → delete; cancel of a delayed batch; all strictly parsed."""
+    from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
+    import time
+    c = client(fake)
+    params = lambda text, files=(): dict(  # noqa: E731
+        model=MODEL, max_tokens=4096, messages=[user(text, files)],
+        tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
+    before = fake.stats()["requests"].get("messages", 0)
+    batch = c.messages.batches.create(requests=[
+        {"custom_id": "ok-1", "params": params("Sum it", [ctx["input_file"]])},
+        {"custom_id": "paused-2", "params": params("Long\n@fake pause 1")},
+        {"custom_id": "errored-3", "params": params("x\n@fake batch errored overloaded_error")},
+        {"custom_id": "invalid-4", "params": params("x\n@fake fail 400 invalid_request_error")},
+        {"custom_id": "expired-5", "params": params("x\n@fake batch expired")},
+    ])
+    MessageBatch.model_validate(batch.model_dump())
+    assert batch.id.startswith("msgbatch_") and batch.processing_status in ("in_progress", "ended")
+    for _ in range(200):
+        batch = c.messages.batches.retrieve(batch.id)
+        if batch.processing_status == "ended":
+            break
+        time.sleep(0.05)
+    assert batch.processing_status == "ended", batch
+    assert batch.results_url.startswith(fake.url + "/"), batch.results_url
+    counts = batch.request_counts
+    assert (counts.succeeded, counts.errored, counts.expired, counts.processing) == (2, 2, 1, 0), counts
+    results = {r.custom_id: r for r in c.messages.batches.results(batch.id)}
+    assert set(results) == {"ok-1", "paused-2", "errored-3", "invalid-4", "expired-5"}
+    for r in results.values():
+        MessageBatchIndividualResponse.model_validate(r.model_dump())
+    ok = results["ok-1"].result.message
+    assert ok.usage.service_tier == "batch" and output_ids(ok), ok.usage
+    assert results["paused-2"].result.message.stop_reason == "pause_turn"
+    assert results["errored-3"].result.error.error.type == "overloaded_error"
+    assert results["invalid-4"].result.error.error.type == "invalid_request_error"
+    assert results["expired-5"].result.type == "expired"
+    # batch items never reach the online endpoint
+    assert fake.stats()["requests"].get("messages", 0) == before
+    page = c.messages.batches.list(limit=1)
+    assert page.data and page.data[0].id == batch.id
+    deleted = c.messages.batches.delete(batch.id)
+    assert deleted.type == "message_batch_deleted"
+    fake.control("batch_delay", {"ms": 60000})
+    slow = c.messages.batches.create(requests=[{"custom_id": "a", "params": params("x")}])
+    canceled = c.messages.batches.cancel(slow.id)
+    assert canceled.cancel_initiated_at is not None
+    fake.control("batch_delay", {"ms": 0})
+    results = list(c.messages.batches.results(slow.id))
+    assert [r.result.type for r in results] == ["canceled"], results
+    assert len(fake.control("batch_items")) == 6
+
+
+@check
 def captured_bodies_pass_validate_fixtures(fake: Fake, ctx: dict):
     assert CAPTURED, "no Messages bodies captured"
     with tempfile.TemporaryDirectory() as tmp:

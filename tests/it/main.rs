@@ -7,6 +7,7 @@
 )]
 
 mod architecture;
+mod batch;
 mod browser;
 mod crash;
 mod deliverables;

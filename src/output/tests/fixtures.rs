@@ -54,6 +54,7 @@ pub(crate) fn exchange(turn: usize, continuation: u32, response: Value) -> Excha
         stop_reason: response["stop_reason"].as_str().map(str::to_owned),
         usage: Usage::from_wire(&response["usage"]),
         response,
+        batch: None,
     }
 }
 

@@ -114,6 +114,17 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Repl
         (&Method::GET, "/_fake/stats") => {
             Ok(Reply::ok_json(&shared.read(|s| stats_json(&s.stats))))
         }
+        (&Method::POST, "/_fake/batch_delay") => parse("batch_delay").and_then(|v| {
+            let ms = v["ms"].as_u64().ok_or("batch_delay: expected {\"ms\": N}")?;
+            shared.update(|s| s.batch_delay = std::time::Duration::from_millis(ms));
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
+        (&Method::GET, "/_fake/batch_items") => Ok(Reply::ok_json(&shared.read(|s| {
+            s.batch_items
+                .iter()
+                .map(|i| json!({"batch_id": i.batch_id, "custom_id": i.custom_id, "params": i.params}))
+                .collect::<Value>()
+        }))),
         (&Method::GET, "/_fake/messages_requests") => Ok(Reply::ok_json(
             &shared.read(|s| Value::from(s.messages_requests.clone())),
         )),
@@ -173,5 +184,8 @@ pub(crate) fn stats_json(s: &Stats) -> Value {
         },
         "token_limited": s.token_limited,
         "count_tokens": s.count_tokens,
+        "batches_created": s.batches_created,
+        "batches_ended": s.batches_ended,
+        "batch_items": s.batch_items,
     })
 }

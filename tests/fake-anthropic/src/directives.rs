@@ -52,6 +52,17 @@ pub(crate) struct Directives {
     pub no_output: bool,
     pub sleep: Option<Duration>,
     pub encrypted: bool,
+    /// `@fake batch …`: how this request fares as a Message Batch item (ignored online).
+    pub batch: Option<BatchFault>,
+}
+
+/// A scripted Message Batch item result, for the first `times` submissions of
+/// the same params (all of them when `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BatchFault {
+    /// `Some(error type)` for `errored`, `None` for `expired`.
+    pub errored: Option<String>,
+    pub times: Option<u32>,
 }
 
 /// The directives for user turn `current` (1-based) of a conversation whose user turns
@@ -158,7 +169,24 @@ pub(crate) fn parse(text: &str) -> Result<Directives, String> {
                 d.sleep = Some(Duration::from_millis(ms));
             }
             ("encrypted", []) => d.encrypted = true,
-            ("pause" | "stop" | "fail" | "tool-error" | "no-output" | "sleep" | "encrypted", _) => {
+            ("batch", [kind, rest @ ..]) => {
+                let (errored, times) = match (*kind, rest) {
+                    ("expired", []) => (None, None),
+                    ("expired", [n]) => (None, Some(*n)),
+                    ("errored", [t]) => (Some((*t).to_owned()), None),
+                    ("errored", [t, n]) => (Some((*t).to_owned()), Some(*n)),
+                    _ => return Err(bad("expected `errored TYPE [N]` or `expired [N]`")),
+                };
+                let times = times
+                    .map(|n| n.parse::<u32>().map_err(|_| bad("N must be a count")))
+                    .transpose()?;
+                d.batch = Some(BatchFault { errored, times });
+            }
+            (
+                "pause" | "stop" | "fail" | "tool-error" | "no-output" | "sleep" | "encrypted"
+                | "batch",
+                _,
+            ) => {
                 return Err(bad("wrong arguments"));
             }
             _ => return Err(format!("unknown directive `@fake {word}` (line: {line:?})")),

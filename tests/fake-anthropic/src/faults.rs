@@ -25,6 +25,18 @@ pub enum Endpoint {
     /// `POST /v1/messages/count_tokens` (rate-limited with the Files group here; the real
     /// API limits it on its own)
     CountTokens,
+    /// `POST /v1/messages/batches`
+    BatchCreate,
+    /// `GET /v1/messages/batches/{id}`
+    BatchGet,
+    /// `GET /v1/messages/batches`
+    BatchList,
+    /// `GET /v1/messages/batches/{id}/results` (the absolute `results_url`)
+    BatchResults,
+    /// `POST /v1/messages/batches/{id}/cancel`
+    BatchCancel,
+    /// `DELETE /v1/messages/batches/{id}`
+    BatchDelete,
 }
 
 impl Endpoint {
@@ -38,6 +50,12 @@ impl Endpoint {
             Endpoint::DeleteFile => "delete_file",
             Endpoint::Messages => "messages",
             Endpoint::CountTokens => "count_tokens",
+            Endpoint::BatchCreate => "batch_create",
+            Endpoint::BatchGet => "batch_get",
+            Endpoint::BatchList => "batch_list",
+            Endpoint::BatchResults => "batch_results",
+            Endpoint::BatchCancel => "batch_cancel",
+            Endpoint::BatchDelete => "batch_delete",
         }
     }
 

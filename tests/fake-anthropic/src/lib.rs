@@ -5,6 +5,7 @@
 //! the `/_fake/` control API.
 
 mod admission;
+mod batches;
 mod billing;
 mod control;
 mod directives;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use batches::BatchItem;
 pub use billing::{TokenLimit, UsageTotals};
 pub use faults::{Endpoint, Fault};
 pub use files::DEFAULT_MAX_UPLOAD_BYTES;
@@ -60,6 +62,9 @@ pub struct Config {
     /// Input and output tokens-per-window limits on Messages (REFERENCE §11); every
     /// Messages response then carries `anthropic-ratelimit-{input,output}-tokens-*`.
     pub token_limit: Option<TokenLimit>,
+    /// How long a Message Batch stays `in_progress` before its items are
+    /// processed (changeable later with [`FakeServer::set_batch_delay`]).
+    pub batch_delay: Duration,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
@@ -177,6 +182,16 @@ impl FakeServer {
     /// (a body that is not JSON is kept as a JSON string).
     pub fn messages_requests(&self) -> Vec<serde_json::Value> {
         self.shared.read(|s| s.messages_requests.clone())
+    }
+
+    /// Every item of every Message Batch created, in submission order.
+    pub fn batch_items(&self) -> Vec<BatchItem> {
+        self.shared.read(|s| s.batch_items.clone())
+    }
+
+    /// How long batches created from now on stay `in_progress` before processing.
+    pub fn set_batch_delay(&self, delay: Duration) {
+        self.shared.update(|s| s.batch_delay = delay);
     }
 
     /// Every API request, in arrival order.

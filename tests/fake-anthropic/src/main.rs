@@ -46,6 +46,9 @@ struct Args {
     /// The token window; the real API's is a minute.
     #[arg(long, default_value_t = 60_000, requires = "input_tpm")]
     token_window_ms: u64,
+    /// How long each Message Batch stays `in_progress` before it is processed.
+    #[arg(long, default_value_t = 0)]
+    batch_delay_ms: u64,
 }
 
 #[expect(
@@ -71,6 +74,7 @@ fn main() -> std::io::Result<()> {
             output: args.output_tpm.unwrap_or(u64::from(u32::MAX)),
             window: Duration::from_millis(args.token_window_ms),
         }),
+        batch_delay: Duration::from_millis(args.batch_delay_ms),
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

@@ -310,7 +310,7 @@ fn with_token_headers(mut e: ApiError, headers: [(&'static str, RateHeaders); 2]
 }
 
 /// The text of a message: a string, or its `text` blocks joined by newlines.
-fn text_of(message: &Value) -> String {
+pub(crate) fn text_of(message: &Value) -> String {
     match &message["content"] {
         Value::String(s) => s.clone(),
         Value::Array(blocks) => blocks

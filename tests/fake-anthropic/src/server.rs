@@ -18,7 +18,7 @@ use crate::admission::{Arrival, Held};
 use crate::errors::{ApiError, Reply};
 use crate::faults::{Endpoint, Fault};
 use crate::state::{IdKind, Shared, after, rfc3339};
-use crate::{admission, control, files, headers, messages};
+use crate::{admission, batches, control, files, headers, messages};
 
 /// Messages / count_tokens request size limit (docs/api.md §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -52,6 +52,7 @@ enum Route {
     Delete(String),
     Messages,
     CountTokens,
+    Batches(batches::Route),
     Unknown,
 }
 
@@ -66,6 +67,9 @@ impl Route {
             (&Method::GET, ["v1", "files", id, "content"]) => Route::Download((*id).to_owned()),
             (&Method::POST, ["v1", "messages"]) => Route::Messages,
             (&Method::POST, ["v1", "messages", "count_tokens"]) => Route::CountTokens,
+            (_, ["v1", "messages", "batches", rest @ ..]) => {
+                batches::Route::parse(method, rest).map_or(Route::Unknown, Route::Batches)
+            }
             _ => Route::Unknown,
         }
     }
@@ -79,6 +83,7 @@ impl Route {
             Route::Delete(_) => Endpoint::DeleteFile,
             Route::Messages => Endpoint::Messages,
             Route::CountTokens => Endpoint::CountTokens,
+            Route::Batches(r) => r.endpoint(),
             Route::Unknown => return None,
         })
     }
@@ -359,6 +364,9 @@ async fn normal(
             messages::create(&ctx, headers, &bytes).await
         }
         Route::CountTokens => messages::count_tokens(&ctx, &buffered(body)),
+        Route::Batches(r) => {
+            batches::handle(&ctx, headers, r, query.unwrap_or(""), &buffered(body))
+        }
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
 }

@@ -53,6 +53,12 @@ pub struct Stats {
     pub token_limited: u32,
     /// `POST /v1/messages/count_tokens` requests answered.
     pub count_tokens: u32,
+    /// Message Batches created.
+    pub batches_created: u32,
+    /// Message Batches whose processing ended (all items have results).
+    pub batches_ended: u32,
+    /// Batch items submitted, over all batches.
+    pub batch_items: u32,
 }
 
 /// One request, as seen in [`crate::FakeServer::log`].
@@ -150,6 +156,11 @@ pub(crate) struct State {
     pub rate_files: RateWindow,
     pub overload: Option<Overload>,
     pub billing: Billing,
+    pub batches: BTreeMap<u64, crate::batches::Batch>,
+    pub batch_items: Vec<crate::batches::BatchItem>,
+    pub batch_delay: Duration,
+    /// Canonical params → times a `@fake batch …` fault was served for them.
+    pub batch_fault_hits: HashMap<String, u32>,
 }
 
 impl State {
@@ -226,11 +237,13 @@ impl Shared {
         let overload = config
             .random_overload
             .map(|(p, seed)| Overload::new(p, seed));
+        let batch_delay = config.batch_delay;
         Shared {
             config,
             started: Instant::now(),
             state: Mutex::new(State {
                 overload,
+                batch_delay,
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -289,6 +302,7 @@ pub(crate) enum IdKind {
     Message,
     ServerToolUse,
     ToolUse,
+    Batch,
 }
 
 /// Ids shaped like the real ones (docs/api.md §1: opaque, prefixed), unique per
@@ -320,6 +334,7 @@ impl IdGen {
             IdKind::Message => ("msg_", "01", 22),
             IdKind::ServerToolUse => ("srvtoolu_", "01", 22),
             IdKind::ToolUse => ("toolu_", "01", 22),
+            IdKind::Batch => ("msgbatch_", "01", 22),
         };
         let mut id = String::with_capacity(prefix.len() + lead.len() + len);
         id.push_str(prefix);

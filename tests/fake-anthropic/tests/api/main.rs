@@ -4,6 +4,7 @@
     reason = "test helpers panic on unexpected answers, like the tests"
 )]
 
+mod batches;
 mod faults;
 mod files;
 mod messages;

@@ -1,0 +1,413 @@
+//! The Message Batches calls (docs/api.md §5): create, retrieve, cancel, and the JSONL
+//! results, streamed line by line. Every call waits at the Messages gate like an online
+//! request. Item `params` are built by `messages.rs` ([`super::messages::request_params`]);
+//! this file only wraps them in `{"custom_id", "params"}` and reads the results' envelope,
+//! keeping each succeeded item's message as raw JSON.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client::ApiClient;
+use super::error::{ApiError, ApiErrorKind, decode_json, transport};
+use super::gates::TokenEstimate;
+
+/// docs/api.md §5: at most this many requests per batch.
+pub const MAX_REQUESTS: usize = 100_000;
+/// docs/api.md §5: at most this many bytes per batch-create body (kept a little under the
+/// documented 256 MB for the JSON envelope).
+pub const MAX_BYTES: usize = 255 * 1024 * 1024;
+/// A results line longer than this is not a Messages response (they are capped far lower);
+/// it is refused instead of buffered without end.
+const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Which batch item a response came from (recorded in `job.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchRef {
+    pub batch_id: String,
+    pub custom_id: String,
+}
+
+/// One item to submit: its `custom_id` (`^[a-zA-Z0-9_-]{1,64}$`) and a complete
+/// non-streaming Messages body.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchRequest<'a> {
+    pub custom_id: &'a str,
+    pub params: &'a Value,
+}
+
+/// `processing_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    InProgress,
+    Canceling,
+    Ended,
+}
+
+/// `request_counts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct RequestCounts {
+    #[serde(default)]
+    pub processing: u64,
+    #[serde(default)]
+    pub succeeded: u64,
+    #[serde(default)]
+    pub errored: u64,
+    #[serde(default)]
+    pub canceled: u64,
+    #[serde(default)]
+    pub expired: u64,
+}
+
+/// A MessageBatch, the fields the runner acts on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchInfo {
+    pub id: String,
+    pub processing_status: BatchStatus,
+    pub request_counts: RequestCounts,
+    #[serde(default)]
+    pub results_url: Option<String>,
+}
+
+/// One item's result. `Succeeded` keeps the message verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemOutcome {
+    Succeeded(Value),
+    Errored { error_type: String, message: String },
+    Canceled,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult {
+    pub custom_id: String,
+    pub outcome: ItemOutcome,
+}
+
+impl ItemOutcome {
+    /// Reads a results line's `result` object; `None` when it has no known shape.
+    fn from_wire(result: &Value) -> Option<ItemOutcome> {
+        Some(match result.get("type")?.as_str()? {
+            "succeeded" => ItemOutcome::Succeeded(result.get("message")?.clone()),
+            "errored" => {
+                let inner = &result["error"]["error"];
+                ItemOutcome::Errored {
+                    error_type: inner["type"].as_str().unwrap_or("api_error").to_owned(),
+                    message: inner["message"].as_str().unwrap_or_default().to_owned(),
+                }
+            }
+            "canceled" => ItemOutcome::Canceled,
+            "expired" => ItemOutcome::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// The create body for these items.
+pub fn create_body(requests: &[BatchRequest<'_>]) -> Value {
+    let items: Vec<Value> = requests
+        .iter()
+        .map(|r| json!({"custom_id": r.custom_id, "params": r.params}))
+        .collect();
+    json!({ "requests": items })
+}
+
+impl ApiClient {
+    /// `POST /v1/messages/batches` with a body from [`create_body`].
+    pub async fn create_batch(
+        &self,
+        api_version: &str,
+        body: &Value,
+        attempt: u32,
+    ) -> Result<BatchInfo, ApiError> {
+        let endpoint = "POST /v1/messages/batches";
+        let req = self
+            .http
+            .post(format!("{}/v1/messages/batches", self.base))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files)
+            .json(body);
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        decode_json(endpoint, resp, request_id).await
+    }
+
+    /// `GET /v1/messages/batches/{id}`.
+    pub async fn retrieve_batch(
+        &self,
+        id: &str,
+        api_version: &str,
+        attempt: u32,
+    ) -> Result<BatchInfo, ApiError> {
+        let endpoint = "GET /v1/messages/batches/{id}";
+        let req = self
+            .http
+            .get(format!("{}/v1/messages/batches/{}", self.base, segment(id)))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files);
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        decode_json(endpoint, resp, request_id).await
+    }
+
+    /// `POST /v1/messages/batches/{id}/cancel`.
+    pub async fn cancel_batch(
+        &self,
+        id: &str,
+        api_version: &str,
+        attempt: u32,
+    ) -> Result<BatchInfo, ApiError> {
+        let endpoint = "POST /v1/messages/batches/{id}/cancel";
+        let req = self
+            .http
+            .post(format!(
+                "{}/v1/messages/batches/{}/cancel",
+                self.base,
+                segment(id)
+            ))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files);
+        let (resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        decode_json(endpoint, resp, request_id).await
+    }
+
+    /// `GET {results_url}`: the JSONL results, each line handed to `on_result` as it
+    /// arrives (a retried call hands some again; match by `custom_id`). The URL comes from
+    /// the server, so it must lie under the configured base URL: the API key is never sent
+    /// anywhere else.
+    pub async fn batch_results(
+        &self,
+        results_url: &str,
+        api_version: &str,
+        attempt: u32,
+        on_result: &mut (dyn FnMut(BatchResult) + Send),
+    ) -> Result<(), ApiError> {
+        let endpoint = "GET {results_url}";
+        if !results_url.starts_with(&format!("{}/", self.base)) {
+            return Err(ApiError::local(
+                endpoint,
+                format!(
+                    "the batch's results_url `{results_url}` is not under the API base URL `{}`; \
+                     refusing to send the API key there",
+                    self.base
+                ),
+            ));
+        }
+        let req = self
+            .http
+            .get(results_url)
+            .headers(self.headers(api_version, attempt))
+            .header("accept", "application/binary")
+            .timeout(self.timeouts.files);
+        let (mut resp, request_id) = self
+            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
+            .await?;
+        let decode = |message: String, line: &[u8]| ApiError {
+            endpoint: endpoint.to_owned(),
+            kind: ApiErrorKind::Decode {
+                message,
+                body: String::from_utf8_lossy(&line[..line.len().min(4096)]).into_owned(),
+            },
+            request_id: request_id.clone(),
+            retry_after: None,
+            should_retry: None,
+        };
+        let mut buf: Vec<u8> = Vec::new();
+        #[expect(
+            clippy::result_large_err,
+            reason = "the error is the call's own ApiError, returned as is"
+        )]
+        let mut handle = |line: &[u8]| -> Result<(), ApiError> {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(());
+            }
+            let v: Value = serde_json::from_slice(line)
+                .map_err(|e| decode(format!("a results line is not JSON: {e}"), line))?;
+            let custom_id = v["custom_id"].as_str();
+            let outcome = ItemOutcome::from_wire(&v["result"]);
+            match (custom_id, outcome) {
+                (Some(c), Some(outcome)) => {
+                    on_result(BatchResult {
+                        custom_id: c.to_owned(),
+                        outcome,
+                    });
+                    Ok(())
+                }
+                _ => Err(decode(
+                    "a results line lacks custom_id or a known result type".to_owned(),
+                    line,
+                )),
+            }
+        };
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport(endpoint, &e, request_id.clone()))?
+        {
+            buf.extend_from_slice(&chunk);
+            while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=nl).collect();
+                handle(&line)?;
+            }
+            if buf.len() > MAX_LINE_BYTES {
+                return Err(decode(
+                    format!("a results line is longer than {MAX_LINE_BYTES} bytes"),
+                    &buf,
+                ));
+            }
+        }
+        handle(&buf)
+    }
+}
+
+/// Whether an `errored` item's error type is worth submitting again (docs/api.md §5).
+pub fn is_transient_item(error_type: &str) -> bool {
+    matches!(
+        error_type,
+        "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"
+    )
+}
+
+/// An errored item, as an API error status (so the job's failure reads like an online
+/// one and names the batch and custom_id).
+pub fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
+    let status = match error_type {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "overloaded_error" => 529,
+        _ => 500,
+    };
+    ApiError {
+        endpoint: format!("Message Batch {} item {}", at.batch_id, at.custom_id),
+        kind: ApiErrorKind::Status {
+            status,
+            error_type: Some(error_type.to_owned()),
+            error_code: None,
+            message: message.to_owned(),
+        },
+        request_id: None,
+        retry_after: None,
+        should_retry: Some(false),
+    }
+}
+
+/// Batch ids are opaque; keep them from changing the URL's path.
+fn segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_result_type_is_read_and_unknown_ones_are_refused() {
+        let ok = ItemOutcome::from_wire(&json!({"type": "succeeded", "message": {"id": "msg_1"}}));
+        assert_eq!(ok, Some(ItemOutcome::Succeeded(json!({"id": "msg_1"}))));
+        let err = ItemOutcome::from_wire(&json!({"type": "errored", "error": {"type": "error",
+            "error": {"type": "overloaded_error", "message": "Overloaded"}}}));
+        assert_eq!(
+            err,
+            Some(ItemOutcome::Errored {
+                error_type: "overloaded_error".into(),
+                message: "Overloaded".into()
+            })
+        );
+        assert_eq!(
+            ItemOutcome::from_wire(&json!({"type": "expired"})),
+            Some(ItemOutcome::Expired)
+        );
+        assert_eq!(
+            ItemOutcome::from_wire(&json!({"type": "canceled"})),
+            Some(ItemOutcome::Canceled)
+        );
+        assert_eq!(ItemOutcome::from_wire(&json!({"type": "mystery"})), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn create_poll_and_stream_results_against_the_fake() {
+        use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
+        let fake = fake_anthropic::FakeServer::start();
+        let pacing = Pacing {
+            messages: 4,
+            files: 4,
+            scale: 0.01,
+        };
+        let client = ApiClient::new(
+            &fake.base_url(),
+            ApiKey::new("k".into()),
+            Timeouts::default(),
+            pacing,
+        )
+        .unwrap();
+        let params = json!({"model": "claude-opus-4-8", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi\n@fake batch expired"}],
+            "tools": [{"type": "code_execution_20250825", "name": "code_execution"}]});
+        let ok = json!({"model": "claude-opus-4-8", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "code_execution_20250825", "name": "code_execution"}]});
+        let body = create_body(&[
+            BatchRequest {
+                custom_id: "a",
+                params: &params,
+            },
+            BatchRequest {
+                custom_id: "b",
+                params: &ok,
+            },
+        ]);
+        let batch = client.create_batch("2023-06-01", &body, 0).await.unwrap();
+        assert!(
+            fake.wait_until_async(std::time::Duration::from_secs(10), |s| s.batches_ended == 1)
+                .await
+        );
+        let ended = client
+            .retrieve_batch(&batch.id, "2023-06-01", 0)
+            .await
+            .unwrap();
+        assert_eq!(ended.processing_status, BatchStatus::Ended);
+        assert_eq!(ended.request_counts.expired, 1);
+        let mut got = Vec::new();
+        client
+            .batch_results(
+                ended.results_url.as_deref().unwrap(),
+                "2023-06-01",
+                0,
+                &mut |r| got.push(r),
+            )
+            .await
+            .unwrap();
+        got.sort_by(|x, y| x.custom_id.cmp(&y.custom_id));
+        assert_eq!(got[0].outcome, ItemOutcome::Expired);
+        assert!(
+            matches!(&got[1].outcome, ItemOutcome::Succeeded(m) if m["usage"]["service_tier"] == "batch")
+        );
+        let elsewhere = client
+            .batch_results("http://evil.example/x", "2023-06-01", 0, &mut |_| {})
+            .await
+            .unwrap_err();
+        assert!(elsewhere.to_string().contains("refusing"), "{elsewhere}");
+    }
+
+    #[test]
+    fn ids_cannot_change_the_path() {
+        assert_eq!(segment("msgbatch_01a-B"), "msgbatch_01a-B");
+        assert_eq!(segment("../x?y"), "%2E%2E%2Fx%3Fy");
+    }
+}

@@ -1,0 +1,295 @@
+//! `runner run --batch` against the fake's Message Batches: the same output as online, no
+//! request to `/v1/messages`, rounds of one request per job, item failures.
+
+use fake_anthropic::FakeServer;
+
+use crate::harness::{Sandbox, manifest};
+
+/// Jobs with `pause_turn` continuations, follow-ups and a deliverables repair turn.
+fn jobs(sb: &Sandbox) {
+    sb.file("data/a.csv", "a\n1\n").file("data/b.csv", "b\n2\n").file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: long\n    inputs: [data/a.csv]\n    prompt: \"first\\n@fake pause 2\"\n",
+            "    follow_up:\n      - \"second\\n@fake pause 1\"\n      - third\n",
+            "  - name: repaired\n    inputs: [data/b.csv]\n",
+            "    prompt: \"Summarise.\\n@fake no-output\\n@fake turn 2 output summary.md 300\"\n",
+            "    expect: [summary.md]\n",
+            "  - name: plain\n    inputs: [data/a.csv, data/b.csv]\n    prompt: Plot it.\n",
+        )),
+    );
+}
+
+/// name → bytes of every file in a job's `files/`.
+fn files(sb: &Sandbox, job: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = sb.root.join(format!("out/m/{job}/files"));
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn stops(job: &serde_json::Value) -> Vec<(u64, u64, String)> {
+    job["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["turn"].as_u64().unwrap(),
+                r["continuation"].as_u64().unwrap(),
+                r["stop_reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_run_writes_what_an_online_run_writes_without_any_messages_request() {
+    let online_fake = FakeServer::start();
+    let online = Sandbox::new();
+    jobs(&online);
+    online
+        .cmd_against(&online_fake, ["run", "m.yaml"])
+        .assert()
+        .success();
+
+    let fake = FakeServer::start();
+    let batch = Sandbox::new();
+    jobs(&batch);
+    let (code, summary) = batch.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let stats = fake.stats();
+    assert_eq!(stats.requests.get("messages"), None, "{:?}", stats.requests);
+    assert!(fake.messages_requests().is_empty());
+
+    for job in ["long", "repaired", "plain"] {
+        let a = online.read_json(&format!("out/m/{job}/job.json"));
+        let b = batch.read_json(&format!("out/m/{job}/job.json"));
+        assert_eq!(b["status"], "succeeded", "{job}: {b}");
+        assert_eq!(stops(&a), stops(&b), "{job}");
+        assert_eq!(a["repair_turns"], b["repair_turns"], "{job}");
+        assert_eq!(files(&online, job), files(&batch, job), "{job}");
+        for r in b["requests"].as_array().unwrap() {
+            assert!(
+                r["batch_id"].as_str().unwrap().starts_with("msgbatch_"),
+                "{r}"
+            );
+            assert!(r["custom_id"].is_string(), "{r}");
+            assert_eq!(r["service_tier"], "batch", "{r}");
+        }
+        // Batch prices are half the online ones for the same usage.
+        let (ca, cb) = (
+            a["cost"]["usd"].as_f64().unwrap(),
+            b["cost"]["usd"].as_f64().unwrap(),
+        );
+        assert!(cb < ca, "{job}: batch {cb} vs online {ca}");
+        for name in ["report.md", "transcript.md"] {
+            assert!(
+                batch.root.join(format!("out/m/{job}/{name}")).is_file(),
+                "{job}/{name}"
+            );
+        }
+    }
+    // Rounds: the first request of every job is in one batch; "long" needs 6 requests
+    // (2 + 2 continuations, 2 follow-ups), so 6 rounds in all.
+    let items = fake.batch_items();
+    assert_eq!(stats.batches_created, 6, "{items:?}");
+    let first = &items[0].batch_id;
+    assert_eq!(items.iter().filter(|i| &i.batch_id == first).count(), 3);
+    assert_eq!(items.len(), 6 + 2 + 1);
+}
+
+#[test]
+fn errored_items_are_resubmitted_or_fail_the_job_with_the_apis_message() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: flaky\n    prompt: \"x\\n@fake batch errored overloaded_error 2\"\n",
+            "  - name: invalid\n    prompt: \"x\\n@fake fail 400 invalid_request_error\"\n",
+            "  - name: overloaded\n    prompt: \"x\\n@fake batch errored overloaded_error\"\n",
+        )),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch", "--max-attempts", "3"]);
+    assert_eq!(code, Some(1), "{summary}");
+    let flaky = sb.read_json("out/m/flaky/job.json");
+    assert_eq!(flaky["status"], "succeeded", "{flaky}");
+    let invalid = sb.read_json("out/m/invalid/job.json");
+    assert_eq!(invalid["error"]["kind"], "api", "{invalid}");
+    assert!(
+        invalid["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_request_error"),
+        "{invalid}"
+    );
+    let overloaded = sb.read_json("out/m/overloaded/job.json");
+    assert_eq!(overloaded["error"]["kind"], "api", "{overloaded}");
+    // invalid: once; flaky: 3 submissions (2 errored); overloaded: --max-attempts 3.
+    let count = |needle: &str| {
+        fake.batch_items()
+            .iter()
+            .filter(|i| i.params.to_string().contains(needle))
+            .count()
+    };
+    assert_eq!(count("fail 400"), 1);
+    assert_eq!(count("overloaded_error 2"), 3);
+    assert_eq!(count("overloaded_error\""), 3);
+}
+
+#[test]
+fn an_item_that_expires_twice_fails_with_batch_expired_and_once_is_resubmitted() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: once\n    prompt: \"x\\n@fake batch expired 1\"\n",
+            "  - name: always\n    prompt: \"x\\n@fake batch expired\"\n",
+        )),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(sb.read_json("out/m/once/job.json")["status"], "succeeded");
+    let always = sb.read_json("out/m/always/job.json");
+    assert_eq!(always["error"]["kind"], "batch_expired", "{always}");
+    assert_eq!(fake.batch_items().len(), 4);
+}
+
+#[test]
+fn batch_true_in_the_config_file_is_the_default_and_no_batch_overrides_it() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"))
+        .file("runner.toml", "batch = true\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    assert_eq!(fake.stats().batches_created, 1);
+    assert_eq!(fake.stats().requests.get("messages"), None);
+    sb.cmd_against(&fake, ["run", "m.yaml", "--no-batch", "--force"])
+        .assert()
+        .success();
+    assert_eq!(fake.stats().batches_created, 1);
+    assert_eq!(fake.stats().requests.get("messages"), Some(&1));
+}
+
+#[test]
+fn a_runner_killed_while_polling_resumes_its_batch_and_submits_nothing_twice() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    jobs(&sb);
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    // Polled at least once: the batch was recorded before that.
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(fake.stats().batches_created, 1);
+    let records = std::fs::read_dir(sb.root.join("out/.batches"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 1);
+
+    fake.set_batch_delay(Duration::ZERO);
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(0), "{summary}");
+    for job in ["long", "repaired", "plain"] {
+        assert_eq!(
+            sb.read_json(&format!("out/m/{job}/job.json"))["status"],
+            "succeeded"
+        );
+    }
+    // Every request submitted once: 9 distinct items, the first round's 3 in the batch
+    // the killed runner created.
+    let items = fake.batch_items();
+    assert_eq!(items.len(), 9, "{items:?}");
+    let distinct: std::collections::HashSet<String> =
+        items.iter().map(|i| i.params.to_string()).collect();
+    assert_eq!(distinct.len(), 9);
+    assert_eq!(fake.stats().batches_created, 6);
+    let first = &items[0].batch_id;
+    let job = sb.read_json("out/m/plain/job.json");
+    assert_eq!(&job["requests"][0]["batch_id"], first);
+    // Nothing is left to resume.
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(sb.read_json("out/run.json")["counts"]["interrupted"], 1);
+    // Not canceled: the batch is still with the API, and recorded for the re-run.
+    assert_eq!(fake.stats().requests.get("batch_cancel"), None);
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        1
+    );
+    fake.set_batch_delay(Duration::ZERO);
+    sb.cmd_against(&fake, ["run", "m.yaml", "--batch"])
+        .assert()
+        .success();
+    assert_eq!(fake.batch_items().len(), 1);
+}
+
+#[test]
+fn cancel_on_interrupt_cancels_the_waiting_batch() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let mut child = sb.spawn_against(
+        &fake,
+        &["run", "m.yaml", "--batch", "--cancel-on-interrupt"],
+    );
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(fake.stats().requests.get("batch_cancel"), Some(&1));
+    assert_eq!(fake.stats().batches_ended, 1);
+    assert_eq!(
+        std::fs::read_dir(sb.root.join("out/.batches"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
