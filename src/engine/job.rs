@@ -164,9 +164,6 @@ pub async fn run_one(
         outputs: kept.outputs,
         changed: kept.changed,
         attempt: kept.attempt,
-        outputs_blake3: outcome
-            .succeeded()
-            .then(|| crate::output::outcome::outputs_digest(&outcome.outputs)),
     };
     (line, usage)
 }

@@ -211,10 +211,6 @@ pub struct LineHistory {
     /// (`runs/<run-id>/<stem>/<job>`), when the job folder kept an earlier success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<String>,
-    /// [`outputs_digest`] of what a succeeded job saved, so a later page can tell whether
-    /// the outputs changed between runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outputs_blake3: Option<String>,
 }
 
 /// A generated file as a run record names it.
@@ -224,16 +220,4 @@ pub struct LineOutput {
     pub path: String,
     pub size: u64,
     pub blake3: String,
-}
-
-/// BLAKE3 over the saved files' names and hashes, in order (docs/output.md §6.1).
-pub fn outputs_digest(outputs: &[OutputFile]) -> String {
-    let mut h = blake3::Hasher::new();
-    for f in outputs {
-        h.update(f.name.as_bytes());
-        h.update(b"\0");
-        h.update(f.blake3.as_bytes());
-        h.update(b"\n");
-    }
-    format!("blake3:{}", h.finalize().to_hex())
 }

@@ -89,11 +89,10 @@ struct Card {
 }
 
 pub fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
-    let latest = latest_run_id(snapshot);
     let jobs: Vec<Card> = snapshot
         .jobs
         .iter()
-        .map(|job| card(snapshot, job, latest.as_deref()))
+        .map(|job| card(snapshot, job))
         .collect();
     let statuses = STATUSES
         .iter()
@@ -188,17 +187,6 @@ pub(super) fn seconds_between(start: &Value, end: &Value) -> Option<f64> {
     Some(end.duration_since(start).as_secs_f64())
 }
 
-/// The history entry of the run `run.json` describes: same start time.
-fn latest_run_id(snapshot: &Snapshot) -> Option<String> {
-    let started = snapshot.run.as_ref()?["started_at"].as_str()?;
-    snapshot
-        .history
-        .iter()
-        .rev()
-        .find(|h| h.run["started_at"].as_str() == Some(started))
-        .map(|h| h.id.clone())
-}
-
 fn line_in<'a>(run: &'a Value, dir: &str) -> Option<&'a Value> {
     run["jobs"]
         .as_array()?
@@ -206,7 +194,7 @@ fn line_in<'a>(run: &'a Value, dir: &str) -> Option<&'a Value> {
         .find(|l| l["dir"].as_str() == Some(dir))
 }
 
-fn card(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> Card {
+fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
     let null = Value::Null;
     let record = job.record.as_ref().unwrap_or(&null);
     let line = job.line.as_ref().unwrap_or(&null);
@@ -259,7 +247,7 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> Card {
         failed_attempt_href: (status == "failed")
             .then(|| failed_attempt(snapshot, &job.dir))
             .flatten(),
-        changed: status == "succeeded" && outputs_changed(snapshot, job, latest),
+        changed: status == "succeeded" && outputs_changed(job),
         history: strip(snapshot, job, &status),
     }
 }
@@ -320,21 +308,13 @@ fn failed_attempt(snapshot: &Snapshot, dir: &str) -> Option<String> {
     })
 }
 
-/// Whether this run's outputs differ from those of the job's previous successful run,
-/// by the `outputs_blake3` digests in the history's `run.json` job lines.
-fn outputs_changed(snapshot: &Snapshot, job: &JobOnDisk, latest: Option<&str>) -> bool {
-    let Some(now) = job.line.as_ref().and_then(|l| l["outputs_blake3"].as_str()) else {
-        return false;
-    };
-    let earlier = snapshot
-        .history
-        .iter()
-        .rev()
-        .filter(|h| Some(h.id.as_str()) != latest);
-    let previous = earlier
-        .filter_map(|h| line_in(&h.run, &job.dir))
-        .find(|l| l["status"] == "succeeded" && l["outputs_blake3"].is_string());
-    previous.is_some_and(|l| l["outputs_blake3"].as_str() != Some(now))
+/// Whether this run's outputs differ from those of the job's previous successful run: the
+/// `changed` the run wrote in the job's `run.json` line (docs/output.md §6.1).
+fn outputs_changed(job: &JobOnDisk) -> bool {
+    job.line
+        .as_ref()
+        .and_then(|l| l["changed"].as_bool())
+        .unwrap_or(false)
 }
 
 /// The job's status in each of the last runs of the history that selected it, oldest

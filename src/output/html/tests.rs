@@ -34,10 +34,10 @@ fn job_json(status: &str, outputs: &[&str], cost: Option<f64>) -> Value {
     v
 }
 
-fn line(dir: &str, status: &str, digest: Option<&str>) -> Value {
+fn line(dir: &str, status: &str, changed: Option<bool>) -> Value {
     let mut l = json!({"manifest": "jobs/m.yaml", "job": dir.rsplit('/').next(), "status": status, "dir": dir, "fingerprint": "blake3:00"});
-    if let Some(d) = digest {
-        l["outputs_blake3"] = json!(d);
+    if let Some(c) = changed {
+        l["changed"] = json!(c);
     }
     l
 }
@@ -73,7 +73,7 @@ fn history_and_cost_light_up_the_index_when_present() {
     crate::atomic::write(&out.join("m/a/files/plot.png"), b"png").unwrap();
     put(&out.join("m/b/job.json"), &job_json("failed", &[], None));
     let latest = vec![
-        line("m/a", "succeeded", Some("blake3:new")),
+        line("m/a", "succeeded", Some(true)),
         line("m/b", "failed", None),
     ];
     put(
@@ -85,7 +85,7 @@ fn history_and_cost_light_up_the_index_when_present() {
         &run(
             "2026-11-29T01:00:00Z",
             vec![
-                line("m/a", "succeeded", Some("blake3:old")),
+                line("m/a", "succeeded", Some(false)),
                 line("m/b", "succeeded", None),
             ],
             None,
@@ -109,7 +109,7 @@ fn history_and_cost_light_up_the_index_when_present() {
     assert!(index.contains("$0.0123"), "job cost");
     assert!(
         index.contains("outputs changed"),
-        "m/a's outputs differ from the 29th"
+        "m/a's line says its outputs changed"
     );
     assert_eq!(index.matches("outputs changed").count(), 1);
     assert!(
@@ -140,7 +140,7 @@ fn without_history_or_cost_the_page_says_so() {
         &out.join("run.json"),
         &run(
             "2026-11-30T01:00:00Z",
-            vec![line("m/a", "succeeded", Some("blake3:x"))],
+            vec![line("m/a", "succeeded", None)],
             None,
         ),
     );
