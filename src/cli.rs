@@ -37,15 +37,16 @@ pub struct Cli {
 
 /// The environment variables the runner reads, for `--help` (config.rs reads them).
 const ENVIRONMENT: &str = "Environment:
-  ANTHROPIC_API_KEY     API key (needed by `run` and `files`); never printed or stored
-  ANTHROPIC_BASE_URL    API base URL [default: https://api.anthropic.com]
-  RUNNER_STATE_DIR      hash and upload caches [default: $XDG_STATE_HOME/runner]
-  XDG_STATE_HOME        base of the default state dir [default: ~/.local/state]
-  RUNNER_SHARD          `K/N`: run and plan only shard K of N (like --shard)
-  JOB_COMPLETION_INDEX  0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
-  RUNNER_SHARD_COUNT    number of shards, with JOB_COMPLETION_INDEX
-  NO_COLOR              any non-empty value turns colour off
-  RUST_LOG              log filter (e.g. `runner=debug`); overrides -v and -q";
+  ANTHROPIC_API_KEY       API key (needed by `run` and `files`); never printed or stored
+  ANTHROPIC_API_KEY_FILE  a file holding the key (a secret mount); not with ANTHROPIC_API_KEY
+  ANTHROPIC_BASE_URL      API base URL [default: https://api.anthropic.com]
+  RUNNER_STATE_DIR        hash and upload caches [default: $XDG_STATE_HOME/runner]
+  XDG_STATE_HOME          base of the default state dir [default: ~/.local/state]
+  RUNNER_SHARD            `K/N`: run and plan only shard K of N (like --shard)
+  JOB_COMPLETION_INDEX    0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
+  RUNNER_SHARD_COUNT      number of shards, with JOB_COMPLETION_INDEX
+  NO_COLOR                any non-empty value turns colour off
+  RUST_LOG                log filter (e.g. `runner=debug`); overrides -v and -q";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -62,6 +62,7 @@ fn help_lists_the_environment_variables_read() {
     let help = String::from_utf8(out.stdout).unwrap();
     for var in [
         "ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY_FILE",
         "ANTHROPIC_BASE_URL",
         "RUNNER_STATE_DIR",
         "XDG_STATE_HOME",
