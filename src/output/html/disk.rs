@@ -81,6 +81,17 @@ fn add<'a>(
     })
 }
 
+/// A `job.json`'s `outputs`, the declared deliverables first (those whose `satisfies`
+/// names an `expect` entry, docs/output.md §2.9), each group in its recorded order.
+pub fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
+    let outputs = record["outputs"].as_array().cloned().unwrap_or_default();
+    let is_deliverable = |o: &Value| o["satisfies"].as_array().is_some_and(|s| !s.is_empty());
+    let (mut first, rest): (Vec<Value>, Vec<Value>) =
+        outputs.into_iter().partition(|o| is_deliverable(o));
+    first.extend(rest);
+    first
+}
+
 pub fn read_json(path: &Utf8Path) -> Option<Value> {
     let bytes = fs_err::read(path).ok()?;
     serde_json::from_slice(&bytes).ok()

@@ -255,7 +255,7 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
 fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> (Vec<Link>, Vec<FileLink>) {
     let mut thumbs = Vec::new();
     let mut files = Vec::new();
-    for output in record["outputs"].as_array().into_iter().flatten() {
+    for output in &super::disk::outputs_deliverables_first(record) {
         let Some(file) = output["name"].as_str() else {
             continue;
         };

@@ -89,7 +89,10 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
         fingerprint: text(&r["fingerprint"]),
         container_id: text(&r["container_id"]),
         inputs: items("inputs").iter().map(input_row).collect(),
-        outputs: items("outputs").iter().map(output_row).collect(),
+        outputs: super::disk::outputs_deliverables_first(r)
+            .iter()
+            .map(output_row)
+            .collect(),
         requests: items("requests").iter().map(request_row).collect(),
         report: markdown::to_html(without_header(&report)),
         transcript: markdown::to_html(&transcript),

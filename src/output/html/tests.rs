@@ -194,3 +194,21 @@ fn a_missing_or_odd_job_json_does_not_stop_the_index() {
     assert!(!index.contains("etc"), "a dir outside OUT is ignored");
     assert!(index.contains("data-id=\"m/a\""));
 }
+
+#[test]
+fn deliverables_come_first_on_the_pages() {
+    let record = json!({"outputs": [
+        {"name": "scratch.csv"},
+        {"name": "plot.png", "satisfies": ["*.png"]},
+        {"name": "notes.txt", "satisfies": []},
+        {"name": "summary.md", "satisfies": ["summary.md"]},
+    ]});
+    let names: Vec<String> = super::disk::outputs_deliverables_first(&record)
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["plot.png", "summary.md", "scratch.csv", "notes.txt"]
+    );
+}
