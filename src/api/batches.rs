@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::ApiClient;
-use super::error::{ApiError, ApiErrorKind, decode_json, transport};
+use super::error::{ApiError, ApiErrorKind, transport};
+use super::files::path_segment;
 use super::gates::TokenEstimate;
 
 /// docs/api.md §5: at most this many requests per batch.
@@ -127,10 +128,7 @@ impl ApiClient {
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.files)
             .json(body);
-        let (resp, request_id) = self
-            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.messages_gate, endpoint, req).await
     }
 
     /// `GET /v1/messages/batches/{id}`.
@@ -143,13 +141,14 @@ impl ApiClient {
         let endpoint = "GET /v1/messages/batches/{id}";
         let req = self
             .http
-            .get(format!("{}/v1/messages/batches/{}", self.base, segment(id)))
+            .get(format!(
+                "{}/v1/messages/batches/{}",
+                self.base,
+                path_segment(id)
+            ))
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.messages_gate, endpoint, req).await
     }
 
     /// `POST /v1/messages/batches/{id}/cancel`.
@@ -165,14 +164,11 @@ impl ApiClient {
             .post(format!(
                 "{}/v1/messages/batches/{}/cancel",
                 self.base,
-                segment(id)
+                path_segment(id)
             ))
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.messages_gate, endpoint, req).await
     }
 
     /// `GET {results_url}`: the JSONL results, each line handed to `on_result` as it
@@ -299,19 +295,6 @@ pub fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
     }
 }
 
-/// Batch ids are opaque; keep them from changing the URL's path.
-fn segment(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +390,7 @@ mod tests {
 
     #[test]
     fn ids_cannot_change_the_path() {
-        assert_eq!(segment("msgbatch_01a-B"), "msgbatch_01a-B");
-        assert_eq!(segment("../x?y"), "%2E%2E%2Fx%3Fy");
+        assert_eq!(path_segment("msgbatch_01a-B"), "msgbatch_01a-B");
+        assert_eq!(path_segment("../x?y"), "%2E%2E%2Fx%3Fy");
     }
 }

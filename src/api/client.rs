@@ -132,6 +132,19 @@ impl ApiClient {
 
     /// Sends one request through `gate`: waits for it to be open and for a slot, then tells
     /// it what the response said about rate limits.
+    /// [`ApiClient::send`] a request that takes no tokens, and read its JSON answer.
+    pub(super) async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        gate: &Gate,
+        endpoint: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ApiError> {
+        let (resp, request_id) = self
+            .send(gate, endpoint, req, super::gates::TokenEstimate::default())
+            .await?;
+        super::error::decode_json(endpoint, resp, request_id).await
+    }
+
     pub(super) async fn send(
         &self,
         gate: &Gate,

@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::client::ApiClient;
-use super::error::{ApiError, LocalFileError, decode_json, transport};
+use super::error::{ApiError, LocalFileError, transport};
 use super::gates::TokenEstimate;
 
 /// One file to upload, and what its bytes must be.
@@ -122,10 +122,7 @@ impl ApiClient {
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files)
             .multipart(form);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.files_gate, endpoint, req).await
     }
 
     /// `GET /v1/files?ids[]=…` (at most 100 ids); ids the API no longer knows are absent.
@@ -149,10 +146,7 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        let list: FileList = decode_json(endpoint, resp, request_id).await?;
+        let list: FileList = self.send_json(&self.files_gate, endpoint, req).await?;
         Ok(list.data)
     }
 
@@ -169,10 +163,7 @@ impl ApiClient {
             .get(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.files_gate, endpoint, req).await
     }
 
     /// `GET /v1/files/{id}/content`, streamed into `sink`. Returns the byte count and the
@@ -240,10 +231,7 @@ impl ApiClient {
             .get(url)
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        decode_json(endpoint, resp, request_id).await
+        self.send_json(&self.files_gate, endpoint, req).await
     }
 
     /// `DELETE /v1/files/{id}` (docs/api.md §2.7). Irreversible.
@@ -262,16 +250,13 @@ impl ApiClient {
             .delete(format!("{}/v1/files/{}", self.base, path_segment(id)))
             .headers(self.headers(version, attempt))
             .timeout(self.timeouts.files);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        let _: Deleted = decode_json(endpoint, resp, request_id).await?;
+        let _: Deleted = self.send_json(&self.files_gate, endpoint, req).await?;
         Ok(())
     }
 }
 
-/// File ids are opaque; keep them from changing the URL's path.
-fn path_segment(id: &str) -> String {
+/// File and batch ids are opaque; keep them from changing the URL's path.
+pub(super) fn path_segment(id: &str) -> String {
     id.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use super::client::ApiClient;
-use super::error::{ApiError, ApiErrorKind, decode_json};
-use super::gates::TokenEstimate;
+use super::error::{ApiError, ApiErrorKind};
 
 /// Long enough for a slow but working API; a dead host fails well before this.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,10 +55,7 @@ impl ApiClient {
             .get(format!("{}/v1/files?limit=1", self.base))
             .headers(self.headers(version, attempt))
             .timeout(PREFLIGHT_TIMEOUT);
-        let (resp, request_id) = self
-            .send(&self.files_gate, endpoint, req, TokenEstimate::default())
-            .await?;
-        let _: Listing = decode_json(endpoint, resp, request_id).await?;
+        let _: Listing = self.send_json(&self.files_gate, endpoint, req).await?;
         Ok(())
     }
 
