@@ -264,6 +264,14 @@ pub struct RunArgs {
     /// leaving them for the re-run.
     #[arg(long)]
     pub cancel_on_interrupt: bool,
+    /// With `--batch`: this long after the start (e.g. `6h`), cancel the batches still
+    /// waiting and finish their requests online, so the reports are ready by then.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub batch_deadline: Option<std::time::Duration>,
+    /// With `--batch`: the first wait between polls of a batch, growing by half each time up
+    /// to MAX.
+    #[arg(long, value_name = "FIRST[..MAX]", default_value = "5s..5m")]
+    pub batch_poll: String,
     /// Re-run jobs even when their outputs are fresh.
     #[arg(long)]
     pub force: bool,

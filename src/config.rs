@@ -6,6 +6,7 @@ mod file;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -13,6 +14,7 @@ use crate::api::facts::DEFAULT_BASE_URL;
 use crate::api::retry::RetryPolicy;
 use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
 use crate::cli::{Cli, Command, HistoryArgs, LogFormat, PlanArgs, RunArgs, StateArgs};
+use crate::engine::batcher::BatchSettings;
 use crate::engine::downloads::OutputLimits;
 use crate::error::Error;
 use crate::plan::select::Only;
@@ -307,6 +309,9 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
     }
     let upload_ttl = args.upload_ttl.as_deref().map(upload_ttl).transpose()?;
     let policy = retry_policy(args.max_attempts, env);
+    let batch = (args.batch && !args.no_batch)
+        .then(|| batch_settings(&args))
+        .transpose()?;
     Ok(RunConfig {
         shard: eco::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
@@ -331,10 +336,43 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
             policy,
             max_fail: args.max_fail.map(|n| n as usize),
             budget_usd: args.budget_usd.as_deref().map(budget_usd).transpose()?,
-            batch: args.batch && !args.no_batch,
-            cancel_on_interrupt: args.cancel_on_interrupt,
+            batch,
         },
     })
+}
+
+/// `--batch`'s options.
+fn batch_settings(args: &RunArgs) -> Result<BatchSettings, Error> {
+    let (poll_first, poll_max) = batch_poll(&args.batch_poll).map_err(|reason| Error::Option {
+        option: "--batch-poll",
+        value: args.batch_poll.clone(),
+        reason,
+    })?;
+    Ok(BatchSettings {
+        cancel_on_interrupt: args.cancel_on_interrupt,
+        deadline: args.batch_deadline,
+        poll_first,
+        poll_max,
+    })
+}
+
+/// `FIRST[..MAX]`: `30s`, `10s..2m`. Without MAX, polls back off to 5 minutes (or FIRST if
+/// longer).
+fn batch_poll(text: &str) -> Result<(Duration, Duration), String> {
+    let expected = "expected FIRST[..MAX], e.g. `5s..5m` or `30s`";
+    let parse = |t: &str| units::parse_duration(t).map_err(|_| expected.to_owned());
+    let (first, max) = match text.split_once("..") {
+        Some((first, max)) => (parse(first)?, Some(parse(max)?)),
+        None => (parse(text)?, None),
+    };
+    if first.is_zero() {
+        return Err("the first wait must be longer than zero".to_owned());
+    }
+    let max = max.unwrap_or(Duration::from_secs(300).max(first));
+    if max < first {
+        return Err("MAX is shorter than FIRST".to_owned());
+    }
+    Ok((first, max))
 }
 
 fn retry_policy(max_attempts: u16, env: &Env) -> RetryPolicy {

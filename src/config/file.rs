@@ -28,6 +28,11 @@ pub struct FileOptions {
     force: Option<bool>,
     /// `--batch`; `--no-batch` on the command line wins.
     batch: Option<bool>,
+    cancel_on_interrupt: Option<bool>,
+    /// `--batch-deadline`, e.g. `"6h"`.
+    batch_deadline: Option<String>,
+    /// `--batch-poll`, e.g. `"10s..2m"`.
+    batch_poll: Option<String>,
     json: Option<bool>,
     state_dir: Option<Utf8PathBuf>,
     upload_ttl: Option<String>,
@@ -162,6 +167,22 @@ impl Loaded {
             && let Some(v) = o.batch
         {
             args.batch = v;
+        }
+        if unset("cancel_on_interrupt")
+            && let Some(v) = o.cancel_on_interrupt
+        {
+            args.cancel_on_interrupt = v;
+        }
+        if unset("batch_deadline")
+            && let Some(v) = &o.batch_deadline
+        {
+            args.batch_deadline =
+                Some(crate::units::parse_duration(v).map_err(|e| self.bad("batch_deadline", e))?);
+        }
+        if unset("batch_poll")
+            && let Some(v) = &o.batch_poll
+        {
+            args.batch_poll.clone_from(v);
         }
         if unset("json")
             && let Some(v) = o.json

@@ -4,19 +4,31 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::Ctx;
-use crate::api::batches::{self as wire, BatchStatus, MAX_BYTES, MAX_REQUESTS};
+use crate::api::batches::{self as wire, BatchStatus};
 use crate::api::retry::{GaveUp, retry};
 use crate::ui::events::Event;
 
-/// First wait between polls of a batch; it grows by half each time up to [`POLL_MAX`]
-/// (both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
-const POLL_FIRST: Duration = Duration::from_secs(5);
-const POLL_MAX: Duration = Duration::from_secs(300);
+/// How a batch is polled: `first` after creating it, each wait half as long again as the
+/// last, up to `max` (`--batch-poll`; both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
+/// `wake` (the deadline passing) cuts the current wait short once.
+pub struct Poll<'a> {
+    pub first: Duration,
+    pub max: Duration,
+    pub wake: &'a CancellationToken,
+}
 
 /// Polls until the batch has ended, backing off, reporting its counts.
-pub async fn until_ended(ctx: &Ctx, version: &str, id: &str) -> Result<wire::BatchInfo, GaveUp> {
-    let mut wait = POLL_FIRST;
+pub async fn until_ended(
+    ctx: &Ctx,
+    version: &str,
+    id: &str,
+    poll: &Poll<'_>,
+) -> Result<wire::BatchInfo, GaveUp> {
+    let mut wait = poll.first;
+    let mut woken = poll.wake.is_cancelled();
     loop {
         let info = retry(&ctx.policy, |attempt| {
             ctx.client.retrieve_batch(id, version, attempt)
@@ -34,21 +46,35 @@ pub async fn until_ended(ctx: &Ctx, version: &str, id: &str) -> Result<wire::Bat
         if info.processing_status == BatchStatus::Ended {
             return Ok(info);
         }
-        tokio::time::sleep(ctx.policy.scaled(wait)).await;
-        wait = wait.mul_f64(1.5).min(POLL_MAX);
+        tokio::select! {
+            () = tokio::time::sleep(ctx.policy.scaled(wait)) => {
+                wait = wait.mul_f64(1.5).min(poll.max);
+            }
+            // The batch is being canceled: look again soon.
+            () = poll.wake.cancelled(), if !woken => {
+                woken = true;
+                wait = poll.first;
+            }
+        }
     }
 }
 
-/// Splits a round where the batch limits require it.
-/// `body` gives each item's request body.
-pub(super) fn split<T>(items: Vec<T>, body: impl Fn(&T) -> &serde_json::Value) -> Vec<Vec<T>> {
+/// Splits a round where the batch limits require it: at most `max_requests` items and
+/// `max_bytes` of request JSON per batch. `body` gives each item's request body.
+pub(super) fn split<T>(
+    items: Vec<T>,
+    body: impl Fn(&T) -> &serde_json::Value,
+    max_requests: usize,
+    max_bytes: usize,
+) -> Vec<Vec<T>> {
     let mut out: Vec<Vec<T>> = Vec::new();
     let mut bytes = 0usize;
     for p in items {
+        // The envelope's `{"custom_id": …, "params": …}` is well under 128 bytes.
         let size = serde_json::to_vec(body(&p)).map_or(0, |b| b.len()) + 128;
         let full = out
             .last()
-            .is_none_or(|last| last.len() >= MAX_REQUESTS || bytes + size > MAX_BYTES);
+            .is_none_or(|last| last.len() >= max_requests || bytes + size > max_bytes);
         if full {
             out.push(Vec::new());
             bytes = 0;
@@ -59,4 +85,41 @@ pub(super) fn split<T>(items: Vec<T>, body: impl Fn(&T) -> &serde_json::Value) -
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::split;
+    use crate::api::batches::{MAX_BYTES, MAX_REQUESTS};
+
+    fn sizes(chunks: &[Vec<Value>]) -> Vec<usize> {
+        chunks.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn a_round_is_split_at_the_request_limit_and_never_otherwise() {
+        let items: Vec<Value> = (0..MAX_REQUESTS + 1).map(|n| json!(n)).collect();
+        let chunks = split(items, |v| v, MAX_REQUESTS, MAX_BYTES);
+        assert_eq!(sizes(&chunks), [MAX_REQUESTS, 1]);
+        // Order is kept: the second batch holds the last item.
+        assert_eq!(chunks[1][0], json!(MAX_REQUESTS));
+        let few: Vec<Value> = (0..3).map(|n| json!(n)).collect();
+        assert_eq!(sizes(&split(few, |v| v, MAX_REQUESTS, MAX_BYTES)), [3]);
+        assert!(split(Vec::<Value>::new(), |v| v, MAX_REQUESTS, MAX_BYTES).is_empty());
+    }
+
+    #[test]
+    fn a_round_is_split_before_a_batch_would_pass_the_byte_limit() {
+        // Each item is 1,000 bytes of JSON plus the envelope allowance.
+        let body = json!("x".repeat(998));
+        let items: Vec<Value> = (0..10).map(|_| body.clone()).collect();
+        let per_item = 1_000 + 128;
+        let chunks = split(items, |v| v, MAX_REQUESTS, 3 * per_item);
+        assert_eq!(sizes(&chunks), [3, 3, 3, 1]);
+        // An item larger than the limit still goes, alone (the API then refuses it).
+        let big = vec![json!("y".repeat(5_000)), json!(1)];
+        assert_eq!(sizes(&split(big, |v| v, MAX_REQUESTS, 1_000)), [1, 1]);
+    }
 }

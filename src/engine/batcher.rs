@@ -14,22 +14,48 @@
 //! Item results: `succeeded` → the job goes on; `errored` with a transient error type →
 //! submitted again in the next round, up to `--max-attempts` submissions; any other
 //! `errored` → the job fails with the API's message; `expired` → submitted once more, then
-//! the job fails with kind `batch_expired`; `canceled` → interrupted. A result missing
-//! from a batch's results fails its job (an error, not a hang).
+//! the job fails with kind `batch_expired`; `canceled` → interrupted (an item of a batch an
+//! earlier run left behind is submitted again instead). A result missing from a batch's
+//! results fails its job (an error, not a hang). Results are handed to their jobs as their
+//! lines arrive, so a round's results are never all held at once.
+//!
+//! `--batch-deadline`: when it passes, the waiting batches are canceled; what they had
+//! answered is used, and every request not answered by then (and every later one) is sent
+//! online ([`BatchAnswer::Online`]), so a report needed by morning is ready by morning.
+//!
+//! The journal (`batch_journal.rs`) is told at the end of the run which items went to jobs
+//! whose folders were written ([`Batcher::fold_into_journal`]); until then a killed runner
+//! resumes them all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use super::batch_journal::{Journal, Record, Recorded, body_hash};
+use super::batch_journal::{Item, Journal, Record, Recorded, Use, body_hash};
 use super::batch_wait;
 use crate::api::ApiError;
-use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome};
+use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome, RequestCounts};
 use crate::api::messages::MessageResponse;
 use crate::api::retry::{GaveUp, retry};
+use crate::output::outcome::JobLine;
+use crate::status::JobStatus;
+
+/// How batch mode runs (`runner run --batch` and its options).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchSettings {
+    /// `--cancel-on-interrupt`.
+    pub cancel_on_interrupt: bool,
+    /// `--batch-deadline`, from the start of the run.
+    pub deadline: Option<Duration>,
+    /// `--batch-poll`: the first wait between polls of a batch, and the longest.
+    pub poll_first: Duration,
+    pub poll_max: Duration,
+}
 
 /// How one submitted request ended.
 pub enum BatchAnswer {
@@ -39,11 +65,24 @@ pub enum BatchAnswer {
     Expired(String),
     /// Canceled, or the run was interrupted.
     Canceled,
+    /// `--batch-deadline` passed before it was answered: send it online.
+    Online,
+}
+
+/// Which request of which job an item stands for.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The job's id (`<manifest-stem>/<job>`).
+    pub job: String,
+    /// 1-based turn, and the `pause_turn` continuation within it.
+    pub turn: u32,
+    pub continuation: u32,
 }
 
 struct Pending {
     body: Value,
     api_version: String,
+    origin: Origin,
     submissions: u32,
     expirations: u32,
     reply: oneshot::Sender<BatchAnswer>,
@@ -57,6 +96,8 @@ struct Inner {
     next_id: u64,
     /// Batches created and not yet handed out: (id, API version).
     waiting: Vec<(String, String)>,
+    /// `--batch-deadline` has passed: requests go online.
+    past_deadline: bool,
 }
 
 /// The round driver's shared state; see the module docs.
@@ -66,8 +107,15 @@ pub struct Batcher {
     journal: Journal,
     /// Requests recorded by an earlier run, by body hash (`batch_journal.rs`).
     recorded: Mutex<HashMap<String, (Recorded, String)>>,
-    /// `--cancel-on-interrupt`.
-    cancel_on_interrupt: bool,
+    settings: BatchSettings,
+    /// When `--batch-deadline` passes.
+    deadline: Option<tokio::time::Instant>,
+    /// Cancelled when the deadline passes, to wake the pollers.
+    deadline_passed: CancellationToken,
+    /// What this run did with each batch, folded into the journal at the end.
+    used: Mutex<HashMap<String, Use>>,
+    /// The items handed to each job: (batch id, custom_id).
+    handed: Mutex<HashMap<String, Vec<(String, String)>>>,
 }
 
 /// Held by a job while it may still submit requests; dropping it lets rounds go on
@@ -80,10 +128,14 @@ impl Drop for Enrolled {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Batcher {
     /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
     /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
-    pub fn new(jobs: usize, out: &camino::Utf8Path, cancel_on_interrupt: bool) -> Arc<Batcher> {
+    pub fn new(jobs: usize, out: &camino::Utf8Path, settings: BatchSettings) -> Arc<Batcher> {
         let journal = Journal::new(out);
         let recorded = Mutex::new(journal.pending());
         Arc::new(Batcher {
@@ -94,7 +146,11 @@ impl Batcher {
             changed: Notify::new(),
             journal,
             recorded,
-            cancel_on_interrupt,
+            settings,
+            deadline: settings.deadline.map(|d| tokio::time::Instant::now() + d),
+            deadline_passed: CancellationToken::new(),
+            used: Mutex::new(HashMap::new()),
+            handed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -103,11 +159,13 @@ impl Batcher {
         Enrolled(Arc::clone(self))
     }
 
+    /// Whether requests now go online (`--batch-deadline` passed).
+    pub fn past_deadline(&self) -> bool {
+        self.with(|i| i.past_deadline)
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        f(&mut self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+        f(&mut lock(&self.inner))
     }
 
     /// Changes the state and wakes the driver.
@@ -118,23 +176,40 @@ impl Batcher {
     }
 
     /// Queues one request for the next round and waits for its result.
-    pub async fn submit(&self, body: &Value, api_version: &str) -> BatchAnswer {
+    pub async fn submit(&self, body: &Value, api_version: &str, origin: Origin) -> BatchAnswer {
         let (tx, rx) = oneshot::channel();
-        self.update(|i| {
+        let queued = self.update(|i| {
+            if i.past_deadline {
+                return false;
+            }
             i.queue.push(Pending {
                 body: body.clone(),
                 api_version: api_version.to_owned(),
+                origin,
                 submissions: 0,
                 expirations: 0,
                 reply: tx,
             });
+            true
         });
+        if !queued {
+            return BatchAnswer::Online;
+        }
         rx.await.unwrap_or(BatchAnswer::Canceled)
     }
 
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
     /// batches then stay with the API).
     pub async fn drive(self: Arc<Batcher>, ctx: Arc<Ctx>) {
+        if let Some(at) = self.deadline {
+            let (me, ctx) = (Arc::clone(&self), Arc::clone(&ctx));
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => me.deadline_reached(&ctx).await,
+                    () = ctx.cancel.cancelled() => {}
+                }
+            });
+        }
         loop {
             let round = loop {
                 // Looked at without notifying: the driver must not wake itself.
@@ -159,28 +234,91 @@ impl Batcher {
                 () = ctx.cancel.cancelled() => return self.interrupted(&ctx).await,
             };
             if !requeue.is_empty() {
-                self.update(|i| i.queue.extend(requeue));
+                let online = self.with(|i| {
+                    if i.past_deadline {
+                        Some(requeue)
+                    } else {
+                        i.queue.extend(requeue);
+                        None
+                    }
+                });
+                self.changed.notify_one();
+                for p in online.into_iter().flatten() {
+                    let _ = p.reply.send(BatchAnswer::Online);
+                }
             }
         }
     }
 
+    /// `--batch-deadline` passed: queued requests go online, and the waiting batches are
+    /// canceled (their pollers then read what they had answered).
+    async fn deadline_reached(&self, ctx: &Ctx) {
+        let (queued, waiting) = self.update(|i| {
+            i.past_deadline = true;
+            (std::mem::take(&mut i.queue), i.waiting.clone())
+        });
+        tracing::info!(
+            batches = waiting.len(),
+            "the batch deadline passed: canceling the waiting batches, finishing online"
+        );
+        self.deadline_passed.cancel();
+        for p in queued {
+            let _ = p.reply.send(BatchAnswer::Online);
+        }
+        for (id, version) in waiting {
+            self.cancel(ctx, &id, &version).await;
+        }
+    }
+
+    async fn cancel(&self, ctx: &Ctx, id: &str, version: &str) {
+        match retry(&ctx.policy, |attempt| {
+            ctx.client.cancel_batch(id, version, attempt)
+        })
+        .await
+        {
+            Ok(info) => {
+                let mut used = lock(&self.used);
+                let used = used.entry(id.to_owned()).or_default();
+                used.canceled = true;
+                used.request_counts = Some(info.request_counts);
+            }
+            Err(e) => tracing::error!(batch_id = id, "cannot cancel the batch: {e}"),
+        }
+    }
+
     /// The run was interrupted: the batches stay with the API (recorded, so the re-run
-    /// resumes them), or with `--cancel-on-interrupt` are canceled and forgotten.
+    /// resumes them), or with `--cancel-on-interrupt` are canceled (the re-run then takes
+    /// what they had answered and submits the rest again).
     async fn interrupted(&self, ctx: &Ctx) {
-        if !self.cancel_on_interrupt {
+        if !self.settings.cancel_on_interrupt {
             return;
         }
         let waiting = self.with(|i| std::mem::take(&mut i.waiting));
         for (id, version) in waiting {
-            match retry(&ctx.policy, |attempt| {
-                ctx.client.cancel_batch(&id, &version, attempt)
-            })
-            .await
-            {
-                Ok(_) => self.journal.done(&id),
-                Err(e) => tracing::error!(batch_id = id, "cannot cancel the batch: {e}"),
+            self.cancel(ctx, &id, &version).await;
+        }
+    }
+
+    /// Tells the journal which items went to jobs whose folders were written (any final
+    /// status but interrupted): those are never resumed. Called once, at the end of the
+    /// run; then drops records the API no longer keeps results for.
+    pub fn fold_into_journal(&self, lines: &[JobLine]) {
+        let mut handed = std::mem::take(&mut *lock(&self.handed));
+        let mut used = std::mem::take(&mut *lock(&self.used));
+        for line in lines {
+            if matches!(line.status, JobStatus::Interrupted | JobStatus::NotStarted) {
+                continue;
+            }
+            for (batch_id, custom_id) in handed.remove(&line.dir).unwrap_or_default() {
+                used.entry(batch_id).or_default().consumed.insert(custom_id);
             }
         }
+        for (batch_id, use_) in &used {
+            if let Err(e) = self.journal.fold(batch_id, use_) {
+                tracing::warn!(batch_id, "cannot update the batch record: {e}");
+            }
+        }
+        self.journal.prune();
     }
 
     /// Submits one round and hands out its results; returns the requests to submit again.
@@ -190,10 +328,7 @@ impl Batcher {
         // Requests an earlier run already submitted: picked up from their batch.
         let mut resumed: BTreeMap<(String, String), Vec<(String, Pending)>> = BTreeMap::new();
         {
-            let mut recorded = self
-                .recorded
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut recorded = lock(&self.recorded);
             for p in round {
                 match recorded.remove(&body_hash(&p.body)) {
                     Some((at, version)) if version == p.api_version => resumed
@@ -209,16 +344,22 @@ impl Batcher {
             .map(|((batch_id, version), items)| async move {
                 tracing::info!(batch_id, items = items.len(), "resuming a recorded batch");
                 let (ids, items): (Vec<String>, Vec<Pending>) = items.into_iter().unzip();
-                self.finish(ctx, &version, &batch_id, ids, items).await
+                self.finish(ctx, &version, &batch_id, ids, items, true)
+                    .await
             });
         for r in futures_util::future::join_all(picked_up).await {
             requeue.extend(r);
         }
         // Every batch of the round is created and polled at once.
         let batches = by_version.into_iter().flat_map(|(version, items)| {
-            batch_wait::split(items, |p: &Pending| &p.body)
-                .into_iter()
-                .map(move |chunk| (version.clone(), chunk))
+            batch_wait::split(
+                items,
+                |p: &Pending| &p.body,
+                wire::MAX_REQUESTS,
+                wire::MAX_BYTES,
+            )
+            .into_iter()
+            .map(move |chunk| (version.clone(), chunk))
         });
         let runs = batches
             .map(|(version, chunk)| async move { self.run_batch(ctx, &version, chunk).await });
@@ -229,6 +370,12 @@ impl Batcher {
     }
 
     async fn run_batch(&self, ctx: &Ctx, version: &str, items: Vec<Pending>) -> Vec<Pending> {
+        if self.past_deadline() {
+            for p in items {
+                let _ = p.reply.send(BatchAnswer::Online);
+            }
+            return Vec::new();
+        }
         let ids: Vec<String> = self.with(|i| {
             items
                 .iter()
@@ -262,6 +409,7 @@ impl Batcher {
             }
         })
         .await;
+        drop(body);
         let batch = match created {
             Ok(b) => b,
             Err(gave_up) => {
@@ -271,16 +419,24 @@ impl Batcher {
                 return Vec::new();
             }
         };
-        self.with(|i| i.waiting.push((batch.id.clone(), version.to_owned())));
         // Before anything else: a runner killed from here on resumes this batch.
         let record = Record {
             batch_id: batch.id.clone(),
             api_version: version.to_owned(),
+            created_at: Some(jiff::Timestamp::now()),
             items: ids
                 .iter()
                 .zip(&items)
-                .map(|(id, p)| (id.clone(), body_hash(&p.body)))
+                .map(|(id, p)| Item {
+                    custom_id: id.clone(),
+                    hash: body_hash(&p.body),
+                    job: p.origin.job.clone(),
+                    turn: p.origin.turn,
+                    continuation: p.origin.continuation,
+                })
                 .collect(),
+            consumed: std::collections::BTreeSet::new(),
+            ended: None,
         };
         if let Err(e) = self.journal.record(&record) {
             tracing::error!(
@@ -288,10 +444,13 @@ impl Batcher {
                 "cannot record the batch under OUT/.batches ({e}); a re-run would submit its requests again"
             );
         }
-        self.finish(ctx, version, &batch.id, ids, items).await
+        drop(record);
+        self.finish(ctx, version, &batch.id, ids, items, false)
+            .await
     }
 
-    /// Waits for a batch and hands its results out; returns the requests to submit again.
+    /// Waits for a batch and hands its results out as they are read; returns the requests
+    /// to submit again. `resumed`: the batch was created by an earlier run.
     async fn finish(
         &self,
         ctx: &Ctx,
@@ -299,13 +458,25 @@ impl Batcher {
         batch_id: &str,
         ids: Vec<String>,
         items: Vec<Pending>,
+        resumed: bool,
     ) -> Vec<Pending> {
-        self.with(|i| {
+        let late = self.with(|i| {
             if !i.waiting.iter().any(|(w, _)| w == batch_id) {
                 i.waiting.push((batch_id.to_owned(), version.to_owned()));
             }
+            i.past_deadline
         });
-        let ended = match batch_wait::until_ended(ctx, version, batch_id).await {
+        // Created while the deadline passed: nobody else cancels it.
+        if late {
+            self.cancel(ctx, batch_id, version).await;
+        }
+        let poll = batch_wait::Poll {
+            first: self.settings.poll_first,
+            max: self.settings.poll_max,
+            wake: &self.deadline_passed,
+        };
+        let ended = batch_wait::until_ended(ctx, version, batch_id, &poll).await;
+        let ended = match ended {
             Ok(info) => info,
             Err(gave_up) => {
                 for p in items {
@@ -314,18 +485,30 @@ impl Batcher {
                 return Vec::new();
             }
         };
-        let collected: Mutex<HashMap<String, ItemOutcome>> = Mutex::new(HashMap::new());
+        self.note_counts(batch_id, ended.request_counts);
+        let waiting: Mutex<HashMap<String, Pending>> =
+            Mutex::new(ids.into_iter().zip(items).collect());
+        let requeue: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
         let fetched = match ended.results_url.as_deref() {
             Some(url) => {
                 retry(&ctx.policy, |attempt| {
-                    let collected = &collected;
+                    let (waiting, requeue) = (&waiting, &requeue);
                     async move {
                         ctx.client
                             .batch_results(url, version, attempt, &mut |r| {
-                                collected
-                                    .lock()
-                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                    .insert(r.custom_id, r.outcome);
+                                // A retried call reads some lines again; they were handed out.
+                                let Some(p) = lock(waiting).remove(&r.custom_id) else {
+                                    return;
+                                };
+                                let at = BatchRef {
+                                    batch_id: batch_id.to_owned(),
+                                    custom_id: r.custom_id,
+                                };
+                                if let Some(again) =
+                                    self.hand_out(ctx, at, Some(r.outcome), p, resumed)
+                                {
+                                    lock(requeue).push(again);
+                                }
                             })
                             .await
                     }
@@ -340,70 +523,106 @@ impl Batcher {
                 attempts: 1,
             }),
         };
-        if let Err(gave_up) = fetched {
-            for p in items {
-                let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
-            }
-            return Vec::new();
-        }
-        tracing::debug!(batch_id, "results read");
-        let mut results = collected
+        let left = waiting
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut requeue = Vec::new();
-        for (custom_id, mut p) in ids.into_iter().zip(items) {
-            p.submissions += 1;
-            let batch_ref = BatchRef {
-                batch_id: batch_id.to_owned(),
-                custom_id: custom_id.clone(),
-            };
-            let answer = match results.remove(&custom_id) {
-                Some(ItemOutcome::Succeeded(message)) => BatchAnswer::Answer(MessageResponse {
-                    request_id: None,
-                    body: message,
-                    batch: Some(batch_ref),
-                }),
-                Some(ItemOutcome::Errored {
-                    error_type,
-                    message,
-                }) => {
-                    if wire::is_transient_item(&error_type)
-                        && p.submissions < ctx.policy.max_attempts
-                    {
-                        requeue.push(p);
-                        continue;
-                    }
-                    BatchAnswer::Failed(GaveUp {
-                        error: wire::item_error(&batch_ref, &error_type, &message),
-                        attempts: p.submissions,
-                    })
+        let mut requeue = requeue
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match fetched {
+            Err(gave_up) => {
+                for p in left.into_values() {
+                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
                 }
-                Some(ItemOutcome::Expired) if p.expirations == 0 => {
-                    p.expirations += 1;
-                    requeue.push(p);
-                    continue;
+            }
+            Ok(()) => {
+                for (custom_id, p) in left {
+                    let at = BatchRef {
+                        batch_id: batch_id.to_owned(),
+                        custom_id,
+                    };
+                    requeue.extend(self.hand_out(ctx, at, None, p, resumed));
                 }
-                Some(ItemOutcome::Expired) => BatchAnswer::Expired(format!(
-                    "the request expired twice in Message Batches (last: batch {}, custom_id {})",
-                    batch_ref.batch_id, batch_ref.custom_id
-                )),
-                Some(ItemOutcome::Canceled) => BatchAnswer::Canceled,
-                None => BatchAnswer::Failed(GaveUp {
-                    error: ApiError::local(
-                        "GET {results_url}",
-                        format!(
-                            "batch {} ended without a result for custom_id {custom_id}",
-                            batch_ref.batch_id
-                        ),
-                    ),
-                    attempts: p.submissions,
-                }),
-            };
-            tracing::debug!(batch_id, custom_id, "item result handed to its job");
-            let _ = p.reply.send(answer);
+            }
         }
-        self.journal.done(batch_id);
+        tracing::debug!(batch_id, "results handed out");
         self.with(|i| i.waiting.retain(|(w, _)| w != batch_id));
         requeue
+    }
+
+    fn note_counts(&self, batch_id: &str, counts: RequestCounts) {
+        lock(&self.used)
+            .entry(batch_id.to_owned())
+            .or_default()
+            .request_counts = Some(counts);
+    }
+
+    /// Acts on one item's result (`None`: the batch's results lacked it); returns the
+    /// request when it is to be submitted again.
+    fn hand_out(
+        &self,
+        ctx: &Ctx,
+        at: BatchRef,
+        outcome: Option<ItemOutcome>,
+        mut p: Pending,
+        resumed: bool,
+    ) -> Option<Pending> {
+        p.submissions += 1;
+        lock(&self.handed)
+            .entry(p.origin.job.clone())
+            .or_default()
+            .push((at.batch_id.clone(), at.custom_id.clone()));
+        // Not answered, and the deadline passed: online instead of another round.
+        let again = |p: Pending| {
+            if self.past_deadline() {
+                let _ = p.reply.send(BatchAnswer::Online);
+                None
+            } else {
+                Some(p)
+            }
+        };
+        let answer = match outcome {
+            Some(ItemOutcome::Succeeded(message)) => BatchAnswer::Answer(MessageResponse {
+                request_id: None,
+                body: message,
+                batch: Some(at),
+            }),
+            Some(ItemOutcome::Errored {
+                error_type,
+                message,
+            }) => {
+                if wire::is_transient_item(&error_type) && p.submissions < ctx.policy.max_attempts {
+                    return again(p);
+                }
+                BatchAnswer::Failed(GaveUp {
+                    error: wire::item_error(&at, &error_type, &message),
+                    attempts: p.submissions,
+                })
+            }
+            Some(ItemOutcome::Expired) if p.expirations == 0 => {
+                p.expirations += 1;
+                return again(p);
+            }
+            Some(ItemOutcome::Expired) => BatchAnswer::Expired(format!(
+                "the request expired twice in Message Batches (last: batch {}, custom_id {})",
+                at.batch_id, at.custom_id
+            )),
+            // Never processed, so never paid: an earlier run's canceled batch, or ours at
+            // the deadline, is no reason to give the job up.
+            Some(ItemOutcome::Canceled) if resumed || self.past_deadline() => return again(p),
+            Some(ItemOutcome::Canceled) => BatchAnswer::Canceled,
+            None => BatchAnswer::Failed(GaveUp {
+                error: ApiError::local(
+                    "GET {results_url}",
+                    format!(
+                        "batch {} ended without a result for custom_id {}",
+                        at.batch_id, at.custom_id
+                    ),
+                ),
+                attempts: p.submissions,
+            }),
+        };
+        let _ = p.reply.send(answer);
+        None
     }
 }

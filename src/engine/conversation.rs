@@ -111,7 +111,7 @@ pub async fn converse(
                 }
             };
             let sent = tokio::select! {
-                sent = priced::send(ctx, job, &body, &mut previous) => sent,
+                sent = priced::send(ctx, job, &body, &mut previous, (turn + 1, continuation)) => sent,
                 () = out_of_time => {
                     conv.error = Some(JobError {
                         kind: ErrorKind::Timeout,

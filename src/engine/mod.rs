@@ -82,10 +82,9 @@ pub struct Settings {
     pub max_fail: Option<usize>,
     /// `--budget-usd`.
     pub budget_usd: Option<f64>,
-    /// `--batch`: every Messages request through Message Batches (`batcher.rs`).
-    pub batch: bool,
-    /// `--cancel-on-interrupt`: cancel the waiting batches on SIGINT/SIGTERM.
-    pub cancel_on_interrupt: bool,
+    /// `--batch` and its options: every Messages request through Message Batches
+    /// (`batcher.rs`).
+    pub batch: Option<batcher::BatchSettings>,
 }
 
 /// What every task of a run shares.
@@ -134,12 +133,8 @@ pub async fn run(
     out: &Utf8Path,
 ) -> Result<Report, VerifyError> {
     let mut ctx = ctx;
-    if settings.batch {
-        ctx.batcher = Some(batcher::Batcher::new(
-            to_run.len(),
-            out,
-            settings.cancel_on_interrupt,
-        ));
+    if let Some(batch) = settings.batch {
+        ctx.batcher = Some(batcher::Batcher::new(to_run.len(), out, batch));
     }
     let ctx = Arc::new(ctx);
     if let Some(b) = &ctx.batcher {
@@ -161,7 +156,7 @@ pub async fn run(
         &ctx, &cache, needed, &verified, settings, &order,
     ));
     // Batch mode: a round holds a request of every job, so no job waits for a `-j` slot.
-    let slots = if settings.batch {
+    let slots = if settings.batch.is_some() {
         to_run.len().max(1)
     } else {
         settings.jobs
@@ -206,6 +201,9 @@ pub async fn run(
     // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
     if let Err(e) = cache.compact() {
         tracing::warn!("{}", crate::api::error::chain(&e));
+    }
+    if let Some(b) = &ctx.batcher {
+        b.fold_into_journal(&report.lines);
     }
     report.uploads = uploads.stats();
     report.cost_usd = ctx.budget.spent();

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::Value;
 
 use super::Ctx;
-use super::batcher::BatchAnswer;
+use super::batcher::{BatchAnswer, Origin};
 use super::budget::{Refused, Reservation};
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
+use crate::api::prices::BATCH_SHARE;
 use crate::api::retry::{GaveUp, retry};
 use crate::plan::{PlannedJob, price};
 use crate::ui::events::Event;
@@ -45,22 +46,85 @@ const BYTES_PER_TOKEN: usize = 4;
 /// §11).
 const TOOL_TOKENS: usize = 4_300;
 
-/// Sends `body` (with retries), priced and paced.
-pub async fn send(ctx: &Ctx, job: &PlannedJob, body: &Value, previous: &mut Previous) -> Sent {
+/// Sends `body` (with retries), priced and paced: through the run's Message Batches in
+/// batch mode, unless `--batch-deadline` has passed. `step` is the request's 1-based turn
+/// and `pause_turn` continuation (recorded with a batch item).
+pub async fn send(
+    ctx: &Ctx,
+    job: &PlannedJob,
+    body: &Value,
+    previous: &mut Previous,
+    step: (usize, u32),
+) -> Sent {
     let size = serde_json::to_vec(body).map_or(0, |b| b.len());
-    let worst = price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache);
-    let reservation = match ctx.budget.reserve(worst) {
+    if let Some(batcher) = ctx.batcher.as_ref().filter(|b| !b.past_deadline()) {
+        // Batch items are billed at batch prices (docs/api.md §5).
+        let worst = BATCH_SHARE * worst_case(job, size);
+        let reservation = match reserve(ctx, worst) {
+            Ok(r) => r,
+            Err(refused) => return Sent::Refused(refused),
+        };
+        let origin = Origin {
+            job: job.id.clone(),
+            turn: u32::try_from(step.0).unwrap_or(u32::MAX),
+            continuation: step.1,
+        };
+        let answer = tokio::select! {
+            a = batcher.submit(body, &job.settings.api_version, origin) => a,
+            () = ctx.cancel.cancelled() => return Sent::Interrupted,
+        };
+        let response = match answer {
+            BatchAnswer::Answer(r) => Ok(r),
+            BatchAnswer::Failed(gave_up) => Err(gave_up),
+            BatchAnswer::Expired(message) => {
+                reservation.release();
+                return Sent::Expired(message);
+            }
+            BatchAnswer::Canceled => {
+                reservation.release();
+                return Sent::Interrupted;
+            }
+            // Not processed (so not billed): sent online below.
+            BatchAnswer::Online => {
+                reservation.release();
+                return send_online(ctx, job, body, previous, size).await;
+            }
+        };
+        return settle(ctx, job, reservation, response);
+    }
+    send_online(ctx, job, body, previous, size).await
+}
+
+fn worst_case(job: &PlannedJob, size: usize) -> f64 {
+    price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache)
+}
+
+/// Reserves a request's worst case against `--budget-usd`; a refusal stops the run from
+/// starting jobs and is the request's end.
+fn reserve(ctx: &Ctx, worst: f64) -> Result<Reservation<'_>, Refused> {
+    ctx.budget.reserve(worst).inspect_err(|refused| {
+        ctx.halt.halt(
+            "budget",
+            format!(
+                "not started: the budget (--budget-usd {:.2}) stopped the run",
+                refused.limit
+            ),
+        );
+    })
+}
+
+/// Sends `body` to `POST /v1/messages` (with retries), priced and paced.
+async fn send_online(
+    ctx: &Ctx,
+    job: &PlannedJob,
+    body: &Value,
+    previous: &mut Previous,
+    size: usize,
+) -> Sent {
+    let worst = worst_case(job, size);
+    let reservation = match reserve(ctx, worst) {
         Ok(r) => r,
-        Err(refused) => {
-            ctx.halt.halt(
-                "budget",
-                format!(
-                    "not started: the budget (--budget-usd {:.2}) stopped the run",
-                    refused.limit
-                ),
-            );
-            return Sent::Refused(refused);
-        }
+        Err(refused) => return Sent::Refused(refused),
     };
     // Cached: only what is new since the last request is written (and counted); the tool
     // definitions are part of the cached prefix after the first request.
@@ -77,25 +141,6 @@ pub async fn send(ctx: &Ctx, job: &PlannedJob, body: &Value, previous: &mut Prev
     // retried stays counted at the worst case.
     let lost = AtomicU32::new(0);
     let api_version = job.settings.api_version.as_str();
-    if let Some(batcher) = &ctx.batcher {
-        let answer = tokio::select! {
-            a = batcher.submit(body, api_version) => a,
-            () = ctx.cancel.cancelled() => return Sent::Interrupted,
-        };
-        let response = match answer {
-            BatchAnswer::Answer(r) => Ok(r),
-            BatchAnswer::Failed(gave_up) => Err(gave_up),
-            BatchAnswer::Expired(message) => {
-                reservation.release();
-                return Sent::Expired(message);
-            }
-            BatchAnswer::Canceled => {
-                reservation.release();
-                return Sent::Interrupted;
-            }
-        };
-        return settle(ctx, job, reservation, response);
-    }
     let call = retry(&ctx.policy, |attempt| {
         let sent = ctx
             .client

@@ -37,6 +37,29 @@ fn files(sb: &Sandbox, job: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The `*.json` file names directly in `dir`, sorted.
+fn json_files(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Batches recorded for resuming (`OUT/.batches/*.json`).
+fn pending_records(sb: &Sandbox) -> Vec<String> {
+    json_files(&sb.root.join("out/.batches"))
+}
+
+/// Batches whose items all went to written jobs (`OUT/.batches/ended/`).
+fn ended_records(sb: &Sandbox) -> Vec<String> {
+    json_files(&sb.root.join("out/.batches/ended"))
+}
+
 fn stops(job: &serde_json::Value) -> Vec<(u64, u64, String)> {
     job["requests"]
         .as_array()
@@ -197,10 +220,7 @@ fn a_runner_killed_while_polling_resumes_its_batch_and_submits_nothing_twice() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(fake.stats().batches_created, 1);
-    let records = std::fs::read_dir(sb.root.join("out/.batches"))
-        .unwrap()
-        .count();
-    assert_eq!(records, 1);
+    assert_eq!(pending_records(&sb).len(), 1);
 
     fake.set_batch_delay(Duration::ZERO);
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
@@ -222,13 +242,9 @@ fn a_runner_killed_while_polling_resumes_its_batch_and_submits_nothing_twice() {
     let first = &items[0].batch_id;
     let job = sb.read_json("out/m/plain/job.json");
     assert_eq!(&job["requests"][0]["batch_id"], first);
-    // Nothing is left to resume.
-    assert_eq!(
-        std::fs::read_dir(sb.root.join("out/.batches"))
-            .unwrap()
-            .count(),
-        0
-    );
+    // Nothing is left to resume: every record moved to the ended ones.
+    assert_eq!(pending_records(&sb), Vec::<String>::new());
+    assert_eq!(ended_records(&sb).len(), 6);
 }
 
 #[test]
@@ -251,12 +267,7 @@ fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun()
     assert_eq!(sb.read_json("out/run.json")["counts"]["interrupted"], 1);
     // Not canceled: the batch is still with the API, and recorded for the re-run.
     assert_eq!(fake.stats().requests.get("batch_cancel"), None);
-    assert_eq!(
-        std::fs::read_dir(sb.root.join("out/.batches"))
-            .unwrap()
-            .count(),
-        1
-    );
+    assert_eq!(pending_records(&sb).len(), 1);
     fake.set_batch_delay(Duration::ZERO);
     sb.cmd_against(&fake, ["run", "m.yaml", "--batch"])
         .assert()
@@ -286,10 +297,16 @@ fn cancel_on_interrupt_cancels_the_waiting_batch() {
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert_eq!(fake.stats().requests.get("batch_cancel"), Some(&1));
     assert_eq!(fake.stats().batches_ended, 1);
-    assert_eq!(
-        std::fs::read_dir(sb.root.join("out/.batches"))
-            .unwrap()
-            .count(),
-        0
-    );
+    // Still recorded: the re-run takes what the canceled batch had answered (here nothing)
+    // and submits the rest again.
+    assert_eq!(pending_records(&sb).len(), 1);
+    fake.set_batch_delay(Duration::ZERO);
+    sb.cmd_against(&fake, ["run", "m.yaml", "--batch"])
+        .assert()
+        .success();
+    assert_eq!(fake.stats().batches_created, 2);
+    assert_eq!(fake.batch_items().len(), 2);
+    assert_eq!(sb.read_json("out/m/a/job.json")["status"], "succeeded");
+    assert_eq!(pending_records(&sb), Vec::<String>::new());
+    assert_eq!(ended_records(&sb).len(), 2);
 }

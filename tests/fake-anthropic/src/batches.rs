@@ -3,7 +3,8 @@
 //! answered by the same handler as `POST /v1/messages` (files, containers,
 //! `pause_turn`, `@fake` directives), after the configurable batch delay.
 //! `@fake batch errored TYPE [N]` / `@fake batch expired [N]` script an item's
-//! result for the first N submissions of the same params.
+//! result for the first N submissions of the same params; `@fake batch missing [N]`
+//! leaves the item out of the results altogether.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -330,13 +331,14 @@ async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
     // Ended already (canceled before processing started).
     let Some(items) = items else { return };
     for (custom_id, params) in items {
-        let result = answer(&ctx, &headers, &params).await;
-        let line = json!({"custom_id": custom_id, "result": result});
+        let line = answer(&ctx, &headers, &params)
+            .await
+            .map(|result| json!({"custom_id": custom_id, "result": result}));
         let stop = ctx
             .shared
             .update(|s| match s.batches.values_mut().find(|b| b.id == id) {
                 Some(b) => {
-                    b.results.push(line);
+                    b.results.extend(line);
                     b.status == Status::Canceling
                 }
                 None => true,
@@ -353,11 +355,15 @@ async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
     });
 }
 
-/// One item's `result` object.
-async fn answer(ctx: &Ctx, headers: &HeaderMap, params: &Value) -> Value {
+/// One item's `result` object (`None`: scripted to be missing from the results).
+async fn answer(ctx: &Ctx, headers: &HeaderMap, params: &Value) -> Option<Value> {
     if let Some(fault) = scripted(&ctx.shared, params) {
         return fault;
     }
+    Some(answer_params(ctx, headers, params).await)
+}
+
+async fn answer_params(ctx: &Ctx, headers: &HeaderMap, params: &Value) -> Value {
     if params.get("stream") == Some(&Value::Bool(true)) {
         return errored(&ApiError::invalid(
             "stream: streaming is not supported in Message Batches",
@@ -382,8 +388,8 @@ fn errored(e: &ApiError) -> Value {
     json!({"type": "errored", "error": body})
 }
 
-/// A `@fake batch …` result for these params, if one is due.
-fn scripted(shared: &Arc<Shared>, params: &Value) -> Option<Value> {
+/// A `@fake batch …` result for these params, if one is due (`Some(None)`: no line).
+fn scripted(shared: &Arc<Shared>, params: &Value) -> Option<Option<Value>> {
     let messages = params.get("messages")?.as_array()?;
     let texts: Vec<String> = messages
         .iter()
@@ -403,7 +409,10 @@ fn scripted(shared: &Arc<Shared>, params: &Value) -> Option<Value> {
     if !due {
         return None;
     }
-    Some(match fault.errored {
+    if fault.missing {
+        return Some(None);
+    }
+    Some(Some(match fault.errored {
         Some(error_type) => {
             let status = match error_type.as_str() {
                 "overloaded_error" => 529,
@@ -417,7 +426,7 @@ fn scripted(shared: &Arc<Shared>, params: &Value) -> Option<Value> {
             errored(&ApiError::from_parts(status, &error_type, None, None))
         }
         None => json!({"type": "expired"}),
-    })
+    }))
 }
 
 /// `GET /v1/messages/batches`: newest first, `limit` (1–1000, 20),

@@ -60,8 +60,11 @@ pub(crate) struct Directives {
 /// the same params (all of them when `None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BatchFault {
-    /// `Some(error type)` for `errored`, `None` for `expired`.
+    /// `Some(error type)` for `errored`, `None` for `expired` (or `missing`).
     pub errored: Option<String>,
+    /// `missing`: the item gets no results line at all (a server fault the runner must
+    /// not hang on).
+    pub missing: bool,
     pub times: Option<u32>,
 }
 
@@ -171,16 +174,25 @@ pub(crate) fn parse(text: &str) -> Result<Directives, String> {
             ("encrypted", []) => d.encrypted = true,
             ("batch", [kind, rest @ ..]) => {
                 let (errored, times) = match (*kind, rest) {
-                    ("expired", []) => (None, None),
-                    ("expired", [n]) => (None, Some(*n)),
+                    ("expired" | "missing", []) => (None, None),
+                    ("expired" | "missing", [n]) => (None, Some(*n)),
                     ("errored", [t]) => (Some((*t).to_owned()), None),
                     ("errored", [t, n]) => (Some((*t).to_owned()), Some(*n)),
-                    _ => return Err(bad("expected `errored TYPE [N]` or `expired [N]`")),
+                    _ => {
+                        return Err(bad(
+                            "expected `errored TYPE [N]`, `expired [N]` or `missing [N]`",
+                        ));
+                    }
                 };
+                let missing = *kind == "missing";
                 let times = times
                     .map(|n| n.parse::<u32>().map_err(|_| bad("N must be a count")))
                     .transpose()?;
-                d.batch = Some(BatchFault { errored, times });
+                d.batch = Some(BatchFault {
+                    errored,
+                    missing,
+                    times,
+                });
             }
             (
                 "pause" | "stop" | "fail" | "tool-error" | "no-output" | "sleep" | "encrypted"
