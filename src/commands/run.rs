@@ -137,6 +137,8 @@ async fn execute(
         line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
         lines.push(line);
     }
+    let fresh_ids: Vec<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
+    engine::batcher::settle_fresh(out, &fresh_ids);
     let mut usage = Usage::default();
     let mut uploads = UploadStats::default();
     let mut cost = RunCost {

@@ -109,8 +109,8 @@ impl From<ItemOnDisk> for Item {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ended {
     pub at: jiff::Timestamp,
-    /// The batch's last `request_counts` the runner saw.
-    pub request_counts: RequestCounts,
+    /// The batch's last `request_counts` the runner saw (`None`: this run did not look).
+    pub request_counts: Option<RequestCounts>,
     /// The runner canceled it (`--batch-deadline`, `--cancel-on-interrupt`).
     #[serde(default)]
     pub canceled: bool,
@@ -190,11 +190,37 @@ impl Journal {
         }
         record.ended = Some(Ended {
             at: jiff::Timestamp::now(),
-            request_counts: used.request_counts.unwrap_or_default(),
+            request_counts: used.request_counts,
             canceled: used.canceled,
         });
         write(&self.ended_dir().join(Self::file_name(batch_id)), &record)?;
         fs_err::remove_file(&path)
+    }
+
+    /// Items of `jobs` (jobs found fresh by a run, so written by an earlier one) are
+    /// consumed: a runner killed after writing a job but before recording that leaves them.
+    pub fn consume_jobs(&self, jobs: &std::collections::HashSet<&str>) {
+        for record in self.pending_records() {
+            let used = Use {
+                consumed: record
+                    .items
+                    .iter()
+                    .filter(|i| jobs.contains(i.job.as_str()))
+                    .map(|i| i.custom_id.clone())
+                    .filter(|id| !record.consumed.contains(id))
+                    .collect(),
+                ..Use::default()
+            };
+            if used.consumed.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.fold(&record.batch_id, &used) {
+                tracing::warn!(
+                    batch_id = record.batch_id,
+                    "cannot update the batch record: {e}"
+                );
+            }
+        }
     }
 
     /// Every recorded request not yet consumed, by body hash (unreadable records are
@@ -355,7 +381,7 @@ mod tests {
         assert!(journal.pending_records().is_empty());
         let ended = journal.ended_records();
         assert_eq!(ended.len(), 1);
-        assert_eq!(ended[0].ended.as_ref().unwrap().request_counts.succeeded, 2);
+        assert_eq!(ended[0].ended.as_ref().unwrap().request_counts.unwrap().succeeded, 2);
     }
 
     #[test]

@@ -310,3 +310,185 @@ fn cancel_on_interrupt_cancels_the_waiting_batch() {
     assert_eq!(pending_records(&sb), Vec::<String>::new());
     assert_eq!(ended_records(&sb).len(), 2);
 }
+
+/// `batch_id` of each request in a job's job.json (`None` for online ones).
+fn batch_ids(job: &serde_json::Value) -> Vec<Option<String>> {
+    job["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.get("batch_id")
+                .and_then(|b| b.as_str())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn at_the_deadline_the_waiting_batch_is_canceled_and_its_jobs_finish_online() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    jobs(&sb);
+    let (code, summary) = sb.run_json(
+        &fake,
+        &["run", "m.yaml", "--batch", "--batch-deadline", "1s"],
+    );
+    assert_eq!(code, Some(0), "{summary}");
+    let stats = fake.stats();
+    assert_eq!(stats.batches_created, 1);
+    assert_eq!(stats.requests.get("batch_cancel"), Some(&1));
+    // Every request online, the canceled first round included: 6 + 2 + 1.
+    assert_eq!(fake.messages_requests().len(), 9);
+    for job in ["long", "repaired", "plain"] {
+        let j = sb.read_json(&format!("out/m/{job}/job.json"));
+        assert_eq!(j["status"], "succeeded", "{job}: {j}");
+        assert!(batch_ids(&j).iter().all(Option::is_none), "{job}: {j}");
+    }
+    assert_eq!(pending_records(&sb), Vec::<String>::new());
+    let ended = ended_records(&sb);
+    assert_eq!(ended.len(), 1);
+    let record = sb.read_json(&format!("out/.batches/ended/{}", ended[0]));
+    assert_eq!(record["ended"]["canceled"], true, "{record}");
+}
+
+#[test]
+fn a_deadline_after_the_first_round_keeps_its_answers_and_sends_the_rest_online() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    // Round 1 is answered at once; round 2 would wait ten minutes.
+    fake.set_batch_delay_from(2, Duration::from_secs(600));
+    let sb = Sandbox::new();
+    jobs(&sb);
+    let (code, summary) = sb.run_json(
+        &fake,
+        &["run", "m.yaml", "--batch", "--batch-deadline", "4s"],
+    );
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(fake.stats().batches_created, 2);
+    assert_eq!(fake.stats().requests.get("batch_cancel"), Some(&1));
+    for job in ["long", "repaired", "plain"] {
+        let j = sb.read_json(&format!("out/m/{job}/job.json"));
+        assert_eq!(j["status"], "succeeded", "{job}: {j}");
+        let ids = batch_ids(&j);
+        assert!(
+            ids[0].is_some(),
+            "{job}: the first request came from round 1: {j}"
+        );
+        assert!(ids[1..].iter().all(Option::is_none), "{job}: {j}");
+    }
+    // Round 1's 3 requests were paid in the batch; the other 6 online only.
+    assert_eq!(fake.messages_requests().len(), 6);
+    let items = fake.batch_items();
+    assert_eq!(items.len(), 3 + 2, "{items:?}");
+}
+
+#[test]
+fn a_result_missing_from_the_results_fails_its_job_instead_of_hanging() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: lost\n    prompt: \"x\\n@fake batch missing\"\n",
+            "  - name: fine\n    prompt: hi\n",
+        )),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
+    let lost = sb.read_json("out/m/lost/job.json");
+    assert_eq!(lost["status"], "failed", "{lost}");
+    let message = lost["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ended without a result for custom_id"),
+        "{message}"
+    );
+    assert_eq!(fake.batch_items().len(), 2);
+}
+
+#[test]
+fn a_runner_killed_in_a_later_round_resumes_every_round_and_pays_nothing_twice() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay_from(2, Duration::from_secs(600));
+    let sb = Sandbox::new();
+    jobs(&sb);
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    // Round 1's results went to the jobs ("plain" is even done), round 2 is recorded:
+    // both records are kept until the jobs that used them are written.
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.batches_created >= 2 && pending_records(&sb).len() == 2
+    }));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Each record names the job, turn and continuation of every item.
+    let round2 = fake.batch_items()[3].batch_id.clone();
+    let record = sb.read_json(&format!("out/.batches/{round2}.json"));
+    let mut items: Vec<(String, u64, u64)> = record["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["job"].as_str().unwrap().to_owned(),
+                i["turn"].as_u64().unwrap(),
+                i["continuation"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    items.sort();
+    assert_eq!(
+        items,
+        [("m/long".to_owned(), 1, 1), ("m/repaired".to_owned(), 2, 0)],
+        "{record}"
+    );
+
+    fake.set_batch_delay(Duration::ZERO);
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let items = fake.batch_items();
+    let distinct: std::collections::HashSet<String> =
+        items.iter().map(|i| i.params.to_string()).collect();
+    assert_eq!(items.len(), 9, "{items:?}");
+    assert_eq!(distinct.len(), 9);
+    for job in ["long", "repaired", "plain"] {
+        assert_eq!(
+            sb.read_json(&format!("out/m/{job}/job.json"))["status"],
+            "succeeded"
+        );
+    }
+    assert_eq!(pending_records(&sb), Vec::<String>::new());
+    assert_eq!(ended_records(&sb).len(), 6);
+}
+
+#[test]
+fn batch_poll_and_batch_deadline_are_checked_before_anything_is_sent() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    for (args, needle) in [
+        (&["--batch-poll", "0s"][..], "longer than zero"),
+        (
+            &["--batch-poll", "1m..10s"][..],
+            "MAX is shorter than FIRST",
+        ),
+        (&["--batch-poll", "soon"][..], "expected FIRST[..MAX]"),
+        (&["--batch-deadline", "tomorrow"][..], "not a duration"),
+    ] {
+        let out = sb
+            .cmd_against(&fake, ["run", "m.yaml", "--batch"].iter().chain(args))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    sb.file("runner.toml", "batch = true\nbatch_poll = \"2m..1m\"\n");
+    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MAX is shorter"));
+    assert!(fake.log().is_empty(), "{:?}", fake.log());
+}

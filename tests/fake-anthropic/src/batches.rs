@@ -52,6 +52,8 @@ pub(crate) struct Batch {
     items: Vec<(String, Value)>,
     /// One JSON result per ended item, in the order they ended.
     results: Vec<Value>,
+    /// Items scripted (`@fake batch missing`) to have no results line.
+    missing: HashSet<String>,
     started: bool,
 }
 
@@ -95,7 +97,7 @@ impl Batch {
             .filter_map(|r| r["custom_id"].as_str().map(str::to_owned))
             .collect();
         for (custom_id, _) in &self.items {
-            if !done.contains(custom_id) {
+            if !done.contains(custom_id) && !self.missing.contains(custom_id) {
                 self.results
                     .push(json!({"custom_id": custom_id, "result": {"type": "canceled"}}));
             }
@@ -282,6 +284,7 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
         base_url: format!("http://{host}"),
         items,
         results: Vec::new(),
+        missing: HashSet::new(),
         started: false,
     };
     let object = batch.object();
@@ -313,7 +316,14 @@ async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
     // created (e.g. to let a resumed run finish).
     let created = std::time::Instant::now();
     loop {
-        let delay = ctx.shared.read(|s| s.batch_delay);
+        let delay = ctx.shared.read(|s| {
+            let seq = s.batches.iter().find(|(_, b)| b.id == id).map(|(k, _)| *k);
+            if seq.is_some_and(|seq| seq < s.batch_delay_from) {
+                std::time::Duration::ZERO
+            } else {
+                s.batch_delay
+            }
+        });
         let waited = created.elapsed();
         if waited >= delay {
             break;
@@ -331,14 +341,19 @@ async fn process(ctx: Ctx, id: String, headers: HeaderMap) {
     // Ended already (canceled before processing started).
     let Some(items) = items else { return };
     for (custom_id, params) in items {
-        let line = answer(&ctx, &headers, &params)
-            .await
-            .map(|result| json!({"custom_id": custom_id, "result": result}));
+        let result = answer(&ctx, &headers, &params).await;
         let stop = ctx
             .shared
             .update(|s| match s.batches.values_mut().find(|b| b.id == id) {
                 Some(b) => {
-                    b.results.extend(line);
+                    match result {
+                        Some(result) => b
+                            .results
+                            .push(json!({"custom_id": custom_id, "result": result})),
+                        None => {
+                            b.missing.insert(custom_id);
+                        }
+                    }
                     b.status == Status::Canceling
                 }
                 None => true,

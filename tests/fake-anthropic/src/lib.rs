@@ -191,7 +191,20 @@ impl FakeServer {
 
     /// How long batches created from now on stay `in_progress` before processing.
     pub fn set_batch_delay(&self, delay: Duration) {
-        self.shared.update(|s| s.batch_delay = delay);
+        self.shared.update(|s| {
+            s.batch_delay = delay;
+            s.batch_delay_from = 1;
+        });
+    }
+
+    /// Like [`FakeServer::set_batch_delay`], for the `first`-th batch created (1-based)
+    /// and every later one; earlier ones are processed at once. Lets a test hold a run at
+    /// a chosen round.
+    pub fn set_batch_delay_from(&self, first: u64, delay: Duration) {
+        self.shared.update(|s| {
+            s.batch_delay = delay;
+            s.batch_delay_from = first;
+        });
     }
 
     /// Every API request, in arrival order.

@@ -159,6 +159,8 @@ pub(crate) struct State {
     pub batches: BTreeMap<u64, crate::batches::Batch>,
     pub batch_items: Vec<crate::batches::BatchItem>,
     pub batch_delay: Duration,
+    /// Batches created before this one (1-based creation order) have no delay.
+    pub batch_delay_from: u64,
     /// Canonical params → times a `@fake batch …` fault was served for them.
     pub batch_fault_hits: HashMap<String, u32>,
 }
@@ -244,6 +246,7 @@ impl Shared {
             state: Mutex::new(State {
                 overload,
                 batch_delay,
+                batch_delay_from: 1,
                 ..State::default()
             }),
             changed: Condvar::new(),
