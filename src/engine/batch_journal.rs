@@ -381,7 +381,16 @@ mod tests {
         assert!(journal.pending_records().is_empty());
         let ended = journal.ended_records();
         assert_eq!(ended.len(), 1);
-        assert_eq!(ended[0].ended.as_ref().unwrap().request_counts.unwrap().succeeded, 2);
+        assert_eq!(
+            ended[0]
+                .ended
+                .as_ref()
+                .unwrap()
+                .request_counts
+                .unwrap()
+                .succeeded,
+            2
+        );
     }
 
     #[test]

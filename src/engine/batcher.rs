@@ -14,8 +14,9 @@
 //! Item results: `succeeded` → the job goes on; `errored` with a transient error type →
 //! submitted again in the next round, up to `--max-attempts` submissions; any other
 //! `errored` → the job fails with the API's message; `expired` → submitted once more, then
-//! the job fails with kind `batch_expired`; `canceled` → interrupted (an item of a batch an
-//! earlier run left behind is submitted again instead). A result missing from a batch's
+//! the job fails with kind `batch_expired`; `canceled` (a batch canceled by someone else,
+//! or on interrupt) → the job is `not_started` if it was its first request, else
+//! interrupted (an item of a batch an earlier run left behind is submitted again instead). A result missing from a batch's
 //! results fails its job (an error, not a hang). Results are handed to their jobs as their
 //! lines arrive, so a round's results are never all held at once.
 //!
@@ -73,8 +74,9 @@ pub enum BatchAnswer {
     Failed(GaveUp),
     /// Expired twice (`batch_expired`).
     Expired(String),
-    /// Canceled, or the run was interrupted.
-    Canceled,
+    /// Canceled (by someone else, or on interrupt), or the run was interrupted; says which
+    /// batch when there was one.
+    Canceled(Option<String>),
     /// `--batch-deadline` passed before it was answered: send it online.
     Online,
 }
@@ -205,7 +207,7 @@ impl Batcher {
         if !queued {
             return BatchAnswer::Online;
         }
-        rx.await.unwrap_or(BatchAnswer::Canceled)
+        rx.await.unwrap_or(BatchAnswer::Canceled(None))
     }
 
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
@@ -620,7 +622,7 @@ impl Batcher {
             // Never processed, so never paid: an earlier run's canceled batch, or ours at
             // the deadline, is no reason to give the job up.
             Some(ItemOutcome::Canceled) if resumed || self.past_deadline() => return again(p),
-            Some(ItemOutcome::Canceled) => BatchAnswer::Canceled,
+            Some(ItemOutcome::Canceled) => BatchAnswer::Canceled(Some(at.batch_id)),
             None => BatchAnswer::Failed(GaveUp {
                 error: ApiError::local(
                     "GET {results_url}",

@@ -153,6 +153,24 @@ pub async fn converse(
                     });
                     return conv;
                 }
+                // Never processed, so never paid: the job did not start, or (later in the
+                // conversation) was interrupted; a re-run submits the request again.
+                Sent::Canceled(batch_id) => {
+                    let first = turn == 0 && continuation == 0;
+                    conv.error = Some(JobError {
+                        kind: if first {
+                            ErrorKind::NotStarted
+                        } else {
+                            ErrorKind::Interrupted
+                        },
+                        message: format!(
+                            "turn {}: batch {batch_id} was canceled before it answered; run again to submit it again",
+                            turn + 1
+                        ),
+                        request_id: None,
+                    });
+                    return conv;
+                }
             };
             let response = match response {
                 Ok(r) => r,

@@ -113,12 +113,19 @@ pub async fn run_one(
             }
         }
     };
-    if conversation
-        .error
-        .as_ref()
-        .is_some_and(|e| e.kind == ErrorKind::Interrupted)
-    {
-        return interrupted(ctx, &job);
+    match &conversation.error {
+        Some(e) if e.kind == ErrorKind::Interrupted && !ctx.cancel.is_cancelled() => {
+            return interrupted_with(ctx, &job, e.message.clone());
+        }
+        Some(e) if e.kind == ErrorKind::Interrupted => return interrupted(ctx, &job),
+        Some(e) if e.kind == ErrorKind::NotStarted => {
+            let reason = HaltReason {
+                kind: "batch_canceled",
+                message: e.message.clone(),
+            };
+            return not_started(ctx, &job, &reason);
+        }
+        _ => {}
     }
     // Counted before the permit is released, so `--max-fail` stops the next job in line.
     let counted = conversation.error.is_some();
@@ -303,6 +310,14 @@ fn not_started(ctx: &Ctx, job: &PlannedJob, reason: &HaltReason) -> (JobLine, Us
 }
 
 fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
+    interrupted_with(
+        ctx,
+        job,
+        "the run was interrupted before this job finished; run again to continue".into(),
+    )
+}
+
+fn interrupted_with(ctx: &Ctx, job: &PlannedJob, message: String) -> (JobLine, Usage) {
     ctx.reporter.report(Event::JobFinished {
         id: job.id.clone(),
         status: JobStatus::Interrupted,
@@ -310,7 +325,7 @@ fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
     });
     let error = JobError {
         kind: ErrorKind::Interrupted,
-        message: "the run was interrupted before this job finished; run again to continue".into(),
+        message,
         request_id: None,
     };
     (

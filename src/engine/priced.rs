@@ -29,6 +29,8 @@ pub enum Sent {
     Expired(String),
     /// The run was interrupted while it was in flight.
     Interrupted,
+    /// Batch mode: the batch holding the request (this id) was canceled by someone else.
+    Canceled(String),
 }
 
 /// Bytes of the conversation's previous request: with caching on, the API reads them from
@@ -80,9 +82,12 @@ pub async fn send(
                 reservation.release();
                 return Sent::Expired(message);
             }
-            BatchAnswer::Canceled => {
+            BatchAnswer::Canceled(batch) => {
                 reservation.release();
-                return Sent::Interrupted;
+                return match batch {
+                    Some(id) if !ctx.cancel.is_cancelled() => Sent::Canceled(id),
+                    _ => Sent::Interrupted,
+                };
             }
             // Not processed (so not billed): sent online below.
             BatchAnswer::Online => {

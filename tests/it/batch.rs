@@ -492,3 +492,51 @@ fn batch_poll_and_batch_deadline_are_checked_before_anything_is_sent() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("MAX is shorter"));
     assert!(fake.log().is_empty(), "{:?}", fake.log());
 }
+
+#[test]
+fn a_batch_canceled_by_someone_else_leaves_its_jobs_not_started_or_interrupted() {
+    use std::time::Duration;
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest("  - name: a\n    prompt: \"hi\\n@fake pause 1\"\n"),
+    );
+    // Canceled (in the Console, say) while it holds the job's first request.
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    assert!(fake.wait_until(Duration::from_secs(60), |s| {
+        s.requests.get("batch_get").copied().unwrap_or(0) >= 1
+    }));
+    fake.cancel_batch(&fake.batch_items()[0].batch_id);
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let run = sb.read_json("out/run.json");
+    let line = &run["jobs"][0];
+    assert_eq!(line["status"], "not_started", "{run}");
+    assert_eq!(line["reason"], "batch_canceled", "{run}");
+    assert!(
+        line["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was canceled"),
+        "{run}"
+    );
+
+    // Canceled while it holds the job's continuation: the job was under way.
+    fake.set_batch_delay_from(3, Duration::from_secs(600));
+    let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
+    assert!(fake.wait_until(Duration::from_secs(60), |s| { s.batches_created >= 3 }));
+    let held = fake.batch_items().last().unwrap().batch_id.clone();
+    fake.cancel_batch(&held);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let run = sb.read_json("out/run.json");
+    assert_eq!(run["jobs"][0]["status"], "interrupted", "{run}");
+
+    // Nothing canceled was paid for: the re-run submits it again and finishes.
+    fake.set_batch_delay(Duration::ZERO);
+    sb.cmd_against(&fake, ["run", "m.yaml", "--batch"])
+        .assert()
+        .success();
+    assert_eq!(sb.read_json("out/m/a/job.json")["status"], "succeeded");
+    assert_eq!(fake.stats().requests.get("batch_cancel"), None);
+}

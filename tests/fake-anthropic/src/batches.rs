@@ -163,24 +163,7 @@ pub(crate) fn handle(
         Route::Get(id) => with(&id, &mut |b| Ok(b.object())).map(|v| Reply::ok_json(&v)),
         Route::List => Ok(Reply::ok_json(&list(shared, query)?)),
         Route::Cancel(id) => shared
-            .update(|s| {
-                let b = s
-                    .batches
-                    .values_mut()
-                    .find(|b| b.id == id)
-                    .ok_or_else(|| not_found(&id))?;
-                if b.status == Status::InProgress {
-                    b.cancel_initiated_at = Some(Timestamp::now());
-                    b.status = Status::Canceling;
-                    if !b.started {
-                        b.end_canceled();
-                        let object = b.object();
-                        s.stats.batches_ended += 1;
-                        return Ok(object);
-                    }
-                }
-                Ok(b.object())
-            })
+            .update(|s| cancel(s, &id))
             .map(|v| Reply::ok_json(&v)),
         Route::Results(id) => {
             let lines = with(&id, &mut |b| {
@@ -308,6 +291,27 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
     };
     tokio::spawn(process(worker, id, headers.clone()));
     Ok(Reply::ok_json(&object))
+}
+
+/// `POST /v1/messages/batches/{id}/cancel` (also [`crate::FakeServer::cancel_batch`]): a
+/// batch not yet processing ends at once, every item canceled.
+pub(crate) fn cancel(s: &mut crate::state::State, id: &str) -> Result<Value, ApiError> {
+    let b = s
+        .batches
+        .values_mut()
+        .find(|b| b.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("No batch with id {id}")))?;
+    if b.status == Status::InProgress {
+        b.cancel_initiated_at = Some(Timestamp::now());
+        b.status = Status::Canceling;
+        if !b.started {
+            b.end_canceled();
+            let object = b.object();
+            s.stats.batches_ended += 1;
+            return Ok(object);
+        }
+    }
+    Ok(b.object())
 }
 
 /// Answers every item in turn unless the batch was canceled first.

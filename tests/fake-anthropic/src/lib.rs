@@ -207,6 +207,11 @@ impl FakeServer {
         });
     }
 
+    /// Cancels a batch as someone in the Console would (not counted as a request).
+    pub fn cancel_batch(&self, id: &str) {
+        let _ = self.shared.update(|s| batches::cancel(s, id));
+    }
+
     /// Every API request, in arrival order.
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.read(|s| s.log.clone())
