@@ -1,4 +1,4 @@
-//! Batch mode's durable record (docs/output.md, "Batch mode"): `OUT/.batches/<batch-id>.json`
+//! Batch mode's durable record (docs/output.md §15): `OUT/.batches/<batch-id>.json`
 //! is written (atomically) the moment a batch is created, before it is polled, naming for
 //! each `custom_id` the BLAKE3 of the request it stands for and the job, turn and
 //! continuation it belongs to. A re-run of the same command computes the same requests (a

@@ -1,4 +1,4 @@
-//! Batch mode (`runner run --batch`, docs/output.md "Batch mode"): every Messages request
+//! Batch mode (`runner run --batch`, docs/output.md §15): every Messages request
 //! of the run goes through the Message Batches API (docs/api.md §5) instead of
 //! `POST /v1/messages`.
 //!

@@ -10,7 +10,8 @@ use crate::api::ApiError;
 /// Why no new job starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaltReason {
-    /// A stable word for `run.json`'s `reason`: `max_fail`, `auth`, `spend_limit`, `budget`.
+    /// A stable word for `run.json`'s `reason`: `max_fail`, `auth`, `spend_limit`, `budget`,
+    /// `batch_canceled`.
     pub kind: &'static str,
     pub message: String,
 }

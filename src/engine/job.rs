@@ -61,7 +61,7 @@ pub async fn run_one(
     }
     let started_at = jiff::Timestamp::now();
     // A batch takes as long as the API's queue does (up to 24 h): the manifest's
-    // `timeout` bounds online conversations only (docs/output.md, "Batch mode").
+    // `timeout` bounds online conversations only (docs/output.md §15).
     let deadline = job
         .settings
         .timeout

@@ -183,7 +183,8 @@ pub struct JobLine {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
-    /// Why a job was not started: `max_fail`, `auth`, `spend_limit`, `budget`.
+    /// Why a job was not started: `max_fail`, `auth`, `spend_limit`, `budget`,
+    /// `batch_canceled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// What a reader needs to compare nights (docs/output.md, "Run history").

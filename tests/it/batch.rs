@@ -401,6 +401,7 @@ fn a_result_missing_from_the_results_fails_its_job_instead_of_hanging() {
     assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
     let lost = sb.read_json("out/m/lost/job.json");
     assert_eq!(lost["status"], "failed", "{lost}");
+    assert_eq!(lost["error"]["kind"], "api", "{lost}");
     let message = lost["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("ended without a result for custom_id"),
