@@ -129,11 +129,10 @@ pub struct Journal {
     dir: Utf8PathBuf,
 }
 
-/// The request's identity: BLAKE3 of its JSON.
-pub fn body_hash(body: &serde_json::Value) -> String {
-    blake3::hash(body.to_string().as_bytes())
-        .to_hex()
-        .to_string()
+/// The request's identity: BLAKE3 of its JSON (`serde_json::Value::to_string`, whose key
+/// order is stable).
+pub fn body_hash(json: &str) -> String {
+    blake3::hash(json.as_bytes()).to_hex().to_string()
 }
 
 /// What one run did with a batch, folded into its record when the run ends.

@@ -93,6 +93,9 @@ pub struct Origin {
 
 struct Pending {
     body: Value,
+    /// [`body_hash`] of `body`, and the length of its JSON: computed once.
+    hash: String,
+    size: usize,
     api_version: String,
     origin: Origin,
     submissions: u32,
@@ -190,12 +193,17 @@ impl Batcher {
     /// Queues one request for the next round and waits for its result.
     pub async fn submit(&self, body: &Value, api_version: &str, origin: Origin) -> BatchAnswer {
         let (tx, rx) = oneshot::channel();
+        let json = body.to_string();
+        let (hash, size) = (body_hash(&json), json.len());
+        drop(json);
         let queued = self.update(|i| {
             if i.past_deadline {
                 return false;
             }
             i.queue.push(Pending {
                 body: body.clone(),
+                hash,
+                size,
                 api_version: api_version.to_owned(),
                 origin,
                 submissions: 0,
@@ -342,7 +350,7 @@ impl Batcher {
         {
             let mut recorded = lock(&self.recorded);
             for p in round {
-                match recorded.remove(&body_hash(&p.body)) {
+                match recorded.remove(&p.hash) {
                     Some((at, version)) if version == p.api_version => resumed
                         .entry((at.batch_id, version))
                         .or_default()
@@ -366,7 +374,7 @@ impl Batcher {
         let batches = by_version.into_iter().flat_map(|(version, items)| {
             batch_wait::split(
                 items,
-                |p: &Pending| &p.body,
+                |p: &Pending| p.size,
                 wire::MAX_REQUESTS,
                 wire::MAX_BYTES,
             )
@@ -405,7 +413,9 @@ impl Batcher {
                 params: &p.body,
             })
             .collect();
-        let body = wire::create_body(&requests);
+        let body = wire::CreateBody {
+            requests: &requests,
+        };
         // A create that may have reached the API is not sent again: it could make a second
         // batch of the same requests, paid twice. Only answers that say "not processed"
         // (429, 529) are retried.
@@ -421,7 +431,7 @@ impl Batcher {
             }
         })
         .await;
-        drop(body);
+        drop(requests);
         let batch = match created {
             Ok(b) => b,
             Err(gave_up) => {
@@ -441,7 +451,7 @@ impl Batcher {
                 .zip(&items)
                 .map(|(id, p)| Item {
                     custom_id: id.clone(),
-                    hash: body_hash(&p.body),
+                    hash: p.hash.clone(),
                     job: p.origin.job.clone(),
                     turn: p.origin.turn,
                     continuation: p.origin.continuation,
