@@ -1,4 +1,4 @@
-//! Batch mode's durable record (docs/output.md, "Batch mode"): `OUT/.batches/<batch-id>.json`
+//! Batch mode's durable record (docs/output.md §15): `OUT/.batches/<batch-id>.json`
 //! is written (atomically) the moment a batch is created, before it is polled, naming for
 //! each `custom_id` the BLAKE3 of the request it stands for and the job, turn and
 //! continuation it belongs to. A re-run of the same command computes the same requests (a
@@ -174,8 +174,9 @@ impl Journal {
     }
 
     /// Folds one run's use of a batch into its record; a record with every item consumed
-    /// moves to `ended/`.
-    pub fn fold(&self, batch_id: &str, used: &Use) -> std::io::Result<()> {
+    /// moves to `ended/`, ended `at` (one time for all of a run's records, so that
+    /// `runner batches` lists them by creation, not by the order they were folded in).
+    pub fn fold(&self, batch_id: &str, used: &Use, at: jiff::Timestamp) -> std::io::Result<()> {
         let path = self.path(batch_id);
         let Some(mut record) = read(&path) else {
             return Ok(());
@@ -189,7 +190,7 @@ impl Journal {
             return write(&path, &record);
         }
         record.ended = Some(Ended {
-            at: jiff::Timestamp::now(),
+            at,
             request_counts: used.request_counts.unwrap_or_default(),
             canceled: used.canceled,
         });
@@ -219,6 +220,19 @@ impl Journal {
             }
         }
         map
+    }
+
+    /// Whether both record folders can be listed (a missing one holds no record): the
+    /// listings below skip what they cannot read, which `runner batches` must not do
+    /// silently for the whole folder.
+    pub fn check_readable(&self) -> std::io::Result<()> {
+        for dir in [self.dir.clone(), self.ended_dir()] {
+            match fs_err::read_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The records of batches with items not yet consumed, oldest first.
@@ -339,7 +353,9 @@ mod tests {
 
         let mut used = Use::default();
         used.consumed.insert("r1".into());
-        journal.fold("msgbatch_1", &used).unwrap();
+        journal
+            .fold("msgbatch_1", &used, jiff::Timestamp::now())
+            .unwrap();
         let pending = journal.pending();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending["h2"].0.custom_id, "r2");
@@ -350,7 +366,9 @@ mod tests {
             succeeded: 2,
             ..RequestCounts::default()
         });
-        journal.fold("msgbatch_1", &used).unwrap();
+        journal
+            .fold("msgbatch_1", &used, jiff::Timestamp::now())
+            .unwrap();
         assert!(journal.pending().is_empty());
         assert!(journal.pending_records().is_empty());
         let ended = journal.ended_records();
@@ -389,7 +407,7 @@ mod tests {
             journal.record(&record(&id, vec![item("r", "h")])).unwrap();
             let mut used = Use::default();
             used.consumed.insert("r".into());
-            journal.fold(&id, &used).unwrap();
+            journal.fold(&id, &used, jiff::Timestamp::now()).unwrap();
         }
         journal.prune();
         let pending: Vec<String> = journal
