@@ -37,7 +37,7 @@ pub struct Cli {
 
 /// The environment variables the runner reads, for `--help` (config.rs reads them).
 const ENVIRONMENT: &str = "Environment:
-  ANTHROPIC_API_KEY       API key (needed by `run` and `files`); never printed or stored
+  ANTHROPIC_API_KEY       API key (`run`, `files`; live counts in `batches`); never printed or stored
   ANTHROPIC_API_KEY_FILE  a file holding the key (a secret mount); not with ANTHROPIC_API_KEY
   ANTHROPIC_BASE_URL      API base URL [default: https://api.anthropic.com]
   RUNNER_STATE_DIR        hash and upload caches [default: $XDG_STATE_HOME/runner]
@@ -62,6 +62,9 @@ pub enum Command {
     Run(RunArgs),
     /// List the recorded runs under the output folder, newest first.
     History(HistoryArgs),
+    /// List the batches of `run --batch` under the output folder: pending ones (with their
+    /// live counts from the API when a key is set), then the recent ended ones.
+    Batches(BatchesArgs),
     /// For each job: fresh or to-run, and which parts of its fingerprint changed since its
     /// last job.json; no network.
     Explain(ExplainArgs),
@@ -189,6 +192,26 @@ pub struct HistoryArgs {
     /// Print the runs as a JSON array on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchesArgs {
+    /// Output root whose `.batches/` to list.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// Print the batches as a JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Every ended batch kept (up to 100), not only the 10 newest.
+    #[arg(long)]
+    pub all: bool,
+    /// No API call: pending batches as recorded, without their live state and counts.
+    #[arg(long)]
+    pub offline: bool,
+    /// Attempts per API call before a transient failure gives up (that batch shows as
+    /// `unknown`).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_attempts: u16,
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,7 @@ use crate::units;
 
 mod eco;
 
-pub use eco::{ExplainConfig, FilesAction, FilesConfig};
+pub use eco::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig};
 
 /// The environment the runner reads: variables, and whether stderr is a terminal.
 #[derive(Clone, Debug, Default)]
@@ -125,6 +125,7 @@ pub enum CommandConfig {
     Plan(PlanConfig),
     Run(Box<RunConfig>),
     History(HistoryArgs),
+    Batches(BatchesConfig),
     Explain(ExplainConfig),
     Init { dir: Utf8PathBuf },
     Files(FilesConfig),
@@ -182,6 +183,11 @@ impl Config {
                         args.out = out;
                     }
                 }
+                Command::Batches(args) => {
+                    if let Some(out) = loaded.out(sub) {
+                        args.out = out;
+                    }
+                }
                 _ => {}
             }
         }
@@ -212,6 +218,7 @@ impl Config {
             Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run(args, env)?)),
             Command::History(args) => CommandConfig::History(args),
+            Command::Batches(args) => CommandConfig::Batches(eco::batches(args, env)?),
             Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env)?),
             Command::Init { dir } => CommandConfig::Init { dir },
             Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),

@@ -1,11 +1,13 @@
 //! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
-//! last `job.json`. `files`: the Files API and the upload cache. `init`, `schema`,
+//! last `job.json`. `files`: the Files API and the upload cache. `batches`: the batch records
+//! of an output tree, with their live state from the API. `init`, `schema`,
 //! `completions`, `man`: files and text for editors and shells. `report`:
 //! the HTML pages again, from disk. Fatal errors come back as [`Error`]; failed jobs are
 //! values in the run's record.
 
+mod batches;
 mod completions;
 mod explain;
 mod files;
@@ -43,6 +45,7 @@ pub fn execute(config: Config) -> Exit {
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
+            CommandConfig::Batches(config) => batches::batches(config, &display).await,
             CommandConfig::Explain(explain) => explain::explain(&explain).await,
             CommandConfig::Init { dir } => init::init(&dir),
             CommandConfig::Files(files) => files::files(files, &display).await,

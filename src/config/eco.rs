@@ -1,5 +1,5 @@
-//! The options of `explain` and `files`, and `--shard K/N` with its environment variables,
-//! validated once like every other option.
+//! The options of `explain`, `files` and `batches`, and `--shard K/N` with its environment
+//! variables, validated once like every other option.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use super::{ApiConfig, Env, api, retry_policy, state_dir};
 use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;
-use crate::cli::{ExplainArgs, FilesApiArgs, FilesCommand, ShardArgs};
+use crate::cli::{BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ShardArgs};
 use crate::error::Error;
 use crate::plan::select::Only;
 use crate::plan::shard::Shard;
@@ -60,6 +60,37 @@ impl FilesConfig {
             scale: self.policy.scale,
         }
     }
+}
+
+#[derive(Debug)]
+pub struct BatchesConfig {
+    pub out: Utf8PathBuf,
+    pub json: bool,
+    pub all: bool,
+    /// `None` with `--offline`: no API call, and no key needed (nor read).
+    pub api: Option<ApiConfig>,
+    pub policy: RetryPolicy,
+}
+
+impl BatchesConfig {
+    /// A few batch retrievals at once, through the Messages gate like a run's polls.
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            messages: 4,
+            files: 1,
+            scale: self.policy.scale,
+        }
+    }
+}
+
+pub(super) fn batches(args: BatchesArgs, env: &Env) -> Result<BatchesConfig, Error> {
+    Ok(BatchesConfig {
+        api: (!args.offline).then(|| api(env)).transpose()?,
+        policy: retry_policy(args.max_attempts, env),
+        out: args.out,
+        json: args.json,
+        all: args.all,
+    })
 }
 
 pub(super) fn explain(args: ExplainArgs, env: &Env) -> Result<ExplainConfig, Error> {

@@ -94,7 +94,7 @@ impl Loaded {
         }
     }
 
-    /// The file's `out`, for `runner history` when `-o` is not given.
+    /// The file's `out`, for `runner history` and `runner batches` when `-o` is not given.
     pub fn out(&self, matches: &ArgMatches) -> Option<Utf8PathBuf> {
         let given = matches.value_source("out") == Some(ValueSource::CommandLine);
         let out = self.options.out.as_deref().filter(|_| !given)?;

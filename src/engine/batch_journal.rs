@@ -173,8 +173,9 @@ impl Journal {
     }
 
     /// Folds one run's use of a batch into its record; a record with every item consumed
-    /// moves to `ended/`.
-    pub fn fold(&self, batch_id: &str, used: &Use) -> std::io::Result<()> {
+    /// moves to `ended/`, ended `at` (one time for all of a run's records, so that
+    /// `runner batches` lists them by creation, not by the order they were folded in).
+    pub fn fold(&self, batch_id: &str, used: &Use, at: jiff::Timestamp) -> std::io::Result<()> {
         let path = self.path(batch_id);
         let Some(mut record) = read(&path) else {
             return Ok(());
@@ -188,7 +189,7 @@ impl Journal {
             return write(&path, &record);
         }
         record.ended = Some(Ended {
-            at: jiff::Timestamp::now(),
+            at,
             request_counts: used.request_counts,
             canceled: used.canceled,
         });
@@ -199,6 +200,7 @@ impl Journal {
     /// Items of `jobs` (jobs found fresh by a run, so written by an earlier one) are
     /// consumed: a runner killed after writing a job but before recording that leaves them.
     pub fn consume_jobs(&self, jobs: &std::collections::HashSet<&str>) {
+        let now = jiff::Timestamp::now();
         for record in self.pending_records() {
             let used = Use {
                 consumed: record
@@ -213,7 +215,7 @@ impl Journal {
             if used.consumed.is_empty() {
                 continue;
             }
-            if let Err(e) = self.fold(&record.batch_id, &used) {
+            if let Err(e) = self.fold(&record.batch_id, &used, now) {
                 tracing::warn!(
                     batch_id = record.batch_id,
                     "cannot update the batch record: {e}"
@@ -244,6 +246,19 @@ impl Journal {
             }
         }
         map
+    }
+
+    /// Whether both record folders can be listed (a missing one holds no record): the
+    /// listings below skip what they cannot read, which `runner batches` must not do
+    /// silently for the whole folder.
+    pub fn check_readable(&self) -> std::io::Result<()> {
+        for dir in [self.dir.clone(), self.ended_dir()] {
+            match fs_err::read_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The records of batches with items not yet consumed, oldest first.
@@ -364,7 +379,9 @@ mod tests {
 
         let mut used = Use::default();
         used.consumed.insert("r1".into());
-        journal.fold("msgbatch_1", &used).unwrap();
+        journal
+            .fold("msgbatch_1", &used, jiff::Timestamp::now())
+            .unwrap();
         let pending = journal.pending();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending["h2"].0.custom_id, "r2");
@@ -375,7 +392,9 @@ mod tests {
             succeeded: 2,
             ..RequestCounts::default()
         });
-        journal.fold("msgbatch_1", &used).unwrap();
+        journal
+            .fold("msgbatch_1", &used, jiff::Timestamp::now())
+            .unwrap();
         assert!(journal.pending().is_empty());
         assert!(journal.pending_records().is_empty());
         let ended = journal.ended_records();
@@ -423,7 +442,7 @@ mod tests {
             journal.record(&record(&id, vec![item("r", "h")])).unwrap();
             let mut used = Use::default();
             used.consumed.insert("r".into());
-            journal.fold(&id, &used).unwrap();
+            journal.fold(&id, &used, jiff::Timestamp::now()).unwrap();
         }
         journal.prune();
         let pending: Vec<String> = journal

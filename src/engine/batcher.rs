@@ -333,8 +333,9 @@ impl Batcher {
                 used.entry(batch_id).or_default().consumed.insert(custom_id);
             }
         }
+        let at = jiff::Timestamp::now();
         for (batch_id, use_) in &used {
-            if let Err(e) = self.journal.fold(batch_id, use_) {
+            if let Err(e) = self.journal.fold(batch_id, use_, at) {
                 tracing::warn!(batch_id, "cannot update the batch record: {e}");
             }
         }

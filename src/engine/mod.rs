@@ -32,7 +32,7 @@
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
-mod batch_journal;
+pub(crate) mod batch_journal;
 mod batch_wait;
 pub(crate) mod batcher;
 pub(crate) mod budget;

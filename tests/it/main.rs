@@ -8,6 +8,7 @@
 
 mod architecture;
 mod batch;
+mod batches_cmd;
 mod browser;
 mod crash;
 mod deliverables;

@@ -33,7 +33,7 @@ fn completions_for_every_shell_name_the_subcommands() {
         let out = Sandbox::new().cmd(["completions", shell]).output().unwrap();
         assert!(out.status.success(), "{shell}");
         let script = String::from_utf8(out.stdout).unwrap();
-        for sub in ["run", "plan", "explain", "files", "schema"] {
+        for sub in ["run", "plan", "explain", "files", "schema", "batches"] {
             assert!(script.contains(sub), "{shell} completions lack `{sub}`");
         }
     }
@@ -50,7 +50,9 @@ fn man_page_is_roff_with_every_command() {
         "{page}"
     );
     assert!(page.contains(".TH runner 1"), "a section-1 page");
-    for sub in ["validate", "plan", "run", "explain", "init", "files"] {
+    for sub in [
+        "validate", "plan", "run", "explain", "init", "files", "batches",
+    ] {
         assert!(page.contains(sub), "man page lacks `{sub}`");
     }
 }
