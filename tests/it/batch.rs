@@ -541,3 +541,21 @@ fn a_batch_canceled_by_someone_else_leaves_its_jobs_not_started_or_interrupted()
     assert_eq!(sb.read_json("out/m/a/job.json")["status"], "succeeded");
     assert_eq!(fake.stats().requests.get("batch_cancel"), None);
 }
+
+#[test]
+fn the_budget_reserves_batch_requests_at_batch_prices() {
+    // One request's worst case: 20,000 output tokens at $15 per million is $0.30 online
+    // and $0.15 in a batch, plus at most 6 and 3 cents of input: $0.25 lies between them.
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        manifest("  - name: a\n    max_tokens: 20000\n    prompt: hi\n"),
+    );
+    let fake = FakeServer::start();
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--budget-usd", "0.25"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(summary["jobs"][0]["error"]["kind"], "budget", "{summary}");
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch", "--budget-usd", "0.25"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(summary["jobs"][0]["status"], "succeeded", "{summary}");
+}
