@@ -1,4 +1,4 @@
-//! The deliverables check after a job's last turn (docs/output.md §2.9): are the files its
+//! The deliverables check after a job's last turn (docs/output.md §2.10): are the files its
 //! `expect` names among those generated so far? If not, the text of a repair turn to send
 //! in the same conversation, up to `repair_turns` times; after that, a `missing_output`
 //! failure naming each missing deliverable.

@@ -78,7 +78,7 @@ pub struct JobOutcome {
     pub container_id: Option<String>,
     pub inputs: Vec<AttachedInput>,
     pub outputs: Vec<OutputFile>,
-    /// The repair turns sent after the job's own turns, as sent (docs/output.md §2.9).
+    /// The repair turns sent after the job's own turns, as sent (docs/output.md §2.10).
     pub repair_turns: Vec<String>,
 }
 

@@ -85,7 +85,7 @@ struct OutputRecord<'a> {
     turn: usize,
 }
 
-/// One `expect` entry and how it fared against the saved files (docs/output.md §2.9).
+/// One `expect` entry and how it fared against the saved files (docs/output.md §2.10).
 #[derive(Serialize)]
 struct ExpectRecord<'a> {
     name: &'a str,

@@ -1,7 +1,7 @@
 //! Deliverables, judged: which generated files satisfy which `expect` entry, what is
 //! missing, and the words the model reads about them (the system prompt's list and the
 //! repair turn). Pure, so the engine's check after the last turn (on file metadata) and the
-//! records in `job.json` (on the saved files) judge the same way (docs/output.md §2.9).
+//! records in `job.json` (on the saved files) judge the same way (docs/output.md §2.10).
 
 use crate::manifest::{Deliverables, Expectation};
 use crate::units::bytes;

@@ -82,7 +82,7 @@ fn add<'a>(
 }
 
 /// A `job.json`'s `outputs`, the declared deliverables first (those whose `satisfies`
-/// names an `expect` entry, docs/output.md §2.9), each group in its recorded order.
+/// names an `expect` entry, docs/output.md §2.10), each group in its recorded order.
 pub fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
     let outputs = record["outputs"].as_array().cloned().unwrap_or_default();
     let is_deliverable = |o: &Value| o["satisfies"].as_array().is_some_and(|s| !s.is_empty());
