@@ -18,6 +18,9 @@ use super::inputs::{self, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};
 use crate::api::messages::CacheTtl;
+
+/// `OUT/runs/`: the run history (docs/output.md §12), so no manifest may have this stem.
+pub const RUN_HISTORY: &str = "runs";
 use crate::api::prices::Rates;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
@@ -121,6 +124,19 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf]) -> All {
             }
         };
         let stem = path.file_stem().unwrap_or_default().to_owned();
+        if stem == RUN_HISTORY || stem.starts_with('.') {
+            diags.push(
+                Diagnostic::new(
+                    path,
+                    Pos::start(),
+                    format!("manifest stem `{stem}` names a folder the runner keeps for itself"),
+                )
+                .with_help(
+                    "outputs go to OUT/<manifest-stem>/<job>, and OUT/runs/ (the run history) \
+                     and OUT/.* (locks, batch records) are the runner's; rename the manifest",
+                ),
+            );
+        }
         if let Some(other) = stems.get(&stem) {
             diags.push(
                 Diagnostic::new(

@@ -9,8 +9,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::outcome::RunSummary;
 
-/// The folder under `OUT/` that holds the run history.
-pub const RUNS: &str = "runs";
+/// The folder under `OUT/` that holds the run history (no manifest may have this stem).
+pub const RUNS: &str = crate::manifest::resolve::RUN_HISTORY;
 
 /// A new run id for a run started at `started_at`: UTC time to the second, then four hex
 /// digits, the millisecond (three digits, so runs in the same second still sort by start)

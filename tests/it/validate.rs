@@ -292,6 +292,26 @@ fn all_manifests_are_checked_and_duplicate_stems_rejected() {
 }
 
 #[test]
+fn a_manifest_cannot_take_the_runners_own_folders_as_its_stem() {
+    let sb = sandbox();
+    let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n";
+    sb.file("runs.yaml", ok).file(".batches.yaml", ok);
+    let out = sb
+        .cmd(["validate", "runs.yaml", ".batches.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        error_lines(&out.stderr),
+        [
+            "runs.yaml:1:1: manifest stem `runs` names a folder the runner keeps for itself",
+            ".batches.yaml:1:1: manifest stem `.batches` names a folder the runner keeps for itself",
+        ]
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OUT/runs/ (the run history)"));
+}
+
+#[test]
 fn unreadable_manifest_is_a_diagnostic_not_a_crash() {
     let sb = sandbox();
     let out = sb.cmd(["validate", "missing.yaml"]).output().unwrap();
