@@ -12,6 +12,10 @@ Scenarios (all by default):
      peak RSS while uploading the largest accepted input vs a 5 MiB one
   4  planning at scale: `runner plan` over 10,000 for_each jobs, hash cache cold and warm
   5  under a rate limit: 300 one-call jobs against the fake's 20 requests/s limit
+  6  prompt caching: the cost of 100 multi-request jobs with `cache: off` vs the default
+  7  token-aware pacing: 200 one-call jobs against an input-tokens-per-second limit
+  8  batch mode vs online: 10,000 one-turn jobs with --batch and with -j 64: wall, CPU,
+     peak RSS and the HTTP requests made (batch mode must not make one per job)
 
 Needs target/release/{runner,fake-anthropic} (`cargo build --release --workspace`) and, for
 scenario 2, the `anthropic` package in the running Python. Prints Markdown tables and writes
@@ -219,6 +223,14 @@ def write_if_missing(path: Path, data: bytes) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+
+
+def write_prompt_jobs(path: Path, jobs) -> None:
+    """A manifest of jobs with a prompt only: (name, prompt) pairs, each prompt written as a
+    YAML double-quoted string as given (escapes included)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "\n".join(f"  - name: {name}\n    prompt: \"{prompt}\"" for name, prompt in jobs)
+    path.write_text(f"version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{body}\n")
 
 
 def csv_bytes(tag: str, rows: int) -> bytes:
@@ -639,9 +651,7 @@ def scenario_5(ctx: Ctx):
     rate, window_ms, latency_ms, conc = 20, 1000, 100, 8
     reps = ctx.n_reps(3, 1)
     d = ctx.work / f"rate-{n}"
-    d.mkdir(parents=True, exist_ok=True)
-    jobs = "\n".join(f"  - name: q-{i:04d}\n    prompt: \"Question {i}.\\n@fake no-output\"" for i in range(n))
-    (d / "rate.yaml").write_text(f"version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{jobs}\n")
+    write_prompt_jobs(d / "rate.yaml", ((f"q-{i:04d}", f"Question {i}.\\n@fake no-output") for i in range(n)))
     load = loadavg()
     print(f"  scenario 5: {n} jobs at {rate}/{window_ms} ms, {reps} runs (load {load})", file=sys.stderr)
     ideal = (math.ceil(n / rate) - 1) * window_ms / 1000 + latency_ms / 1000
@@ -770,10 +780,8 @@ def scenario_7(ctx: Ctx):
     limit, window_ms, latency_ms, conc = 100_000, 1000, 100, 8
     reps = ctx.n_reps(3, 1)
     d = ctx.work / f"tpm-{n}"
-    d.mkdir(parents=True, exist_ok=True)
-    jobs = "\n".join(f"  - name: t-{i:04d}\n    prompt: \"Question {i}: {'why ' * 100}\\n@fake no-output\""
-                     for i in range(n))
-    (d / "tpm.yaml").write_text(f"version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{jobs}\n")
+    write_prompt_jobs(d / "tpm.yaml", ((f"t-{i:04d}", f"Question {i}: {'why ' * 100}\\n@fake no-output")
+                                       for i in range(n)))
     load = loadavg()
     print(f"  scenario 7: {n} jobs at {limit} input tokens / {window_ms} ms, {reps} runs (load {load})",
           file=sys.stderr)
@@ -821,8 +829,87 @@ def scenario_7(ctx: Ctx):
                          "runs": [{**r, "sample": r["sample"].as_dict()} for r in rows]}
 
 
+def scenario_8(ctx: Ctx):
+    """Batch mode vs online (issue 13): N one-turn jobs, --batch and then -j 64, fresh fake each."""
+    n = 1000 if ctx.quick else 10_000
+    conc = 64
+    # Polls of a batch start at 5 s and grow 1.5× by default: against the fake (which starts
+    # answering a batch's items as soon as it is created, --batch-delay-ms 0) the batch run
+    # would mostly wait on that schedule.
+    # --batch-poll is a user option, so no test-only scaling (runner_env drops
+    # RUNNER_TEST_DELAY_SCALE anyway): the wait measured is the one a user would get.
+    poll = "50ms..5s"
+    reps = ctx.n_reps(1, 1)
+    d = ctx.work / f"batch-{n}"
+    write_prompt_jobs(d / "bench.yaml", ((f"b-{i:05d}", f"hi {i}\\n@fake no-output") for i in range(n)))
+    load = loadavg()
+    print(f"  scenario 8: {n} one-turn jobs, --batch vs -j {conc}, {reps} run(s) each (load {load})",
+          file=sys.stderr)
+    modes = {"batch": ["--batch", "--batch-poll", poll], "online": ["-j", conc]}
+    runs = {m: [] for m in modes}
+    for rep in range(reps):
+        for mode, flags in modes.items():
+            state, out = ctx.fresh(f"s8-{mode}-state"), ctx.fresh(f"s8-{mode}-out")
+            with Fake() as fake:
+                s = measure([RUNNER, "-q", "run", d / "bench.yaml", *flags, "-o", out, "--state-dir", state],
+                            env=runner_env(fake.url))
+                st = fake.stats()
+            check(s.rc == 0, f"scenario 8 ({mode}) exited {s.rc}: {explain_failure(out)}")
+            statuses = [json.loads(p.read_text())["status"] for p in out.glob("*/*/job.json")]
+            ok = statuses.count("succeeded")
+            check(len(statuses) == n and ok == n,
+                  f"scenario 8 ({mode}): {ok} of {len(statuses)} job.json succeeded, expected {n}")
+            req = st["requests"]
+            if mode == "batch":
+                check(req.get("messages", 0) == 0, f"scenario 8 (batch): Messages requests {req}")
+                check(st["requests_total"] < 50, f"scenario 8 (batch): {st['requests_total']} requests {req}")
+                check(st["batch_items"] == n, f"scenario 8 (batch): {st['batch_items']} batch items, expected {n}")
+            else:
+                check(req.get("messages", 0) == n, f"scenario 8 (online): Messages requests {req}")
+            print(f"    {mode} rep {rep + 1}/{reps}: {s.wall:.2f} s wall, {s.cpu:.2f} s CPU, "
+                  f"{s.rss_mib:.1f} MiB, {st['requests_total']} requests {dict(sorted(req.items()))}",
+                  file=sys.stderr)
+            runs[mode].append({"sample": s, "requests_total": st["requests_total"], "requests": req,
+                               "batches_created": st["batches_created"], "ok": ok})
+
+    def col(mode, f, fmt="{:.2f}"):
+        return spread([f(r) for r in runs[mode]], fmt)
+
+    def ratio(f):
+        b, o = med([f(r) for r in runs["batch"]]), med([f(r) for r in runs["online"]])
+        return f"{b / o:.2f}" if o else "–"
+
+    rows = [("jobs succeeded", lambda r: r["ok"], "{:.0f}"),
+            ("wall s", lambda r: r["sample"].wall, "{:.2f}"),
+            ("CPU (user+sys) s", lambda r: r["sample"].cpu, "{:.2f}"),
+            ("of which user s", lambda r: r["sample"].cpu - r["sample"].sys, "{:.2f}"),
+            ("of which sys s", lambda r: r["sample"].sys, "{:.2f}"),
+            ("peak RSS MiB", lambda r: r["sample"].rss_mib, "{:.1f}"),
+            ("of which anonymous MiB", lambda r: r["sample"].anon_mib, "{:.1f}"),
+            ("**HTTP requests, total**", lambda r: r["requests_total"], "{:.0f}")]
+    endpoints = sorted({k for m in runs for r in runs[m] for k in r["requests"]})
+    rows += [(f"requests: `{k}`", lambda r, k=k: r["requests"].get(k, 0), "{:.0f}") for k in endpoints]
+    rows.append(("batches created", lambda r: r["batches_created"], "{:.0f}"))
+    table = [f"| measure | `--batch --batch-poll {poll}` | `-j {conc}` | batch ÷ online |", "|---|---|---|---|"]
+    for label, f, fmt in rows:
+        table.append(f"| {label} | {col('batch', f, fmt)} | {col('online', f, fmt)} | {ratio(f)} |")
+    b_total = max(r["requests_total"] for r in runs["batch"])
+    b_msgs = max(r["requests"].get("messages", 0) for r in runs["batch"])
+    targets = [f"- batch mode makes O(rounds) requests, not O(jobs) (no Messages request, < 50 in all "
+               f"for {n:,} jobs): {verdict(b_msgs == 0 and b_total < 50)} ({b_total} requests, "
+               f"{b_msgs} Messages; online: {med([r['requests_total'] for r in runs['online']]):.0f})"]
+    ctx.sections.append((f"Scenario 8: batch mode vs online, {n:,} one-turn jobs"
+                         + (" (one run of each)" if reps == 1 else ""), load, reps if reps > 1 else 0,
+                         [f"runner -q run bench/work/batch-{n}/bench.yaml --batch --batch-poll {poll} -o OUT --state-dir FRESH",
+                          f"runner -q run bench/work/batch-{n}/bench.yaml -j {conc} -o OUT --state-dir FRESH",
+                          "fake-anthropic --port 0   (a fresh one for each run; --batch-delay-ms 0: it answers a batch's items as soon as it is created)"],
+                         table, targets))
+    ctx.results["s8"] = {"n": n, "load": load, "poll": poll,
+                         "runs": {m: [{**r, "sample": r["sample"].as_dict()} for r in rs] for m, rs in runs.items()}}
+
+
 SCENARIOS = {1: scenario_1, 2: scenario_2, 3: scenario_3, 4: scenario_4, 5: scenario_5, 6: scenario_6,
-             7: scenario_7}
+             7: scenario_7, 8: scenario_8}
 
 
 # ------------------------------------------------------------------------------ report
@@ -884,7 +971,7 @@ def render(ctx: Ctx, started: str, argv: list[str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="runner benchmarks (see BENCHMARKS.md)")
-    parser.add_argument("scenarios", nargs="*", type=int, metavar="SCENARIO", help="1..7 (default: all)")
+    parser.add_argument("scenarios", nargs="*", type=int, metavar="SCENARIO", help="1..8 (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller N and fewer runs: a smoke run")
     parser.add_argument("--reps", type=int, help="runs per measurement (overrides the defaults)")
     parser.add_argument("--work", type=Path, default=BENCH / "work", help="where inputs are generated")
