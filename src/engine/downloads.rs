@@ -15,6 +15,7 @@ use super::Ctx;
 use crate::api::messages as wire;
 use crate::api::retry::retry;
 use crate::api::{ApiError, ApiErrorKind, FileMeta};
+use crate::output::content_hash;
 use crate::output::outcome::{Exchange, JobError, OutputFile};
 use crate::output::safe_name::{NameSet, sanitise};
 use crate::output::staging::Staging;
@@ -105,6 +106,8 @@ pub async fn collect(
                 return Err(fail(&id, &e, e.error.request_id.clone()));
             }
         };
+        // Read back from disk: the download itself streams, never holding a file whole.
+        let content_blake3 = content_hash::of_saved_file(dest).await;
         outputs.push(OutputFile {
             path: format!("files/{name}"),
             original_name: (name != meta.filename).then(|| meta.filename.clone()),
@@ -112,6 +115,7 @@ pub async fn collect(
             file_id: id.clone(),
             size,
             blake3,
+            content_blake3,
             mime_type: meta.mime_type.clone(),
             turn,
         });

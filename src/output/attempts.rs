@@ -36,6 +36,7 @@ pub fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>>
                     path: o["path"].as_str()?.to_owned(),
                     size: o["size"].as_u64()?,
                     blake3: o["blake3"].as_str()?.to_owned(),
+                    content_blake3: o["content_blake3"].as_str().map(str::to_owned),
                 })
             })
             .collect(),
@@ -58,6 +59,7 @@ pub fn write(
             path: f.path.clone(),
             size: f.size,
             blake3: f.blake3.clone(),
+            content_blake3: f.content_blake3.clone(),
         })
         .collect();
     let changed = previous.as_ref().map(|p| !same_files(p, &outputs));
@@ -79,12 +81,15 @@ pub fn write(
     })
 }
 
-/// The same files with the same bytes, whatever the order.
+/// The same files with the same content, whatever the order. Content is the hash without
+/// an image's C2PA manifest when the record has one (it changes on every download,
+/// docs/api.md §0.5), else the hash of the bytes: a record written before
+/// `content_blake3` existed compares by bytes, so an image in it counts as changed once.
 fn same_files(a: &[LineOutput], b: &[LineOutput]) -> bool {
     let key = |v: &[LineOutput]| {
         let mut k: Vec<(String, String)> = v
             .iter()
-            .map(|o| (o.path.clone(), o.blake3.clone()))
+            .map(|o| (o.path.clone(), o.content().to_owned()))
             .collect();
         k.sort();
         k
@@ -101,6 +106,7 @@ mod tests {
             path: path.into(),
             size: 1,
             blake3: hash.into(),
+            content_blake3: None,
         }
     }
 
@@ -114,5 +120,25 @@ mod tests {
             &[out("files/a.csv", "1"), out("files/b.png", "3")]
         ));
         assert!(!same_files(&a, &a[..1]));
+    }
+
+    #[test]
+    fn an_image_compares_by_its_content_hash_when_it_has_one() {
+        let signed = |bytes: &str, content: &str| LineOutput {
+            content_blake3: Some(content.into()),
+            ..out("files/plot.png", bytes)
+        };
+        // Two downloads of the same plot: other bytes, same content.
+        assert!(same_files(&[signed("1", "c")], &[signed("2", "c")]));
+        assert!(!same_files(&[signed("1", "c")], &[signed("2", "d")]));
+        // A record from before content hashes compares by bytes.
+        assert!(!same_files(
+            &[out("files/plot.png", "1")],
+            &[signed("2", "c")]
+        ));
+        assert!(same_files(
+            &[out("files/plot.png", "c")],
+            &[signed("2", "c")]
+        ));
     }
 }

@@ -19,6 +19,7 @@
 //! finished tree on disk, at the end of a run and for `runner report`.
 
 pub(crate) mod attempts;
+pub(crate) mod content_hash;
 pub(crate) mod explain;
 pub(crate) mod history;
 pub(crate) mod html;

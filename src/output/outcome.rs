@@ -44,6 +44,10 @@ pub struct OutputFile {
     pub file_id: String,
     pub size: u64,
     pub blake3: String,
+    /// BLAKE3 without the C2PA manifest the API embeds in images on download
+    /// (`content_hash.rs`); only when one was found, so it differs from `blake3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_blake3: Option<String>,
     /// The name the API gave it, when different from `name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_name: Option<String>,
@@ -221,4 +225,15 @@ pub struct LineOutput {
     pub path: String,
     pub size: u64,
     pub blake3: String,
+    /// As in `job.json` (docs/output.md §2.6): present only for an image whose C2PA
+    /// manifest was stripped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_blake3: Option<String>,
+}
+
+impl LineOutput {
+    /// What "the same file" compares: the content hash when there is one, else the bytes'.
+    pub fn content(&self) -> &str {
+        self.content_blake3.as_deref().unwrap_or(&self.blake3)
+    }
 }

@@ -77,6 +77,9 @@ struct OutputRecord<'a> {
     file_id: &'a str,
     size: u64,
     blake3: &'a str,
+    /// BLAKE3 without the image's C2PA manifest, only when one was stripped (§2.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_blake3: Option<&'a str>,
     original_name: Option<&'a str>,
     mime_type: Option<&'a str>,
     /// The `expect` entries this file counts for; absent when the job expects nothing.
@@ -205,6 +208,7 @@ fn output_record(f: &OutputFile) -> OutputRecord<'_> {
         file_id: &f.file_id,
         size: f.size,
         blake3: &f.blake3,
+        content_blake3: f.content_blake3.as_deref(),
         original_name: f.original_name.as_deref(),
         mime_type: f.mime_type.as_deref(),
         satisfies: None,

@@ -20,7 +20,8 @@ fn jobs(sb: &Sandbox) {
     );
 }
 
-/// name → bytes of every file in a job's `files/`.
+/// name → bytes of every file in a job's `files/`, each without the C2PA manifest the
+/// fake, like the API, embeds afresh in images on every download (docs/api.md §0.5).
 fn files(sb: &Sandbox, job: &str) -> Vec<(String, Vec<u8>)> {
     let dir = sb.root.join(format!("out/m/{job}/files"));
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
@@ -29,7 +30,7 @@ fn files(sb: &Sandbox, job: &str) -> Vec<(String, Vec<u8>)> {
             let e = e.unwrap();
             (
                 e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
+                fake_anthropic::c2pa::unsign(&std::fs::read(e.path()).unwrap()),
             )
         })
         .collect();

@@ -197,8 +197,9 @@ fn uploads_and_downloads_are_retried_until_complete() {
     for out in job["outputs"].as_array().unwrap() {
         let bytes =
             std::fs::read(sb.root.join("out/m/j").join(out["path"].as_str().unwrap())).unwrap();
+        // Images come with a C2PA manifest embedded on download (docs/api.md §0.5).
         assert_eq!(
-            Some(bytes),
+            Some(fake_anthropic::c2pa::unsign(&bytes)),
             fake.file_bytes(out["file_id"].as_str().unwrap())
         );
     }

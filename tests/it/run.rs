@@ -218,12 +218,19 @@ fn generated_files_arrive_byte_exact_and_hostile_names_stay_inside_files() {
         );
         let bytes = std::fs::read(&path).unwrap();
         let id = out["file_id"].as_str().unwrap();
+        // Images come with a C2PA manifest embedded on download (docs/api.md §0.5).
+        let stored = fake.file_bytes(id).unwrap();
         assert_eq!(
-            Some(bytes.clone()),
-            fake.file_bytes(id),
+            fake_anthropic::c2pa::unsign(&bytes),
+            stored,
             "{path:?} differs from the API's bytes"
         );
         assert_eq!(out["blake3"], blake3_hex(&bytes));
+        if bytes == stored {
+            assert!(out.get("content_blake3").is_none(), "{out}");
+        } else {
+            assert_eq!(out["content_blake3"], blake3_hex(&stored), "{out}");
+        }
         assert!(
             names.insert(out["name"].as_str().unwrap().to_lowercase()),
             "duplicate name"

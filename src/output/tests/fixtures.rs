@@ -65,6 +65,7 @@ pub(crate) fn output(name: &str, file_id: &str, size: u64, mime: Option<&str>) -
         file_id: file_id.into(),
         size,
         blake3: "cd".repeat(32),
+        content_blake3: None,
         original_name: None,
         mime_type: mime.map(str::to_owned),
         turn: 0,

@@ -451,8 +451,10 @@ pub(crate) fn download(ctx: &Ctx, id: &str) -> Result<Reply, ApiError> {
             );
         }
         // The spec declares octet-stream; no Content-Disposition (UNCONFIRMED
-        // either way), so clients must name files from the metadata.
-        let mut reply = Reply::bytes(StatusCode::OK, f.bytes.clone());
+        // either way), so clients must name files from the metadata. Media get a
+        // fresh C2PA manifest on every download (docs/api.md §0.5).
+        let body = Bytes::from(crate::c2pa::sign(&f.bytes));
+        let mut reply = Reply::bytes(StatusCode::OK, body);
         reply.set_header("content-type", "application/octet-stream");
         Ok(reply)
     })

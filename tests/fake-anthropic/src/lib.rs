@@ -7,6 +7,7 @@
 mod admission;
 mod batches;
 mod billing;
+pub mod c2pa;
 mod control;
 mod directives;
 mod errors;
@@ -172,7 +173,8 @@ impl FakeServer {
         self.shared.expire_container(container_id);
     }
 
-    /// The stored bytes of a file (uploaded or generated), if it exists.
+    /// The stored bytes of a file (uploaded or generated), if it exists: a download of a
+    /// generated PNG or JPEG returns them with a fresh C2PA manifest ([`c2pa::sign`]).
     pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
         self.shared
             .read(|s| s.file(file_id).map(|f| f.bytes.to_vec()))

@@ -104,6 +104,15 @@ impl StoredFile {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
+    /// The size a download returns: generated media carry a manifest (docs/api.md §0.5).
+    pub fn download_len(&self) -> usize {
+        if self.downloadable {
+            crate::c2pa::signed_len(&self.bytes)
+        } else {
+            self.bytes.len()
+        }
+    }
+
     /// FileMetadata (docs/api.md §2.2); the legacy beta shape has no `expires_at`.
     pub fn metadata(&self, legacy: bool) -> Value {
         let mut v = json!({
@@ -111,7 +120,7 @@ impl StoredFile {
             "type": "file",
             "filename": self.filename,
             "mime_type": self.mime_type,
-            "size_bytes": self.bytes.len(),
+            "size_bytes": self.download_len(),
             "created_at": rfc3339(self.created_at),
             "downloadable": self.downloadable,
         });

@@ -113,8 +113,9 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
                 .join(out["path"].as_str().unwrap()),
         )
         .unwrap();
+        // Images come with a C2PA manifest embedded on download (docs/api.md §0.5).
         assert_eq!(
-            Some(bytes),
+            Some(fake_anthropic::c2pa::unsign(&bytes)),
             fake.file_bytes(out["file_id"].as_str().unwrap())
         );
     }

@@ -135,3 +135,62 @@ fn every_run_is_recorded_compared_and_pruned() {
     assert!(lines[0].ends_with("exit 0"), "{text}");
     assert!(lines[1].contains("1 job: 1 succeeded"), "{text}");
 }
+
+/// The API signs images afresh on every download (docs/api.md §0.5), and so does the fake:
+/// the same plot comes back with other bytes, which must not count as a change; another
+/// plot must.
+#[test]
+fn a_plot_signed_afresh_is_unchanged_and_another_plot_is_changed() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    // The fake's chart draws one bar per input file, scaled to the largest.
+    let plot_job = |b: &str| {
+        sb.file("data/a.csv", "a\n1\n").file("data/b.csv", b).file(
+            "m.yaml",
+            manifest(concat!(
+                "  - name: report\n    inputs: [data/a.csv, data/b.csv]\n",
+                "    prompt: \"Plot it.\\n@fake no-output\\n@fake image chart.png\"\n",
+            )),
+        );
+    };
+    plot_job("b\n1\n");
+    let (code, first) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    let bytes_then = std::fs::read(sb.root.join("out/m/report/files/chart.png")).unwrap();
+    let record_then = sb.read_json("out/m/report/job.json");
+
+    let (_, second) = sb.run_json(&fake, &["run", "m.yaml", "--force"]);
+    let bytes_now = std::fs::read(sb.root.join("out/m/report/files/chart.png")).unwrap();
+    assert_ne!(
+        bytes_now, bytes_then,
+        "each download carries a fresh manifest"
+    );
+    let line = &second["jobs"][0];
+    assert_eq!(line["changed"], false, "{line}");
+    let output = &line["outputs"][0];
+    assert_eq!(output["path"], "files/chart.png");
+    assert_ne!(output["blake3"], first["jobs"][0]["outputs"][0]["blake3"]);
+    assert_eq!(
+        output["content_blake3"],
+        first["jobs"][0]["outputs"][0]["content_blake3"]
+    );
+    let record = sb.read_json("out/m/report/job.json");
+    let saved = &record["outputs"][0];
+    assert_eq!(saved["blake3"], output["blake3"]);
+    assert_eq!(
+        saved["content_blake3"],
+        record_then["outputs"][0]["content_blake3"]
+    );
+    assert_ne!(saved["content_blake3"], saved["blake3"]);
+    assert_eq!(
+        saved["blake3"].as_str().unwrap(),
+        blake3::hash(&bytes_now).to_hex().as_str(),
+        "blake3 stays the hash of the bytes on disk"
+    );
+
+    // Another input size draws other bars: the plot itself changed.
+    plot_job("b\n1000000\n");
+    let (code, third) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(third["jobs"][0]["changed"], true, "{}", third["jobs"][0]);
+}

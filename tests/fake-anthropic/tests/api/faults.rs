@@ -91,7 +91,9 @@ fn drop_connection_and_short_body() {
         .as_str()
         .unwrap()
         .to_owned();
-    let full = server.file_bytes(&png_id).unwrap();
+    // What a download returns: the stored PNG with a fresh C2PA manifest (docs/api.md §0.5).
+    let stored = server.file_bytes(&png_id).unwrap();
+    let full_len = fake_anthropic::c2pa::signed_len(&stored);
 
     server.push_faults(
         Endpoint::Download,
@@ -100,21 +102,21 @@ fn drop_connection_and_short_body() {
     let url = format!("{}/v1/files/{png_id}/content", server.base_url());
     let short = authed(client().get(&url)).send().unwrap();
     assert_eq!(short.status(), 200);
-    assert_eq!(short.content_length(), Some((full.len() / 2) as u64));
-    assert_eq!(short.bytes().unwrap().len(), full.len() / 2);
+    assert_eq!(short.content_length(), Some((full_len / 2) as u64));
+    assert_eq!(short.bytes().unwrap().len(), full_len / 2);
     assert!(
         authed(client().get(&url)).send().is_err(),
         "connection closed without a response"
     );
-    assert_eq!(
-        authed(client().get(&url))
-            .send()
-            .unwrap()
-            .bytes()
-            .unwrap()
-            .to_vec(),
-        full
-    );
+    let full = authed(client().get(&url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
+    assert_eq!(full.len(), full_len);
+    assert_ne!(full, stored, "signed on download");
+    assert_eq!(fake_anthropic::c2pa::unsign(&full), stored);
     assert_eq!(
         server.log()[3].status,
         0,
