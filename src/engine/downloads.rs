@@ -2,6 +2,8 @@
 //! folder, under a sanitised unique name, verified against the size the metadata gives
 //! (a short body is retried like any transient failure).
 //!
+//! Media are the exception (`download_size.rs`).
+//!
 //! Names, sizes and counts all come from the server, so none is trusted: every size is
 //! checked against [`OutputLimits`] before the first byte is written, and a body longer
 //! than its metadata announced is cut off there.
@@ -12,6 +14,7 @@ use std::io::{self, Write};
 use camino::Utf8Path;
 
 use super::Ctx;
+use super::download_size::{Expected, SIGNING_ALLOWANCE};
 use crate::api::messages as wire;
 use crate::api::retry::retry;
 use crate::api::{ApiError, ApiErrorKind, FileMeta};
@@ -92,8 +95,9 @@ pub async fn collect(
     let mut outputs: Vec<OutputFile> = Vec::with_capacity(metas.len());
     for ((id, turn, meta), name) in metas.into_iter().zip(names) {
         let dest = staging.files_dir().join(&name);
+        let expected = Expected::of(&meta, limits.max_file_bytes);
         let downloaded = retry(&ctx.policy, |attempt| {
-            download_verified(ctx, &id, meta.size_bytes, &dest, attempt)
+            download_verified(ctx, &id, expected, &dest, attempt)
         })
         .await;
         let (size, blake3) = match downloaded {
@@ -186,11 +190,11 @@ impl<W: Write> Write for Capped<W> {
 }
 
 /// One download attempt into a temporary file beside `dest`, renamed into place only when
-/// the byte count matches the metadata.
+/// the byte count is as expected.
 async fn download_verified(
     ctx: &Ctx,
     id: &str,
-    expected: u64,
+    expected: Expected,
     dest: &Utf8Path,
     attempt: u32,
 ) -> Result<(u64, String), ApiError> {
@@ -206,7 +210,7 @@ async fn download_verified(
         .map_err(|e| local(format!("cannot create a file in {dir}: {e}")))?;
     let mut sink = Capped {
         inner: tmp.as_file_mut(),
-        left: expected,
+        left: expected.cap,
         over: false,
     };
     let downloaded = ctx
@@ -214,20 +218,41 @@ async fn download_verified(
         .download(id, &mut sink, &ctx.files_version, attempt)
         .await;
     if sink.over {
-        return Err(local(format!(
-            "the server sent more than the {expected} bytes the file's metadata announced; \
-             the download was stopped there"
-        )));
+        let announced = expected.announced;
+        return Err(local(if expected.exact {
+            format!(
+                "the server sent more than the {announced} bytes the file's metadata announced; \
+                 the download was stopped there"
+            )
+        } else {
+            format!(
+                "the server sent more than {} bytes for a file whose metadata announced \
+                 {announced} (a signed medium may grow by {}); the download was stopped there",
+                expected.cap,
+                human(SIGNING_ALLOWANCE)
+            )
+        }));
     }
     let (size, blake3) = downloaded?;
-    if size != expected {
+    if expected.exact && size != expected.announced {
         return Err(ApiError {
             endpoint: "GET /v1/files/{id}/content".into(),
-            kind: ApiErrorKind::Transport(format!("short download: {size} of {expected} bytes")),
+            kind: ApiErrorKind::Transport(format!(
+                "short download: {size} of {} bytes",
+                expected.announced
+            )),
             request_id: None,
             retry_after: None,
             should_retry: Some(true),
         });
+    }
+    if size != expected.announced {
+        tracing::debug!(
+            file_id = id,
+            size,
+            announced = expected.announced,
+            "a signed medium's size differs from its metadata"
+        );
     }
     tmp.as_file()
         .sync_all()

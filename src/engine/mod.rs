@@ -38,6 +38,7 @@ pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
 mod deliverables;
+mod download_size;
 pub(crate) mod downloads;
 pub(crate) mod halt;
 mod job;

@@ -97,6 +97,9 @@ pub(crate) struct StoredFile {
     pub downloadable: bool,
     pub bytes: Bytes,
     pub blake3: String,
+    /// The metadata announces the size before signing ([`crate::FakeServer::
+    /// announce_unsigned_sizes`]): whether the real API does is not known (docs/api.md §0.5).
+    pub announce_unsigned: bool,
 }
 
 impl StoredFile {
@@ -120,7 +123,11 @@ impl StoredFile {
             "type": "file",
             "filename": self.filename,
             "mime_type": self.mime_type,
-            "size_bytes": self.download_len(),
+            "size_bytes": if self.announce_unsigned {
+                self.bytes.len()
+            } else {
+                self.download_len()
+            },
             "created_at": rfc3339(self.created_at),
             "downloadable": self.downloadable,
         });
@@ -170,6 +177,8 @@ pub(crate) struct State {
     pub batch_delay: Duration,
     /// Batches created before this one (1-based creation order) have no delay.
     pub batch_delay_from: u64,
+    /// Files generated from now on announce their unsigned size in `size_bytes`.
+    pub announce_unsigned_sizes: bool,
     /// Canonical params → times a `@fake batch …` fault was served for them.
     pub batch_fault_hits: HashMap<String, u32>,
 }
@@ -206,6 +215,7 @@ impl State {
         self.next_seq += 1;
         let seq = self.next_seq;
         self.file_seq.insert(id.clone(), seq);
+        let announce_unsigned = self.announce_unsigned_sizes;
         self.files.entry(seq).or_insert(StoredFile {
             id,
             seq,
@@ -216,6 +226,7 @@ impl State {
             downloadable,
             bytes,
             blake3,
+            announce_unsigned,
         })
     }
 
@@ -256,6 +267,7 @@ impl Shared {
                 overload,
                 batch_delay,
                 batch_delay_from: 1,
+                announce_unsigned_sizes: false,
                 ..State::default()
             }),
             changed: Condvar::new(),

@@ -194,3 +194,31 @@ fn a_plot_signed_afresh_is_unchanged_and_another_plot_is_changed() {
     assert_eq!(code, Some(0));
     assert_eq!(third["jobs"][0]["changed"], true, "{}", third["jobs"][0]);
 }
+
+#[test]
+fn an_image_longer_than_its_metadata_announced_is_saved_and_a_table_is_not() {
+    // Whether `size_bytes` counts the manifest signed into media on download is not known
+    // (docs/api.md §0.5): the fake here announces the unsigned size.
+    let fake = FakeServer::start();
+    fake.announce_unsigned_sizes();
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "a\n1\n").file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: plot\n    inputs: [data/a.csv]\n",
+            "    prompt: \"Plot it.\\n@fake no-output\\n@fake image chart.png\"\n",
+            "  - name: table\n    inputs: [data/a.csv]\n",
+            "    prompt: \"Tabulate.\\n@fake no-output\\n@fake output table.csv 40\"\n",
+        )),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let plot = sb.read_json("out/m/plot/job.json");
+    let saved = &plot["outputs"][0];
+    let on_disk = std::fs::read(sb.root.join("out/m/plot/files/chart.png")).unwrap();
+    assert_eq!(saved["size"], on_disk.len());
+    let announced = fake_anthropic::c2pa::unsign(&on_disk).len();
+    assert!(on_disk.len() > announced, "the download carried a manifest");
+    let table = sb.read_json("out/m/table/job.json");
+    assert_eq!(table["outputs"][0]["size"], 40, "{table}");
+}
