@@ -80,20 +80,22 @@ impl Expected {
     }
 }
 
+/// File metadata as the API would give it, for tests.
+#[cfg(test)]
+pub(super) fn meta(name: &str, size: u64) -> FileMeta {
+    FileMeta {
+        id: "file_1".into(),
+        filename: name.into(),
+        mime_type: None,
+        size_bytes: size,
+        expires_at: None,
+        created_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn meta(name: &str, size: u64) -> FileMeta {
-        FileMeta {
-            id: "file_1".into(),
-            filename: name.into(),
-            mime_type: None,
-            size_bytes: size,
-            expires_at: None,
-            created_at: None,
-        }
-    }
 
     #[test]
     fn only_media_may_differ_from_their_announced_size_and_never_past_the_file_limit() {

@@ -264,18 +264,8 @@ async fn download_verified(
 
 #[cfg(test)]
 mod tests {
+    use super::super::download_size::meta;
     use super::*;
-
-    fn meta(name: &str, size: u64) -> FileMeta {
-        FileMeta {
-            id: "file_1".into(),
-            filename: name.into(),
-            mime_type: None,
-            size_bytes: size,
-            expires_at: None,
-            created_at: None,
-        }
-    }
 
     #[test]
     fn sizes_are_checked_per_file_and_per_job() {
