@@ -174,21 +174,36 @@ impl Config {
         let cwd = std::env::current_dir()
             .ok()
             .and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
-        let loaded = file::load(cli.config.as_deref(), cwd.as_deref())?;
+        // Only the commands that take something from it read it, so a broken runner.toml
+        // does not stop `validate`, `plan` or `schema` (an explicit --config always is read).
+        let reads_file = matches!(
+            cli.command,
+            Command::Run(_)
+                | Command::History(_)
+                | Command::Batches(_)
+                | Command::Report(_)
+                | Command::Explain(_)
+        );
+        let loaded = if reads_file || cli.config.is_some() {
+            file::load(cli.config.as_deref(), cwd.as_deref())?
+        } else {
+            None
+        };
         if let (Some(loaded), Some((_, sub))) = (&loaded, matches.subcommand()) {
-            match &mut cli.command {
-                Command::Run(args) => loaded.apply(args, sub)?,
-                Command::History(args) => {
-                    if let Some(out) = loaded.out(sub) {
-                        args.out = out;
-                    }
+            // The output root, for the commands that read one.
+            let out = match &mut cli.command {
+                Command::Run(args) => {
+                    loaded.apply(args, sub)?;
+                    None
                 }
-                Command::Batches(args) => {
-                    if let Some(out) = loaded.out(sub) {
-                        args.out = out;
-                    }
-                }
-                _ => {}
+                Command::History(args) => Some(&mut args.out),
+                Command::Batches(args) => Some(&mut args.out),
+                Command::Report(args) => Some(&mut args.out),
+                Command::Explain(args) => Some(&mut args.out),
+                _ => None,
+            };
+            if let (Some(slot), Some(from_file)) = (out, loaded.out(sub)) {
+                *slot = from_file;
             }
         }
         Config::new(cli, env)

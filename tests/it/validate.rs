@@ -362,3 +362,35 @@ fn an_input_over_the_files_api_limit_is_rejected_before_any_upload() {
         ]
     );
 }
+
+#[test]
+fn a_broken_config_file_stops_run_but_not_the_commands_that_do_not_read_it() {
+    let sb = sandbox();
+    sb.file(
+        "m.yaml",
+        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n",
+    )
+    .file("runner.toml", "jobz = 3\n");
+    for args in [&["validate", "m.yaml"][..], &["schema"][..]] {
+        let out = sb.cmd(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = sb.cmd(["run", "m.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("runner.toml") && stderr.contains("jobz"),
+        "{stderr}"
+    );
+    // Named explicitly, it is read whatever the command.
+    let out = sb
+        .cmd(["--config", "runner.toml", "validate", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
