@@ -3,7 +3,7 @@
 //! Read as loose JSON: a missing or odd field shows as "—" on the page, never as an error,
 //! and a `dir` that is not a plain `<stem>/<job>` is ignored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
@@ -20,10 +20,16 @@ pub struct Snapshot {
     pub jobs: Vec<JobOnDisk>,
 }
 
+/// One run of the history, as much of it as the index needs: kept small and indexed by
+/// job, since a history of 30 runs of 10,000 jobs is read at the end of every run.
 #[derive(Debug)]
 pub struct HistoryRun {
     pub id: String,
-    pub run: Value,
+    /// Each selected job's status in that run, by `dir`.
+    pub statuses: HashMap<String, String>,
+    /// The jobs whose failed attempt that run kept (`runs/<id>/<stem>/<job>/` holding a
+    /// `report.md` or `job.json`), with the file to link.
+    pub attempts: HashMap<String, &'static str>,
 }
 
 #[derive(Debug)]
@@ -33,7 +39,8 @@ pub struct JobOnDisk {
     pub stem: String,
     /// Its line in `run.json`, if the latest run selected it.
     pub line: Option<Value>,
-    /// Its `job.json`, if the folder has a readable one.
+    /// Its `job.json`, if the folder has a readable one: whole while its page is
+    /// written, then only what the index reads ([`for_index`]).
     pub record: Option<Value>,
     pub folder: Utf8PathBuf,
 }
@@ -75,7 +82,8 @@ fn add<'a>(
             dir: dir.to_owned(),
             stem: dir.split('/').next().unwrap_or_default().to_owned(),
             line: None,
-            record: read_json(&folder.join("job.json")),
+            // Read one at a time by `write_site`, as each job's page is written.
+            record: None,
             folder,
         }
     })
@@ -150,8 +158,64 @@ fn read_history(runs: &Utf8Path) -> Vec<HistoryRun> {
     dir_names(runs)
         .into_iter()
         .filter_map(|id| {
-            let run = read_json(&runs.join(&id).join("run.json"))?;
-            Some(HistoryRun { id, run })
+            let folder = runs.join(&id);
+            let run = read_json(&folder.join("run.json"))?;
+            let statuses = run["jobs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| {
+                    Some((
+                        l["dir"].as_str()?.to_owned(),
+                        l["status"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect();
+            Some(HistoryRun {
+                id,
+                statuses,
+                attempts: attempts_in(&folder),
+            })
         })
         .collect()
+}
+
+/// The failed attempts a run folder keeps, by job `dir`, with the file a link opens.
+fn attempts_in(run: &Utf8Path) -> HashMap<String, &'static str> {
+    let mut found = HashMap::new();
+    for stem in dir_names(run) {
+        for job in dir_names(&run.join(&stem)) {
+            let folder = run.join(&stem).join(&job);
+            if let Some(f) = ["report.md", "job.json"]
+                .into_iter()
+                .find(|f| folder.join(f).is_file())
+            {
+                found.insert(format!("{stem}/{job}"), f);
+            }
+        }
+    }
+    found
+}
+
+/// What the index reads of a `job.json` (`index.rs`); the rest (the request, every
+/// response's record) is dropped once the job's own page is written, so the index of a
+/// large tree does not hold every record whole.
+pub fn for_index(record: Value) -> Value {
+    const KEPT: [&str; 8] = [
+        "status",
+        "started_at",
+        "finished_at",
+        "error",
+        "manifest",
+        "model",
+        "cost",
+        "outputs",
+    ];
+    match record {
+        Value::Object(mut map) => {
+            map.retain(|k, _| KEPT.contains(&k.as_str()));
+            Value::Object(map)
+        }
+        other => other,
+    }
 }

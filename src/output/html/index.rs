@@ -187,13 +187,6 @@ pub(super) fn seconds_between(start: &Value, end: &Value) -> Option<f64> {
     Some(end.duration_since(start).as_secs_f64())
 }
 
-fn line_in<'a>(run: &'a Value, dir: &str) -> Option<&'a Value> {
-    run["jobs"]
-        .as_array()?
-        .iter()
-        .find(|l| l["dir"].as_str() == Some(dir))
-}
-
 fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
     let null = Value::Null;
     let record = job.record.as_ref().unwrap_or(&null);
@@ -300,11 +293,8 @@ pub(super) fn is_image(name: &str, mime: Option<&str>) -> bool {
 fn failed_attempt(snapshot: &Snapshot, dir: &str) -> Option<String> {
     let (stem, name) = dir.split_once('/')?;
     snapshot.history.iter().rev().find_map(|h| {
-        let folder = snapshot.out.join("runs").join(&h.id).join(dir);
-        ["report.md", "job.json"]
-            .into_iter()
-            .find(|f| folder.join(f).is_file())
-            .map(|f| href(["runs", h.id.as_str(), stem, name, f]))
+        let file = h.attempts.get(dir)?;
+        Some(href(["runs", h.id.as_str(), stem, name, file]))
     })
 }
 
@@ -331,18 +321,16 @@ fn strip(snapshot: &Snapshot, job: &JobOnDisk, status: &str) -> Vec<Past> {
             .into_iter()
             .collect();
     }
-    let runs: Vec<&HistoryRun> = snapshot
+    let runs: Vec<(&HistoryRun, &String)> = snapshot
         .history
         .iter()
-        .filter(|h| line_in(&h.run, &job.dir).is_some())
+        .filter_map(|h| Some((h, h.statuses.get(&job.dir)?)))
         .collect();
     runs[runs.len().saturating_sub(STRIP)..]
         .iter()
-        .filter_map(|h| {
-            Some(Past {
-                run: h.id.clone(),
-                status: line_in(&h.run, &job.dir)?["status"].as_str()?.to_owned(),
-            })
+        .map(|(h, status)| Past {
+            run: h.id.clone(),
+            status: (*status).clone(),
         })
         .collect()
 }

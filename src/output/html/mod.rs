@@ -54,13 +54,14 @@ pub struct Site {
 /// Writes every job folder's `report.html`, then `OUT/index.html`. A job page that fails
 /// is recorded in [`Site::failed`] and the rest go on; only the index failing is an error.
 pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
-    let snapshot = disk::read(out);
+    let mut snapshot = disk::read(out);
     let generated_at = jiff::Timestamp::now();
     let mut site = Site {
         index: out.join("index.html"),
         ..Site::default()
     };
-    for job in &snapshot.jobs {
+    for job in &mut snapshot.jobs {
+        job.record = disk::read_json(&job.folder.join("job.json"));
         if job.record.is_none() {
             continue;
         }
@@ -70,6 +71,7 @@ pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
             Ok(()) => site.job_pages += 1,
             Err(e) => site.failed.push(e),
         }
+        job.record = job.record.take().map(disk::for_index);
     }
     let index = index::view(&snapshot, generated_at, &nonce(out, generated_at));
     let html = render("index.html", &index)?;
