@@ -1,7 +1,7 @@
 //! `runner validate`: every mistake a user can make in a manifest, with its exact message
 //! and location, as one table.
 
-use crate::harness::{Sandbox, error_lines};
+use crate::harness::{Sandbox, assert_exit, error_lines};
 
 /// (case, manifest text, expected `file:line:col: message` lines)
 const CASES: &[(&str, &str, &[&str])] = &[
@@ -330,12 +330,7 @@ fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
         "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: \"Summarise {{ name }}\"\n",
     );
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(out.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),

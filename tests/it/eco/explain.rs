@@ -5,19 +5,11 @@
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::{Value, json};
 
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox};
 
 fn explain_json(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
-    let out = sb
-        .cmd(["explain", "--json"].iter().chain(args))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    sb.cmd(["explain", "--json"].iter().chain(args))
+        .success_json()
 }
 
 fn write_manifest(sb: &Sandbox, model: &str, prompt: &str, max_tokens: u32) {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest};
 
 fn jobs_yaml(count: usize) -> String {
     let jobs: String = (0..count)
@@ -23,13 +23,7 @@ fn planned_ids(sb: &Sandbox, shard: &str, env: &[(&str, &str)]) -> BTreeSet<Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: serde_json::Value = cmd.success_json();
     plan["jobs"]
         .as_array()
         .unwrap()

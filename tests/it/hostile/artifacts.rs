@@ -12,7 +12,7 @@ use proptest::test_runner::RngSeed;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{assert_no_panic, blake3_hex, manifest, snapshot};
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox, assert_success};
 
 fn outputs_prompt(files: &[(&str, u64)]) -> String {
     let mut p = String::from("make files\n@fake no-output\n");
@@ -126,14 +126,10 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
 
 #[test]
 fn a_size_flag_that_is_not_a_size_is_a_usage_error() {
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
-    let out = sb
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
+    let stderr = sb
         .cmd(["run", "m.yaml", "--max-file-size", "lots"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .exit_stderr(2);
     assert!(
         stderr.contains("`lots` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`"),
         "{stderr}"
@@ -143,11 +139,7 @@ fn a_size_flag_that_is_not_a_size_is_a_usage_error() {
 #[test]
 fn a_body_longer_than_its_metadata_announced_is_cut_off_and_not_saved() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest(&job("liar", &[("a-small.txt", 10), ("b-big.bin", 4096)])),
-    );
+    let sb = Sandbox::with_manifest(&job("liar", &[("a-small.txt", 10), ("b-big.bin", 4096)]));
     // Both metadata answers claim 10 bytes; the content endpoint then sends the real 10
     // and 4096 bytes, the good file first.
     let lie = |name: &str| {
@@ -304,11 +296,7 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     sb.file("m.yaml", manifest(&jobs));
     let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
     assert_no_panic(&out);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let mut saved = 0;
     for j in 0..names.len() {
@@ -364,11 +352,8 @@ fn elsewhere() -> tempfile::TempDir {
 }
 
 fn one_job_sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a\n1\n");
     sb
 }
 
