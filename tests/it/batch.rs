@@ -3,7 +3,7 @@
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest};
 
 /// Jobs with `pause_turn` continuations, follow-ups and a deliverables repair turn.
 fn jobs(sb: &Sandbox) {
@@ -474,9 +474,8 @@ fn batch_poll_and_batch_deadline_are_checked_before_anything_is_sent() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
     sb.file("runner.toml", "batch = true\nbatch_poll = \"2m..1m\"\n");
-    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("MAX is shorter"));
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    assert!(stderr.contains("MAX is shorter"));
     assert!(fake.log().is_empty(), "{:?}", fake.log());
 }
 

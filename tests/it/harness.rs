@@ -263,6 +263,22 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The names of the entries directly in `dir`, sorted; a read error or a name that is not
+/// UTF-8 names the folder.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap_or_else(|n| panic!("{n:?} in {}", dir.display()))
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Every file under `dir` with its bytes, by relative path.
 pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     files_under(dir)

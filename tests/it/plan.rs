@@ -60,19 +60,14 @@ fn plan_shows_fresh_jobs_and_cached_uploads_after_a_run() {
         let plan: serde_json::Value = sb
             .cmd_against(&fake, ["plan", "--json", "m.yaml"])
             .success_json();
-        let jobs: Vec<_> = plan["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|j| j["status"].clone())
-            .collect();
-        let uploads: Vec<_> = plan["uploads"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["status"].clone())
-            .collect();
-        serde_json::json!({"jobs": jobs, "uploads": uploads})
+        let statuses = |list: &serde_json::Value| -> Vec<serde_json::Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["status"].clone())
+                .collect()
+        };
+        serde_json::json!({"jobs": statuses(&plan["jobs"]), "uploads": statuses(&plan["uploads"])})
     };
     assert_eq!(
         status(&sb),

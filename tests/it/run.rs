@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
-use crate::harness::{Sandbox, assert_exit, assert_success, manifest};
+use crate::harness::{CommandExt, Sandbox, assert_exit, assert_success, manifest};
 
 fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
@@ -364,15 +364,10 @@ fn upload_ttl_asks_the_files_api_to_expire_uploads() {
     let ttl = expires.duration_since(uploaded).as_secs();
     assert!((7 * 86_400 - 60..=7 * 86_400).contains(&ttl), "ttl {ttl}");
     // Out of the API's range: a usage error before anything is sent.
-    let out = sb
+    let stderr = sb
         .cmd_against(&fake, ["run", "--force", "--upload-ttl", "30m", "m.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("--upload-ttl `30m`: expected a duration from 1h to 90d")
-    );
+        .exit_stderr(2);
+    assert!(stderr.contains("--upload-ttl `30m`: expected a duration from 1h to 90d"));
 }
 
 #[test]

@@ -154,9 +154,8 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
     // does not name yet: refused.
     let held = std::fs::File::open(sb.root.join("out/.runner.lock")).unwrap();
     held.lock_shared().unwrap();
-    let busy = sb.cmd_against(&fake, ["files", "prune"]).output().unwrap();
-    assert_eq!(busy.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&busy.stderr).contains("is writing to out"));
+    let stderr = sb.cmd_against(&fake, ["files", "prune"]).exit_stderr(2);
+    assert!(stderr.contains("is writing to out"));
     assert_eq!(fake.stats().requests.get("delete_file"), None);
     drop(held);
 

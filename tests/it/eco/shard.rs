@@ -113,12 +113,8 @@ fn sharded_runs_share_an_output_tree_and_write_their_own_records() {
 fn a_bad_shard_is_a_usage_error() {
     let sb = Sandbox::new();
     sb.file("m.yaml", jobs_yaml(2));
-    let out = sb
-        .cmd(["plan", "m.yaml", "--shard", "0/3"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard `0/3`"));
+    let stderr = sb.cmd(["plan", "m.yaml", "--shard", "0/3"]).exit_stderr(2);
+    assert!(stderr.contains("--shard `0/3`"));
     sb.cmd(["run", "m.yaml"])
         .env("JOB_COMPLETION_INDEX", "0")
         .assert()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
 use super::{assert_no_panic, blake3_hex, manifest};
-use crate::harness::{Sandbox, assert_exit, error_lines};
+use crate::harness::{CommandExt, Sandbox, assert_exit, error_lines};
 
 /// A guard, not a wait: a command that opened a FIFO would block forever.
 const HANG: Duration = Duration::from_secs(60);
@@ -140,10 +140,9 @@ fn an_unreadable_input_is_a_validate_error() {
     if !modes_bind(&path) {
         return;
     }
-    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = sb.cmd(["validate", "m.yaml"]).exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         ["m.yaml:6:14: input `data/secret.csv` cannot be read: permission denied"]
     );
 }

@@ -2,7 +2,7 @@
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{CommandExt, Sandbox, manifest, tree};
+use crate::harness::{CommandExt, Sandbox, manifest, names_in, tree};
 
 fn job(prompt: &str) -> String {
     manifest(&format!(
@@ -90,11 +90,7 @@ fn every_run_is_recorded_compared_and_pruned() {
     assert_eq!(third["jobs"][0]["status"], "fresh");
     assert_eq!(third["jobs"][0]["outputs"], second["jobs"][0]["outputs"]);
 
-    let mut ids: Vec<String> = std::fs::read_dir(sb.root.join("out/runs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    ids.sort();
+    let ids = names_in(&sb.root.join("out/runs"));
     let expected = [
         second["run_id"].as_str().unwrap(),
         third["run_id"].as_str().unwrap(),
