@@ -199,13 +199,15 @@ pub fn assert_exit(out: &Output, code: i32) {
 /// The command's stdout parsed as JSON; a parse error shows stdout and stderr.
 #[track_caller]
 pub fn stdout_json<T: DeserializeOwned>(out: &Output) -> T {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
+    // A `match`, not a closure: a closure's panic would point here, not at the test.
+    match serde_json::from_slice(&out.stdout) {
+        Ok(value) => value,
+        Err(e) => panic!(
             "stdout is not the JSON expected: {e}\nstdout: {}\nstderr: {}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        )
-    })
+        ),
+    }
 }
 
 /// The entry of a run summary's `jobs` whose `field` is `value`; panics showing the summary.
@@ -215,12 +217,13 @@ pub fn summary_job<'a>(
     field: &str,
     value: &str,
 ) -> &'a serde_json::Value {
-    summary["jobs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `jobs` in {summary}"))
-        .iter()
-        .find(|j| j[field] == value)
-        .unwrap_or_else(|| panic!("no job whose {field} is {value:?} in {summary}"))
+    let Some(jobs) = summary["jobs"].as_array() else {
+        panic!("no `jobs` in {summary}");
+    };
+    match jobs.iter().find(|j| j[field] == value) {
+        Some(job) => job,
+        None => panic!("no job whose {field} is {value:?} in {summary}"),
+    }
 }
 
 pub trait CommandExt {
