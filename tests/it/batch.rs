@@ -3,7 +3,7 @@
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest};
 
 /// Jobs with `pause_turn` continuations, follow-ups and a deliverables repair turn.
 fn jobs(sb: &Sandbox) {
@@ -135,15 +135,11 @@ fn a_batch_run_writes_what_an_online_run_writes_without_any_messages_request() {
 #[test]
 fn errored_items_are_resubmitted_or_fail_the_job_with_the_apis_message() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest(concat!(
-            "  - name: flaky\n    prompt: \"x\\n@fake batch errored overloaded_error 2\"\n",
-            "  - name: invalid\n    prompt: \"x\\n@fake fail 400 invalid_request_error\"\n",
-            "  - name: overloaded\n    prompt: \"x\\n@fake batch errored overloaded_error\"\n",
-        )),
-    );
+    let sb = Sandbox::with_manifest(concat!(
+        "  - name: flaky\n    prompt: \"x\\n@fake batch errored overloaded_error 2\"\n",
+        "  - name: invalid\n    prompt: \"x\\n@fake fail 400 invalid_request_error\"\n",
+        "  - name: overloaded\n    prompt: \"x\\n@fake batch errored overloaded_error\"\n",
+    ));
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch", "--max-attempts", "3"]);
     assert_eq!(code, Some(1), "{summary}");
     let flaky = sb.read_json("out/m/flaky/job.json");
@@ -174,14 +170,10 @@ fn errored_items_are_resubmitted_or_fail_the_job_with_the_apis_message() {
 #[test]
 fn an_item_that_expires_twice_fails_with_batch_expired_and_once_is_resubmitted() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest(concat!(
-            "  - name: once\n    prompt: \"x\\n@fake batch expired 1\"\n",
-            "  - name: always\n    prompt: \"x\\n@fake batch expired\"\n",
-        )),
-    );
+    let sb = Sandbox::with_manifest(concat!(
+        "  - name: once\n    prompt: \"x\\n@fake batch expired 1\"\n",
+        "  - name: always\n    prompt: \"x\\n@fake batch expired\"\n",
+    ));
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
     assert_eq!(code, Some(1), "{summary}");
     assert_eq!(sb.read_json("out/m/once/job.json")["status"], "succeeded");
@@ -253,8 +245,7 @@ fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun()
     use std::time::Duration;
     let fake = FakeServer::start();
     fake.set_batch_delay(Duration::from_secs(600));
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
     let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
     assert!(fake.wait_until(Duration::from_secs(60), |s| {
         s.requests.get("batch_get").copied().unwrap_or(0) >= 1
@@ -281,8 +272,7 @@ fn cancel_on_interrupt_cancels_the_waiting_batch() {
     use std::time::Duration;
     let fake = FakeServer::start();
     fake.set_batch_delay(Duration::from_secs(600));
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
     let mut child = sb.spawn_against(
         &fake,
         &["run", "m.yaml", "--batch", "--cancel-on-interrupt"],
@@ -389,14 +379,10 @@ fn a_deadline_after_the_first_round_keeps_its_answers_and_sends_the_rest_online(
 #[test]
 fn a_result_missing_from_the_results_fails_its_job_instead_of_hanging() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest(concat!(
-            "  - name: lost\n    prompt: \"x\\n@fake batch missing\"\n",
-            "  - name: fine\n    prompt: hi\n",
-        )),
-    );
+    let sb = Sandbox::with_manifest(concat!(
+        "  - name: lost\n    prompt: \"x\\n@fake batch missing\"\n",
+        "  - name: fine\n    prompt: hi\n",
+    ));
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
     assert_eq!(code, Some(1), "{summary}");
     assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
@@ -469,8 +455,7 @@ fn a_runner_killed_in_a_later_round_resumes_every_round_and_pays_nothing_twice()
 #[test]
 fn batch_poll_and_batch_deadline_are_checked_before_anything_is_sent() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
     for (args, needle) in [
         (&["--batch-poll", "0s"][..], "longer than zero"),
         (
@@ -489,9 +474,8 @@ fn batch_poll_and_batch_deadline_are_checked_before_anything_is_sent() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
     sb.file("runner.toml", "batch = true\nbatch_poll = \"2m..1m\"\n");
-    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("MAX is shorter"));
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    assert!(stderr.contains("MAX is shorter"));
     assert!(fake.log().is_empty(), "{:?}", fake.log());
 }
 
@@ -500,11 +484,7 @@ fn a_batch_canceled_by_someone_else_leaves_its_jobs_not_started_or_interrupted()
     use std::time::Duration;
     let fake = FakeServer::start();
     fake.set_batch_delay(Duration::from_secs(600));
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: a\n    prompt: \"hi\\n@fake pause 1\"\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: \"hi\\n@fake pause 1\"\n");
     // Canceled (in the Console, say) while it holds the job's first request.
     let mut child = sb.spawn_against(&fake, &["run", "m.yaml", "--batch"]);
     assert!(fake.wait_until(Duration::from_secs(60), |s| {
@@ -547,11 +527,7 @@ fn a_batch_canceled_by_someone_else_leaves_its_jobs_not_started_or_interrupted()
 fn the_budget_reserves_batch_requests_at_batch_prices() {
     // One request's worst case: 20,000 output tokens at $15 per million is $0.30 online
     // and $0.15 in a batch, plus at most 6 and 3 cents of input: $0.25 lies between them.
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: a\n    max_tokens: 20000\n    prompt: hi\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: a\n    max_tokens: 20000\n    prompt: hi\n");
     let fake = FakeServer::start();
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--budget-usd", "0.25"]);
     assert_eq!(code, Some(1), "{summary}");

@@ -4,7 +4,7 @@
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::Value;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{Sandbox, assert_exit, manifest, stdout_json};
 
 fn sandbox(jobs: &str) -> Sandbox {
     let sb = Sandbox::new();
@@ -122,12 +122,12 @@ fn a_missing_deliverable_gets_exactly_one_repair_turn_and_then_succeeds() {
             .len(),
         300
     );
-    let report = std::fs::read_to_string(sb.root.join("out/m/a/report.md")).unwrap();
+    let report = sb.read("out/m/a/report.md");
     assert!(
         report.contains("## Turn 2\n\n> These deliverables are missing: `summary.md`"),
         "{report}"
     );
-    let transcript = std::fs::read_to_string(sb.root.join("out/m/a/transcript.md")).unwrap();
+    let transcript = sb.read("out/m/a/transcript.md");
     assert!(transcript.contains("## Turn 2\n"), "{transcript}");
 }
 
@@ -161,7 +161,7 @@ fn a_deliverable_still_missing_fails_with_missing_output_naming_it() {
     for doc in ["report.md", "transcript.md", "messages.json"] {
         assert!(sb.root.join("out/m/a").join(doc).is_file(), "{doc}");
     }
-    let report = std::fs::read_to_string(sb.root.join("out/m/a/report.md")).unwrap();
+    let report = sb.read("out/m/a/report.md");
     assert!(report.contains("missing_output"), "{report}");
 }
 
@@ -252,7 +252,7 @@ fn plan_shows_each_jobs_deliverables() {
         "{stdout}"
     );
     let out = sb.cmd(["plan", "m.yaml", "--json"]).output().unwrap();
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: Value = stdout_json(&out);
     assert_eq!(
         plan["jobs"][0]["deliverables"],
         serde_json::json!({"expect": [{"name": "summary.md", "min": 1},
@@ -284,13 +284,8 @@ fn expect_in_defaults_fills_for_each_placeholders_per_job() {
         "version: 1\ndefaults:\n  model: claude-haiku-4-5\n  expect: [\"{{ stem }}.md\"]\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    prompt: hi\n",
     );
     let out = sb.cmd(["plan", "m.yaml", "--json"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_exit(&out, 0);
+    let plan: Value = stdout_json(&out);
     let names: Vec<&Value> = plan["jobs"]
         .as_array()
         .unwrap()

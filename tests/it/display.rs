@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{Sandbox, assert_success, files_under, manifest};
 
 const ROWS: u16 = 40;
 /// Wide enough for a retry warning on one row.
@@ -179,23 +179,17 @@ fn lines_with<'a>(screen: &'a str, needle: &str) -> Vec<&'a str> {
 
 /// One job with one input.
 fn one_job() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a,b\n1,2\n").file(
-        "m.yaml",
-        manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a,b\n1,2\n");
     sb
 }
 
 /// One job that succeeds and one the API refuses with a 400.
 fn good_and_bad() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a,b\n1,2\n").file(
-        "m.yaml",
-        manifest(
-            "  - name: good\n    inputs: [data/a.csv]\n    prompt: fine\n  - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      bad\n      @fake fail 400 invalid_request_error\n",
-        ),
+    let sb = Sandbox::with_manifest(
+        "  - name: good\n    inputs: [data/a.csv]\n    prompt: fine\n  - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      bad\n      @fake fail 400 invalid_request_error\n",
     );
+    sb.file("data/a.csv", "a,b\n1,2\n");
     sb
 }
 
@@ -434,7 +428,7 @@ fn quiet_still_reports_failed_jobs_and_nothing_else() {
         .cmd_against(&fake, ["run", "-q", "m.yaml"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_success(&out);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
@@ -499,7 +493,7 @@ fn output_files_follow_the_umask_and_the_state_dir_stays_private() {
 
     let state = sb.state_dir();
     assert_eq!(mode(&state), 0o700);
-    let caches: Vec<_> = walk(&state)
+    let caches: Vec<_> = files_under(&state)
         .into_iter()
         // The lock file is empty and only ever locked; the folder keeps it private.
         .filter(|p| p.extension().is_none_or(|e| e != "lock"))
@@ -508,18 +502,4 @@ fn output_files_follow_the_umask_and_the_state_dir_stays_private() {
     for cache in &caches {
         assert_eq!(mode(cache), 0o600, "{}", cache.display());
     }
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

@@ -1,17 +1,15 @@
 //! Every manifest in `jobs/` validates and plans: an example that drifts from the format
 //! fails CI.
 
-use crate::harness::Sandbox;
+use crate::harness::{Sandbox, names_in};
 
 fn example_manifests() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    let names: Vec<String> = names_in(&dir)
+        .into_iter()
         .filter(|n| n.ends_with(".yaml"))
         .map(|n| format!("jobs/{n}"))
         .collect();
-    names.sort();
     assert!(!names.is_empty());
     names
 }

@@ -3,9 +3,12 @@
 //! Every command gets a private state dir and, unless a test sets one, an API base URL on
 //! a closed local port: no test can ever reach a real Anthropic host.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
+use serde::de::DeserializeOwned;
 
 pub struct Sandbox {
     _dir: tempfile::TempDir,
@@ -54,6 +57,13 @@ impl Sandbox {
             .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
             .args(args);
         cmd
+    }
+
+    /// A new sandbox whose `m.yaml` is `manifest(jobs)`.
+    pub fn with_manifest(jobs: &str) -> Sandbox {
+        let sb = Sandbox::new();
+        sb.file("m.yaml", manifest(jobs));
+        sb
     }
 
     /// Copies the project's example manifests and data into the sandbox.
@@ -131,6 +141,11 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// `rel` as text; a read error names the path.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
     pub fn read_json(&self, rel: &str) -> serde_json::Value {
         let text =
             std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
@@ -158,4 +173,127 @@ impl Sandbox {
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         (out.status.code(), summary)
     }
+}
+
+/// Asserts the command succeeded; the failure message is its stderr.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts the command exited with `code`; the failure message is its stderr.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The command's stdout parsed as JSON; a parse error shows stdout and stderr.
+#[track_caller]
+pub fn stdout_json<T: DeserializeOwned>(out: &Output) -> T {
+    // A `match`, not a closure: a closure's panic would point here, not at the test.
+    match serde_json::from_slice(&out.stdout) {
+        Ok(value) => value,
+        Err(e) => panic!(
+            "stdout is not the JSON expected: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// The entry of a run summary's `jobs` whose `field` is `value`; panics showing the summary.
+#[track_caller]
+pub fn summary_job<'a>(
+    summary: &'a serde_json::Value,
+    field: &str,
+    value: &str,
+) -> &'a serde_json::Value {
+    let Some(jobs) = summary["jobs"].as_array() else {
+        panic!("no `jobs` in {summary}");
+    };
+    match jobs.iter().find(|j| j[field] == value) {
+        Some(job) => job,
+        None => panic!("no job whose {field} is {value:?} in {summary}"),
+    }
+}
+
+pub trait CommandExt {
+    /// Runs the command, asserts it succeeded (showing its stderr if not) and parses its
+    /// stdout as JSON.
+    fn success_json<T: DeserializeOwned>(&mut self) -> T;
+
+    /// Runs the command, asserts it exited with `code` (showing its stderr if not) and
+    /// returns its stderr.
+    fn exit_stderr(&mut self, code: i32) -> String;
+}
+
+impl CommandExt for Command {
+    #[track_caller]
+    fn success_json<T: DeserializeOwned>(&mut self) -> T {
+        let out = self.output().unwrap();
+        assert_success(&out);
+        stdout_json(&out)
+    }
+
+    #[track_caller]
+    fn exit_stderr(&mut self, code: i32) -> String {
+        let out = self.output().unwrap();
+        assert_exit(&out, code);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+/// Every file under `dir` (folders followed, not listed), in no particular order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The names of the entries directly in `dir`, sorted; a read error or a name that is not
+/// UTF-8 names the folder.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap_or_else(|n| panic!("{n:?} in {}", dir.display()))
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every file under `dir` with its bytes, by relative path.
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (rel, bytes)
+        })
+        .collect()
 }

@@ -8,11 +8,7 @@ mod responses;
 
 use std::path::{Path, PathBuf};
 
-pub const MODEL: &str = "claude-sonnet-4-5-20250929";
-
-pub fn manifest(jobs: &str) -> String {
-    format!("version: 1\ndefaults:\n  model: {MODEL}\njobs:\n{jobs}")
-}
+pub use crate::harness::manifest;
 
 pub fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()

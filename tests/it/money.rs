@@ -7,7 +7,7 @@ use std::time::Duration;
 use fake_anthropic::{Config, FakeServer, TokenLimit, UsageTotals};
 use serde_json::Value;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest, stdout_json};
 
 /// Claude Sonnet 4.5's prices (docs/api.md §11), USD per million tokens: input, 5-minute
 /// cache write, 1-hour cache write, cache read, output.
@@ -52,8 +52,7 @@ const LONG_JOB: &str =
 #[test]
 fn each_request_is_priced_from_its_own_usage() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest(LONG_JOB));
+    let sb = Sandbox::with_manifest(LONG_JOB);
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0));
     let job = sb.read_json("out/m/long/job.json");
@@ -90,8 +89,7 @@ fn each_request_is_priced_from_its_own_usage() {
 #[test]
 fn caching_is_on_by_default_and_each_continuation_reads_the_conversation_so_far() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest(LONG_JOB));
+    let sb = Sandbox::with_manifest(LONG_JOB);
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     for body in fake.messages_requests() {
         assert_eq!(
@@ -243,7 +241,7 @@ fn a_budget_smaller_than_the_run_stops_it_within_the_budget() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary: Value = stdout_json(&out);
     let stats = fake.stats();
     assert!(
         stats.usage.responses >= 1,
@@ -327,11 +325,7 @@ fn runs_against_an_input_token_limit_ride_it_instead_of_bouncing_off_it() {
 #[test]
 fn plan_shows_the_last_cost_and_estimates_the_others() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: a\n    prompt: one\n  - name: b\n    prompt: two\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: one\n  - name: b\n    prompt: two\n");
     sb.cmd_against(&fake, ["run", "m.yaml", "--only", "a"])
         .assert()
         .success();
@@ -348,16 +342,9 @@ fn plan_shows_the_last_cost_and_estimates_the_others() {
     assert!(text.contains("(+ 1 job of unknown cost)"), "{text}");
     assert_eq!(fake.stats().count_tokens, 0, "plan makes no network call");
 
-    let out = sb
+    let plan: Value = sb
         .cmd_against(&fake, ["plan", "--estimate", "--json", "m.yaml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .success_json();
     assert_eq!(fake.stats().count_tokens, 1, "only the job without history");
     let b = &plan["jobs"][1]["cost"]["estimate"];
     let tokens = n(&b["input_tokens"]);

@@ -3,17 +3,14 @@
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::Sandbox;
 
 fn two_jobs() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "k,v\n1,2\n").file(
-        "m.yaml",
-        manifest(
-            "  - name: ok\n    inputs: [data/a.csv]\n    prompt: Go.\n    follow_up: [Again.]\n\
+    let sb = Sandbox::with_manifest(
+        "  - name: ok\n    inputs: [data/a.csv]\n    prompt: Go.\n    follow_up: [Again.]\n\
              \x20 - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      No.\n      @fake stop max_tokens\n",
-        ),
     );
+    sb.file("data/a.csv", "k,v\n1,2\n");
     sb
 }
 
@@ -64,7 +61,7 @@ fn the_newest_file_of_a_name_keeps_it_and_the_report_says_which_turn_made_it() {
         0,
         "turn 1's plot is numbered"
     );
-    let report = std::fs::read_to_string(sb.root.join("out/m/ok/report.md")).unwrap();
+    let report = sb.read("out/m/ok/report.md");
     assert!(report.contains("*plot.png, from turn 2*"), "{report}");
     assert!(report.contains("*plot-2.png, from turn 1*"), "{report}");
     assert!(report.contains("**Inputs:** a.csv (8 B, `"), "{report}");

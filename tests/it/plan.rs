@@ -1,6 +1,6 @@
 //! `runner plan`: a printable, deterministic value, snapshot-tested; no network.
 
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox, assert_success, stdout_json};
 
 fn plan_sandbox() -> Sandbox {
     let sb = Sandbox::new();
@@ -18,24 +18,14 @@ fn plan_sandbox() -> Sandbox {
 fn plan_text_snapshot() {
     let sb = plan_sandbox();
     let out = sb.cmd(["plan", "m.yaml"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn plan_json_snapshot_shares_uploads_between_jobs() {
     let sb = plan_sandbox();
-    let out = sb.cmd(["plan", "--json", "m.yaml"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: serde_json::Value = sb.cmd(["plan", "--json", "m.yaml"]).success_json();
     // codes.json is attached to both jobs but planned once.
     let uploads = plan["uploads"].as_array().unwrap();
     assert_eq!(uploads.len(), 3);
@@ -57,10 +47,7 @@ fn plan_is_deterministic_and_uses_the_hash_cache() {
     // A changed input changes its hash and the job's fingerprint, and nothing else.
     sb.file("data/a.csv", "x,y\n1,2\n9,9\n");
     let third = sb.cmd(["plan", "--json", "m.yaml"]).output().unwrap();
-    let (a, b): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_slice(&first.stdout).unwrap(),
-        serde_json::from_slice(&third.stdout).unwrap(),
-    );
+    let (a, b): (serde_json::Value, serde_json::Value) = (stdout_json(&first), stdout_json(&third));
     assert_ne!(a["jobs"][0]["fingerprint"], b["jobs"][0]["fingerprint"]);
     assert_eq!(a["jobs"][1]["fingerprint"], b["jobs"][1]["fingerprint"]);
 }
@@ -70,29 +57,17 @@ fn plan_shows_fresh_jobs_and_cached_uploads_after_a_run() {
     let fake = fake_anthropic::FakeServer::start();
     let sb = plan_sandbox();
     let status = |sb: &Sandbox| -> serde_json::Value {
-        let out = sb
+        let plan: serde_json::Value = sb
             .cmd_against(&fake, ["plan", "--json", "m.yaml"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let jobs: Vec<_> = plan["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|j| j["status"].clone())
-            .collect();
-        let uploads: Vec<_> = plan["uploads"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["status"].clone())
-            .collect();
-        serde_json::json!({"jobs": jobs, "uploads": uploads})
+            .success_json();
+        let statuses = |list: &serde_json::Value| -> Vec<serde_json::Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["status"].clone())
+                .collect()
+        };
+        serde_json::json!({"jobs": statuses(&plan["jobs"]), "uploads": statuses(&plan["uploads"])})
     };
     assert_eq!(
         status(&sb),

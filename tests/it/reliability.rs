@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fake_anthropic::{Config, Endpoint, FakeServer, Fault, LogEntry, RateLimit};
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest};
 
 fn messages_log(fake: &FakeServer) -> Vec<LogEntry> {
     fake.log()
@@ -19,11 +19,8 @@ fn messages_log(fake: &FakeServer) -> Vec<LogEntry> {
 /// A finished run of one job with one input; returns the input's file id.
 fn one_uploaded_input() -> (FakeServer, Sandbox, String) {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a\n1\n");
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     let id = sb.read_json("out/m/j/job.json")["inputs"][0]["file_id"]
         .as_str()
@@ -36,8 +33,7 @@ fn one_uploaded_input() -> (FakeServer, Sandbox, String) {
 /// tried again and the exit code.
 fn retried_after(fault: Fault) -> (bool, Option<i32>) {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: j\n    prompt: go\n"));
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n");
     fake.push_faults(Endpoint::Messages, [fault]);
     let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
     (fake.stats().retries_seen > 0, out.status.code())
@@ -90,8 +86,7 @@ fn transient_failures_are_retried_and_permanent_ones_are_not() {
 #[test]
 fn retry_after_is_waited_exactly_as_the_fake_records() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: j\n    prompt: go\n"));
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n");
     fake.push_faults(Endpoint::Messages, [Fault::rate_limited(0.3)]);
     sb.cmd_against(&fake, ["run", "m.yaml"])
         .env("RUNNER_TEST_DELAY_SCALE", "1")
@@ -112,8 +107,7 @@ fn retry_after_is_waited_exactly_as_the_fake_records() {
 #[test]
 fn giving_up_names_the_attempts_and_the_last_request_id() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: j\n    prompt: go\n"));
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n");
     fake.push_faults(Endpoint::Messages, (0..3).map(|_| Fault::status(529)));
     sb.cmd_against(&fake, ["run", "--max-attempts", "3", "m.yaml"])
         .assert()
@@ -180,11 +174,8 @@ fn a_429_pauses_every_job_for_its_retry_after() {
 #[test]
 fn uploads_and_downloads_are_retried_until_complete() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a\n1\n");
     fake.push_faults(
         Endpoint::Upload,
         [Fault::status(500), Fault::DropConnection],
@@ -230,11 +221,10 @@ fn a_file_the_api_lost_after_verification_is_uploaded_again_once() {
 #[test]
 fn a_404_that_is_not_about_files_fails_without_uploading_again() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: \"@fake fail 404 not_found_error\"\n"),
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    inputs: [data/a.csv]\n    prompt: \"@fake fail 404 not_found_error\"\n",
     );
+    sb.file("data/a.csv", "a\n1\n");
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
     assert_eq!(fake.stats().upload_count, 1);
     assert_eq!(fake.stats().requests["messages"], 1);
@@ -243,11 +233,7 @@ fn a_404_that_is_not_about_files_fails_without_uploading_again() {
 #[test]
 fn an_expired_container_fails_the_follow_up_clearly_and_never_loops() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: j\n    prompt: first\n    follow_up: [second]\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: first\n    follow_up: [second]\n");
     // The first turn goes through; the follow-up is parked while its container expires.
     fake.push_faults(
         Endpoint::Messages,
@@ -280,8 +266,7 @@ fn an_expired_container_fails_the_follow_up_clearly_and_never_loops() {
 #[test]
 fn a_second_signal_stops_at_once_and_nothing_is_half_written() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: j\n    prompt: go\n"));
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n");
     // A download in flight is work the first signal lets finish.
     fake.push_faults(Endpoint::Download, [Fault::Hold]);
     let mut child = sb
@@ -381,17 +366,10 @@ fn fifty_jobs_under_a_rate_limit_and_random_overload_all_succeed_politely() {
         .map(|i| format!("  - name: j{i}\n    prompt: go\n"))
         .collect();
     sb.file("m.yaml", manifest(&jobs));
-    let out = sb
+    let summary: serde_json::Value = sb
         .cmd_against(&fake, ["run", "-j", "8", "--json", "m.yaml"])
         .env("RUNNER_TEST_DELAY_SCALE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .success_json();
     assert_eq!(summary["counts"]["succeeded"], 50);
 
     // No request was sent inside a retry-after window. A request already on the wire when
@@ -418,14 +396,12 @@ fn fifty_jobs_under_a_rate_limit_and_random_overload_all_succeed_politely() {
 #[test]
 fn tool_errors_inside_a_200_are_recorded_and_the_job_still_succeeds() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: j\n    prompt: \"go\\n@fake tool-error bash execution_time_exceeded\\n@fake tool-error text_editor file_not_found\"\n"),
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    prompt: \"go\\n@fake tool-error bash execution_time_exceeded\\n@fake tool-error text_editor file_not_found\"\n",
     );
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     assert_eq!(sb.read_json("out/m/j/job.json")["status"], "succeeded");
-    let transcript = std::fs::read_to_string(sb.root.join("out/m/j/transcript.md")).unwrap();
+    let transcript = sb.read("out/m/j/transcript.md");
     assert!(
         transcript.contains("execution_time_exceeded"),
         "{transcript}"
@@ -436,11 +412,10 @@ fn tool_errors_inside_a_200_are_recorded_and_the_job_still_succeeds() {
 #[test]
 fn slow_responses_are_waited_for_not_mistaken_for_failures() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: \"go\\n@fake sleep 1500\"\n"),
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    inputs: [data/a.csv]\n    prompt: \"go\\n@fake sleep 1500\"\n",
     );
+    sb.file("data/a.csv", "a\n1\n");
     fake.push_faults(Endpoint::Upload, [Fault::Delay(Duration::from_millis(500))]);
     fake.push_faults(
         Endpoint::Download,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, assert_exit, assert_success, manifest};
 
 fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
@@ -116,13 +116,10 @@ fn every_container_sees_exactly_its_own_files() {
 #[test]
 fn pause_turn_chains_and_follow_ups_complete_in_one_container() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest(
-            "  - name: long\n    inputs: [data/a.csv]\n    prompt: \"first\\n@fake pause 2\"\n    follow_up:\n      - \"second\\n@fake pause 1\"\n      - third\n",
-        ),
+    let sb = Sandbox::with_manifest(
+        "  - name: long\n    inputs: [data/a.csv]\n    prompt: \"first\\n@fake pause 2\"\n    follow_up:\n      - \"second\\n@fake pause 1\"\n      - third\n",
     );
+    sb.file("data/a.csv", "a\n1\n");
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     let stats = fake.stats();
     assert_eq!(stats.continuations, 3);
@@ -247,24 +244,16 @@ fn generated_files_arrive_byte_exact_and_hostile_names_stay_inside_files() {
 #[test]
 fn a_failed_job_is_a_value_and_the_run_exits_1() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest(concat!(
-            "  - name: ok\n    inputs: [data/a.csv]\n    prompt: fine\n",
-            "  - name: bad-request\n    inputs: [data/a.csv]\n    prompt: \"@fake fail 400 invalid_request_error\"\n",
-            "  - name: truncated\n    inputs: [data/a.csv]\n    prompt: \"@fake stop max_tokens\"\n",
-            "  - name: refused\n    prompt: \"@fake stop refusal\"\n",
-            "  - name: paused-forever\n    max_continuations: 2\n    prompt: \"@fake pause 5\"\n",
-        )),
-    );
+    let sb = Sandbox::with_manifest(concat!(
+        "  - name: ok\n    inputs: [data/a.csv]\n    prompt: fine\n",
+        "  - name: bad-request\n    inputs: [data/a.csv]\n    prompt: \"@fake fail 400 invalid_request_error\"\n",
+        "  - name: truncated\n    inputs: [data/a.csv]\n    prompt: \"@fake stop max_tokens\"\n",
+        "  - name: refused\n    prompt: \"@fake stop refusal\"\n",
+        "  - name: paused-forever\n    max_continuations: 2\n    prompt: \"@fake pause 5\"\n",
+    ));
+    sb.file("data/a.csv", "a\n1\n");
     let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     let kind = |job: &str| sb.read_json(&format!("out/m/{job}/job.json"))["error"]["kind"].clone();
     assert_eq!(sb.read_json("out/m/ok/job.json")["status"], "succeeded");
     assert_eq!(kind("bad-request"), "api");
@@ -347,8 +336,7 @@ fn a_job_does_not_wait_for_unrelated_uploads() {
 #[test]
 fn a_second_runner_on_the_same_output_folder_is_refused() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: slow\n    prompt: go\n"));
+    let sb = Sandbox::with_manifest("  - name: slow\n    prompt: go\n");
     fake.push_faults(Endpoint::Messages, [Fault::Hold]);
     let mut first = sb.spawn_against(&fake, &["run", "m.yaml"]);
     assert!(fake.wait_until(Duration::from_secs(30), |s| s.held == 1));
@@ -364,11 +352,8 @@ fn a_second_runner_on_the_same_output_folder_is_refused() {
 #[test]
 fn upload_ttl_asks_the_files_api_to_expire_uploads() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: j\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a\n1\n");
     sb.cmd_against(&fake, ["run", "--upload-ttl", "7d", "m.yaml"])
         .assert()
         .success();
@@ -379,15 +364,10 @@ fn upload_ttl_asks_the_files_api_to_expire_uploads() {
     let ttl = expires.duration_since(uploaded).as_secs();
     assert!((7 * 86_400 - 60..=7 * 86_400).contains(&ttl), "ttl {ttl}");
     // Out of the API's range: a usage error before anything is sent.
-    let out = sb
+    let stderr = sb
         .cmd_against(&fake, ["run", "--force", "--upload-ttl", "30m", "m.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("--upload-ttl `30m`: expected a duration from 1h to 90d")
-    );
+        .exit_stderr(2);
+    assert!(stderr.contains("--upload-ttl `30m`: expected a duration from 1h to 90d"));
 }
 
 #[test]
@@ -402,11 +382,8 @@ fn sigterm_stops_the_run_with_130_and_keeps_finished_jobs() {
 
 fn interrupted_by(signal: &str) {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: one\n    prompt: go\n  - name: two\n    prompt: go\n"),
-    );
+    let sb =
+        Sandbox::with_manifest("  - name: one\n    prompt: go\n  - name: two\n    prompt: go\n");
     // Only the second conversation to arrive is parked.
     fake.push_faults(
         Endpoint::Messages,
@@ -452,10 +429,8 @@ fn interrupted_by(signal: &str) {
 #[test]
 fn under_cron_stderr_has_no_bars_or_colour_and_stdout_only_what_was_asked() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: j\n    prompt: \"go\\n@fake tool-error bash unavailable\"\n"),
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    prompt: \"go\\n@fake tool-error bash unavailable\"\n",
     );
     // stderr is a pipe here, as under cron; -v makes the logger write plenty.
     fake.push_faults(Endpoint::Messages, [Fault::status(529)]);
@@ -463,7 +438,7 @@ fn under_cron_stderr_has_no_bars_or_colour_and_stdout_only_what_was_asked() {
         .cmd_against(&fake, ["-v", "run", "m.yaml"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_success(&out);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("retrying after"), "{stderr}");
     assert!(

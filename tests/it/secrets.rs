@@ -6,7 +6,7 @@ use std::path::Path;
 
 use fake_anthropic::{Config, Endpoint, FakeServer, Fault};
 
-use crate::harness::{Sandbox, TEST_KEY};
+use crate::harness::{Sandbox, TEST_KEY, assert_success};
 
 const MODEL: &str = "claude-sonnet-4-5-20250929";
 
@@ -56,11 +56,7 @@ fn the_key_appears_nowhere_even_at_the_most_verbose_level() {
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // A full job really ran: upload, conversation, downloads.
     let stats = fake.stats();
     assert_eq!(stats.upload_count, 1);
@@ -81,7 +77,7 @@ fn the_key_appears_nowhere_even_at_the_most_verbose_level() {
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
-    assert!(plan.status.success());
+    assert_success(&plan);
     assert!(!leaks(&plan.stdout) && !leaks(&plan.stderr));
 
     // Nowhere on disk: output tree, state dir, anything under the sandbox.

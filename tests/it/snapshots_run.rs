@@ -6,17 +6,14 @@ use std::path::Path;
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::Sandbox;
 
 /// One job that succeeds and one the API refuses with a 400.
 fn good_and_bad() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a,b\n1,2\n").file(
-        "m.yaml",
-        manifest(
-            "  - name: good\n    inputs: [data/a.csv]\n    prompt: |\n      Summarise the table.\n    follow_up: [Now plot it.]\n  - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      bad\n      @fake fail 400 invalid_request_error\n",
-        ),
+    let sb = Sandbox::with_manifest(
+        "  - name: good\n    inputs: [data/a.csv]\n    prompt: |\n      Summarise the table.\n    follow_up: [Now plot it.]\n  - name: bad\n    inputs: [data/a.csv]\n    prompt: |\n      bad\n      @fake fail 400 invalid_request_error\n",
     );
+    sb.file("data/a.csv", "a,b\n1,2\n");
     sb
 }
 

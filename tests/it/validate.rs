@@ -1,7 +1,7 @@
 //! `runner validate`: every mistake a user can make in a manifest, with its exact message
 //! and location, as one table.
 
-use crate::harness::{Sandbox, error_lines};
+use crate::harness::{CommandExt, Sandbox, assert_exit, error_lines};
 
 /// (case, manifest text, expected `file:line:col: message` lines)
 const CASES: &[(&str, &str, &[&str])] = &[
@@ -273,22 +273,18 @@ fn all_manifests_are_checked_and_duplicate_stems_rejected() {
     let sb = sandbox();
     let bad = "version: 1\njobs:\n  - name: a\n    prompt: hi\n";
     sb.file("one/m.yaml", bad).file("two/m.yaml", bad);
-    let out = sb
+    let stderr = sb
         .cmd(["validate", "one/m.yaml", "two/m.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         [
             "one/m.yaml:3:11: job `a` has no `model`",
             "two/m.yaml:1:1: manifest stem `m` is also used by one/m.yaml",
             "two/m.yaml:3:11: job `a` has no `model`",
         ]
     );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("error: manifests are invalid: 3 errors")
-    );
+    assert!(stderr.contains("error: manifests are invalid: 3 errors"));
 }
 
 #[test]
@@ -296,28 +292,25 @@ fn a_manifest_cannot_take_the_runners_own_folders_as_its_stem() {
     let sb = sandbox();
     let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n";
     sb.file("runs.yaml", ok).file(".batches.yaml", ok);
-    let out = sb
+    let stderr = sb
         .cmd(["validate", "runs.yaml", ".batches.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         [
             "runs.yaml:1:1: manifest stem `runs` names a folder the runner keeps for itself",
             ".batches.yaml:1:1: manifest stem `.batches` names a folder the runner keeps for itself",
         ]
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("OUT/runs/ (the run history)"));
+    assert!(stderr.contains("OUT/runs/ (the run history)"));
 }
 
 #[test]
 fn unreadable_manifest_is_a_diagnostic_not_a_crash() {
     let sb = sandbox();
-    let out = sb.cmd(["validate", "missing.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = sb.cmd(["validate", "missing.yaml"]).exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         ["missing.yaml:1:1: cannot read manifest: no such file"]
     );
 }
@@ -330,12 +323,7 @@ fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
         "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: \"Summarise {{ name }}\"\n",
     );
     let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(out.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -353,10 +341,9 @@ fn an_input_over_the_files_api_limit_is_rejected_before_any_upload() {
         "m.yaml",
         "version: 1\ndefaults:\n  model: claude-haiku-4-5\njobs:\n  - name: a\n    inputs: [data/huge.csv]\n    prompt: hi\n",
     );
-    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = sb.cmd(["validate", "m.yaml"]).exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         [
             "m.yaml:6:14: input `data/huge.csv` is 500000001 bytes, over the Files API limit of 500 MB"
         ]

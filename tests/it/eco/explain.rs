@@ -5,19 +5,11 @@
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::{Value, json};
 
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox};
 
 fn explain_json(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
-    let out = sb
-        .cmd(["explain", "--json"].iter().chain(args))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    sb.cmd(["explain", "--json"].iter().chain(args))
+        .success_json()
 }
 
 fn write_manifest(sb: &Sandbox, model: &str, prompt: &str, max_tokens: u32) {
@@ -29,12 +21,18 @@ fn write_manifest(sb: &Sandbox, model: &str, prompt: &str, max_tokens: u32) {
     );
 }
 
-#[test]
-fn explain_names_each_changed_part() {
-    let fake = FakeServer::start();
+/// `d/a.csv`, `d/b.csv` and the first manifest: job `a` reads both, `b` neither.
+fn two_inputs_sandbox() -> Sandbox {
     let sb = Sandbox::new();
     sb.file("d/a.csv", "x\n1\n").file("d/b.csv", "y\n2\n");
     write_manifest(&sb, "claude-sonnet-4-5-20250929", "first", 16000);
+    sb
+}
+
+#[test]
+fn explain_names_each_changed_part() {
+    let fake = FakeServer::start();
+    let sb = two_inputs_sandbox();
 
     let before = explain_json(&sb, &["m.yaml"]);
     assert_eq!(before[0]["reason"], "never-ran");
@@ -89,9 +87,7 @@ fn explain_names_each_changed_part() {
 #[test]
 fn explain_says_a_job_failed_last_time() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file("d/a.csv", "x\n1\n").file("d/b.csv", "y\n2\n");
-    write_manifest(&sb, "claude-sonnet-4-5-20250929", "first", 16000);
+    let sb = two_inputs_sandbox();
     fake.push_faults(Endpoint::Messages, [Fault::status(400)]);
     sb.cmd_against(&fake, ["run", "m.yaml", "-j", "1", "--only", "a"])
         .assert()

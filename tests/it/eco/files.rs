@@ -3,7 +3,7 @@
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::Value;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, assert_success, manifest};
 
 fn input_ids(sb: &Sandbox, job: &str) -> Vec<String> {
     sb.read_json(&format!("out/m/{job}/job.json"))["inputs"]
@@ -15,16 +15,8 @@ fn input_ids(sb: &Sandbox, job: &str) -> Vec<String> {
 }
 
 fn files_json(sb: &Sandbox, fake: &FakeServer, args: &[&str]) -> Vec<Value> {
-    let out = sb
-        .cmd_against(fake, ["files", "list", "--json"].iter().chain(args))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    sb.cmd_against(fake, ["files", "list", "--json"].iter().chain(args))
+        .success_json()
 }
 
 fn cache_text(sb: &Sandbox) -> String {
@@ -129,11 +121,7 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
         .cmd_against(&fake, ["files", "prune", "--dry-run"])
         .output()
         .unwrap();
-    assert!(
-        dry.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
+    assert_success(&dry);
     let listed = String::from_utf8(dry.stdout).unwrap();
     assert_eq!(listed.lines().count(), 1, "{listed}");
     assert!(
@@ -166,9 +154,8 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
     // does not name yet: refused.
     let held = std::fs::File::open(sb.root.join("out/.runner.lock")).unwrap();
     held.lock_shared().unwrap();
-    let busy = sb.cmd_against(&fake, ["files", "prune"]).output().unwrap();
-    assert_eq!(busy.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&busy.stderr).contains("is writing to out"));
+    let stderr = sb.cmd_against(&fake, ["files", "prune"]).exit_stderr(2);
+    assert!(stderr.contains("is writing to out"));
     assert_eq!(fake.stats().requests.get("delete_file"), None);
     drop(held);
 

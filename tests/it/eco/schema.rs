@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox};
 
 fn committed_schema() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manifest.schema.json");
@@ -23,9 +23,7 @@ fn yaml_to_json(text: &str) -> Value {
 
 #[test]
 fn runner_schema_prints_the_committed_copy() {
-    let out = Sandbox::new().cmd(["schema"]).output().unwrap();
-    assert!(out.status.success());
-    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed: Value = Sandbox::new().cmd(["schema"]).success_json();
     assert_eq!(printed, committed_schema());
     assert_eq!(
         printed["$schema"],

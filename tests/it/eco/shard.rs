@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest};
 
 fn jobs_yaml(count: usize) -> String {
     let jobs: String = (0..count)
@@ -23,13 +23,7 @@ fn planned_ids(sb: &Sandbox, shard: &str, env: &[(&str, &str)]) -> BTreeSet<Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: serde_json::Value = cmd.success_json();
     plan["jobs"]
         .as_array()
         .unwrap()
@@ -119,12 +113,8 @@ fn sharded_runs_share_an_output_tree_and_write_their_own_records() {
 fn a_bad_shard_is_a_usage_error() {
     let sb = Sandbox::new();
     sb.file("m.yaml", jobs_yaml(2));
-    let out = sb
-        .cmd(["plan", "m.yaml", "--shard", "0/3"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard `0/3`"));
+    let stderr = sb.cmd(["plan", "m.yaml", "--shard", "0/3"]).exit_stderr(2);
+    assert!(stderr.contains("--shard `0/3`"));
     sb.cmd(["run", "m.yaml"])
         .env("JOB_COMPLETION_INDEX", "0")
         .assert()

@@ -1,6 +1,6 @@
 //! Completions, the man page, `--help`'s environment list, `init`, and the literal `{{`.
 
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox, assert_success};
 
 #[test]
 fn bash_completions_load_in_bash() {
@@ -17,11 +17,7 @@ fn bash_completions_load_in_bash() {
         .current_dir(&sb.root)
         .output()
         .unwrap();
-    assert!(
-        loaded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
-    );
+    assert_success(&loaded);
     let registered = String::from_utf8(loaded.stdout).unwrap();
     assert!(registered.starts_with("complete "), "{registered}");
     assert!(registered.trim_end().ends_with(" runner"), "{registered}");
@@ -43,7 +39,7 @@ fn completions_for_every_shell_name_the_subcommands() {
 #[test]
 fn man_page_is_roff_with_every_command() {
     let out = Sandbox::new().cmd(["man"]).output().unwrap();
-    assert!(out.status.success());
+    assert_success(&out);
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(
         page.starts_with(".ie") || page.contains(".TH runner"),
@@ -60,7 +56,7 @@ fn man_page_is_roff_with_every_command() {
 #[test]
 fn help_lists_the_environment_variables_read() {
     let out = Sandbox::new().cmd(["--help"]).output().unwrap();
-    assert!(out.status.success());
+    assert_success(&out);
     let help = String::from_utf8(out.stdout).unwrap();
     for var in [
         "ANTHROPIC_API_KEY",
@@ -81,11 +77,7 @@ fn help_lists_the_environment_variables_read() {
 fn init_writes_a_starter_that_validates_and_never_overwrites() {
     let sb = Sandbox::new();
     let out = sb.cmd(["init", "proj"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let said = String::from_utf8(out.stderr).unwrap();
     assert!(said.contains("runner plan proj/analysis.yaml"), "{said}");
     assert!(said.contains("runner run proj/analysis.yaml"), "{said}");
@@ -97,7 +89,7 @@ fn init_writes_a_starter_that_validates_and_never_overwrites() {
     ] {
         assert!(sb.root.join(file).is_file(), "{file}");
     }
-    let manifest = std::fs::read_to_string(sb.root.join("proj/analysis.yaml")).unwrap();
+    let manifest = sb.read("proj/analysis.yaml");
     assert!(manifest.starts_with("# yaml-language-server: $schema=manifest.schema.json\n"));
     sb.cmd(["validate", "proj/analysis.yaml"])
         .assert()
@@ -114,10 +106,7 @@ fn init_writes_a_starter_that_validates_and_never_overwrites() {
         said.contains("proj/prompts/overview.md already exists"),
         "{said}"
     );
-    assert_eq!(
-        std::fs::read_to_string(sb.root.join("proj/prompts/overview.md")).unwrap(),
-        "my own prompt\n"
-    );
+    assert_eq!(sb.read("proj/prompts/overview.md"), "my own prompt\n");
     assert!(
         !sb.root.join("proj/analysis.yaml").exists(),
         "a refusal writes nothing"
@@ -131,13 +120,7 @@ fn a_literal_double_brace_reaches_the_prompt() {
         "m.yaml",
         "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n  - name: \"t-{{ stem }}\"\n    for_each: \"d/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: 'Fill the Jinja template {{ \"{{\" }} user }} from {{ name }}.'\n",
     );
-    let out = sb.cmd(["plan", "--json", "m.yaml"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: serde_json::Value = sb.cmd(["plan", "--json", "m.yaml"]).success_json();
     assert_eq!(
         plan["jobs"][0]["turns"][0],
         "Fill the Jinja template {{ user }} from a.csv."

@@ -2,7 +2,6 @@
 //! announces (limits), and links someone planted in the output tree.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use proptest::collection::vec;
@@ -12,7 +11,7 @@ use proptest::test_runner::RngSeed;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{assert_no_panic, blake3_hex, manifest, snapshot};
-use crate::harness::Sandbox;
+use crate::harness::{CommandExt, Sandbox, assert_success, names_in};
 
 fn outputs_prompt(files: &[(&str, u64)]) -> String {
     let mut p = String::from("make files\n@fake no-output\n");
@@ -25,15 +24,6 @@ fn outputs_prompt(files: &[(&str, u64)]) -> String {
 fn job(name: &str, files: &[(&str, u64)]) -> String {
     let prompt = serde_json::to_string(&outputs_prompt(files)).unwrap();
     format!("  - name: {name}\n    prompt: {prompt}\n")
-}
-
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -87,7 +77,7 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
         // The job folder is complete, with no file at all in files/.
         let dir = sb.root.join(format!("out/m/{job}"));
         assert_eq!(
-            file_names(&dir),
+            names_in(&dir),
             [
                 "files",
                 "job.json",
@@ -97,7 +87,7 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
                 "transcript.md"
             ]
         );
-        assert!(file_names(&dir.join("files")).is_empty(), "{job}");
+        assert!(names_in(&dir.join("files")).is_empty(), "{job}");
         assert_eq!(
             sb.read_json(&format!("out/m/{job}/job.json"))["outputs"],
             serde_json::json!([])
@@ -126,14 +116,10 @@ fn each_output_limit_fails_its_job_before_anything_is_downloaded() {
 
 #[test]
 fn a_size_flag_that_is_not_a_size_is_a_usage_error() {
-    let sb = Sandbox::new();
-    sb.file("m.yaml", manifest("  - name: a\n    prompt: hi\n"));
-    let out = sb
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
+    let stderr = sb
         .cmd(["run", "m.yaml", "--max-file-size", "lots"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .exit_stderr(2);
     assert!(
         stderr.contains("`lots` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`"),
         "{stderr}"
@@ -143,11 +129,7 @@ fn a_size_flag_that_is_not_a_size_is_a_usage_error() {
 #[test]
 fn a_body_longer_than_its_metadata_announced_is_cut_off_and_not_saved() {
     let fake = FakeServer::start();
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest(&job("liar", &[("a-small.txt", 10), ("b-big.bin", 4096)])),
-    );
+    let sb = Sandbox::with_manifest(&job("liar", &[("a-small.txt", 10), ("b-big.bin", 4096)]));
     // Both metadata answers claim 10 bytes; the content endpoint then sends the real 10
     // and 4096 bytes, the good file first.
     let lie = |name: &str| {
@@ -173,7 +155,7 @@ fn a_body_longer_than_its_metadata_announced_is_cut_off_and_not_saved() {
         "{message}"
     );
     // Nothing partial: not the cut-off file, not its temporary, not the good file before it.
-    assert!(file_names(&sb.root.join("out/m/liar/files")).is_empty());
+    assert!(names_in(&sb.root.join("out/m/liar/files")).is_empty());
     assert_eq!(job["outputs"], serde_json::json!([]));
     // A lie is not retried.
     assert_eq!(fake.stats().requests.get("download"), Some(&2));
@@ -304,18 +286,14 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     sb.file("m.yaml", manifest(&jobs));
     let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
     assert_no_panic(&out);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let mut saved = 0;
     for j in 0..names.len() {
         let dir = sb.root.join(format!("out/m/j{j}"));
         let job = sb.read_json(&format!("out/m/j{j}/job.json"));
         let outputs = job["outputs"].as_array().unwrap();
-        let on_disk = file_names(&dir.join("files"));
+        let on_disk = names_in(&dir.join("files"));
         let listed: BTreeSet<String> = outputs
             .iter()
             .map(|o| o["name"].as_str().unwrap().to_owned())
@@ -339,7 +317,7 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
     }
     assert_eq!(saved, fake.stats().generated_files.len());
     // Nothing outside the job folders was written.
-    let mut top: Vec<String> = file_names(&sb.root);
+    let mut top: Vec<String> = names_in(&sb.root);
     top.retain(|n| n != ".state");
     let prompts = (0..names.len()).map(|j| format!("p{j}.md"));
     let expected: Vec<String> = ["m.yaml".to_owned(), "out".to_owned()]
@@ -348,11 +326,11 @@ fn hostile_names_land_inside_files_unique_and_valid(names: &[Vec<String>]) {
         .collect();
     assert_eq!(top, expected);
     assert_eq!(
-        file_names(&sb.root.join("out")),
+        names_in(&sb.root.join("out")),
         [".runner.lock", "index.html", "m", "run.json", "runs"]
     );
     let job_dirs: Vec<String> = (0..names.len()).map(|j| format!("j{j}")).collect();
-    assert_eq!(file_names(&sb.root.join("out/m")), job_dirs);
+    assert_eq!(names_in(&sb.root.join("out/m")), job_dirs);
 }
 
 /// A folder outside the sandbox, with something in it worth keeping.
@@ -364,11 +342,8 @@ fn elsewhere() -> tempfile::TempDir {
 }
 
 fn one_job_sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: job\n    inputs: [data/a.csv]\n    prompt: go\n");
+    sb.file("data/a.csv", "a\n1\n");
     sb
 }
 
@@ -429,7 +404,7 @@ fn links_planted_inside_a_job_folder_are_never_written_through() {
         assert!(!meta.is_symlink(), "{entry} is still a link");
     }
     assert_eq!(
-        file_names(&job_dir.join("files")),
+        names_in(&job_dir.join("files")),
         ["inventory.csv", "plot.png"]
     );
     assert!(

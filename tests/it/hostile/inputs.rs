@@ -8,7 +8,7 @@ use std::time::Duration;
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
 use super::{assert_no_panic, blake3_hex, manifest};
-use crate::harness::{Sandbox, error_lines};
+use crate::harness::{CommandExt, Sandbox, assert_exit, error_lines};
 
 /// A guard, not a wait: a command that opened a FIFO would block forever.
 const HANG: Duration = Duration::from_secs(60);
@@ -133,20 +133,16 @@ fn modes_bind(path: &std::path::Path) -> bool {
 #[test]
 fn an_unreadable_input_is_a_validate_error() {
     use std::os::unix::fs::PermissionsExt;
-    let sb = Sandbox::new();
-    sb.file("data/secret.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest("  - name: j\n    inputs: [data/secret.csv]\n    prompt: go\n"),
-    );
+    let sb = Sandbox::with_manifest("  - name: j\n    inputs: [data/secret.csv]\n    prompt: go\n");
+    sb.file("data/secret.csv", "a\n1\n");
     let path = sb.root.join("data/secret.csv");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     if !modes_bind(&path) {
         return;
     }
-    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = sb.cmd(["validate", "m.yaml"]).exit_stderr(2);
     assert_eq!(
-        error_lines(&out.stderr),
+        error_lines(stderr.as_bytes()),
         ["m.yaml:6:14: input `data/secret.csv` cannot be read: permission denied"]
     );
 }
@@ -201,12 +197,7 @@ fn inputs_that_change_after_planning_fail_only_their_jobs_and_nothing_is_stored_
     let out = child.wait_with_output().unwrap();
     assert!(held, "the verification call never arrived");
     assert_no_panic(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
 
     let job = |name: &str| sb.read_json(&format!("out/m/{name}/job.json"));
     for ok in ["primer", "steady"] {

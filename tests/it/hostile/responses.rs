@@ -51,8 +51,7 @@ fn run_with(case: &str, prompt: &str, faults: Vec<(Endpoint, Fault)>, expect: &E
         }
         Expect::Succeeded { transcript_says } => {
             assert_eq!(out.status.code(), Some(0), "{case}: {job}");
-            let transcript =
-                std::fs::read_to_string(sb.root.join("out/m/j/transcript.md")).unwrap();
+            let transcript = sb.read("out/m/j/transcript.md");
             assert!(transcript.contains(transcript_says), "{case}: {transcript}");
         }
     }

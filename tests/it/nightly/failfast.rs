@@ -3,16 +3,13 @@
 
 use fake_anthropic::{Config, FakeServer};
 
-use crate::harness::{Sandbox, TEST_KEY, manifest};
+use crate::harness::{Sandbox, TEST_KEY};
 
 fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.file("data/in.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest(
-            "  - name: a\n    inputs: [data/in.csv]\n    prompt: one\n  - name: b\n    inputs: [data/in.csv]\n    prompt: two\n",
-        ),
+    let sb = Sandbox::with_manifest(
+        "  - name: a\n    inputs: [data/in.csv]\n    prompt: one\n  - name: b\n    inputs: [data/in.csv]\n    prompt: two\n",
     );
+    sb.file("data/in.csv", "a\n1\n");
     sb
 }
 

@@ -3,7 +3,9 @@
 
 use fake_anthropic::{Config, FakeServer};
 
-use crate::harness::{Sandbox, TEST_KEY, manifest};
+use crate::harness::{
+    CommandExt, Sandbox, TEST_KEY, assert_exit, manifest, stdout_json, summary_job,
+};
 
 /// `good.yaml` (two jobs, one failing), `drop.yaml` (one job with a missing input, one fine)
 /// and `broken.yaml` (not a manifest at all).
@@ -52,15 +54,7 @@ fn keep_going_fails_only_the_jobs_an_invalid_manifest_concerns() {
         ],
     );
     assert_eq!(code, Some(1));
-    let by_dir = |dir: &str| {
-        summary["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["dir"] == dir)
-            .unwrap_or_else(|| panic!("{dir} in {summary}"))
-            .clone()
-    };
+    let by_dir = |dir: &str| summary_job(&summary, "dir", dir).clone();
     let missing = by_dir("drop/missing");
     assert_eq!(missing["status"], "failed");
     assert_eq!(missing["error"]["kind"], "invalid");
@@ -90,7 +84,7 @@ fn junit_report_matches_the_common_schema_and_names_every_job() {
     sb.cmd_against(&fake, args).assert().code(1);
     // Again: the successes are fresh now.
     sb.cmd_against(&fake, args).assert().code(1);
-    let xml = std::fs::read_to_string(sb.root.join("reports/junit.xml")).unwrap();
+    let xml = sb.read("reports/junit.xml");
 
     let xsd = include_str!("../../../docs/junit/JUnit.xsd");
     let schema = xmlschema::parse_schema(xsd).unwrap();
@@ -179,7 +173,7 @@ fn a_config_file_holds_the_options_and_flags_override_it() {
         .cmd(["history", "--json", "--config", "etc/nightly.toml"])
         .output()
         .unwrap();
-    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let runs: serde_json::Value = stdout_json(&history);
     assert_eq!(
         runs[0]["run_id"], summary["run_id"],
         "history reads the file's `out`"
@@ -201,21 +195,11 @@ fn a_config_file_holds_the_options_and_flags_override_it() {
 
     // `budget_usd` in the file goes through the flag's own checks.
     sb.file("runner.toml", "budget_usd = -1.0\n");
-    let out = sb
-        .cmd_against(&fake, ["run", "good.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = sb.cmd_against(&fake, ["run", "good.yaml"]).exit_stderr(2);
     assert!(stderr.contains("--budget-usd `-1`: expected"), "{stderr}");
 
     sb.file("runner.toml", "outt = \"x\"\n");
-    let out = sb
-        .cmd_against(&fake, ["run", "good.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = sb.cmd_against(&fake, ["run", "good.yaml"]).exit_stderr(2);
     assert!(
         stderr.contains("runner.toml: TOML parse error") && stderr.contains("unknown field `outt`"),
         "{stderr}"
@@ -237,12 +221,7 @@ fn the_key_can_come_from_a_file_and_is_never_echoed() {
         .env("ANTHROPIC_API_KEY_FILE", sb.root.join("secrets/key"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
 
     let out = sb
         .cmd_against(&fake, ["run", "m.yaml", "--force"])

@@ -3,7 +3,7 @@
 
 use fake_anthropic::FakeServer;
 
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest, stdout_json, summary_job};
 
 /// Three jobs whose prompts all carry `directive`.
 fn three_jobs(directive: &str) -> Sandbox {
@@ -48,12 +48,7 @@ fn max_fail_starts_no_new_job_after_n_failures() {
     assert_eq!(count(&lines, "not_started", "max_fail"), 2, "{lines:?}");
     assert_eq!(summary["counts"]["not_started"], 2);
     assert_eq!(fake.stats().requests.get("messages"), Some(&1));
-    let skipped = summary["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["status"] == "not_started")
-        .unwrap();
+    let skipped = summary_job(&summary, "status", "not_started");
     assert_eq!(skipped["error"]["kind"], "not_started");
     assert!(
         !sb.root
@@ -88,7 +83,7 @@ fn a_key_revoked_mid_run_stops_new_jobs_with_one_line_why() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary: serde_json::Value = stdout_json(&out);
     let lines = statuses(&summary);
     assert_eq!(count(&lines, "failed", ""), 1, "{lines:?}");
     assert_eq!(count(&lines, "not_started", "auth"), 2, "{lines:?}");
@@ -116,12 +111,7 @@ fn the_spend_limit_mid_run_stops_new_jobs() {
     let lines = statuses(&summary);
     assert_eq!(count(&lines, "failed", ""), 1, "{lines:?}");
     assert_eq!(count(&lines, "not_started", "spend_limit"), 2, "{lines:?}");
-    let skipped = summary["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["status"] == "not_started")
-        .unwrap();
+    let skipped = summary_job(&summary, "status", "not_started");
     assert!(
         skipped["error"]["message"]
             .as_str()
@@ -147,32 +137,21 @@ fn a_conversation_past_its_timeout_fails_with_its_partial_transcript() {
     assert_eq!(slow["error"]["kind"], "timeout");
     let kept = slow["requests"].as_array().unwrap().len();
     assert!((1..10).contains(&kept), "{kept} responses kept");
-    let transcript = std::fs::read_to_string(sb.root.join("out/m/slow/transcript.md")).unwrap();
+    let transcript = sb.read("out/m/slow/transcript.md");
     assert!(
         transcript.contains("python /tmp/long_step_1.py"),
         "partial transcript kept:\n{transcript}"
     );
-    let report = std::fs::read_to_string(sb.root.join("out/m/slow/report.md")).unwrap();
+    let report = sb.read("out/m/slow/report.md");
     assert!(report.contains("ran past its timeout (1.0s)"), "{report}");
-    let quick = summary["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["job"] == "quick")
-        .unwrap();
+    let quick = summary_job(&summary, "job", "quick");
     assert_eq!(quick["status"], "succeeded", "the job's own timeout wins");
 }
 
 #[test]
 fn a_timeout_that_is_not_a_duration_is_a_manifest_error() {
-    let sb = Sandbox::new();
-    sb.file(
-        "m.yaml",
-        manifest("  - name: a\n    timeout: soon\n    prompt: x\n"),
-    );
-    let out = sb.cmd(["validate", "m.yaml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let sb = Sandbox::with_manifest("  - name: a\n    timeout: soon\n    prompt: x\n");
+    let stderr = sb.cmd(["validate", "m.yaml"]).exit_stderr(2);
     assert!(
         stderr.contains("m.yaml:6:14: timeout `soon` is not a duration"),
         "{stderr}"

@@ -2,8 +2,7 @@
 
 use fake_anthropic::FakeServer;
 
-use super::tree;
-use crate::harness::{Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest, names_in, tree};
 
 fn job(prompt: &str) -> String {
     manifest(&format!(
@@ -91,11 +90,7 @@ fn every_run_is_recorded_compared_and_pruned() {
     assert_eq!(third["jobs"][0]["status"], "fresh");
     assert_eq!(third["jobs"][0]["outputs"], second["jobs"][0]["outputs"]);
 
-    let mut ids: Vec<String> = std::fs::read_dir(sb.root.join("out/runs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    ids.sort();
+    let ids = names_in(&sb.root.join("out/runs"));
     let expected = [
         second["run_id"].as_str().unwrap(),
         third["run_id"].as_str().unwrap(),
@@ -112,9 +107,7 @@ fn every_run_is_recorded_compared_and_pruned() {
         "job folders are never pruned"
     );
 
-    let out = sb.cmd(["history", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs: serde_json::Value = sb.cmd(["history", "--json"]).success_json();
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["run_id"], expected[1], "newest first");
@@ -201,16 +194,13 @@ fn an_image_longer_than_its_metadata_announced_is_saved_and_a_table_is_not() {
     // (docs/api.md §0.5): the fake here announces the unsigned size.
     let fake = FakeServer::start();
     fake.announce_unsigned_sizes();
-    let sb = Sandbox::new();
-    sb.file("data/a.csv", "a\n1\n").file(
-        "m.yaml",
-        manifest(concat!(
-            "  - name: plot\n    inputs: [data/a.csv]\n",
-            "    prompt: \"Plot it.\\n@fake no-output\\n@fake image chart.png\"\n",
-            "  - name: table\n    inputs: [data/a.csv]\n",
-            "    prompt: \"Tabulate.\\n@fake no-output\\n@fake output table.csv 40\"\n",
-        )),
-    );
+    let sb = Sandbox::with_manifest(concat!(
+        "  - name: plot\n    inputs: [data/a.csv]\n",
+        "    prompt: \"Plot it.\\n@fake no-output\\n@fake image chart.png\"\n",
+        "  - name: table\n    inputs: [data/a.csv]\n",
+        "    prompt: \"Tabulate.\\n@fake no-output\\n@fake output table.csv 40\"\n",
+    ));
+    sb.file("data/a.csv", "a\n1\n");
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0), "{summary}");
     let plot = sb.read_json("out/m/plot/job.json");
