@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::Ctx;
 use crate::api::batches::{self as wire, BatchStatus};
 use crate::api::retry::{GaveUp, retry};
-use crate::ui::events::Event;
+use crate::ui::events::{BatchCounts, Event};
 
 /// How a batch is polled: `first` after creating it, each wait half as long again as the
 /// last, up to `max` (`--batch-poll`; both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
@@ -37,11 +37,13 @@ pub async fn until_ended(
         let c = info.request_counts;
         ctx.reporter.report(Event::BatchProgress {
             batch_id: info.id.clone(),
-            processing: c.processing,
-            succeeded: c.succeeded,
-            errored: c.errored,
-            canceled: c.canceled,
-            expired: c.expired,
+            counts: BatchCounts {
+                processing: c.processing,
+                succeeded: c.succeeded,
+                errored: c.errored,
+                canceled: c.canceled,
+                expired: c.expired,
+            },
         });
         if info.processing_status == BatchStatus::Ended {
             return Ok(info);

@@ -56,11 +56,7 @@ pub enum Event {
     /// A Message Batch was polled (batch mode): its `request_counts`.
     BatchProgress {
         batch_id: String,
-        processing: u64,
-        succeeded: u64,
-        errored: u64,
-        canceled: u64,
-        expired: u64,
+        counts: BatchCounts,
     },
     /// The first SIGINT/SIGTERM: no new work starts; writes in progress finish.
     Interrupted,
@@ -96,4 +92,24 @@ pub struct Silent;
 
 impl Reporter for Silent {
     fn report(&self, _event: Event) {}
+}
+
+/// A Message Batch's `request_counts`, as shown and logged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub processing: u64,
+    pub succeeded: u64,
+    pub errored: u64,
+    pub canceled: u64,
+    pub expired: u64,
+}
+
+impl std::fmt::Display for BatchCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} processing, {} succeeded, {} errored, {} canceled, {} expired",
+            self.processing, self.succeeded, self.errored, self.canceled, self.expired
+        )
+    }
 }

@@ -53,20 +53,13 @@ impl Reporter for LogReporter {
                 let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(endpoint, wait_ms, "backing off");
             }
-            Event::BatchProgress {
+            Event::BatchProgress { batch_id, counts } => tracing::info!(
                 batch_id,
-                processing,
-                succeeded,
-                errored,
-                canceled,
-                expired,
-            } => tracing::info!(
-                batch_id,
-                processing,
-                succeeded,
-                errored,
-                canceled,
-                expired,
+                processing = counts.processing,
+                succeeded = counts.succeeded,
+                errored = counts.errored,
+                canceled = counts.canceled,
+                expired = counts.expired,
                 "batch polled"
             ),
             Event::Interrupted => {

@@ -249,16 +249,9 @@ impl Reporter for Progress {
                 self.note().interrupted = true;
                 self.jobs.tick();
             }
-            Event::BatchProgress {
-                batch_id,
-                processing,
-                succeeded,
-                errored,
-                canceled,
-                expired,
-            } => {
+            Event::BatchProgress { batch_id, counts } => {
                 let key = format!("batch {batch_id}");
-                if processing == 0 {
+                if counts.processing == 0 {
                     let bar = self
                         .running
                         .lock()
@@ -269,10 +262,7 @@ impl Reporter for Progress {
                         self.multi.remove(&bar);
                     }
                 } else {
-                    self.job_line(&key).set_message(format!(
-                        "{processing} processing, {succeeded} succeeded, {errored} errored, \
-                         {canceled} canceled, {expired} expired"
-                    ));
+                    self.job_line(&key).set_message(counts.to_string());
                 }
             }
             Event::Spent { micro_usd } => {

@@ -503,3 +503,24 @@ fn output_files_follow_the_umask_and_the_state_dir_stays_private() {
         assert_eq!(mode(cache), 0o600, "{}", cache.display());
     }
 }
+
+/// Batch mode: while a batch is in progress its `request_counts` are on a bar of their own,
+/// which goes once the batch has ended.
+#[test]
+fn a_waiting_batch_shows_its_request_counts_on_a_bar() {
+    let fake = FakeServer::start();
+    fake.set_batch_delay(Duration::from_secs(600));
+    let sb = one_job();
+    let term = Term::spawn(sb.std_cmd_against(&fake, ["run", "m.yaml", "--batch"]));
+    let shown = term.wait_for_screen("the batch's counts", |s| {
+        lines_with(s, "batch msgbatch_")
+            .iter()
+            .any(|l| l.contains("1 processing, 0 succeeded, 0 errored, 0 canceled, 0 expired"))
+    });
+    assert!(shown.contains("jobs ["), "{shown}");
+    fake.set_batch_delay(Duration::ZERO);
+    let (status, bytes) = term.finish();
+    let end = screen(&bytes);
+    assert!(status.success(), "{end}");
+    assert!(!end.contains("processing"), "{end}");
+}
