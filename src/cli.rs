@@ -284,7 +284,7 @@ pub struct RunArgs {
     #[arg(long, overrides_with = "batch")]
     pub no_batch: bool,
     /// With `--batch`: on SIGINT/SIGTERM, cancel the batches being waited on instead of
-    /// leaving them for the re-run.
+    /// leaving them running (the re-run takes what they had answered).
     #[arg(long)]
     pub cancel_on_interrupt: bool,
     /// With `--batch`: this long after the start (e.g. `6h`), cancel the batches still
