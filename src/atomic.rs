@@ -21,6 +21,27 @@ pub fn write_with(
     path: &Utf8Path,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    let tmp = staged(path, fill)?;
+    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
+    Ok(())
+}
+
+/// Like [`write`], but never replaces an existing file: fails with
+/// [`std::io::ErrorKind::AlreadyExists`] if `path` exists when the file is moved into place.
+pub fn write_new(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = staged(path, |file| file.write_all(bytes))?;
+    // A hard link, then the temporary name goes: no window where `path` is half written,
+    // and no way to replace a file someone else created meanwhile.
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A temporary file beside `path` (its folder created if needed), filled and synced,
+/// ready to be moved into place.
+fn staged(
+    path: &Utf8Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_str().is_empty())
@@ -29,27 +50,7 @@ pub fn write_with(
     let mut tmp = temp_file_in(dir, ".runner-tmp-").map_err(|e| with_path(e, path))?;
     fill(tmp.as_file_mut()).map_err(|e| with_path(e, path))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
-    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
-    Ok(())
-}
-
-/// Like [`write`], but never replaces an existing file: fails with
-/// [`std::io::ErrorKind::AlreadyExists`] if `path` exists when the file is moved into place.
-pub fn write_new(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_str().is_empty())
-        .unwrap_or(Utf8Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir, ".runner-tmp-").map_err(|e| with_path(e, path))?;
-    tmp.as_file_mut()
-        .write_all(bytes)
-        .map_err(|e| with_path(e, path))?;
-    tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
-    // A hard link, then the temporary name goes: no window where `path` is half written,
-    // and no way to replace a file someone else created meanwhile.
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// A temporary file in `dir`, to be renamed into place, with the mode a new file gets

@@ -25,12 +25,18 @@ pub async fn make_plan(
 ) -> Result<(Plan, StateDir), Error> {
     let jobs = manifest::load(manifests)?;
     let state = StateDir::open(state_dir)?;
+    let plan = hash_and_build(&jobs, &state).await?;
+    Ok((plan, state))
+}
+
+/// Hashes every input of `jobs` (with the state dir's hash cache), then plans.
+async fn hash_and_build(jobs: &[manifest::Job], state: &StateDir) -> Result<Plan, Error> {
     let paths: BTreeSet<Utf8PathBuf> = jobs
         .iter()
         .flat_map(|j| j.inputs.iter().map(|f| f.abs.clone()))
         .collect();
-    let hashes = hashing::hash_all(Some(&state), paths.into_iter().collect()).await?;
-    Ok((plan::build(&jobs, &hashes), state))
+    let hashes = hashing::hash_all(Some(state), paths.into_iter().collect()).await?;
+    Ok(plan::build(jobs, &hashes))
 }
 
 /// Like [`make_plan`] for `--keep-going`: jobs whose manifest entry (or manifest) is
@@ -52,11 +58,7 @@ pub async fn make_plan_keep_going(
         ));
     }
     let state = StateDir::open(state_dir)?;
-    let paths: BTreeSet<Utf8PathBuf> = jobs
-        .iter()
-        .flat_map(|j| j.inputs.iter().map(|f| f.abs.clone()))
-        .collect();
-    let hashes = hashing::hash_all(Some(&state), paths.into_iter().collect()).await?;
+    let plan = hash_and_build(&jobs, &state).await?;
     let lines = rejected
         .iter()
         .map(|r| {
@@ -77,7 +79,7 @@ pub async fn make_plan_keep_going(
             }
         })
         .collect();
-    Ok((plan::build(&jobs, &hashes), state, lines))
+    Ok((plan, state, lines))
 }
 
 /// Each job is marked fresh or to-run (from its `job.json` under `--out`), and each upload
