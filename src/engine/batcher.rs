@@ -37,7 +37,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use super::batch_journal::{Item, Journal, Record, Recorded, Use, body_hash};
+use super::batch_journal::{Item, Journal, Record, Recorded, Use};
 use super::batch_wait;
 use crate::api::ApiError;
 use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome, RequestCounts};
@@ -190,12 +190,18 @@ impl Batcher {
         r
     }
 
-    /// Queues one request for the next round and waits for its result.
-    pub async fn submit(&self, body: &Value, api_version: &str, origin: Origin) -> BatchAnswer {
+    /// Queues one request for the next round and waits for its result. `hash` and `size`
+    /// are [`super::batch_journal::body_hash`] and the length of `body`'s JSON, computed by the caller, which
+    /// serializes it anyway.
+    pub async fn submit(
+        &self,
+        body: &Value,
+        hash: String,
+        size: usize,
+        api_version: &str,
+        origin: Origin,
+    ) -> BatchAnswer {
         let (tx, rx) = oneshot::channel();
-        let json = body.to_string();
-        let (hash, size) = (body_hash(&json), json.len());
-        drop(json);
         let queued = self.update(|i| {
             if i.past_deadline {
                 return false;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::Value;
 
 use super::Ctx;
+use super::batch_journal::body_hash;
 use super::batcher::{BatchAnswer, Origin};
 use super::budget::{Refused, Reservation};
 use crate::api::ApiErrorKind;
@@ -58,8 +59,17 @@ pub async fn send(
     previous: &mut Previous,
     step: (usize, u32),
 ) -> Sent {
-    let size = serde_json::to_vec(body).map_or(0, |b| b.len());
-    if let Some(batcher) = ctx.batcher.as_ref().filter(|b| !b.past_deadline()) {
+    // Serialized once: its length prices the request, and in batch mode its hash is the
+    // request's identity in the batch records.
+    let json = body.to_string();
+    let size = json.len();
+    let batch = ctx
+        .batcher
+        .as_ref()
+        .filter(|b| !b.past_deadline())
+        .map(|b| (b, body_hash(&json)));
+    drop(json);
+    if let Some((batcher, hash)) = batch {
         // Batch items are billed at batch prices (docs/api.md §5).
         let worst = BATCH_SHARE * worst_case(job, size);
         let reservation = match reserve(ctx, worst) {
@@ -72,7 +82,7 @@ pub async fn send(
             continuation: step.1,
         };
         let answer = tokio::select! {
-            a = batcher.submit(body, &job.settings.api_version, origin) => a,
+            a = batcher.submit(body, hash, size, &job.settings.api_version, origin) => a,
             () = ctx.cancel.cancelled() => return Sent::Interrupted,
         };
         let response = match answer {
