@@ -49,11 +49,7 @@ use crate::status::JobStatus;
 /// Records the items of jobs a run found fresh as consumed (`batch_journal.rs`): their
 /// folders were written by an earlier run, which may have been killed before saying so.
 pub fn settle_fresh(out: &camino::Utf8Path, fresh: &[&str]) {
-    let journal = Journal::new(out);
-    if journal.pending_records().is_empty() {
-        return;
-    }
-    journal.consume_jobs(&fresh.iter().copied().collect());
+    Journal::new(out).consume_jobs(&fresh.iter().copied().collect());
 }
 
 /// How batch mode runs (`runner run --batch` and its options).
