@@ -105,7 +105,12 @@ struct RequestRecord<'a> {
     turn: usize,
     continuation: u32,
     stop_reason: Option<&'a str>,
-    usage: Usage,
+    /// Why the turn stopped, as the API sent it (a refusal's `category` and `explanation`);
+    /// absent when the response had none or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_details: Option<&'a Value>,
+    /// The response's `usage` in full (docs/output.md §2.8).
+    usage: Value,
     cost_usd: f64,
     /// Batch mode only: the Message Batch id and the item's `custom_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,7 +227,8 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
         turn: e.turn,
         continuation: e.continuation,
         stop_reason: e.stop_reason.as_deref(),
-        usage: e.usage,
+        stop_details: Some(&e.response["stop_details"]).filter(|d| !d.is_null()),
+        usage: usage_record(e),
         cost_usd: e.cost(job).usd,
         batch_id: e.batch.as_ref().map(|b| b.batch_id.as_str()),
         custom_id: e.batch.as_ref().map(|b| b.custom_id.as_str()),
@@ -231,6 +237,32 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
             .as_ref()
             .and_then(|_| e.response["usage"]["service_tier"].as_str()),
     }
+}
+
+/// A response's `usage` as received, every key kept (`output_tokens_details`,
+/// `inference_geo`, `speed`, `iterations`, …, docs/api.md §3.8), with the counters the
+/// runner prices overwritten by the values it read (a missing or odd one is 0), so what
+/// `job.json` shows is what was billed.
+fn usage_record(e: &Exchange) -> Value {
+    // Cannot fail: `Usage` is a struct of integers.
+    let counted = serde_json::to_value(e.usage).unwrap_or_default();
+    let Value::Object(counted) = counted else {
+        return counted;
+    };
+    let mut usage = match &e.response["usage"] {
+        Value::Object(received) => received.clone(),
+        _ => serde_json::Map::new(),
+    };
+    for (key, value) in counted {
+        match (usage.get_mut(&key), value) {
+            // `cache_creation` may carry TTLs the runner does not know: keep them.
+            (Some(Value::Object(received)), Value::Object(read)) => received.extend(read),
+            (_, value) => {
+                usage.insert(key, value);
+            }
+        }
+    }
+    Value::Object(usage)
 }
 
 #[derive(Serialize)]
