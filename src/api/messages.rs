@@ -439,6 +439,29 @@ mod tests {
         }
     }
 
+    /// The prefix check of today's models (docs/api.md §3.7): a response's content goes
+    /// back in the next request as received, block for block and key for key, including
+    /// empty thinking blocks, signatures and fields this file does not know.
+    #[test]
+    fn a_reply_goes_back_as_received() {
+        let content = r#"[{"signature":"EqQB","thinking":"","type":"thinking"},{"type":"redacted_thinking","data":"Emw"},{"type":"text","text":"é \u2028","citations":null,"future_field":{"z":1,"a":[true,null]}},{"type":"server_tool_use","id":"srvtoolu_1","name":"bash_code_execution","input":{"command":"ls"},"caller":{"type":"direct"}}]"#;
+        let body: Value = serde_json::from_str(&format!(
+            r#"{{"type":"message","content":{content},"stop_reason":"pause_turn"}}"#
+        ))
+        .unwrap();
+        let reply = read_reply(&body).unwrap();
+        let params = json!({"model": "claude-sonnet-5-5", "system": "s", "tools": []});
+        let messages = [user_turn("go", &[]), assistant_turn(reply.content)];
+        let sent = message_body(&params, &messages, Some("container_1")).to_string();
+        let back: Value = serde_json::from_str(&sent).unwrap();
+        assert_eq!(back["messages"][1]["content"], body["content"]);
+        // Key order too: the text is the one received, up to JSON's own spelling of
+        // the escape (serde_json writes U+2028 as is).
+        let expected = content.replace("\\u2028", "\u{2028}");
+        assert!(sent.contains(&expected), "{sent}\n{expected}");
+        assert!(sent.ends_with(r#""container":"container_1"}"#), "{sent}");
+    }
+
     #[test]
     fn usage_from_a_server_saturates_instead_of_overflowing() {
         let huge = Usage::from_wire(&serde_json::json!({
