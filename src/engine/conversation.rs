@@ -312,7 +312,9 @@ fn refusal_message(turn: usize, details: &Value) -> String {
     if let Some(category) = details["category"].as_str() {
         message.push_str(&format!(" (category `{category}`)"));
     }
-    let explanation = details["explanation"].as_str().map(|e| e.trim().trim_end_matches('.'));
+    let explanation = details["explanation"]
+        .as_str()
+        .map(|e| e.trim().trim_end_matches('.'));
     if let Some(explanation) = explanation.filter(|e| !e.is_empty()) {
         message.push_str(&format!(": {explanation}"));
     }

@@ -55,7 +55,12 @@ fn assert_append_only(bodies: &[Value], responses: &[Value]) -> Vec<Option<Strin
     let mut added = Vec::new();
     for (i, pair) in bodies.windows(2).enumerate() {
         let (before, after) = (&pair[0], &pair[1]);
-        assert_eq!(settings(after), first, "request {} changed a setting", i + 1);
+        assert_eq!(
+            settings(after),
+            first,
+            "request {} changed a setting",
+            i + 1
+        );
         let old = before["messages"].as_array().unwrap();
         let new = after["messages"].as_array().unwrap();
         let mut expected: Vec<String> = old.iter().map(text).collect();
@@ -129,7 +134,10 @@ fn continuation_follow_up_and_repair_only_append() {
     // The paused turn is the last message of the continuation, as received.
     let paused = bodies[1]["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(paused["role"], "assistant");
-    assert_eq!(text(&paused["content"]), text(&responses(&sb)[0]["content"]));
+    assert_eq!(
+        text(&paused["content"]),
+        text(&responses(&sb)[0]["content"])
+    );
     // Every later request names the job's container; messages.json holds the whole
     // conversation: the last request's messages and the final answer.
     for body in &bodies[1..] {

@@ -25,23 +25,41 @@ fn a_full_context_window_fails_with_its_own_kind_and_keeps_what_was_done() {
     );
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(1), "{summary}");
-    assert_eq!(summary["jobs"][0]["error"]["kind"], "context_window_exceeded");
+    assert_eq!(
+        summary["jobs"][0]["error"]["kind"],
+        "context_window_exceeded"
+    );
     let job = sb.read_json("out/m/long/job.json");
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["kind"], "context_window_exceeded");
     let message = job["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("context window of `claude-opus-5-5`") && message.contains("split the job"),
+        message.contains("context window of `claude-opus-5-5`")
+            && message.contains("split the job"),
         "{message}"
     );
-    assert!(job["error"]["request_id"].as_str().unwrap().starts_with("req_"));
-    assert_eq!(job["requests"][0]["stop_reason"], "model_context_window_exceeded");
+    assert!(
+        job["error"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    assert_eq!(
+        job["requests"][0]["stop_reason"],
+        "model_context_window_exceeded"
+    );
     // Like max_tokens: the cut answer is in the report, the files it made are saved.
     let report = sb.read("out/m/long/report.md");
     assert!(report.contains("summarising the"), "{report}");
-    assert!(report.contains("- Kind: `context_window_exceeded`"), "{report}");
+    assert!(
+        report.contains("- Kind: `context_window_exceeded`"),
+        "{report}"
+    );
     assert!(sb.root.join("out/m/long/files/plot.png").is_file());
-    assert!(sb.read("out/m/long/transcript.md").contains("bash_code_execution"));
+    assert!(
+        sb.read("out/m/long/transcript.md")
+            .contains("bash_code_execution")
+    );
 }
 
 #[test]
@@ -55,7 +73,10 @@ fn a_refusal_records_its_stop_details() {
     let details = &job["requests"][0]["stop_details"];
     assert_eq!(details["type"], "refusal", "{details}");
     assert!(details["category"].is_null(), "{details}");
-    let explanation = details["explanation"].as_str().unwrap().trim_end_matches('.');
+    let explanation = details["explanation"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('.');
     let message = job["error"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("the model refused turn 1: ") && message.contains(explanation),
@@ -84,6 +105,10 @@ fn each_request_keeps_its_usage_as_received() {
         received["server_tool_use"]["code_execution_requests"]
     );
     assert_eq!(recorded["inference_geo"], "global");
-    assert!(job["usage"].get("inference_geo").is_none(), "{}", job["usage"]);
+    assert!(
+        job["usage"].get("inference_geo").is_none(),
+        "{}",
+        job["usage"]
+    );
     assert_eq!(job["requests"][0].get("stop_details"), None);
 }

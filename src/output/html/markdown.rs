@@ -169,10 +169,22 @@ mod tests {
     fn working_notes_get_their_own_class_and_stay_inert() {
         let notes = crate::output::markdown::working_notes("Check <b>x</b>\n\n> nested");
         let html = to_html(&format!("> prompt\n\n{notes}\nanswer\n"));
-        assert_eq!(html.matches("<blockquote class=\"markdown-alert-note\">").count(), 1, "{html}");
-        assert_eq!(html.matches("<blockquote>").count(), 2, "the prompt, the nested quote: {html}");
+        assert_eq!(
+            html.matches("<blockquote class=\"markdown-alert-note\">")
+                .count(),
+            1,
+            "{html}"
+        );
+        assert_eq!(
+            html.matches("<blockquote>").count(),
+            2,
+            "the prompt, the nested quote: {html}"
+        );
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"), "{html}");
-        assert!(html.ends_with("<p>answer</p>\n"), "the notes end where they should: {html}");
+        assert!(
+            html.ends_with("<p>answer</p>\n"),
+            "the notes end where they should: {html}"
+        );
     }
 
     #[test]

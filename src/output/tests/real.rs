@@ -13,9 +13,16 @@ fn recorded() -> JobOutcome {
     )))
     .unwrap();
     let mut o = outcome(
-        &["Write and run Python code using pandas that creates a CSV file with the numbers 1 to 5 and their squares, then save it to disk so it can be downloaded."],
+        &[
+            "Write and run Python code using pandas that creates a CSV file with the numbers 1 to 5 and their squares, then save it to disk so it can be downloaded.",
+        ],
         vec![exchange(0, 0, response)],
-        vec![output("squares.csv", "file_011CcqiMUo4dySuuE8zV9Gvp", 42, Some("text/csv"))],
+        vec![output(
+            "squares.csv",
+            "file_011CcqiMUo4dySuuE8zV9Gvp",
+            42,
+            Some("text/csv"),
+        )],
     );
     o.job.settings.model = "claude-sonnet-4-6".into();
     o
@@ -35,7 +42,10 @@ fn transcript_of_a_real_response_with_thinking() {
     insta::assert_snapshot!(t);
     let notes = t.find("The user wants me to write Python code").unwrap();
     assert!(notes < t.find("/tmp/squares.py").unwrap(), "{t}");
-    assert!(!t.contains("not shown"), "every thinking block had text: {t}");
+    assert!(
+        !t.contains("not shown"),
+        "every thinking block had text: {t}"
+    );
 }
 
 #[test]

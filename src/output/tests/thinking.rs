@@ -38,7 +38,9 @@ fn a_turn_of_only_thinking_and_tool_calls_says_so() {
     o.exchanges[2].response["content"][0]["thinking"] = json!("");
     let report = report_md(&o);
     assert!(
-        report.contains("*No answer text in this turn: it ran 1 code execution; `transcript.md` shows each.*"),
+        report.contains(
+            "*No answer text in this turn: it ran 1 code execution; `transcript.md` shows each.*"
+        ),
         "{report}"
     );
 }
@@ -77,7 +79,10 @@ fn messages_json_keeps_every_block_as_received() {
         record["responses"][0]["content"][0],
         json!({"type": "thinking", "thinking": "", "signature": "EqQBCkgIBxABGAIiQ…empty"})
     );
-    assert_eq!(record["responses"][1]["content"][1]["type"], "redacted_thinking");
+    assert_eq!(
+        record["responses"][1]["content"][1]["type"],
+        "redacted_thinking"
+    );
 }
 
 #[test]
@@ -90,13 +95,21 @@ fn report_html_sets_the_notes_apart_and_keeps_them_inert() {
     let dir = write_job(staging, &o).unwrap();
     write_site(&out).unwrap();
     let page = fs_err::read_to_string(dir.join("report.html")).unwrap();
-    let notes = page.matches("<blockquote class=\"markdown-alert-note\">").count();
+    let notes = page
+        .matches("<blockquote class=\"markdown-alert-note\">")
+        .count();
     // Report: 4 notes with text; transcript: the same 4.
     assert_eq!(notes, 8, "{page}");
     assert!(!page.contains("<script>alert"), "{page}");
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
     // The note's unclosed fence ends with its quote: the answer is still a paragraph.
-    assert!(page.contains("<p>Revenue grew <strong>12 %</strong>"), "{page}");
+    assert!(
+        page.contains("<p>Revenue grew <strong>12 %</strong>"),
+        "{page}"
+    );
 }
 
 /// `requests[].usage` in job.json: everything the API sent, with the priced counters as
@@ -144,7 +157,10 @@ fn job_json_keeps_each_usage_in_full() {
     // In the order the API sent them, then the runner's own counter.
     let keys: Vec<&String> = usage.as_object().unwrap().keys().collect();
     assert_eq!(keys.first().map(|k| k.as_str()), Some("input_tokens"));
-    assert_eq!(keys.last().map(|k| k.as_str()), Some("code_execution_requests"));
+    assert_eq!(
+        keys.last().map(|k| k.as_str()),
+        Some("code_execution_requests")
+    );
     // A usage that is not an object: the counters alone.
     o.exchanges[1].response["usage"] = json!("odd");
     let usage = &job_json(&o)["requests"][1]["usage"];
