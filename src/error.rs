@@ -70,6 +70,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Prices(crate::api::prices::PriceFileError),
     #[error("config file {path}: {reason}")]
     ConfigFile { path: Utf8PathBuf, reason: String },
     #[error("cannot read the run history in {path}")]

@@ -290,7 +290,7 @@ fn all_manifests_are_checked_and_duplicate_stems_rejected() {
 #[test]
 fn a_manifest_cannot_take_the_runners_own_folders_as_its_stem() {
     let sb = sandbox();
-    let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n";
+    let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-6\n    prompt: hi\n";
     sb.file("runs.yaml", ok).file(".batches.yaml", ok);
     let stderr = sb
         .cmd(["validate", "runs.yaml", ".batches.yaml"])
@@ -355,7 +355,7 @@ fn a_broken_config_file_stops_run_but_not_the_commands_that_do_not_read_it() {
     let sb = sandbox();
     sb.file(
         "m.yaml",
-        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-6\n    prompt: hi\n",
     )
     .file("runner.toml", "jobz = 3\n");
     for args in [&["validate", "m.yaml"][..], &["schema"][..]] {
