@@ -132,12 +132,16 @@ pub enum CommandConfig {
     History(HistoryArgs),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
-    Init { dir: Utf8PathBuf },
+    Init {
+        dir: Utf8PathBuf,
+    },
     Files(FilesConfig),
     Schema,
     Completions(crate::cli::Shell),
     Man,
-    Report { out: Utf8PathBuf },
+    Report {
+        out: Utf8PathBuf,
+    },
 }
 
 #[derive(Debug)]

@@ -19,12 +19,14 @@ pub const TOOLS: [&str; 4] = [
 pub const DEFAULT_TOOL: &str = "code_execution_20250825";
 
 /// `error.details.error_code`s of a spend cap: retrying fails until the cap changes, so
-/// they stop the run from starting jobs (docs/api.md §4.2, §4.6).
-pub const SPEND_LIMIT_CODES: [&str; 2] =
-    ["enforced_spend_limit_reached", "contract_spend_limit_reached"];
+/// they stop the run from starting jobs (docs/api.md §4.2, §4.5).
+pub const SPEND_LIMIT_CODES: [&str; 2] = [
+    "enforced_spend_limit_reached",
+    "contract_spend_limit_reached",
+];
 
 /// `storage_not_ready` (503): the workspace is still being connected to its storage, "try
-/// again in a minute" (docs/api.md §4.6). The wait when the response names none.
+/// again in a minute" (docs/api.md §4.5). The wait when the response names none.
 pub const STORAGE_NOT_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether an error code is a spend cap.

@@ -76,14 +76,22 @@ mod tests {
 
     #[test]
     fn the_built_in_facts_parse_and_name_every_current_model() {
-        for id in ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-fable-5-2"] {
+        for id in [
+            "claude-opus-5-5",
+            "claude-sonnet-5-5",
+            "claude-haiku-5-5",
+            "claude-fable-5-2",
+        ] {
             assert!(of(id).thinks_by_default, "{id}");
             assert_eq!(of(id).sampling, Some(false), "{id}");
         }
         assert!(!of("claude-haiku-4-5").thinks_by_default);
         assert_eq!(of("claude-haiku-4-5").sampling, Some(true));
         assert_eq!(of("claude-next-9"), ModelFacts::default());
-        assert_eq!(of("claude-sonnet-5-5").between_tools_max_effort.as_deref(), Some("high"));
+        assert_eq!(
+            of("claude-sonnet-5-5").between_tools_max_effort.as_deref(),
+            Some("high")
+        );
     }
 
     #[test]

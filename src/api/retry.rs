@@ -64,7 +64,7 @@ pub fn is_transient(e: &ApiError) -> bool {
 }
 
 /// The shortest sensible wait before retrying `e` when it names none: a workspace whose
-/// storage is not connected yet asks for a minute (docs/api.md §4.6).
+/// storage is not connected yet asks for a minute (docs/api.md §4.5).
 fn least_wait(e: &ApiError) -> Duration {
     if e.error_code() == Some("storage_not_ready") {
         super::facts::STORAGE_NOT_READY_WAIT
@@ -124,7 +124,11 @@ where
             });
         }
         let computed = backoff.next().unwrap_or(policy.max_delay);
-        let wait = policy.scaled(error.retry_after.unwrap_or_else(|| least_wait(&error).max(computed)));
+        let wait = policy.scaled(
+            error
+                .retry_after
+                .unwrap_or_else(|| least_wait(&error).max(computed)),
+        );
         tracing::warn!(
             endpoint = %error.endpoint,
             attempt,

@@ -157,14 +157,28 @@ async fn estimate(
         let first = job.turns.first().map_or("", String::as_str);
         let body = count_tokens_body(&request_params(job), first);
         let version = job.settings.api_version.as_str();
-        let tokens = retry(&policy, |attempt| {
+        let counted = retry(&policy, |attempt| {
             client.count_tokens(version, &body, attempt)
         })
-        .await
-        .map_err(|e| Error::Estimate {
-            job: job.id.clone(),
-            source: Box::new(e),
-        })?;
+        .await;
+        // An estimate is a courtesy: a job the endpoint cannot count is shown without one,
+        // and the plan goes on (docs/api.md §3.12).
+        let tokens = match counted {
+            Ok(tokens) => tokens,
+            Err(gave_up) => {
+                ui::note(&format!(
+                    "warning: cannot estimate the cost of {}: {gave_up}",
+                    job.id
+                ));
+                costs.insert(
+                    job.id.clone(),
+                    JobCost::Uncounted {
+                        reason: gave_up.to_string(),
+                    },
+                );
+                continue;
+            }
+        };
         // The first request writes the cache when caching is on.
         let rate = match job.cache {
             CacheTtl::Off => job.rates.input,

@@ -282,6 +282,7 @@ pub fn prices_only(cwd: Option<&Utf8Path>) -> Option<Utf8PathBuf> {
     Some(if prices.is_absolute() {
         prices.to_owned()
     } else {
-        path.parent().map_or_else(|| prices.to_owned(), |d| d.join(prices))
+        path.parent()
+            .map_or_else(|| prices.to_owned(), |d| d.join(prices))
     })
 }

@@ -34,8 +34,7 @@ use camino::Utf8PathBuf;
 
 pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
-pub(crate) use resolve::{Job, RequestSettings};
-pub(crate) use settings::SettingSpans;
+pub(crate) use resolve::{Job, RequestSettings, SettingSpans};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.
 #[derive(Debug)]
@@ -55,6 +54,7 @@ pub struct Known {
 
 impl Known {
     /// The built-in price table, on `today`.
+    #[cfg(test)]
     pub fn builtin_on(today: jiff::civil::Date) -> Known {
         Known {
             prices: crate::api::prices::PriceTable::builtin(),

@@ -22,7 +22,6 @@ use crate::api::messages::{CacheTtl, ThinkingDisplay, ThinkingMode, ThinkingPara
 /// `OUT/runs/`: the run history (docs/output.md §12), so no manifest may have this stem.
 pub const RUN_HISTORY: &str = "runs";
 use crate::api::prices::ModelPrices;
-use super::settings::SettingSpans;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
 pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
@@ -70,6 +69,17 @@ impl RequestSettings {
             (None, None) => None,
         }
     }
+}
+
+/// Where a job's request settings were written, so checks made later (against the Models
+/// API, before a run) can point at them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingSpans {
+    pub model: Pos,
+    pub max_tokens: Option<Pos>,
+    pub thinking: Option<Pos>,
+    pub effort: Option<Pos>,
+    pub tool: Option<Pos>,
 }
 
 /// One job, fully resolved.

@@ -4,10 +4,11 @@
 use serde_saphyr::Spanned;
 
 use super::diagnostic::did_you_mean;
-use super::resolve::{Ctx, DEFAULT_MAX_CONTINUATIONS, DEFAULT_MAX_TOKENS, RequestSettings, pos};
-use super::schema::{JobSpec, Settings};
-use super::diagnostic::Pos;
+use super::resolve::{
+    Ctx, DEFAULT_MAX_CONTINUATIONS, DEFAULT_MAX_TOKENS, RequestSettings, SettingSpans, pos,
+};
 use super::schema::ThinkingSpec;
+use super::schema::{JobSpec, Settings};
 use crate::api::facts::{API_VERSIONS, DEFAULT_API_VERSION, DEFAULT_TOOL, TOOLS};
 use crate::api::messages::{ThinkingDisplay, ThinkingMode};
 use crate::api::model_facts::{self, EFFORTS, ModelFacts, effort_above};
@@ -19,17 +20,6 @@ struct Thinking {
     mode: Option<ThinkingMode>,
     display: Option<ThinkingDisplay>,
     effort: Option<String>,
-}
-
-/// Where a job's request settings were written, so checks made later (against the Models
-/// API, before a run) can point at them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SettingSpans {
-    pub model: Pos,
-    pub max_tokens: Option<Pos>,
-    pub thinking: Option<Pos>,
-    pub effort: Option<Pos>,
-    pub tool: Option<Pos>,
 }
 
 /// Picks a job's own setting, else the default.
@@ -277,8 +267,12 @@ impl Ctx<'_> {
             && out.mode != Some(ThinkingMode::Adaptive)
         {
             let msg = match out.mode {
-                Some(m) => format!("thinking_display does not apply to `thinking: {}`", m.wire()),
-                None => "thinking_display needs thinking: this model does not think unless asked".to_owned(),
+                Some(m) => format!(
+                    "thinking_display does not apply to `thinking: {}`",
+                    m.wire()
+                ),
+                None => "thinking_display needs thinking: this model does not think unless asked"
+                    .to_owned(),
             };
             self.err(pos(at), msg).help =
                 Some("set `thinking: adaptive` (or a budget), or remove `thinking_display`".into());

@@ -8,10 +8,10 @@ use serde_json::Value;
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::{CacheTtl, Usage};
 use crate::api::prices::{PriceRow, Rates};
-use crate::plan::price::Applied;
 use crate::manifest::RequestSettings;
 use crate::plan::PlannedJob;
 use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::price::Applied;
 use crate::plan::price::Cost;
 use crate::status::ErrorKind;
 

@@ -26,4 +26,5 @@ mod reliability;
 mod run;
 mod secrets;
 mod snapshots_run;
+mod today;
 mod validate;

@@ -196,7 +196,7 @@ fn an_unpriced_model_is_refused_by_validate_plan_and_run() {
             "{stderr}"
         );
         assert!(
-            stderr.contains("pricing: { input: 3, output: 15 }"),
+            stderr.contains("pricing: { input: 2, output: 10 }"),
             "{stderr}"
         );
     }

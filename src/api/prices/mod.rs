@@ -180,7 +180,9 @@ impl PriceTable {
     pub fn known(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self
             .rows()
-            .flat_map(|r| std::iter::once(r.model.as_str()).chain(r.aliases.iter().map(String::as_str)))
+            .flat_map(|r| {
+                std::iter::once(r.model.as_str()).chain(r.aliases.iter().map(String::as_str))
+            })
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -27,7 +27,11 @@ fn the_built_in_table_parses_and_prices_every_current_model_today() {
     ] {
         assert!(table().for_model(id, today).is_some(), "{id} has no price");
     }
-    for retired in ["claude-sonnet-4-5-20250929", "claude-sonnet-4-5", "claude-opus-4-1"] {
+    for retired in [
+        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-5",
+        "claude-opus-4-1",
+    ] {
         assert_eq!(table().for_model(retired, today), None, "{retired}");
     }
 }
@@ -45,7 +49,10 @@ fn a_request_is_priced_by_the_row_of_its_day() {
     assert!(table().for_model(opus, date(2027, 1, 21)).is_some());
     assert_eq!(table().for_model(opus, date(2027, 1, 22)), None);
     // Before its launch the model had no price.
-    assert_eq!(table().for_model("claude-haiku-5-5", date(2026, 10, 6)), None);
+    assert_eq!(
+        table().for_model("claude-haiku-5-5", date(2026, 10, 6)),
+        None
+    );
 }
 
 #[test]
@@ -59,7 +66,9 @@ fn haiku_5_5_has_a_whole_request_tier_and_every_row_its_own_cache_read() {
     assert_eq!(tier.rates.input, 0.50);
     assert_eq!(tier.rates.output, 2.50);
     assert_eq!(row.rates.cache_read, 0.01);
-    let opus = table().for_model("claude-opus-5-5", date(2026, 12, 7)).unwrap();
+    let opus = table()
+        .for_model("claude-opus-5-5", date(2026, 12, 7))
+        .unwrap();
     assert_eq!(opus.on(date(2026, 12, 7)).rates.cache_read, 0.20);
     assert_eq!(opus.on(date(2026, 12, 7)).us_geo_factor, Some(1.1));
 }
@@ -80,21 +89,37 @@ fn a_user_file_adds_models_and_wins_over_the_built_in_rows() {
     let opus6 = t.for_model("claude-opus-6", day).unwrap();
     let row = opus6.on(day);
     assert_eq!(row.rates.cache_write_5m, 7.5, "derived: 1.25 x input");
-    assert!((row.rates.cache_read - 0.6).abs() < 1e-12, "derived: 0.1 x input");
+    assert!(
+        (row.rates.cache_read - 0.6).abs() < 1e-12,
+        "derived: 0.1 x input"
+    );
     assert_eq!(row.batch_factor, 0.5);
     assert_eq!(row.source, "launch post");
     let sonnet = t.for_model("claude-sonnet-5-5", day).unwrap();
     assert_eq!(sonnet.on(day).rates.input, 1.5, "the user's row wins");
-    assert_eq!(sonnet.on(date(2026, 11, 1)).rates.input, 2.0, "before it, the built-in");
+    assert_eq!(
+        sonnet.on(date(2026, 11, 1)).rates.input,
+        2.0,
+        "before it, the built-in"
+    );
 }
 
 #[test]
 fn a_broken_user_file_says_which_row_and_why() {
     for (text, expect) in [
         ("[[price]]\nmodel = \"m\"\ninput = 1\n", "output"),
-        ("[[price]]\nmodel = \"m\"\ninput = -1\noutput = 1\n", "`input` -1 is not a price"),
-        ("[[price]]\nmodel = \"m\"\ninput = 1\noutput = 1\ntier_prompt_gt = 5\n", "tier"),
-        ("[[price]]\nmodel = \"m\"\ninput = 1\noutput = 1\nimput = 2\n", "imput"),
+        (
+            "[[price]]\nmodel = \"m\"\ninput = -1\noutput = 1\n",
+            "`input` -1 is not a price",
+        ),
+        (
+            "[[price]]\nmodel = \"m\"\ninput = 1\noutput = 1\ntier_prompt_gt = 5\n",
+            "tier",
+        ),
+        (
+            "[[price]]\nmodel = \"m\"\ninput = 1\noutput = 1\nimput = 2\n",
+            "imput",
+        ),
         (
             "[[price]]\nmodel = \"m\"\ninput = 1\noutput = 1\neffective_from = 2026-12-01\neffective_to = 2026-11-01\n",
             "not before",
