@@ -37,6 +37,10 @@ pub enum Endpoint {
     BatchCancel,
     /// `DELETE /v1/messages/batches/{id}`
     BatchDelete,
+    /// `GET /v1/models`
+    ListModels,
+    /// `GET /v1/models/{id}`
+    GetModel,
 }
 
 impl Endpoint {
@@ -56,6 +60,8 @@ impl Endpoint {
             Endpoint::BatchResults => "batch_results",
             Endpoint::BatchCancel => "batch_cancel",
             Endpoint::BatchDelete => "batch_delete",
+            Endpoint::ListModels => "list_models",
+            Endpoint::GetModel => "get_model",
         }
     }
 

@@ -8,6 +8,7 @@ mod admission;
 mod batches;
 mod billing;
 pub mod c2pa;
+mod catalogue;
 mod control;
 mod directives;
 mod errors;
@@ -17,6 +18,7 @@ mod headers;
 mod limits;
 mod messages;
 mod model;
+mod models_api;
 mod png;
 mod server;
 mod state;
@@ -66,6 +68,10 @@ pub struct Config {
     /// How long a Message Batch stays `in_progress` before its items are
     /// processed (changeable later with [`FakeServer::set_batch_delay`]).
     pub batch_delay: Duration,
+    /// The date model lifecycles (a model whose `retires_at` is on or before it is
+    /// retired) and prices are judged by; `None` is the system date (UTC). Binary:
+    /// `--today YYYY-MM-DD`; later [`FakeServer::set_today`].
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
@@ -247,6 +253,25 @@ impl FakeServer {
             }
         };
         tokio::time::timeout(timeout, check).await.unwrap_or(false)
+    }
+
+    /// Adds a model to the catalogue, or replaces the one with the same `id`: a ModelInfo
+    /// object (docs/api.md §8.9), merged over the model named by an optional `"like"`
+    /// (whose per-model rules it then follows), else over the entry it replaces, else
+    /// over a neutral template, so only what matters needs giving; `"aliases": [...]` are other ids that resolve to it.
+    ///
+    /// # Panics
+    /// On an entry without an `id` or with a malformed date or lifecycle (test support:
+    /// a broken fixture should fail the test).
+    pub fn add_model(&self, entry: serde_json::Value) {
+        if let Err(e) = self.shared.update(|s| s.catalogue.add(&entry)) {
+            panic!("fake-anthropic: add_model: {e}");
+        }
+    }
+
+    /// From now on, lifecycles and prices are judged as of this date.
+    pub fn set_today(&self, today: jiff::civil::Date) {
+        self.shared.update(|s| s.today = Some(today));
     }
 
     /// Lets every request parked by [`Fault::Hold`] go on.

@@ -49,6 +49,9 @@ struct Args {
     /// How long each Message Batch stays `in_progress` before it is processed.
     #[arg(long, default_value_t = 0)]
     batch_delay_ms: u64,
+    /// The date model lifecycles and prices are judged by (YYYY-MM-DD); default today.
+    #[arg(long)]
+    today: Option<jiff::civil::Date>,
 }
 
 #[expect(
@@ -75,6 +78,7 @@ fn main() -> std::io::Result<()> {
             window: Duration::from_millis(args.token_window_ms),
         }),
         batch_delay: Duration::from_millis(args.batch_delay_ms),
+        today: args.today,
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

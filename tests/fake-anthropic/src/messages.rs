@@ -41,6 +41,11 @@ pub(crate) async fn create(
             ));
         }
     };
+    // Retired and unknown models are a 404 before anything else runs (docs/api.md §8.9).
+    let today = ctx.shared.today();
+    let _model = ctx
+        .shared
+        .read(|s| s.catalogue.callable(&model_name, today))?;
     let max_tokens = match obj.get("max_tokens") {
         None => return Err(ApiError::invalid("max_tokens: Field required")),
         Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
@@ -261,9 +266,12 @@ pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
     let obj = request
         .as_object()
         .ok_or_else(|| ApiError::invalid("The request body must be a JSON object"))?;
-    if !obj.get("model").is_some_and(Value::is_string) {
+    let Some(model_name) = obj.get("model").and_then(Value::as_str) else {
         return Err(ApiError::invalid("model: Field required"));
-    }
+    };
+    let today = ctx.shared.today();
+    ctx.shared
+        .read(|s| s.catalogue.callable(model_name, today))?;
     if let Some(key) = ["max_tokens", "container", "stream"]
         .into_iter()
         .find(|k| obj.contains_key(*k))

@@ -18,7 +18,7 @@ use crate::admission::{Arrival, Held};
 use crate::errors::{ApiError, Reply};
 use crate::faults::{Endpoint, Fault};
 use crate::state::{IdKind, Shared, after, rfc3339};
-use crate::{admission, batches, control, files, headers, messages};
+use crate::{admission, batches, control, files, headers, messages, models_api};
 
 /// Messages / count_tokens request size limit (docs/api.md §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -53,6 +53,8 @@ enum Route {
     Messages,
     CountTokens,
     Batches(batches::Route),
+    ListModels,
+    GetModel(String),
     Unknown,
 }
 
@@ -67,6 +69,8 @@ impl Route {
             (&Method::GET, ["v1", "files", id, "content"]) => Route::Download((*id).to_owned()),
             (&Method::POST, ["v1", "messages"]) => Route::Messages,
             (&Method::POST, ["v1", "messages", "count_tokens"]) => Route::CountTokens,
+            (&Method::GET, ["v1", "models"]) => Route::ListModels,
+            (&Method::GET, ["v1", "models", id]) => Route::GetModel((*id).to_owned()),
             (_, ["v1", "messages", "batches", rest @ ..]) => {
                 batches::Route::parse(method, rest).map_or(Route::Unknown, Route::Batches)
             }
@@ -84,6 +88,8 @@ impl Route {
             Route::Messages => Endpoint::Messages,
             Route::CountTokens => Endpoint::CountTokens,
             Route::Batches(r) => r.endpoint(),
+            Route::ListModels => Endpoint::ListModels,
+            Route::GetModel(_) => Endpoint::GetModel,
             Route::Unknown => return None,
         })
     }
@@ -367,6 +373,8 @@ async fn normal(
         Route::Batches(r) => {
             batches::handle(&ctx, headers, r, query.unwrap_or(""), &buffered(body))
         }
+        Route::ListModels => models_api::list(&ctx, query.unwrap_or("")),
+        Route::GetModel(id) => models_api::get(&ctx, &id),
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
 }

@@ -181,6 +181,10 @@ pub(crate) struct State {
     pub announce_unsigned_sizes: bool,
     /// Canonical params → times a `@fake batch …` fault was served for them.
     pub batch_fault_hits: HashMap<String, u32>,
+    /// The models `GET /v1/models` lists and requests may name.
+    pub catalogue: crate::catalogue::Catalogue,
+    /// The date lifecycles and prices are judged by (`None`: the system date).
+    pub today: Option<jiff::civil::Date>,
 }
 
 impl State {
@@ -260,6 +264,7 @@ impl Shared {
             .random_overload
             .map(|(p, seed)| Overload::new(p, seed));
         let batch_delay = config.batch_delay;
+        let today = config.today;
         Shared {
             config,
             started: Instant::now(),
@@ -268,6 +273,7 @@ impl Shared {
                 batch_delay,
                 batch_delay_from: 1,
                 announce_unsigned_sizes: false,
+                today,
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -311,6 +317,13 @@ impl Shared {
                 .expect("lock poisoned")
                 .0;
         }
+    }
+
+    /// The fake's date: [`crate::Config::today`] or a later `set_today`, else the system
+    /// date (UTC).
+    pub fn today(&self) -> jiff::civil::Date {
+        self.read(|s| s.today)
+            .unwrap_or_else(crate::catalogue::system_today)
     }
 
     pub fn new_id(&self, kind: IdKind) -> String {

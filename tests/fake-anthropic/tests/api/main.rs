@@ -8,6 +8,7 @@ mod batches;
 mod faults;
 mod files;
 mod messages;
+mod models;
 
 use fake_anthropic::FakeServer;
 use reqwest::blocking::{Client, RequestBuilder, Response, multipart};
