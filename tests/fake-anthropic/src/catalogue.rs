@@ -31,13 +31,11 @@ impl Default for Catalogue {
 /// A resolved model: its public ModelInfo (lifecycle as of `today`) and the id whose
 /// per-model rules apply.
 #[derive(Clone, Debug)]
-#[allow(dead_code, reason = "the per-model rules read the rest")]
 pub(crate) struct Resolved {
     pub info: Value,
     pub rules_id: String,
 }
 
-#[allow(dead_code, reason = "the per-model rules read the rest")]
 impl Resolved {
     pub fn id(&self) -> &str {
         self.info["id"].as_str().unwrap_or_default()

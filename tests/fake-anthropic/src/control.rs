@@ -141,6 +141,16 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Repl
             shared.update(|s| s.today = Some(date));
             Ok(Reply::ok_json(&json!({"ok": true})))
         }),
+        (&Method::GET, "/_fake/ledger") => Ok(Reply::ok_json(
+            &shared.read(|s| serde_json::to_value(&s.ledger).unwrap_or(Value::Null)),
+        )),
+        (&Method::POST, "/_fake/strict_prefix") => parse("strict_prefix").and_then(|v| {
+            let on = v["on"]
+                .as_bool()
+                .ok_or("strict_prefix: expected {\"on\": true|false}")?;
+            shared.update(|s| s.strict_prefix = on);
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
         (&Method::GET, "/_fake/messages_requests") => Ok(Reply::ok_json(
             &shared.read(|s| Value::from(s.messages_requests.clone())),
         )),

@@ -9,20 +9,27 @@ mod batches;
 mod billing;
 pub mod c2pa;
 mod catalogue;
+mod checks;
 mod control;
 mod directives;
 mod errors;
 mod faults;
 mod files;
 mod headers;
+mod ledger;
 mod limits;
 mod messages;
 mod model;
 mod models_api;
 mod png;
+mod prices;
+mod rules;
 mod server;
 mod state;
 mod stream;
+mod strict;
+mod thinking;
+mod usage;
 mod validate;
 
 use std::net::{SocketAddr, TcpListener};
@@ -34,6 +41,7 @@ pub use batches::BatchItem;
 pub use billing::{TokenLimit, UsageTotals};
 pub use faults::{Endpoint, Fault};
 pub use files::DEFAULT_MAX_UPLOAD_BYTES;
+pub use ledger::{Ledger, LedgerEntry, TokensJson};
 pub use limits::RateLimit;
 pub use state::{ContainerInfo, LogEntry, Stats};
 
@@ -72,6 +80,13 @@ pub struct Config {
     /// retired) and prices are judged by; `None` is the system date (UTC). Binary:
     /// `--today YYYY-MM-DD`; later [`FakeServer::set_today`].
     pub today: Option<jiff::civil::Date>,
+    /// Strict prefix mode (docs/api.md §8.11): every request continuing a container's
+    /// conversation must keep `model`, `system`, `tools`, `thinking` and
+    /// `output_config` identical, and its messages must start with exactly the previous
+    /// request's messages plus that request's response; otherwise a 400 naming the
+    /// first difference. Binary: `--strict-prefix`; later
+    /// [`FakeServer::set_strict_prefix`].
+    pub strict_prefix: bool,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
@@ -272,6 +287,17 @@ impl FakeServer {
     /// From now on, lifecycles and prices are judged as of this date.
     pub fn set_today(&self, today: jiff::civil::Date) {
         self.shared.update(|s| s.today = Some(today));
+    }
+
+    /// Turns strict prefix mode ([`Config::strict_prefix`]) on or off.
+    pub fn set_strict_prefix(&self, on: bool) {
+        self.shared.update(|s| s.strict_prefix = on);
+    }
+
+    /// Every Messages response and batch item so far, priced by the fake's own table as
+    /// of its `today` (docs/api.md §8.13), and the total.
+    pub fn ledger(&self) -> Ledger {
+        self.shared.read(|s| s.ledger.clone())
     }
 
     /// Lets every request parked by [`Fault::Hold`] go on.

@@ -52,6 +52,9 @@ struct Args {
     /// The date model lifecycles and prices are judged by (YYYY-MM-DD); default today.
     #[arg(long)]
     today: Option<jiff::civil::Date>,
+    /// Requests continuing a container's conversation must be strictly append-only.
+    #[arg(long)]
+    strict_prefix: bool,
 }
 
 #[expect(
@@ -79,6 +82,7 @@ fn main() -> std::io::Result<()> {
         }),
         batch_delay: Duration::from_millis(args.batch_delay_ms),
         today: args.today,
+        strict_prefix: args.strict_prefix,
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

@@ -42,6 +42,8 @@ pub(crate) struct Ctx {
     pub version: String,
     /// `anthropic-beta: files-api-2025-04-14` switches Files to legacy shapes.
     pub legacy_files: bool,
+    /// A Message Batch item (its `params` answered by the Messages handler).
+    pub batch: bool,
 }
 
 enum Route {
@@ -239,9 +241,7 @@ async fn process(
             body.drain().await;
             let mut err = ApiError::from_parts(status, &error_type, error_code.as_deref(), None);
             if let Some(secs) = retry_after {
-                err = err
-                    .with_header("retry-after", format_secs(secs))
-                    .with_header("retry-after-ms", format!("{:.0}", (secs * 1000.0).max(0.0)));
+                err = err.with_retry_after(secs);
             }
             if let Some(retry) = should_retry {
                 err = err.with_header("x-should-retry", retry.to_string());
@@ -305,15 +305,6 @@ async fn process(
     Some(reply)
 }
 
-/// `retry-after` as the shortest decimal that says the configured value.
-fn format_secs(secs: f64) -> String {
-    if secs.fract() == 0.0 && secs.abs() < 1e15 {
-        format!("{secs:.0}")
-    } else {
-        format!("{secs}")
-    }
-}
-
 async fn normal(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
@@ -345,6 +336,7 @@ async fn normal(
         shared: shared.clone(),
         version,
         legacy_files,
+        batch: false,
     };
     let buffered = |body: ReqBody| match body {
         ReqBody::Buffered(b) => b,

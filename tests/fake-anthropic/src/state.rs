@@ -153,6 +153,9 @@ pub(crate) struct Container {
 #[derive(Clone)]
 pub(crate) struct Emitted {
     pub container_id: String,
+    /// Ended with `pause_turn`: the one assistant turn a prefill-refusing model accepts
+    /// last (docs/api.md §8.10).
+    pub paused: bool,
     /// The trailing `server_tool_use` left without result, if any: (id, name).
     pub dangling: Option<(String, String)>,
 }
@@ -185,6 +188,13 @@ pub(crate) struct State {
     pub catalogue: crate::catalogue::Catalogue,
     /// The date lifecycles and prices are judged by (`None`: the system date).
     pub today: Option<jiff::civil::Date>,
+    /// Signs and checks thinking blocks.
+    pub binder: crate::thinking::Binder,
+    /// Strict prefix mode: container id → its conversation's last request.
+    pub conversations: HashMap<String, crate::strict::LastTurn>,
+    pub strict_prefix: bool,
+    /// Every response priced by the fake's own table.
+    pub ledger: crate::ledger::Ledger,
 }
 
 impl State {
@@ -265,6 +275,7 @@ impl Shared {
             .map(|(p, seed)| Overload::new(p, seed));
         let batch_delay = config.batch_delay;
         let today = config.today;
+        let strict_prefix = config.strict_prefix;
         Shared {
             config,
             started: Instant::now(),
@@ -274,6 +285,8 @@ impl Shared {
                 batch_delay_from: 1,
                 announce_unsigned_sizes: false,
                 today,
+                strict_prefix,
+                binder: crate::thinking::Binder::new(salt),
                 ..State::default()
             }),
             changed: Condvar::new(),

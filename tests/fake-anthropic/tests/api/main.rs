@@ -9,6 +9,7 @@ mod faults;
 mod files;
 mod messages;
 mod models;
+mod rules;
 
 use fake_anthropic::FakeServer;
 use reqwest::blocking::{Client, RequestBuilder, Response, multipart};
