@@ -10,6 +10,8 @@ mod files;
 mod messages;
 mod models;
 mod rules;
+mod thinking;
+mod usage;
 
 use fake_anthropic::FakeServer;
 use reqwest::blocking::{Client, RequestBuilder, Response, multipart};
