@@ -106,7 +106,7 @@ pub(crate) fn thinking(
     Ok(Thinking {
         upfront: on,
         narration: rules.narration_as_thinking && (on || between),
-        // between_tools returns its progress updates summarized (docs/api.md §8.10).
+        // between_tools returns its progress updates summarized (docs/api.md §8.11).
         summarized: display.unwrap_or(between || rules.summarized_by_default),
     })
 }
