@@ -10,13 +10,20 @@ const NEXT: &str = "version: 1\njobs:\n  - name: a\n    model: claude-next-6\n  
 const PRICES: &str = "[[price]]\nmodel = \"claude-next-6\"\ninput = 6.0\noutput = 30.0\n\
                       cache_read = 0.3\nsource = \"launch post\"\n";
 
+/// A fake that knows `claude-next-6`, a model launched after this release.
+fn fake_with_next() -> FakeServer {
+    let fake = FakeServer::start();
+    fake.add_model(serde_json::json!({"id": "claude-next-6", "like": "claude-sonnet-4-6"}));
+    fake
+}
+
 fn n(v: &Value) -> f64 {
     v.as_f64().unwrap()
 }
 
 #[test]
 fn a_model_this_release_does_not_know_runs_when_a_price_file_prices_it() {
-    let fake = FakeServer::start();
+    let fake = fake_with_next();
     let sb = Sandbox::new();
     sb.file("m.yaml", NEXT).file("prices.toml", PRICES);
     let stderr = sb.cmd(["validate", "m.yaml"]).exit_stderr(2);
@@ -54,7 +61,7 @@ fn a_model_this_release_does_not_know_runs_when_a_price_file_prices_it() {
 
 #[test]
 fn runner_toml_names_the_price_file_for_every_command() {
-    let fake = FakeServer::start();
+    let fake = fake_with_next();
     let sb = Sandbox::new();
     sb.file("m.yaml", NEXT)
         .file("p/prices.toml", PRICES)
