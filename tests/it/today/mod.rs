@@ -2,5 +2,6 @@
 //! dated prices a user can extend, and the new error codes (docs/api.md §4.5, §11, §13).
 
 mod errors;
+mod ledger;
 mod prices;
 mod settings;
