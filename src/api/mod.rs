@@ -15,6 +15,7 @@ pub(crate) mod gates;
 mod headers;
 pub(crate) mod key;
 pub(crate) mod messages;
+pub(crate) mod model_facts;
 pub(crate) mod preflight;
 pub(crate) mod prices;
 pub(crate) mod retry;

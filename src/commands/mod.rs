@@ -41,7 +41,9 @@ pub fn execute(config: Config) -> Exit {
     let display = config.display;
     let result = runtime.block_on(async {
         match config.command {
-            CommandConfig::Validate { manifests } => validate::validate(&manifests, &display),
+            CommandConfig::Validate { manifests, known } => {
+                validate::validate(&manifests, &known, &display)
+            }
             CommandConfig::Plan(plan) => plan::plan(&plan).await,
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),

@@ -8,8 +8,12 @@ use crate::error::{Error, Exit};
 use crate::ui::{self, Display};
 use crate::{manifest, units};
 
-pub fn validate(manifests: &[Utf8PathBuf], display: &Display) -> Result<Exit, Error> {
-    let jobs = manifest::load(manifests)?;
+pub fn validate(
+    manifests: &[Utf8PathBuf],
+    known: &manifest::Known,
+    display: &Display,
+) -> Result<Exit, Error> {
+    let jobs = manifest::load(manifests, known)?;
     let inputs: BTreeSet<_> = jobs
         .iter()
         .flat_map(|j| j.inputs.iter().map(|f| &f.abs))

@@ -22,6 +22,7 @@ pub struct ExplainConfig {
     pub only: Only,
     pub json: bool,
     pub state_dir: Utf8PathBuf,
+    pub known: crate::manifest::Known,
 }
 
 #[derive(Debug)]
@@ -93,8 +94,13 @@ pub(super) fn batches(args: BatchesArgs, env: &Env) -> Result<BatchesConfig, Err
     })
 }
 
-pub(super) fn explain(args: ExplainArgs, env: &Env) -> Result<ExplainConfig, Error> {
+pub(super) fn explain(
+    args: ExplainArgs,
+    env: &Env,
+    known: crate::manifest::Known,
+) -> Result<ExplainConfig, Error> {
     Ok(ExplainConfig {
+        known,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,

@@ -30,7 +30,8 @@ pub fn request_params(job: &PlannedJob) -> Value {
         temperature: s.temperature,
         top_p: s.top_p,
         top_k: s.top_k,
-        thinking_budget_tokens: s.thinking_budget_tokens,
+        thinking: s.thinking_param(),
+        effort: s.effort.as_deref(),
         cache: job.cache,
     })
 }
@@ -338,5 +339,6 @@ fn exchange(
         usage: Usage::from_wire(&body["usage"]),
         response: body.clone(),
         batch: batch.cloned(),
+        received_on: crate::api::prices::today(),
     }
 }

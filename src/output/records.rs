@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::{CacheTtl, Usage};
-use crate::api::prices::Rates;
+use crate::api::prices::{PriceRow, Rates};
 use crate::manifest::RequestSettings;
 use crate::plan::PlannedJob;
 use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::price::Applied;
 use crate::plan::price::Cost;
 use crate::status::ErrorKind;
 
@@ -52,8 +53,11 @@ pub(super) struct JobRecord<'a> {
     usage: Usage,
     /// The job's price, by category (docs/output.md §2); container time is not in it.
     cost: Cost,
-    /// The USD-per-million-token prices it was priced at.
+    /// The USD-per-million-token prices of its model when it started (its first request's
+    /// row, or the manifest's `pricing:`); each request records the row it was billed at.
     prices: Rates,
+    /// That row in full: period, tier, factors, source.
+    price_row: &'a PriceRow,
     cache: CacheTtl,
     container_id: Option<&'a str>,
     started_at: jiff::Timestamp,
@@ -112,6 +116,8 @@ struct RequestRecord<'a> {
     /// The response's `usage` in full (docs/output.md §2.8).
     usage: Value,
     cost_usd: f64,
+    /// The price row, tier and factor it was billed at.
+    price: Applied,
     /// Batch mode only: the Message Batch id and the item's `custom_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     batch_id: Option<&'a str>,
@@ -124,6 +130,10 @@ struct RequestRecord<'a> {
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
     let job = &outcome.job;
+    let first_row = match outcome.exchanges.first() {
+        Some(e) => job.prices.on(e.received_on),
+        None => &job.price,
+    };
     let expect = job.deliverables.as_ref().map(|d| &d.expect[..]);
     // Judged on the saved files by the name the API gave them, as the check after the last
     // turn judged the metadata.
@@ -189,7 +199,8 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
             .collect(),
         usage: outcome.usage(),
         cost: outcome.cost(),
-        prices: job.rates,
+        prices: first_row.rates,
+        price_row: first_row,
         cache: job.cache,
         container_id: outcome.container_id.as_deref(),
         started_at: outcome.started_at,
@@ -230,6 +241,7 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
         stop_details: Some(&e.response["stop_details"]).filter(|d| !d.is_null()),
         usage: usage_record(e),
         cost_usd: e.cost(job).usd,
+        price: e.applied(job),
         batch_id: e.batch.as_ref().map(|b| b.batch_id.as_str()),
         custom_id: e.batch.as_ref().map(|b| b.custom_id.as_str()),
         service_tier: e

@@ -24,7 +24,7 @@ pub(crate) mod text;
 use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
-use crate::api::prices::Rates;
+use crate::api::prices::{ModelPrices, PriceRow, Rates};
 use crate::manifest::{Deliverables, Job, RequestSettings};
 
 #[derive(Clone, Debug, Serialize)]
@@ -49,8 +49,14 @@ pub struct PlannedJob {
     /// What the job must produce (`expect`, `repair_turns`); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliverables: Option<Deliverables>,
-    /// USD per million tokens of the job's model (built-in or the manifest's `pricing:`).
+    /// USD per million tokens of the job's model on the day of the plan (the row of the
+    /// price table in force, or the manifest's `pricing:`): `price.rates`.
     pub rates: Rates,
+    /// That row in full: its period, price tier, batch factor and source.
+    pub price: PriceRow,
+    /// Every row the job's requests may be billed at: each is priced by the day it is sent.
+    #[serde(skip)]
+    pub prices: ModelPrices,
     /// Prompt caching (`cache:`); not in the fingerprint: it changes the bill, not the
     /// result (docs/output.md §4).
     pub cache: CacheTtl,
@@ -90,8 +96,12 @@ impl PlannedInput {
 }
 
 /// Builds the plan. `hashes` must hold every input's path (`commands/plan.rs` hashes them
-/// all).
-pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
+/// all); `today` picks the price rows shown (each request is priced by its own day).
+pub fn build(
+    jobs: &[Job],
+    hashes: &BTreeMap<Utf8PathBuf, Hashed>,
+    today: jiff::civil::Date,
+) -> Plan {
     let mut uploads: BTreeMap<(String, String), PlannedUpload> = BTreeMap::new();
     let mut planned = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -142,7 +152,9 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
             inputs,
             fingerprint,
             deliverables: job.deliverables.clone(),
-            rates: job.rates,
+            rates: job.prices.on(today).rates,
+            price: job.prices.on(today).clone(),
+            prices: job.prices.clone(),
             cache: job.cache,
         });
     }

@@ -18,7 +18,7 @@ fn sandbox() -> Sandbox {
         "m.yaml",
         concat!(
             "version: 1\n",
-            "defaults:\n  model: claude-sonnet-5-5\n  pricing: { input: 3, output: 15 }\n",
+            "defaults:\n  model: claude-sonnet-5-5\n",
             "jobs:\n",
             "  - name: a\n    inputs: [data/a.csv]\n",
             "    prompt: \"Summarise.\\n@fake pause 1\\n@fake no-output\\n@fake turn 3 output summary.md 300\"\n",

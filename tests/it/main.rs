@@ -28,4 +28,5 @@ mod run;
 mod secrets;
 mod snapshots_run;
 mod stops;
+mod today;
 mod validate;

@@ -11,7 +11,7 @@ fn sandbox(jobs: &str) -> Sandbox {
     sb.file("data/a.csv", "x,y\n1,2\n").file(
         "m.yaml",
         format!(
-            "version: 1\ndefaults:\n  model: claude-opus-5-5\n  pricing: {{ input: 5, output: 25 }}\njobs:\n{jobs}"
+            "version: 1\ndefaults:\n  model: claude-opus-5-5\njobs:\n{jobs}"
         ),
     );
     sb

@@ -31,6 +31,9 @@ pub(crate) fn settings() -> RequestSettings {
         top_p: None,
         top_k: None,
         thinking_budget_tokens: None,
+        thinking: None,
+        thinking_display: None,
+        effort: None,
         tool: "code_execution_20250825".into(),
         max_continuations: 20,
         timeout: None,
@@ -55,6 +58,7 @@ pub(crate) fn exchange(turn: usize, continuation: u32, response: Value) -> Excha
         usage: Usage::from_wire(&response["usage"]),
         response,
         batch: None,
+        received_on: jiff::civil::date(2026, 12, 7),
     }
 }
 
@@ -90,6 +94,8 @@ pub(crate) fn outcome(
             settings,
             deliverables: None,
             rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+            price: fixture_row(),
+            prices: crate::api::prices::ModelPrices::always(fixture_row()),
             cache: crate::api::messages::CacheTtl::FiveMinutes,
         },
         error: None,
@@ -336,4 +342,19 @@ pub(crate) fn thinking() -> JobOutcome {
     );
     o.job.settings.model = "claude-sonnet-5-5".into();
     o
+}
+
+fn fixture_row() -> crate::api::prices::PriceRow {
+    crate::api::prices::PriceRow {
+        model: "claude-opus-5-5".into(),
+        aliases: Vec::new(),
+        effective_from: None,
+        effective_to: None,
+        rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+        tier: None,
+        batch_factor: 0.5,
+        us_geo_factor: None,
+        source: "test".into(),
+        as_of: None,
+    }
 }
