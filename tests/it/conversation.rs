@@ -3,7 +3,8 @@
 //! the same `model`, `system`, `tools` and settings, byte for byte, and its `messages` are
 //! the previous request's followed by the previous response's content, unchanged, then
 //! (for a follow-up or a repair turn, never for a `pause_turn` continuation) one new user
-//! message. Online and in batch mode.
+//! message. Online and in batch mode, on a model that thinks, with the fake's strict prefix
+//! mode on.
 
 use fake_anthropic::FakeServer;
 use serde_json::Value;
@@ -106,6 +107,45 @@ fn assert_shape(added: &[Option<String>]) {
     );
 }
 
+/// Claude's thinking came back (signed; with text, as the runner asks for it on a model
+/// that thinks), went back in later requests, and the report shows it as working notes.
+fn assert_thinking_kept(sb: &Sandbox, bodies: &[Value]) {
+    assert!(bodies[0]["thinking"].is_object(), "{}", bodies[0]);
+    let responses = responses(sb);
+    let thinking_of = |r: &Value| -> Vec<Value> {
+        r["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "thinking")
+            .cloned()
+            .collect()
+    };
+    let thinking: Vec<Value> = responses.iter().flat_map(thinking_of).collect();
+    assert!(!thinking.is_empty(), "the fake thinks on claude-sonnet-5-5");
+    for block in &thinking {
+        assert!(
+            block["signature"].as_str().is_some_and(|s| !s.is_empty()),
+            "{block}"
+        );
+    }
+    // Every block of every answer but the last went back, in the last request.
+    let last = text(bodies.last().unwrap());
+    let (_, sent_back) = responses.split_last().unwrap();
+    for block in sent_back.iter().flat_map(thinking_of) {
+        assert!(last.contains(&text(&block)), "sent back: {block}");
+    }
+    let noted = thinking
+        .iter()
+        .filter_map(|b| b["thinking"].as_str())
+        .find(|t| !t.trim().is_empty())
+        .expect("a thinking block with text");
+    let report = sb.read("out/m/a/report.md");
+    assert!(report.contains("> *Working notes*"), "{report}");
+    let first_line = noted.lines().next().unwrap();
+    assert!(report.contains(first_line), "{first_line:?} in {report}");
+}
+
 fn responses(sb: &Sandbox) -> Vec<Value> {
     sb.read_json("out/m/a/messages.json")["responses"]
         .as_array()
@@ -116,6 +156,7 @@ fn responses(sb: &Sandbox) -> Vec<Value> {
 #[test]
 fn continuation_follow_up_and_repair_only_append() {
     let fake = FakeServer::start();
+    fake.set_strict_prefix(true);
     let sb = sandbox();
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0), "{summary}");
@@ -131,6 +172,7 @@ fn continuation_follow_up_and_repair_only_append() {
     let bodies = fake.messages_requests();
     let added = assert_append_only(&bodies, &responses(&sb));
     assert_shape(&added);
+    assert_thinking_kept(&sb, &bodies);
     // The paused turn is the last message of the continuation, as received.
     let paused = bodies[1]["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(paused["role"], "assistant");
@@ -152,10 +194,12 @@ fn continuation_follow_up_and_repair_only_append() {
 #[test]
 fn in_batch_mode_the_items_only_append_too() {
     let fake = FakeServer::start();
+    fake.set_strict_prefix(true);
     let sb = sandbox();
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch"]);
     assert_eq!(code, Some(0), "{summary}");
     let items: Vec<Value> = fake.batch_items().into_iter().map(|i| i.params).collect();
     let added = assert_append_only(&items, &responses(&sb));
     assert_shape(&added);
+    assert_thinking_kept(&sb, &items);
 }
