@@ -10,9 +10,7 @@ fn sandbox(jobs: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.file("data/a.csv", "x,y\n1,2\n").file(
         "m.yaml",
-        format!(
-            "version: 1\ndefaults:\n  model: claude-opus-5-5\njobs:\n{jobs}"
-        ),
+        format!("version: 1\ndefaults:\n  model: claude-opus-5-5\njobs:\n{jobs}"),
     );
     sb
 }
