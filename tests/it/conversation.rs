@@ -203,3 +203,38 @@ fn in_batch_mode_the_items_only_append_too() {
     assert_shape(&added);
     assert_thinking_kept(&sb, &items);
 }
+
+/// At `thinking_display: omitted` the thinking blocks come back with empty text: they go
+/// back all the same (the strict fake checks each), and the reports show none of them.
+#[test]
+fn empty_thinking_blocks_go_back_and_are_not_shown() {
+    let fake = FakeServer::start();
+    fake.set_strict_prefix(true);
+    let sb = sandbox();
+    let yaml = sb.read("m.yaml").replace(
+        "  model: claude-sonnet-5-5\n",
+        "  model: claude-sonnet-5-5\n  thinking_display: omitted\n",
+    );
+    sb.file("m.yaml", yaml);
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let bodies = fake.messages_requests();
+    assert_eq!(bodies[0]["thinking"]["display"], "omitted", "{}", bodies[0]);
+    assert_shape(&assert_append_only(&bodies, &responses(&sb)));
+    let empty = responses(&sb)
+        .iter()
+        .flat_map(|r| r["content"].as_array().unwrap().clone())
+        .filter(|b| b["type"] == "thinking" && b["thinking"] == "")
+        .count();
+    assert!(
+        empty > 0,
+        "the fake sends empty thinking at display omitted"
+    );
+    let report = sb.read("out/m/a/report.md");
+    assert!(!report.contains("Working notes"), "{report}");
+    let transcript = sb.read("out/m/a/transcript.md");
+    assert!(
+        transcript.contains(&format!("*{empty} thinking blocks not shown")),
+        "{transcript}"
+    );
+}
