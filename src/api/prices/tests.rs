@@ -77,7 +77,7 @@ fn haiku_5_5_has_a_whole_request_tier_and_every_row_its_own_cache_read() {
 fn a_user_file_adds_models_and_wins_over_the_built_in_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = camino::Utf8PathBuf::from_path_buf(dir.path().join("p.toml")).unwrap();
-    std::fs::write(
+    fs_err::write(
         &path,
         "[[price]]\nmodel = \"claude-opus-6\"\ninput = 6\noutput = 30\nsource = \"launch post\"\n\n\
          [[price]]\nmodel = \"claude-sonnet-5-5\"\neffective_from = 2026-12-01\ninput = 1.5\n\

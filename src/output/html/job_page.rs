@@ -98,7 +98,14 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
         transcript: markdown::to_html(&transcript),
         index_href: "../../index.html",
         version: env!("CARGO_PKG_VERSION"),
-        generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        // The time its result was recorded, so rebuilding the pages after another run
+        // leaves an untouched job's page byte-identical.
+        generated_at: r["finished_at"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .unwrap_or(generated_at)
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
     }
 }
 
