@@ -6,7 +6,8 @@
 //! decides when a job's earlier result still holds; `select.rs` applies `--only`;
 //! `expect.rs` judges generated files against a job's deliverables.
 //! `shard.rs` applies `--shard K/N`.
-//! `price.rs` turns a request's `usage` into dollars.
+//! `price.rs` turns a request's `usage` into dollars. `models.rs` checks the jobs' models
+//! against what the Models API said of them.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
+pub(crate) mod models;
 pub(crate) mod price;
 pub(crate) mod select;
 pub(crate) mod shard;

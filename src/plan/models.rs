@@ -1,0 +1,347 @@
+//! Pure: the jobs' models against what the Models API said of them (docs/api.md §12). A
+//! retired model, a model the API does not know, and a setting the model does not accept
+//! are diagnostics at the manifest key that chose them (`file:line:column`, with the
+//! allowed values or the current models of the same line as help); a deprecated model is
+//! one warning. Where the answers come from (the API, or only the cache) is the caller's
+//! business: `run` and `plan --estimate` ask, `validate` and `plan` read the cache.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_saphyr::Spanned;
+
+use super::PlannedJob;
+use crate::api::capabilities::{self, Problem, Requested, Setting};
+use crate::api::models::{Lifecycle, ModelInfo};
+use crate::manifest::diagnostic::{Pos, did_you_mean};
+use crate::manifest::schema::{self, JobSpec, Manifest};
+use crate::manifest::{Diagnostic, Invalid, Job, RequestSettings};
+
+/// One job's use of a model: where it is declared and what its requests ask.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelUse<'a> {
+    pub manifest: &'a Utf8Path,
+    pub job: &'a str,
+    pub settings: &'a RequestSettings,
+}
+
+impl<'a> From<&'a PlannedJob> for ModelUse<'a> {
+    fn from(job: &'a PlannedJob) -> ModelUse<'a> {
+        ModelUse {
+            manifest: &job.manifest,
+            job: &job.name,
+            settings: &job.settings,
+        }
+    }
+}
+
+impl<'a> From<&'a Job> for ModelUse<'a> {
+    fn from(job: &'a Job) -> ModelUse<'a> {
+        ModelUse {
+            manifest: &job.manifest,
+            job: &job.name,
+            settings: &job.settings,
+        }
+    }
+}
+
+/// What is known of a model. A model missing from the map handed to [`evaluate`] is not
+/// checked (the API could not be asked and nothing is cached).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Known {
+    Info(ModelInfo),
+    /// `GET /v1/models/{id}` answered 404: the API has no such model.
+    NotFound,
+}
+
+/// What [`evaluate`] found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Every diagnostic, with the manifests' texts; `None` when the jobs may run.
+    pub invalid: Option<Invalid>,
+    /// One line per deprecated model (without the `warning: ` prefix).
+    pub warnings: Vec<String>,
+}
+
+/// The distinct models of `uses`, sorted.
+pub fn distinct<'a>(uses: &[ModelUse<'a>]) -> BTreeSet<&'a str> {
+    uses.iter().map(|u| u.settings.model.as_str()).collect()
+}
+
+/// What a job's requests ask of its model.
+pub fn requested(settings: &RequestSettings) -> Requested<'_> {
+    Requested {
+        max_tokens: settings.max_tokens,
+        // The old `thinking: {budget_tokens}` form is sent as `enabled`.
+        // LEAD: wire thinking/effort (the new `thinking` forms and `effort` of RequestSettings).
+        thinking: settings.thinking_budget_tokens.map(|_| "enabled"),
+        effort: None,
+        // Every request of the runner carries the code execution tool.
+        code_execution: true,
+    }
+}
+
+/// Checks every job against what is known of its model. `catalogue` holds the models to
+/// suggest from (the current listing, or the cached one), in the order to show them.
+pub fn evaluate(
+    uses: &[ModelUse<'_>],
+    known: &BTreeMap<String, Known>,
+    catalogue: &[ModelInfo],
+    now: jiff::Timestamp,
+) -> Findings {
+    let mut manifests = Manifests::default();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut warned: BTreeSet<&str> = BTreeSet::new();
+    let mut warnings = Vec::new();
+    for u in uses {
+        let model = u.settings.model.as_str();
+        let Some(found) = known.get(model) else {
+            continue;
+        };
+        let at = manifests.pos(u.manifest, u.job, Key::Model);
+        match found {
+            Known::NotFound => diagnostics.push(
+                Diagnostic::new(
+                    u.manifest,
+                    at,
+                    format!(
+                        "model `{model}` is not in the API's model catalogue \
+                         (GET /v1/models/{model} answered 404)"
+                    ),
+                )
+                .with_help(not_found_help(model, catalogue)),
+            ),
+            Known::Info(info) if info.lifecycle == Lifecycle::Retired => {
+                let when = info
+                    .retires_at
+                    .map_or_else(String::new, |t| format!(" on {}", day(t)));
+                diagnostics.push(
+                    Diagnostic::new(u.manifest, at, format!("model `{model}` was retired{when}"))
+                        .with_help(replacements(info, catalogue).map_or_else(
+                            || "`runner models` lists the current models".to_owned(),
+                            |r| format!("{r}; set `model` to one of them"),
+                        )),
+                );
+            }
+            Known::Info(info) => {
+                if info.lifecycle == Lifecycle::Deprecated && warned.insert(model) {
+                    warnings.push(deprecated(u.manifest, at, info, catalogue, now));
+                }
+                for problem in capabilities::check(info, &requested(u.settings)) {
+                    let key = Key::of(problem.setting);
+                    let at = manifests.pos(u.manifest, u.job, key);
+                    diagnostics.push(problem_diagnostic(u.manifest, at, &problem));
+                }
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    diagnostics
+        .retain(|d| seen.insert((d.file.clone(), d.pos.line, d.pos.column, d.message.clone())));
+    let invalid = (!diagnostics.is_empty()).then(|| Invalid {
+        diagnostics,
+        sources: manifests.sources(),
+    });
+    Findings { invalid, warnings }
+}
+
+fn problem_diagnostic(file: &Utf8Path, at: Pos, problem: &Problem) -> Diagnostic {
+    let help = match (problem.setting, problem.allowed.is_empty()) {
+        (Setting::Tool, _) => {
+            "choose a model that supports it: `runner models` shows which do".to_owned()
+        }
+        (Setting::Effort, true) => "remove `effort`, or choose a model that accepts it".to_owned(),
+        (Setting::MaxTokens, _) => format!("allowed: {}", problem.allowed.join(", ")),
+        (_, true) => "remove the setting".to_owned(),
+        (_, false) => format!("the model accepts: {}", problem.allowed.join(", ")),
+    };
+    Diagnostic::new(file, at, problem.message.clone()).with_help(help)
+}
+
+/// `current sonnet models: claude-sonnet-5-5, claude-sonnet-5`, when the model's line has
+/// active models in the catalogue.
+fn replacements(info: &ModelInfo, catalogue: &[ModelInfo]) -> Option<String> {
+    let line = info.line.as_deref()?;
+    let mut ids: Vec<&str> = Vec::new();
+    for m in catalogue {
+        if m.lifecycle == Lifecycle::Active
+            && m.line.as_deref() == Some(line)
+            && m.id != info.id
+            && !ids.contains(&m.id.as_str())
+        {
+            ids.push(&m.id);
+        }
+    }
+    (!ids.is_empty()).then(|| format!("current {line} models: {}", ids.join(", ")))
+}
+
+fn not_found_help(model: &str, catalogue: &[ModelInfo]) -> String {
+    let active = catalogue
+        .iter()
+        .filter(|m| m.lifecycle == Lifecycle::Active)
+        .map(|m| m.id.as_str());
+    match did_you_mean(model, active) {
+        Some(near) => format!("did you mean `{near}`? `runner models` lists the current models"),
+        None => "check the id: `runner models` lists the current models".to_owned(),
+    }
+}
+
+fn deprecated(
+    file: &Utf8Path,
+    at: Pos,
+    info: &ModelInfo,
+    catalogue: &[ModelInfo],
+    now: jiff::Timestamp,
+) -> String {
+    let when = match info.retires_at {
+        Some(t) if t <= now => format!(
+            "its retirement date ({}) has passed, so it may stop working any day",
+            day(t)
+        ),
+        Some(t) => format!("it retires on {}", day(t)),
+        None => "no retirement date is set yet".to_owned(),
+    };
+    let next = replacements(info, catalogue)
+        .unwrap_or_else(|| "`runner models` lists the current models".to_owned());
+    format!(
+        "{file}:{}:{}: model `{}` is deprecated: {when}; {next}",
+        at.line, at.column, info.id
+    )
+}
+
+fn day(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
+}
+
+/// The manifest key a finding points at.
+#[derive(Clone, Copy, Debug)]
+enum Key {
+    Model,
+    MaxTokens,
+    Thinking,
+    Tool,
+    Effort,
+}
+
+impl Key {
+    fn of(setting: Setting) -> Key {
+        match setting {
+            Setting::MaxTokens => Key::MaxTokens,
+            Setting::Thinking => Key::Thinking,
+            Setting::Tool => Key::Tool,
+            Setting::Effort => Key::Effort,
+        }
+    }
+}
+
+/// The manifests, read again to find where a job's setting was written: the job's own key,
+/// else the one in `defaults`, else the job's `name` (a setting left at its default).
+#[derive(Default)]
+struct Manifests {
+    parsed: BTreeMap<Utf8PathBuf, Option<(String, Manifest)>>,
+}
+
+impl Manifests {
+    fn pos(&mut self, file: &Utf8Path, job: &str, key: Key) -> Pos {
+        let parsed = self.parsed.entry(file.to_owned()).or_insert_with(|| {
+            let text = crate::manifest::inputs::read_text(file).ok()?;
+            let manifest = schema::parse(file, &text).ok()?;
+            Some((text, manifest))
+        });
+        let Some((_, manifest)) = parsed else {
+            return Pos::start();
+        };
+        let spec = spec_of(manifest, job);
+        let defaults = manifest.defaults.as_ref();
+        let model = spec
+            .and_then(|s| s.model.as_ref())
+            .or_else(|| defaults.and_then(|d| d.model.as_ref()))
+            .map(at);
+        let own = match key {
+            Key::Model => None,
+            Key::MaxTokens => spec
+                .and_then(|s| s.max_tokens.as_ref())
+                .or_else(|| defaults.and_then(|d| d.max_tokens.as_ref()))
+                .map(at),
+            Key::Thinking => spec
+                .and_then(|s| s.thinking.as_ref())
+                .or_else(|| defaults.and_then(|d| d.thinking.as_ref()))
+                .map(at),
+            Key::Tool => spec
+                .and_then(|s| s.tool.as_ref())
+                .or_else(|| defaults.and_then(|d| d.tool.as_ref()))
+                .map(at),
+            // LEAD: wire thinking/effort (point at the `effort` key once the schema has it).
+            Key::Effort => None,
+        };
+        own.or(model)
+            .or_else(|| spec.map(|s| at(&s.name)))
+            .unwrap_or_else(Pos::start)
+    }
+
+    fn sources(self) -> BTreeMap<Utf8PathBuf, String> {
+        self.parsed
+            .into_iter()
+            .filter_map(|(path, parsed)| Some((path, parsed?.0)))
+            .collect()
+    }
+}
+
+fn at<T>(s: &Spanned<T>) -> Pos {
+    Pos::from_location(s.referenced)
+}
+
+/// The `jobs:` entry that made the job named `job`: the entry of that name, else the first
+/// `for_each` entry whose name template fits it.
+fn spec_of<'m>(manifest: &'m Manifest, job: &str) -> Option<&'m JobSpec> {
+    let specs = &manifest.jobs.value;
+    specs.iter().find(|s| s.name.value == job).or_else(|| {
+        specs
+            .iter()
+            .filter(|s| s.for_each.is_some())
+            .find(|s| template_fits(&s.name.value, job))
+    })
+}
+
+/// Whether `name` could be `template` with its `{{ … }}` placeholders filled: its literal
+/// pieces appear in order, the first at the start and the last at the end.
+fn template_fits(template: &str, name: &str) -> bool {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        pieces.push(&rest[..open]);
+        let after = &rest[open..];
+        rest = match after.find("}}") {
+            Some(close) => &after[close + 2..],
+            None => "",
+        };
+    }
+    if pieces.is_empty() {
+        return template == name;
+    }
+    let Some(mut tail) = name.strip_prefix(pieces[0]) else {
+        return false;
+    };
+    for middle in &pieces[1..] {
+        match tail.find(middle) {
+            Some(i) => tail = &tail[i + middle.len()..],
+            None => return false,
+        }
+    }
+    tail.ends_with(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_templates_fit_the_names_they_make() {
+        assert!(template_fits("w-{{ stem }}", "w-a"));
+        assert!(template_fits("{{ stem }}-x-{{ name }}.y", "a-x-b.csv.y"));
+        assert!(!template_fits("w-{{ stem }}", "v-a"));
+        assert!(!template_fits("{{ stem }}-done", "a-todo"));
+        assert!(template_fits("plain", "plain"));
+        assert!(!template_fits("plain", "plainer"));
+    }
+}
