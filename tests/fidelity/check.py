@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fidelity check: the OFFICIAL `anthropic` Python SDK (2.11.0, strict response
+"""Fidelity check: the OFFICIAL `anthropic` Python SDK (2.17.0, strict response
 validation, no retries unless stated) against the fake-anthropic binary.
 
 Usage: check.py PATH/TO/fake-anthropic
@@ -26,6 +26,8 @@ from jsonschema import Draft202012Validator
 API_KEY = "test-key"
 UPLOAD_CAP = 1 << 20
 MODEL = "claude-opus-4-8"
+# The fake judges model lifecycles and prices by this date (docs/api.md §8.9).
+TODAY = "2026-12-06"
 TOOL_VERSIONS = [
     "code_execution_20250522",
     "code_execution_20250825",
@@ -59,7 +61,8 @@ class Fake:
 
     def __init__(self, binary: str, *extra: str):
         self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--api-key", API_KEY, "--max-upload-bytes", str(UPLOAD_CAP), *extra],
+            [binary, "--port", "0", "--api-key", API_KEY, "--max-upload-bytes", str(UPLOAD_CAP),
+             "--today", TODAY, *extra],
             stdout=subprocess.PIPE, text=True,
         )
         self.binary = binary
@@ -129,11 +132,11 @@ def user(text: str, file_ids=()):
             + [{"type": "container_upload", "file_id": f} for f in file_ids]}
 
 
-def create(c: anthropic.Anthropic, messages, tool="code_execution_20250825", beta=False, **kw):
+def create(c: anthropic.Anthropic, messages, tool="code_execution_20250825", beta=False, model=MODEL, **kw):
     """messages.create with strict parsing; the raw body is also validated as
     Message and BetaMessage, and kept for validate_fixtures.py."""
     api = c.beta.messages if beta else c.messages
-    raw = api.with_raw_response.create(model=MODEL, max_tokens=4096, messages=messages,
+    raw = api.with_raw_response.create(model=model, max_tokens=4096, messages=messages,
                                        tools=[{"type": tool, "name": "code_execution"}], **kw)
     text = raw.text()
     Message.model_validate_json(text)
@@ -344,6 +347,133 @@ def streaming_events_and_continuation(fake: Fake, ctx: dict):
     Message.model_validate(paused.model_dump())
     final = create(c, messages + [{"role": "assistant", "content": paused.content}])
     assert final.stop_reason == "end_turn" and final.container.id == paused.container.id
+
+
+# ------------------------------------------------------- the API of 2026-12
+
+@check
+def models_list_and_retrieve(fake: Fake, ctx: dict):
+    """GET /v1/models (SyncPage over after_id, lifecycle[]) and /v1/models/{id}, every
+    ModelInfo strictly parsed (docs/api.md §8.9)."""
+    from anthropic.types import ModelInfo
+    c = client(fake)
+    raw = c.models.with_raw_response.list(limit=2)
+    body = json.loads(raw.text())
+    assert set(body) == {"data", "has_more", "first_id", "last_id"}, body
+    assert body["has_more"] is True and len(body["data"]) == 2, body
+    for item in body["data"]:
+        ModelInfo.model_validate(item)
+        assert set(item["capabilities"]) == set(anthropic.types.ModelCapabilities.model_fields), item
+    everything = [m.id for m in c.models.list(limit=3)]  # auto-pagination over after_id
+    assert everything[0] == "claude-fable-5-2", everything
+    assert "claude-opus-4-5-20251101" in everything and "claude-sonnet-4-5-20250929" not in everything
+    retired = [m for m in c.models.list(lifecycle=["retired"], limit=100)]
+    assert {m.lifecycle for m in retired} == {"retired"}, retired
+    assert "claude-sonnet-4-5-20250929" in [m.id for m in retired]
+    haiku = c.models.retrieve("claude-haiku-4-5")
+    assert haiku.id == "claude-haiku-4-5-20251001" and haiku.lifecycle == "active", haiku
+    assert haiku.capabilities.thinking.types.adaptive.supported is False
+    sonnet = c.models.retrieve("claude-sonnet-5-5")
+    assert sonnet.line == "sonnet" and sonnet.max_tokens == 128000
+    assert sonnet.capabilities.thinking.types.between_tools.supported is True
+    assert sonnet.capabilities.server_tools.code_execution.supported is True
+    opus45 = c.models.retrieve("claude-opus-4-5")
+    assert opus45.lifecycle == "deprecated" and opus45.retires_at.year == 2027, opus45
+    e = expect_error(anthropic.NotFoundError, lambda: c.models.retrieve("claude-nope-1"))
+    assert error_body(e)["error"]["message"] == "model: claude-nope-1"
+
+
+@check
+def retired_model_is_404_on_messages(fake: Fake, ctx: dict):
+    c = client(fake)
+    e = expect_error(anthropic.NotFoundError,
+                     lambda: create(c, [user("x")], model="claude-sonnet-4-5-20250929"))
+    assert error_body(e)["error"] == {"type": "not_found_error", "message": "model: claude-sonnet-4-5-20250929"}
+
+
+@check
+def thinking_blocks_on_the_5_5_models(fake: Fake, ctx: dict):
+    """Sonnet 5.5: signed empty thinking blocks first and for the narration, the new usage
+    fields; a pause_turn continuation and a follow-up sent back as the SDK serialises them
+    pass the prefix check; a changed system prompt does not (docs/api.md §8.11)."""
+    from anthropic.types import ThinkingBlock
+    c = client(fake)
+    model = "claude-sonnet-5-5"
+    messages = [user("Think first\n@fake pause 1", [ctx["input_file"]])]
+    paused = create(c, messages, model=model, system="You analyse data.")
+    assert isinstance(paused.content[0], ThinkingBlock) and paused.content[0].thinking == "", paused.content[0]
+    assert paused.content[1].type == "thinking" and paused.content[0].signature
+    messages = messages + [{"role": "assistant", "content": paused.content}]
+    done = create(c, messages, model=model, system="You analyse data.")
+    assert done.stop_reason == "end_turn", done.stop_reason
+    assert done.content[-1].type == "text" and sum(b.type == "text" for b in done.content) == 1
+    u = done.usage
+    assert u.output_tokens_details is not None and 0 < u.output_tokens_details.thinking_tokens <= u.output_tokens, u
+    assert (u.speed, u.service_tier, u.inference_geo) == ("standard", "standard", "global"), u
+    follow = messages + [{"role": "assistant", "content": done.content}, user("And the median?")]
+    again = create(c, follow, model=model, system="You analyse data.",
+                   thinking={"type": "adaptive", "display": "summarized"})
+    assert again.content[0].thinking, again.content[0]
+    e = expect_error(anthropic.BadRequestError,
+                     lambda: create(c, follow, model=model, system="You analyse data. It is Monday."))
+    assert error_body(e)["error"]["message"].startswith("messages.1.content.0: Invalid `signature` in `thinking` block."), e
+    e = expect_error(anthropic.BadRequestError,
+                     lambda: create(c, [user("x")], model="claude-opus-5-5", thinking={"type": "disabled"}))
+    assert "thinking.type.disabled" in error_body(e)["error"]["message"]
+
+
+@check
+def streamed_thinking_continues_a_pause(fake: Fake, ctx: dict):
+    """The SDK's accumulated stream (thinking_delta + signature_delta) is the signed
+    content: sending it back continues the paused turn."""
+    c = client(fake)
+    model = "claude-opus-5-5"
+    tools = [{"type": "code_execution_20260521", "name": "code_execution"}]
+    messages = [user("stream pause\n@fake pause 1", [ctx["input_file"]])]
+    with c.messages.stream(model=model, max_tokens=1000, messages=messages, tools=tools,
+                           thinking={"type": "adaptive", "display": "summarized"}) as stream:
+        paused = stream.get_final_message()
+    assert paused.stop_reason == "pause_turn" and paused.content[0].type == "thinking", paused.content[0]
+    assert paused.content[0].thinking and len(paused.content[0].signature) == 64
+    Message.model_validate(paused.model_dump())
+    final = c.messages.create(model=model, max_tokens=1000, tools=tools,
+                              thinking={"type": "adaptive", "display": "summarized"},
+                              messages=messages + [{"role": "assistant", "content": paused.content}])
+    assert final.stop_reason == "end_turn", final.stop_reason
+
+
+@check
+def usage_above_max_tokens(fake: Fake, ctx: dict):
+    msg = create(client(fake), [user("big\n@fake usage input=120000 output=40000")], model="claude-haiku-5-5")
+    assert msg.usage.output_tokens == 40000 > 4096 and msg.usage.input_tokens == 120000, msg.usage
+    ledger = fake.control("ledger")
+    assert ledger["entries"][-1]["tier"] is True, ledger["entries"][-1]
+
+
+@check
+def count_tokens_refuses_file_sources(fake: Fake, ctx: dict):
+    c = client(fake)
+    e = expect_error(anthropic.BadRequestError, lambda: c.messages.count_tokens(
+        model="claude-sonnet-5-5", messages=[user("count", [ctx["input_file"]])]))
+    assert error_body(e)["error"]["message"] == "File sources are not supported in the token counting endpoint."
+
+
+@check
+def errors_of_2026(fake: Fake, ctx: dict):
+    """storage_not_ready (503), ramp_limit_exceeded (429 + retry-after) and
+    contract_spend_limit_reached (429) raise the SDK's own classes (docs/api.md §8.15)."""
+    c = client(fake)
+    fake.faults("messages", {"kind": "storage_not_ready"}, {"kind": "ramp_limit_exceeded", "retry_after": 2},
+                {"kind": "contract_spend_limit"})
+    e = expect_error(anthropic.StorageNotReadyError, lambda: create(c, [user("x")]))
+    assert e.status_code == 503 and e.error_code == "storage_not_ready" and error_body(e)
+    e = expect_error(anthropic.RampLimitExceededError, lambda: create(c, [user("x")]))
+    assert e.response.headers["retry-after"] == "2" and error_body(e)
+    e = expect_error(anthropic.ContractSpendLimitReachedError, lambda: create(c, [user("x")]))
+    assert "retry-after" not in e.response.headers and error_body(e)
+    e = expect_error(anthropic.StorageNotReadyError,
+                     lambda: create(c, [user("x\n@fake fail 503 api_error storage_not_ready")]))
+    error_body(e)
 
 
 @check

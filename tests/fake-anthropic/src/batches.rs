@@ -288,6 +288,7 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
         shared: ctx.shared.clone(),
         version: ctx.version.clone(),
         legacy_files: false,
+        batch: true,
     };
     tokio::spawn(process(worker, id, headers.clone()));
     Ok(Reply::ok_json(&object))

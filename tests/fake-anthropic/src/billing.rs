@@ -142,6 +142,20 @@ pub(crate) struct Split {
     store: Option<(String, u64, Duration)>,
 }
 
+impl Split {
+    /// Usage a `@fake usage` directive dictates: nothing is read from or written to the
+    /// fake's cache.
+    pub fn forced(input: u64, write: u64, read: u64) -> Split {
+        Split {
+            input,
+            write,
+            read,
+            ttl_1h: false,
+            store: None,
+        }
+    }
+}
+
 const TTL_5M: Duration = Duration::from_secs(300);
 const TTL_1H: Duration = Duration::from_secs(3600);
 

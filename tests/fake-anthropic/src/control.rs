@@ -125,6 +125,32 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Repl
                 .map(|i| json!({"batch_id": i.batch_id, "custom_id": i.custom_id, "params": i.params}))
                 .collect::<Value>()
         }))),
+        (&Method::POST, "/_fake/models") => parse("models").and_then(|v| {
+            let entries = match v {
+                Value::Array(list) => list,
+                one => vec![one],
+            };
+            shared.update(|s| entries.iter().try_for_each(|e| s.catalogue.add(e)))?;
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
+        (&Method::POST, "/_fake/today") => parse("today").and_then(|v| {
+            let date = v["date"]
+                .as_str()
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                .ok_or("today: expected {\"date\": \"YYYY-MM-DD\"}")?;
+            shared.update(|s| s.today = Some(date));
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
+        (&Method::GET, "/_fake/ledger") => Ok(Reply::ok_json(
+            &shared.read(|s| serde_json::to_value(&s.ledger).unwrap_or(Value::Null)),
+        )),
+        (&Method::POST, "/_fake/strict_prefix") => parse("strict_prefix").and_then(|v| {
+            let on = v["on"]
+                .as_bool()
+                .ok_or("strict_prefix: expected {\"on\": true|false}")?;
+            shared.update(|s| s.strict_prefix = on);
+            Ok(Reply::ok_json(&json!({"ok": true})))
+        }),
         (&Method::GET, "/_fake/messages_requests") => Ok(Reply::ok_json(
             &shared.read(|s| Value::from(s.messages_requests.clone())),
         )),

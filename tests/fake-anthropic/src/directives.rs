@@ -45,6 +45,10 @@ pub(crate) struct Directives {
     pub pause: Option<u32>,
     pub stop: Option<Stop>,
     pub fail: Option<(u16, String, Option<String>)>,
+    /// `@fake fail … retry-after=SECS`: the error's `retry-after` (and `retry-after-ms`).
+    pub fail_retry_after: Option<f64>,
+    /// `@fake usage …`: usage numbers to report instead of the computed ones.
+    pub usage: Option<UsageOverride>,
     pub tool_errors: Vec<(SubTool, String)>,
     pub outputs: Vec<(String, u64)>,
     /// `@fake image NAME`: a real PNG (a bar chart) under NAME.
@@ -54,6 +58,24 @@ pub(crate) struct Directives {
     pub encrypted: bool,
     /// `@fake batch …`: how this request fares as a Message Batch item (ignored online).
     pub batch: Option<BatchFault>,
+}
+
+/// `@fake usage input=N output=N thinking=N cache_read=N cache_write=N`: any subset.
+/// Input keys replace the whole input split (missing ones are 0); `output` replaces the
+/// total of the model calls, so it may exceed `max_tokens`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UsageOverride {
+    pub input: Option<u64>,
+    pub cache_write: Option<u64>,
+    pub cache_read: Option<u64>,
+    pub output: Option<u64>,
+    pub thinking: Option<u64>,
+}
+
+impl UsageOverride {
+    pub fn forces_input(&self) -> bool {
+        self.input.is_some() || self.cache_write.is_some() || self.cache_read.is_some()
+    }
 }
 
 /// A scripted Message Batch item result, for the first `times` submissions of
@@ -140,17 +162,51 @@ pub(crate) fn parse(text: &str) -> Result<Directives, String> {
                     _ => return Err(bad("unknown stop reason")),
                 });
             }
-            ("fail", [status, error_type, rest @ ..]) if rest.len() <= 1 => {
+            ("fail", [status, error_type, rest @ ..]) if rest.len() <= 2 => {
                 let status: u16 = status
                     .parse()
                     .ok()
                     .filter(|s| (400..=599).contains(s))
                     .ok_or_else(|| bad("STATUS must be 400..599"))?;
-                d.fail = Some((
-                    status,
-                    (*error_type).to_owned(),
-                    rest.first().map(|c| (*c).to_owned()),
-                ));
+                let mut code = None;
+                for arg in rest {
+                    if let Some(secs) = arg.strip_prefix("retry-after=") {
+                        let secs: f64 = secs
+                            .parse()
+                            .ok()
+                            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                            .ok_or_else(|| bad("retry-after=SECS must be seconds"))?;
+                        d.fail_retry_after = Some(secs);
+                    } else if code.is_none() {
+                        code = Some((*arg).to_owned());
+                    } else {
+                        return Err(bad("expected `fail STATUS TYPE [CODE] [retry-after=SECS]`"));
+                    }
+                }
+                d.fail = Some((status, (*error_type).to_owned(), code));
+            }
+            ("usage", [_, ..]) => {
+                let mut u = UsageOverride::default();
+                for arg in &argv {
+                    let (key, n) = arg
+                        .split_once('=')
+                        .ok_or_else(|| bad("expected KEY=N pairs"))?;
+                    let n: u64 = n.parse().map_err(|_| bad("N must be a token count"))?;
+                    let slot = match key {
+                        "input" => &mut u.input,
+                        "output" => &mut u.output,
+                        "thinking" => &mut u.thinking,
+                        "cache_read" => &mut u.cache_read,
+                        "cache_write" => &mut u.cache_write,
+                        _ => {
+                            return Err(bad(
+                                "KEY must be input, output, thinking, cache_read or cache_write",
+                            ));
+                        }
+                    };
+                    *slot = Some(n);
+                }
+                d.usage = Some(u);
             }
             ("tool-error", [sub, code]) => {
                 let sub = match *sub {
@@ -196,7 +252,7 @@ pub(crate) fn parse(text: &str) -> Result<Directives, String> {
             }
             (
                 "pause" | "stop" | "fail" | "tool-error" | "no-output" | "sleep" | "encrypted"
-                | "batch",
+                | "batch" | "usage",
                 _,
             ) => {
                 return Err(bad("wrong arguments"));
@@ -260,6 +316,20 @@ mod tests {
         );
         assert!(d.no_output && d.encrypted);
         assert_eq!(d.sleep, Some(Duration::from_millis(5)));
+        let d = parse(
+            "@fake usage input=120000 output=40000\n@fake fail 429 rate_limit_error ramp_limit_exceeded retry-after=7",
+        )
+        .unwrap();
+        let u = d.usage.unwrap();
+        assert_eq!(
+            (u.input, u.output, u.cache_read),
+            (Some(120_000), Some(40_000), None)
+        );
+        assert!(u.forces_input());
+        assert_eq!(d.fail_retry_after, Some(7.0));
+        assert_eq!(d.fail.unwrap().2.as_deref(), Some("ramp_limit_exceeded"));
+        assert!(parse("@fake usage input=lots").is_err());
+        assert!(parse("@fake usage speed=9").is_err());
     }
 
     #[test]

@@ -42,6 +42,32 @@ fn default_message(error_type: &str) -> &'static str {
     }
 }
 
+/// The message of the 2026 error codes (docs/api.md §8.15; wording of the first from
+/// the SDK, of the others the fake's).
+fn code_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "storage_not_ready" => {
+            "Your workspace is still being connected to its storage. Try again in a minute."
+        }
+        "ramp_limit_exceeded" => {
+            "This request would exceed the limit on how fast your organization's usage can grow. Retry after the time in the retry-after header."
+        }
+        "contract_spend_limit_reached" => {
+            "Your organization has reached the spend limit of its contract. Contact your account team to raise it."
+        }
+        _ => return None,
+    })
+}
+
+/// `retry-after` as the shortest decimal that says the value.
+pub(crate) fn format_secs(secs: f64) -> String {
+    if secs.fract() == 0.0 && secs.abs() < 1e15 {
+        format!("{secs:.0}")
+    } else {
+        format!("{secs}")
+    }
+}
+
 /// An error answer; rendered with the request's id by [`ApiError::into_reply`].
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
@@ -81,6 +107,12 @@ impl ApiError {
         self
     }
 
+    /// `retry-after` (as given) and `retry-after-ms`.
+    pub fn with_retry_after(self, secs: f64) -> ApiError {
+        self.with_header("retry-after", format_secs(secs))
+            .with_header("retry-after-ms", format!("{:.0}", (secs * 1000.0).max(0.0)))
+    }
+
     /// A 429 whose `retry-after` is whole seconds (as the real API sends) and
     /// `retry-after-ms` the exact wait, which the official SDK reads first.
     pub fn rate_limited(message: &str, wait: std::time::Duration) -> ApiError {
@@ -96,10 +128,13 @@ impl ApiError {
         error_code: Option<&str>,
         message: Option<&str>,
     ) -> ApiError {
+        let fallback = error_code
+            .and_then(code_message)
+            .unwrap_or(default_message(error_type));
         ApiError {
             status,
             error_type: error_type.to_owned(),
-            message: message.unwrap_or(default_message(error_type)).to_owned(),
+            message: message.unwrap_or(fallback).to_owned(),
             error_code: error_code.map(str::to_owned),
             headers: Vec::new(),
         }

@@ -37,6 +37,10 @@ pub enum Endpoint {
     BatchCancel,
     /// `DELETE /v1/messages/batches/{id}`
     BatchDelete,
+    /// `GET /v1/models`
+    ListModels,
+    /// `GET /v1/models/{id}`
+    GetModel,
 }
 
 impl Endpoint {
@@ -56,6 +60,8 @@ impl Endpoint {
             Endpoint::BatchResults => "batch_results",
             Endpoint::BatchCancel => "batch_cancel",
             Endpoint::BatchDelete => "batch_delete",
+            Endpoint::ListModels => "list_models",
+            Endpoint::GetModel => "get_model",
         }
     }
 
@@ -128,6 +134,43 @@ impl Fault {
             should_retry: None,
         }
     }
+
+    /// 503 `api_error` with `storage_not_ready` (docs/api.md §8.15): the workspace is
+    /// still being connected to its storage; the real API says to try again in a minute
+    /// and sends no `retry-after`.
+    pub fn storage_not_ready() -> Fault {
+        Fault::Status {
+            status: 503,
+            error_type: "api_error".to_owned(),
+            error_code: Some("storage_not_ready".to_owned()),
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
+    /// 429 `rate_limit_error` with `ramp_limit_exceeded` and `retry-after` (docs/api.md
+    /// §8.15): usage grew too fast; honour the header.
+    pub fn ramp_limit_exceeded(retry_after_secs: f64) -> Fault {
+        Fault::Status {
+            status: 429,
+            error_type: "rate_limit_error".to_owned(),
+            error_code: Some("ramp_limit_exceeded".to_owned()),
+            retry_after: Some(retry_after_secs),
+            should_retry: None,
+        }
+    }
+
+    /// 429 `rate_limit_error` with `contract_spend_limit_reached` and no `retry-after`
+    /// (docs/api.md §8.15): a client must not retry it.
+    pub fn contract_spend_limit() -> Fault {
+        Fault::Status {
+            status: 429,
+            error_type: "rate_limit_error".to_owned(),
+            error_code: Some("contract_spend_limit_reached".to_owned()),
+            retry_after: None,
+            should_retry: None,
+        }
+    }
 }
 
 /// JSON form of a fault for `POST /_fake/faults`.
@@ -145,6 +188,11 @@ pub(crate) enum FaultSpec {
         retry_after: f64,
     },
     SpendCap,
+    StorageNotReady,
+    RampLimitExceeded {
+        retry_after: f64,
+    },
+    ContractSpendLimit,
     DropConnection,
     ShortBody,
     Delay {
@@ -175,6 +223,9 @@ impl From<FaultSpec> for Fault {
             },
             FaultSpec::RateLimited { retry_after } => Fault::rate_limited(retry_after),
             FaultSpec::SpendCap => Fault::spend_cap(),
+            FaultSpec::StorageNotReady => Fault::storage_not_ready(),
+            FaultSpec::RampLimitExceeded { retry_after } => Fault::ramp_limit_exceeded(retry_after),
+            FaultSpec::ContractSpendLimit => Fault::contract_spend_limit(),
             FaultSpec::DropConnection => Fault::DropConnection,
             FaultSpec::ShortBody => Fault::ShortBody,
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),

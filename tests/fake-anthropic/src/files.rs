@@ -250,7 +250,7 @@ async fn drain(mut body: Incoming) {
 }
 
 /// Query string as decoded (key, value) pairs, keeping repeats.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -45,7 +45,24 @@ const KNOWN_BETAS: &[&str] = &[
     "web-fetch-2025-09-10",
     "effort-2025-11-24",
     "advanced-tool-use-2025-11-20",
+    // 2026-12 (docs/api.md §8.9).
+    "thinking-display-updates-2026-08-18",
+    "thinking-binding-controls-2026-08-01",
+    "mid-conversation-output-config-2026-07-01",
+    "message-threads-2026-08-12",
+    "cache-diagnosis-2026-04-07",
+    "ce-user-management-2026-07-13",
 ];
+
+/// Whether an `anthropic-beta` header names `beta`.
+pub(crate) fn has_beta(headers: &HeaderMap, beta: &str) -> bool {
+    headers
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|n| n.trim() == beta)
+}
 
 /// Auth, `anthropic-version` and `anthropic-beta` (docs/api.md §1, §8.1).
 pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<(String, bool), ApiError> {

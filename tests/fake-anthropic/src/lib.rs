@@ -8,19 +8,28 @@ mod admission;
 mod batches;
 mod billing;
 pub mod c2pa;
+mod catalogue;
+mod checks;
 mod control;
 mod directives;
 mod errors;
 mod faults;
 mod files;
 mod headers;
+mod ledger;
 mod limits;
 mod messages;
 mod model;
+mod models_api;
 mod png;
+mod prices;
+mod rules;
 mod server;
 mod state;
 mod stream;
+mod strict;
+mod thinking;
+mod usage;
 mod validate;
 
 use std::net::{SocketAddr, TcpListener};
@@ -32,6 +41,7 @@ pub use batches::BatchItem;
 pub use billing::{TokenLimit, UsageTotals};
 pub use faults::{Endpoint, Fault};
 pub use files::DEFAULT_MAX_UPLOAD_BYTES;
+pub use ledger::{Ledger, LedgerEntry, TokensJson};
 pub use limits::RateLimit;
 pub use state::{ContainerInfo, LogEntry, Stats};
 
@@ -66,6 +76,17 @@ pub struct Config {
     /// How long a Message Batch stays `in_progress` before its items are
     /// processed (changeable later with [`FakeServer::set_batch_delay`]).
     pub batch_delay: Duration,
+    /// The date model lifecycles (a model whose `retires_at` is on or before it is
+    /// retired) and prices are judged by; `None` is the system date (UTC). Binary:
+    /// `--today YYYY-MM-DD`; later [`FakeServer::set_today`].
+    pub today: Option<jiff::civil::Date>,
+    /// Strict prefix mode (docs/api.md §8.11): every request continuing a container's
+    /// conversation must keep `model`, `system`, `tools`, `thinking` and
+    /// `output_config` identical, and its messages must start with exactly the previous
+    /// request's messages plus that request's response; otherwise a 400 naming the
+    /// first difference. Binary: `--strict-prefix`; later
+    /// [`FakeServer::set_strict_prefix`].
+    pub strict_prefix: bool,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
@@ -247,6 +268,36 @@ impl FakeServer {
             }
         };
         tokio::time::timeout(timeout, check).await.unwrap_or(false)
+    }
+
+    /// Adds a model to the catalogue, or replaces the one with the same `id`: a ModelInfo
+    /// object (docs/api.md §8.9), merged over the model named by an optional `"like"`
+    /// (whose per-model rules it then follows), else over the entry it replaces, else
+    /// over a neutral template, so only what matters needs giving; `"aliases": [...]` are other ids that resolve to it.
+    ///
+    /// # Panics
+    /// On an entry without an `id` or with a malformed date or lifecycle (test support:
+    /// a broken fixture should fail the test).
+    pub fn add_model(&self, entry: serde_json::Value) {
+        if let Err(e) = self.shared.update(|s| s.catalogue.add(&entry)) {
+            panic!("fake-anthropic: add_model: {e}");
+        }
+    }
+
+    /// From now on, lifecycles and prices are judged as of this date.
+    pub fn set_today(&self, today: jiff::civil::Date) {
+        self.shared.update(|s| s.today = Some(today));
+    }
+
+    /// Turns strict prefix mode ([`Config::strict_prefix`]) on or off.
+    pub fn set_strict_prefix(&self, on: bool) {
+        self.shared.update(|s| s.strict_prefix = on);
+    }
+
+    /// Every Messages response and batch item so far, priced by the fake's own table as
+    /// of its `today` (docs/api.md §8.13), and the total.
+    pub fn ledger(&self) -> Ledger {
+        self.shared.read(|s| s.ledger.clone())
     }
 
     /// Lets every request parked by [`Fault::Hold`] go on.

@@ -49,6 +49,12 @@ struct Args {
     /// How long each Message Batch stays `in_progress` before it is processed.
     #[arg(long, default_value_t = 0)]
     batch_delay_ms: u64,
+    /// The date model lifecycles and prices are judged by (YYYY-MM-DD); default today.
+    #[arg(long)]
+    today: Option<jiff::civil::Date>,
+    /// Requests continuing a container's conversation must be strictly append-only.
+    #[arg(long)]
+    strict_prefix: bool,
 }
 
 #[expect(
@@ -75,6 +81,8 @@ fn main() -> std::io::Result<()> {
             window: Duration::from_millis(args.token_window_ms),
         }),
         batch_delay: Duration::from_millis(args.batch_delay_ms),
+        today: args.today,
+        strict_prefix: args.strict_prefix,
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

@@ -4,16 +4,17 @@
 
 use hyper::HeaderMap;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::billing;
-use crate::directives;
 use crate::errors::{ApiError, Reply};
+use crate::ledger::LedgerEntry;
 use crate::limits::RateHeaders;
 use crate::model::{self, Turn};
+use crate::prices::{self, Tokens};
 use crate::server::Ctx;
 use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
-use crate::validate;
+use crate::strict::LastTurn;
+use crate::{billing, checks, directives, headers, rules, usage, validate};
 
 const DEFAULT_CONTAINER_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -22,11 +23,7 @@ enum ContainerRef {
     Existing(String),
 }
 
-pub(crate) async fn create(
-    ctx: &Ctx,
-    _headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Reply, ApiError> {
+pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}")))?;
     let obj = request
@@ -41,14 +38,22 @@ pub(crate) async fn create(
             ));
         }
     };
+    // Retired and unknown models are a 404 before anything else runs (docs/api.md §8.9).
+    let today = ctx.shared.today();
+    let model = ctx
+        .shared
+        .read(|s| s.catalogue.callable(&model_name, today))?;
+    let rules = rules::of(&model.rules_id);
     let max_tokens = match obj.get("max_tokens") {
         None => return Err(ApiError::invalid("max_tokens: Field required")),
         Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
             ApiError::invalid("max_tokens: Input should be an integer greater than or equal to 1")
         })?,
     };
+    let batch_300k = ctx.batch && headers::has_beta(headers, "output-300k-2026-03-24");
+    checks::max_tokens(max_tokens, &model, batch_300k)?;
     let messages = validate::messages(obj)?;
-    validate::sampling(obj, &ctx.version)?;
+    checks::sampling(obj, &ctx.version, rules)?;
     validate::version_rules(messages, &ctx.version)?;
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,
@@ -56,6 +61,8 @@ pub(crate) async fn create(
         Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
     };
     let tools = validate::tools(obj)?;
+    checks::tool_choice(obj, rules)?;
+    let thinking = checks::thinking(obj, &model, rules, Some(max_tokens))?;
 
     let last_user = messages
         .iter()
@@ -70,52 +77,42 @@ pub(crate) async fn create(
     let directives =
         directives::for_turn(&user_texts, user_texts.len()).map_err(ApiError::invalid)?;
     if let Some((status, error_type, code)) = &directives.fail {
-        return Err(ApiError::from_parts(
-            *status,
-            error_type,
-            code.as_deref(),
-            None,
-        ));
+        let mut err = ApiError::from_parts(*status, error_type, code.as_deref(), None);
+        if let Some(secs) = directives.fail_retry_after {
+            err = err.with_retry_after(secs);
+        }
+        return Err(err);
     }
     validate::directives_fit(&directives, tools.legacy)?;
 
-    // A continuation resends, unchanged, content this fake produced.
+    // A continuation resends, unchanged, content this fake produced; on the models that
+    // refuse prefill only a paused turn may come last (docs/api.md §8.10).
     let trailing = &messages[last_user + 1..];
-    let prior: Vec<Emitted> = ctx.shared.read(|s| {
+    let found: Vec<Option<Emitted>> = ctx.shared.read(|s| {
         trailing
             .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                s.emitted.get(&content_hash(&m["content"])).cloned().ok_or_else(|| {
-                    ApiError::invalid(format!(
-                        "messages.{}.content: this assistant turn is not a response of this server, \
-                         resent unchanged (pause_turn continuations must append the paused content as is)",
-                        last_user + 1 + i
-                    ))
-                })
+            .map(|m| s.emitted.get(&content_hash(&m["content"])).cloned())
+            .collect()
+    });
+    let paused_last = found
+        .last()
+        .is_some_and(|e| e.as_ref().is_some_and(|e| e.paused));
+    checks::prefill(messages, rules, paused_last)?;
+    let prior: Vec<Emitted> = found
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "messages.{}.content: this assistant turn is not a response of this server, \
+                     resent unchanged (pause_turn continuations must append the paused content as is)",
+                    last_user + 1 + i
+                ))
             })
-            .collect::<Result<_, _>>()
-    })?;
+        })
+        .collect::<Result<_, _>>()?;
     let continuation = u32::try_from(prior.len()).unwrap_or(u32::MAX);
     let dangling = prior.last().and_then(|p| p.dangling.clone());
-
-    // Caching and the token limits, before anything happens in a container.
-    let ttl = billing::cache_ttl(obj)?;
-    let token_limit = ctx.shared.config.token_limit;
-    let total_input = billing::input_tokens(body.len());
-    let now = std::time::Instant::now();
-    let (split, admitted) = ctx.shared.update(|s| {
-        let split = s.billing.split(obj, total_input, ttl, now);
-        let admitted = match token_limit {
-            Some(limit) => s.billing.admit(limit, &split, now).map_err(|e| {
-                s.stats.token_limited += 1;
-                with_token_headers(e, s.billing.headers(limit, now))
-            }),
-            None => Ok(()),
-        };
-        (split, admitted)
-    });
-    admitted?;
 
     let container_ref = match obj.get("container") {
         None | Some(Value::Null) => match prior.last() {
@@ -135,8 +132,49 @@ pub(crate) async fn create(
             ));
         }
     };
-    let uploads = file_refs(messages);
 
+    // Thinking blocks sent back must be bound to this very prefix (docs/api.md §8.11);
+    // in strict mode the whole conversation must be append-only.
+    let check_binding = rules.preserved_thinking && !drops_mismatched_blocks(obj);
+    let prefix = ctx.shared.read(|s| -> Result<_, ApiError> {
+        if s.strict_prefix
+            && let ContainerRef::Existing(id) = &container_ref
+            && let Some(last) = s.conversations.get(id)
+        {
+            last.check(id, obj, messages)?;
+        }
+        let head = s.binder.head(model.id(), obj);
+        s.binder.walk(head, messages, check_binding)
+    })?;
+
+    // Caching and the token limits, before anything happens in a container.
+    let ttl = billing::cache_ttl(obj)?;
+    let token_limit = ctx.shared.config.token_limit;
+    let forced = directives.usage.unwrap_or_default();
+    let total_input = billing::input_tokens(body.len());
+    let now = std::time::Instant::now();
+    let (split, admitted) = ctx.shared.update(|s| {
+        let split = if forced.forces_input() {
+            billing::Split::forced(
+                forced.input.unwrap_or(0),
+                forced.cache_write.unwrap_or(0),
+                forced.cache_read.unwrap_or(0),
+            )
+        } else {
+            s.billing.split(obj, total_input, ttl, now)
+        };
+        let admitted = match token_limit {
+            Some(limit) => s.billing.admit(limit, &split, now).map_err(|e| {
+                s.stats.token_limited += 1;
+                with_token_headers(e, s.billing.headers(limit, now))
+            }),
+            None => Ok(()),
+        };
+        (split, admitted)
+    });
+    admitted?;
+
+    let uploads = file_refs(messages);
     let ttl = ctx
         .shared
         .config
@@ -172,6 +210,7 @@ pub(crate) async fn create(
             .and_then(Value::as_str)
             .map(str::to_owned),
         script_exists: placed.script_exists,
+        thinking,
     };
     let shared = ctx.shared.clone();
     let answer = model::answer(&turn, &mut |kind| shared.new_id(kind));
@@ -181,16 +220,29 @@ pub(crate) async fn create(
         .iter()
         .filter(|b| b["type"] == "server_tool_use")
         .count();
-    let content = Value::Array(answer.content);
-    let output_tokens = if answer.stop_reason == "max_tokens" {
-        max_tokens
-    } else {
-        (content.to_string().len() / 4).max(1) as u64
-    };
+    let mut blocks = answer.content;
+    let raw = usage::take_raw(&mut blocks);
     let container_id = placed.container_id;
-    let (expires_at, rate_headers) = ctx.shared.update(|s| {
+    let message_id = ctx.shared.new_id(IdKind::Message);
+    let paused = answer.stop_reason == "pause_turn";
+    let (content, output, expires_at, rate_headers) = ctx.shared.update(|s| {
+        s.binder.sign_response(&prefix, &mut blocks);
+        let mut output = usage::output(
+            &blocks,
+            &raw,
+            max_tokens,
+            answer.stop_reason == "max_tokens",
+            rules.new_usage,
+        );
+        if let Some(total) = forced.output {
+            output.total = total;
+        }
+        if let Some(thinking) = forced.thinking {
+            output.thinking = thinking;
+        }
+        let content = Value::Array(blocks);
         let now = std::time::Instant::now();
-        s.billing.settle(token_limit, &split, output_tokens, now);
+        s.billing.settle(token_limit, &split, output.total, now);
         s.stats.usage = s.billing.totals;
         let rate_headers = token_limit.map(|limit| s.billing.headers(limit, now));
         for g in answer.generated {
@@ -202,8 +254,32 @@ pub(crate) async fn create(
             content_hash(&content),
             Emitted {
                 container_id: container_id.clone(),
+                paused,
                 dangling: answer.dangling,
             },
+        );
+        s.conversations
+            .insert(container_id.clone(), LastTurn::new(obj, messages, &content));
+        let tokens = Tokens {
+            input: split.input,
+            cache_write_5m: if split.ttl_1h { 0 } else { split.write },
+            cache_write_1h: if split.ttl_1h { split.write } else { 0 },
+            cache_read: split.read,
+            output: output.total,
+        };
+        let priced = prices::price(model.id(), today, ctx.batch, &tokens);
+        s.ledger.record(
+            LedgerEntry {
+                message_id: message_id.clone(),
+                model: model_name.clone(),
+                date: today.to_string(),
+                batch: ctx.batch,
+                tokens: tokens.into(),
+                row: priced.as_ref().map(|p| p.row.clone()),
+                tier: priced.as_ref().is_some_and(|p| p.tier),
+                micro_usd: None,
+            },
+            priced.map(|p| p.half_nano),
         );
         let container = s.containers.get_mut(&container_id);
         let expires_at = if let Some(c) = container {
@@ -212,11 +288,29 @@ pub(crate) async fn create(
         } else {
             after(ttl)
         };
-        (expires_at, rate_headers)
+        (content, output, expires_at, rate_headers)
     });
 
+    let mut usage = json!({
+        "input_tokens": split.input,
+        "output_tokens": output.total,
+        "cache_creation_input_tokens": split.write,
+        "cache_read_input_tokens": split.read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": if split.ttl_1h { 0 } else { split.write },
+            "ephemeral_1h_input_tokens": if split.ttl_1h { split.write } else { 0 },
+        },
+        "inference_geo": "global",
+        "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0,
+                            "code_execution_requests": tool_calls},
+        "service_tier": if ctx.batch { "batch" } else { "standard" },
+    });
+    if rules.new_usage {
+        usage["output_tokens_details"] = json!({"thinking_tokens": output.thinking});
+        usage["speed"] = json!("standard");
+    }
     let message = json!({
-        "id": ctx.shared.new_id(IdKind::Message),
+        "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model_name,
@@ -225,20 +319,7 @@ pub(crate) async fn create(
         "stop_sequence": answer.stop_sequence,
         "stop_details": answer.stop_details,
         "container": {"id": container_id, "expires_at": rfc3339(expires_at)},
-        "usage": {
-            "input_tokens": split.input,
-            "output_tokens": output_tokens,
-            "cache_creation_input_tokens": split.write,
-            "cache_read_input_tokens": split.read,
-            "cache_creation": {
-                "ephemeral_5m_input_tokens": if split.ttl_1h { 0 } else { split.write },
-                "ephemeral_1h_input_tokens": if split.ttl_1h { split.write } else { 0 },
-            },
-            "inference_geo": "global",
-            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 0,
-                                "code_execution_requests": tool_calls},
-            "service_tier": "standard",
-        },
+        "usage": usage,
     });
     let mut reply = if stream {
         let mut reply = Reply::bytes(hyper::StatusCode::OK, crate::stream::sse(&message));
@@ -254,16 +335,32 @@ pub(crate) async fn create(
     Ok(reply)
 }
 
-/// `POST /v1/messages/count_tokens`: the input tokens the same request would have.
+/// `thinking.block_binding.prefix_mismatch_behavior: "drop_block"` (beta): mismatched
+/// blocks are dropped instead of refused, so the fake does not check them.
+fn drops_mismatched_blocks(obj: &Map<String, Value>) -> bool {
+    obj.get("thinking")
+        .and_then(|t| t.get("block_binding"))
+        .and_then(|b| b.get("prefix_mismatch_behavior"))
+        .is_some_and(|v| v == "drop_block")
+}
+
+/// `POST /v1/messages/count_tokens`: the input tokens the same request would have, after
+/// the same model, sampling and thinking-prefix checks (docs/api.md §8.10); file sources
+/// are refused (docs/api.md §8.14).
 pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}")))?;
     let obj = request
         .as_object()
         .ok_or_else(|| ApiError::invalid("The request body must be a JSON object"))?;
-    if !obj.get("model").is_some_and(Value::is_string) {
+    let Some(model_name) = obj.get("model").and_then(Value::as_str) else {
         return Err(ApiError::invalid("model: Field required"));
-    }
+    };
+    let today = ctx.shared.today();
+    let model = ctx
+        .shared
+        .read(|s| s.catalogue.callable(model_name, today))?;
+    let rules = rules::of(&model.rules_id);
     if let Some(key) = ["max_tokens", "container", "stream"]
         .into_iter()
         .find(|k| obj.contains_key(*k))
@@ -272,11 +369,32 @@ pub(crate) fn count_tokens(ctx: &Ctx, body: &[u8]) -> Result<Reply, ApiError> {
             "{key}: Extra inputs are not permitted"
         )));
     }
-    validate::messages(obj)?;
+    let messages = validate::messages(obj)?;
+    if has_file_source(messages) {
+        return Err(ApiError::invalid(
+            "File sources are not supported in the token counting endpoint.",
+        ));
+    }
+    checks::sampling(obj, &ctx.version, rules)?;
+    checks::thinking(obj, &model, rules, None)?;
+    let check_binding = rules.preserved_thinking && !drops_mismatched_blocks(obj);
+    ctx.shared.read(|s| {
+        let head = s.binder.head(model.id(), obj);
+        s.binder.walk(head, messages, check_binding).map(|_| ())
+    })?;
     ctx.shared.update(|s| s.stats.count_tokens += 1);
     Ok(Reply::ok_json(&json!({
         "input_tokens": billing::input_tokens(body.len()),
     })))
+}
+
+/// A `container_upload` block or any block whose `source.type` is `file`.
+fn has_file_source(messages: &[Value]) -> bool {
+    messages
+        .iter()
+        .filter_map(|m| m["content"].as_array())
+        .flatten()
+        .any(|b| b["type"] == "container_upload" || b["source"]["type"] == "file")
 }
 
 /// `anthropic-ratelimit-{input,output}-tokens-{limit,remaining,reset}`.

@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::checks::Thinking;
 use crate::directives::{Directives, Stop, SubTool};
 use crate::files::mime_for;
 use crate::state::IdKind;
@@ -25,7 +26,13 @@ pub(crate) struct Turn<'a> {
     pub client_tool: Option<String>,
     pub stop_sequence: Option<String>,
     pub script_exists: bool,
+    /// Up-front thinking, narration as thinking, and whether their text is returned.
+    pub thinking: Thinking,
 }
+
+/// The hidden key carrying a thinking block's raw reasoning tokens (billed whatever the
+/// `display`); `messages.rs` takes it out before the block is signed or sent.
+pub(crate) const RAW_TOKENS: &str = "_fake_raw_tokens";
 
 pub(crate) struct Generated {
     pub id: String,
@@ -49,12 +56,36 @@ pub(crate) struct Answer {
 struct Builder<'a> {
     new_id: &'a mut dyn FnMut(IdKind) -> String,
     content: Vec<Value>,
+    thinking: Thinking,
 }
 
 impl Builder<'_> {
     fn text(&mut self, text: &str) {
         self.content
             .push(json!({"type": "text", "text": text, "citations": null}));
+    }
+
+    /// A thinking block: its summary at `display: "summarized"`, "" when omitted; the
+    /// signature is filled in once the response is complete.
+    fn think(&mut self, summary: &str, raw_tokens: u64) {
+        let text = if self.thinking.summarized {
+            summary
+        } else {
+            ""
+        };
+        self.content.push(json!({
+            "type": "thinking", "thinking": text, "signature": "", RAW_TOKENS: raw_tokens,
+        }));
+    }
+
+    /// Text written between tool calls: a thinking block on the models that return
+    /// their narration as thinking (docs/api.md §8.11), else a text block.
+    fn narrate(&mut self, text: &str) {
+        if self.thinking.narration {
+            self.think(text, 16 + text.len() as u64);
+        } else {
+            self.text(text);
+        }
     }
 
     /// A server tool call; returns its id for the result block.
@@ -170,7 +201,11 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
     let mut b = Builder {
         new_id,
         content: Vec::new(),
+        thinking: turn.thinking,
     };
+    if turn.thinking.upfront {
+        b.think(&plan(turn), 400);
+    }
     if let Some((id, name)) = &turn.dangling {
         b.resume(id, name);
     }
@@ -189,7 +224,7 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
         && turn.continuation < pauses
     {
         let step = turn.continuation + 1;
-        b.text(&format!(
+        b.narrate(&format!(
             "Running step {step} of {} of the long analysis.",
             pauses + 1
         ));
@@ -221,7 +256,7 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
         return out;
     }
 
-    b.text("I'll inventory the files in the container, then write inventory.csv and a bar chart of their sizes.");
+    b.narrate("I'll inventory the files in the container, then write inventory.csv and a bar chart of their sizes.");
     let listing: String = turn
         .files
         .iter()
@@ -319,7 +354,7 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
     let summary = summary(turn, &out.generated, &d.tool_errors);
     match stop {
         Stop::ToolUse => {
-            b.text("I need the client tool to finish this.");
+            b.narrate("I need the client tool to finish this.");
             let id = (b.new_id)(IdKind::ToolUse);
             let name = turn
                 .client_tool
@@ -349,6 +384,21 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
     }
     out.content = b.content;
     out
+}
+
+/// The summary of the up-front thinking.
+fn plan(turn: &Turn<'_>) -> String {
+    if turn.continuation > 0 {
+        format!(
+            "Continuing the paused analysis (continuation {}) where the last step left off.",
+            turn.continuation
+        )
+    } else {
+        format!(
+            "The user asks: \"{}\". Plan: list the container's files, write and run an inventory script, then summarise its outputs.",
+            turn.prompt_line
+        )
+    }
 }
 
 fn summary(turn: &Turn<'_>, generated: &[Generated], errors: &[(SubTool, String)]) -> String {
@@ -455,6 +505,7 @@ mod tests {
             client_tool: None,
             stop_sequence: None,
             script_exists: false,
+            thinking: Thinking::default(),
         }
     }
 
@@ -485,5 +536,23 @@ mod tests {
         assert_eq!(a.stop_reason, "pause_turn");
         assert_eq!(a.content.last().unwrap()["type"], "server_tool_use");
         assert!(a.generated.is_empty());
+    }
+
+    #[test]
+    fn thinking_models_begin_with_thinking_and_narrate_in_thinking() {
+        let d = Directives::default();
+        let mut t = turn(&d);
+        t.thinking = Thinking {
+            upfront: true,
+            narration: true,
+            summarized: false,
+        };
+        let a = answer(&t, &mut ids());
+        assert_eq!(a.content[0]["type"], "thinking");
+        assert_eq!(a.content[0]["thinking"], "");
+        assert_eq!(a.content[1]["type"], "thinking");
+        let texts: Vec<&Value> = a.content.iter().filter(|b| b["type"] == "text").collect();
+        assert_eq!(texts.len(), 1, "only the final answer is text");
+        assert_eq!(a.content.last().unwrap()["type"], "text");
     }
 }

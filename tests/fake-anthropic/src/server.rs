@@ -18,7 +18,7 @@ use crate::admission::{Arrival, Held};
 use crate::errors::{ApiError, Reply};
 use crate::faults::{Endpoint, Fault};
 use crate::state::{IdKind, Shared, after, rfc3339};
-use crate::{admission, batches, control, files, headers, messages};
+use crate::{admission, batches, control, files, headers, messages, models_api};
 
 /// Messages / count_tokens request size limit (docs/api.md §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -42,6 +42,8 @@ pub(crate) struct Ctx {
     pub version: String,
     /// `anthropic-beta: files-api-2025-04-14` switches Files to legacy shapes.
     pub legacy_files: bool,
+    /// A Message Batch item (its `params` answered by the Messages handler).
+    pub batch: bool,
 }
 
 enum Route {
@@ -53,6 +55,8 @@ enum Route {
     Messages,
     CountTokens,
     Batches(batches::Route),
+    ListModels,
+    GetModel(String),
     Unknown,
 }
 
@@ -67,6 +71,8 @@ impl Route {
             (&Method::GET, ["v1", "files", id, "content"]) => Route::Download((*id).to_owned()),
             (&Method::POST, ["v1", "messages"]) => Route::Messages,
             (&Method::POST, ["v1", "messages", "count_tokens"]) => Route::CountTokens,
+            (&Method::GET, ["v1", "models"]) => Route::ListModels,
+            (&Method::GET, ["v1", "models", id]) => Route::GetModel((*id).to_owned()),
             (_, ["v1", "messages", "batches", rest @ ..]) => {
                 batches::Route::parse(method, rest).map_or(Route::Unknown, Route::Batches)
             }
@@ -84,6 +90,8 @@ impl Route {
             Route::Messages => Endpoint::Messages,
             Route::CountTokens => Endpoint::CountTokens,
             Route::Batches(r) => r.endpoint(),
+            Route::ListModels => Endpoint::ListModels,
+            Route::GetModel(_) => Endpoint::GetModel,
             Route::Unknown => return None,
         })
     }
@@ -233,9 +241,7 @@ async fn process(
             body.drain().await;
             let mut err = ApiError::from_parts(status, &error_type, error_code.as_deref(), None);
             if let Some(secs) = retry_after {
-                err = err
-                    .with_header("retry-after", format_secs(secs))
-                    .with_header("retry-after-ms", format!("{:.0}", (secs * 1000.0).max(0.0)));
+                err = err.with_retry_after(secs);
             }
             if let Some(retry) = should_retry {
                 err = err.with_header("x-should-retry", retry.to_string());
@@ -299,15 +305,6 @@ async fn process(
     Some(reply)
 }
 
-/// `retry-after` as the shortest decimal that says the configured value.
-fn format_secs(secs: f64) -> String {
-    if secs.fract() == 0.0 && secs.abs() < 1e15 {
-        format!("{secs:.0}")
-    } else {
-        format!("{secs}")
-    }
-}
-
 async fn normal(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
@@ -339,6 +336,7 @@ async fn normal(
         shared: shared.clone(),
         version,
         legacy_files,
+        batch: false,
     };
     let buffered = |body: ReqBody| match body {
         ReqBody::Buffered(b) => b,
@@ -367,6 +365,8 @@ async fn normal(
         Route::Batches(r) => {
             batches::handle(&ctx, headers, r, query.unwrap_or(""), &buffered(body))
         }
+        Route::ListModels => models_api::list(&ctx, query.unwrap_or("")),
+        Route::GetModel(id) => models_api::get(&ctx, &id),
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
 }

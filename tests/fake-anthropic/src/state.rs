@@ -153,6 +153,9 @@ pub(crate) struct Container {
 #[derive(Clone)]
 pub(crate) struct Emitted {
     pub container_id: String,
+    /// Ended with `pause_turn`: the one assistant turn a prefill-refusing model accepts
+    /// last (docs/api.md §8.10).
+    pub paused: bool,
     /// The trailing `server_tool_use` left without result, if any: (id, name).
     pub dangling: Option<(String, String)>,
 }
@@ -181,6 +184,17 @@ pub(crate) struct State {
     pub announce_unsigned_sizes: bool,
     /// Canonical params → times a `@fake batch …` fault was served for them.
     pub batch_fault_hits: HashMap<String, u32>,
+    /// The models `GET /v1/models` lists and requests may name.
+    pub catalogue: crate::catalogue::Catalogue,
+    /// The date lifecycles and prices are judged by (`None`: the system date).
+    pub today: Option<jiff::civil::Date>,
+    /// Signs and checks thinking blocks.
+    pub binder: crate::thinking::Binder,
+    /// Strict prefix mode: container id → its conversation's last request.
+    pub conversations: HashMap<String, crate::strict::LastTurn>,
+    pub strict_prefix: bool,
+    /// Every response priced by the fake's own table.
+    pub ledger: crate::ledger::Ledger,
 }
 
 impl State {
@@ -260,6 +274,8 @@ impl Shared {
             .random_overload
             .map(|(p, seed)| Overload::new(p, seed));
         let batch_delay = config.batch_delay;
+        let today = config.today;
+        let strict_prefix = config.strict_prefix;
         Shared {
             config,
             started: Instant::now(),
@@ -268,6 +284,9 @@ impl Shared {
                 batch_delay,
                 batch_delay_from: 1,
                 announce_unsigned_sizes: false,
+                today,
+                strict_prefix,
+                binder: crate::thinking::Binder::new(salt),
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -311,6 +330,13 @@ impl Shared {
                 .expect("lock poisoned")
                 .0;
         }
+    }
+
+    /// The fake's date: [`crate::Config::today`] or a later `set_today`, else the system
+    /// date (UTC).
+    pub fn today(&self) -> jiff::civil::Date {
+        self.read(|s| s.today)
+            .unwrap_or_else(crate::catalogue::system_today)
     }
 
     pub fn new_id(&self, kind: IdKind) -> String {

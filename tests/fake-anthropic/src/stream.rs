@@ -42,6 +42,14 @@ pub(crate) fn sse(message: &Value) -> Bytes {
                 let text = block["text"].as_str().unwrap_or_default();
                 deltas.extend(pieces(text).map(|p| json!({"type": "text_delta", "text": p})));
             }
+            "thinking" => {
+                head["thinking"] = json!("");
+                head["signature"] = json!("");
+                let text = block["thinking"].as_str().unwrap_or_default();
+                deltas
+                    .extend(pieces(text).map(|p| json!({"type": "thinking_delta", "thinking": p})));
+                deltas.push(json!({"type": "signature_delta", "signature": block["signature"]}));
+            }
             "server_tool_use" | "tool_use" => {
                 head["input"] = json!({});
                 let input = block["input"].to_string();
@@ -69,6 +77,16 @@ pub(crate) fn sse(message: &Value) -> Bytes {
     }
 
     let usage = &message["usage"];
+    let mut delta_usage = json!({
+        "input_tokens": usage["input_tokens"],
+        "output_tokens": usage["output_tokens"],
+        "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
+        "cache_read_input_tokens": usage["cache_read_input_tokens"],
+        "server_tool_use": usage["server_tool_use"],
+    });
+    if !usage["output_tokens_details"].is_null() {
+        delta_usage["output_tokens_details"] = usage["output_tokens_details"].clone();
+    }
     event(
         "message_delta",
         json!({
@@ -79,13 +97,7 @@ pub(crate) fn sse(message: &Value) -> Bytes {
                 "stop_details": message["stop_details"],
                 "container": message["container"],
             },
-            "usage": {
-                "input_tokens": usage["input_tokens"],
-                "output_tokens": usage["output_tokens"],
-                "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
-                "cache_read_input_tokens": usage["cache_read_input_tokens"],
-                "server_tool_use": usage["server_tool_use"],
-            },
+            "usage": delta_usage,
         }),
     );
     event("message_stop", json!({"type": "message_stop"}));

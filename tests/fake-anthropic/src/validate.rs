@@ -112,24 +112,6 @@ pub(crate) fn version_rules(messages: &[Value], version: &str) -> Result<(), Api
     Ok(())
 }
 
-/// `2026-10-21` removed the sampling knobs (docs/api.md §0.3).
-pub(crate) fn sampling(obj: &Map<String, Value>, version: &str) -> Result<(), ApiError> {
-    for (key, max) in [("temperature", 1.0), ("top_p", 1.0), ("top_k", f64::MAX)] {
-        let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
-            continue;
-        };
-        if version == "2026-10-21" {
-            return Err(ApiError::invalid(format!(
-                "{key}: API version 2026-10-21 does not accept `{key}`; remove it (or use anthropic-version 2023-06-01)"
-            )));
-        }
-        if !v.as_f64().is_some_and(|x| (0.0..=max).contains(&x)) {
-            return Err(ApiError::invalid(format!("{key}: value out of range")));
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn tools(obj: &Map<String, Value>) -> Result<Tools, ApiError> {
     let tools = match obj.get("tools") {
         None | Some(Value::Null) => {

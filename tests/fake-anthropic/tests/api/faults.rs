@@ -324,3 +324,100 @@ async fn works_from_async_tests() {
             .await
     );
 }
+
+#[test]
+fn the_2026_error_codes_as_faults_directives_and_control_specs() {
+    let server = FakeServer::start();
+    server.push_faults(
+        Endpoint::Messages,
+        [
+            Fault::storage_not_ready(),
+            Fault::ramp_limit_exceeded(3.0),
+            Fault::contract_spend_limit(),
+        ],
+    );
+    let send = |text: &str| {
+        authed(client().post(format!("{}/v1/messages", server.base_url())))
+            .json(&request(text, &[], "code_execution_20250825"))
+            .send()
+            .unwrap()
+    };
+    let resp = send("hi");
+    assert!(resp.headers().get("retry-after").is_none());
+    let (status, body) = json_of(resp);
+    assert_eq!(
+        (status, error_of(&body)),
+        (503, ("api_error".into(), Some("storage_not_ready".into())))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Try again in a minute")
+    );
+    let resp = send("hi");
+    assert_eq!(resp.headers()["retry-after"], "3");
+    assert_eq!(resp.headers()["retry-after-ms"], "3000");
+    let (status, body) = json_of(resp);
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            429,
+            (
+                "rate_limit_error".into(),
+                Some("ramp_limit_exceeded".into())
+            )
+        )
+    );
+    let resp = send("hi");
+    assert!(resp.headers().get("retry-after").is_none());
+    let (status, body) = json_of(resp);
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            429,
+            (
+                "rate_limit_error".into(),
+                Some("contract_spend_limit_reached".into())
+            )
+        )
+    );
+
+    // The same as directives, with a retry-after.
+    let resp = send("x\n@fake fail 429 rate_limit_error ramp_limit_exceeded retry-after=2");
+    assert_eq!(resp.headers()["retry-after"], "2");
+    assert_eq!(
+        error_of(&json_of(resp).1).1.as_deref(),
+        Some("ramp_limit_exceeded")
+    );
+    let (status, body) = json_of(send("x\n@fake fail 503 api_error storage_not_ready"));
+    assert_eq!(
+        (status, error_of(&body).1.as_deref()),
+        (503, Some("storage_not_ready"))
+    );
+
+    // And through the control endpoint.
+    let resp = client()
+        .post(format!("{}/_fake/faults", server.base_url()))
+        .json(&serde_json::json!({"endpoint": "messages", "faults": [
+            {"kind": "storage_not_ready"},
+            {"kind": "ramp_limit_exceeded", "retry_after": 1.5},
+            {"kind": "contract_spend_limit"}]}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let codes: Vec<(u16, Option<String>)> = (0..3)
+        .map(|_| {
+            let (status, body) = json_of(send("hi"));
+            (status, error_of(&body).1)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (503, Some("storage_not_ready".into())),
+            (429, Some("ramp_limit_exceeded".into())),
+            (429, Some("contract_spend_limit_reached".into())),
+        ]
+    );
+}

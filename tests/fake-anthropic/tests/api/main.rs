@@ -8,6 +8,10 @@ mod batches;
 mod faults;
 mod files;
 mod messages;
+mod models;
+mod rules;
+mod thinking;
+mod usage;
 
 use fake_anthropic::FakeServer;
 use reqwest::blocking::{Client, RequestBuilder, Response, multipart};

@@ -169,17 +169,22 @@ fn request_validation() {
     });
     assert_eq!((status, kind.as_str()), (404, "not_found_error"));
 
-    // temperature is fine under the old version
+    // temperature is fine under the old version on a model that still samples
     let mut old = good.clone();
     old["temperature"] = json!(0.5);
-    let resp = client()
-        .post(format!("{}/v1/messages", server.base_url()))
-        .header("authorization", "Bearer k")
-        .header("anthropic-version", "2023-06-01")
-        .json(&old)
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let send_old = |body: &Value| {
+        client()
+            .post(format!("{}/v1/messages", server.base_url()))
+            .header("authorization", "Bearer k")
+            .header("anthropic-version", "2023-06-01")
+            .json(body)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(send_old(&old), 400, "Opus 4.7+ refuse non-default sampling");
+    old["model"] = json!("claude-sonnet-4-6");
+    assert_eq!(send_old(&old), 200);
 
     let file = upload(&server, "a.csv", b"1");
     let id = file["id"].as_str().unwrap();
@@ -271,7 +276,11 @@ fn directives_shape_the_answer() {
         assert_eq!(msg["stop_reason"], reason);
     }
     let msg = run("x\n@fake stop max_tokens", "code_execution_20250825");
-    assert_eq!(msg["usage"]["output_tokens"], 16000);
+    // The call cut off used all of max_tokens; the calls before it add to the sum.
+    assert!(
+        msg["usage"]["output_tokens"].as_u64().unwrap() > 16000,
+        "{msg}"
+    );
     assert_eq!(
         msg["content"].as_array().unwrap().last().unwrap()["type"],
         "server_tool_use"
