@@ -162,16 +162,19 @@ fn problem_diagnostic(file: &Utf8Path, at: Pos, problem: &Problem) -> Diagnostic
 /// active models in the catalogue.
 fn replacements(info: &ModelInfo, catalogue: &[ModelInfo]) -> Option<String> {
     let line = info.line.as_deref()?;
-    let mut ids: Vec<&str> = Vec::new();
-    for m in catalogue {
-        if m.lifecycle == Lifecycle::Active
-            && m.line.as_deref() == Some(line)
-            && m.id != info.id
-            && !ids.contains(&m.id.as_str())
-        {
-            ids.push(&m.id);
-        }
-    }
+    let mut current: Vec<&ModelInfo> = catalogue
+        .iter()
+        .filter(|m| m.lifecycle == Lifecycle::Active && m.line.as_deref() == Some(line))
+        .filter(|m| m.id != info.id)
+        .collect();
+    // Newest first, as the API lists them, whichever order the catalogue came in.
+    current.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    current.dedup_by(|a, b| a.id == b.id);
+    let ids: Vec<&str> = current.iter().map(|m| m.id.as_str()).collect();
     (!ids.is_empty()).then(|| format!("current {line} models: {}", ids.join(", ")))
 }
 
