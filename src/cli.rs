@@ -31,6 +31,11 @@ pub struct Cli {
     /// present); relative paths in it are relative to its folder; flags override it.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<Utf8PathBuf>,
+    /// A price file (TOML `[[price]]` rows, docs/api.md §11.2) over the built-in prices, for
+    /// models or price changes this release does not know (default: `prices` in the config
+    /// file).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub prices: Option<Utf8PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -11,12 +11,14 @@ use std::time::Duration;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::api::facts::DEFAULT_BASE_URL;
+use crate::api::prices::PriceTable;
 use crate::api::retry::RetryPolicy;
 use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
 use crate::cli::{Cli, Command, HistoryArgs, LogFormat, PlanArgs, RunArgs, StateArgs};
 use crate::engine::batcher::BatchSettings;
 use crate::engine::downloads::OutputLimits;
 use crate::error::Error;
+use crate::manifest::Known;
 use crate::plan::select::Only;
 use crate::plan::shard::Shard;
 use crate::ui::Display;
@@ -139,6 +141,7 @@ pub enum CommandConfig {
 #[derive(Debug)]
 pub struct ValidateConfig {
     pub manifests: Vec<Utf8PathBuf>,
+    pub known: Known,
     /// Where the model cache is read from; `None` when no state dir can be found (then
     /// models are not checked: `validate` never fails for want of a state dir).
     pub state_dir: Option<Utf8PathBuf>,
@@ -156,6 +159,7 @@ pub struct PlanConfig {
     pub shard: Option<Shard>,
     /// `--estimate`: ask the token-counting endpoint (the only network call of `plan`).
     pub estimate: bool,
+    pub known: Known,
 }
 
 #[derive(Debug)]
@@ -173,6 +177,8 @@ pub struct RunConfig {
     pub keep_going: bool,
     pub junit: Option<Utf8PathBuf>,
     pub shard: Option<Shard>,
+    /// The price table and the day the jobs are checked on.
+    pub known: Known,
 }
 
 impl Config {
@@ -200,6 +206,14 @@ impl Config {
         } else {
             None
         };
+        // The price file: the flag, else the config file's, else (for the commands that do
+        // not read the config file) the `prices` key of ./runner.toml.
+        if cli.prices.is_none() {
+            cli.prices = match &loaded {
+                Some(l) => l.prices(),
+                None => file::prices_only(cwd.as_deref()),
+            };
+        }
         if let (Some(loaded), Some((_, sub))) = (&loaded, matches.subcommand()) {
             // The output root, for the commands that read one.
             let out = match &mut cli.command {
@@ -239,20 +253,22 @@ impl Config {
             // https://no-color.org: any non-empty value turns colour off.
             color: terminal && env.var("NO_COLOR").is_none(),
         };
+        let known = || known(cli.prices.as_deref());
         let command = match cli.command {
             Command::Validate { manifests, state } => CommandConfig::Validate(ValidateConfig {
                 manifests,
+                known: known()?,
                 state_dir: state_dir(&state, env).ok(),
                 base_url: base_url(env),
             }),
-            Command::Plan(args) => CommandConfig::Plan(plan(args, env)?),
-            Command::Run(args) => CommandConfig::Run(Box::new(run(args, env)?)),
+            Command::Plan(args) => CommandConfig::Plan(plan(args, env, known()?)?),
+            Command::Run(args) => CommandConfig::Run(Box::new(run(args, env, known()?)?)),
             Command::History(args) => CommandConfig::History(args),
             Command::Batches(args) => CommandConfig::Batches(eco::batches(args, env)?),
-            Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env)?),
+            Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env, known()?)?),
             Command::Init { dir } => CommandConfig::Init { dir },
             Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),
-            Command::Models(args) => CommandConfig::Models(eco::models(args, env)?),
+            Command::Models(args) => CommandConfig::Models(eco::models(args, env, known()?)?),
             Command::Schema => CommandConfig::Schema,
             Command::Completions { shell } => CommandConfig::Completions(shell),
             Command::Man => CommandConfig::Man,
@@ -333,8 +349,21 @@ fn state_dir(args: &StateArgs, env: &Env) -> Result<Utf8PathBuf, Error> {
     Err(Error::NoStateDir)
 }
 
-fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
+/// The price table (built-in, with the user's file over it) and today's date.
+fn known(prices: Option<&Utf8Path>) -> Result<Known, Error> {
+    let table = match prices {
+        Some(path) => PriceTable::with_file(path).map_err(Error::Prices)?,
+        None => PriceTable::builtin(),
+    };
+    Ok(Known {
+        prices: table,
+        today: crate::api::prices::today(),
+    })
+}
+
+fn plan(args: PlanArgs, env: &Env, known: Known) -> Result<PlanConfig, Error> {
     Ok(PlanConfig {
+        known,
         state_dir: state_dir(&args.state, env)?,
         manifests: args.manifests,
         json: args.json,
@@ -345,7 +374,7 @@ fn plan(args: PlanArgs, env: &Env) -> Result<PlanConfig, Error> {
     })
 }
 
-fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
+fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, Error> {
     if args.manifests.is_empty() {
         return Err(Error::NoManifests);
     }
@@ -355,6 +384,7 @@ fn run(args: RunArgs, env: &Env) -> Result<RunConfig, Error> {
         .then(|| batch_settings(&args))
         .transpose()?;
     Ok(RunConfig {
+        known,
         shard: eco::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,

@@ -70,6 +70,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Prices(crate::api::prices::PriceFileError),
     #[error("config file {path}: {reason}")]
     ConfigFile { path: Utf8PathBuf, reason: String },
     #[error("cannot read the run history in {path}")]
@@ -132,14 +134,6 @@ pub enum Error {
         path: Utf8PathBuf,
         #[source]
         source: std::io::Error,
-    },
-    #[error(
-        "cannot estimate the cost of {job}: the token-counting endpoint failed; run `plan` without --estimate, or try again"
-    )]
-    Estimate {
-        job: String,
-        #[source]
-        source: Box<crate::api::retry::GaveUp>,
     },
     #[error("{0} has no job folders or run.json to report on; run `runner run -o {0}` first")]
     NothingToReport(Utf8PathBuf),

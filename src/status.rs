@@ -41,8 +41,11 @@ pub enum ErrorKind {
     InvalidResponse,
     /// The last turn ended with `max_tokens`.
     MaxTokens,
-    /// The model refused.
+    /// The model refused (its `stop_details` are in the request's record).
     Refusal,
+    /// A turn ended with `model_context_window_exceeded`: the conversation outgrew the
+    /// model's context window, and the response was cut there (docs/api.md §3.7).
+    ContextWindowExceeded,
     /// `pause_turn` continued up to the cap without the turn ending.
     PauseTurnCap,
     /// Any other stop reason a code-execution-only job cannot handle (e.g. `tool_use`).
@@ -82,6 +85,7 @@ impl ErrorKind {
             ErrorKind::InvalidResponse => "invalid_response",
             ErrorKind::MaxTokens => "max_tokens",
             ErrorKind::Refusal => "refusal",
+            ErrorKind::ContextWindowExceeded => "context_window_exceeded",
             ErrorKind::PauseTurnCap => "pause_turn_cap",
             ErrorKind::UnexpectedStop => "unexpected_stop",
             ErrorKind::Upload => "upload",
@@ -118,6 +122,7 @@ mod tests {
             ErrorKind::InvalidResponse,
             ErrorKind::MaxTokens,
             ErrorKind::Refusal,
+            ErrorKind::ContextWindowExceeded,
             ErrorKind::PauseTurnCap,
             ErrorKind::UnexpectedStop,
             ErrorKind::Upload,

@@ -18,6 +18,22 @@ pub const TOOLS: [&str; 4] = [
 ];
 pub const DEFAULT_TOOL: &str = "code_execution_20250825";
 
+/// `error.details.error_code`s of a spend cap: retrying fails until the cap changes, so
+/// they stop the run from starting jobs (docs/api.md §4.2, §4.5).
+pub const SPEND_LIMIT_CODES: [&str; 2] = [
+    "enforced_spend_limit_reached",
+    "contract_spend_limit_reached",
+];
+
+/// `storage_not_ready` (503): the workspace is still being connected to its storage, "try
+/// again in a minute" (docs/api.md §4.5). The wait when the response names none.
+pub const STORAGE_NOT_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether an error code is a spend cap.
+pub fn is_spend_limit(code: Option<&str>) -> bool {
+    code.is_some_and(|c| SPEND_LIMIT_CODES.contains(&c))
+}
+
 /// Files API per-file limit: 500 MB, read as 500,000,000 bytes (docs/api.md §2.8).
 pub const MAX_INPUT_BYTES: u64 = 500 * 1000 * 1000;
 

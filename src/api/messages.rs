@@ -21,8 +21,96 @@ pub struct Params<'a> {
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub top_k: Option<u32>,
-    pub thinking_budget_tokens: Option<u32>,
+    pub thinking: Option<ThinkingParam>,
+    /// `output_config.effort` (docs/api.md §13.2).
+    pub effort: Option<&'a str>,
     pub cache: CacheTtl,
+}
+
+/// The `thinking` modes without a budget (docs/api.md §13.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingMode {
+    Adaptive,
+    Disabled,
+    BetweenTools,
+}
+
+impl ThinkingMode {
+    pub const ALL: [&str; 3] = ["adaptive", "disabled", "between_tools"];
+
+    pub fn parse(word: &str) -> Option<ThinkingMode> {
+        match word {
+            "adaptive" => Some(ThinkingMode::Adaptive),
+            "disabled" => Some(ThinkingMode::Disabled),
+            "between_tools" => Some(ThinkingMode::BetweenTools),
+            _ => None,
+        }
+    }
+
+    /// Its `thinking.type` on the wire, and in the Models API's `thinking.types`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            ThinkingMode::Adaptive => "adaptive",
+            ThinkingMode::Disabled => "disabled",
+            ThinkingMode::BetweenTools => "between_tools",
+        }
+    }
+}
+
+/// `thinking.display`: whether thinking text comes back (docs/api.md §13.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingDisplay {
+    Summarized,
+    Omitted,
+}
+
+impl ThinkingDisplay {
+    pub const ALL: [&str; 2] = ["summarized", "omitted"];
+
+    pub fn parse(word: &str) -> Option<ThinkingDisplay> {
+        match word {
+            "summarized" => Some(ThinkingDisplay::Summarized),
+            "omitted" => Some(ThinkingDisplay::Omitted),
+            _ => None,
+        }
+    }
+}
+
+/// The `thinking` field a job sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThinkingParam {
+    Mode(ThinkingMode, Option<ThinkingDisplay>),
+    /// `{"type": "enabled", "budget_tokens": N}`, on the models that still take it.
+    Budget(u32, Option<ThinkingDisplay>),
+}
+
+impl ThinkingParam {
+    /// Its `thinking.type`.
+    pub fn wire_type(self) -> &'static str {
+        match self {
+            ThinkingParam::Mode(m, _) => m.wire(),
+            ThinkingParam::Budget(..) => "enabled",
+        }
+    }
+
+    fn to_json(self) -> Value {
+        let (mut v, display) = match self {
+            ThinkingParam::Budget(n, d) => (json!({"type": "enabled", "budget_tokens": n}), d),
+            ThinkingParam::Mode(m, d) => (json!({"type": m.wire()}), d),
+        };
+        // Only adaptive and enabled thinking take `display` (docs/api.md §13.1).
+        if let Some(d) = display
+            && matches!(
+                self,
+                ThinkingParam::Budget(..) | ThinkingParam::Mode(ThinkingMode::Adaptive, _)
+            )
+        {
+            v["display"] = json!(d);
+        }
+        v
+    }
 }
 
 /// Automatic prompt caching (docs/api.md §3.11): the manifest's `cache` key.
@@ -54,8 +142,11 @@ pub fn request_params(p: &Params<'_>) -> Value {
     if let Some(k) = p.top_k {
         body["top_k"] = json!(k);
     }
-    if let Some(budget) = p.thinking_budget_tokens {
-        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+    if let Some(t) = p.thinking {
+        body["thinking"] = t.to_json();
+    }
+    if let Some(effort) = p.effort {
+        body["output_config"] = json!({"effort": effort});
     }
     // Top-level automatic caching: the breakpoint moves to the end of each request, so a
     // continuation or follow-up reads the conversation so far (docs/api.md §3.11).
@@ -74,6 +165,8 @@ pub struct MessageResponse {
     pub request_id: Option<String>,
     /// Set when the response came from a Message Batch (`batches.rs`).
     pub batch: Option<super::batches::BatchRef>,
+    /// The UTC day it arrived on: the day it is priced by (docs/api.md §11).
+    pub received_on: jiff::civil::Date,
 }
 
 impl ApiClient {
@@ -115,6 +208,7 @@ impl ApiClient {
             body,
             request_id,
             batch: None,
+            received_on: super::prices::today(),
         })
     }
 }
@@ -272,6 +366,15 @@ pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>)
         body["container"] = json!(id);
     }
     body
+}
+
+/// How a response says it was billed: `usage.service_tier` and `usage.inference_geo`
+/// (docs/api.md §11).
+pub fn billing(body: &Value) -> super::prices::Billing<'_> {
+    super::prices::Billing {
+        service_tier: service_tier(body),
+        inference_geo: body["usage"]["inference_geo"].as_str(),
+    }
 }
 
 /// The response's `usage.service_tier` (`standard`, `priority`, `batch`), if any.
@@ -437,6 +540,29 @@ mod tests {
             Value::Array(items) => items.iter().map(count_file_ids).sum(),
             _ => 0,
         }
+    }
+
+    /// The prefix check of today's models (docs/api.md §3.7): a response's content goes
+    /// back in the next request as received, block for block and key for key, including
+    /// empty thinking blocks, signatures and fields this file does not know.
+    #[test]
+    fn a_reply_goes_back_as_received() {
+        let content = r#"[{"signature":"EqQB","thinking":"","type":"thinking"},{"type":"redacted_thinking","data":"Emw"},{"type":"text","text":"é \u2028","citations":null,"future_field":{"z":1,"a":[true,null]}},{"type":"server_tool_use","id":"srvtoolu_1","name":"bash_code_execution","input":{"command":"ls"},"caller":{"type":"direct"}}]"#;
+        let body: Value = serde_json::from_str(&format!(
+            r#"{{"type":"message","content":{content},"stop_reason":"pause_turn"}}"#
+        ))
+        .unwrap();
+        let reply = read_reply(&body).unwrap();
+        let params = json!({"model": "claude-sonnet-5-5", "system": "s", "tools": []});
+        let messages = [user_turn("go", &[]), assistant_turn(reply.content)];
+        let sent = message_body(&params, &messages, Some("container_1")).to_string();
+        let back: Value = serde_json::from_str(&sent).unwrap();
+        assert_eq!(back["messages"][1]["content"], body["content"]);
+        // Key order too: the text is the one received, up to JSON's own spelling of
+        // the escape (serde_json writes U+2028 as is).
+        let expected = content.replace("\\u2028", "\u{2028}");
+        assert!(sent.contains(&expected), "{sent}\n{expected}");
+        assert!(sent.ends_with(r#""container":"container_1"}"#), "{sent}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) mod gates;
 mod headers;
 pub(crate) mod key;
 pub(crate) mod messages;
+pub(crate) mod model_facts;
 pub(crate) mod models;
 pub(crate) mod preflight;
 pub(crate) mod prices;

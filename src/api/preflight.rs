@@ -138,7 +138,7 @@ impl ApiClient {
 fn transient(e: &ApiError) -> bool {
     match &e.kind {
         ApiErrorKind::Status { status, .. } => {
-            e.error_code() != Some("enforced_spend_limit_reached")
+            !super::facts::is_spend_limit(e.error_code())
                 && matches!(status, 408 | 409 | 429 | 500..=599)
         }
         ApiErrorKind::Transport(m) => {

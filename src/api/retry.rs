@@ -53,13 +53,23 @@ pub fn is_transient(e: &ApiError) -> bool {
     match &e.kind {
         ApiErrorKind::Transport(_) => true,
         ApiErrorKind::Status { status, .. } => {
-            // A spend-cap 429 keeps failing until the next billing period.
-            if e.error_code() == Some("enforced_spend_limit_reached") {
+            // A spend-cap 429 keeps failing until the cap changes.
+            if super::facts::is_spend_limit(e.error_code()) {
                 return false;
             }
             matches!(status, 408 | 409 | 429 | 500..=599)
         }
         ApiErrorKind::Decode { .. } | ApiErrorKind::Local(_) => false,
+    }
+}
+
+/// The shortest sensible wait before retrying `e` when it names none: a workspace whose
+/// storage is not connected yet asks for a minute (docs/api.md §4.5).
+fn least_wait(e: &ApiError) -> Duration {
+    if e.error_code() == Some("storage_not_ready") {
+        super::facts::STORAGE_NOT_READY_WAIT
+    } else {
+        Duration::ZERO
     }
 }
 
@@ -114,7 +124,11 @@ where
             });
         }
         let computed = backoff.next().unwrap_or(policy.max_delay);
-        let wait = policy.scaled(error.retry_after.unwrap_or(computed));
+        let wait = policy.scaled(
+            error
+                .retry_after
+                .unwrap_or_else(|| least_wait(&error).max(computed)),
+        );
         tracing::warn!(
             endpoint = %error.endpoint,
             attempt,
@@ -160,6 +174,17 @@ mod tests {
             429,
             Some("enforced_spend_limit_reached")
         )));
+        assert!(!is_transient(&status(
+            429,
+            Some("contract_spend_limit_reached")
+        )));
+        assert!(is_transient(&status(429, Some("ramp_limit_exceeded"))));
+        assert!(is_transient(&status(503, Some("storage_not_ready"))));
+        assert_eq!(
+            least_wait(&status(503, Some("storage_not_ready"))),
+            Duration::from_secs(60)
+        );
+        assert_eq!(least_wait(&status(503, None)), Duration::ZERO);
         let mut forced = status(400, None);
         forced.should_retry = Some(true);
         assert!(is_transient(&forced));

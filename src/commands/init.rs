@@ -16,7 +16,7 @@ const MANIFEST_TEXT: &str = r#"# yaml-language-server: $schema=manifest.schema.j
 # `runner validate analysis.yaml`; see what a run would do with `runner plan analysis.yaml`.
 version: 1
 defaults:                           # settings for every job; a job's own value wins
-  model: claude-sonnet-4-5-20250929
+  model: claude-sonnet-5-5
   max_tokens: 16000
   system: You are a careful data analyst. State your assumptions and show your numbers.
 jobs:

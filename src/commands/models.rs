@@ -1,13 +1,14 @@
 //! `runner models`: the API's model catalogue (`GET /v1/models`, every page; active and
 //! deprecated models, retired ones too with `--all`), one row per model with what a
-//! manifest needs to choose one, and its price from the built-in table. The listing is
+//! manifest needs to choose one, and its price today from the price table (built-in, or
+//! `--prices`/`prices` over it). The listing is
 //! saved as the model cache (docs/output.md §5.3), so `validate` and `plan` can check
 //! against it without the network.
 
 use serde::Serialize;
 
 use crate::api::models::{Lifecycle, ModelInfo, supported_names};
-use crate::api::prices::Rates;
+use crate::api::prices::{PriceRow, Rates, Tier};
 use crate::config::ModelsConfig;
 use crate::error::{Error, Exit};
 use crate::store::StateDir;
@@ -34,9 +35,32 @@ struct Listed {
     effort_levels: Option<Vec<String>>,
     /// Whether the code execution tool is supported; `null` when not said.
     code_execution: Option<bool>,
-    /// USD per million tokens from the built-in price table; `null`: unpriced (a job on
-    /// it needs `pricing:`).
-    price: Option<Rates>,
+    /// Its row of the price table in force today; `null`: unpriced (a job on it needs
+    /// `pricing:` or a price file).
+    price: Option<Price>,
+}
+
+/// A model's price today, USD per million tokens.
+#[derive(Debug, Serialize)]
+struct Price {
+    rates: Rates,
+    /// Above `prompt_gt` prompt tokens, every token of the request at these rates.
+    tier: Option<Tier>,
+    batch_factor: f64,
+    effective_from: Option<jiff::civil::Date>,
+    source: String,
+}
+
+impl From<&PriceRow> for Price {
+    fn from(row: &PriceRow) -> Price {
+        Price {
+            rates: row.rates,
+            tier: row.tier,
+            batch_factor: row.batch_factor,
+            effective_from: row.effective_from,
+            source: row.source.clone(),
+        }
+    }
 }
 
 pub async fn models(config: &ModelsConfig, display: &Display) -> Result<Exit, Error> {
@@ -51,7 +75,7 @@ pub async fn models(config: &ModelsConfig, display: &Display) -> Result<Exit, Er
         models.retain(|m| m.lifecycle != Lifecycle::Retired);
     }
     save(config, client.base_url(), &models, display);
-    let listed: Vec<Listed> = models.iter().map(listed).collect();
+    let listed: Vec<Listed> = models.iter().map(|m| listed(m, config)).collect();
     let text = if config.json {
         serde_json::to_string_pretty(&listed).map_err(Error::Json)? + "\n"
     } else {
@@ -78,7 +102,13 @@ fn save(config: &ModelsConfig, base_url: &str, models: &[ModelInfo], display: &D
     }
 }
 
-fn listed(m: &ModelInfo) -> Listed {
+fn listed(m: &ModelInfo, config: &ModelsConfig) -> Listed {
+    let today = config.known.today;
+    let price = config
+        .known
+        .prices
+        .for_model(&m.id, today)
+        .map(|p| Price::from(p.on(today)));
     let caps = m.capabilities.as_ref();
     let thinking = caps
         .and_then(|c| c.thinking.as_ref())
@@ -108,8 +138,7 @@ fn listed(m: &ModelInfo) -> Listed {
         thinking_types: thinking,
         effort_levels: effort,
         code_execution,
-        // LEAD: the dated price table replaces `builtin` here.
-        price: crate::api::prices::builtin(&m.id),
+        price,
     }
 }
 
@@ -161,9 +190,21 @@ fn columns(m: &Listed) -> [String; 10] {
         Some(l) if l.is_empty() => "none".to_owned(),
         Some(l) => l.join(","),
     };
-    let price = m.price.map_or_else(
+    let price = m.price.as_ref().map_or_else(
         || "unpriced".to_owned(),
-        |r| format!("${}/${}", dollars(r.input), dollars(r.output)),
+        |p| {
+            let r = p.rates;
+            let base = format!("${}/${}", dollars(r.input), dollars(r.output));
+            match p.tier {
+                Some(t) => format!(
+                    "{base} (above {}: ${}/${})",
+                    tokens(Some(t.prompt_gt)),
+                    dollars(t.rates.input),
+                    dollars(t.rates.output)
+                ),
+                None => base,
+            }
+        },
     );
     [
         m.id.clone(),

@@ -29,21 +29,26 @@ use super::model_check;
 pub async fn make_plan(
     manifests: &[Utf8PathBuf],
     state_dir: &Utf8Path,
+    known: &manifest::Known,
 ) -> Result<(Plan, StateDir), Error> {
-    let jobs = manifest::load(manifests)?;
+    let jobs = manifest::load(manifests, known)?;
     let state = StateDir::open(state_dir)?;
-    let plan = hash_and_build(&jobs, &state).await?;
+    let plan = hash_and_build(&jobs, &state, known).await?;
     Ok((plan, state))
 }
 
 /// Hashes every input of `jobs` (with the state dir's hash cache), then plans.
-async fn hash_and_build(jobs: &[manifest::Job], state: &StateDir) -> Result<Plan, Error> {
+async fn hash_and_build(
+    jobs: &[manifest::Job],
+    state: &StateDir,
+    known: &manifest::Known,
+) -> Result<Plan, Error> {
     let paths: BTreeSet<Utf8PathBuf> = jobs
         .iter()
         .flat_map(|j| j.inputs.iter().map(|f| f.abs.clone()))
         .collect();
     let hashes = hashing::hash_all(Some(state), paths.into_iter().collect()).await?;
-    Ok(plan::build(jobs, &hashes))
+    Ok(plan::build(jobs, &hashes, known.today))
 }
 
 /// Like [`make_plan`] for `--keep-going`: jobs whose manifest entry (or manifest) is
@@ -52,8 +57,9 @@ async fn hash_and_build(jobs: &[manifest::Job], state: &StateDir) -> Result<Plan
 pub async fn make_plan_keep_going(
     manifests: &[Utf8PathBuf],
     state_dir: &Utf8Path,
+    known: &manifest::Known,
 ) -> Result<(Plan, StateDir, Vec<JobLine>), Error> {
-    let (jobs, rejected, invalid) = manifest::lenient::load_keep_going(manifests);
+    let (jobs, rejected, invalid) = manifest::lenient::load_keep_going(manifests, known);
     if let Some(invalid) = &invalid {
         for d in &invalid.diagnostics {
             let source = invalid.sources.get(&d.file).map(String::as_str);
@@ -65,7 +71,7 @@ pub async fn make_plan_keep_going(
         ));
     }
     let state = StateDir::open(state_dir)?;
-    let plan = hash_and_build(&jobs, &state).await?;
+    let plan = hash_and_build(&jobs, &state, known).await?;
     let lines = rejected
         .iter()
         .map(|r| {
@@ -93,7 +99,7 @@ pub async fn make_plan_keep_going(
 /// cached or to-upload (from the upload cache of this API base URL and key; a cached id is
 /// verified only by `run`, since `plan` makes no network call).
 pub async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error> {
-    let (plan, state) = make_plan(&config.manifests, &config.state_dir).await?;
+    let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
     let plan = match config.shard {
         Some(shard) => shard.restrict(plan),
         None => plan,
@@ -169,14 +175,28 @@ async fn estimate(
         let first = job.turns.first().map_or("", String::as_str);
         let body = count_tokens_body(&request_params(job), first);
         let version = job.settings.api_version.as_str();
-        let tokens = retry(&policy, |attempt| {
+        let counted = retry(&policy, |attempt| {
             client.count_tokens(version, &body, attempt)
         })
-        .await
-        .map_err(|e| Error::Estimate {
-            job: job.id.clone(),
-            source: Box::new(e),
-        })?;
+        .await;
+        // An estimate is a courtesy: a job the endpoint cannot count is shown without one,
+        // and the plan goes on (docs/api.md §3.12).
+        let tokens = match counted {
+            Ok(tokens) => tokens,
+            Err(gave_up) => {
+                ui::note(&format!(
+                    "warning: cannot estimate the cost of {}: {gave_up}",
+                    job.id
+                ));
+                costs.insert(
+                    job.id.clone(),
+                    JobCost::Uncounted {
+                        reason: gave_up.to_string(),
+                    },
+                );
+                continue;
+            }
+        };
         // The first request writes the cache when caching is on.
         let rate = match job.cache {
             CacheTtl::Off => job.rates.input,
@@ -196,7 +216,7 @@ async fn estimate(
                 worst_case_usd: price::worst_case_of_tokens(
                     tokens,
                     job.settings.max_tokens,
-                    &job.rates,
+                    &price::dearest(&job.price),
                     job.cache,
                 ),
             },

@@ -75,9 +75,9 @@ async fn execute(
     let started_at = jiff::Timestamp::now();
     let run_id = history::new_run_id(started_at);
     let (plan, state, rejected) = if config.keep_going {
-        make_plan_keep_going(&config.manifests, &config.state_dir).await?
+        make_plan_keep_going(&config.manifests, &config.state_dir, &config.known).await?
     } else {
-        let (plan, state) = make_plan(&config.manifests, &config.state_dir).await?;
+        let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
         (plan, state, Vec::new())
     };
     let rejected: Vec<JobLine> = rejected

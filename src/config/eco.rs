@@ -22,6 +22,7 @@ pub struct ExplainConfig {
     pub only: Only,
     pub json: bool,
     pub state_dir: Utf8PathBuf,
+    pub known: crate::manifest::Known,
 }
 
 #[derive(Debug)]
@@ -73,6 +74,8 @@ pub struct ModelsConfig {
     pub json: bool,
     /// `--all`: retired models too.
     pub all: bool,
+    /// The price table each model is priced from, and the day.
+    pub known: crate::manifest::Known,
 }
 
 impl ModelsConfig {
@@ -86,8 +89,13 @@ impl ModelsConfig {
     }
 }
 
-pub(super) fn models(args: ModelsArgs, env: &Env) -> Result<ModelsConfig, Error> {
+pub(super) fn models(
+    args: ModelsArgs,
+    env: &Env,
+    known: crate::manifest::Known,
+) -> Result<ModelsConfig, Error> {
     Ok(ModelsConfig {
+        known,
         api: api(env)?,
         api_version: known_version(args.api_version)?,
         policy: retry_policy(args.max_attempts, env),
@@ -140,8 +148,13 @@ pub(super) fn batches(args: BatchesArgs, env: &Env) -> Result<BatchesConfig, Err
     })
 }
 
-pub(super) fn explain(args: ExplainArgs, env: &Env) -> Result<ExplainConfig, Error> {
+pub(super) fn explain(
+    args: ExplainArgs,
+    env: &Env,
+    known: crate::manifest::Known,
+) -> Result<ExplainConfig, Error> {
     Ok(ExplainConfig {
+        known,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,

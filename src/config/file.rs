@@ -45,6 +45,8 @@ pub struct FileOptions {
     junit: Option<Utf8PathBuf>,
     /// `--budget-usd`, as a number of US dollars.
     budget_usd: Option<f64>,
+    /// `--prices`: a price file, relative to this file's folder.
+    prices: Option<Utf8PathBuf>,
 }
 
 /// A config file that was read.
@@ -92,6 +94,11 @@ impl Loaded {
             path: self.path.clone(),
             reason: format!("`{key}`: {reason}"),
         }
+    }
+
+    /// The file's `prices`, resolved against its folder.
+    pub fn prices(&self) -> Option<Utf8PathBuf> {
+        self.options.prices.as_deref().map(|p| self.path_in(p))
     }
 
     /// The file's `out`, for `runner history` and `runner batches` when `-o` is not given.
@@ -263,4 +270,19 @@ fn expand(pattern: &Utf8Path) -> Result<Vec<Utf8PathBuf>, String> {
         return Err(format!("`{pattern}` matches no file"));
     }
     Ok(found)
+}
+
+/// The `prices` key of `cwd/runner.toml`, for the commands that do not read the rest of the
+/// file (`validate`, `plan`): a broken file is not theirs to judge, so it gives `None`.
+pub fn prices_only(cwd: Option<&Utf8Path>) -> Option<Utf8PathBuf> {
+    let path = cwd?.join(DEFAULT_NAME);
+    let text = fs_err::read_to_string(&path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let prices = Utf8Path::new(table.get("prices")?.as_str()?);
+    Some(if prices.is_absolute() {
+        prices.to_owned()
+    } else {
+        path.parent()
+            .map_or_else(|| prices.to_owned(), |d| d.join(prices))
+    })
 }

@@ -611,6 +611,7 @@ impl Batcher {
                 request_id: None,
                 body: message,
                 batch: Some(at),
+                received_on: crate::api::prices::today(),
             }),
             Some(ItemOutcome::Errored {
                 error_type,

@@ -30,7 +30,8 @@ pub fn request_params(job: &PlannedJob) -> Value {
         temperature: s.temperature,
         top_p: s.top_p,
         top_k: s.top_k,
-        thinking_budget_tokens: s.thinking_budget_tokens,
+        thinking: s.thinking_param(),
+        effort: s.effort.as_deref(),
         cache: job.cache,
     })
 }
@@ -270,7 +271,21 @@ pub async fn converse(
                 Some("refusal") => {
                     conv.error = Some(fail(
                         ErrorKind::Refusal,
-                        format!("the model refused turn {}", turn + 1),
+                        refusal_message(turn, &response.body["stop_details"]),
+                    ));
+                    return conv;
+                }
+                // The response was cut where the context window ran out (docs/api.md §3.7);
+                // like `max_tokens`, what the job got so far is kept.
+                Some("model_context_window_exceeded") => {
+                    conv.error = Some(fail(
+                        ErrorKind::ContextWindowExceeded,
+                        format!(
+                            "turn {} filled the context window of `{}`, so its answer was cut off; \
+                             shorten the prompts or the inputs the model reads, or split the job",
+                            turn + 1,
+                            job.settings.model
+                        ),
                     ));
                     return conv;
                 }
@@ -291,6 +306,23 @@ pub async fn converse(
     conv
 }
 
+/// Why the model refused, from the response's `stop_details` (docs/api.md §3.7): its
+/// `category` and `explanation` when the API gave them.
+fn refusal_message(turn: usize, details: &Value) -> String {
+    let mut message = format!("the model refused turn {}", turn + 1);
+    if let Some(category) = details["category"].as_str() {
+        message.push_str(&format!(" (category `{category}`)"));
+    }
+    let explanation = details["explanation"]
+        .as_str()
+        .map(|e| e.trim().trim_end_matches('.'));
+    if let Some(explanation) = explanation.filter(|e| !e.is_empty()) {
+        message.push_str(&format!(": {explanation}"));
+    }
+    message.push_str("; rephrase the prompt, or run the job on another model");
+    message
+}
+
 fn exchange(
     turn: usize,
     continuation: u32,
@@ -307,5 +339,6 @@ fn exchange(
         usage: Usage::from_wire(&body["usage"]),
         response: body.clone(),
         batch: batch.cloned(),
+        received_on: crate::api::prices::today(),
     }
 }

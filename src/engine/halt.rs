@@ -45,7 +45,7 @@ pub fn check(ctx: &super::Ctx, error: &ApiError) {
 }
 
 fn fatal_for_all(error: &ApiError) -> Option<(&'static str, String)> {
-    if error.error_code() == Some("enforced_spend_limit_reached") {
+    if crate::api::facts::is_spend_limit(error.error_code()) {
         return Some((
             "spend_limit",
             format!(

@@ -15,7 +15,6 @@ use super::budget::{Refused, Reservation};
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
-use crate::api::prices::BATCH_SHARE;
 use crate::api::retry::{GaveUp, retry};
 use crate::plan::{PlannedJob, price};
 use crate::ui::events::Event;
@@ -71,7 +70,7 @@ pub async fn send(
     drop(json);
     if let Some((batcher, hash)) = batch {
         // Batch items are billed at batch prices (docs/api.md §5).
-        let worst = BATCH_SHARE * worst_case(job, size);
+        let worst = job.price.batch_factor * worst_case(job, size);
         let reservation = match reserve(ctx, worst) {
             Ok(r) => r,
             Err(refused) => return Sent::Refused(refused),
@@ -111,7 +110,12 @@ pub async fn send(
 }
 
 fn worst_case(job: &PlannedJob, size: usize) -> f64 {
-    price::worst_case(size as u64, job.settings.max_tokens, &job.rates, job.cache)
+    price::worst_case(
+        size as u64,
+        job.settings.max_tokens,
+        job.prices.on(crate::api::prices::today()),
+        job.cache,
+    )
 }
 
 /// Reserves a request's worst case against `--budget-usd`; a refusal stops the run from
@@ -202,8 +206,8 @@ fn settle(
         Ok(answer) => {
             let cost = price::request_cost(
                 &Usage::from_wire(&answer.body["usage"]),
-                wire::service_tier(&answer.body),
-                &job.rates,
+                wire::billing(&answer.body),
+                job.prices.on(answer.received_on),
                 job.cache,
             );
             let spent = reservation.settle(cost.usd);

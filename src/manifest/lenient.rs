@@ -37,8 +37,11 @@ impl Rejected {
 
 /// The valid jobs, the rejected ones, and the whole [`Invalid`] (for printing every
 /// diagnostic with its source line).
-pub fn load_keep_going(manifests: &[Utf8PathBuf]) -> (Vec<Job>, Vec<Rejected>, Option<Invalid>) {
-    let all = resolve::resolve_all(manifests);
+pub fn load_keep_going(
+    manifests: &[Utf8PathBuf],
+    known: &super::Known,
+) -> (Vec<Job>, Vec<Rejected>, Option<Invalid>) {
+    let all = resolve::resolve_all(manifests, known);
     let mut in_entry = vec![false; all.diags.len()];
     for e in &all.entries {
         for flag in &mut in_entry[e.from..e.to] {

@@ -34,7 +34,7 @@ use camino::Utf8PathBuf;
 
 pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
-pub(crate) use resolve::{Job, RequestSettings};
+pub(crate) use resolve::{Job, RequestSettings, SettingSpans};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.
 #[derive(Debug)]
@@ -44,9 +44,28 @@ pub struct Invalid {
     pub sources: BTreeMap<Utf8PathBuf, String>,
 }
 
+/// What the checks need beyond the manifests: the price table (built-in and the user's)
+/// and the day, which picks the price rows in force (docs/api.md §11).
+#[derive(Clone, Debug)]
+pub struct Known {
+    pub prices: crate::api::prices::PriceTable,
+    pub today: jiff::civil::Date,
+}
+
+impl Known {
+    /// The built-in price table, on `today`.
+    #[cfg(test)]
+    pub fn builtin_on(today: jiff::civil::Date) -> Known {
+        Known {
+            prices: crate::api::prices::PriceTable::builtin(),
+            today,
+        }
+    }
+}
+
 /// Reads and checks the manifests; all jobs, or every diagnostic of every manifest.
-pub fn load(manifests: &[Utf8PathBuf]) -> Result<Vec<Job>, Invalid> {
-    let (sources, result) = resolve::resolve(manifests);
+pub fn load(manifests: &[Utf8PathBuf], known: &Known) -> Result<Vec<Job>, Invalid> {
+    let (sources, result) = resolve::resolve(manifests, known);
     result.map_err(|diagnostics| Invalid {
         diagnostics,
         sources: sources.into_iter().map(|s| (s.path, s.text)).collect(),

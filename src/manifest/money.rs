@@ -1,4 +1,4 @@
-//! A job's price and caching: `pricing:` over the built-in table (docs/api.md §11), and
+//! A job's price and caching: `pricing:` over the price table (docs/api.md §11), and
 //! `cache:` (docs/api.md §3.11). A model without a price is an error here, so `validate`,
 //! `plan` and `run` all refuse it before anything is sent: never a silent $0.
 
@@ -8,12 +8,12 @@ use super::diagnostic::did_you_mean;
 use super::resolve::{Ctx, pos};
 use super::schema::{JobSpec, Pricing, Settings};
 use crate::api::messages::CacheTtl;
-use crate::api::prices::{self, Rates};
+use crate::api::prices::{ModelPrices, PriceRow, Rates};
 
 /// What `money` decided for one job.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Money {
-    pub rates: Rates,
+    pub prices: ModelPrices,
     pub cache: CacheTtl,
 }
 
@@ -50,45 +50,46 @@ impl Ctx<'_> {
             .pricing
             .as_ref()
             .or_else(|| d.and_then(|d| d.pricing.as_ref()));
-        let rates = match model {
+        let prices = match model {
             // A missing model is reported by `settings`.
             None => None,
-            Some(model) => self.rates(model, pricing),
+            Some(model) => self.prices(model, pricing),
         };
         if self.diags.len() > before {
             return None;
         }
         Some(Money {
-            rates: rates?,
+            prices: prices?,
             cache,
         })
     }
 
-    fn rates(
+    fn prices(
         &mut self,
         model: &Spanned<String>,
         pricing: Option<&Spanned<Pricing>>,
-    ) -> Option<Rates> {
-        let builtin = prices::builtin(&model.value);
+    ) -> Option<ModelPrices> {
+        let today = self.known.today;
+        let table = self.known.prices.for_model(&model.value, today);
         let Some(p) = pricing else {
-            if builtin.is_none() {
+            if table.is_none() {
+                let near = did_you_mean(&model.value, self.known.prices.known());
                 let diag = self.err(
                     pos(model),
                     format!(
-                        "no price is known for model `{}` (built-in prices as of {}), so its cost could not be counted",
-                        model.value,
-                        prices::PRICES_AS_OF
+                        "no price is known for model `{}` on {today}, so its cost could not be counted",
+                        model.value
                     ),
                 );
-                diag.help = Some(match did_you_mean(&model.value, prices::known()) {
-                    Some(near) => format!(
-                        "did you mean `{near}`? Otherwise price it: `pricing: {{ input: 3, output: 15 }}` (USD per million tokens) on the job or in `defaults`"
-                    ),
-                    None => "price it: `pricing: { input: 3, output: 15 }` (USD per million tokens) on the job or in `defaults`".to_owned(),
+                let how = "price it in a price file (`--prices FILE`, or `prices = \"FILE\"` in runner.toml: `[[price]]` rows, docs/api.md §11.2), or with `pricing: { input: 2, output: 10 }` (USD per million tokens) on the job or in `defaults`";
+                diag.help = Some(match near {
+                    Some(near) => format!("did you mean `{near}`? Otherwise {how}"),
+                    None => how.to_owned(),
                 });
             }
-            return builtin;
+            return table;
         };
+        let builtin = table.as_ref().map(|t| t.on(today).clone());
         let v = &p.value;
         for (key, value) in [
             ("input", v.input),
@@ -107,7 +108,7 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        let base = match (builtin, v.input, v.output) {
+        let base = match (builtin.as_ref().map(|b| b.rates), v.input, v.output) {
             (Some(b), input, output) => Rates {
                 input: input.unwrap_or(b.input),
                 output: output.unwrap_or(b.output),
@@ -118,11 +119,11 @@ impl Ctx<'_> {
                 self.err(
                     pos(p),
                     format!(
-                        "model `{}` has no built-in price, so `pricing` needs both `input` and `output`",
+                        "model `{}` has no known price, so `pricing` needs both `input` and `output`",
                         model.value
                     ),
                 )
-                .help = Some("e.g. `pricing: { input: 3, output: 15 }` (USD per million tokens)".into());
+                .help = Some("e.g. `pricing: { input: 2, output: 10 }` (USD per million tokens)".into());
                 return None;
             }
         };
@@ -131,7 +132,7 @@ impl Ctx<'_> {
         let keep = |given: Option<f64>, builtin: f64, derived: f64| {
             given.unwrap_or(if v.input.is_some() { derived } else { builtin })
         };
-        Some(Rates {
+        let rates = Rates {
             cache_write_5m: keep(
                 v.cache_write_5m,
                 base.cache_write_5m,
@@ -144,6 +145,22 @@ impl Ctx<'_> {
             ),
             cache_read: keep(v.cache_read, base.cache_read, derived.cache_read),
             ..base
-        })
+        };
+        // The manifest's prices hold on every day; a price tier and the batch and region
+        // factors of the table's row still apply (`pricing:` sets the base rates only).
+        Some(ModelPrices::always(PriceRow {
+            model: model.value.clone(),
+            aliases: Vec::new(),
+            effective_from: None,
+            effective_to: None,
+            rates,
+            tier: builtin.as_ref().and_then(|b| b.tier),
+            batch_factor: builtin
+                .as_ref()
+                .map_or(crate::api::prices::DEFAULT_BATCH_FACTOR, |b| b.batch_factor),
+            us_geo_factor: builtin.as_ref().and_then(|b| b.us_geo_factor),
+            source: format!("pricing: in {} line {}", self.file, pos(p).line),
+            as_of: None,
+        }))
     }
 }

@@ -17,11 +17,11 @@ use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
 use super::template::{self, Vars};
-use crate::api::messages::CacheTtl;
+use crate::api::messages::{CacheTtl, ThinkingDisplay, ThinkingMode, ThinkingParam};
 
 /// `OUT/runs/`: the run history (docs/output.md §12), so no manifest may have this stem.
 pub const RUN_HISTORY: &str = "runs";
-use crate::api::prices::Rates;
+use crate::api::prices::ModelPrices;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
 pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
@@ -40,14 +40,46 @@ pub struct RequestSettings {
     pub top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_k: Option<u32>,
+    /// `thinking: {budget_tokens}`; kept under its old name so jobs that had it keep their
+    /// fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thinking_budget_tokens: Option<u32>,
+    /// `thinking: adaptive | disabled | between_tools` (never with a budget).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_display: Option<ThinkingDisplay>,
+    /// `output_config.effort`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
     pub tool: String,
     pub max_continuations: u32,
     /// The manifest's `timeout`: the longest the whole conversation may take. Not sent and
     /// not part of the fingerprint: it bounds the run, it does not shape the result.
     #[serde(skip)]
     pub timeout: Option<std::time::Duration>,
+}
+
+impl RequestSettings {
+    /// The `thinking` field its requests send.
+    pub fn thinking_param(&self) -> Option<ThinkingParam> {
+        match (self.thinking_budget_tokens, self.thinking) {
+            (Some(n), _) => Some(ThinkingParam::Budget(n, self.thinking_display)),
+            (None, Some(m)) => Some(ThinkingParam::Mode(m, self.thinking_display)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Where a job's request settings were written, so checks made later (against the Models
+/// API, before a run) can point at them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingSpans {
+    pub model: Pos,
+    pub max_tokens: Option<Pos>,
+    pub thinking: Option<Pos>,
+    pub effort: Option<Pos>,
+    pub tool: Option<Pos>,
 }
 
 /// One job, fully resolved.
@@ -57,6 +89,8 @@ pub struct Job {
     pub manifest_stem: String,
     pub name: String,
     pub settings: RequestSettings,
+    /// Where its request settings were written, for checks against the Models API.
+    pub at: SettingSpans,
     /// The prompt, then each follow-up turn.
     pub turns: Vec<String>,
     pub inputs: Vec<InputFile>,
@@ -64,7 +98,7 @@ pub struct Job {
     pub deliverables: Option<Deliverables>,
     /// Its model's prices, and its prompt caching: neither changes what the job computes,
     /// so neither is in `settings` (which the fingerprint hashes).
-    pub rates: Rates,
+    pub prices: ModelPrices,
     pub cache: CacheTtl,
 }
 
@@ -75,8 +109,11 @@ pub struct Source {
 }
 
 /// Reads and checks every manifest. Returns all jobs, or every problem found.
-pub fn resolve(paths: &[Utf8PathBuf]) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {
-    let all = resolve_all(paths);
+pub fn resolve(
+    paths: &[Utf8PathBuf],
+    known: &super::Known,
+) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {
+    let all = resolve_all(paths, known);
     let result = if all.diags.is_empty() {
         Ok(all.jobs)
     } else {
@@ -103,7 +140,7 @@ pub(super) struct All {
     pub entries: Vec<EntrySpan>,
 }
 
-pub(super) fn resolve_all(paths: &[Utf8PathBuf]) -> All {
+pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
     let mut entries = Vec::new();
     let mut sources = Vec::new();
     let mut jobs = Vec::new();
@@ -152,6 +189,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf]) -> All {
         match schema::parse(path, &text) {
             Ok(m) => {
                 let mut ctx = Ctx {
+                    known,
                     file: path,
                     base: manifest_dir(path),
                     expander: &mut expander,
@@ -194,6 +232,7 @@ pub(super) fn pos<T>(s: &Spanned<T>) -> Pos {
 }
 
 pub(super) struct Ctx<'a> {
+    pub(super) known: &'a super::Known,
     pub(super) file: &'a Utf8Path,
     pub(super) base: Utf8PathBuf,
     pub(super) expander: &'a mut Expander,
@@ -290,6 +329,7 @@ impl Ctx<'_> {
         let before = self.diags.len();
         let settings = self.settings(spec, defaults);
         let money = self.money(spec, defaults);
+        let at = self.spans(spec, defaults);
         let name_pos = pos(&spec.name);
         match (&spec.prompt, &spec.prompt_file) {
             (Some(_), Some(pf)) => {
@@ -386,8 +426,9 @@ impl Ctx<'_> {
                 turns,
                 inputs,
                 deliverables,
-                rates: money.rates,
+                prices: money.prices.clone(),
                 cache: money.cache,
+                at: at.clone(),
             });
         }
         jobs

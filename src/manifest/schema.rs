@@ -32,7 +32,7 @@ pub struct Manifest {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The Claude model, e.g. `claude-sonnet-4-5-20250929`; required here or in `defaults`.
+    /// The Claude model, e.g. `claude-sonnet-5-5`; required here or in `defaults`.
     #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
     /// Most tokens per response (default 16000).
@@ -53,9 +53,19 @@ pub struct Settings {
     /// Top-k sampling; only with api_version `2023-06-01`.
     #[schemars(with = "Option<u32>")]
     pub top_k: Option<Spanned<u32>>,
-    /// Extended thinking: `{ budget_tokens: N }`, N ≥ 1024 and < max_tokens.
-    #[schemars(with = "Option<Thinking>")]
-    pub thinking: Option<Spanned<Thinking>>,
+    /// Thinking: `adaptive`, `disabled`, `between_tools`, or `{ budget_tokens: N }`
+    /// (N ≥ 1024 and < max_tokens), as the model allows; default: `adaptive` on a model
+    /// that thinks by default, none elsewhere.
+    #[schemars(with = "Option<ThinkingSchema>")]
+    pub thinking: Option<Spanned<ThinkingSpec>>,
+    /// Whether thinking text comes back: `summarized` (default when the runner turns
+    /// thinking on, so the report keeps Claude's working notes) or `omitted`.
+    #[schemars(with = "Option<String>")]
+    pub thinking_display: Option<Spanned<String>>,
+    /// How much effort the model spends (`output_config.effort`): `low`, `medium`, `high`,
+    /// `xhigh` or `max`, as the model allows; default: the model's own.
+    #[schemars(with = "Option<String>")]
+    pub effort: Option<Spanned<String>>,
     /// Code-execution tool version (default `code_execution_20250825`).
     #[schemars(with = "Option<String>")]
     pub tool: Option<Spanned<String>>,
@@ -109,7 +119,7 @@ pub struct JobSpec {
     /// Further user turns, in the same conversation and container.
     #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
-    /// The Claude model, e.g. `claude-sonnet-4-5-20250929`; required here or in `defaults`.
+    /// The Claude model, e.g. `claude-sonnet-5-5`; required here or in `defaults`.
     #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
     /// Most tokens per response (default 16000).
@@ -130,9 +140,19 @@ pub struct JobSpec {
     /// Top-k sampling; only with api_version `2023-06-01`.
     #[schemars(with = "Option<u32>")]
     pub top_k: Option<Spanned<u32>>,
-    /// Extended thinking: `{ budget_tokens: N }`, N ≥ 1024 and < max_tokens.
-    #[schemars(with = "Option<Thinking>")]
-    pub thinking: Option<Spanned<Thinking>>,
+    /// Thinking: `adaptive`, `disabled`, `between_tools`, or `{ budget_tokens: N }`
+    /// (N ≥ 1024 and < max_tokens), as the model allows; default: `adaptive` on a model
+    /// that thinks by default, none elsewhere.
+    #[schemars(with = "Option<ThinkingSchema>")]
+    pub thinking: Option<Spanned<ThinkingSpec>>,
+    /// Whether thinking text comes back: `summarized` (default when the runner turns
+    /// thinking on, so the report keeps Claude's working notes) or `omitted`.
+    #[schemars(with = "Option<String>")]
+    pub thinking_display: Option<Spanned<String>>,
+    /// How much effort the model spends (`output_config.effort`): `low`, `medium`, `high`,
+    /// `xhigh` or `max`, as the model allows; default: the model's own.
+    #[schemars(with = "Option<String>")]
+    pub effort: Option<Spanned<String>>,
     /// Code-execution tool version (default `code_execution_20250825`).
     #[schemars(with = "Option<String>")]
     pub tool: Option<Spanned<String>>,
@@ -268,12 +288,64 @@ pub struct Pricing {
     pub cache_read: Option<f64>,
 }
 
-/// Extended thinking: `thinking: { budget_tokens: 4000 }`.
+/// `thinking: { budget_tokens: 4000 }`: extended thinking with a budget, on the models that
+/// still take it.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Thinking {
     /// Tokens the model may think with: ≥ 1024 and < max_tokens.
     pub budget_tokens: u32,
+}
+
+/// `thinking:` as written: a mode word, checked in `settings.rs`, or a budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ThinkingSpec {
+    Mode(String),
+    Budget(Thinking),
+}
+
+impl<'de> Deserialize<'de> for ThinkingSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Spec;
+        impl<'de> serde::de::Visitor<'de> for Spec {
+            type Value = ThinkingSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`adaptive`, `disabled`, `between_tools` or `{ budget_tokens: N }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ThinkingSpec, E> {
+                Ok(ThinkingSpec::Mode(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ThinkingSpec, A::Error> {
+                Thinking::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ThinkingSpec::Budget)
+            }
+        }
+        d.deserialize_any(Spec)
+    }
+}
+
+/// How `thinking:` looks, for the JSON Schema only.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+enum ThinkingSchema {
+    Mode(ThinkingMode),
+    Budget(Thinking),
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "describes the schema; never built")]
+enum ThinkingMode {
+    /// The model decides when and how much to think (`output_config.effort` steers it).
+    Adaptive,
+    /// No thinking, on the models that allow it.
+    Disabled,
+    /// Sonnet 5.5's lowest setting: no up-front thinking, short notes between tool calls.
+    BetweenTools,
 }
 
 /// The only manifest version this runner reads.

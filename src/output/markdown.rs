@@ -38,6 +38,39 @@ pub(super) fn visible(text: &str) -> String {
         .collect()
 }
 
+/// A block quote of `text`, line by line: it cannot end early or swallow what follows.
+pub(super) fn blockquote(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.trim_end().lines() {
+        if line.is_empty() {
+            out.push_str(">\n");
+        } else {
+            out.push_str(&format!("> {line}\n"));
+        }
+    }
+    out
+}
+
+/// The label of Claude's working notes in the documents. The pages give a block quote
+/// that opens with it, in italics, a style of its own (`html/markdown.rs`).
+pub(crate) const NOTES_LABEL: &str = "Working notes";
+
+/// Claude's working notes: the text of a `thinking` block (summarized thinking, and on
+/// the 5.5 models the narration between tool calls, docs/api.md §3.7) as a labelled block
+/// quote, so it never reads as the answer.
+pub(super) fn working_notes(thinking: &str) -> String {
+    format!(
+        "> *{NOTES_LABEL}*\n>\n{}",
+        blockquote(visible(thinking).trim_matches('\n'))
+    )
+}
+
+/// The text of a `thinking` block worth showing: `None` for an empty one (the default
+/// `display: "omitted"` sends no text) or one whose text is not a string.
+pub(crate) fn thinking_text(block: &Value) -> Option<&str> {
+    block["thinking"].as_str().filter(|t| !t.trim().is_empty())
+}
+
 fn longest_run(text: &str, ch: char) -> usize {
     let mut longest = 0;
     let mut current = 0;

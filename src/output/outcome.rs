@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::messages::Usage;
-use crate::api::messages::service_tier;
-use crate::plan::price::{Cost, request_cost};
+use crate::api::messages::billing;
+use crate::plan::price::{Applied, Cost, applied, cost_at};
 use crate::plan::{PlannedInput, PlannedJob};
 use crate::status::{ErrorKind, JobStatus};
 
@@ -23,6 +23,8 @@ pub struct Exchange {
     pub response: serde_json::Value,
     /// Batch mode: the Message Batch and `custom_id` the response came from.
     pub batch: Option<crate::api::batches::BatchRef>,
+    /// The UTC day the response arrived: the day its price row is chosen by.
+    pub received_on: jiff::civil::Date,
 }
 
 /// Why a job failed. `kind` is a stable word for scripts; `message` is for people.
@@ -118,14 +120,19 @@ impl JobOutcome {
 }
 
 impl Exchange {
-    /// This request's price, from its own usage and service tier (docs/api.md §11).
-    pub fn cost(&self, job: &PlannedJob) -> Cost {
-        request_cost(
+    /// The rates this request is billed at: its day's row, its tier and factors
+    /// (docs/api.md §11).
+    pub fn applied(&self, job: &PlannedJob) -> Applied {
+        applied(
             &self.usage,
-            service_tier(&self.response),
-            &job.rates,
-            job.cache,
+            billing(&self.response),
+            job.prices.on(self.received_on),
         )
+    }
+
+    /// This request's price, from its own usage, day and service tier (docs/api.md §11).
+    pub fn cost(&self, job: &PlannedJob) -> Cost {
+        cost_at(&self.usage, &self.applied(job), job.cache)
     }
 }
 

@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::{CacheTtl, Usage};
-use crate::api::prices::Rates;
+use crate::api::prices::{PriceRow, Rates};
 use crate::manifest::RequestSettings;
 use crate::plan::PlannedJob;
 use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::price::Applied;
 use crate::plan::price::Cost;
 use crate::status::ErrorKind;
 
@@ -52,8 +53,11 @@ pub(super) struct JobRecord<'a> {
     usage: Usage,
     /// The job's price, by category (docs/output.md §2); container time is not in it.
     cost: Cost,
-    /// The USD-per-million-token prices it was priced at.
+    /// The USD-per-million-token prices of its model when it started (its first request's
+    /// row, or the manifest's `pricing:`); each request records the row it was billed at.
     prices: Rates,
+    /// That row in full: period, tier, factors, source.
+    price_row: &'a PriceRow,
     cache: CacheTtl,
     container_id: Option<&'a str>,
     started_at: jiff::Timestamp,
@@ -105,8 +109,15 @@ struct RequestRecord<'a> {
     turn: usize,
     continuation: u32,
     stop_reason: Option<&'a str>,
-    usage: Usage,
+    /// Why the turn stopped, as the API sent it (a refusal's `category` and `explanation`);
+    /// absent when the response had none or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_details: Option<&'a Value>,
+    /// The response's `usage` in full (docs/output.md §2.8).
+    usage: Value,
     cost_usd: f64,
+    /// The price row, tier and factor it was billed at.
+    price: Applied,
     /// Batch mode only: the Message Batch id and the item's `custom_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     batch_id: Option<&'a str>,
@@ -119,6 +130,10 @@ struct RequestRecord<'a> {
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
     let job = &outcome.job;
+    let first_row = match outcome.exchanges.first() {
+        Some(e) => job.prices.on(e.received_on),
+        None => &job.price,
+    };
     let expect = job.deliverables.as_ref().map(|d| &d.expect[..]);
     // Judged on the saved files by the name the API gave them, as the check after the last
     // turn judged the metadata.
@@ -184,7 +199,8 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
             .collect(),
         usage: outcome.usage(),
         cost: outcome.cost(),
-        prices: job.rates,
+        prices: first_row.rates,
+        price_row: first_row,
         cache: job.cache,
         container_id: outcome.container_id.as_deref(),
         started_at: outcome.started_at,
@@ -222,8 +238,10 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
         turn: e.turn,
         continuation: e.continuation,
         stop_reason: e.stop_reason.as_deref(),
-        usage: e.usage,
+        stop_details: Some(&e.response["stop_details"]).filter(|d| !d.is_null()),
+        usage: usage_record(e),
         cost_usd: e.cost(job).usd,
+        price: e.applied(job),
         batch_id: e.batch.as_ref().map(|b| b.batch_id.as_str()),
         custom_id: e.batch.as_ref().map(|b| b.custom_id.as_str()),
         service_tier: e
@@ -231,6 +249,32 @@ fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
             .as_ref()
             .and_then(|_| e.response["usage"]["service_tier"].as_str()),
     }
+}
+
+/// A response's `usage` as received, every key kept (`output_tokens_details`,
+/// `inference_geo`, `speed`, `iterations`, …, docs/api.md §3.8), with the counters the
+/// runner prices overwritten by the values it read (a missing or odd one is 0), so what
+/// `job.json` shows is what was billed.
+fn usage_record(e: &Exchange) -> Value {
+    // Cannot fail: `Usage` is a struct of integers.
+    let counted = serde_json::to_value(e.usage).unwrap_or_default();
+    let Value::Object(counted) = counted else {
+        return counted;
+    };
+    let mut usage = match &e.response["usage"] {
+        Value::Object(received) => received.clone(),
+        _ => serde_json::Map::new(),
+    };
+    for (key, value) in counted {
+        match (usage.get_mut(&key), value) {
+            // `cache_creation` may carry TTLs the runner does not know: keep them.
+            (Some(Value::Object(received)), Value::Object(read)) => received.extend(read),
+            (_, value) => {
+                usage.insert(key, value);
+            }
+        }
+    }
+    Value::Object(usage)
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,13 @@
 //! `report.md`: the assistant's words turn by turn, then the generated files (images
 //! inline), then the error if the job failed.
 
-use super::markdown::{code, fence, inline, link_target, visible};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::markdown::{
+    blockquote, code, fence, inline, link_target, thinking_text, visible, working_notes,
+};
 use super::outcome::{Exchange, JobError, JobOutcome, OutputFile};
 use super::{block_type, content_blocks};
 use crate::units;
@@ -77,40 +83,67 @@ fn report_turn(outcome: &JobOutcome, turn: usize) -> String {
         .iter()
         .filter(|e| e.turn == turn)
         .collect();
-    // The model's Markdown is kept as written, but not its terminal escapes.
-    let texts: Vec<String> = exchanges
-        .iter()
-        .flat_map(|e| content_blocks(&e.response))
-        .filter(|b| block_type(b) == "text")
-        .filter_map(|b| b["text"].as_str())
-        .filter(|t| !t.trim().is_empty())
-        .map(visible)
-        .collect();
     if exchanges.is_empty() {
         out.push_str("*No response: the job stopped before this turn.*\n");
-    } else if texts.is_empty() {
-        out.push_str("*No text in this turn.*\n");
+        return out;
     }
-    for (i, text) in texts.iter().enumerate() {
+    let blocks: Vec<&Value> = exchanges
+        .iter()
+        .flat_map(|e| content_blocks(&e.response))
+        .collect();
+    // The model's Markdown is kept as written, but not its terminal escapes. Working notes
+    // (thinking with text) stay in their place among the answer's text blocks; thinking
+    // without text, and redacted thinking, have nothing to show (messages.json keeps them).
+    let mut answered = false;
+    let said: Vec<String> = blocks
+        .iter()
+        .filter_map(|b| match block_type(b) {
+            "text" => answer_text(b).map(|t| {
+                answered = true;
+                format!("{}\n", visible(t).trim_matches('\n'))
+            }),
+            "thinking" => thinking_text(b).map(working_notes),
+            _ => None,
+        })
+        .collect();
+    for (i, part) in said.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(text.trim_matches('\n'));
-        out.push('\n');
+        out.push_str(part);
+    }
+    if !answered {
+        if !said.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&no_answer(&blocks, !said.is_empty()));
     }
     out
 }
 
-fn blockquote(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.trim_end().lines() {
-        if line.is_empty() {
-            out.push_str(">\n");
-        } else {
-            out.push_str(&format!("> {line}\n"));
-        }
+fn answer_text(block: &Value) -> Option<&str> {
+    block["text"].as_str().filter(|t| !t.trim().is_empty())
+}
+
+/// What a turn without answer text did instead: its code executions are in
+/// `transcript.md`, its working notes (if any) just above.
+fn no_answer(blocks: &[&Value], notes: bool) -> String {
+    let mut ids = BTreeSet::new();
+    let calls = blocks
+        .iter()
+        .filter(|b| block_type(b) == "server_tool_use")
+        // A paused call may come again in the continuation: count it once.
+        .filter(|b| b["id"].as_str().is_none_or(|id| ids.insert(id)))
+        .count();
+    match (calls, notes) {
+        (0, false) => "*No text in this turn.*\n".to_owned(),
+        (0, true) => "*No answer text in this turn, only the working notes above.*\n".to_owned(),
+        (n, notes) => format!(
+            "*No answer text in this turn: it ran {}{}; `transcript.md` shows each.*\n",
+            units::count(n, "code execution"),
+            if notes { " (working notes above)" } else { "" }
+        ),
     }
-    out
 }
 
 fn files_section(outputs: &[OutputFile]) -> String {

@@ -1,12 +1,15 @@
 //! `transcript.md`: every code execution of a job in order, each call paired with its
-//! result by `tool_use_id` (docs/api.md §3.3–§3.4), read from the raw responses. Unknown
-//! block and result types are listed, never dropped silently, and never a panic.
+//! result by `tool_use_id` (docs/api.md §3.3–§3.4), with Claude's working notes (thinking
+//! with text) where they came, read from the raw responses. Unknown block and result types
+//! are listed, never dropped silently, and never a panic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::markdown::{code, fence, inline, json_fence, link_target, word_or_code};
+use super::markdown::{
+    code, fence, inline, json_fence, link_target, thinking_text, word_or_code, working_notes,
+};
 use super::outcome::{JobOutcome, OutputFile};
 use super::{block_type, content_blocks};
 use crate::units;
@@ -34,6 +37,7 @@ pub fn transcript_md(outcome: &JobOutcome) -> String {
     let mut n = 0;
     let mut shown: BTreeSet<&str> = BTreeSet::new();
     let mut current_turn = None;
+    let mut hidden_thinking = 0;
     for loc in &blocks {
         let rendered = match block_type(loc.block) {
             "server_tool_use" => {
@@ -54,7 +58,19 @@ pub fn transcript_md(outcome: &JobOutcome) -> String {
                 n += 1;
                 render_orphan(n, loc, &outcome.outputs)
             }
-            "text" | "thinking" | "redacted_thinking" | "container_upload" => continue,
+            // Claude's working notes, in their place between the calls (docs/output.md §8).
+            "thinking" => match thinking_text(loc.block) {
+                Some(text) => working_notes(text),
+                None => {
+                    hidden_thinking += 1;
+                    continue;
+                }
+            },
+            "redacted_thinking" => {
+                hidden_thinking += 1;
+                continue;
+            }
+            "text" | "container_upload" => continue,
             other => render_unknown(loc, other),
         };
         if current_turn != Some(loc.turn) {
@@ -71,6 +87,13 @@ pub fn transcript_md(outcome: &JobOutcome) -> String {
         1 => "1 code execution.\n".to_owned(),
         n => format!("{n} code executions, in order.\n"),
     });
+    if hidden_thinking > 0 {
+        out.push_str(&format!(
+            "\n*{} not shown: the API sent them without text (thinking `display` omitted, \
+             or redacted); `messages.json` keeps every block.*\n",
+            units::count(hidden_thinking, "thinking block")
+        ));
+    }
     out.push_str(&body);
     out
 }

@@ -26,8 +26,8 @@ pub(crate) mod text;
 use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
-use crate::api::prices::Rates;
-use crate::manifest::{Deliverables, Job, RequestSettings};
+use crate::api::prices::{ModelPrices, PriceRow, Rates};
+use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -43,6 +43,10 @@ pub struct PlannedJob {
     pub manifest: Utf8PathBuf,
     pub name: String,
     pub settings: RequestSettings,
+    /// Where its settings were written in the manifest, for the model check before a run
+    /// (`models.rs`); not part of the plan's output.
+    #[serde(skip)]
+    pub at: SettingSpans,
     /// The system prompt as sent: the manifest's `system`, then the runner's addition.
     pub system: String,
     pub turns: Vec<String>,
@@ -51,8 +55,14 @@ pub struct PlannedJob {
     /// What the job must produce (`expect`, `repair_turns`); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliverables: Option<Deliverables>,
-    /// USD per million tokens of the job's model (built-in or the manifest's `pricing:`).
+    /// USD per million tokens of the job's model on the day of the plan (the row of the
+    /// price table in force, or the manifest's `pricing:`): `price.rates`.
     pub rates: Rates,
+    /// That row in full: its period, price tier, batch factor and source.
+    pub price: PriceRow,
+    /// Every row the job's requests may be billed at: each is priced by the day it is sent.
+    #[serde(skip)]
+    pub prices: ModelPrices,
     /// Prompt caching (`cache:`); not in the fingerprint: it changes the bill, not the
     /// result (docs/output.md §4).
     pub cache: CacheTtl,
@@ -92,8 +102,12 @@ impl PlannedInput {
 }
 
 /// Builds the plan. `hashes` must hold every input's path (`commands/plan.rs` hashes them
-/// all).
-pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
+/// all); `today` picks the price rows shown (each request is priced by its own day).
+pub fn build(
+    jobs: &[Job],
+    hashes: &BTreeMap<Utf8PathBuf, Hashed>,
+    today: jiff::civil::Date,
+) -> Plan {
     let mut uploads: BTreeMap<(String, String), PlannedUpload> = BTreeMap::new();
     let mut planned = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -139,12 +153,15 @@ pub fn build(jobs: &[Job], hashes: &BTreeMap<Utf8PathBuf, Hashed>) -> Plan {
             manifest: job.manifest.clone(),
             name: job.name.clone(),
             settings: job.settings.clone(),
+            at: job.at.clone(),
             system,
             turns: job.turns.clone(),
             inputs,
             fingerprint,
             deliverables: job.deliverables.clone(),
-            rates: job.rates,
+            rates: job.prices.on(today).rates,
+            price: job.prices.on(today).clone(),
+            prices: job.prices.clone(),
             cache: job.cache,
         });
     }

@@ -8,29 +8,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_saphyr::Spanned;
 
 use super::PlannedJob;
 use crate::api::capabilities::{self, Problem, Requested, Setting};
+use crate::api::messages::ThinkingParam;
 use crate::api::models::{Lifecycle, ModelInfo};
 use crate::manifest::diagnostic::{Pos, did_you_mean};
-use crate::manifest::schema::{self, JobSpec, Manifest};
-use crate::manifest::{Diagnostic, Invalid, Job, RequestSettings};
+use crate::manifest::{Diagnostic, Invalid, Job, RequestSettings, SettingSpans};
 
 /// One job's use of a model: where it is declared and what its requests ask.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelUse<'a> {
     pub manifest: &'a Utf8Path,
-    pub job: &'a str,
     pub settings: &'a RequestSettings,
+    /// Where the settings were written.
+    pub at: &'a SettingSpans,
 }
 
 impl<'a> From<&'a PlannedJob> for ModelUse<'a> {
     fn from(job: &'a PlannedJob) -> ModelUse<'a> {
         ModelUse {
             manifest: &job.manifest,
-            job: &job.name,
             settings: &job.settings,
+            at: &job.at,
         }
     }
 }
@@ -39,8 +39,8 @@ impl<'a> From<&'a Job> for ModelUse<'a> {
     fn from(job: &'a Job) -> ModelUse<'a> {
         ModelUse {
             manifest: &job.manifest,
-            job: &job.name,
             settings: &job.settings,
+            at: &job.at,
         }
     }
 }
@@ -72,10 +72,10 @@ pub fn distinct<'a>(uses: &[ModelUse<'a>]) -> BTreeSet<&'a str> {
 pub fn requested(settings: &RequestSettings) -> Requested<'_> {
     Requested {
         max_tokens: settings.max_tokens,
-        // The old `thinking: {budget_tokens}` form is sent as `enabled`.
-        // LEAD: wire thinking/effort (the new `thinking` forms and `effort` of RequestSettings).
-        thinking: settings.thinking_budget_tokens.map(|_| "enabled"),
-        effort: None,
+        // As sent: `{budget_tokens}` is type `enabled`; the default a thinking model gets
+        // (`adaptive`) is checked like a written one.
+        thinking: settings.thinking_param().map(ThinkingParam::wire_type),
+        effort: settings.effort.as_deref(),
         // Every request of the runner carries the code execution tool.
         code_execution: true,
     }
@@ -89,7 +89,7 @@ pub fn evaluate(
     catalogue: &[ModelInfo],
     now: jiff::Timestamp,
 ) -> Findings {
-    let mut manifests = Manifests::default();
+    let mut sources = Sources::default();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut warned: BTreeSet<&str> = BTreeSet::new();
     let mut warnings = Vec::new();
@@ -98,7 +98,8 @@ pub fn evaluate(
         let Some(found) = known.get(model) else {
             continue;
         };
-        let at = manifests.pos(u.manifest, u.job, Key::Model);
+        sources.read(u.manifest);
+        let at = u.at.model;
         match found {
             Known::NotFound => diagnostics.push(
                 Diagnostic::new(
@@ -128,8 +129,14 @@ pub fn evaluate(
                     warnings.push(deprecated(u.manifest, at, info, catalogue, now));
                 }
                 for problem in capabilities::check(info, &requested(u.settings)) {
-                    let key = Key::of(problem.setting);
-                    let at = manifests.pos(u.manifest, u.job, key);
+                    let key = match problem.setting {
+                        Setting::MaxTokens => u.at.max_tokens,
+                        Setting::Thinking => u.at.thinking,
+                        Setting::Effort => u.at.effort,
+                        Setting::Tool => u.at.tool,
+                    };
+                    // A setting left at its default points at the model that refuses it.
+                    let at = key.unwrap_or(at);
                     diagnostics.push(problem_diagnostic(u.manifest, at, &problem));
                 }
             }
@@ -138,9 +145,9 @@ pub fn evaluate(
     let mut seen = BTreeSet::new();
     diagnostics
         .retain(|d| seen.insert((d.file.clone(), d.pos.line, d.pos.column, d.message.clone())));
-    let invalid = (!diagnostics.is_empty()).then(|| Invalid {
+    let invalid = (!diagnostics.is_empty()).then_some(Invalid {
         diagnostics,
-        sources: manifests.sources(),
+        sources: sources.texts,
     });
     Findings { invalid, warnings }
 }
@@ -216,135 +223,18 @@ fn day(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d").to_string()
 }
 
-/// The manifest key a finding points at.
-#[derive(Clone, Copy, Debug)]
-enum Key {
-    Model,
-    MaxTokens,
-    Thinking,
-    Tool,
-    Effort,
-}
-
-impl Key {
-    fn of(setting: Setting) -> Key {
-        match setting {
-            Setting::MaxTokens => Key::MaxTokens,
-            Setting::Thinking => Key::Thinking,
-            Setting::Tool => Key::Tool,
-            Setting::Effort => Key::Effort,
-        }
-    }
-}
-
-/// The manifests, read again to find where a job's setting was written: the job's own key,
-/// else the one in `defaults`, else the job's `name` (a setting left at its default).
+/// The manifests' texts, read again to show the lines the diagnostics point at.
 #[derive(Default)]
-struct Manifests {
-    parsed: BTreeMap<Utf8PathBuf, Option<(String, Manifest)>>,
+struct Sources {
+    texts: BTreeMap<Utf8PathBuf, String>,
 }
 
-impl Manifests {
-    fn pos(&mut self, file: &Utf8Path, job: &str, key: Key) -> Pos {
-        let parsed = self.parsed.entry(file.to_owned()).or_insert_with(|| {
-            let text = crate::manifest::inputs::read_text(file).ok()?;
-            let manifest = schema::parse(file, &text).ok()?;
-            Some((text, manifest))
-        });
-        let Some((_, manifest)) = parsed else {
-            return Pos::start();
-        };
-        let spec = spec_of(manifest, job);
-        let defaults = manifest.defaults.as_ref();
-        let model = spec
-            .and_then(|s| s.model.as_ref())
-            .or_else(|| defaults.and_then(|d| d.model.as_ref()))
-            .map(at);
-        let own = match key {
-            Key::Model => None,
-            Key::MaxTokens => spec
-                .and_then(|s| s.max_tokens.as_ref())
-                .or_else(|| defaults.and_then(|d| d.max_tokens.as_ref()))
-                .map(at),
-            Key::Thinking => spec
-                .and_then(|s| s.thinking.as_ref())
-                .or_else(|| defaults.and_then(|d| d.thinking.as_ref()))
-                .map(at),
-            Key::Tool => spec
-                .and_then(|s| s.tool.as_ref())
-                .or_else(|| defaults.and_then(|d| d.tool.as_ref()))
-                .map(at),
-            // LEAD: wire thinking/effort (point at the `effort` key once the schema has it).
-            Key::Effort => None,
-        };
-        own.or(model)
-            .or_else(|| spec.map(|s| at(&s.name)))
-            .unwrap_or_else(Pos::start)
-    }
-
-    fn sources(self) -> BTreeMap<Utf8PathBuf, String> {
-        self.parsed
-            .into_iter()
-            .filter_map(|(path, parsed)| Some((path, parsed?.0)))
-            .collect()
-    }
-}
-
-fn at<T>(s: &Spanned<T>) -> Pos {
-    Pos::from_location(s.referenced)
-}
-
-/// The `jobs:` entry that made the job named `job`: the entry of that name, else the first
-/// `for_each` entry whose name template fits it.
-fn spec_of<'m>(manifest: &'m Manifest, job: &str) -> Option<&'m JobSpec> {
-    let specs = &manifest.jobs.value;
-    specs.iter().find(|s| s.name.value == job).or_else(|| {
-        specs
-            .iter()
-            .filter(|s| s.for_each.is_some())
-            .find(|s| template_fits(&s.name.value, job))
-    })
-}
-
-/// Whether `name` could be `template` with its `{{ … }}` placeholders filled: its literal
-/// pieces appear in order, the first at the start and the last at the end.
-fn template_fits(template: &str, name: &str) -> bool {
-    let mut pieces = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        pieces.push(&rest[..open]);
-        let after = &rest[open..];
-        rest = match after.find("}}") {
-            Some(close) => &after[close + 2..],
-            None => "",
-        };
-    }
-    if pieces.is_empty() {
-        return template == name;
-    }
-    let Some(mut tail) = name.strip_prefix(pieces[0]) else {
-        return false;
-    };
-    for middle in &pieces[1..] {
-        match tail.find(middle) {
-            Some(i) => tail = &tail[i + middle.len()..],
-            None => return false,
+impl Sources {
+    fn read(&mut self, file: &Utf8Path) {
+        if !self.texts.contains_key(file)
+            && let Ok(text) = crate::manifest::inputs::read_text(file)
+        {
+            self.texts.insert(file.to_owned(), text);
         }
-    }
-    tail.ends_with(rest)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_templates_fit_the_names_they_make() {
-        assert!(template_fits("w-{{ stem }}", "w-a"));
-        assert!(template_fits("{{ stem }}-x-{{ name }}.y", "a-x-b.csv.y"));
-        assert!(!template_fits("w-{{ stem }}", "v-a"));
-        assert!(!template_fits("{{ stem }}-done", "a-todo"));
-        assert!(template_fits("plain", "plain"));
-        assert!(!template_fits("plain", "plainer"));
     }
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::messages::{CacheTtl, Usage};
-use crate::api::prices::{BATCH_SHARE, Rates};
+use crate::api::prices::{Billing, PriceRow, Rates};
 
 const PER: f64 = 1_000_000.0;
 
@@ -52,20 +52,54 @@ fn tokens(n: u64) -> f64 {
     n as f64
 }
 
-/// The price of one response's `usage`. `service_tier` is the response's
-/// (`batch` is half price); `asked` is the TTL the request asked for, which prices cache
-/// writes the response did not split by TTL.
-pub fn request_cost(
-    usage: &Usage,
-    service_tier: Option<&str>,
-    rates: &Rates,
-    asked: CacheTtl,
-) -> Cost {
-    let share = if service_tier == Some("batch") {
-        BATCH_SHARE
-    } else {
-        1.0
-    };
+/// Which rates of which row a request was billed at (recorded per request in job.json).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Applied {
+    pub model: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<jiff::civil::Date>,
+    /// The request's prompt was above the row's whole-request tier.
+    pub tier: bool,
+    /// Batch and US-only factors, multiplied (1.0 for neither).
+    pub factor: f64,
+    pub rates: Rates,
+    pub source: String,
+}
+
+/// Which rates and factor of `row` the response's `usage` is billed at.
+pub fn applied(usage: &Usage, billing: Billing<'_>, row: &PriceRow) -> Applied {
+    let prompt = usage
+        .input_tokens
+        .saturating_add(usage.cache_creation_input_tokens)
+        .saturating_add(usage.cache_read_input_tokens);
+    let tier = row.tier.filter(|t| prompt > t.prompt_gt);
+    let mut factor = 1.0;
+    if billing.service_tier == Some("batch") {
+        factor *= row.batch_factor;
+    }
+    if billing.inference_geo == Some("us") {
+        factor *= row.us_geo_factor.unwrap_or(1.0);
+    }
+    Applied {
+        model: row.model.clone(),
+        effective_from: row.effective_from,
+        tier: tier.is_some(),
+        factor,
+        rates: tier.map_or(row.rates, |t| t.rates),
+        source: row.source.clone(),
+    }
+}
+
+/// The price of one response's `usage` at `row`. `asked` is the TTL the request asked
+/// for, which prices cache writes the response did not split by TTL.
+pub fn request_cost(usage: &Usage, billing: Billing<'_>, row: &PriceRow, asked: CacheTtl) -> Cost {
+    cost_at(usage, &applied(usage, billing, row), asked)
+}
+
+/// The price of `usage` at the rates and factor already chosen.
+pub fn cost_at(usage: &Usage, applied: &Applied, asked: CacheTtl) -> Cost {
+    let rates = &applied.rates;
+    let share = applied.factor;
     let split = usage.cache_creation;
     let split_sum = split
         .ephemeral_5m_input_tokens
@@ -107,13 +141,28 @@ pub const TOOL_OVERHEAD_TOKENS: u64 = 16_384;
 /// The most one request could cost: every byte of its body an input token (a token is
 /// never shorter than one byte of UTF-8 text) plus the tool overhead, all billed at the
 /// dearest input price the job's caching can incur, and `max_tokens` of output.
-pub fn worst_case(body_bytes: u64, max_tokens: u32, rates: &Rates, cache: CacheTtl) -> f64 {
+pub fn worst_case(body_bytes: u64, max_tokens: u32, row: &PriceRow, cache: CacheTtl) -> f64 {
+    let rates = &dearest(row);
     worst_case_of_tokens(
         body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS),
         max_tokens,
         rates,
         cache,
     )
+}
+
+/// The dearest rates `row` can bill at: its tier's when it has one, times the US-only factor
+/// (a response may report it whatever was asked).
+pub fn dearest(row: &PriceRow) -> Rates {
+    let r = row.tier.map_or(row.rates, |t| t.rates);
+    let f = row.us_geo_factor.unwrap_or(1.0).max(1.0);
+    Rates {
+        input: r.input * f,
+        cache_write_5m: r.cache_write_5m * f,
+        cache_write_1h: r.cache_write_1h * f,
+        cache_read: r.cache_read * f,
+        output: r.output * f,
+    }
 }
 
 /// The most a request of `input` tokens could cost: all of them at the dearest input
@@ -129,13 +178,29 @@ pub fn worst_case_of_tokens(input: u64, max_tokens: u32, rates: &Rates, cache: C
 
 #[cfg(test)]
 mod tests {
+    use jiff::civil::date;
+
     use super::*;
     use crate::api::messages::CacheCreation;
-    use crate::api::prices::builtin;
+    use crate::api::prices::PriceTable;
+
+    fn row(model: &str) -> PriceRow {
+        let day = date(2026, 12, 7);
+        PriceTable::builtin()
+            .for_model(model, day)
+            .unwrap()
+            .on(day)
+            .clone()
+    }
+
+    const STANDARD: Billing<'static> = Billing {
+        service_tier: Some("standard"),
+        inference_geo: Some("global"),
+    };
 
     #[test]
     fn a_request_is_priced_by_category_and_ttl() {
-        let rates = builtin("claude-sonnet-4-5").unwrap();
+        let rates = row("claude-sonnet-4-6");
         let usage = Usage {
             input_tokens: 4,
             output_tokens: 1_000,
@@ -147,23 +212,58 @@ mod tests {
             },
             ..Usage::default()
         };
-        let c = request_cost(&usage, Some("standard"), &rates, CacheTtl::FiveMinutes);
+        let c = request_cost(&usage, STANDARD, &rates, CacheTtl::FiveMinutes);
         let by_hand = 4.0 * 3.0 / 1e6
             + 400.0 * 3.75 / 1e6 // 399 split + 1 unsplit at the asked TTL
             + 100.0 * 6.0 / 1e6
             + 8_934.0 * 0.3 / 1e6
             + 1_000.0 * 15.0 / 1e6;
         assert!((c.usd - by_hand).abs() < 1e-12, "{} vs {by_hand}", c.usd);
-        let batch = request_cost(&usage, Some("batch"), &rates, CacheTtl::FiveMinutes);
-        assert!((batch.usd - by_hand / 2.0).abs() < 1e-12);
+        let batch = Billing {
+            service_tier: Some("batch"),
+            ..STANDARD
+        };
+        let b = request_cost(&usage, batch, &rates, CacheTtl::FiveMinutes);
+        assert!((b.usd - by_hand / 2.0).abs() < 1e-12);
+        let us = Billing {
+            inference_geo: Some("us"),
+            ..STANDARD
+        };
+        let u = request_cost(&usage, us, &rates, CacheTtl::FiveMinutes);
+        assert!((u.usd - by_hand * 1.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn haiku_5_5_bills_the_whole_request_at_the_tier_above_100000_prompt_tokens() {
+        let haiku = row("claude-haiku-5-5");
+        let at = |input: u64, read: u64| Usage {
+            input_tokens: input,
+            cache_read_input_tokens: read,
+            output_tokens: 10_000,
+            ..Usage::default()
+        };
+        // 100,000 exactly is "up to 100,000": the low tier.
+        let low = request_cost(&at(60_000, 40_000), STANDARD, &haiku, CacheTtl::Off);
+        let by_hand = 60_000.0 * 0.10 / 1e6 + 40_000.0 * 0.01 / 1e6 + 10_000.0 * 0.50 / 1e6;
+        assert!((low.usd - by_hand).abs() < 1e-12, "{}", low.usd);
+        // One more prompt token (a cache read counts) moves every token, output included.
+        let usage = at(60_000, 40_001);
+        let high = request_cost(&usage, STANDARD, &haiku, CacheTtl::Off);
+        let by_hand = 60_000.0 * 0.50 / 1e6 + 40_001.0 * 0.05 / 1e6 + 10_000.0 * 2.50 / 1e6;
+        assert!((high.usd - by_hand).abs() < 1e-12, "{}", high.usd);
+        assert!(applied(&usage, STANDARD, &haiku).tier);
     }
 
     #[test]
     fn the_worst_case_covers_any_usage_the_body_can_produce() {
-        let rates = builtin("claude-haiku-4-5").unwrap();
-        let w = worst_case(1_000, 2_000, &rates, CacheTtl::OneHour);
+        let haiku = row("claude-haiku-4-5");
+        let w = worst_case(1_000, 2_000, &haiku, CacheTtl::OneHour);
         assert!((w - ((1_000.0 + 16_384.0) * 2.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
-        let w = worst_case(1_000, 2_000, &rates, CacheTtl::Off);
+        let w = worst_case(1_000, 2_000, &haiku, CacheTtl::Off);
         assert!((w - ((1_000.0 + 16_384.0) * 1.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
+        // With a tier and a US-only factor, at the dearest of them.
+        let h55 = row("claude-haiku-5-5");
+        let w = worst_case(0, 1_000, &h55, CacheTtl::Off);
+        assert!((w - (16_384.0 * 0.5 + 1_000.0 * 2.5) * 1.1 / 1e6).abs() < 1e-12);
     }
 }

@@ -21,7 +21,7 @@ pub struct Status {
 }
 
 /// What `runner plan` knows of a job's cost.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobCost {
     /// `cost.usd` of its previous `job.json`.
@@ -34,6 +34,8 @@ pub enum JobCost {
         first_request_usd: f64,
         worst_case_usd: f64,
     },
+    /// `--estimate` asked, and the token-counting endpoint could not count it: why.
+    Uncounted { reason: String },
 }
 
 impl Status {
@@ -48,7 +50,7 @@ impl Status {
                 Some(JobCost::Estimate {
                     first_request_usd, ..
                 }) => total += first_request_usd,
-                None => unknown += 1,
+                Some(JobCost::Uncounted { .. }) | None => unknown += 1,
             }
         }
         (total, unknown)
@@ -143,10 +145,13 @@ pub fn render(plan: &Plan, status: &Status) -> String {
                     worst_case_usd,
                 }) => writeln!(
                     s,
-                    "    cost {} for the first request ({input_tokens} input tokens); worst case of that request {}",
+                    "    cost {} for the first request ({input_tokens} input tokens, not counting the input files); worst case of that request {}",
                     usd_text(*first_request_usd),
                     usd_text(*worst_case_usd),
                 ),
+                Some(JobCost::Uncounted { reason }) => {
+                    writeln!(s, "    cost unknown (the token count failed: {reason})")
+                }
                 None => writeln!(
                     s,
                     "    cost unknown (no earlier run; `--estimate` asks the API)"

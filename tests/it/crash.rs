@@ -48,7 +48,7 @@ fn sandbox() -> Sandbox {
         .file("data/c.csv", "c,".repeat(100))
         .file(
             "m.yaml",
-            "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n\
+            "version: 1\ndefaults:\n  model: claude-sonnet-4-6\njobs:\n\
              \x20 - name: j1\n    inputs: [data/a.csv, data/shared.csv]\n    prompt: \"@fake pause 1\"\n    follow_up: [more]\n\
              \x20 - name: j2\n    inputs: [data/b.csv, data/shared.csv]\n    prompt: go\n\
              \x20 - name: j3\n    inputs: [data/c.csv]\n    prompt: go\n",

@@ -155,7 +155,7 @@ impl Sandbox {
 
 /// A manifest with the default model and these `jobs:` entries.
 pub fn manifest(jobs: &str) -> String {
-    format!("version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n{jobs}")
+    format!("version: 1\ndefaults:\n  model: claude-sonnet-4-6\njobs:\n{jobs}")
 }
 
 impl Sandbox {

@@ -10,6 +10,7 @@ mod architecture;
 mod batch;
 mod batches_cmd;
 mod browser;
+mod conversation;
 mod crash;
 mod deliverables;
 #[cfg(unix)]
@@ -27,4 +28,6 @@ mod reliability;
 mod run;
 mod secrets;
 mod snapshots_run;
+mod stops;
+mod today;
 mod validate;

@@ -5,7 +5,7 @@
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 
-use crate::harness::{CommandExt, Sandbox, assert_success, manifest};
+use crate::harness::{CommandExt, Sandbox, assert_success};
 
 /// The fake's date, so the catalogue (Opus 4.5 deprecated, Sonnet 4.5 retired) does not
 /// move under the tests.
@@ -28,6 +28,20 @@ fn on_model(model: &str, extra: &str) -> Sandbox {
     sb
 }
 
+/// A manifest whose `defaults` name a retired model (Sonnet 4.5, retired 2026-11-30) for
+/// the job entries `jobs`, priced by the manifest (the price table's rows for it ended
+/// with it).
+fn on_retired_model(jobs: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        format!(
+            "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  pricing: {{input: 3, output: 15}}\njobs:\n{jobs}"
+        ),
+    );
+    sb
+}
+
 fn requests(fake: &FakeServer, endpoint: &str) -> u32 {
     fake.stats().requests.get(endpoint).copied().unwrap_or(0)
 }
@@ -35,7 +49,7 @@ fn requests(fake: &FakeServer, endpoint: &str) -> u32 {
 #[test]
 fn a_retired_model_ends_the_run_before_any_upload_naming_the_current_models() {
     let fake = fake();
-    let sb = Sandbox::with_manifest("  - name: a\n    inputs: [data.csv]\n    prompt: hi\n");
+    let sb = on_retired_model("  - name: a\n    inputs: [data.csv]\n    prompt: hi\n");
     sb.file("data.csv", "x\n1\n");
     let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
     assert!(
@@ -181,6 +195,11 @@ fn settings_the_model_does_not_accept_are_refused_at_their_keys() {
 #[test]
 fn runner_models_lists_the_catalogue_with_prices() {
     let fake = fake();
+    // Launched after this release: in the catalogue, not in the price table.
+    fake.add_model(serde_json::json!({
+        "id": "claude-sonnet-6", "like": "claude-sonnet-5-5", "display_name": "Claude Sonnet 6",
+        "created_at": "2026-12-01T00:00:00Z"
+    }));
     let sb = Sandbox::new();
     let out = sb.cmd_against(&fake, ["models"]).output().unwrap();
     assert_success(&out);
@@ -203,7 +222,10 @@ fn runner_models_json_is_stable_and_all_adds_the_retired() {
         .iter()
         .find(|m| m["id"] == "claude-haiku-4-5-20251001")
         .unwrap();
-    assert_eq!(haiku["price"]["input"], 1.0, "priced by the built-in table");
+    assert_eq!(
+        haiku["price"]["rates"]["input"], 1.0,
+        "priced by the built-in table"
+    );
     assert!(
         all.iter().all(|m| m["lifecycle"] != "retired"),
         "no retired model without --all"
@@ -252,7 +274,7 @@ fn validate_says_once_when_there_is_no_cached_catalogue() {
 #[test]
 fn validate_and_plan_check_against_the_cached_catalogue_without_the_network() {
     let fake = fake();
-    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
+    let sb = on_retired_model("  - name: a\n    prompt: hi\n");
     sb.cmd_against(&fake, ["models"]).assert().success();
     let before = fake.stats().requests_total;
 
@@ -283,8 +305,7 @@ fn validate_and_plan_check_against_the_cached_catalogue_without_the_network() {
     // A deprecated model passes with its warning.
     sb.file(
         "m.yaml",
-        manifest("  - name: a\n    prompt: hi\n")
-            .replace("claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101"),
+        "version: 1\ndefaults:\n  model: claude-opus-4-5-20251101\njobs:\n  - name: a\n    prompt: hi\n",
     );
     let out = sb
         .cmd_against(&fake, ["validate", "m.yaml"])
@@ -307,7 +328,7 @@ fn validate_and_plan_check_against_the_cached_catalogue_without_the_network() {
 #[test]
 fn plan_estimate_checks_the_models_with_the_api() {
     let fake = fake();
-    let sb = Sandbox::with_manifest("  - name: a\n    prompt: hi\n");
+    let sb = on_retired_model("  - name: a\n    prompt: hi\n");
     let stderr = sb
         .cmd_against(&fake, ["plan", "--estimate", "m.yaml"])
         .exit_stderr(2);
@@ -344,6 +365,28 @@ fn a_model_without_the_code_execution_tool_is_refused_at_its_model_key() {
         stderr.contains(
             "error: m.yaml:3:10: `claude-plain-1` does not support the code execution tool"
         ),
+        "{stderr}"
+    );
+    assert_eq!(fake.stats().upload_count, 0);
+}
+
+#[test]
+fn an_effort_level_or_thinking_type_the_model_lacks_is_refused_at_its_key() {
+    let fake = fake();
+    let sb = on_model("claude-opus-4-5-20251101", "    effort: max\n");
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    assert!(
+        stderr.contains(
+            "error: m.yaml:9:13: `claude-opus-4-5-20251101` does not accept effort `max`\n"
+        ) && stderr.contains("= help: the model accepts: low, medium, high"),
+        "{stderr}"
+    );
+    let sb = on_model("claude-sonnet-5", "    thinking: between_tools\n");
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    assert!(
+        stderr.contains(
+            "error: m.yaml:9:15: `claude-sonnet-5` does not accept thinking `between_tools`\n"
+        ) && stderr.contains("= help: the model accepts: adaptive, disabled"),
         "{stderr}"
     );
     assert_eq!(fake.stats().upload_count, 0);

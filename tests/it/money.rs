@@ -128,7 +128,7 @@ fn cache_off_and_1h_change_the_bill_but_not_the_fingerprint() {
     let sb = Sandbox::new();
     let with = |cache: &str| {
         format!(
-            "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  cache: {cache}\njobs:\n{LONG_JOB}"
+            "version: 1\ndefaults:\n  model: claude-sonnet-4-6\n  cache: {cache}\njobs:\n{LONG_JOB}"
         )
     };
     sb.file("m.yaml", with("\"off\""));
@@ -196,7 +196,7 @@ fn an_unpriced_model_is_refused_by_validate_plan_and_run() {
             "{stderr}"
         );
         assert!(
-            stderr.contains("pricing: { input: 3, output: 15 }"),
+            stderr.contains("pricing: { input: 2, output: 10 }"),
             "{stderr}"
         );
     }

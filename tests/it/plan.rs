@@ -9,7 +9,7 @@ fn plan_sandbox() -> Sandbox {
         .file("lookup/codes.json", "{\"a\": 1}\n")
         .file(
             "m.yaml",
-            "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  system: Be careful.\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\", \"lookup/*.json\"]\n    prompt: \"Summarise {{ name }}.\"\n    follow_up: [\"Now plot {{ stem }}.\"]\n",
+            "version: 1\ndefaults:\n  model: claude-sonnet-4-6\n  system: Be careful.\njobs:\n  - name: \"w-{{ stem }}\"\n    for_each: \"data/*.csv\"\n    inputs: [\"{{ path }}\", \"lookup/*.json\"]\n    prompt: \"Summarise {{ name }}.\"\n    follow_up: [\"Now plot {{ stem }}.\"]\n",
         );
     sb
 }

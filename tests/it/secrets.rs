@@ -8,7 +8,7 @@ use fake_anthropic::{Config, Endpoint, FakeServer, Fault};
 
 use crate::harness::{Sandbox, TEST_KEY, assert_success};
 
-const MODEL: &str = "claude-sonnet-4-5-20250929";
+const MODEL: &str = "claude-sonnet-4-6";
 
 fn sandbox() -> Sandbox {
     let sb = Sandbox::new();

@@ -14,14 +14,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "unknown key with suggestion",
         "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    inputz: [data/a.csv]\n    prompt: hi\n",
         &[
-            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `expect`, `repair_turns`, `pricing`, `cache`",
+            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `expect`, `repair_turns`, `pricing`, `cache`",
         ],
     ),
     (
         "unknown key in defaults",
         "version: 1\ndefaults:\n  modle: m\njobs:\n  - name: a\n    prompt: hi\n",
         &[
-            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `tool`, `max_continuations`, `timeout`, `follow_up`, `expect`, `repair_turns`, `pricing`, `cache`",
+            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `follow_up`, `expect`, `repair_turns`, `pricing`, `cache`",
         ],
     ),
     (
@@ -290,7 +290,7 @@ fn all_manifests_are_checked_and_duplicate_stems_rejected() {
 #[test]
 fn a_manifest_cannot_take_the_runners_own_folders_as_its_stem() {
     let sb = sandbox();
-    let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n";
+    let ok = "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-6\n    prompt: hi\n";
     sb.file("runs.yaml", ok).file(".batches.yaml", ok);
     let stderr = sb
         .cmd(["validate", "runs.yaml", ".batches.yaml"])
@@ -356,7 +356,7 @@ fn a_broken_config_file_stops_run_but_not_the_commands_that_do_not_read_it() {
     let sb = sandbox();
     sb.file(
         "m.yaml",
-        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5\n    prompt: hi\n",
+        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-6\n    prompt: hi\n",
     )
     .file("runner.toml", "jobz = 3\n");
     for args in [&["validate", "m.yaml"][..], &["schema"][..]] {

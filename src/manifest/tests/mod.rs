@@ -43,7 +43,12 @@ fn check(sb: &Sandbox, bytes: &[u8]) -> bool {
     let path = sb.root.join("case.yaml");
     fs_err::write(&path, bytes).unwrap();
     let paths = [path.clone()];
-    let result = catch_unwind(AssertUnwindSafe(|| resolve(&paths)));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        resolve(
+            &paths,
+            &super::Known::builtin_on(jiff::civil::date(2026, 12, 7)),
+        )
+    }));
     let Ok((sources, result)) = result else {
         panic!(
             "the loader panicked on:\n{}",

@@ -4,7 +4,9 @@
 //! path inside the job folder (the pages never fetch anything from the network).
 //! pulldown-cmark escapes text and attribute values.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use pulldown_cmark::{BlockQuoteKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
+
+use crate::output::markdown::NOTES_LABEL;
 
 /// Renders untrusted Markdown to HTML that holds no script, event handler or remote
 /// resource.
@@ -37,9 +39,34 @@ pub fn to_html(markdown: &str) -> String {
         }),
         other => other,
     });
+    let mut events: Vec<Event<'_>> = events.collect();
+    mark_working_notes(&mut events);
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, events.into_iter());
     out
+}
+
+/// Gives the block quotes that hold Claude's working notes (they open with the italic
+/// label, `output/markdown.rs`) a class of their own, so the page sets them apart from
+/// the answer and the prompt. Model text that imitates the label only gets the style.
+fn mark_working_notes(events: &mut [Event<'_>]) {
+    for i in 0..events.len() {
+        let labelled = matches!(
+            &events[i..],
+            [
+                Event::Start(Tag::BlockQuote(None)),
+                Event::Start(Tag::Paragraph),
+                Event::Start(Tag::Emphasis),
+                Event::Text(label),
+                Event::End(TagEnd::Emphasis),
+                Event::End(TagEnd::Paragraph),
+                ..
+            ] if label.as_ref() == NOTES_LABEL
+        );
+        if labelled {
+            events[i] = Event::Start(Tag::BlockQuote(Some(BlockQuoteKind::Note)));
+        }
+    }
 }
 
 /// The scheme of a URL, lower-cased, if it has one (`javascript:`, `JaVaScRiPt:`, and
@@ -136,6 +163,28 @@ mod tests {
         let html = to_html("[x](<files/a\"onmouseover=alert(1).png> \"t\\\"itle\")");
         assert!(!html.contains("\"onmouseover"), "{html}");
         assert!(html.contains("tables") || !html.contains("<script"));
+    }
+
+    #[test]
+    fn working_notes_get_their_own_class_and_stay_inert() {
+        let notes = crate::output::markdown::working_notes("Check <b>x</b>\n\n> nested");
+        let html = to_html(&format!("> prompt\n\n{notes}\nanswer\n"));
+        assert_eq!(
+            html.matches("<blockquote class=\"markdown-alert-note\">")
+                .count(),
+            1,
+            "{html}"
+        );
+        assert_eq!(
+            html.matches("<blockquote>").count(),
+            2,
+            "the prompt, the nested quote: {html}"
+        );
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"), "{html}");
+        assert!(
+            html.ends_with("<p>answer</p>\n"),
+            "the notes end where they should: {html}"
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub(crate) fn settings() -> RequestSettings {
         top_p: None,
         top_k: None,
         thinking_budget_tokens: None,
+        thinking: None,
+        thinking_display: None,
+        effort: None,
         tool: "code_execution_20250825".into(),
         max_continuations: 20,
         timeout: None,
@@ -55,6 +58,7 @@ pub(crate) fn exchange(turn: usize, continuation: u32, response: Value) -> Excha
         usage: Usage::from_wire(&response["usage"]),
         response,
         batch: None,
+        received_on: jiff::civil::date(2026, 12, 7),
     }
 }
 
@@ -88,8 +92,11 @@ pub(crate) fn outcome(
             inputs: vec![input()],
             fingerprint: "blake3:0123".into(),
             settings,
+            at: crate::manifest::SettingSpans::default(),
             deliverables: None,
             rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+            price: fixture_row(),
+            prices: crate::api::prices::ModelPrices::always(fixture_row()),
             cache: crate::api::messages::CacheTtl::FiveMinutes,
         },
         error: None,
@@ -274,4 +281,81 @@ pub(crate) fn paused_only() -> JobOutcome {
         )],
         Vec::new(),
     )
+}
+
+/// A job on a model that thinks (Sonnet 5.5 with `display: "summarized"`, docs/api.md
+/// §3.7): signed thinking blocks, empty and with text, the narration between tool calls
+/// as thinking, a redacted block, hostile text in a note, and a second turn that is only
+/// thinking and tool calls.
+pub(crate) fn thinking() -> JobOutcome {
+    let paused = json!({
+        "id": "msg_think_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+        "content": [
+            {"type": "thinking", "thinking": "", "signature": "EqQBCkgIBxABGAIiQ…empty"},
+            {"type": "thinking", "thinking": "The user wants monthly revenue. I'll list the files first.", "signature": "EqQBsig1"},
+            {"type": "server_tool_use", "id": "srvtoolu_ls", "name": "bash_code_execution", "input": {"command": "ls -la $INPUT_DIR"}},
+            {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_ls",
+             "content": {"type": "bash_code_execution_result", "stdout": "sales 2026.csv\n", "stderr": "", "return_code": 0, "content": []}},
+            {"type": "thinking", "thinking": "One CSV, 12 rows. Next: a script that sums by month.\n\n- group by `month`\n- plot", "signature": "EqQBsig2"},
+            {"type": "server_tool_use", "id": "srvtoolu_py", "name": "bash_code_execution", "input": {"command": "python /tmp/plot.py"}}
+        ],
+        "stop_reason": "pause_turn", "stop_details": null,
+        "usage": {"input_tokens": 3000, "output_tokens": 900, "output_tokens_details": {"thinking_tokens": 700}}
+    });
+    let resumed = json!({
+        "id": "msg_think_2", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+        "content": [
+            {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_py",
+             "content": {"type": "bash_code_execution_result", "stdout": "saved\n", "stderr": "", "return_code": 0,
+                         "content": [{"type": "bash_code_execution_output", "file_id": "file_011CPrQ7uT3xYb8nWq2KfL9d"}]}},
+            {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+            {"type": "thinking", "thinking": "Odd text: <script>alert(1)</script> \u{1b}[31mred\u{1b}[0m\n```\nan unclosed fence", "signature": "EqQBsig3"},
+            {"type": "text", "text": "Revenue grew **12 %** over the year; the chart is `revenue_by_month.png`."}
+        ],
+        "stop_reason": "end_turn", "stop_details": null,
+        "usage": {"input_tokens": 4000, "output_tokens": 300}
+    });
+    let tools_only = json!({
+        "id": "msg_think_3", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+        "content": [
+            {"type": "thinking", "thinking": "Re-plotting on a log scale.", "signature": "EqQBsig4"},
+            {"type": "server_tool_use", "id": "srvtoolu_log", "name": "bash_code_execution", "input": {"command": "python /tmp/plot.py --log"}},
+            {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_log",
+             "content": {"type": "bash_code_execution_result", "stdout": "", "stderr": "", "return_code": 0, "content": []}},
+            {"type": "thinking", "thinking": "", "signature": "EqQBsig5"}
+        ],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 5000, "output_tokens": 200}
+    });
+    let mut o = outcome(
+        &["Plot monthly revenue.", "Now on a log scale."],
+        vec![
+            exchange(0, 0, paused),
+            exchange(0, 1, resumed),
+            exchange(1, 0, tools_only),
+        ],
+        vec![output(
+            "revenue_by_month.png",
+            "file_011CPrQ7uT3xYb8nWq2KfL9d",
+            48_213,
+            Some("image/png"),
+        )],
+    );
+    o.job.settings.model = "claude-sonnet-5-5".into();
+    o
+}
+
+fn fixture_row() -> crate::api::prices::PriceRow {
+    crate::api::prices::PriceRow {
+        model: "claude-opus-5-5".into(),
+        aliases: Vec::new(),
+        effective_from: None,
+        effective_to: None,
+        rates: crate::api::prices::Rates::from_base(5.0, 25.0),
+        tier: None,
+        batch_factor: 0.5,
+        us_geo_factor: None,
+        source: "test".into(),
+        as_of: None,
+    }
 }

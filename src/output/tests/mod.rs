@@ -2,6 +2,8 @@
 
 mod explain;
 mod fixtures;
+mod real;
+mod thinking;
 mod transcript;
 
 use camino::{Utf8Path, Utf8PathBuf};

@@ -25,7 +25,7 @@ fn write_manifest(sb: &Sandbox, model: &str, prompt: &str, max_tokens: u32) {
 fn two_inputs_sandbox() -> Sandbox {
     let sb = Sandbox::new();
     sb.file("d/a.csv", "x\n1\n").file("d/b.csv", "y\n2\n");
-    write_manifest(&sb, "claude-sonnet-4-5-20250929", "first", 16000);
+    write_manifest(&sb, "claude-sonnet-4-6", "first", 16000);
     sb
 }
 
@@ -44,7 +44,7 @@ fn explain_names_each_changed_part() {
 
     // One input, the prompt, the model and a setting change.
     sb.file("d/a.csv", "x\n1\n2\n");
-    write_manifest(&sb, "claude-opus-4-1-20250805", "second", 8000);
+    write_manifest(&sb, "claude-opus-4-8", "second", 8000);
     let changed = explain_json(&sb, &["m.yaml", "--only", "a"]);
     assert_eq!(changed.len(), 1, "--only selects");
     assert_eq!(changed[0]["reason"], "changed");
@@ -66,8 +66,8 @@ fn explain_names_each_changed_part() {
         "b.csv is unchanged and not listed"
     );
     let model = &changed[0]["changes"][1];
-    assert_eq!(model["was"], "claude-sonnet-4-5-20250929");
-    assert_eq!(model["now"], "claude-opus-4-1-20250805");
+    assert_eq!(model["was"], "claude-sonnet-4-6");
+    assert_eq!(model["now"], "claude-opus-4-8");
 
     let text = sb.cmd(["explain", "m.yaml"]).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();

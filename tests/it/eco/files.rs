@@ -206,7 +206,7 @@ fn files_calls_send_the_api_version_of_the_jobs_or_the_flag() {
     let sb = Sandbox::new();
     sb.file("d/a.csv", "x\n1\n").file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  api_version: \"2023-06-01\"\njobs:\n  - name: a\n    inputs: [d/a.csv]\n    prompt: one\n",
+        "version: 1\ndefaults:\n  model: claude-sonnet-4-6\n  api_version: \"2023-06-01\"\njobs:\n  - name: a\n    inputs: [d/a.csv]\n    prompt: one\n",
     );
     sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
     // Again after the upload is cached: the bulk check of cached ids too.

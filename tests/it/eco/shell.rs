@@ -118,7 +118,7 @@ fn a_literal_double_brace_reaches_the_prompt() {
     let sb = Sandbox::new();
     sb.file("d/a.csv", "x\n1\n").file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\njobs:\n  - name: \"t-{{ stem }}\"\n    for_each: \"d/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: 'Fill the Jinja template {{ \"{{\" }} user }} from {{ name }}.'\n",
+        "version: 1\ndefaults:\n  model: claude-sonnet-4-6\njobs:\n  - name: \"t-{{ stem }}\"\n    for_each: \"d/*.csv\"\n    inputs: [\"{{ path }}\"]\n    prompt: 'Fill the Jinja template {{ \"{{\" }} user }} from {{ name }}.'\n",
     );
     let plan: serde_json::Value = sb.cmd(["plan", "--json", "m.yaml"]).success_json();
     assert_eq!(

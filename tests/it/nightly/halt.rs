@@ -128,7 +128,7 @@ fn a_conversation_past_its_timeout_fails_with_its_partial_transcript() {
     // Each response takes 400 ms and the turn pauses 10 times: far past 1 s.
     sb.file(
         "m.yaml",
-        "version: 1\ndefaults:\n  model: claude-sonnet-4-5-20250929\n  timeout: 1s\njobs:\n  - name: slow\n    prompt: \"Slow.\\n@fake pause 10\\n@fake sleep 400\"\n  - name: quick\n    timeout: 1m\n    prompt: Quick.\n",
+        "version: 1\ndefaults:\n  model: claude-sonnet-4-6\n  timeout: 1s\njobs:\n  - name: slow\n    prompt: \"Slow.\\n@fake pause 10\\n@fake sleep 400\"\n  - name: quick\n    timeout: 1m\n    prompt: Quick.\n",
     );
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(1));
