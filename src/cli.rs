@@ -42,10 +42,10 @@ pub struct Cli {
 
 /// The environment variables the runner reads, for `--help` (config.rs reads them).
 const ENVIRONMENT: &str = "Environment:
-  ANTHROPIC_API_KEY       API key (`run`, `files`; live counts in `batches`); never printed or stored
+  ANTHROPIC_API_KEY       API key (`run`, `files`, `models`; live counts in `batches`); never printed or stored
   ANTHROPIC_API_KEY_FILE  a file holding the key (a secret mount); not with ANTHROPIC_API_KEY
   ANTHROPIC_BASE_URL      API base URL [default: https://api.anthropic.com]
-  RUNNER_STATE_DIR        hash and upload caches [default: $XDG_STATE_HOME/runner]
+  RUNNER_STATE_DIR        hash, upload and model caches [default: $XDG_STATE_HOME/runner]
   XDG_STATE_HOME          base of the default state dir [default: ~/.local/state]
   RUNNER_SHARD            `K/N`: run and plan only shard K of N (like --shard)
   JOB_COMPLETION_INDEX    0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
@@ -55,13 +55,17 @@ const ENVIRONMENT: &str = "Environment:
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check manifests and inputs; no network.
+    /// Check manifests and inputs, and their models against the cached model catalogue; no
+    /// network.
     Validate {
         /// Manifest files (YAML).
         #[arg(required = true, value_name = "MANIFEST")]
         manifests: Vec<Utf8PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
     },
-    /// Show what a run would do: jobs, inputs with BLAKE3 hashes, unique uploads; no network.
+    /// Show what a run would do: jobs, inputs with BLAKE3 hashes, unique uploads; no network
+    /// (models are checked against the cached model catalogue).
     Plan(PlanArgs),
     /// Run the jobs.
     Run(RunArgs),
@@ -83,6 +87,10 @@ pub enum Command {
     /// The files in the API workspace: list them, prune what this runner uploaded, remove.
     #[command(subcommand)]
     Files(FilesCommand),
+    /// The API's model catalogue: each model's lifecycle, limits, thinking types, effort
+    /// levels, code execution and price; also saved as the model cache that `validate` and
+    /// `plan` check against.
+    Models(ModelsArgs),
     /// Print the manifest's JSON Schema (draft 2020-12) on stdout, for editors and CI.
     Schema,
     /// Print shell completions on stdout, e.g. `source <(runner completions bash)`.
@@ -183,6 +191,24 @@ pub struct FilesApiArgs {
     pub state: StateArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print the catalogue as a JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list retired models (by default: active and deprecated ones).
+    #[arg(long)]
+    pub all: bool,
+    /// `anthropic-version` of the Models requests (`2026-10-21` or `2023-06-01`).
+    #[arg(long, default_value = crate::api::facts::DEFAULT_API_VERSION, value_name = "VERSION")]
+    pub api_version: String,
+    /// Attempts per API call before a transient failure gives up.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_attempts: u16,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -235,7 +261,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     /// Ask the API's token-counting endpoint for the first-request cost of jobs with no
-    /// earlier cost (the only network call `plan` makes; needs ANTHROPIC_API_KEY).
+    /// earlier cost, after checking their models with the Models API (the only network
+    /// calls `plan` makes; needs ANTHROPIC_API_KEY).
     #[arg(long)]
     pub estimate: bool,
     /// The output root a run would use: jobs whose outputs there are fresh are shown as such.
@@ -249,7 +276,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// Where the hash and upload caches live [env: RUNNER_STATE_DIR] [default:
+    /// Where the hash, upload and model caches live [env: RUNNER_STATE_DIR] [default:
     /// $XDG_STATE_HOME/runner, else ~/.local/state/runner].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<Utf8PathBuf>,

@@ -26,7 +26,7 @@ use crate::units;
 
 mod eco;
 
-pub use eco::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig};
+pub use eco::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig};
 
 /// The environment the runner reads: variables, and whether stderr is a terminal.
 #[derive(Clone, Debug, Default)]
@@ -123,25 +123,30 @@ pub struct Config {
 
 #[derive(Debug)]
 pub enum CommandConfig {
-    Validate {
-        manifests: Vec<Utf8PathBuf>,
-        known: Known,
-    },
+    Validate(ValidateConfig),
     Plan(PlanConfig),
     Run(Box<RunConfig>),
     History(HistoryArgs),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
-    Init {
-        dir: Utf8PathBuf,
-    },
+    Init { dir: Utf8PathBuf },
     Files(FilesConfig),
+    Models(ModelsConfig),
     Schema,
     Completions(crate::cli::Shell),
     Man,
-    Report {
-        out: Utf8PathBuf,
-    },
+    Report { out: Utf8PathBuf },
+}
+
+#[derive(Debug)]
+pub struct ValidateConfig {
+    pub manifests: Vec<Utf8PathBuf>,
+    pub known: Known,
+    /// Where the model cache is read from; `None` when no state dir can be found (then
+    /// models are not checked: `validate` never fails for want of a state dir).
+    pub state_dir: Option<Utf8PathBuf>,
+    /// `ANTHROPIC_BASE_URL`: whose cached catalogue to check against.
+    pub base_url: String,
 }
 
 #[derive(Debug)]
@@ -250,10 +255,12 @@ impl Config {
         };
         let known = || known(cli.prices.as_deref());
         let command = match cli.command {
-            Command::Validate { manifests } => CommandConfig::Validate {
+            Command::Validate { manifests, state } => CommandConfig::Validate(ValidateConfig {
                 manifests,
                 known: known()?,
-            },
+                state_dir: state_dir(&state, env).ok(),
+                base_url: base_url(env),
+            }),
             Command::Plan(args) => CommandConfig::Plan(plan(args, env, known()?)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run(args, env, known()?)?)),
             Command::History(args) => CommandConfig::History(args),
@@ -261,6 +268,7 @@ impl Config {
             Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env, known()?)?),
             Command::Init { dir } => CommandConfig::Init { dir },
             Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),
+            Command::Models(args) => CommandConfig::Models(eco::models(args, env, known()?)?),
             Command::Schema => CommandConfig::Schema,
             Command::Completions { shell } => CommandConfig::Completions(shell),
             Command::Man => CommandConfig::Man,
@@ -277,12 +285,16 @@ impl Config {
 
 fn api(env: &Env) -> Result<ApiConfig, Error> {
     Ok(ApiConfig {
-        base_url: env
-            .var("ANTHROPIC_BASE_URL")
-            .unwrap_or(DEFAULT_BASE_URL)
-            .to_owned(),
+        base_url: base_url(env),
         key: key(env)?,
     })
+}
+
+/// `ANTHROPIC_BASE_URL`, else the real API.
+fn base_url(env: &Env) -> String {
+    env.var("ANTHROPIC_BASE_URL")
+        .unwrap_or(DEFAULT_BASE_URL)
+        .to_owned()
 }
 
 /// `ANTHROPIC_API_KEY`, else the trimmed content of the file `ANTHROPIC_API_KEY_FILE`

@@ -90,8 +90,8 @@ pub enum Error {
     NoJobMatches(Vec<String>),
 
     #[error(
-        "ANTHROPIC_API_KEY is not set; `runner run` and `runner files` need an API key \
-         (so does `runner plan --estimate`; to try the runner without one: `cargo run --example demo`)"
+        "ANTHROPIC_API_KEY is not set; `runner run`, `runner files` and `runner models` need an \
+         API key (so does `runner plan --estimate`; to try the runner without one: `cargo run --example demo`)"
     )]
     NoApiKey,
     #[error("cannot find a state dir: set --state-dir, RUNNER_STATE_DIR, XDG_STATE_HOME or HOME")]
@@ -163,6 +163,8 @@ pub enum Error {
     },
     #[error("cannot list the workspace's files")]
     Files(#[source] Box<crate::api::retry::GaveUp>),
+    #[error("cannot list the API's models; check ANTHROPIC_BASE_URL and the key, or try again")]
+    Models(#[source] Box<crate::api::retry::GaveUp>),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 }

@@ -7,6 +7,7 @@
 //! ([`messages::Params`], [`files::UploadSpec`]) and get typed results back.
 
 pub(crate) mod batches;
+pub(crate) mod capabilities;
 pub(crate) mod client;
 pub(crate) mod error;
 pub(crate) mod facts;
@@ -16,6 +17,7 @@ mod headers;
 pub(crate) mod key;
 pub(crate) mod messages;
 pub(crate) mod model_facts;
+pub(crate) mod models;
 pub(crate) mod preflight;
 pub(crate) mod prices;
 pub(crate) mod retry;

@@ -2,7 +2,8 @@
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
 //! last `job.json`. `files`: the Files API and the upload cache. `batches`: the batch records
-//! of an output tree, with their live state from the API. `init`, `schema`,
+//! of an output tree, with their live state from the API. `models`: the Models API's
+//! catalogue (and `model_check.rs`, the check of a run's models). `init`, `schema`,
 //! `completions`, `man`: files and text for editors and shells. `report`:
 //! the HTML pages again, from disk. Fatal errors come back as [`Error`]; failed jobs are
 //! values in the run's record.
@@ -14,6 +15,8 @@ mod files;
 mod history;
 mod init;
 mod man;
+mod model_check;
+mod models;
 mod plan;
 mod report;
 mod run;
@@ -41,16 +44,15 @@ pub fn execute(config: Config) -> Exit {
     let display = config.display;
     let result = runtime.block_on(async {
         match config.command {
-            CommandConfig::Validate { manifests, known } => {
-                validate::validate(&manifests, &known, &display)
-            }
-            CommandConfig::Plan(plan) => plan::plan(&plan).await,
+            CommandConfig::Validate(validate) => validate::validate(&validate, &display),
+            CommandConfig::Plan(plan) => plan::plan(&plan, &display).await,
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
             CommandConfig::Batches(config) => batches::batches(config, &display).await,
             CommandConfig::Explain(explain) => explain::explain(&explain).await,
             CommandConfig::Init { dir } => init::init(&dir),
             CommandConfig::Files(files) => files::files(files, &display).await,
+            CommandConfig::Models(models) => models::models(&models, &display).await,
             CommandConfig::Schema => schema::schema(),
             CommandConfig::Completions(shell) => completions::completions(shell),
             CommandConfig::Man => man::man(),

@@ -1,9 +1,12 @@
-//! `runner plan`: manifest → hashes → plan, printed as text or JSON on stdout. No network.
+//! `runner plan`: manifest → hashes → plan, printed as text or JSON on stdout. No network:
+//! the models of the jobs to run are checked against the cached catalogue. With
+//! `--estimate`, they are checked with the Models API instead, then token-counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::api::ApiClient;
 use crate::api::messages::{CacheTtl, count_tokens_body};
 use crate::api::retry::{RetryPolicy, retry};
 use crate::config::{Config, PlanConfig};
@@ -11,12 +14,16 @@ use crate::engine::conversation::request_params;
 use crate::error::{Error, Exit};
 use crate::output::outcome::{JobError, JobLine, LineHistory};
 use crate::output::records::{is_fresh, last_cost};
+use crate::plan::models::ModelUse;
 use crate::plan::text::JobCost;
-use crate::plan::{self, Plan, hashing, price, text};
+use crate::plan::{self, Plan, PlannedJob, hashing, price, text};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
-use crate::{manifest, ui};
+use crate::ui::Display;
+use crate::{engine, manifest, ui};
+
+use super::model_check;
 
 /// Loads, hashes (with the cache in the state dir) and plans.
 pub async fn make_plan(
@@ -91,7 +98,7 @@ pub async fn make_plan_keep_going(
 /// Each job is marked fresh or to-run (from its `job.json` under `--out`), and each upload
 /// cached or to-upload (from the upload cache of this API base URL and key; a cached id is
 /// verified only by `run`, since `plan` makes no network call).
-pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
+pub async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error> {
     let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
     let plan = match config.shard {
         Some(shard) => shard.restrict(plan),
@@ -117,8 +124,20 @@ pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
             costs.insert(job.id.clone(), JobCost::Last { usd });
         }
     }
-    if config.estimate {
-        estimate(config, &plan, &fresh, &mut costs).await?;
+    let to_run: Vec<&PlannedJob> = plan
+        .jobs
+        .iter()
+        .filter(|j| !fresh.contains(&j.id))
+        .collect();
+    let uses: Vec<ModelUse<'_>> = to_run.iter().map(|j| ModelUse::from(*j)).collect();
+    if !config.estimate {
+        model_check::offline(&state, &config.api.base_url, &uses, display)?;
+    } else if !to_run.is_empty() {
+        let client = config.api.connect(Config::pacing_for_estimates())?;
+        let version = engine::files_api_version(&to_run);
+        let policy = RetryPolicy::default();
+        model_check::online(&client, &state, &uses, &version, &policy, display).await?;
+        estimate(&client, &plan, &fresh, &mut costs).await?;
     }
     let status = text::Status {
         fresh,
@@ -138,7 +157,7 @@ pub async fn plan(config: &PlanConfig) -> Result<Exit, Error> {
 /// `--estimate`: asks the token-counting endpoint about the first request of each job to
 /// run that has no earlier cost.
 async fn estimate(
-    config: &PlanConfig,
+    client: &ApiClient,
     plan: &Plan,
     fresh: &BTreeSet<String>,
     costs: &mut BTreeMap<String, JobCost>,
@@ -151,7 +170,6 @@ async fn estimate(
     if jobs.is_empty() {
         return Ok(());
     }
-    let client = config.api.connect(Config::pacing_for_estimates())?;
     let policy = RetryPolicy::default();
     for job in jobs {
         let first = job.turns.first().map_or("", String::as_str);

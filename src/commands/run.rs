@@ -1,11 +1,13 @@
 //! `runner run`: manifest → plan → (select, lock the output folder, skip what is fresh) →
-//! engine → `run.json` → the closing summary. The order of the stages and nothing else.
+//! key and model checks → engine → `run.json` → the closing summary. The order of the
+//! stages and nothing else.
 
 use std::sync::Arc;
 
 use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
+use super::model_check;
 use super::plan::{make_plan, make_plan_keep_going};
 use super::sharding;
 use super::shutdown::Shutdown;
@@ -21,6 +23,7 @@ use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::output::{history, junit};
 use crate::plan::PlannedJob;
+use crate::plan::models::ModelUse;
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
@@ -31,7 +34,12 @@ pub async fn run(config: RunConfig, display: &Display) -> Result<Exit, Error> {
     let shutdown = Shutdown::install();
     let reporter = ui::reporter(display);
     announce_interrupt(&reporter, shutdown.token.clone());
-    let work = execute(&config, Arc::clone(&reporter), shutdown.token.clone());
+    let work = execute(
+        &config,
+        display,
+        Arc::clone(&reporter),
+        shutdown.token.clone(),
+    );
     tokio::select! {
         result = work => {
             let summary = result?;
@@ -60,6 +68,7 @@ fn announce_interrupt(reporter: &Arc<dyn Reporter>, token: CancellationToken) {
 
 async fn execute(
     config: &RunConfig,
+    display: &Display,
     reporter: Arc<dyn Reporter>,
     cancel: CancellationToken,
 ) -> Result<RunSummary, Error> {
@@ -150,6 +159,11 @@ async fn execute(
         // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
         let files_version = engine::files_api_version(&to_run);
         client.preflight(&files_version).await?;
+        // Then the models: a retired or unknown model, or a setting its model does not
+        // accept, ends the run here too (exit 2), before any upload.
+        let uses: Vec<ModelUse<'_>> = to_run.iter().map(|j| ModelUse::from(*j)).collect();
+        let policy = &config.engine.policy;
+        model_check::online(&client, &state, &uses, &files_version, policy, display).await?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
         let ctx = Ctx {

@@ -1,19 +1,23 @@
-//! `runner validate`: manifests and inputs, no hashing, no network.
+//! `runner validate`: manifests and inputs, and the jobs' models against the cached model
+//! catalogue; no hashing, no network, nothing written.
 
 use std::collections::BTreeSet;
 
-use camino::Utf8PathBuf;
-
+use crate::config::ValidateConfig;
 use crate::error::{Error, Exit};
+use crate::plan::models::ModelUse;
+use crate::store::StateDir;
 use crate::ui::{self, Display};
 use crate::{manifest, units};
 
-pub fn validate(
-    manifests: &[Utf8PathBuf],
-    known: &manifest::Known,
-    display: &Display,
-) -> Result<Exit, Error> {
-    let jobs = manifest::load(manifests, known)?;
+use super::model_check;
+
+pub fn validate(config: &ValidateConfig, display: &Display) -> Result<Exit, Error> {
+    let jobs = manifest::load(&config.manifests, &config.known)?;
+    if let Some(dir) = &config.state_dir {
+        let uses: Vec<ModelUse<'_>> = jobs.iter().map(ModelUse::from).collect();
+        model_check::offline(&StateDir::read_only(dir), &config.base_url, &uses, display)?;
+    }
     let inputs: BTreeSet<_> = jobs
         .iter()
         .flat_map(|j| j.inputs.iter().map(|f| &f.abs))
@@ -21,7 +25,7 @@ pub fn validate(
     if !display.quiet {
         ui::note(&format!(
             "ok: {}, {}, {}",
-            units::count(manifests.len(), "manifest"),
+            units::count(config.manifests.len(), "manifest"),
             units::count(jobs.len(), "job"),
             units::count(inputs.len(), "input file"),
         ));

@@ -1,5 +1,5 @@
-//! The options of `explain`, `files` and `batches`, and `--shard K/N` with its environment
-//! variables, validated once like every other option.
+//! The options of `explain`, `files`, `models` and `batches`, and `--shard K/N` with its
+//! environment variables, validated once like every other option.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use super::{ApiConfig, Env, api, retry_policy, state_dir};
 use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;
-use crate::cli::{BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ShardArgs};
+use crate::cli::{BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs};
 use crate::error::Error;
 use crate::plan::select::Only;
 use crate::plan::shard::Shard;
@@ -61,6 +61,60 @@ impl FilesConfig {
             scale: self.policy.scale,
         }
     }
+}
+
+#[derive(Debug)]
+pub struct ModelsConfig {
+    pub api: ApiConfig,
+    /// `anthropic-version` of every Models request.
+    pub api_version: String,
+    pub policy: RetryPolicy,
+    /// Where the listing is saved as the model cache.
+    pub state_dir: Utf8PathBuf,
+    pub json: bool,
+    /// `--all`: retired models too.
+    pub all: bool,
+    /// The price table each model is priced from, and the day.
+    pub known: crate::manifest::Known,
+}
+
+impl ModelsConfig {
+    /// A few pages, one at a time, through the Files gate like every non-Messages call.
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            messages: 1,
+            files: 1,
+            scale: self.policy.scale,
+        }
+    }
+}
+
+pub(super) fn models(
+    args: ModelsArgs,
+    env: &Env,
+    known: crate::manifest::Known,
+) -> Result<ModelsConfig, Error> {
+    Ok(ModelsConfig {
+        known,
+        api: api(env)?,
+        api_version: known_version(args.api_version)?,
+        policy: retry_policy(args.max_attempts, env),
+        state_dir: state_dir(&args.state, env)?,
+        json: args.json,
+        all: args.all,
+    })
+}
+
+/// `--api-version`: one the runner speaks.
+fn known_version(version: String) -> Result<String, Error> {
+    if API_VERSIONS.contains(&version.as_str()) {
+        return Ok(version);
+    }
+    Err(Error::Option {
+        option: "--api-version",
+        value: version,
+        reason: format!("expected one of {}", API_VERSIONS.join(", ")),
+    })
 }
 
 #[derive(Debug)]
@@ -141,16 +195,9 @@ pub(super) fn files(command: FilesCommand, env: &Env) -> Result<FilesConfig, Err
         max_attempts,
         state,
     } = common;
-    if !API_VERSIONS.contains(&api_version.as_str()) {
-        return Err(Error::Option {
-            option: "--api-version",
-            value: api_version,
-            reason: format!("expected one of {}", API_VERSIONS.join(", ")),
-        });
-    }
     Ok(FilesConfig {
         api: api(env)?,
-        api_version,
+        api_version: known_version(api_version)?,
         policy: retry_policy(max_attempts, env),
         state_dir: state_dir(&state, env)?,
         action,

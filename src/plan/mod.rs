@@ -6,7 +6,8 @@
 //! decides when a job's earlier result still holds; `select.rs` applies `--only`;
 //! `expect.rs` judges generated files against a job's deliverables.
 //! `shard.rs` applies `--shard K/N`.
-//! `price.rs` turns a request's `usage` into dollars.
+//! `price.rs` turns a request's `usage` into dollars. `models.rs` checks the jobs' models
+//! against what the Models API said of them.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;
+pub(crate) mod models;
 pub(crate) mod price;
 pub(crate) mod select;
 pub(crate) mod shard;
@@ -25,7 +27,7 @@ use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
 use crate::api::prices::{ModelPrices, PriceRow, Rates};
-use crate::manifest::{Deliverables, Job, RequestSettings};
+use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -41,6 +43,10 @@ pub struct PlannedJob {
     pub manifest: Utf8PathBuf,
     pub name: String,
     pub settings: RequestSettings,
+    /// Where its settings were written in the manifest, for the model check before a run
+    /// (`models.rs`); not part of the plan's output.
+    #[serde(skip)]
+    pub at: SettingSpans,
     /// The system prompt as sent: the manifest's `system`, then the runner's addition.
     pub system: String,
     pub turns: Vec<String>,
@@ -147,6 +153,7 @@ pub fn build(
             manifest: job.manifest.clone(),
             name: job.name.clone(),
             settings: job.settings.clone(),
+            at: job.at.clone(),
             system,
             turns: job.turns.clone(),
             inputs,

@@ -1,5 +1,6 @@
-//! The state dir: where the hash cache and the upload cache live across runs. An edge: it
-//! knows files and locks, not jobs or plans. (Where the dir is comes from the configuration.)
+//! The state dir: where the hash cache, the upload cache and the model cache live across
+//! runs. An edge: it knows files and locks, not jobs or plans. (Where the dir is comes from
+//! the configuration.)
 //!
 //! Created private to the user (0700), because the upload cache reveals which files were
 //! sent where. Writers take an exclusive lock on `state.lock` for each read-modify-write,
@@ -7,6 +8,7 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub(crate) mod model_cache;
 pub(crate) mod upload_cache;
 
 /// A state dir problem, naming the path.
@@ -61,6 +63,14 @@ impl StateDir {
         Ok(StateDir {
             root: root.to_owned(),
         })
+    }
+
+    /// The state dir at `root`, to read from only: nothing is created or changed (for
+    /// `validate`, which writes nothing). A missing dir reads as empty caches.
+    pub fn read_only(root: &Utf8Path) -> StateDir {
+        StateDir {
+            root: root.to_owned(),
+        }
     }
 
     pub fn path(&self, name: &str) -> Utf8PathBuf {

@@ -19,6 +19,7 @@ mod eco;
 mod examples;
 mod harness;
 mod hostile;
+mod models;
 mod money;
 mod nightly;
 mod pages;

@@ -327,7 +327,8 @@ fn valid_manifest_exits_zero_and_prints_nothing_on_stdout() {
     assert!(out.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "ok: 1 manifest, 2 jobs, 2 input files\n"
+        "no cached model catalogue for http://127.0.0.1:9; run `runner models` or `runner run` \
+         to fetch it\nok: 1 manifest, 2 jobs, 2 input files\n"
     );
 }
 

@@ -92,6 +92,7 @@ pub(crate) fn outcome(
             inputs: vec![input()],
             fingerprint: "blake3:0123".into(),
             settings,
+            at: crate::manifest::SettingSpans::default(),
             deliverables: None,
             rates: crate::api::prices::Rates::from_base(5.0, 25.0),
             price: fixture_row(),
