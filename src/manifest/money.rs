@@ -72,6 +72,27 @@ impl Ctx<'_> {
         let today = self.known.today;
         let table = self.known.prices.for_model(&model.value, today);
         let Some(p) = pricing else {
+            if table.is_none()
+                && let Some(retired) = self.known.prices.retired(&model.value)
+            {
+                let when = retired
+                    .retired_on
+                    .map_or_else(String::new, |d| format!(" on {d}"));
+                let diag = self.err(
+                    pos(model),
+                    format!(
+                        "model `{}` was retired{when}: the API answers every request to it with 404",
+                        model.value
+                    ),
+                );
+                diag.help = Some(match &retired.replacement {
+                    Some(r) => {
+                        format!("use `{r}` or another current model (`runner models` lists them)")
+                    }
+                    None => "use a current model (`runner models` lists them)".to_owned(),
+                });
+                return None;
+            }
             if table.is_none() {
                 let near = did_you_mean(&model.value, self.known.prices.known());
                 let diag = self.err(

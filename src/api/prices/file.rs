@@ -5,7 +5,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::{DEFAULT_BATCH_FACTOR, PriceRow, Rates, Tier};
+use super::{DEFAULT_BATCH_FACTOR, PriceRow, Rates, Retired, Tier};
 
 /// The only schema this runner reads.
 const SCHEMA: &str = "anthropic-prices/2";
@@ -41,11 +41,21 @@ struct Raw {
     // Tables of the published table that are facts, not prices the runner applies
     // (docs/api.md §11): accepted so that table can be used as it is.
     #[serde(default)]
-    retired: Option<toml::Value>,
+    retired: Vec<RawRetired>,
     #[serde(default)]
     container_time: Option<toml::Value>,
     #[serde(default)]
     fast_mode: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetired {
+    models: Vec<String>,
+    retired_on: Option<toml::value::Datetime>,
+    replacement: Option<String>,
+    note: Option<String>,
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,14 +84,21 @@ struct RawRow {
     confidence: Option<String>,
 }
 
+/// A price file's rows and its retired models.
+#[derive(Debug)]
+pub(super) struct Parsed {
+    pub rows: Vec<PriceRow>,
+    pub retired: Vec<Retired>,
+}
+
 /// Parses a price file's text; `origin` names it in errors.
-pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<PriceRow>, PriceFileError> {
+pub(super) fn parse(text: &str, origin: &str) -> Result<Parsed, PriceFileError> {
     let invalid = |reason: String| PriceFileError::Invalid {
         origin: origin.to_owned(),
         reason,
     };
     let raw: Raw = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    let _ = (raw.retired, raw.container_time, raw.fast_mode);
+    let _ = (raw.container_time, raw.fast_mode);
     if let Some(schema) = raw.schema.as_deref()
         && schema != SCHEMA
     {
@@ -103,7 +120,8 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<PriceRow>, PriceFile
             "unit `{unit}`: prices are USD per million tokens, `per_mtok`"
         )));
     }
-    raw.price
+    let rows = raw
+        .price
         .into_iter()
         .enumerate()
         .map(|(i, row)| {
@@ -111,22 +129,41 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Vec<PriceRow>, PriceFile
             row_of(row, origin)
                 .map_err(|reason| invalid(format!("[[price]] #{} (`{model}`): {reason}", i + 1)))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let retired = raw
+        .retired
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Ok(Retired {
+                models: r.models,
+                retired_on: day(r.retired_on, "retired_on")
+                    .map_err(|reason| invalid(format!("[[retired]] #{}: {reason}", i + 1)))?,
+                replacement: r.replacement,
+                note: r.note,
+                source: r.source.unwrap_or_else(|| origin.to_owned()),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Parsed { rows, retired })
+}
+
+/// A TOML local date (`2026-10-07`) as a civil date.
+fn day(d: Option<toml::value::Datetime>, key: &str) -> Result<Option<Date>, String> {
+    d.map(|d| match (d.date, d.time) {
+        (Some(day), None) => Date::new(
+            i16::try_from(day.year).map_err(|e| e.to_string())?,
+            i8::try_from(day.month).map_err(|e| e.to_string())?,
+            i8::try_from(day.day).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("`{key}`: {e}")),
+        _ => Err(format!("`{key}` must be a date such as 2026-10-07")),
+    })
+    .transpose()
 }
 
 fn row_of(raw: RawRow, origin: &str) -> Result<PriceRow, String> {
-    let date = |d: Option<toml::value::Datetime>, key: &str| -> Result<Option<Date>, String> {
-        d.map(|d| match (d.date, d.time) {
-            (Some(day), None) => Date::new(
-                i16::try_from(day.year).map_err(|e| e.to_string())?,
-                i8::try_from(day.month).map_err(|e| e.to_string())?,
-                i8::try_from(day.day).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| format!("`{key}`: {e}")),
-            _ => Err(format!("`{key}` must be a date such as 2026-10-07")),
-        })
-        .transpose()
-    };
+    let date = day;
     let effective_from = date(raw.effective_from, "effective_from")?;
     let effective_to = date(raw.effective_to, "effective_to")?;
     if let (Some(from), Some(to)) = (effective_from, effective_to)

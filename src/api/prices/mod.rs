@@ -89,6 +89,27 @@ impl PriceRow {
     }
 }
 
+/// Models that no longer answer (docs/api.md §11): a request to one is a 404, so they are
+/// refused with the model to use instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retired {
+    /// Ids; a trailing `*` matches any id that starts with the rest.
+    pub models: Vec<String>,
+    pub retired_on: Option<Date>,
+    pub replacement: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+}
+
+impl Retired {
+    pub fn names(&self, model: &str) -> bool {
+        self.models.iter().any(|m| match m.strip_suffix('*') {
+            Some(prefix) => model.starts_with(prefix),
+            None => m == model,
+        })
+    }
+}
+
 /// The rows one model can be billed at, the user's first, then the built-in ones; never
 /// empty (a model without a row on the day it was resolved is refused before any request).
 #[derive(Clone, Debug, PartialEq)]
@@ -123,9 +144,10 @@ impl ModelPrices {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PriceTable {
     user: Vec<PriceRow>,
+    user_retired: Vec<Retired>,
 }
 
-static BUILTIN: LazyLock<Vec<PriceRow>> = LazyLock::new(|| {
+static BUILTIN: LazyLock<file::Parsed> = LazyLock::new(|| {
     // Our own data, checked by a test: a broken built-in table is a bug of this release.
     file::parse(include_str!("builtin.toml"), "built-in price table")
         .unwrap_or_else(|e| panic!("the built-in price table is broken: {e}"))
@@ -140,7 +162,10 @@ impl Default for PriceTable {
 impl PriceTable {
     /// The built-in table only.
     pub fn builtin() -> PriceTable {
-        PriceTable { user: Vec::new() }
+        PriceTable {
+            user: Vec::new(),
+            user_retired: Vec::new(),
+        }
     }
 
     /// The built-in table with the rows of the user's price file `path` over it.
@@ -149,13 +174,24 @@ impl PriceTable {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
-        let user = file::parse(&text, path.as_str()).map_err(|e| e.in_file(path))?;
-        Ok(PriceTable { user })
+        let parsed = file::parse(&text, path.as_str()).map_err(|e| e.in_file(path))?;
+        Ok(PriceTable {
+            user: parsed.rows,
+            user_retired: parsed.retired,
+        })
     }
 
     /// Every row, the user's first.
     pub fn rows(&self) -> impl Iterator<Item = &PriceRow> {
-        self.user.iter().chain(BUILTIN.iter())
+        self.user.iter().chain(BUILTIN.rows.iter())
+    }
+
+    /// Whether `model` is listed as retired, and how (the user's entries first).
+    pub fn retired(&self, model: &str) -> Option<&Retired> {
+        self.user_retired
+            .iter()
+            .chain(BUILTIN.retired.iter())
+            .find(|r| r.names(model))
     }
 
     /// The rows of `model` (by id, alias, or the alias a dated `…-YYYYMMDD` id is a

@@ -141,6 +141,19 @@ fn the_published_table_can_be_used_as_a_price_file_as_it_is() {
         "{}\n[[retired]]\nmodels = [\"x\"]\nnote = \"n\"\n\n[container_time]\nusd_per_container_hour = 0.05\n\n[fast_mode]\nsupported = []\n",
         include_str!("builtin.toml")
     );
-    let rows = file::parse(&text, "t").unwrap();
-    assert_eq!(rows.len(), BUILTIN.len());
+    let parsed = file::parse(&text, "t").unwrap();
+    assert_eq!(parsed.rows.len(), BUILTIN.rows.len());
+}
+
+#[test]
+fn retired_models_are_known_with_their_replacement() {
+    let t = table();
+    let sonnet = t.retired("claude-sonnet-4-5-20250929").unwrap();
+    assert_eq!(sonnet.retired_on, Some(date(2026, 11, 30)));
+    assert_eq!(sonnet.replacement.as_deref(), Some("claude-sonnet-5-5"));
+    assert!(
+        t.retired("claude-opus-4-1-20250805").is_some(),
+        "a `*` pattern"
+    );
+    assert!(t.retired("claude-sonnet-5-5").is_none());
 }

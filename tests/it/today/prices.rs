@@ -115,3 +115,26 @@ fn a_broken_price_file_is_one_error_naming_the_file_and_the_key() {
         "{missing}"
     );
 }
+
+#[test]
+fn a_retired_model_is_refused_before_anything_is_sent_naming_its_replacement() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file(
+        "m.yaml",
+        "version: 1\njobs:\n  - name: a\n    model: claude-sonnet-4-5-20250929\n    inputs: [d.csv]\n    prompt: hi\n",
+    )
+    .file("d.csv", "a\n1\n");
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    let lines = error_lines(stderr.as_bytes());
+    assert_eq!(
+        lines[0],
+        "m.yaml:4:12: model `claude-sonnet-4-5-20250929` was retired on 2026-11-30: the API answers every request to it with 404",
+        "{stderr}"
+    );
+    assert!(stderr.contains("use `claude-sonnet-5-5`"), "{stderr}");
+    assert!(
+        fake.stats().requests.is_empty(),
+        "nothing sent, nothing uploaded"
+    );
+}
