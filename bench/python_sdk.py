@@ -31,7 +31,7 @@ from pathlib import Path
 
 import anthropic
 
-MODEL = "claude-sonnet-4-5-20250929"
+MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 16000
 TOOLS = [{"type": "code_execution_20250825", "name": "code_execution"}]
 SYSTEM = "You are a careful data analyst. Save every deliverable at the top level of $OUTPUT_DIR."

@@ -47,7 +47,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # BENCH_RUNNER / BENCH_FAKE: measure other builds (e.g. to compare a change) with the same harness.
 RUNNER = Path(os.environ.get("BENCH_RUNNER", TARGET / "release" / "runner"))
 FAKE = Path(os.environ.get("BENCH_FAKE", TARGET / "release" / "fake-anthropic"))
-MODEL = "claude-sonnet-4-5-20250929"
+MODEL = "claude-sonnet-4-6"
 MIB = 1 << 20
 GIB = 1 << 30
 # The Files API's per-file limit, which `runner` enforces while resolving the manifest.
