@@ -97,3 +97,43 @@ fn contract_spend_limit_stops_the_run_like_the_other_spend_limit() {
         "never retried"
     );
 }
+
+#[test]
+fn a_count_the_endpoint_refuses_leaves_the_job_without_an_estimate_and_the_plan_whole() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: one\n  - name: b\n    prompt: two\n");
+    fake.push_faults(
+        Endpoint::CountTokens,
+        [fault(
+            400,
+            "invalid_request_error",
+            "available_tools_limit_exceeded",
+            None,
+        )],
+    );
+    let out = sb
+        .cmd_against(&fake, ["plan", "--estimate", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("cost unknown (the token count failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("not counting the input files"),
+        "the other job: {text}"
+    );
+    assert!(text.contains("(+ 1 job of unknown cost)"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: cannot estimate the cost of m/"),
+        "{stderr}"
+    );
+    // No file block is ever counted: the endpoint refuses them.
+    assert!(
+        fake.messages_requests().is_empty(),
+        "plan sends no Messages request"
+    );
+}
