@@ -25,7 +25,7 @@ fmt:
 
 # Run every example in jobs/ against the bundled fake API; output in out/demo.
 demo *MANIFESTS:
-    cargo run --example demo -- {{MANIFESTS}}
+    cargo run -p runner-demo -- {{MANIFESTS}}
 
 # Serve the fake API on a port for manual runs (ANTHROPIC_BASE_URL=http://127.0.0.1:PORT).
 fake port="8787":

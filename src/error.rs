@@ -91,7 +91,7 @@ pub enum Error {
 
     #[error(
         "ANTHROPIC_API_KEY is not set; `runner run`, `runner files` and `runner models` need an \
-         API key (so does `runner plan --estimate`; to try the runner without one: `cargo run --example demo`)"
+         API key (so does `runner plan --estimate`; to try the runner without one: `cargo run -p runner-demo`)"
     )]
     NoApiKey,
     #[error("cannot find a state dir: set --state-dir, RUNNER_STATE_DIR, XDG_STATE_HOME or HOME")]

@@ -1,4 +1,4 @@
-//! `cargo run --example demo [-- MANIFEST...]`: runs the example jobs (default: every
+//! `cargo run -p runner-demo [-- MANIFEST...]`: runs the example jobs (default: every
 //! `jobs/*.yaml`) end to end against the bundled fake Anthropic API, with no API key and no
 //! network. Output goes to `out/demo/`, the state dir to `target/demo-state/`.
 //!
