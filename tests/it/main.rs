@@ -15,6 +15,7 @@ mod crash;
 mod deliverables;
 #[cfg(unix)]
 mod display;
+mod docs;
 mod eco;
 mod examples;
 mod harness;
