@@ -24,9 +24,9 @@ use crate::plan::shard::Shard;
 use crate::ui::Display;
 use crate::units;
 
-mod eco;
+mod subcommands;
 
-pub use eco::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig};
+pub use subcommands::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig};
 
 /// The environment the runner reads: variables, and whether stderr is a terminal.
 #[derive(Clone, Debug, Default)]
@@ -264,11 +264,15 @@ impl Config {
             Command::Plan(args) => CommandConfig::Plan(plan(args, env, known()?)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run(args, env, known()?)?)),
             Command::History(args) => CommandConfig::History(args),
-            Command::Batches(args) => CommandConfig::Batches(eco::batches(args, env)?),
-            Command::Explain(args) => CommandConfig::Explain(eco::explain(args, env, known()?)?),
+            Command::Batches(args) => CommandConfig::Batches(subcommands::batches(args, env)?),
+            Command::Explain(args) => {
+                CommandConfig::Explain(subcommands::explain(args, env, known()?)?)
+            }
             Command::Init { dir } => CommandConfig::Init { dir },
-            Command::Files(files) => CommandConfig::Files(eco::files(files, env)?),
-            Command::Models(args) => CommandConfig::Models(eco::models(args, env, known()?)?),
+            Command::Files(files) => CommandConfig::Files(subcommands::files(files, env)?),
+            Command::Models(args) => {
+                CommandConfig::Models(subcommands::models(args, env, known()?)?)
+            }
             Command::Schema => CommandConfig::Schema,
             Command::Completions { shell } => CommandConfig::Completions(shell),
             Command::Man => CommandConfig::Man,
@@ -369,7 +373,7 @@ fn plan(args: PlanArgs, env: &Env, known: Known) -> Result<PlanConfig, Error> {
         json: args.json,
         out: args.out,
         api: api(env)?,
-        shard: eco::shard(&args.shard, env)?,
+        shard: subcommands::shard(&args.shard, env)?,
         estimate: args.estimate,
     })
 }
@@ -385,7 +389,7 @@ fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, Error> {
         .transpose()?;
     Ok(RunConfig {
         known,
-        shard: eco::shard(&args.shard, env)?,
+        shard: subcommands::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,

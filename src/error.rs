@@ -15,7 +15,7 @@ use crate::plan::hashing::HashError;
 use crate::plan::select::BadGlob;
 use crate::store::StoreError;
 
-/// The exit codes, as documented in README.md and docs/exit-codes.md.
+/// The exit codes, as documented in docs/exit-codes.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// Every selected job succeeded or was already fresh.

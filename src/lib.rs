@@ -17,6 +17,7 @@
 //!  edges:  api/ (HTTP, wire JSON, retry, gates) · store/ (state dir, upload cache)
 //!          ui/ (events, progress bars, logs, summary)
 //!  leaves: status (job results' words) · units (sizes, durations) · atomic (file writes)
+//!          · error_chain (an error and its causes on one line)
 //! ```
 //!
 //! Imports point down only: commands → config → error → cli → stages (engine → output →
@@ -31,6 +32,7 @@ pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod engine;
 pub(crate) mod error;
+pub(crate) mod error_chain;
 pub(crate) mod manifest;
 pub(crate) mod output;
 pub(crate) mod plan;

@@ -165,7 +165,7 @@ pub(super) fn transport(
     let what = if e.is_timeout() {
         "timed out".to_owned()
     } else {
-        chain(e)
+        crate::error_chain::chain(e)
     };
     ApiError {
         endpoint: endpoint.to_owned(),
@@ -174,18 +174,6 @@ pub(super) fn transport(
         retry_after: None,
         should_retry: None,
     }
-}
-
-/// An error and its causes on one line (`a: b: c`), for log lines and job messages.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
 
 pub(super) async fn status_error(

@@ -92,7 +92,7 @@ pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error
 fn lock_trees(out: &[Utf8PathBuf]) -> Result<Vec<fs_err::File>, Error> {
     let mut locks = Vec::new();
     for tree in out.iter().filter(|t| t.is_dir()) {
-        locks.extend(super::sharding::lock_out(tree, None)?);
+        locks.extend(super::output_lock::lock(tree, None)?);
     }
     Ok(locks)
 }

@@ -12,7 +12,7 @@ const MANIFEST: &str = "analysis.yaml";
 
 const MANIFEST_TEXT: &str = r#"# yaml-language-server: $schema=manifest.schema.json
 # A runner manifest: the jobs to run, each a Claude conversation with code execution.
-# Reference: `runner --help` and the README's "Manifest reference". Check it with
+# Reference: `runner --help` and docs/manifest.md. Check it with
 # `runner validate analysis.yaml`; see what a run would do with `runner plan analysis.yaml`.
 version: 1
 defaults:                           # settings for every job; a job's own value wins

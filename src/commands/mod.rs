@@ -17,12 +17,12 @@ mod init;
 mod man;
 mod model_check;
 mod models;
+mod output_lock;
 mod plan;
 mod report;
 mod run;
 mod schema;
-mod sharding;
-mod shutdown;
+mod signals;
 mod validate;
 
 use crate::config::{CommandConfig, Config};

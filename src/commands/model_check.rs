@@ -92,7 +92,7 @@ pub async fn online(
     if !fetched.is_empty()
         && let Err(e) = cache.record(&fetched)
     {
-        warn(display, &crate::api::error::chain(&e));
+        warn(display, &crate::error_chain::chain(&e));
     }
     if catalogue.is_empty() {
         catalogue = cache.all().into_iter().map(|c| c.model).collect();

@@ -97,7 +97,7 @@ fn save(config: &ModelsConfig, base_url: &str, models: &[ModelInfo], display: &D
     {
         ui::note(&format!(
             "warning: the model cache was not saved: {}",
-            crate::api::error::chain(&e)
+            crate::error_chain::chain(&e)
         ));
     }
 }

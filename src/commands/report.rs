@@ -4,7 +4,7 @@
 
 use camino::Utf8Path;
 
-use super::sharding::lock_out;
+use super::output_lock;
 use crate::error::{Error, Exit};
 use crate::output::html;
 use crate::ui;
@@ -13,7 +13,7 @@ pub fn report(out: &Utf8Path) -> Result<Exit, Error> {
     if !out.join("run.json").is_file() && !has_job_folders(out) {
         return Err(Error::NothingToReport(out.to_owned()));
     }
-    let _lock = lock_out(out, None)?;
+    let _lock = output_lock::lock(out, None)?;
     let site = html::write_site(out)?;
     for e in &site.failed {
         ui::note(&format!("warning: {e}"));

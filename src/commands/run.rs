@@ -8,13 +8,13 @@ use camino::Utf8Path;
 use tokio_util::sync::CancellationToken;
 
 use super::model_check;
+use super::output_lock;
 use super::plan::{make_plan, make_plan_keep_going};
-use super::sharding;
-use super::shutdown::Shutdown;
+use super::signals::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
 use crate::engine::budget::Budget;
-use crate::engine::halt::{FailCount, Halt};
+use crate::engine::halt::{FailCount, Halt, HaltKind};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
@@ -101,7 +101,7 @@ async fn execute(
         path: out.clone(),
         source,
     })?;
-    let _lock = sharding::lock_out(out, config.shard)?;
+    let _lock = output_lock::lock(out, config.shard)?;
     let tidied = match config.shard {
         None => staging::clean_stale(out),
         Some(_) => {
@@ -199,7 +199,7 @@ async fn execute(
         cost,
         jobs: lines,
     };
-    let record = sharding::record_name(config.shard);
+    let record = output_lock::run_record_name(config.shard);
     history::write_run(out, &record, &summary).map_err(|source| Error::WriteRecord {
         path: out.join(&record),
         source,
@@ -230,10 +230,10 @@ fn write_pages(out: &Utf8Path) {
     match crate::output::html::write_site(out) {
         Ok(site) => {
             for e in &site.failed {
-                tracing::warn!("{}", crate::api::error::chain(e));
+                tracing::warn!("{}", crate::error_chain::chain(e));
             }
         }
-        Err(e) => tracing::warn!("{}", crate::api::error::chain(&e)),
+        Err(e) => tracing::warn!("{}", crate::error_chain::chain(&e)),
     }
 }
 
@@ -273,7 +273,7 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .jobs
             .iter()
             .any(|j| {
-                j.reason.as_deref() == Some("budget")
+                j.reason.as_deref() == Some(HaltKind::Budget.as_str())
                     || j.error
                         .as_ref()
                         .is_some_and(|e| e.kind == ErrorKind::Budget)
@@ -288,7 +288,7 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .collect(),
         record: config
             .out
-            .join(sharding::record_name(config.shard))
+            .join(output_lock::run_record_name(config.shard))
             .to_string(),
     };
     for line in ui::summary::lines(&closing, display) {

@@ -7,12 +7,39 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::api::ApiError;
 
+/// What stopped the run from starting jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HaltKind {
+    /// `--max-fail N` jobs failed.
+    MaxFail,
+    /// The API refused the key mid-run (401/403).
+    Auth,
+    /// The organisation's spend limit is reached.
+    SpendLimit,
+    /// The next request could have taken the run over `--budget-usd`.
+    Budget,
+    /// Batch mode: the batch holding the job's first request was canceled by someone else.
+    BatchCanceled,
+}
+
+impl HaltKind {
+    /// The stable word for a `not_started` job's `reason` in `run.json` (docs/output.md §6):
+    /// the one place these words are spelled.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HaltKind::MaxFail => "max_fail",
+            HaltKind::Auth => "auth",
+            HaltKind::SpendLimit => "spend_limit",
+            HaltKind::Budget => "budget",
+            HaltKind::BatchCanceled => "batch_canceled",
+        }
+    }
+}
+
 /// Why no new job starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaltReason {
-    /// A stable word for `run.json`'s `reason`: `max_fail`, `auth`, `spend_limit`, `budget`,
-    /// `batch_canceled`.
-    pub kind: &'static str,
+    pub kind: HaltKind,
     pub message: String,
 }
 
@@ -23,11 +50,15 @@ pub struct Halt {
 
 impl Halt {
     /// Stops new jobs from starting; the first reason given is the one kept.
-    pub fn halt(&self, kind: &'static str, message: String) {
+    pub fn halt(&self, kind: HaltKind, message: String) {
         let first = self.reason.set(HaltReason { kind, message }).is_ok();
         if first && let Some(r) = self.reason.get() {
             // Info, not warn: the closing summary says it once for everyone (also with -q).
-            tracing::info!(reason = r.kind, "starting no new job: {}", r.message);
+            tracing::info!(
+                reason = r.kind.as_str(),
+                "starting no new job: {}",
+                r.message
+            );
         }
     }
 
@@ -44,10 +75,10 @@ pub fn check(ctx: &super::Ctx, error: &ApiError) {
     }
 }
 
-fn fatal_for_all(error: &ApiError) -> Option<(&'static str, String)> {
+fn fatal_for_all(error: &ApiError) -> Option<(HaltKind, String)> {
     if crate::api::facts::is_spend_limit(error.error_code()) {
         return Some((
-            "spend_limit",
+            HaltKind::SpendLimit,
             format!(
                 "the organisation's spend limit is reached ({error}); raise it in the \
                  Anthropic Console, then run again"
@@ -56,7 +87,7 @@ fn fatal_for_all(error: &ApiError) -> Option<(&'static str, String)> {
     }
     match error.status() {
         Some(401 | 403) => Some((
-            "auth",
+            HaltKind::Auth,
             format!(
                 "the API no longer accepts the key ({error}); check ANTHROPIC_API_KEY, then \
                  run again"
@@ -79,7 +110,7 @@ impl FailCount {
             && n >= max
         {
             halt.halt(
-                "max_fail",
+                HaltKind::MaxFail,
                 format!(
                     "{} failed (--max-fail {max})",
                     crate::units::count(n, "job")
@@ -97,10 +128,32 @@ mod tests {
     fn the_first_reason_wins() {
         let halt = Halt::default();
         assert!(halt.reason().is_none());
-        halt.halt("auth", "key refused".into());
-        halt.halt("max_fail", "2 jobs failed".into());
+        halt.halt(HaltKind::Auth, "key refused".into());
+        halt.halt(HaltKind::MaxFail, "2 jobs failed".into());
         let r = halt.reason().unwrap();
-        assert_eq!((r.kind, r.message.as_str()), ("auth", "key refused"));
+        assert_eq!(
+            (r.kind, r.message.as_str()),
+            (HaltKind::Auth, "key refused")
+        );
+    }
+
+    #[test]
+    fn each_kind_has_its_documented_word() {
+        let kinds = [
+            HaltKind::MaxFail,
+            HaltKind::Auth,
+            HaltKind::SpendLimit,
+            HaltKind::Budget,
+            HaltKind::BatchCanceled,
+        ];
+        let words = [
+            "max_fail",
+            "auth",
+            "spend_limit",
+            "budget",
+            "batch_canceled",
+        ];
+        assert_eq!(kinds.map(HaltKind::as_str), words);
     }
 
     #[test]
@@ -109,7 +162,7 @@ mod tests {
         count.failed(&halt, Some(2));
         assert!(halt.reason().is_none());
         count.failed(&halt, Some(2));
-        assert_eq!(halt.reason().unwrap().kind, "max_fail");
+        assert_eq!(halt.reason().unwrap().kind, HaltKind::MaxFail);
         let (halt, count) = (Halt::default(), FailCount::default());
         count.failed(&halt, None);
         assert!(halt.reason().is_none(), "no --max-fail, no halt");

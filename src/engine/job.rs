@@ -11,7 +11,7 @@ use super::Ctx;
 use super::batcher::Batcher;
 use super::conversation::{self, Conversation};
 use super::downloads::{self, OutputLimits};
-use super::halt::HaltReason;
+use super::halt::{HaltKind, HaltReason};
 use super::uploads::{UploadResult, Uploads};
 use crate::api::FileMeta;
 use crate::api::messages::Usage;
@@ -120,7 +120,7 @@ pub async fn run_one(
         Some(e) if e.kind == ErrorKind::Interrupted => return interrupted(ctx, &job),
         Some(e) if e.kind == ErrorKind::NotStarted => {
             let reason = HaltReason {
-                kind: "batch_canceled",
+                kind: HaltKind::BatchCanceled,
                 message: e.message.clone(),
             };
             return not_started(ctx, &job, &reason);
@@ -305,7 +305,7 @@ fn not_started(ctx: &Ctx, job: &PlannedJob, reason: &HaltReason) -> (JobLine, Us
         request_id: None,
     };
     let mut line = line(job, JobStatus::NotStarted, Some(error));
-    line.reason = Some(reason.kind.to_owned());
+    line.reason = Some(reason.kind.as_str().to_owned());
     (line, Usage::default())
 }
 

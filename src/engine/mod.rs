@@ -143,7 +143,7 @@ pub async fn run(
     }
     let cache = Arc::new(cache);
     if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::api::error::chain(&e));
+        tracing::warn!("{}", crate::error_chain::chain(&e));
     }
     let verified = uploads::verify_cached(&ctx, &cache, needed)
         .await
@@ -201,7 +201,7 @@ pub async fn run(
     }
     // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
     if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::api::error::chain(&e));
+        tracing::warn!("{}", crate::error_chain::chain(&e));
     }
     if let Some(b) = &ctx.batcher {
         b.fold_into_journal(&report.lines);

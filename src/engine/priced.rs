@@ -12,6 +12,7 @@ use super::Ctx;
 use super::batch_journal::body_hash;
 use super::batcher::{BatchAnswer, Origin};
 use super::budget::{Refused, Reservation};
+use super::halt::HaltKind;
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
@@ -123,7 +124,7 @@ fn worst_case(job: &PlannedJob, size: usize) -> f64 {
 fn reserve(ctx: &Ctx, worst: f64) -> Result<Reservation<'_>, Refused> {
     ctx.budget.reserve(worst).inspect_err(|refused| {
         ctx.halt.halt(
-            "budget",
+            HaltKind::Budget,
             format!(
                 "not started: the budget (--budget-usd {:.2}) stopped the run",
                 refused.limit

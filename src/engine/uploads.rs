@@ -243,7 +243,7 @@ async fn upload_one(
             "uploaded {} as {}, but {}",
             u.source,
             meta.id,
-            crate::api::error::chain(&e)
+            crate::error_chain::chain(&e)
         )
     })?;
     Ok(meta)

@@ -195,7 +195,8 @@ pub struct JobLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
     /// Why a job was not started: `max_fail`, `auth`, `spend_limit`, `budget`,
-    /// `batch_canceled`.
+    /// `batch_canceled` (the words of the engine's `HaltKind`). A string, not that enum, so
+    /// `runner history` still reads a record whose word it does not know (docs/output.md §11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// What a reader needs to compare nights (docs/output.md, "Run history").

@@ -13,7 +13,7 @@ use std::path::Path;
 /// Top-level modules, top layer first (`src/lib.rs` sits above them all; `src/main.rs` is another
 /// crate). A module imports only from later layers, so the last layer (leaves) imports nothing.
 const LAYERS: &str = "commands > config > error > cli > engine > output > plan > manifest \
-                      > store > api > ui > status units atomic testing";
+                      > store > api > ui > status units atomic error_chain testing";
 const STAGES: &[&str] = &["engine", "output", "plan", "manifest"];
 const EDGES: &[&str] = &["store", "api", "ui"];
 
@@ -456,8 +456,8 @@ pub mod commands; pub mod engine; pub use engine::run;
 use runner::commands; fn main() { crate::x::y(); }
 === src/commands/mod.rs
 use crate::{config::Config, error::Error};
-mod shutdown;
-=== src/commands/shutdown.rs
+mod signals;
+=== src/commands/signals.rs
 use super::super::engine;
 use super::Thing;
 === src/config.rs

@@ -1,6 +1,7 @@
-//! What `--shard` changes for a run's output tree: each shard writes its own run record
-//! and holds its own lock, so the N shards of one run can share an output tree (their job
-//! folders never collide: every job is in exactly one shard).
+//! The output tree's lock and the name of its run record, which every command writing into
+//! an output tree uses. With `--shard` each shard holds its own lock and writes its own run
+//! record, so the N shards of one run can share an output tree (their job folders never
+//! collide: every job is in exactly one shard; docs/output.md §1 and §6.5).
 
 use camino::Utf8Path;
 
@@ -9,7 +10,7 @@ use crate::plan::shard::Shard;
 use crate::store::{self, StoreError};
 
 /// `run.json`, or `run-shard-K-of-N.json` for a shard (docs/output.md §1).
-pub fn record_name(shard: Option<Shard>) -> String {
+pub fn run_record_name(shard: Option<Shard>) -> String {
     match shard {
         None => "run.json".to_owned(),
         Some(s) => format!("run-shard-{}-of-{}.json", s.k(), s.n()),
@@ -21,7 +22,7 @@ pub fn record_name(shard: Option<Shard>) -> String {
 /// `.runner.lock` exclusively; a shard locks it shared (shards may run side by side, an
 /// unsharded run may not run beside them) and its own `.runner-shard-K-of-N.lock`
 /// exclusively. Held until the run ends.
-pub fn lock_out(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::File>, Error> {
+pub fn lock(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::File>, Error> {
     let main = open(out, ".runner.lock")?;
     let Some(shard) = shard else {
         try_lock(&main, out, |f| f.try_lock())?;
@@ -47,9 +48,9 @@ fn open(out: &Utf8Path, name: &str) -> Result<fs_err::File, Error> {
 fn try_lock(
     file: &fs_err::File,
     out: &Utf8Path,
-    lock: impl Fn(&std::fs::File) -> Result<(), std::fs::TryLockError>,
+    take: impl Fn(&std::fs::File) -> Result<(), std::fs::TryLockError>,
 ) -> Result<(), Error> {
-    match lock(file.file()) {
+    match take(file.file()) {
         Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::OutLocked(out.to_owned())),
         Err(std::fs::TryLockError::Error(source)) => Err(Error::LockOut {
@@ -72,24 +73,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = Utf8Path::from_path(dir.path()).unwrap();
         let (one, two) = (Shard::new(1, 2), Shard::new(2, 2));
-        let first = lock_out(out, one).unwrap();
-        let second = lock_out(out, two).unwrap();
+        let first = lock(out, one).unwrap();
+        let second = lock(out, two).unwrap();
         assert!(
-            matches!(lock_out(out, one), Err(Error::OutLocked(_))),
+            matches!(lock(out, one), Err(Error::OutLocked(_))),
             "same shard"
         );
         assert!(
-            matches!(lock_out(out, None), Err(Error::OutLocked(_))),
+            matches!(lock(out, None), Err(Error::OutLocked(_))),
             "unsharded"
         );
         drop((first, second));
-        let whole = lock_out(out, None).unwrap();
+        let whole = lock(out, None).unwrap();
         assert!(
-            matches!(lock_out(out, two), Err(Error::OutLocked(_))),
+            matches!(lock(out, two), Err(Error::OutLocked(_))),
             "a shard"
         );
         drop(whole);
-        assert_eq!(record_name(one), "run-shard-1-of-2.json");
-        assert_eq!(record_name(None), "run.json");
+        assert_eq!(run_record_name(one), "run-shard-1-of-2.json");
+        assert_eq!(run_record_name(None), "run.json");
     }
 }
