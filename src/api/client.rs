@@ -84,6 +84,9 @@ impl ApiClient {
                 reason: format!("it has no http:// or https:// scheme; write e.g. https://{base}"),
             });
         }
+        // reqwest is built without a crypto provider (Cargo.toml says why); an error only
+        // means one is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .tcp_keepalive(Duration::from_secs(30))
@@ -177,5 +180,29 @@ impl ApiClient {
             return Ok((resp, request_id));
         }
         Err(status_error(endpoint, resp, request_id).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reqwest is built without a crypto provider: building a client must install one
+    /// rather than panic on the first https connection.
+    #[test]
+    fn an_https_client_builds_with_a_crypto_provider_installed() {
+        let pacing = Pacing {
+            messages: 1,
+            files: 1,
+            scale: 1.0,
+        };
+        let client = ApiClient::new(
+            "https://api.example.invalid",
+            ApiKey::new("k".into()),
+            Timeouts::default(),
+            pacing,
+        );
+        assert!(client.is_ok());
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     }
 }
