@@ -13,9 +13,8 @@ use super::plan::{make_plan, make_plan_keep_going};
 use super::signals::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
-use crate::engine::budget::Budget;
-use crate::engine::halt::{FailCount, Halt, HaltKind};
-use crate::engine::{self, Ctx};
+use crate::engine::halt::HaltKind;
+use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
 use crate::output::outcome::{Counts, JobLine, RunCost, RunSummary, UploadStats};
@@ -24,6 +23,7 @@ use crate::output::staging;
 use crate::output::{history, junit};
 use crate::plan::PlannedJob;
 use crate::plan::models::ModelUse;
+use crate::plan::request::files_api_version;
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
@@ -157,7 +157,7 @@ async fn execute(
     if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing(&config.engine))?;
         // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
-        let files_version = engine::files_api_version(&to_run);
+        let files_version = files_api_version(&to_run);
         client.preflight(&files_version).await?;
         // Then the models: a retired or unknown model, or a setting its model does not
         // accept, ends the run here too (exit 2), before any upload.
@@ -166,20 +166,15 @@ async fn execute(
         model_check::online(&client, &state, &uses, &files_version, policy, display).await?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
-        let ctx = Ctx {
+        let start = Start {
             client,
-            policy: config.engine.policy,
             files_version,
             reporter,
             cancel,
-            halt: Halt::default(),
-            failures: FailCount::default(),
-            max_fail: config.engine.max_fail,
             attempts_root: history::run_dir(out, &run_id),
-            budget: Budget::new(config.engine.budget_usd),
-            batcher: None,
+            settings: config.engine,
         };
-        let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
+        let report = engine::run(start, cache, &needed, &to_run, out).await?;
         lines.extend(report.lines);
         usage = report.usage;
         uploads = report.uploads;

@@ -6,10 +6,22 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::Ctx;
+use std::sync::Arc;
+
+use crate::api::ApiClient;
 use crate::api::batches::{self as wire, BatchStatus};
-use crate::api::retry::{GaveUp, retry};
-use crate::ui::events::{BatchCounts, Event};
+use crate::api::retry::{GaveUp, RetryPolicy, retry};
+use crate::ui::events::{BatchCounts, Event, Reporter};
+
+/// What batch mode's calls need of the run: the client, its retry policy, the display and
+/// the first signal. The batcher holds its own, so it needs nothing else of the run.
+#[derive(Clone)]
+pub struct Link {
+    pub client: ApiClient,
+    pub policy: RetryPolicy,
+    pub reporter: Arc<dyn Reporter>,
+    pub cancel: CancellationToken,
+}
 
 /// How a batch is polled: `first` after creating it, each wait half as long again as the
 /// last, up to `max` (`--batch-poll`; both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
@@ -22,7 +34,7 @@ pub struct Poll<'a> {
 
 /// Polls until the batch has ended, backing off, reporting its counts.
 pub async fn until_ended(
-    ctx: &Ctx,
+    ctx: &Link,
     version: &str,
     id: &str,
     poll: &Poll<'_>,

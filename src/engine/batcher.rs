@@ -36,13 +36,12 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::Ctx;
-use super::batch_journal::{Item, Journal, Record, Recorded, Use};
-use super::batch_wait;
+use super::batch_wait::{self, Link};
 use crate::api::ApiError;
 use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome, RequestCounts};
 use crate::api::messages::MessageResponse;
 use crate::api::retry::{GaveUp, retry};
+use crate::output::batch_journal::{Item, Journal, Record, Recorded, Use};
 use crate::output::outcome::JobLine;
 use crate::status::JobStatus;
 
@@ -113,6 +112,8 @@ struct Inner {
 
 /// The round driver's shared state; see the module docs.
 pub struct Batcher {
+    /// The client and what its calls need.
+    link: Link,
     inner: Mutex<Inner>,
     changed: Notify,
     journal: Journal,
@@ -146,10 +147,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Batcher {
     /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
     /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
-    pub fn new(jobs: usize, out: &camino::Utf8Path, settings: BatchSettings) -> Arc<Batcher> {
+    pub fn new(
+        jobs: usize,
+        out: &camino::Utf8Path,
+        settings: BatchSettings,
+        link: Link,
+    ) -> Arc<Batcher> {
         let journal = Journal::new(out);
         let recorded = Mutex::new(journal.pending());
         Arc::new(Batcher {
+            link,
             inner: Mutex::new(Inner {
                 active: jobs,
                 ..Inner::default()
@@ -187,7 +194,7 @@ impl Batcher {
     }
 
     /// Queues one request for the next round and waits for its result. `hash` and `size`
-    /// are [`super::batch_journal::body_hash`] and the length of `body`'s JSON, computed by the caller, which
+    /// are [`crate::output::batch_journal::body_hash`] and the length of `body`'s JSON, computed by the caller, which
     /// serializes it anyway.
     pub async fn submit(
         &self,
@@ -222,13 +229,13 @@ impl Batcher {
 
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
     /// batches then stay with the API).
-    pub async fn drive(self: Arc<Batcher>, ctx: Arc<Ctx>) {
+    pub async fn drive(self: Arc<Batcher>) {
         if let Some(at) = self.deadline {
-            let (me, ctx) = (Arc::clone(&self), Arc::clone(&ctx));
+            let me = Arc::clone(&self);
             tokio::spawn(async move {
                 tokio::select! {
-                    () = tokio::time::sleep_until(at) => me.deadline_reached(&ctx).await,
-                    () = ctx.cancel.cancelled() => {}
+                    () = tokio::time::sleep_until(at) => me.deadline_reached().await,
+                    () = me.link.cancel.cancelled() => {}
                 }
             });
         }
@@ -246,14 +253,14 @@ impl Batcher {
                     Some(round) => break round,
                     None => tokio::select! {
                         () = self.changed.notified() => {}
-                        () = ctx.cancel.cancelled() => return self.interrupted(&ctx).await,
+                        () = self.link.cancel.cancelled() => return self.interrupted().await,
                     },
                 }
             };
             let Some(round) = round else { return };
             let requeue = tokio::select! {
-                r = self.run_round(&ctx, round) => r,
-                () = ctx.cancel.cancelled() => return self.interrupted(&ctx).await,
+                r = self.run_round(round) => r,
+                () = self.link.cancel.cancelled() => return self.interrupted().await,
             };
             if !requeue.is_empty() {
                 let online = self.with(|i| {
@@ -274,7 +281,7 @@ impl Batcher {
 
     /// `--batch-deadline` passed: queued requests go online, and the waiting batches are
     /// canceled (their pollers then read what they had answered).
-    async fn deadline_reached(&self, ctx: &Ctx) {
+    async fn deadline_reached(&self) {
         let (queued, waiting) = self.update(|i| {
             i.past_deadline = true;
             (std::mem::take(&mut i.queue), i.waiting.clone())
@@ -288,13 +295,13 @@ impl Batcher {
             let _ = p.reply.send(BatchAnswer::Online);
         }
         for (id, version) in waiting {
-            self.cancel(ctx, &id, &version).await;
+            self.cancel(&id, &version).await;
         }
     }
 
-    async fn cancel(&self, ctx: &Ctx, id: &str, version: &str) {
-        match retry(&ctx.policy, |attempt| {
-            ctx.client.cancel_batch(id, version, attempt)
+    async fn cancel(&self, id: &str, version: &str) {
+        match retry(&self.link.policy, |attempt| {
+            self.link.client.cancel_batch(id, version, attempt)
         })
         .await
         {
@@ -311,13 +318,13 @@ impl Batcher {
     /// The run was interrupted: the batches stay with the API (recorded, so the re-run
     /// resumes them), or with `--cancel-on-interrupt` are canceled (the re-run then takes
     /// what they had answered and submits the rest again).
-    async fn interrupted(&self, ctx: &Ctx) {
+    async fn interrupted(&self) {
         if !self.settings.cancel_on_interrupt {
             return;
         }
         let waiting = self.with(|i| std::mem::take(&mut i.waiting));
         for (id, version) in waiting {
-            self.cancel(ctx, &id, &version).await;
+            self.cancel(&id, &version).await;
         }
     }
 
@@ -345,7 +352,7 @@ impl Batcher {
     }
 
     /// Submits one round and hands out its results; returns the requests to submit again.
-    async fn run_round(&self, ctx: &Ctx, round: Vec<Pending>) -> Vec<Pending> {
+    async fn run_round(&self, round: Vec<Pending>) -> Vec<Pending> {
         let mut requeue = Vec::new();
         let mut by_version: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
         // Requests an earlier run already submitted: picked up from their batch.
@@ -367,8 +374,7 @@ impl Batcher {
             .map(|((batch_id, version), items)| async move {
                 tracing::info!(batch_id, items = items.len(), "resuming a recorded batch");
                 let (ids, items): (Vec<String>, Vec<Pending>) = items.into_iter().unzip();
-                self.finish(ctx, &version, &batch_id, ids, items, true)
-                    .await
+                self.finish(&version, &batch_id, ids, items, true).await
             });
         for r in futures_util::future::join_all(picked_up).await {
             requeue.extend(r);
@@ -384,15 +390,15 @@ impl Batcher {
             .into_iter()
             .map(move |chunk| (version.clone(), chunk))
         });
-        let runs = batches
-            .map(|(version, chunk)| async move { self.run_batch(ctx, &version, chunk).await });
+        let runs =
+            batches.map(|(version, chunk)| async move { self.run_batch(&version, chunk).await });
         for r in futures_util::future::join_all(runs).await {
             requeue.extend(r);
         }
         requeue
     }
 
-    async fn run_batch(&self, ctx: &Ctx, version: &str, items: Vec<Pending>) -> Vec<Pending> {
+    async fn run_batch(&self, version: &str, items: Vec<Pending>) -> Vec<Pending> {
         if self.past_deadline() {
             for p in items {
                 let _ = p.reply.send(BatchAnswer::Online);
@@ -422,8 +428,8 @@ impl Batcher {
         // A create that may have reached the API is not sent again: it could make a second
         // batch of the same requests, paid twice. Only answers that say "not processed"
         // (429, 529) are retried.
-        let created = retry(&ctx.policy, |attempt| {
-            let call = ctx.client.create_batch(version, &body, attempt);
+        let created = retry(&self.link.policy, |attempt| {
+            let call = self.link.client.create_batch(version, &body, attempt);
             async move {
                 call.await.map_err(|mut e| {
                     if !matches!(e.status(), Some(429 | 529)) {
@@ -470,15 +476,13 @@ impl Batcher {
             );
         }
         drop(record);
-        self.finish(ctx, version, &batch.id, ids, items, false)
-            .await
+        self.finish(version, &batch.id, ids, items, false).await
     }
 
     /// Waits for a batch and hands its results out as they are read; returns the requests
     /// to submit again. `resumed`: the batch was created by an earlier run.
     async fn finish(
         &self,
-        ctx: &Ctx,
         version: &str,
         batch_id: &str,
         ids: Vec<String>,
@@ -493,14 +497,14 @@ impl Batcher {
         });
         // Created while the deadline passed: nobody else cancels it.
         if late {
-            self.cancel(ctx, batch_id, version).await;
+            self.cancel(batch_id, version).await;
         }
         let poll = batch_wait::Poll {
             first: self.settings.poll_first,
             max: self.settings.poll_max,
             wake: &self.deadline_passed,
         };
-        let ended = batch_wait::until_ended(ctx, version, batch_id, &poll).await;
+        let ended = batch_wait::until_ended(&self.link, version, batch_id, &poll).await;
         let ended = match ended {
             Ok(info) => info,
             Err(gave_up) => {
@@ -516,10 +520,11 @@ impl Batcher {
         let requeue: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
         let fetched = match ended.results_url.as_deref() {
             Some(url) => {
-                retry(&ctx.policy, |attempt| {
+                retry(&self.link.policy, |attempt| {
                     let (waiting, requeue) = (&waiting, &requeue);
                     async move {
-                        ctx.client
+                        self.link
+                            .client
                             .batch_results(url, version, attempt, &mut |r| {
                                 // A retried call reads some lines again; they were handed out.
                                 let Some(p) = lock(waiting).remove(&r.custom_id) else {
@@ -529,8 +534,7 @@ impl Batcher {
                                     batch_id: batch_id.to_owned(),
                                     custom_id: r.custom_id,
                                 };
-                                if let Some(again) =
-                                    self.hand_out(ctx, at, Some(r.outcome), p, resumed)
+                                if let Some(again) = self.hand_out(at, Some(r.outcome), p, resumed)
                                 {
                                     lock(requeue).push(again);
                                 }
@@ -566,7 +570,7 @@ impl Batcher {
                         batch_id: batch_id.to_owned(),
                         custom_id,
                     };
-                    requeue.extend(self.hand_out(ctx, at, None, p, resumed));
+                    requeue.extend(self.hand_out(at, None, p, resumed));
                 }
             }
         }
@@ -586,7 +590,6 @@ impl Batcher {
     /// request when it is to be submitted again.
     fn hand_out(
         &self,
-        ctx: &Ctx,
         at: BatchRef,
         outcome: Option<ItemOutcome>,
         mut p: Pending,
@@ -617,7 +620,9 @@ impl Batcher {
                 error_type,
                 message,
             }) => {
-                if wire::is_transient_item(&error_type) && p.submissions < ctx.policy.max_attempts {
+                if wire::is_transient_item(&error_type)
+                    && p.submissions < self.link.policy.max_attempts
+                {
                     return again(p);
                 }
                 BatchAnswer::Failed(GaveUp {

@@ -8,33 +8,17 @@
 
 use serde_json::Value;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::deliverables::Check;
 use super::priced::{self, Sent};
 use crate::api::ApiErrorKind;
 use crate::api::batches::BatchRef;
-use crate::api::messages::{self as wire, Params, Usage};
+use crate::api::messages::{self as wire, Usage};
 use crate::output::outcome::{Exchange, JobError};
 use crate::plan::PlannedJob;
+use crate::plan::request::request_params;
 use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
-
-/// The request parameters of a job, for the wire.
-pub fn request_params(job: &PlannedJob) -> Value {
-    let s = &job.settings;
-    wire::request_params(&Params {
-        model: &s.model,
-        max_tokens: s.max_tokens,
-        system: &job.system,
-        tool: &s.tool,
-        temperature: s.temperature,
-        top_p: s.top_p,
-        top_k: s.top_k,
-        thinking: s.thinking_param(),
-        effort: s.effort.as_deref(),
-        cache: job.cache,
-    })
-}
 
 /// What a conversation produced, successful or not.
 #[derive(Debug, Default)]
@@ -176,7 +160,7 @@ pub async fn converse(
             let response = match response {
                 Ok(r) => r,
                 Err(gave_up) => {
-                    super::halt::check(ctx, &gave_up.error);
+                    super::halt::check(&ctx.halt, &gave_up.error);
                     let kind = match &gave_up.error.kind {
                         ApiErrorKind::Transport(_) => ErrorKind::Transport,
                         ApiErrorKind::Decode { body, .. } => {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::api::FileMeta;
 use crate::api::messages as wire;
 use crate::api::retry::retry;
@@ -68,7 +68,7 @@ impl Check {
             if self.metas.contains_key(id) {
                 continue;
             }
-            let fetch = retry(&ctx.policy, |attempt| {
+            let fetch = retry(&ctx.settings.policy, |attempt| {
                 ctx.client.file_meta(id, &ctx.files_version, attempt)
             });
             let meta = tokio::select! {

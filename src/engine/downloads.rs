@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use camino::Utf8Path;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::download_size::{Expected, SIGNING_ALLOWANCE};
 use crate::api::messages as wire;
 use crate::api::retry::retry;
@@ -26,14 +26,8 @@ use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
 use crate::units::bytes as human;
 
-/// Caps on what a server may make a job write. Exceeding one fails the job with a clear
-/// reason and leaves nothing partial.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputLimits {
-    pub max_file_bytes: u64,
-    pub max_job_bytes: u64,
-    pub max_files: usize,
-}
+// Where the configuration names it.
+pub use super::ctx::OutputLimits;
 
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
 /// `known` holds metadata already fetched (by the deliverables check), used as is.
@@ -79,7 +73,7 @@ pub async fn collect(
     for (id, turn) in ids {
         let meta = match known.get(&id) {
             Some(meta) => meta.clone(),
-            None => retry(&ctx.policy, |attempt| {
+            None => retry(&ctx.settings.policy, |attempt| {
                 ctx.client.file_meta(&id, &ctx.files_version, attempt)
             })
             .await
@@ -96,7 +90,7 @@ pub async fn collect(
     for ((id, turn, meta), name) in metas.into_iter().zip(names) {
         let dest = staging.files_dir().join(&name);
         let expected = Expected::of(&meta, limits.max_file_bytes);
-        let downloaded = retry(&ctx.policy, |attempt| {
+        let downloaded = retry(&ctx.settings.policy, |attempt| {
             download_verified(ctx, &id, expected, &dest, attempt)
         })
         .await;

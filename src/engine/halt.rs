@@ -69,9 +69,9 @@ impl Halt {
 
 /// Stops new jobs when `error` is one that every later job would hit too: the key refused
 /// (401/403, e.g. revoked mid-run) or the spend limit reached (docs/api.md §4.2).
-pub fn check(ctx: &super::Ctx, error: &ApiError) {
+pub fn check(halt: &Halt, error: &ApiError) {
     if let Some((kind, message)) = fatal_for_all(error) {
-        ctx.halt.halt(kind, message);
+        halt.halt(kind, message);
     }
 }
 

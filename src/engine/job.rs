@@ -7,9 +7,9 @@ use std::sync::Arc;
 use camino::Utf8Path;
 use tokio::sync::Semaphore;
 
-use super::Ctx;
 use super::batcher::Batcher;
 use super::conversation::{self, Conversation};
+use super::ctx::Ctx;
 use super::downloads::{self, OutputLimits};
 use super::halt::{HaltKind, HaltReason};
 use super::uploads::{UploadResult, Uploads};
@@ -89,7 +89,7 @@ pub async fn run_one(
     }
     let conversation = match upload_error {
         Some(message) => Conversation {
-            request: conversation::request_params(&job),
+            request: crate::plan::request::request_params(&job),
             error: Some(JobError {
                 kind: ErrorKind::Upload,
                 message,
@@ -130,7 +130,7 @@ pub async fn run_one(
     // Counted before the permit is released, so `--max-fail` stops the next job in line.
     let counted = conversation.error.is_some();
     if counted {
-        ctx.failures.failed(&ctx.halt, ctx.max_fail);
+        ctx.job_failed();
     }
     drop(permit);
     drop(enrolled);
@@ -156,7 +156,7 @@ pub async fn run_one(
         }
     };
     if outcome.error.is_some() && !counted {
-        ctx.failures.failed(&ctx.halt, ctx.max_fail);
+        ctx.job_failed();
     }
     let usage = outcome.usage();
     let (mut line, usage) = finished(ctx, &outcome.job, outcome.error.clone(), usage);
@@ -211,7 +211,7 @@ async fn refresh_lost_inputs(
     job: &PlannedJob,
     file_ids: &mut [String],
 ) -> bool {
-    let Ok(alive) = retry(&ctx.policy, |attempt| {
+    let Ok(alive) = retry(&ctx.settings.policy, |attempt| {
         ctx.client
             .files_by_ids(file_ids, &ctx.files_version, attempt)
     })

@@ -19,7 +19,7 @@
 //! - **Gates** (in `api`). Every request, of any job or upload, first and retried alike,
 //!   waits at its endpoint group's gate, which pauses everyone after a 429/529, paces by
 //!   the server's quota and adapts concurrency; so jobs never stampede the API.
-//! - **Cancellation.** One [`CancellationToken`] (from the first SIGINT/SIGTERM): jobs
+//! - **Cancellation.** One [`CancellationToken`](tokio_util::sync::CancellationToken) (from the first SIGINT/SIGTERM): jobs
 //!   not started are recorded as interrupted, requests in flight are abandoned, folders
 //!   being written are finished. The second signal is `commands/run.rs`'s business.
 //!
@@ -32,11 +32,11 @@
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
-pub(crate) mod batch_journal;
 mod batch_wait;
 pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
+mod ctx;
 mod deliverables;
 mod download_size;
 pub(crate) mod downloads;
@@ -45,6 +45,7 @@ mod job;
 mod priced;
 pub(crate) mod uploads;
 
+pub(crate) use ctx::{Ctx, Settings, Start};
 pub(crate) use job::line;
 
 use std::collections::BTreeMap;
@@ -54,60 +55,15 @@ use camino::Utf8Path;
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::api::ApiClient;
 use crate::api::messages::Usage;
-use crate::api::retry::{GaveUp, RetryPolicy};
+use crate::api::retry::GaveUp;
 use crate::output::outcome::{JobError, JobLine, UploadStats};
 use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
-use crate::ui::events::{Event, Failure, Reporter};
-use budget::Budget;
-use downloads::OutputLimits;
+use crate::ui::events::{Event, Failure};
 use uploads::Uploads;
-
-/// How the engine runs, decided by the configuration.
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    /// Conversations in flight at once (`-j`).
-    pub jobs: usize,
-    /// Uploads in flight at once.
-    pub uploads: usize,
-    /// `expires_in_seconds` for new uploads.
-    pub upload_ttl: Option<u64>,
-    pub limits: OutputLimits,
-    pub policy: RetryPolicy,
-    /// `--max-fail`: after this many failed jobs, start no new one.
-    pub max_fail: Option<usize>,
-    /// `--budget-usd`.
-    pub budget_usd: Option<f64>,
-    /// `--batch` and its options: every Messages request through Message Batches
-    /// (`batcher.rs`).
-    pub batch: Option<batcher::BatchSettings>,
-}
-
-/// What every task of a run shares.
-pub struct Ctx {
-    pub client: ApiClient,
-    pub policy: RetryPolicy,
-    /// `anthropic-version` of the Files calls: the jobs' own (see [`files_api_version`]).
-    pub files_version: String,
-    pub reporter: Arc<dyn Reporter>,
-    pub cancel: CancellationToken,
-    pub halt: halt::Halt,
-    /// Failed jobs so far, for `--max-fail`.
-    pub failures: halt::FailCount,
-    pub max_fail: Option<usize>,
-    /// Where a failed attempt of a job goes when the job's folder holds a success:
-    /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
-    pub attempts_root: camino::Utf8PathBuf,
-    /// The run's spend, and `--budget-usd` (`budget.rs`).
-    pub budget: Budget,
-    /// Batch mode: where requests go instead of `POST /v1/messages` (set by [`run`]).
-    pub batcher: Option<Arc<batcher::Batcher>>,
-}
 
 /// What the engine did.
 #[derive(Debug, Default)]
@@ -126,20 +82,16 @@ pub struct VerifyError(#[source] pub Box<GaveUp>);
 
 /// Runs `to_run` into `out`; `needed` are the uploads they attach.
 pub async fn run(
-    ctx: Ctx,
+    start: Start,
     cache: UploadCache,
     needed: &[&PlannedUpload],
     to_run: &[&PlannedJob],
-    settings: &Settings,
     out: &Utf8Path,
 ) -> Result<Report, VerifyError> {
-    let mut ctx = ctx;
-    if let Some(batch) = settings.batch {
-        ctx.batcher = Some(batcher::Batcher::new(to_run.len(), out, batch));
-    }
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(Ctx::new(start, to_run.len(), out));
+    let settings = &ctx.settings;
     if let Some(b) = &ctx.batcher {
-        tokio::spawn(Arc::clone(b).drive(Arc::clone(&ctx)));
+        tokio::spawn(Arc::clone(b).drive());
     }
     let cache = Arc::new(cache);
     if let Err(e) = cache.compact() {
@@ -153,9 +105,7 @@ pub async fn run(
         .enumerate()
         .map(|(i, j)| (j.id.clone(), i))
         .collect();
-    let uploads = Arc::new(Uploads::start(
-        &ctx, &cache, needed, &verified, settings, &order,
-    ));
+    let uploads = Arc::new(Uploads::start(&ctx, &cache, needed, &verified, &order));
     // Batch mode: a round holds a request of every job, so no job waits for a `-j` slot.
     let slots = if settings.batch.is_some() {
         to_run.len().max(1)
@@ -234,20 +184,6 @@ async fn guarded(job: PlannedJob, run: impl Future<Output = (JobLine, Usage)>) -
                 Usage::default(),
             )
         }
-    }
-}
-
-/// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
-/// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
-pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
-    let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
-    let first = versions
-        .next()
-        .unwrap_or(crate::api::facts::DEFAULT_API_VERSION);
-    if versions.all(|v| v == first) {
-        first.to_owned()
-    } else {
-        crate::api::facts::DEFAULT_API_VERSION.to_owned()
     }
 }
 

@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-use super::Ctx;
-use super::batch_journal::body_hash;
 use super::batcher::{BatchAnswer, Origin};
 use super::budget::{Refused, Reservation};
+use super::ctx::Ctx;
 use super::halt::HaltKind;
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
 use crate::api::retry::{GaveUp, retry};
+use crate::output::batch_journal::body_hash;
 use crate::plan::{PlannedJob, price};
 use crate::ui::events::Event;
 
@@ -161,7 +161,7 @@ async fn send_online(
     // retried stays counted at the worst case.
     let lost = AtomicU32::new(0);
     let api_version = job.settings.api_version.as_str();
-    let call = retry(&ctx.policy, |attempt| {
+    let call = retry(&ctx.settings.policy, |attempt| {
         let sent = ctx
             .client
             .create_message(api_version, body, estimate, attempt);

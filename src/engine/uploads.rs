@@ -10,7 +10,7 @@ use futures_util::future::{BoxFuture, Shared};
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Ctx, Settings};
+use super::ctx::Ctx;
 use crate::api::facts::MAX_IDS_PER_LIST;
 use crate::api::retry::{GaveUp, retry};
 use crate::api::{FileMeta, OnBytes, UploadSpec};
@@ -59,7 +59,6 @@ impl Uploads {
         cache: &Arc<UploadCache>,
         needed: &[&PlannedUpload],
         verified: &BTreeMap<Content, String>,
-        settings: &Settings,
         job_order: &BTreeMap<String, usize>,
     ) -> Uploads {
         let (queue, requests) = mpsc::unbounded_channel();
@@ -67,8 +66,8 @@ impl Uploads {
             Arc::clone(ctx),
             Arc::clone(cache),
             requests,
-            settings.uploads,
-            settings.upload_ttl,
+            ctx.settings.uploads,
+            ctx.settings.upload_ttl,
         );
         let mut ordered = needed.to_vec();
         ordered.sort_by_cached_key(|u| {
@@ -223,14 +222,14 @@ async fn upload_one(
         size: u.size,
         expires_in_seconds: ttl_seconds,
     };
-    let meta = retry(&ctx.policy, |attempt| {
+    let meta = retry(&ctx.settings.policy, |attempt| {
         ctx.client
             .upload(&spec, on_bytes.clone(), &ctx.files_version, attempt)
     })
     .await
     .map_err(|e| {
         // A key revoked or the spend limit reached while uploading stops new jobs too.
-        super::halt::check(ctx, &e.error);
+        super::halt::check(&ctx.halt, &e.error);
         format!("upload of {} failed: {e}", u.source)
     })?;
     let uploaded = Uploaded {
@@ -263,7 +262,7 @@ pub async fn verify_cached(
     let ids: Vec<String> = cached.values().cloned().collect();
     let mut alive: BTreeMap<String, FileMeta> = BTreeMap::new();
     for chunk in ids.chunks(MAX_IDS_PER_LIST) {
-        let found = retry(&ctx.policy, |attempt| {
+        let found = retry(&ctx.settings.policy, |attempt| {
             ctx.client.files_by_ids(chunk, &ctx.files_version, attempt)
         })
         .await?;
