@@ -13,11 +13,10 @@ use super::plan::{make_plan, make_plan_keep_going};
 use super::signals::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
-use crate::engine::halt::HaltKind;
 use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
-use crate::output::outcome::{Counts, JobLine, RunCost, RunSummary, UploadStats};
+use crate::output::outcome::{Counts, HaltKind, JobLine, RunCost, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::output::{history, junit};
@@ -142,7 +141,7 @@ async fn execute(
             status: JobStatus::Fresh,
             failure: None,
         });
-        let mut line = engine::line(job, JobStatus::Fresh, None);
+        let mut line = JobLine::of(job, JobStatus::Fresh, None);
         line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
         lines.push(line);
     }
@@ -268,7 +267,7 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .jobs
             .iter()
             .any(|j| {
-                j.reason.as_deref() == Some(HaltKind::Budget.as_str())
+                j.not_started_by(HaltKind::Budget)
                     || j.error
                         .as_ref()
                         .is_some_and(|e| e.kind == ErrorKind::Budget)

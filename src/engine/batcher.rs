@@ -22,7 +22,7 @@
 //!
 //! `--batch-deadline`: when it passes, the waiting batches are canceled; what they had
 //! answered is used, and every request not answered by then (and every later one) is sent
-//! online ([`BatchAnswer::Online`]), so a report needed by morning is ready by morning.
+//! online ([`None`]), so a report needed by morning is ready by morning.
 //!
 //! The journal (`batch_journal.rs`) is told at the end of the run which items went to jobs
 //! whose folders were written ([`Batcher::fold_into_journal`]); until then a killed runner
@@ -36,6 +36,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::answer::Answer;
 use super::batch_wait::{self, Link};
 use crate::api::ApiError;
 use crate::api::batches::{self as wire, BatchRef, BatchRequest, ItemOutcome, RequestCounts};
@@ -63,18 +64,9 @@ pub struct BatchSettings {
     pub poll_max: Duration,
 }
 
-/// How one submitted request ended.
-pub enum BatchAnswer {
-    Answer(MessageResponse),
-    Failed(GaveUp),
-    /// Expired twice (`batch_expired`).
-    Expired(String),
-    /// Canceled (by someone else, or on interrupt), or the run was interrupted; says which
-    /// batch when there was one.
-    Canceled(Option<String>),
-    /// `--batch-deadline` passed before it was answered: send it online.
-    Online,
-}
+/// What the batcher hands back for a submitted request: how it ended, or `None` when it
+/// was not answered in a batch (`--batch-deadline` passed first) and is to be sent online.
+pub type Reply = Option<Answer>;
 
 /// Which request of which job an item stands for.
 #[derive(Debug, Clone)]
@@ -95,7 +87,7 @@ struct Pending {
     origin: Origin,
     submissions: u32,
     expirations: u32,
-    reply: oneshot::Sender<BatchAnswer>,
+    reply: oneshot::Sender<Reply>,
 }
 
 #[derive(Default)]
@@ -203,7 +195,7 @@ impl Batcher {
         size: usize,
         api_version: &str,
         origin: Origin,
-    ) -> BatchAnswer {
+    ) -> Reply {
         let (tx, rx) = oneshot::channel();
         let queued = self.update(|i| {
             if i.past_deadline {
@@ -222,9 +214,9 @@ impl Batcher {
             true
         });
         if !queued {
-            return BatchAnswer::Online;
+            return None;
         }
-        rx.await.unwrap_or(BatchAnswer::Canceled(None))
+        rx.await.unwrap_or(Some(Answer::Interrupted))
     }
 
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
@@ -273,7 +265,7 @@ impl Batcher {
                 });
                 self.changed.notify_one();
                 for p in online.into_iter().flatten() {
-                    let _ = p.reply.send(BatchAnswer::Online);
+                    let _ = p.reply.send(None);
                 }
             }
         }
@@ -292,7 +284,7 @@ impl Batcher {
         );
         self.deadline_passed.cancel();
         for p in queued {
-            let _ = p.reply.send(BatchAnswer::Online);
+            let _ = p.reply.send(None);
         }
         for (id, version) in waiting {
             self.cancel(&id, &version).await;
@@ -401,7 +393,7 @@ impl Batcher {
     async fn run_batch(&self, version: &str, items: Vec<Pending>) -> Vec<Pending> {
         if self.past_deadline() {
             for p in items {
-                let _ = p.reply.send(BatchAnswer::Online);
+                let _ = p.reply.send(None);
             }
             return Vec::new();
         }
@@ -445,7 +437,7 @@ impl Batcher {
             Ok(b) => b,
             Err(gave_up) => {
                 for p in items {
-                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+                    let _ = p.reply.send(Some(Answer::Failed(gave_up.clone())));
                 }
                 return Vec::new();
             }
@@ -509,7 +501,7 @@ impl Batcher {
             Ok(info) => info,
             Err(gave_up) => {
                 for p in items {
-                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+                    let _ = p.reply.send(Some(Answer::Failed(gave_up.clone())));
                 }
                 return Vec::new();
             }
@@ -561,7 +553,7 @@ impl Batcher {
         match fetched {
             Err(gave_up) => {
                 for p in left.into_values() {
-                    let _ = p.reply.send(BatchAnswer::Failed(gave_up.clone()));
+                    let _ = p.reply.send(Some(Answer::Failed(gave_up.clone())));
                 }
             }
             Ok(()) => {
@@ -603,14 +595,14 @@ impl Batcher {
         // Not answered, and the deadline passed: online instead of another round.
         let again = |p: Pending| {
             if self.past_deadline() {
-                let _ = p.reply.send(BatchAnswer::Online);
+                let _ = p.reply.send(None);
                 None
             } else {
                 Some(p)
             }
         };
         let answer = match outcome {
-            Some(ItemOutcome::Succeeded(message)) => BatchAnswer::Answer(MessageResponse {
+            Some(ItemOutcome::Succeeded(message)) => Answer::Replied(MessageResponse {
                 request_id: None,
                 body: message,
                 batch: Some(at),
@@ -625,7 +617,7 @@ impl Batcher {
                 {
                     return again(p);
                 }
-                BatchAnswer::Failed(GaveUp {
+                Answer::Failed(GaveUp {
                     error: wire::item_error(&at, &error_type, &message),
                     attempts: p.submissions,
                 })
@@ -634,15 +626,15 @@ impl Batcher {
                 p.expirations += 1;
                 return again(p);
             }
-            Some(ItemOutcome::Expired) => BatchAnswer::Expired(format!(
+            Some(ItemOutcome::Expired) => Answer::Expired(format!(
                 "the request expired twice in Message Batches (last: batch {}, custom_id {})",
                 at.batch_id, at.custom_id
             )),
             // Never processed, so never paid: an earlier run's canceled batch, or ours at
             // the deadline, is no reason to give the job up.
             Some(ItemOutcome::Canceled) if resumed || self.past_deadline() => return again(p),
-            Some(ItemOutcome::Canceled) => BatchAnswer::Canceled(Some(at.batch_id)),
-            None => BatchAnswer::Failed(GaveUp {
+            Some(ItemOutcome::Canceled) => Answer::Canceled(at.batch_id),
+            None => Answer::Failed(GaveUp {
                 error: ApiError::local(
                     "GET {results_url}",
                     format!(
@@ -653,7 +645,7 @@ impl Batcher {
                 attempts: p.submissions,
             }),
         };
-        let _ = p.reply.send(answer);
+        let _ = p.reply.send(Some(answer));
         None
     }
 }

@@ -32,6 +32,7 @@
 //! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
 //! `job.rs` is one job from its inputs to its folder.
 
+mod answer;
 mod batch_wait;
 pub(crate) mod batcher;
 pub(crate) mod budget;
@@ -46,7 +47,6 @@ mod priced;
 pub(crate) mod uploads;
 
 pub(crate) use ctx::{Ctx, Settings, Start};
-pub(crate) use job::line;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,7 +58,7 @@ use tokio::task::JoinSet;
 
 use crate::api::messages::Usage;
 use crate::api::retry::GaveUp;
-use crate::output::outcome::{JobError, JobLine, UploadStats};
+use crate::output::outcome::{JobEnd, JobError, JobLine, UploadStats};
 use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
@@ -89,14 +89,11 @@ pub async fn run(
     out: &Utf8Path,
 ) -> Result<Report, VerifyError> {
     let ctx = Arc::new(Ctx::new(start, to_run.len(), out));
-    let settings = &ctx.settings;
     if let Some(b) = &ctx.batcher {
         tokio::spawn(Arc::clone(b).drive());
     }
     let cache = Arc::new(cache);
-    if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::error_chain::chain(&e));
-    }
+    compact(&cache);
     let verified = uploads::verify_cached(&ctx, &cache, needed)
         .await
         .map_err(|e| VerifyError(Box::new(e)))?;
@@ -106,41 +103,70 @@ pub async fn run(
         .map(|(i, j)| (j.id.clone(), i))
         .collect();
     let uploads = Arc::new(Uploads::start(&ctx, &cache, needed, &verified, &order));
+    let mut report = join(&ctx, spawn_jobs(&ctx, &uploads, to_run, out)).await;
+    // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
+    compact(&cache);
+    if let Some(b) = &ctx.batcher {
+        b.fold_into_journal(&report.lines);
+    }
+    report.uploads = uploads.stats();
+    report.cost_usd = ctx.budget.spent();
+    Ok(report)
+}
+
+fn compact(cache: &UploadCache) {
+    if let Err(e) = cache.compact() {
+        tracing::warn!("{}", crate::error_chain::chain(&e));
+    }
+}
+
+/// A task per job, all spawned at once; each waits for its `-j` permit itself.
+fn spawn_jobs(
+    ctx: &Arc<Ctx>,
+    uploads: &Arc<Uploads>,
+    to_run: &[&PlannedJob],
+    out: &Utf8Path,
+) -> JoinSet<(JobLine, Usage)> {
     // Batch mode: a round holds a request of every job, so no job waits for a `-j` slot.
-    let slots = if settings.batch.is_some() {
+    let slots = if ctx.settings.batch.is_some() {
         to_run.len().max(1)
     } else {
-        settings.jobs
+        ctx.settings.jobs
     };
     let permits = Arc::new(Semaphore::new(slots));
     let mut tasks = JoinSet::new();
     for job in to_run {
         let (ctx, uploads, permits, job) = (
-            Arc::clone(&ctx),
-            Arc::clone(&uploads),
+            Arc::clone(ctx),
+            Arc::clone(uploads),
             Arc::clone(&permits),
             (*job).clone(),
         );
-        let (limits, out) = (settings.limits, out.to_owned());
+        let out = out.to_owned();
         tasks.spawn(guarded(job.clone(), async move {
-            job::run_one(&ctx, &uploads, &permits, limits, &out, job).await
+            job::run_one(&ctx, &uploads, &permits, &out, job).await
         }));
     }
+    tasks
+}
+
+/// Every job's line and the run's usage, as the tasks finish.
+async fn join(ctx: &Ctx, mut tasks: JoinSet<(JobLine, Usage)>) -> Report {
     let mut report = Report::default();
     while let Some(joined) = tasks.join_next().await {
         // `guarded` turns a panic into a line; a join error is then only a cancelled task,
         // which this code never does.
         let Ok((line, usage)) = joined else { continue };
-        if line.status == JobStatus::Failed
-            && line
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind == ErrorKind::Internal)
+        // A panicked job could not report its end itself.
+        if let Some(e) = line
+            .error
+            .as_ref()
+            .filter(|e| e.kind == ErrorKind::Internal)
         {
             ctx.reporter.report(Event::JobFinished {
                 id: line.dir.clone(),
                 status: JobStatus::Failed,
-                failure: line.error.as_ref().map(|e| Failure {
+                failure: Some(Failure {
                     kind: e.kind,
                     message: e.message.clone(),
                 }),
@@ -149,16 +175,7 @@ pub async fn run(
         report.usage.add(&usage);
         report.lines.push(line);
     }
-    // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
-    if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::error_chain::chain(&e));
-    }
-    if let Some(b) = &ctx.batcher {
-        b.fold_into_journal(&report.lines);
-    }
-    report.uploads = uploads.stats();
-    report.cost_usd = ctx.budget.spent();
-    Ok(report)
+    report
 }
 
 /// Runs one job's future; a panic in it becomes that job's failed line instead of
@@ -172,15 +189,14 @@ async fn guarded(job: PlannedJob, run: impl Future<Output = (JobLine, Usage)>) -
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            let error = JobError {
-                kind: ErrorKind::Internal,
-                message: format!(
+            let error = JobError::plain(
+                ErrorKind::Internal,
+                format!(
                     "the runner failed while running this job (a bug; please report it): {what}"
                 ),
-                request_id: None,
-            };
+            );
             (
-                job::line(&job, JobStatus::Failed, Some(error)),
+                JobLine::ended(&job, JobEnd::Failed(error)),
                 Usage::default(),
             )
         }
