@@ -16,6 +16,7 @@ use crate::config::{Config, RunConfig};
 use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
+use crate::output::batch_journal::Journal;
 use crate::output::outcome::{Counts, HaltKind, JobLine, RunCost, RunSummary, UploadStats};
 use crate::output::records::is_fresh;
 use crate::output::staging;
@@ -145,8 +146,9 @@ async fn execute(
         line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
         lines.push(line);
     }
-    let fresh_ids: Vec<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
-    engine::batcher::settle_fresh(out, &fresh_ids);
+    // Their folders were written by an earlier run, which may have been killed before
+    // recording their batch items as consumed.
+    Journal::new(out).consume_jobs(&fresh.iter().map(|j| j.id.as_str()).collect());
     let mut usage = Usage::default();
     let mut uploads = UploadStats::default();
     let mut cost = RunCost {

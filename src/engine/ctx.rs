@@ -7,8 +7,7 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 use tokio_util::sync::CancellationToken;
 
-use super::batch_wait::Link;
-use super::batcher::{BatchSettings, Batcher};
+use super::batcher::{BatchSettings, Batcher, Link};
 use super::budget::Budget;
 use super::halt::{FailCount, Halt};
 use crate::api::ApiClient;

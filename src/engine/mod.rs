@@ -33,7 +33,6 @@
 //! `job.rs` is one job from its inputs to its folder.
 
 mod answer;
-mod batch_wait;
 pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
