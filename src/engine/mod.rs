@@ -19,18 +19,26 @@
 //! - **Gates** (in `api`). Every request, of any job or upload, first and retried alike,
 //!   waits at its endpoint group's gate, which pauses everyone after a 429/529, paces by
 //!   the server's quota and adapts concurrency; so jobs never stampede the API.
-//! - **Cancellation.** One [`CancellationToken`](tokio_util::sync::CancellationToken) (from the first SIGINT/SIGTERM): jobs
-//!   not started are recorded as interrupted, requests in flight are abandoned, folders
-//!   being written are finished. The second signal is `commands/run.rs`'s business.
-//!
+//! - **Cancellation.** One
+//!   [`CancellationToken`](tokio_util::sync::CancellationToken) (from the first
+//!   SIGINT/SIGTERM): jobs not started are recorded as interrupted, requests in flight are
+//!   abandoned, folders being written are finished. The second signal is
+//!   `commands/run.rs`'s business.
 //! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
-//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its job fails and
-//!   [`halt`] keeps every job not yet started from starting.
+//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its
+//!   job fails and [`halt`] keeps every job not yet started from starting.
 //!
-//! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
-//! `deliverables.rs` checks the generated files against `expect` after the last turn and
-//! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
-//! `job.rs` is one job from its inputs to its folder.
+//! # How a job ends
+//!
+//! `job.rs` is one job from its inputs to its folder; `conversation.rs` runs its
+//! conversation (turns, `pause_turn`, follow-ups, and the repair turns `deliverables.rs`
+//! asks for). Each request ends as an `Answer` (`answer.rs`), online (`priced.rs`) or in a
+//! batch ([`batcher`]); the conversation turns that answer, or the response's stop reason,
+//! into the job's [`JobEnd`] in one place. `downloads.rs` then fetches the generated files
+//! within the output limits, and the job's outcome is built once and written.
+//!
+//! What every task shares, and the [`Settings`], live in `ctx.rs`: the command hands
+//! [`run`] a [`Start`], and no module here imports this one.
 
 mod answer;
 pub(crate) mod batcher;
