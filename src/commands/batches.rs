@@ -1,5 +1,5 @@
 //! `runner batches`: the batches `runner run --batch` recorded under `OUT/.batches/`
-//! (`engine/batch_journal.rs`, docs/output.md §15). Pending ones first, oldest first, with
+//! (`output/batch_journal.rs`, docs/output.md §15). Pending ones first, oldest first, with
 //! their live state and `request_counts` from the API when a key is configured; then the
 //! recent ended ones, newest first, as recorded. Read-only: it never collects, cancels or
 //! prunes. Only an unreadable `OUT/.batches` fails it; a failing API call is one batch
@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::api::batches::{BatchInfo, BatchStatus, RequestCounts};
 use crate::api::retry::{GaveUp, retry};
 use crate::config::BatchesConfig;
-use crate::engine::batch_journal::{Journal, Record};
 use crate::error::{Error, Exit};
+use crate::output::batch_journal::{Journal, Record};
 use crate::ui::{self, Display};
 use crate::units;
 

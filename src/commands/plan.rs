@@ -10,18 +10,18 @@ use crate::api::ApiClient;
 use crate::api::messages::{CacheTtl, count_tokens_body};
 use crate::api::retry::{RetryPolicy, retry};
 use crate::config::{Config, PlanConfig};
-use crate::engine::conversation::request_params;
 use crate::error::{Error, Exit};
 use crate::output::outcome::{JobError, JobLine, LineHistory};
 use crate::output::records::{is_fresh, last_cost};
 use crate::plan::models::ModelUse;
+use crate::plan::request::{files_api_version, request_params};
 use crate::plan::text::JobCost;
 use crate::plan::{self, Plan, PlannedJob, hashing, price, text};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
 use crate::ui::Display;
-use crate::{engine, manifest, ui};
+use crate::{manifest, ui};
 
 use super::model_check;
 
@@ -134,7 +134,7 @@ pub async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error>
         model_check::offline(&state, &config.api.base_url, &uses, display)?;
     } else if !to_run.is_empty() {
         let client = config.api.connect(Config::pacing_for_estimates())?;
-        let version = engine::files_api_version(&to_run);
+        let version = files_api_version(&to_run);
         let policy = RetryPolicy::default();
         model_check::online(&client, &state, &uses, &version, &policy, display).await?;
         estimate(&client, &plan, &fresh, &mut costs).await?;

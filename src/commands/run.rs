@@ -4,27 +4,27 @@
 
 use std::sync::Arc;
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::model_check;
 use super::output_lock;
 use super::plan::{make_plan, make_plan_keep_going};
 use super::signals::Shutdown;
-use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
-use crate::engine::budget::Budget;
-use crate::engine::halt::{FailCount, Halt, HaltKind};
-use crate::engine::{self, Ctx};
+use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
-use crate::output::outcome::{Counts, JobLine, RunCost, RunSummary, UploadStats};
+use crate::output::batch_journal::Journal;
+use crate::output::outcome::{Counts, HaltKind, JobLine, RunCost, RunSummary};
 use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::output::{history, junit};
-use crate::plan::PlannedJob;
 use crate::plan::models::ModelUse;
+use crate::plan::request::files_api_version;
+use crate::plan::{Plan, PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
+use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
@@ -74,34 +74,99 @@ async fn execute(
 ) -> Result<RunSummary, Error> {
     let started_at = jiff::Timestamp::now();
     let run_id = history::new_run_id(started_at);
+    let (plan, state, rejected) = load(config).await?;
+    let selected = select(config, &plan, &rejected)?;
+    let out = &config.out;
+    let _lock = prepare_out(config, &selected)?;
+    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) = selected
+        .into_iter()
+        .partition(|job| !config.force && is_fresh(out, &job.id, &job.fingerprint));
+    let needed = plan.uploads_for(&to_run);
+    reporter.report(Event::RunStarted {
+        jobs: to_run.len() + fresh.len() + rejected.len(),
+        fresh: fresh.len(),
+        uploads: needed.len(),
+        upload_bytes: needed.iter().map(|u| u.size).sum(),
+    });
+    let mut lines = settled(&reporter, out, rejected, &fresh);
+    let mut report = engine::Report::default();
+    if !to_run.is_empty() {
+        let run = EngineRun {
+            state: &state,
+            needed: &needed,
+            to_run: &to_run,
+            attempts_root: history::run_dir(out, &run_id),
+        };
+        report = run_engine(config, display, reporter, cancel, run).await?;
+    }
+    lines.append(&mut report.lines);
+    lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
+    let counts = count(&lines);
+    let summary = RunSummary {
+        run_id,
+        runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at,
+        finished_at: jiff::Timestamp::now(),
+        exit_code: exit_for(&counts).code(),
+        counts,
+        uploads: report.uploads,
+        usage: report.usage,
+        cost: RunCost {
+            usd: report.cost_usd,
+            budget_usd: config.engine.budget_usd,
+        },
+        jobs: lines,
+    };
+    write_records(config, &summary)?;
+    Ok(summary)
+}
+
+/// The plan, the state dir, and (with `--keep-going`) the lines of jobs whose manifest
+/// entries were rejected, as `--only` selects them.
+async fn load(config: &RunConfig) -> Result<(Plan, StateDir, Vec<JobLine>), Error> {
     let (plan, state, rejected) = if config.keep_going {
         make_plan_keep_going(&config.manifests, &config.state_dir, &config.known).await?
     } else {
         let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
         (plan, state, Vec::new())
     };
-    let rejected: Vec<JobLine> = rejected
+    let rejected = rejected
         .into_iter()
         .filter(|line| config.only.matches(&line.job, &line.dir))
         .collect();
-    let selected = config.only.select(&plan);
+    Ok((plan, state, rejected))
+}
+
+/// The jobs `--only` and `--shard` select; none at all (rejected ones included) is a
+/// usage error.
+fn select<'p>(
+    config: &RunConfig,
+    plan: &'p Plan,
+    rejected: &[JobLine],
+) -> Result<Vec<&'p PlannedJob>, Error> {
+    let selected = config.only.select(plan);
     if selected.is_empty() && rejected.is_empty() {
         return Err(Error::NoJobMatches(config.only.patterns().to_vec()));
     }
     // After `--only`: a shard with no job is no usage error, just nothing to do.
-    let selected: Vec<&PlannedJob> = match config.shard {
+    Ok(match config.shard {
         Some(shard) => selected
             .into_iter()
             .filter(|j| shard.holds(&j.id))
             .collect(),
         None => selected,
-    };
+    })
+}
+
+/// Creates and locks OUT (the lock is held while the returned files live), and tidies
+/// what killed runs left: everywhere, or with `--shard` only the selected jobs' leftovers.
+fn prepare_out(config: &RunConfig, selected: &[&PlannedJob]) -> Result<Vec<fs_err::File>, Error> {
     let out = &config.out;
     fs_err::create_dir_all(out).map_err(|source| Error::CreateOut {
         path: out.clone(),
         source,
     })?;
-    let _lock = output_lock::lock(out, config.shard)?;
+    let lock = output_lock::lock(out, config.shard)?;
     let tidied = match config.shard {
         None => staging::clean_stale(out),
         Some(_) => {
@@ -113,17 +178,16 @@ async fn execute(
         path: out.clone(),
         source,
     })?;
+    Ok(lock)
+}
 
-    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) = selected
-        .into_iter()
-        .partition(|job| !config.force && is_fresh(out, &job.id, &job.fingerprint));
-    let needed = plan.uploads_for(&to_run);
-    reporter.report(Event::RunStarted {
-        jobs: to_run.len() + fresh.len() + rejected.len(),
-        fresh: fresh.len(),
-        uploads: needed.len(),
-        upload_bytes: needed.iter().map(|u| u.size).sum(),
-    });
+/// The lines of the jobs settled before the engine runs: rejected (failed) and fresh.
+fn settled(
+    reporter: &Arc<dyn Reporter>,
+    out: &Utf8Path,
+    rejected: Vec<JobLine>,
+    fresh: &[&PlannedJob],
+) -> Vec<JobLine> {
     let mut lines: Vec<JobLine> = Vec::new();
     for line in rejected {
         reporter.report(Event::JobFinished {
@@ -136,76 +200,68 @@ async fn execute(
         });
         lines.push(line);
     }
-    for job in &fresh {
+    for job in fresh {
         reporter.report(Event::JobFinished {
             id: job.id.clone(),
             status: JobStatus::Fresh,
             failure: None,
         });
-        let mut line = engine::line(job, JobStatus::Fresh, None);
+        let mut line = JobLine::of(job, JobStatus::Fresh, None);
         line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
         lines.push(line);
     }
-    let fresh_ids: Vec<&str> = fresh.iter().map(|j| j.id.as_str()).collect();
-    engine::batcher::settle_fresh(out, &fresh_ids);
-    let mut usage = Usage::default();
-    let mut uploads = UploadStats::default();
-    let mut cost = RunCost {
-        usd: 0.0,
-        budget_usd: config.engine.budget_usd,
+    // Their folders were written by an earlier run, which may have been killed before
+    // recording their batch items as consumed.
+    Journal::new(out).consume_jobs(&fresh.iter().map(|j| j.id.as_str()).collect());
+    lines
+}
+
+/// What the engine is to run, and where a failed attempt goes.
+struct EngineRun<'a> {
+    state: &'a StateDir,
+    needed: &'a [&'a PlannedUpload],
+    to_run: &'a [&'a PlannedJob],
+    attempts_root: Utf8PathBuf,
+}
+
+/// Checks the key and the models (either failing ends the run, exit 2, before any
+/// upload), then runs the engine.
+async fn run_engine(
+    config: &RunConfig,
+    display: &Display,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancellationToken,
+    run: EngineRun<'_>,
+) -> Result<engine::Report, Error> {
+    let client = config.api.connect(Config::pacing(&config.engine))?;
+    let files_version = files_api_version(run.to_run);
+    client.preflight(&files_version).await?;
+    let uses: Vec<ModelUse<'_>> = run.to_run.iter().map(|j| ModelUse::from(*j)).collect();
+    let policy = &config.engine.policy;
+    model_check::online(&client, run.state, &uses, &files_version, policy, display).await?;
+    client.set_reporter(&reporter);
+    let cache = UploadCache::for_api(run.state, client.base_url(), client.key_fingerprint());
+    let start = Start {
+        client,
+        files_version,
+        reporter,
+        cancel,
+        attempts_root: run.attempts_root,
+        settings: config.engine,
     };
-    if !to_run.is_empty() {
-        let client = config.api.connect(Config::pacing(&config.engine))?;
-        // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
-        let files_version = engine::files_api_version(&to_run);
-        client.preflight(&files_version).await?;
-        // Then the models: a retired or unknown model, or a setting its model does not
-        // accept, ends the run here too (exit 2), before any upload.
-        let uses: Vec<ModelUse<'_>> = to_run.iter().map(|j| ModelUse::from(*j)).collect();
-        let policy = &config.engine.policy;
-        model_check::online(&client, &state, &uses, &files_version, policy, display).await?;
-        client.set_reporter(&reporter);
-        let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
-        let ctx = Ctx {
-            client,
-            policy: config.engine.policy,
-            files_version,
-            reporter,
-            cancel,
-            halt: Halt::default(),
-            failures: FailCount::default(),
-            max_fail: config.engine.max_fail,
-            attempts_root: history::run_dir(out, &run_id),
-            budget: Budget::new(config.engine.budget_usd),
-            batcher: None,
-        };
-        let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
-        lines.extend(report.lines);
-        usage = report.usage;
-        uploads = report.uploads;
-        cost.usd = report.cost_usd;
-    }
-    lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
-    let counts = count(&lines);
-    let summary = RunSummary {
-        run_id,
-        runner_version: env!("CARGO_PKG_VERSION").to_owned(),
-        started_at,
-        finished_at: jiff::Timestamp::now(),
-        exit_code: exit_for(&counts).code(),
-        counts,
-        uploads,
-        usage,
-        cost,
-        jobs: lines,
-    };
+    Ok(engine::run(start, cache, run.needed, run.to_run, &config.out).await?)
+}
+
+/// `run.json` (or the shard's record), `--junit`, `--keep-runs` and the pages.
+fn write_records(config: &RunConfig, summary: &RunSummary) -> Result<(), Error> {
+    let out = &config.out;
     let record = output_lock::run_record_name(config.shard);
-    history::write_run(out, &record, &summary).map_err(|source| Error::WriteRecord {
+    history::write_run(out, &record, summary).map_err(|source| Error::WriteRecord {
         path: out.join(&record),
         source,
     })?;
     if let Some(path) = &config.junit {
-        junit::write(path, &summary).map_err(|source| Error::Junit {
+        junit::write(path, summary).map_err(|source| Error::Junit {
             path: path.clone(),
             source,
         })?;
@@ -220,7 +276,7 @@ async fn execute(
         Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
     }
     write_pages(out);
-    Ok(summary)
+    Ok(())
 }
 
 /// The morning page and the job pages, also when jobs failed. They are derived from the
@@ -273,7 +329,7 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .jobs
             .iter()
             .any(|j| {
-                j.reason.as_deref() == Some(HaltKind::Budget.as_str())
+                j.not_started_by(HaltKind::Budget)
                     || j.error
                         .as_ref()
                         .is_some_and(|e| e.kind == ErrorKind::Budget)

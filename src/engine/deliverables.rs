@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::api::FileMeta;
 use crate::api::messages as wire;
 use crate::api::retry::retry;
 use crate::manifest::Deliverables;
-use crate::output::outcome::{Exchange, JobError};
+use crate::output::outcome::{Exchange, JobEnd, JobError};
 use crate::plan::PlannedJob;
 use crate::plan::expect::{self, Produced};
 use crate::status::ErrorKind;
@@ -43,13 +43,13 @@ impl Check {
 
     /// Called when the conversation's turns are all done and the last ended normally:
     /// `Ok(Some(text))` is a repair turn to send, `Ok(None)` means nothing more to do,
-    /// `Err` fails the job (still missing after every repair turn, metadata unavailable,
-    /// or interrupted).
+    /// `Err` ends the job: failed (still missing after every repair turn, metadata
+    /// unavailable) or interrupted.
     pub async fn after_last_turn(
         &mut self,
         ctx: &Ctx,
         exchanges: &[Exchange],
-    ) -> Result<Option<String>, JobError> {
+    ) -> Result<Option<String>, JobEnd> {
         let Some(d) = &self.deliverables else {
             return Ok(None);
         };
@@ -68,20 +68,18 @@ impl Check {
             if self.metas.contains_key(id) {
                 continue;
             }
-            let fetch = retry(&ctx.policy, |attempt| {
+            let fetch = retry(&ctx.settings.policy, |attempt| {
                 ctx.client.file_meta(id, &ctx.files_version, attempt)
             });
             let meta = tokio::select! {
-                m = fetch => m.map_err(|e| JobError {
+                m = fetch => m.map_err(|e| JobEnd::Failed(JobError {
                     kind: ErrorKind::Download,
                     message: format!("generated file {id}: {e}"),
                     request_id: e.error.request_id.clone(),
-                })?,
-                () = ctx.cancel.cancelled() => return Err(JobError {
-                    kind: ErrorKind::Interrupted,
-                    message: "the run was interrupted during this job".into(),
-                    request_id: None,
-                }),
+                }))?,
+                () = ctx.cancel.cancelled() => return Err(JobEnd::Interrupted(
+                    "the run was interrupted during this job".into(),
+                )),
             };
             self.metas.insert(id.clone(), meta);
         }
@@ -108,10 +106,10 @@ impl Check {
             1 => "1 repair turn".to_owned(),
             n => format!("{n} repair turns"),
         };
-        Err(JobError {
+        Err(JobEnd::Failed(JobError {
             kind: ErrorKind::MissingOutput,
             message: format!("deliverables missing after {after}: {}", missing.join("; ")),
             request_id: exchanges.last().and_then(|e| e.request_id.clone()),
-        })
+        }))
     }
 }

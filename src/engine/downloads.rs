@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use camino::Utf8Path;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::download_size::{Expected, SIGNING_ALLOWANCE};
 use crate::api::messages as wire;
 use crate::api::retry::retry;
@@ -26,14 +26,8 @@ use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
 use crate::units::bytes as human;
 
-/// Caps on what a server may make a job write. Exceeding one fails the job with a clear
-/// reason and leaves nothing partial.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputLimits {
-    pub max_file_bytes: u64,
-    pub max_job_bytes: u64,
-    pub max_files: usize,
-}
+// Where the configuration names it.
+pub use super::ctx::OutputLimits;
 
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
 /// `known` holds metadata already fetched (by the deliverables check), used as is.
@@ -45,15 +39,7 @@ pub async fn collect(
     staging: &Staging,
     known: &BTreeMap<String, FileMeta>,
 ) -> Result<Vec<OutputFile>, JobError> {
-    // (file id, the turn whose response first named it), in the order of the exchanges.
-    let mut ids: Vec<(String, usize)> = Vec::new();
-    for e in exchanges {
-        for id in wire::generated_file_ids(&e.response["content"]) {
-            if !ids.iter().any(|(known, _)| *known == id) {
-                ids.push((id, e.turn));
-            }
-        }
-    }
+    let ids = generated(exchanges);
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -68,26 +54,56 @@ pub async fn collect(
         id: job_id.to_owned(),
         step: Step::Downloading { files: ids.len() },
     });
-    let fail = |id: &str, e: &dyn std::fmt::Display, request_id: Option<String>| JobError {
-        kind: ErrorKind::Download,
-        message: format!("generated file {id}: {e}"),
-        request_id,
-    };
-    // Every size is known before the first download, so a job over a limit writes nothing.
+    let metas = sized(ctx, &limits, ids, known).await?;
+    download_all(ctx, &limits, metas, staging).await
+}
+
+/// Each generated file's id with the turn whose response first named it, in the order of
+/// the exchanges.
+fn generated(exchanges: &[Exchange]) -> Vec<(String, usize)> {
+    let mut ids: Vec<(String, usize)> = Vec::new();
+    for e in exchanges {
+        for id in wire::generated_file_ids(&e.response["content"]) {
+            if !ids.iter().any(|(known, _)| *known == id) {
+                ids.push((id, e.turn));
+            }
+        }
+    }
+    ids
+}
+
+/// The metadata of every file, each size checked against the limits: every size is known
+/// before the first download, so a job over a limit writes nothing.
+async fn sized(
+    ctx: &Ctx,
+    limits: &OutputLimits,
+    ids: Vec<(String, usize)>,
+    known: &BTreeMap<String, FileMeta>,
+) -> Result<Vec<(String, usize, FileMeta)>, JobError> {
     let mut metas: Vec<(String, usize, FileMeta)> = Vec::with_capacity(ids.len());
     let mut total = 0u64;
     for (id, turn) in ids {
         let meta = match known.get(&id) {
             Some(meta) => meta.clone(),
-            None => retry(&ctx.policy, |attempt| {
+            None => retry(&ctx.settings.policy, |attempt| {
                 ctx.client.file_meta(&id, &ctx.files_version, attempt)
             })
             .await
-            .map_err(|e| fail(&id, &e, e.error.request_id.clone()))?,
+            .map_err(|e| download_error(&id, &e, e.error.request_id.clone()))?,
         };
-        check_size(&limits, &id, &meta, &mut total)?;
+        check_size(limits, &id, &meta, &mut total)?;
         metas.push((id, turn, meta));
     }
+    Ok(metas)
+}
+
+/// Downloads each file under its safe name, verified; on a failure, removes those saved.
+async fn download_all(
+    ctx: &Ctx,
+    limits: &OutputLimits,
+    metas: Vec<(String, usize, FileMeta)>,
+    staging: &Staging,
+) -> Result<Vec<OutputFile>, JobError> {
     // A file saved again under the same name by a later turn is the one a reader should
     // find under that name: the newest claims names first.
     let raw: Vec<&str> = metas.iter().map(|(_, _, m)| m.filename.as_str()).collect();
@@ -96,7 +112,7 @@ pub async fn collect(
     for ((id, turn, meta), name) in metas.into_iter().zip(names) {
         let dest = staging.files_dir().join(&name);
         let expected = Expected::of(&meta, limits.max_file_bytes);
-        let downloaded = retry(&ctx.policy, |attempt| {
+        let downloaded = retry(&ctx.settings.policy, |attempt| {
             download_verified(ctx, &id, expected, &dest, attempt)
         })
         .await;
@@ -107,7 +123,7 @@ pub async fn collect(
                 for saved in &outputs {
                     let _ = fs_err::remove_file(staging.files_dir().join(&saved.name));
                 }
-                return Err(fail(&id, &e, e.error.request_id.clone()));
+                return Err(download_error(&id, &e, e.error.request_id.clone()));
             }
         };
         // Read back from disk: the download itself streams, never holding a file whole.
@@ -125,6 +141,14 @@ pub async fn collect(
         });
     }
     Ok(outputs)
+}
+
+fn download_error(id: &str, e: &dyn std::fmt::Display, request_id: Option<String>) -> JobError {
+    JobError {
+        kind: ErrorKind::Download,
+        message: format!("generated file {id}: {e}"),
+        request_id,
+    }
 }
 
 fn over_limit(message: String) -> JobError {

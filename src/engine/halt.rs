@@ -7,41 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::api::ApiError;
 
-/// What stopped the run from starting jobs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HaltKind {
-    /// `--max-fail N` jobs failed.
-    MaxFail,
-    /// The API refused the key mid-run (401/403).
-    Auth,
-    /// The organisation's spend limit is reached.
-    SpendLimit,
-    /// The next request could have taken the run over `--budget-usd`.
-    Budget,
-    /// Batch mode: the batch holding the job's first request was canceled by someone else.
-    BatchCanceled,
-}
-
-impl HaltKind {
-    /// The stable word for a `not_started` job's `reason` in `run.json` (docs/output.md §6):
-    /// the one place these words are spelled.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HaltKind::MaxFail => "max_fail",
-            HaltKind::Auth => "auth",
-            HaltKind::SpendLimit => "spend_limit",
-            HaltKind::Budget => "budget",
-            HaltKind::BatchCanceled => "batch_canceled",
-        }
-    }
-}
-
-/// Why no new job starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HaltReason {
-    pub kind: HaltKind,
-    pub message: String,
-}
+// The kinds are the words of a job's line, so they live with the line.
+pub use crate::output::outcome::{HaltKind, HaltReason};
 
 #[derive(Debug, Default)]
 pub struct Halt {
@@ -69,9 +36,9 @@ impl Halt {
 
 /// Stops new jobs when `error` is one that every later job would hit too: the key refused
 /// (401/403, e.g. revoked mid-run) or the spend limit reached (docs/api.md §4.2).
-pub fn check(ctx: &super::Ctx, error: &ApiError) {
+pub fn check(halt: &Halt, error: &ApiError) {
     if let Some((kind, message)) = fatal_for_all(error) {
-        ctx.halt.halt(kind, message);
+        halt.halt(kind, message);
     }
 }
 

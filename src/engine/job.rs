@@ -1,33 +1,29 @@
 //! One job, from waiting for its inputs to its output folder. Never fails: whatever
-//! happens is the job's status, written to its folder and returned as its line.
+//! happens is the job's [`JobEnd`], written to its folder and returned as its line.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use camino::Utf8Path;
 use tokio::sync::Semaphore;
 
-use super::Ctx;
 use super::batcher::Batcher;
 use super::conversation::{self, Conversation};
-use super::downloads::{self, OutputLimits};
-use super::halt::{HaltKind, HaltReason};
+use super::ctx::Ctx;
+use super::downloads;
 use super::uploads::{UploadResult, Uploads};
-use crate::api::FileMeta;
 use crate::api::messages::Usage;
 use crate::api::retry::retry;
 use crate::output::attempts::{self, Kept};
-use crate::output::outcome::{AttachedInput, JobError, JobLine, JobOutcome, LineHistory};
+use crate::output::outcome::{AttachedInput, JobEnd, JobError, JobLine, JobOutcome, LineHistory};
 use crate::output::staging::Staging;
 use crate::plan::PlannedJob;
-use crate::status::{ErrorKind, JobStatus};
+use crate::status::ErrorKind;
 use crate::ui::events::{Event, Failure};
 
 pub async fn run_one(
     ctx: &Ctx,
     uploads: &Arc<Uploads>,
     permits: &Semaphore,
-    limits: OutputLimits,
     out: &Utf8Path,
     job: PlannedJob,
 ) -> (JobLine, Usage) {
@@ -45,7 +41,7 @@ pub async fn run_one(
         () = ctx.cancel.cancelled() => None,
     };
     let Some(uploaded) = ready else {
-        return interrupted(ctx, &job);
+        return ended(ctx, &job, JobEnd::run_interrupted());
     };
     // A `-j` slot is one conversation in flight; it is released when the conversation
     // ends, so downloading and writing this job overlap the next job's conversation.
@@ -54,12 +50,66 @@ pub async fn run_one(
         () = ctx.cancel.cancelled() => None,
     };
     if ctx.cancel.is_cancelled() {
-        return interrupted(ctx, &job);
+        return ended(ctx, &job, JobEnd::run_interrupted());
     }
     if let Some(reason) = ctx.halt.reason() {
-        return not_started(ctx, &job, reason);
+        return ended(ctx, &job, JobEnd::NotStarted(reason.clone()));
     }
     let started_at = jiff::Timestamp::now();
+    // The output folder must be writable before the conversation is paid for.
+    let staging = match Staging::new(out, &job.id) {
+        Ok(staging) => staging,
+        Err(e) => return ended(ctx, &job, JobEnd::Failed(write_error(&job, &e))),
+    };
+    let (conversation, file_ids) = talk(ctx, uploads, &job, &uploaded).await;
+    let error = match conversation.end {
+        // The run's own interrupt says so in the run's words.
+        JobEnd::Interrupted(_) if ctx.cancel.is_cancelled() => {
+            return ended(ctx, &job, JobEnd::run_interrupted());
+        }
+        end @ (JobEnd::Interrupted(_) | JobEnd::NotStarted(_)) => return ended(ctx, &job, end),
+        JobEnd::Failed(ref e) => Some(e.clone()),
+        JobEnd::Succeeded => None,
+    };
+    // Counted before the permit is released, so `--max-fail` stops the next job in line.
+    if error.is_some() {
+        ctx.job_failed();
+    }
+    drop(permit);
+    drop(enrolled);
+    let inputs = attached(&job, &file_ids, &uploaded);
+    let done = Done {
+        job,
+        conversation,
+        inputs,
+        started_at,
+    };
+    write_job(ctx, out, done, staging).await
+}
+
+/// The conversation, once every input has a file id: else the upload's failure, sent
+/// nothing. A 404 on the first request may be a file the API lost: it is uploaded again
+/// and the conversation retried once. Returns the file ids the conversation used.
+async fn talk(
+    ctx: &Ctx,
+    uploads: &Uploads,
+    job: &PlannedJob,
+    uploaded: &[UploadResult],
+) -> (Conversation, Vec<String>) {
+    let mut file_ids = Vec::new();
+    let mut upload_error = None;
+    for (input, result) in job.inputs.iter().zip(uploaded) {
+        match result {
+            Ok(ready) => file_ids.push(ready.file_id.clone()),
+            Err(e) => {
+                let message = format!("input {}: {e}", input.path);
+                upload_error = Some(JobError::plain(ErrorKind::Upload, message));
+            }
+        }
+    }
+    if let Some(error) = upload_error {
+        return (Conversation::unsent(job, JobEnd::Failed(error)), file_ids);
+    }
     // A batch takes as long as the API's queue does (up to 24 h): the manifest's
     // `timeout` bounds online conversations only (docs/output.md §15).
     let deadline = job
@@ -67,99 +117,72 @@ pub async fn run_one(
         .timeout
         .filter(|_| ctx.batcher.is_none())
         .map(|t| tokio::time::Instant::now() + t);
-    // The output folder must be writable before the conversation is paid for.
-    let staging = match Staging::new(out, &job.id) {
-        Ok(staging) => staging,
-        Err(e) => {
-            let error = JobError {
-                kind: ErrorKind::Write,
-                message: format!("cannot write the output of {}: {e}", job.id),
-                request_id: None,
-            };
-            return finished(ctx, &job, Some(error), Usage::default());
-        }
-    };
-    let mut file_ids = Vec::new();
-    let mut upload_error = None;
-    for (input, result) in job.inputs.iter().zip(&uploaded) {
-        match result {
-            Ok(ready) => file_ids.push(ready.file_id.clone()),
-            Err(e) => upload_error = Some(format!("input {}: {e}", input.path)),
-        }
+    let max_files = ctx.settings.limits.max_files;
+    let first = conversation::converse(ctx, job, &file_ids, max_files, deadline).await;
+    if first.first_request_not_found()
+        && refresh_lost_inputs(ctx, uploads, job, &mut file_ids).await
+    {
+        tracing::warn!(
+            job = job.id,
+            "an attached file was gone; uploaded it again, retrying the job once"
+        );
+        let again = conversation::converse(ctx, job, &file_ids, max_files, deadline).await;
+        return (again, file_ids);
     }
-    let conversation = match upload_error {
-        Some(message) => Conversation {
-            request: conversation::request_params(&job),
-            error: Some(JobError {
-                kind: ErrorKind::Upload,
-                message,
-                request_id: None,
-            }),
-            ..Conversation::default()
-        },
-        None => {
-            let first =
-                conversation::converse(ctx, &job, &file_ids, limits.max_files, deadline).await;
-            if first.first_request_not_found()
-                && refresh_lost_inputs(ctx, uploads, &job, &mut file_ids).await
-            {
-                tracing::warn!(
-                    job = job.id,
-                    "an attached file was gone; uploaded it again, retrying the job once"
-                );
-                conversation::converse(ctx, &job, &file_ids, limits.max_files, deadline).await
-            } else {
-                first
-            }
-        }
-    };
-    match &conversation.error {
-        Some(e) if e.kind == ErrorKind::Interrupted && !ctx.cancel.is_cancelled() => {
-            return interrupted_with(ctx, &job, e.message.clone());
-        }
-        Some(e) if e.kind == ErrorKind::Interrupted => return interrupted(ctx, &job),
-        Some(e) if e.kind == ErrorKind::NotStarted => {
-            let reason = HaltReason {
-                kind: HaltKind::BatchCanceled,
-                message: e.message.clone(),
-            };
-            return not_started(ctx, &job, &reason);
-        }
-        _ => {}
-    }
-    // Counted before the permit is released, so `--max-fail` stops the next job in line.
-    let counted = conversation.error.is_some();
-    if counted {
-        ctx.failures.failed(&ctx.halt, ctx.max_fail);
-    }
-    drop(permit);
-    drop(enrolled);
-    let mut outcome = JobOutcome {
-        inputs: attached(&job, &file_ids, &uploaded),
+    (first, file_ids)
+}
+
+/// A job whose conversation is over (succeeded or failed), to be written.
+struct Done {
+    job: PlannedJob,
+    conversation: Conversation,
+    inputs: Vec<AttachedInput>,
+    started_at: jiff::Timestamp,
+}
+
+/// Downloads the generated files (even for a failed job: they are what it produced),
+/// writes the job folder and makes the line. A failure here fails the job too, unless its
+/// conversation had failed it already.
+async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (JobLine, Usage) {
+    let Done {
         job,
-        error: conversation.error,
+        conversation: conv,
+        inputs,
         started_at,
-        finished_at: started_at,
-        request: conversation.request,
-        messages: conversation.messages,
-        exchanges: conversation.exchanges,
-        container_id: conversation.container_id,
-        outputs: Vec::new(),
-        repair_turns: conversation.deliverables.repair_turns,
+    } = done;
+    let counted = conv.end.failure().is_some();
+    let metas = &conv.deliverables.metas;
+    let limits = ctx.settings.limits;
+    let collected = downloads::collect(ctx, limits, &job.id, &conv.exchanges, &staging, metas);
+    let (outputs, download_error) = match collected.await {
+        Ok(outputs) => (outputs, None),
+        Err(e) => (Vec::new(), Some(e)),
     };
-    let metas = conversation.deliverables.metas;
-    let kept = match write_outcome(ctx, limits, out, &mut outcome, staging, &metas).await {
-        Ok(kept) => kept,
-        Err(e) => {
-            outcome.error.get_or_insert(e);
-            Kept::default()
-        }
+    let outcome = JobOutcome {
+        error: conv.end.failure().cloned().or(download_error),
+        finished_at: jiff::Timestamp::now(),
+        inputs,
+        outputs,
+        job,
+        started_at,
+        request: conv.request,
+        messages: conv.messages,
+        exchanges: conv.exchanges,
+        container_id: conv.container_id,
+        repair_turns: conv.deliverables.repair_turns,
     };
-    if outcome.error.is_some() && !counted {
-        ctx.failures.failed(&ctx.halt, ctx.max_fail);
+    // A failure never replaces a kept success: it goes to the run's history folder.
+    let written = attempts::write(staging, &outcome, out, &ctx.attempts_root);
+    let mut error = outcome.error.clone();
+    let kept = written.unwrap_or_else(|e| {
+        error.get_or_insert(write_error(&outcome.job, &e));
+        Kept::default()
+    });
+    if error.is_some() && !counted {
+        ctx.job_failed();
     }
     let usage = outcome.usage();
-    let (mut line, usage) = finished(ctx, &outcome.job, outcome.error.clone(), usage);
+    let (mut line, usage) = ended_with(ctx, &outcome.job, JobEnd::from_error(error), usage);
     line.history = LineHistory {
         duration_secs: Some(
             outcome
@@ -173,6 +196,13 @@ pub async fn run_one(
         attempt: kept.attempt,
     };
     (line, usage)
+}
+
+fn write_error(job: &PlannedJob, e: &dyn std::fmt::Display) -> JobError {
+    JobError::plain(
+        ErrorKind::Write,
+        format!("cannot write the output of {}: {e}", job.id),
+    )
 }
 
 /// The ids the conversation used: after a re-upload, the new ones.
@@ -211,7 +241,7 @@ async fn refresh_lost_inputs(
     job: &PlannedJob,
     file_ids: &mut [String],
 ) -> bool {
-    let Ok(alive) = retry(&ctx.policy, |attempt| {
+    let Ok(alive) = retry(&ctx.settings.policy, |attempt| {
         ctx.client
             .files_by_ids(file_ids, &ctx.files_version, attempt)
     })
@@ -241,109 +271,20 @@ async fn refresh_lost_inputs(
     replaced
 }
 
-/// Downloads the generated files (even for a failed job: they are what it produced) and
-/// writes the job folder. `metas`: metadata the deliverables check already fetched.
-async fn write_outcome(
-    ctx: &Ctx,
-    limits: OutputLimits,
-    out: &Utf8Path,
-    outcome: &mut JobOutcome,
-    staging: Staging,
-    metas: &BTreeMap<String, FileMeta>,
-) -> Result<Kept, JobError> {
-    let (id, exchanges) = (&outcome.job.id, &outcome.exchanges);
-    match downloads::collect(ctx, limits, id, exchanges, &staging, metas).await {
-        Ok(outputs) => outcome.outputs = outputs,
-        Err(e) => {
-            outcome.error.get_or_insert(e);
-        }
-    }
-    outcome.finished_at = jiff::Timestamp::now();
-    let id = outcome.job.id.clone();
-    // A failure never replaces a kept success: it goes to the run's history folder.
-    attempts::write(staging, outcome, out, &ctx.attempts_root).map_err(|e| JobError {
-        kind: ErrorKind::Write,
-        message: format!("cannot write the output of {id}: {e}"),
-        request_id: None,
-    })
+/// The line of a job that ended without using anything.
+fn ended(ctx: &Ctx, job: &PlannedJob, end: JobEnd) -> (JobLine, Usage) {
+    ended_with(ctx, job, end, Usage::default())
 }
 
 /// Reports the job's end and makes its line.
-fn finished(
-    ctx: &Ctx,
-    job: &PlannedJob,
-    error: Option<JobError>,
-    usage: Usage,
-) -> (JobLine, Usage) {
-    let status = if error.is_some() {
-        JobStatus::Failed
-    } else {
-        JobStatus::Succeeded
-    };
+fn ended_with(ctx: &Ctx, job: &PlannedJob, end: JobEnd, usage: Usage) -> (JobLine, Usage) {
     ctx.reporter.report(Event::JobFinished {
         id: job.id.clone(),
-        status,
-        failure: error.as_ref().map(|e| Failure {
+        status: end.status(),
+        failure: end.failure().map(|e| Failure {
             kind: e.kind,
             message: e.message.clone(),
         }),
     });
-    (line(job, status, error), usage)
-}
-
-/// A job the run stopped starting (`--max-fail`, a refused key, the spend limit, the budget): no
-/// folder is written for it.
-fn not_started(ctx: &Ctx, job: &PlannedJob, reason: &HaltReason) -> (JobLine, Usage) {
-    ctx.reporter.report(Event::JobFinished {
-        id: job.id.clone(),
-        status: JobStatus::NotStarted,
-        failure: None,
-    });
-    let error = JobError {
-        kind: ErrorKind::NotStarted,
-        message: reason.message.clone(),
-        request_id: None,
-    };
-    let mut line = line(job, JobStatus::NotStarted, Some(error));
-    line.reason = Some(reason.kind.as_str().to_owned());
-    (line, Usage::default())
-}
-
-fn interrupted(ctx: &Ctx, job: &PlannedJob) -> (JobLine, Usage) {
-    interrupted_with(
-        ctx,
-        job,
-        "the run was interrupted before this job finished; run again to continue".into(),
-    )
-}
-
-fn interrupted_with(ctx: &Ctx, job: &PlannedJob, message: String) -> (JobLine, Usage) {
-    ctx.reporter.report(Event::JobFinished {
-        id: job.id.clone(),
-        status: JobStatus::Interrupted,
-        failure: None,
-    });
-    let error = JobError {
-        kind: ErrorKind::Interrupted,
-        message,
-        request_id: None,
-    };
-    (
-        line(job, JobStatus::Interrupted, Some(error)),
-        Usage::default(),
-    )
-}
-
-/// The job's line in `run.json`.
-pub fn line(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
-    JobLine {
-        manifest: job.manifest.to_string(),
-        job: job.name.clone(),
-        status,
-        dir: job.id.clone(),
-        fingerprint: job.fingerprint.clone(),
-        error,
-        reason: None,
-        history: LineHistory::default(),
-    }
+    (JobLine::ended(job, end), usage)
 }

@@ -19,24 +19,32 @@
 //! - **Gates** (in `api`). Every request, of any job or upload, first and retried alike,
 //!   waits at its endpoint group's gate, which pauses everyone after a 429/529, paces by
 //!   the server's quota and adapts concurrency; so jobs never stampede the API.
-//! - **Cancellation.** One [`CancellationToken`] (from the first SIGINT/SIGTERM): jobs
-//!   not started are recorded as interrupted, requests in flight are abandoned, folders
-//!   being written are finished. The second signal is `commands/run.rs`'s business.
-//!
+//! - **Cancellation.** One
+//!   [`CancellationToken`](tokio_util::sync::CancellationToken) (from the first
+//!   SIGINT/SIGTERM): jobs not started are recorded as interrupted, requests in flight are
+//!   abandoned, folders being written are finished. The second signal is
+//!   `commands/run.rs`'s business.
 //! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
-//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its job fails and
-//!   [`halt`] keeps every job not yet started from starting.
+//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its
+//!   job fails and [`halt`] keeps every job not yet started from starting.
 //!
-//! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
-//! `deliverables.rs` checks the generated files against `expect` after the last turn and
-//! asks for repair turns; `downloads.rs` fetches generated files within the output limits;
-//! `job.rs` is one job from its inputs to its folder.
+//! # How a job ends
+//!
+//! `job.rs` is one job from its inputs to its folder; `conversation.rs` runs its
+//! conversation (turns, `pause_turn`, follow-ups, and the repair turns `deliverables.rs`
+//! asks for). Each request ends as an `Answer` (`answer.rs`), online (`priced.rs`) or in a
+//! batch ([`batcher`]); the conversation turns that answer, or the response's stop reason,
+//! into the job's [`JobEnd`] in one place. `downloads.rs` then fetches the generated files
+//! within the output limits, and the job's outcome is built once and written.
+//!
+//! What every task shares, and the [`Settings`], live in `ctx.rs`: the command hands
+//! [`run`] a [`Start`], and no module here imports this one.
 
-pub(crate) mod batch_journal;
-mod batch_wait;
+mod answer;
 pub(crate) mod batcher;
 pub(crate) mod budget;
 pub(crate) mod conversation;
+mod ctx;
 mod deliverables;
 mod download_size;
 pub(crate) mod downloads;
@@ -45,7 +53,7 @@ mod job;
 mod priced;
 pub(crate) mod uploads;
 
-pub(crate) use job::line;
+pub(crate) use ctx::{Ctx, Settings, Start};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -54,60 +62,15 @@ use camino::Utf8Path;
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::api::ApiClient;
 use crate::api::messages::Usage;
-use crate::api::retry::{GaveUp, RetryPolicy};
-use crate::output::outcome::{JobError, JobLine, UploadStats};
+use crate::api::retry::GaveUp;
+use crate::output::outcome::{JobEnd, JobError, JobLine, UploadStats};
 use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
-use crate::ui::events::{Event, Failure, Reporter};
-use budget::Budget;
-use downloads::OutputLimits;
+use crate::ui::events::{Event, Failure};
 use uploads::Uploads;
-
-/// How the engine runs, decided by the configuration.
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    /// Conversations in flight at once (`-j`).
-    pub jobs: usize,
-    /// Uploads in flight at once.
-    pub uploads: usize,
-    /// `expires_in_seconds` for new uploads.
-    pub upload_ttl: Option<u64>,
-    pub limits: OutputLimits,
-    pub policy: RetryPolicy,
-    /// `--max-fail`: after this many failed jobs, start no new one.
-    pub max_fail: Option<usize>,
-    /// `--budget-usd`.
-    pub budget_usd: Option<f64>,
-    /// `--batch` and its options: every Messages request through Message Batches
-    /// (`batcher.rs`).
-    pub batch: Option<batcher::BatchSettings>,
-}
-
-/// What every task of a run shares.
-pub struct Ctx {
-    pub client: ApiClient,
-    pub policy: RetryPolicy,
-    /// `anthropic-version` of the Files calls: the jobs' own (see [`files_api_version`]).
-    pub files_version: String,
-    pub reporter: Arc<dyn Reporter>,
-    pub cancel: CancellationToken,
-    pub halt: halt::Halt,
-    /// Failed jobs so far, for `--max-fail`.
-    pub failures: halt::FailCount,
-    pub max_fail: Option<usize>,
-    /// Where a failed attempt of a job goes when the job's folder holds a success:
-    /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
-    pub attempts_root: camino::Utf8PathBuf,
-    /// The run's spend, and `--budget-usd` (`budget.rs`).
-    pub budget: Budget,
-    /// Batch mode: where requests go instead of `POST /v1/messages` (set by [`run`]).
-    pub batcher: Option<Arc<batcher::Batcher>>,
-}
 
 /// What the engine did.
 #[derive(Debug, Default)]
@@ -126,25 +89,18 @@ pub struct VerifyError(#[source] pub Box<GaveUp>);
 
 /// Runs `to_run` into `out`; `needed` are the uploads they attach.
 pub async fn run(
-    ctx: Ctx,
+    start: Start,
     cache: UploadCache,
     needed: &[&PlannedUpload],
     to_run: &[&PlannedJob],
-    settings: &Settings,
     out: &Utf8Path,
 ) -> Result<Report, VerifyError> {
-    let mut ctx = ctx;
-    if let Some(batch) = settings.batch {
-        ctx.batcher = Some(batcher::Batcher::new(to_run.len(), out, batch));
-    }
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(Ctx::new(start, to_run.len(), out));
     if let Some(b) = &ctx.batcher {
-        tokio::spawn(Arc::clone(b).drive(Arc::clone(&ctx)));
+        tokio::spawn(Arc::clone(b).drive());
     }
     let cache = Arc::new(cache);
-    if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::error_chain::chain(&e));
-    }
+    compact(&cache);
     let verified = uploads::verify_cached(&ctx, &cache, needed)
         .await
         .map_err(|e| VerifyError(Box::new(e)))?;
@@ -153,44 +109,71 @@ pub async fn run(
         .enumerate()
         .map(|(i, j)| (j.id.clone(), i))
         .collect();
-    let uploads = Arc::new(Uploads::start(
-        &ctx, &cache, needed, &verified, settings, &order,
-    ));
+    let uploads = Arc::new(Uploads::start(&ctx, &cache, needed, &verified, &order));
+    let mut report = join(&ctx, spawn_jobs(&ctx, &uploads, to_run, out)).await;
+    // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
+    compact(&cache);
+    if let Some(b) = &ctx.batcher {
+        b.fold_into_journal(&report.lines);
+    }
+    report.uploads = uploads.stats();
+    report.cost_usd = ctx.budget.spent();
+    Ok(report)
+}
+
+fn compact(cache: &UploadCache) {
+    if let Err(e) = cache.compact() {
+        tracing::warn!("{}", crate::error_chain::chain(&e));
+    }
+}
+
+/// A task per job, all spawned at once; each waits for its `-j` permit itself.
+fn spawn_jobs(
+    ctx: &Arc<Ctx>,
+    uploads: &Arc<Uploads>,
+    to_run: &[&PlannedJob],
+    out: &Utf8Path,
+) -> JoinSet<(JobLine, Usage)> {
     // Batch mode: a round holds a request of every job, so no job waits for a `-j` slot.
-    let slots = if settings.batch.is_some() {
+    let slots = if ctx.settings.batch.is_some() {
         to_run.len().max(1)
     } else {
-        settings.jobs
+        ctx.settings.jobs
     };
     let permits = Arc::new(Semaphore::new(slots));
     let mut tasks = JoinSet::new();
     for job in to_run {
         let (ctx, uploads, permits, job) = (
-            Arc::clone(&ctx),
-            Arc::clone(&uploads),
+            Arc::clone(ctx),
+            Arc::clone(uploads),
             Arc::clone(&permits),
             (*job).clone(),
         );
-        let (limits, out) = (settings.limits, out.to_owned());
+        let out = out.to_owned();
         tasks.spawn(guarded(job.clone(), async move {
-            job::run_one(&ctx, &uploads, &permits, limits, &out, job).await
+            job::run_one(&ctx, &uploads, &permits, &out, job).await
         }));
     }
+    tasks
+}
+
+/// Every job's line and the run's usage, as the tasks finish.
+async fn join(ctx: &Ctx, mut tasks: JoinSet<(JobLine, Usage)>) -> Report {
     let mut report = Report::default();
     while let Some(joined) = tasks.join_next().await {
         // `guarded` turns a panic into a line; a join error is then only a cancelled task,
         // which this code never does.
         let Ok((line, usage)) = joined else { continue };
-        if line.status == JobStatus::Failed
-            && line
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind == ErrorKind::Internal)
+        // A panicked job could not report its end itself.
+        if let Some(e) = line
+            .error
+            .as_ref()
+            .filter(|e| e.kind == ErrorKind::Internal)
         {
             ctx.reporter.report(Event::JobFinished {
                 id: line.dir.clone(),
                 status: JobStatus::Failed,
-                failure: line.error.as_ref().map(|e| Failure {
+                failure: Some(Failure {
                     kind: e.kind,
                     message: e.message.clone(),
                 }),
@@ -199,16 +182,7 @@ pub async fn run(
         report.usage.add(&usage);
         report.lines.push(line);
     }
-    // Fold this run's journal into the snapshot, so uploads.json is whole between runs.
-    if let Err(e) = cache.compact() {
-        tracing::warn!("{}", crate::error_chain::chain(&e));
-    }
-    if let Some(b) = &ctx.batcher {
-        b.fold_into_journal(&report.lines);
-    }
-    report.uploads = uploads.stats();
-    report.cost_usd = ctx.budget.spent();
-    Ok(report)
+    report
 }
 
 /// Runs one job's future; a panic in it becomes that job's failed line instead of
@@ -222,32 +196,17 @@ async fn guarded(job: PlannedJob, run: impl Future<Output = (JobLine, Usage)>) -
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            let error = JobError {
-                kind: ErrorKind::Internal,
-                message: format!(
+            let error = JobError::plain(
+                ErrorKind::Internal,
+                format!(
                     "the runner failed while running this job (a bug; please report it): {what}"
                 ),
-                request_id: None,
-            };
+            );
             (
-                job::line(&job, JobStatus::Failed, Some(error)),
+                JobLine::ended(&job, JobEnd::Failed(error)),
                 Usage::default(),
             )
         }
-    }
-}
-
-/// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
-/// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
-pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
-    let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
-    let first = versions
-        .next()
-        .unwrap_or(crate::api::facts::DEFAULT_API_VERSION);
-    if versions.all(|v| v == first) {
-        first.to_owned()
-    } else {
-        crate::api::facts::DEFAULT_API_VERSION.to_owned()
     }
 }
 

@@ -8,31 +8,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-use super::Ctx;
-use super::batch_journal::body_hash;
-use super::batcher::{BatchAnswer, Origin};
+use super::answer::Answer;
+use super::batcher::Origin;
 use super::budget::{Refused, Reservation};
+use super::ctx::Ctx;
 use super::halt::HaltKind;
 use crate::api::ApiErrorKind;
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
 use crate::api::retry::{GaveUp, retry};
+use crate::output::batch_journal::body_hash;
 use crate::plan::{PlannedJob, price};
 use crate::ui::events::Event;
-
-/// How a request ended.
-pub enum Sent {
-    Answer(MessageResponse),
-    Failed(GaveUp),
-    /// Not sent: it could have taken the run over the budget.
-    Refused(Refused),
-    /// Batch mode: the request expired in Message Batches twice.
-    Expired(String),
-    /// The run was interrupted while it was in flight.
-    Interrupted,
-    /// Batch mode: the batch holding the request (this id) was canceled by someone else.
-    Canceled(String),
-}
 
 /// Bytes of the conversation's previous request: with caching on, the API reads them from
 /// the cache, and cache reads do not count toward the input-token rate limit.
@@ -58,7 +45,7 @@ pub async fn send(
     body: &Value,
     previous: &mut Previous,
     step: (usize, u32),
-) -> Sent {
+) -> Answer {
     // Serialized once: its length prices the request, and in batch mode its hash is the
     // request's identity in the batch records.
     let json = body.to_string();
@@ -74,7 +61,7 @@ pub async fn send(
         let worst = job.price.batch_factor * worst_case(job, size);
         let reservation = match reserve(ctx, worst) {
             Ok(r) => r,
-            Err(refused) => return Sent::Refused(refused),
+            Err(refused) => return Answer::OverBudget(refused),
         };
         let origin = Origin {
             job: job.id.clone(),
@@ -83,24 +70,18 @@ pub async fn send(
         };
         let answer = tokio::select! {
             a = batcher.submit(body, hash, size, &job.settings.api_version, origin) => a,
-            () = ctx.cancel.cancelled() => return Sent::Interrupted,
+            () = ctx.cancel.cancelled() => return Answer::Interrupted,
         };
         let response = match answer {
-            BatchAnswer::Answer(r) => Ok(r),
-            BatchAnswer::Failed(gave_up) => Err(gave_up),
-            BatchAnswer::Expired(message) => {
+            Some(Answer::Replied(r)) => Ok(r),
+            Some(Answer::Failed(gave_up)) => Err(gave_up),
+            // Expired, canceled or abandoned: never processed, so not billed.
+            Some(ended) => {
                 reservation.release();
-                return Sent::Expired(message);
-            }
-            BatchAnswer::Canceled(batch) => {
-                reservation.release();
-                return match batch {
-                    Some(id) if !ctx.cancel.is_cancelled() => Sent::Canceled(id),
-                    _ => Sent::Interrupted,
-                };
+                return ended;
             }
             // Not processed (so not billed): sent online below.
-            BatchAnswer::Online => {
+            None => {
                 reservation.release();
                 return send_online(ctx, job, body, previous, size).await;
             }
@@ -140,11 +121,11 @@ async fn send_online(
     body: &Value,
     previous: &mut Previous,
     size: usize,
-) -> Sent {
+) -> Answer {
     let worst = worst_case(job, size);
     let reservation = match reserve(ctx, worst) {
         Ok(r) => r,
-        Err(refused) => return Sent::Refused(refused),
+        Err(refused) => return Answer::OverBudget(refused),
     };
     // Cached: only what is new since the last request is written (and counted); the tool
     // definitions are part of the cached prefix after the first request.
@@ -161,7 +142,7 @@ async fn send_online(
     // retried stays counted at the worst case.
     let lost = AtomicU32::new(0);
     let api_version = job.settings.api_version.as_str();
-    let call = retry(&ctx.policy, |attempt| {
+    let call = retry(&ctx.settings.policy, |attempt| {
         let sent = ctx
             .client
             .create_message(api_version, body, estimate, attempt);
@@ -180,7 +161,7 @@ async fn send_online(
     let response = tokio::select! {
         r = call => r,
         // The reservation stays counted: the request may have been billed.
-        () = ctx.cancel.cancelled() => return Sent::Interrupted,
+        () = ctx.cancel.cancelled() => return Answer::Interrupted,
     };
     let lost = lost.into_inner();
     // The last attempt's own loss is the reservation's business.
@@ -202,7 +183,7 @@ fn settle(
     job: &PlannedJob,
     reservation: Reservation<'_>,
     response: Result<MessageResponse, GaveUp>,
-) -> Sent {
+) -> Answer {
     match response {
         Ok(answer) => {
             let cost = price::request_cost(
@@ -215,14 +196,14 @@ fn settle(
             ctx.reporter.report(Event::Spent {
                 micro_usd: micro(spent),
             });
-            Sent::Answer(answer)
+            Answer::Replied(answer)
         }
         Err(gave_up) => {
             // An error status was not billed; a lost or unreadable answer may have been.
             if gave_up.error.status().is_some() {
                 reservation.release();
             }
-            Sent::Failed(gave_up)
+            Answer::Failed(gave_up)
         }
     }
 }

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use camino::Utf8PathBuf;
 use futures_util::future::{BoxFuture, Shared};
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Ctx, Settings};
+use super::ctx::Ctx;
 use crate::api::facts::MAX_IDS_PER_LIST;
 use crate::api::retry::{GaveUp, retry};
 use crate::api::{FileMeta, OnBytes, UploadSpec};
@@ -32,7 +33,27 @@ pub struct Ready {
     pub bytes: u64,
 }
 
-pub type UploadResult = Result<Ready, Arc<str>>;
+/// Why an input has no file id for the run's conversations.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("upload of {path} failed: {gave_up}")]
+    Failed { path: Utf8PathBuf, gave_up: GaveUp },
+    /// Uploaded, but the upload cache could not record it (`cause`: its error chain).
+    #[error("uploaded {path} as {file_id}, but {cause}")]
+    NotRecorded {
+        path: Utf8PathBuf,
+        file_id: String,
+        cause: String,
+    },
+    #[error("interrupted before upload")]
+    Interrupted,
+    #[error("the upload driver has stopped")]
+    DriverStopped,
+    #[error("the upload was abandoned")]
+    Abandoned,
+}
+
+pub type UploadResult = Result<Ready, UploadError>;
 pub type UploadHandle = Shared<BoxFuture<'static, UploadResult>>;
 
 /// One upload for the driver.
@@ -59,7 +80,6 @@ impl Uploads {
         cache: &Arc<UploadCache>,
         needed: &[&PlannedUpload],
         verified: &BTreeMap<Content, String>,
-        settings: &Settings,
         job_order: &BTreeMap<String, usize>,
     ) -> Uploads {
         let (queue, requests) = mpsc::unbounded_channel();
@@ -67,8 +87,8 @@ impl Uploads {
             Arc::clone(ctx),
             Arc::clone(cache),
             requests,
-            settings.uploads,
-            settings.upload_ttl,
+            ctx.settings.uploads,
+            ctx.settings.upload_ttl,
         );
         let mut ordered = needed.to_vec();
         ordered.sort_by_cached_key(|u| {
@@ -112,11 +132,9 @@ impl Uploads {
         });
         async move {
             if sent.is_err() {
-                return Err(Arc::<str>::from("the upload driver has stopped"));
+                return Err(UploadError::DriverStopped);
             }
-            result
-                .await
-                .unwrap_or_else(|_| Err(Arc::<str>::from("the upload was abandoned")))
+            result.await.unwrap_or(Err(UploadError::Abandoned))
         }
         .boxed()
         .shared()
@@ -176,7 +194,7 @@ fn spawn_driver(
         async move {
             let u = &request.upload;
             let result = if ctx.cancel.is_cancelled() {
-                Err(Arc::<str>::from("interrupted before upload"))
+                Err(UploadError::Interrupted)
             } else {
                 let on_bytes: Option<OnBytes> = request.report_progress.then(|| {
                     ctx.reporter.report(Event::UploadStarted {
@@ -195,13 +213,11 @@ fn spawn_driver(
                         reused: false,
                     });
                 }
-                result
-                    .map(|meta| Ready {
-                        file_id: meta.id,
-                        reused: false,
-                        bytes: u.size,
-                    })
-                    .map_err(Arc::<str>::from)
+                result.map(|meta| Ready {
+                    file_id: meta.id,
+                    reused: false,
+                    bytes: u.size,
+                })
             };
             let _ = request.done.send(result);
         }
@@ -215,7 +231,7 @@ async fn upload_one(
     u: &PlannedUpload,
     ttl_seconds: Option<u64>,
     on_bytes: Option<OnBytes>,
-) -> Result<FileMeta, String> {
+) -> Result<FileMeta, UploadError> {
     let spec = UploadSpec {
         path: &u.source,
         name: &u.name,
@@ -223,29 +239,31 @@ async fn upload_one(
         size: u.size,
         expires_in_seconds: ttl_seconds,
     };
-    let meta = retry(&ctx.policy, |attempt| {
+    let meta = retry(&ctx.settings.policy, |attempt| {
         ctx.client
             .upload(&spec, on_bytes.clone(), &ctx.files_version, attempt)
     })
     .await
     .map_err(|e| {
         // A key revoked or the spend limit reached while uploading stops new jobs too.
-        super::halt::check(ctx, &e.error);
-        format!("upload of {} failed: {e}", u.source)
+        super::halt::check(&ctx.halt, &e.error);
+        UploadError::Failed {
+            path: u.source.clone(),
+            gave_up: e,
+        }
     })?;
     let uploaded = Uploaded {
         file_id: meta.id.clone(),
         size: meta.size_bytes,
         expires_at: meta.expires_at,
     };
-    cache.record(&u.content(), &uploaded).map_err(|e| {
-        format!(
-            "uploaded {} as {}, but {}",
-            u.source,
-            meta.id,
-            crate::error_chain::chain(&e)
-        )
-    })?;
+    cache
+        .record(&u.content(), &uploaded)
+        .map_err(|e| UploadError::NotRecorded {
+            path: u.source.clone(),
+            file_id: meta.id.clone(),
+            cause: crate::error_chain::chain(&e),
+        })?;
     Ok(meta)
 }
 
@@ -263,7 +281,7 @@ pub async fn verify_cached(
     let ids: Vec<String> = cached.values().cloned().collect();
     let mut alive: BTreeMap<String, FileMeta> = BTreeMap::new();
     for chunk in ids.chunks(MAX_IDS_PER_LIST) {
-        let found = retry(&ctx.policy, |attempt| {
+        let found = retry(&ctx.settings.policy, |attempt| {
             ctx.client.files_by_ids(chunk, &ctx.files_version, attempt)
         })
         .await?;

@@ -12,7 +12,7 @@ use camino::Utf8Path;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::outcome::{JobLine, RunSummary};
+use super::outcome::{JobLine, Reason, RunSummary};
 use crate::status::JobStatus;
 
 /// Writes `summary` as JUnit XML to `path`, atomically.
@@ -124,7 +124,7 @@ fn skipped(line: &JobLine) -> Option<String> {
         JobStatus::Fresh => Some("fresh".to_owned()),
         JobStatus::NotStarted => Some(format!(
             "not started ({})",
-            line.reason.as_deref().unwrap_or("stopped")
+            line.reason.as_ref().map_or("stopped", Reason::as_str)
         )),
         JobStatus::Interrupted => Some("interrupted".to_owned()),
         JobStatus::Succeeded | JobStatus::Failed => None,
@@ -141,7 +141,7 @@ fn seconds(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::outcome::{Counts, JobError, LineHistory, UploadStats};
+    use crate::output::outcome::{Counts, HaltKind, JobError, LineHistory, UploadStats};
     use crate::status::ErrorKind;
 
     fn line(dir: &str, status: JobStatus, error: Option<(ErrorKind, &str)>) -> JobLine {
@@ -157,7 +157,7 @@ mod tests {
                 message: message.into(),
                 request_id: Some("req_1".into()),
             }),
-            reason: (status == JobStatus::NotStarted).then(|| "max_fail".into()),
+            reason: (status == JobStatus::NotStarted).then_some(Reason::Known(HaltKind::MaxFail)),
             history: LineHistory {
                 duration_secs: (status == JobStatus::Succeeded || status == JobStatus::Failed)
                     .then_some(12.5),

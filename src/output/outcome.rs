@@ -36,6 +36,121 @@ pub struct JobError {
     pub request_id: Option<String>,
 }
 
+/// How a job ended. Built once, where its conversation ends (or where it never started),
+/// and turned into its line's status, `error` and `reason` in one place
+/// ([`JobLine::ended`]). `error.kind` `interrupted` and `not_started` are only how those
+/// two endings are written in `job.json` and `run.json` (docs/output.md §6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobEnd {
+    Succeeded,
+    Failed(JobError),
+    /// The run was interrupted before the job finished; or, in batch mode, the batch
+    /// holding one of its later requests was canceled by someone else. The message says
+    /// which, and what to do.
+    Interrupted(String),
+    /// The run stopped starting jobs before this one, or (batch mode) the batch holding its
+    /// first request was canceled by someone else. No folder is written for it.
+    NotStarted(HaltReason),
+}
+
+impl JobEnd {
+    /// The interruption of the run, in the words a job's line gives it.
+    pub fn run_interrupted() -> JobEnd {
+        JobEnd::Interrupted(
+            "the run was interrupted before this job finished; run again to continue".into(),
+        )
+    }
+
+    /// `Failed` when there is an error, else `Succeeded`.
+    pub fn from_error(error: Option<JobError>) -> JobEnd {
+        error.map_or(JobEnd::Succeeded, JobEnd::Failed)
+    }
+
+    pub fn status(&self) -> JobStatus {
+        match self {
+            JobEnd::Succeeded => JobStatus::Succeeded,
+            JobEnd::Failed(_) => JobStatus::Failed,
+            JobEnd::Interrupted(_) => JobStatus::Interrupted,
+            JobEnd::NotStarted(_) => JobStatus::NotStarted,
+        }
+    }
+
+    /// The error a failed job's folder records; `None` for every other ending.
+    pub fn failure(&self) -> Option<&JobError> {
+        match self {
+            JobEnd::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What stopped a job from starting: the run stopped starting jobs, or its batch was
+/// canceled. `as_str` spells the word of a `not_started` line's `reason` (docs/output.md §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaltKind {
+    /// `--max-fail N` jobs failed.
+    MaxFail,
+    /// The API refused the key mid-run (401/403).
+    Auth,
+    /// The organisation's spend limit is reached.
+    SpendLimit,
+    /// The next request could have taken the run over `--budget-usd`.
+    Budget,
+    /// Batch mode: the batch holding the job's first request was canceled by someone else.
+    BatchCanceled,
+}
+
+impl HaltKind {
+    /// The one place these words are spelled.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HaltKind::MaxFail => "max_fail",
+            HaltKind::Auth => "auth",
+            HaltKind::SpendLimit => "spend_limit",
+            HaltKind::Budget => "budget",
+            HaltKind::BatchCanceled => "batch_canceled",
+        }
+    }
+}
+
+/// Why a job was not started, and the sentence that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HaltReason {
+    pub kind: HaltKind,
+    pub message: String,
+}
+
+/// A `not_started` line's `reason` as a record holds it: a word this runner knows, or one
+/// it does not (written by a later runner), kept as read so `runner history` still reads
+/// the record (docs/output.md §11).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Reason {
+    Known(HaltKind),
+    Unknown(String),
+}
+
+impl Reason {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Reason::Known(kind) => kind.as_str(),
+            Reason::Unknown(word) => word,
+        }
+    }
+}
+
+impl JobError {
+    /// An error no request id belongs to.
+    pub fn plain(kind: ErrorKind, message: impl Into<String>) -> JobError {
+        JobError {
+            kind,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+}
+
 /// A file Claude generated, as downloaded into the job's `files/` folder.
 #[derive(Clone, Debug, Serialize)]
 pub struct OutputFile {
@@ -195,13 +310,54 @@ pub struct JobLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
     /// Why a job was not started: `max_fail`, `auth`, `spend_limit`, `budget`,
-    /// `batch_canceled` (the words of the engine's `HaltKind`). A string, not that enum, so
-    /// `runner history` still reads a record whose word it does not know (docs/output.md §11).
+    /// `batch_canceled` ([`HaltKind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// What a reader needs to compare nights (docs/output.md, "Run history").
     #[serde(flatten)]
     pub history: LineHistory,
+}
+
+impl JobLine {
+    /// A job's line with no history yet.
+    pub fn of(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
+        JobLine {
+            manifest: job.manifest.to_string(),
+            job: job.name.clone(),
+            status,
+            dir: job.id.clone(),
+            fingerprint: job.fingerprint.clone(),
+            error,
+            reason: None,
+            history: LineHistory::default(),
+        }
+    }
+
+    /// The line of a job that ended so: the one place a [`JobEnd`] becomes a status, an
+    /// error and a reason.
+    pub fn ended(job: &PlannedJob, end: JobEnd) -> JobLine {
+        let status = end.status();
+        let (error, reason) = match end {
+            JobEnd::Succeeded => (None, None),
+            JobEnd::Failed(error) => (Some(error), None),
+            JobEnd::Interrupted(message) => {
+                (Some(JobError::plain(ErrorKind::Interrupted, message)), None)
+            }
+            JobEnd::NotStarted(halt) => (
+                Some(JobError::plain(ErrorKind::NotStarted, halt.message)),
+                Some(Reason::Known(halt.kind)),
+            ),
+        };
+        JobLine {
+            reason,
+            ..JobLine::of(job, status, error)
+        }
+    }
+
+    /// The line says the job was not started for this reason.
+    pub fn not_started_by(&self, kind: HaltKind) -> bool {
+        self.reason == Some(Reason::Known(kind))
+    }
 }
 
 /// The parts of a job's line that compare one night with another.

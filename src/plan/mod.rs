@@ -7,7 +7,8 @@
 //! `expect.rs` judges generated files against a job's deliverables.
 //! `shard.rs` applies `--shard K/N`.
 //! `price.rs` turns a request's `usage` into dollars. `models.rs` checks the jobs' models
-//! against what the Models API said of them.
+//! against what the Models API said of them. `request.rs` gives the parameters every
+//! request of a job carries.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ pub(crate) mod fingerprint;
 pub(crate) mod hashing;
 pub(crate) mod models;
 pub(crate) mod price;
+pub(crate) mod request;
 pub(crate) mod select;
 pub(crate) mod shard;
 pub(crate) mod text;

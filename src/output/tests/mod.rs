@@ -1,5 +1,6 @@
 //! Tests of the output documents, against hand-built outcomes (`fixtures.rs`).
 
+mod ending;
 mod explain;
 mod fixtures;
 mod real;
