@@ -5,7 +5,9 @@
 //! deepest module it names. The rules, over the table in `LAYERS`:
 //! 1. a top-level module imports only top-level modules in lower layers (leaves: nothing);
 //! 2. module files form no cycle (a parent using its own descendants doesn't count);
-//! 3. every top-level module is in the table, so a new one is placed there on purpose.
+//! 3. every top-level module is in the table, so a new one is placed there on purpose;
+//! 4. inside `engine`, no module imports from a parent module's own file (`engine/mod.rs`
+//!    runs its children; what they share has a module of its own, like `engine/ctx.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
@@ -16,6 +18,12 @@ const LAYERS: &str = "commands > config > error > cli > engine > output > plan >
                       > store > api > ui > status units atomic error_chain testing";
 const STAGES: &[&str] = &["engine", "output", "plan", "manifest"];
 const EDGES: &[&str] = &["store", "api", "ui"];
+
+/// Rule 4: the engine and the modules inside it orchestrate their children, so a child never
+/// imports from its parent's own file (what they share, like `Ctx`, has a module of its own).
+fn is_orchestrator(module: &[String]) -> bool {
+    module.first().is_some_and(|top| top == "engine")
+}
 
 /// A module as path segments from the crate root (`[]` is the root).
 type ModPath = Vec<String>;
@@ -331,6 +339,18 @@ fn check(files: &[(String, String)]) -> Vec<String> {
                 continue; // itself, or a parent using its children
             }
             let at = format!("{path}:{}", r.line);
+            if module.starts_with(&target) && is_orchestrator(&target) {
+                let message = format!(
+                    "`{}` imports from its parent `{}` at {at}: `{}`; what the parent's \
+                     children share belongs in a module of its own",
+                    display(module),
+                    display(&target),
+                    r.written
+                );
+                if !errors.contains(&message) {
+                    errors.push(message);
+                }
+            }
             // Layers go by the name written, so a path into a module with no file yet still counts.
             let to_top = abs
                 .first()
@@ -465,8 +485,10 @@ pub(crate) use crate::error::Error;
 pub(in crate::config) fn f() {}
 === src/engine/mod.rs
 mod job; use self::job::run; use crate::output::Record;
+=== src/engine/ctx.rs
+pub struct Shared;
 === src/engine/job.rs
-use super::Shared;
+use super::ctx::Shared;
 fn f() { crate::plan::Plan::new(); }
 === src/output.rs
 use crate::{plan, units::Bytes as B, atomic::*};
@@ -523,9 +545,10 @@ use super::E;
 use crate::engine::a;
 ",
     );
-    assert_eq!(errors.len(), 2, "{errors:#?}");
-    assert!(errors[0].starts_with("`output` imports `engine`, which is not in a lower layer"));
-    assert!(errors[1].starts_with("import cycle: engine -> output::x -> engine::a -> engine"));
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors[0].starts_with("`engine::a` imports from its parent `engine`"));
+    assert!(errors[1].starts_with("`output` imports `engine`, which is not in a lower layer"));
+    assert!(errors[2].starts_with("import cycle: engine -> output::x -> engine::a -> engine"));
 }
 
 #[test]
@@ -533,6 +556,21 @@ fn an_edge_importing_a_stage_says_so() {
     let errors = check_tree("=== src/api/x.rs\n//! Wire types.\nuse crate::plan::Plan;");
     let expected = "edge module `api` imports stage `plan` at src/api/x.rs:2: `crate::plan::Plan`";
     assert_eq!(errors, [expected]);
+}
+
+#[test]
+fn an_engine_module_importing_its_parent_says_so() {
+    let errors = check_tree(
+        "=== src/engine/mod.rs\nmod job; pub struct Ctx;\n=== src/engine/job.rs\nuse super::Ctx;\n\
+         === src/plan/mod.rs\nmod text; pub struct Plan;\n=== src/plan/text.rs\nuse super::Plan;\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "`engine::job` imports from its parent `engine` at src/engine/job.rs:1: `super::Ctx`; \
+          what the parent's children share belongs in a module of its own"
+        ]
+    );
 }
 
 #[test]
