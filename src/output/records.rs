@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::{CacheTtl, Usage};
 use crate::api::prices::{PriceRow, Rates};
+use crate::manifest::Expectation;
 use crate::manifest::RequestSettings;
 use crate::plan::PlannedJob;
-use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::expect::{EntryStatus, Produced, evaluate, satisfied_by};
 use crate::plan::price::Applied;
 use crate::plan::price::Parts;
 use crate::status::{ErrorKind, JobStatus};
@@ -284,38 +285,8 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         turns: Some(job.turns[..].into()),
         repair_turns: expect.map(|_| outcome.repair_turns[..].into()),
         inputs: Some(outcome.inputs.iter().map(input_record).collect()),
-        outputs: Some(
-            outcome
-                .outputs
-                .iter()
-                .enumerate()
-                .map(|(i, f)| OutputRecord {
-                    satisfies: expect.map(|e| {
-                        satisfied_by(e, &statuses, i)
-                            .into_iter()
-                            .map(Cow::Borrowed)
-                            .collect()
-                    }),
-                    ..output_record(f)
-                })
-                .collect(),
-        ),
-        expect: expect.map(|e| {
-            e.iter()
-                .zip(&statuses)
-                .map(|(e, s)| ExpectRecord {
-                    name: e.name.as_str().into(),
-                    min: e.min,
-                    min_size: e.min_size,
-                    status: if s.satisfied { "satisfied" } else { "missing" }.into(),
-                    files: s
-                        .files
-                        .iter()
-                        .map(|&i| outcome.outputs[i].name.as_str().into())
-                        .collect(),
-                })
-                .collect()
-        }),
+        outputs: Some(output_records(outcome, expect, &statuses)),
+        expect: expect.map(|e| expect_records(outcome, e, &statuses)),
         requests: Some(
             outcome
                 .exchanges
@@ -336,6 +307,51 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         finished_at: Some(outcome.finished_at),
         runner_version: Some(env!("CARGO_PKG_VERSION").into()),
     }
+}
+
+/// The saved files, each with the `expect` entries it counts for when the job has some.
+fn output_records<'a>(
+    outcome: &'a JobOutcome,
+    expect: Option<&'a [Expectation]>,
+    statuses: &[EntryStatus],
+) -> Vec<OutputRecord<'a>> {
+    outcome
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| OutputRecord {
+            satisfies: expect.map(|e| {
+                satisfied_by(e, statuses, i)
+                    .into_iter()
+                    .map(Cow::Borrowed)
+                    .collect()
+            }),
+            ..output_record(f)
+        })
+        .collect()
+}
+
+/// Each `expect` entry, how it fared, and the saved files that count for it.
+fn expect_records<'a>(
+    outcome: &'a JobOutcome,
+    expect: &'a [Expectation],
+    statuses: &[EntryStatus],
+) -> Vec<ExpectRecord<'a>> {
+    expect
+        .iter()
+        .zip(statuses)
+        .map(|(e, s)| ExpectRecord {
+            name: e.name.as_str().into(),
+            min: e.min,
+            min_size: e.min_size,
+            status: if s.satisfied { "satisfied" } else { "missing" }.into(),
+            files: s
+                .files
+                .iter()
+                .map(|&i| outcome.outputs[i].name.as_str().into())
+                .collect(),
+        })
+        .collect()
 }
 
 fn error_record(e: &JobError) -> ErrorRecord<'_> {
