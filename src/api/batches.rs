@@ -200,61 +200,82 @@ impl ApiClient {
         let (mut resp, request_id) = self
             .send(&self.messages_gate, endpoint, req, TokenEstimate::default())
             .await?;
-        let decode = |message: String, line: &[u8]| ApiError {
-            endpoint: endpoint.to_owned(),
-            kind: ApiErrorKind::Decode {
-                message,
-                body: String::from_utf8_lossy(&line[..line.len().min(4096)]).into_owned(),
-            },
-            request_id: request_id.clone(),
-            retry_after: None,
-            should_retry: None,
+        let lines = ResultLines {
+            endpoint,
+            request_id,
         };
         let mut buf: Vec<u8> = Vec::new();
-        #[expect(
-            clippy::result_large_err,
-            reason = "the error is the call's own ApiError, returned as is"
-        )]
-        let mut handle = |line: &[u8]| -> Result<(), ApiError> {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(());
-            }
-            let v: Value = serde_json::from_slice(line)
-                .map_err(|e| decode(format!("a results line is not JSON: {e}"), line))?;
-            let custom_id = v["custom_id"].as_str();
-            let outcome = ItemOutcome::from_wire(&v["result"]);
-            match (custom_id, outcome) {
-                (Some(c), Some(outcome)) => {
-                    on_result(BatchResult {
-                        custom_id: c.to_owned(),
-                        outcome,
-                    });
-                    Ok(())
-                }
-                _ => Err(decode(
-                    "a results line lacks custom_id or a known result type".to_owned(),
-                    line,
-                )),
-            }
-        };
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| transport(endpoint, &e, request_id.clone()))?
+            .map_err(|e| transport(endpoint, &e, lines.request_id.clone()))?
         {
             buf.extend_from_slice(&chunk);
             while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = buf.drain(..=nl).collect();
-                handle(&line)?;
+                lines.read(&line, on_result)?;
             }
             if buf.len() > MAX_LINE_BYTES {
-                return Err(decode(
+                return Err(lines.error(
                     format!("a results line is longer than {MAX_LINE_BYTES} bytes"),
                     &buf,
                 ));
             }
         }
-        handle(&buf)
+        lines.read(&buf, on_result)
+    }
+}
+
+/// The lines of one results download, read one at a time; a bad one fails the call with
+/// its request id and the line's start.
+struct ResultLines<'a> {
+    endpoint: &'a str,
+    request_id: Option<String>,
+}
+
+impl ResultLines<'_> {
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the call's own ApiError, returned as is"
+    )]
+    fn read(
+        &self,
+        line: &[u8],
+        on_result: &mut (dyn FnMut(BatchResult) + Send),
+    ) -> Result<(), ApiError> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_slice(line)
+            .map_err(|e| self.error(format!("a results line is not JSON: {e}"), line))?;
+        let custom_id = v["custom_id"].as_str();
+        let outcome = ItemOutcome::from_wire(&v["result"]);
+        match (custom_id, outcome) {
+            (Some(c), Some(outcome)) => {
+                on_result(BatchResult {
+                    custom_id: c.to_owned(),
+                    outcome,
+                });
+                Ok(())
+            }
+            _ => Err(self.error(
+                "a results line lacks custom_id or a known result type".to_owned(),
+                line,
+            )),
+        }
+    }
+
+    fn error(&self, message: String, line: &[u8]) -> ApiError {
+        ApiError {
+            endpoint: self.endpoint.to_owned(),
+            kind: ApiErrorKind::Decode {
+                message,
+                body: String::from_utf8_lossy(&line[..line.len().min(4096)]).into_owned(),
+            },
+            request_id: self.request_id.clone(),
+            retry_after: None,
+            should_retry: None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::config::ExplainConfig;
 use crate::error::{Error, Exit};
 use crate::output::explain::{self, Explanation};
+use crate::output::records::parse_job_json;
 use crate::plan::PlannedJob;
 use crate::ui;
 
@@ -31,10 +32,13 @@ pub async fn explain(config: &ExplainConfig) -> Result<Exit, Error> {
 fn explain_one(config: &ExplainConfig, job: &PlannedJob) -> Explanation {
     let path = config.out.join(&job.id).join("job.json");
     match fs_err::read(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => explain::explain(job, None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => explain::explain_record(job, None),
         Err(e) => explain::unreadable(job, e.to_string()),
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(previous) => explain::explain(job, Some(&previous)),
+        Ok(bytes) => match parse_job_json(&bytes) {
+            Ok(previous) => explain::explain_record(job, Some(&previous)),
+            Err(e) if e.is_data() => {
+                explain::unreadable(job, format!("{path} is not a job record: {e}"))
+            }
             Err(e) => explain::unreadable(job, format!("{path} is not JSON: {e}")),
         },
     }

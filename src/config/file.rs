@@ -111,17 +111,33 @@ impl Loaded {
     /// Sets each option of `args` that the command line did not give from the file.
     pub fn apply(&self, args: &mut RunArgs, matches: &ArgMatches) -> Result<(), Error> {
         let unset = |id: &str| matches.value_source(id) != Some(ValueSource::CommandLine);
-        let o = &self.options;
-        if args.manifests.is_empty()
-            && let Some(globs) = &o.manifests
-        {
-            for g in globs {
-                args.manifests.extend(
-                    expand(&self.path_in(Utf8Path::new(g)))
-                        .map_err(|e| self.bad("manifests", e))?,
-                );
-            }
+        self.apply_manifests(args)?;
+        self.apply_paths(args, &unset);
+        self.apply_counts(args, &unset)?;
+        self.apply_switches(args, &unset);
+        self.apply_batch(args, &unset)?;
+        self.apply_limits(args, &unset)
+    }
+
+    /// `manifests`, only when the command line names none.
+    fn apply_manifests(&self, args: &mut RunArgs) -> Result<(), Error> {
+        let Some(globs) = &self.options.manifests else {
+            return Ok(());
+        };
+        if !args.manifests.is_empty() {
+            return Ok(());
         }
+        for g in globs {
+            args.manifests.extend(
+                expand(&self.path_in(Utf8Path::new(g))).map_err(|e| self.bad("manifests", e))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The paths, each resolved against the file's folder.
+    fn apply_paths(&self, args: &mut RunArgs, unset: &dyn Fn(&str) -> bool) {
+        let o = &self.options;
         if unset("out")
             && let Some(v) = &o.out
         {
@@ -137,38 +153,62 @@ impl Loaded {
         {
             args.junit = Some(self.path_in(v));
         }
-        let at_least_one = |key: &str, v: u16| {
-            if v == 0 {
-                Err(self.bad(key, "must be at least 1"))
-            } else {
-                Ok(v)
-            }
-        };
+    }
+
+    /// How many at once, and how many tries.
+    fn apply_counts(&self, args: &mut RunArgs, unset: &dyn Fn(&str) -> bool) -> Result<(), Error> {
+        let o = &self.options;
         if unset("jobs")
             && let Some(v) = o.jobs
         {
-            args.jobs = at_least_one("jobs", v)?;
+            args.jobs = self.at_least_one("jobs", v)?;
         }
         if unset("uploads")
             && let Some(v) = o.uploads
         {
-            args.uploads = at_least_one("uploads", v)?;
+            args.uploads = self.at_least_one("uploads", v)?;
         }
         if unset("max_attempts")
             && let Some(v) = o.max_attempts
         {
-            args.max_attempts = at_least_one("max_attempts", v)?;
+            args.max_attempts = self.at_least_one("max_attempts", v)?;
         }
+        Ok(())
+    }
+
+    /// A count the flag also refuses at zero.
+    fn at_least_one<T: Default + PartialEq>(&self, key: &str, v: T) -> Result<T, Error> {
+        if v == T::default() {
+            Err(self.bad(key, "must be at least 1"))
+        } else {
+            Ok(v)
+        }
+    }
+
+    /// The switches and lists taken as they are.
+    fn apply_switches(&self, args: &mut RunArgs, unset: &dyn Fn(&str) -> bool) {
+        let o = &self.options;
         if unset("only")
             && let Some(v) = &o.only
         {
             args.only.clone_from(v);
         }
-        if unset("force")
-            && let Some(v) = o.force
-        {
-            args.force = v;
+        for (id, from_file, slot) in [
+            ("force", o.force, &mut args.force),
+            ("json", o.json, &mut args.json),
+            ("keep_going", o.keep_going, &mut args.keep_going),
+        ] {
+            if unset(id)
+                && let Some(v) = from_file
+            {
+                *slot = v;
+            }
         }
+    }
+
+    /// `batch` (`--no-batch` on the command line wins) and its timing.
+    fn apply_batch(&self, args: &mut RunArgs, unset: &dyn Fn(&str) -> bool) -> Result<(), Error> {
+        let o = &self.options;
         if unset("batch")
             && unset("no_batch")
             && let Some(v) = o.batch
@@ -191,16 +231,13 @@ impl Loaded {
         {
             args.batch_poll.clone_from(v);
         }
-        if unset("json")
-            && let Some(v) = o.json
-        {
-            args.json = v;
-        }
-        if unset("keep_going")
-            && let Some(v) = o.keep_going
-        {
-            args.keep_going = v;
-        }
+        Ok(())
+    }
+
+    /// What a run may keep, fail and spend: uploads' lifetime, output sizes, failures,
+    /// run folders, the budget.
+    fn apply_limits(&self, args: &mut RunArgs, unset: &dyn Fn(&str) -> bool) -> Result<(), Error> {
+        let o = &self.options;
         if unset("upload_ttl")
             && let Some(v) = &o.upload_ttl
         {
@@ -225,18 +262,12 @@ impl Loaded {
         if unset("max_fail")
             && let Some(v) = o.max_fail
         {
-            if v == 0 {
-                return Err(self.bad("max_fail", "must be at least 1"));
-            }
-            args.max_fail = Some(v);
+            args.max_fail = Some(self.at_least_one("max_fail", v)?);
         }
         if unset("keep_runs")
             && let Some(v) = o.keep_runs
         {
-            if v == 0 {
-                return Err(self.bad("keep_runs", "must be at least 1"));
-            }
-            args.keep_runs = v;
+            args.keep_runs = self.at_least_one("keep_runs", v)?;
         }
         if unset("budget_usd")
             && let Some(v) = o.budget_usd

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use camino::Utf8PathBuf;
 
-use super::{ApiConfig, Env, api, retry_policy, state_dir};
+use super::env::retry_policy;
+use super::{ApiConfig, Env, api, state_dir};
 use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;

@@ -26,8 +26,7 @@ use crate::status::ErrorKind;
 use crate::ui::events::{Event, Step};
 use crate::units::bytes as human;
 
-// Where the configuration names it.
-pub use super::ctx::OutputLimits;
+use super::ctx::OutputLimits;
 
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
 /// `known` holds metadata already fetched (by the deliverables check), used as is.

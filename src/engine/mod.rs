@@ -53,7 +53,8 @@ mod job;
 mod priced;
 pub(crate) mod uploads;
 
-pub(crate) use ctx::{Ctx, Settings, Start};
+pub(crate) use batcher::BatchSettings;
+pub(crate) use ctx::{Ctx, OutputLimits, Settings, Start};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -109,17 +109,7 @@ pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandEr
     if !is_glob(pattern) {
         return literal(base, pattern).map(|f| vec![f]);
     }
-    // Split at the first component holding a glob character: walk from the literal part.
-    let mut root = String::new();
-    let mut rest = pattern;
-    while let Some((head, tail)) = rest.split_once('/') {
-        if is_glob(head) {
-            break;
-        }
-        root.push_str(head);
-        root.push('/');
-        rest = tail;
-    }
+    let (root, rest) = literal_root(pattern);
     let matcher = GlobBuilder::new(rest)
         .literal_separator(true)
         .backslash_escape(true)
@@ -150,8 +140,7 @@ pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandEr
     for entry in walker {
         let entry = entry.map_err(|e| ExpandError::Io(e.to_string()))?;
         // With links followed, this is the type of what a link points to.
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
+        if entry.file_type().is_dir() {
             continue;
         }
         let rel_to_root = entry
@@ -160,45 +149,70 @@ pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandEr
             .map_err(|e| ExpandError::Io(e.to_string()))?;
         // Matched as bytes, so a file with a non-UTF-8 name is an error only when it is
         // one the pattern asks for.
-        if !matcher.is_match(rel_to_root) {
-            continue;
+        if matcher.is_match(rel_to_root) {
+            found.push(matched(&entry, &root, rel_to_root)?);
         }
-        let Some(rel_str) = rel_to_root.to_str() else {
-            return Err(ExpandError::NonUtf8(
-                entry.path().to_string_lossy().into_owned(),
-            ));
-        };
-        let rel = format!("{root}{rel_str}");
-        if let Some(kind) = special_kind(&file_type) {
-            return Err(ExpandError::Special {
-                matched: Some(rel),
-                kind,
-            });
-        }
-        let abs = Utf8PathBuf::try_from(entry.path().to_path_buf())
-            .map_err(|e| ExpandError::NonUtf8(e.into_path_buf().to_string_lossy().into_owned()))?;
-        let size = entry
-            .metadata()
-            .map_err(|e| ExpandError::Io(e.to_string()))?
-            .len();
-        if let Err(reason) = check_readable(&abs) {
-            return Err(ExpandError::Unreadable {
-                matched: Some(rel),
-                reason,
-            });
-        }
-        found.push(InputFile {
-            rel,
-            name: abs.file_name().unwrap_or_default().to_owned(),
-            abs,
-            size,
-        });
     }
     if found.is_empty() {
         return Err(ExpandError::NoMatch);
     }
     found.sort();
     Ok(found)
+}
+
+/// The pattern split at its first component holding a glob character: the literal folder
+/// to walk from (with its trailing `/`, or empty), and the glob below it.
+fn literal_root(pattern: &str) -> (String, &str) {
+    let mut root = String::new();
+    let mut rest = pattern;
+    while let Some((head, tail)) = rest.split_once('/') {
+        if is_glob(head) {
+            break;
+        }
+        root.push_str(head);
+        root.push('/');
+        rest = tail;
+    }
+    (root, rest)
+}
+
+/// A walked entry the glob matched, at `root` + `rel_to_root`: a readable regular file
+/// with a UTF-8 path, else the error naming it.
+fn matched(
+    entry: &walkdir::DirEntry,
+    root: &str,
+    rel_to_root: &std::path::Path,
+) -> Result<InputFile, ExpandError> {
+    let Some(rel_str) = rel_to_root.to_str() else {
+        return Err(ExpandError::NonUtf8(
+            entry.path().to_string_lossy().into_owned(),
+        ));
+    };
+    let rel = format!("{root}{rel_str}");
+    if let Some(kind) = special_kind(&entry.file_type()) {
+        return Err(ExpandError::Special {
+            matched: Some(rel),
+            kind,
+        });
+    }
+    let abs = Utf8PathBuf::try_from(entry.path().to_path_buf())
+        .map_err(|e| ExpandError::NonUtf8(e.into_path_buf().to_string_lossy().into_owned()))?;
+    let size = entry
+        .metadata()
+        .map_err(|e| ExpandError::Io(e.to_string()))?
+        .len();
+    if let Err(reason) = check_readable(&abs) {
+        return Err(ExpandError::Unreadable {
+            matched: Some(rel),
+            reason,
+        });
+    }
+    Ok(InputFile {
+        rel,
+        name: abs.file_name().unwrap_or_default().to_owned(),
+        abs,
+        size,
+    })
 }
 
 fn literal(base: &Utf8Path, pattern: &str) -> Result<InputFile, ExpandError> {

@@ -69,48 +69,68 @@ impl Ctx<'_> {
         model: &Spanned<String>,
         pricing: Option<&Spanned<Pricing>>,
     ) -> Option<ModelPrices> {
+        let table = self.known.prices.for_model(&model.value, self.known.today);
+        match pricing {
+            None => {
+                if table.is_none() {
+                    self.no_price(model);
+                }
+                table
+            }
+            Some(p) => {
+                let builtin = table.as_ref().map(|t| t.on(self.known.today).clone());
+                let rates = self.pricing_rates(model, p, builtin.as_ref())?;
+                Some(self.pricing_row(model, p, rates, builtin.as_ref()))
+            }
+        }
+    }
+
+    /// A model the table has no row for on the day: retired, or unknown.
+    fn no_price(&mut self, model: &Spanned<String>) {
         let today = self.known.today;
-        let table = self.known.prices.for_model(&model.value, today);
-        let Some(p) = pricing else {
-            if table.is_none()
-                && let Some(retired) = self.known.prices.retired(&model.value)
-            {
-                let when = retired
-                    .retired_on
-                    .map_or_else(String::new, |d| format!(" on {d}"));
-                let diag = self.err(
-                    pos(model),
-                    format!(
-                        "model `{}` was retired{when}: the API answers every request to it with 404",
-                        model.value
-                    ),
-                );
-                diag.help = Some(match &retired.replacement {
-                    Some(r) => {
-                        format!("use `{r}` or another current model (`runner models` lists them)")
-                    }
-                    None => "use a current model (`runner models` lists them)".to_owned(),
-                });
-                return None;
-            }
-            if table.is_none() {
-                let near = did_you_mean(&model.value, self.known.prices.known());
-                let diag = self.err(
-                    pos(model),
-                    format!(
-                        "no price is known for model `{}` on {today}, so its cost could not be counted",
-                        model.value
-                    ),
-                );
-                let how = "price it in a price file (`--prices FILE`, or `prices = \"FILE\"` in runner.toml: `[[price]]` rows, docs/api.md §11.2), or with `pricing: { input: 2, output: 10 }` (USD per million tokens) on the job or in `defaults`";
-                diag.help = Some(match near {
-                    Some(near) => format!("did you mean `{near}`? Otherwise {how}"),
-                    None => how.to_owned(),
-                });
-            }
-            return table;
-        };
-        let builtin = table.as_ref().map(|t| t.on(today).clone());
+        if let Some(retired) = self.known.prices.retired(&model.value) {
+            let when = retired
+                .retired_on
+                .map_or_else(String::new, |d| format!(" on {d}"));
+            let help = match &retired.replacement {
+                Some(r) => {
+                    format!("use `{r}` or another current model (`runner models` lists them)")
+                }
+                None => "use a current model (`runner models` lists them)".to_owned(),
+            };
+            self.err(
+                pos(model),
+                format!(
+                    "model `{}` was retired{when}: the API answers every request to it with 404",
+                    model.value
+                ),
+            )
+            .help = Some(help);
+            return;
+        }
+        let near = did_you_mean(&model.value, self.known.prices.known());
+        let diag = self.err(
+            pos(model),
+            format!(
+                "no price is known for model `{}` on {today}, so its cost could not be counted",
+                model.value
+            ),
+        );
+        let how = "price it in a price file (`--prices FILE`, or `prices = \"FILE\"` in runner.toml: `[[price]]` rows, docs/api.md §11.2), or with `pricing: { input: 2, output: 10 }` (USD per million tokens) on the job or in `defaults`";
+        diag.help = Some(match near {
+            Some(near) => format!("did you mean `{near}`? Otherwise {how}"),
+            None => how.to_owned(),
+        });
+    }
+
+    /// `pricing:` over the table's rates: each given price a number ≥ 0; without a table
+    /// row, both `input` and `output`.
+    fn pricing_rates(
+        &mut self,
+        model: &Spanned<String>,
+        p: &Spanned<Pricing>,
+        builtin: Option<&PriceRow>,
+    ) -> Option<Rates> {
         let v = &p.value;
         for (key, value) in [
             ("input", v.input),
@@ -129,7 +149,7 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        let base = match (builtin.as_ref().map(|b| b.rates), v.input, v.output) {
+        let base = match (builtin.map(|b| b.rates), v.input, v.output) {
             (Some(b), input, output) => Rates {
                 input: input.unwrap_or(b.input),
                 output: output.unwrap_or(b.output),
@@ -153,7 +173,7 @@ impl Ctx<'_> {
         let keep = |given: Option<f64>, builtin: f64, derived: f64| {
             given.unwrap_or(if v.input.is_some() { derived } else { builtin })
         };
-        let rates = Rates {
+        Some(Rates {
             cache_write_5m: keep(
                 v.cache_write_5m,
                 base.cache_write_5m,
@@ -166,22 +186,30 @@ impl Ctx<'_> {
             ),
             cache_read: keep(v.cache_read, base.cache_read, derived.cache_read),
             ..base
-        };
-        // The manifest's prices hold on every day; a price tier and the batch and region
-        // factors of the table's row still apply (`pricing:` sets the base rates only).
-        Some(ModelPrices::always(PriceRow {
+        })
+    }
+
+    /// The manifest's prices hold on every day; a price tier and the batch and region
+    /// factors of the table's row still apply (`pricing:` sets the base rates only).
+    fn pricing_row(
+        &self,
+        model: &Spanned<String>,
+        p: &Spanned<Pricing>,
+        rates: Rates,
+        builtin: Option<&PriceRow>,
+    ) -> ModelPrices {
+        ModelPrices::always(PriceRow {
             model: model.value.clone(),
             aliases: Vec::new(),
             effective_from: None,
             effective_to: None,
             rates,
-            tier: builtin.as_ref().and_then(|b| b.tier),
+            tier: builtin.and_then(|b| b.tier),
             batch_factor: builtin
-                .as_ref()
                 .map_or(crate::api::prices::DEFAULT_BATCH_FACTOR, |b| b.batch_factor),
-            us_geo_factor: builtin.as_ref().and_then(|b| b.us_geo_factor),
+            us_geo_factor: builtin.and_then(|b| b.us_geo_factor),
             source: format!("pricing: in {} line {}", self.file, pos(p).line),
             as_of: None,
-        }))
+        })
     }
 }

@@ -330,50 +330,14 @@ impl Ctx<'_> {
         let settings = self.settings(spec, defaults);
         let money = self.money(spec, defaults);
         let at = self.spans(spec, defaults);
-        let name_pos = pos(&spec.name);
-        match (&spec.prompt, &spec.prompt_file) {
-            (Some(_), Some(pf)) => {
-                self.err(
-                    pos(pf),
-                    format!(
-                        "job `{}` has both `prompt` and `prompt_file`, expected exactly one",
-                        spec.name.value
-                    ),
-                );
-            }
-            (None, None) => {
-                self.err(
-                    name_pos,
-                    format!(
-                        "job `{}` has neither `prompt` nor `prompt_file`, expected exactly one",
-                        spec.name.value
-                    ),
-                );
-            }
-            _ => {}
-        }
-        let follow_up = spec
-            .follow_up
-            .as_ref()
-            .or_else(|| defaults.and_then(|d| d.follow_up.as_ref()));
-
-        let matches: Vec<Option<InputFile>> = match &spec.for_each {
-            None => vec![None],
-            Some(pattern) => match self.expander.expand(&self.base, &pattern.value) {
-                Ok(files) => files.into_iter().map(Some).collect(),
-                Err(e) => {
-                    self.expand_error(pos(pattern), "for_each", &pattern.value, &e);
-                    Vec::new()
-                }
-            },
-        };
+        self.one_prompt(spec);
+        let matches = self.for_each(spec);
         if self.diags.len() > before {
             return Vec::new();
         }
         let (Some(settings), Some(money)) = (settings, money) else {
             return Vec::new();
         };
-
         let mut jobs = Vec::new();
         for m in &matches {
             let stem_of = m.as_ref().map(|f| {
@@ -390,28 +354,9 @@ impl Ctx<'_> {
             let before = self.diags.len();
             let name = self.render(&spec.name, vars.as_ref());
             if let Some(n) = &name {
-                self.check_name(n, name_pos);
+                self.check_name(n, pos(&spec.name));
             }
-            let mut turns = Vec::new();
-            if let Some(p) = &spec.prompt {
-                turns.extend(self.render(p, vars.as_ref()));
-            }
-            if let Some(pf) = &spec.prompt_file
-                && let Some(rel) = self.render(pf, vars.as_ref())
-            {
-                match inputs::read_text(&self.base.join(&rel)) {
-                    Ok(text) => turns.push(text),
-                    Err(e) => {
-                        self.err(
-                            pos(pf),
-                            format!("prompt_file `{rel}` cannot be read: {}", io_reason(&e)),
-                        );
-                    }
-                }
-            }
-            for f in follow_up.into_iter().flatten() {
-                turns.extend(self.render(f, vars.as_ref()));
-            }
+            let turns = self.turns(spec, defaults, vars.as_ref());
             let inputs = self.inputs(&spec.inputs, vars.as_ref());
             let deliverables = self.deliverables(spec, defaults, vars.as_ref());
             if self.diags.len() > before {
@@ -432,6 +377,79 @@ impl Ctx<'_> {
             });
         }
         jobs
+    }
+
+    /// Exactly one of `prompt` and `prompt_file`.
+    fn one_prompt(&mut self, spec: &JobSpec) {
+        match (&spec.prompt, &spec.prompt_file) {
+            (Some(_), Some(pf)) => {
+                self.err(
+                    pos(pf),
+                    format!(
+                        "job `{}` has both `prompt` and `prompt_file`, expected exactly one",
+                        spec.name.value
+                    ),
+                );
+            }
+            (None, None) => {
+                self.err(
+                    pos(&spec.name),
+                    format!(
+                        "job `{}` has neither `prompt` nor `prompt_file`, expected exactly one",
+                        spec.name.value
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// The files `for_each` matches, each a job; one job without files when unset.
+    fn for_each(&mut self, spec: &JobSpec) -> Vec<Option<InputFile>> {
+        let Some(pattern) = &spec.for_each else {
+            return vec![None];
+        };
+        match self.expander.expand(&self.base, &pattern.value) {
+            Ok(files) => files.into_iter().map(Some).collect(),
+            Err(e) => {
+                self.expand_error(pos(pattern), "for_each", &pattern.value, &e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The turns as sent: the prompt (or the prompt file's text), then the follow-ups.
+    fn turns(
+        &mut self,
+        spec: &JobSpec,
+        defaults: Option<&Settings>,
+        vars: Option<&Vars<'_>>,
+    ) -> Vec<String> {
+        let mut turns = Vec::new();
+        if let Some(p) = &spec.prompt {
+            turns.extend(self.render(p, vars));
+        }
+        if let Some(pf) = &spec.prompt_file
+            && let Some(rel) = self.render(pf, vars)
+        {
+            match inputs::read_text(&self.base.join(&rel)) {
+                Ok(text) => turns.push(text),
+                Err(e) => {
+                    self.err(
+                        pos(pf),
+                        format!("prompt_file `{rel}` cannot be read: {}", io_reason(&e)),
+                    );
+                }
+            }
+        }
+        let follow_up = spec
+            .follow_up
+            .as_ref()
+            .or_else(|| defaults.and_then(|d| d.follow_up.as_ref()));
+        for f in follow_up.into_iter().flatten() {
+            turns.extend(self.render(f, vars));
+        }
+        turns
     }
 
     pub(super) fn render(

@@ -3,13 +3,13 @@
 //! instead, whole and atomically. Also compares a result's outputs with the previous
 //! success, for the run record's `changed`.
 
+use std::borrow::Cow;
 use std::io;
 
-use camino::Utf8Path;
-use serde_json::Value;
-
 use super::outcome::{JobOutcome, LineOutput};
+use super::records::read_job_json;
 use super::staging::Staging;
+use camino::Utf8Path;
 
 /// Where a job's result went and how it compares with the previous success.
 #[derive(Debug, Default)]
@@ -22,21 +22,20 @@ pub struct Kept {
 
 /// The outputs of the success kept in `OUT/<job_id>/`, if that folder holds one.
 pub fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>> {
-    let bytes = fs_err::read(out.join(job_id).join("job.json")).ok()?;
-    let record: Value = serde_json::from_slice(&bytes).ok()?;
-    if record["status"] != "succeeded" {
+    let record = read_job_json(&out.join(job_id).join("job.json"))?;
+    if !record.succeeded() {
         return None;
     }
-    let outputs = record["outputs"].as_array()?;
     Some(
-        outputs
-            .iter()
+        record
+            .outputs?
+            .into_iter()
             .filter_map(|o| {
                 Some(LineOutput {
-                    path: o["path"].as_str()?.to_owned(),
-                    size: o["size"].as_u64()?,
-                    blake3: o["blake3"].as_str()?.to_owned(),
-                    content_blake3: o["content_blake3"].as_str().map(str::to_owned),
+                    path: o.path?.into_owned(),
+                    size: o.size?,
+                    blake3: o.blake3?.into_owned(),
+                    content_blake3: o.content_blake3.map(Cow::into_owned),
                 })
             })
             .collect(),

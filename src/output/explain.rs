@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::records::JobRecord;
 use crate::plan::PlannedJob;
 
 /// The verdict on one job.
@@ -58,8 +59,17 @@ pub enum Change {
     },
 }
 
-/// Compares `job` with its previous `job.json` (`None`: there is none).
+/// Compares `job` with its previous `job.json` as JSON, read back through the record the
+/// writer writes (the tests' way in).
+#[cfg(test)]
 pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
+    use serde::Deserialize;
+    let record = previous.map(|v| JobRecord::deserialize(v).unwrap());
+    explain_record(job, record.as_ref())
+}
+
+/// Compares `job` with its previous `job.json` (`None`: there is none).
+pub fn explain_record(job: &PlannedJob, previous: Option<&JobRecord<'_>>) -> Explanation {
     let verdict = |status, reason, changes, detail| Explanation {
         job: job.id.clone(),
         status,
@@ -71,11 +81,14 @@ pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
         return verdict("to-run", "never-ran", Vec::new(), None);
     };
     let changes = changes(job, prev);
-    let same = prev["fingerprint"].as_str() == Some(job.fingerprint.as_str());
-    if prev["status"] != "succeeded" {
-        let error = &prev["error"];
-        let detail = match (error["kind"].as_str(), error["message"].as_str()) {
-            (Some(kind), Some(message)) => Some(format!("{kind}: {message}")),
+    let same = prev.fingerprint.as_deref() == Some(job.fingerprint.as_str());
+    if !prev.succeeded() {
+        let error = prev.error.as_ref();
+        let detail = match (
+            error.and_then(|e| e.kind),
+            error.and_then(|e| e.message.as_deref()),
+        ) {
+            (Some(kind), Some(message)) => Some(format!("{}: {message}", kind.as_str())),
             _ => None,
         };
         return verdict("to-run", "failed-last-time", changes, detail);
@@ -85,7 +98,10 @@ pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
     }
     let changes = if changes.is_empty() {
         vec![Change::FingerprintScheme {
-            was_runner: prev["runner_version"].clone(),
+            was_runner: prev
+                .runner_version
+                .as_deref()
+                .map_or(Value::Null, Value::from),
         }]
     } else {
         changes
@@ -93,7 +109,7 @@ pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
     verdict("to-run", "changed", changes, None)
 }
 
-/// A `job.json` that exists but is not JSON: the job runs again.
+/// A `job.json` that exists but does not parse: the job runs again.
 pub fn unreadable(job: &PlannedJob, why: String) -> Explanation {
     Explanation {
         job: job.id.clone(),
@@ -104,18 +120,35 @@ pub fn unreadable(job: &PlannedJob, why: String) -> Explanation {
     }
 }
 
-fn changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
-    let mut changes = Vec::new();
+fn changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
+    let mut changes = setting_changes(job, &prev.settings.to_json());
+    if prev.system.as_deref() != Some(job.system.as_str()) {
+        changes.push(Change::System);
+    }
+    let was_turns = prev.turns.as_deref().unwrap_or_default();
+    for turn in 0..was_turns.len().max(job.turns.len()) {
+        if was_turns.get(turn) != job.turns.get(turn) {
+            changes.push(Change::Turn { turn: turn + 1 });
+        }
+    }
+    changes.extend(input_changes(job, prev));
+    changes
+}
+
+/// The settings as recorded against the planned ones, key by key, so a key only an older
+/// runner wrote shows as set then and unset now.
+fn setting_changes(job: &PlannedJob, was: &Value) -> Vec<Change> {
     // Serialising the settings struct cannot fail.
     let now = serde_json::to_value(&job.settings).unwrap_or_default();
     let empty = serde_json::Map::new();
     let (now, was) = (
         now.as_object().unwrap_or(&empty),
-        prev["settings"].as_object().unwrap_or(&empty),
+        was.as_object().unwrap_or(&empty),
     );
     let mut names: Vec<&String> = now.keys().chain(was.keys()).collect();
     names.sort();
     names.dedup();
+    let mut changes = Vec::new();
     for name in names {
         let (w, n) = (field(was, name), field(now, name));
         if w == n {
@@ -131,16 +164,6 @@ fn changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
             }
         });
     }
-    if prev["system"].as_str() != Some(job.system.as_str()) {
-        changes.push(Change::System);
-    }
-    let was_turns = prev["turns"].as_array().map_or(&[][..], Vec::as_slice);
-    for turn in 0..was_turns.len().max(job.turns.len()) {
-        if was_turns.get(turn).and_then(Value::as_str) != job.turns.get(turn).map(String::as_str) {
-            changes.push(Change::Turn { turn: turn + 1 });
-        }
-    }
-    changes.extend(input_changes(job, prev));
     changes
 }
 
@@ -149,12 +172,12 @@ fn field(map: &serde_json::Map<String, Value>, name: &str) -> Value {
 }
 
 /// Inputs by name (names are unique within a job).
-fn input_changes(job: &PlannedJob, prev: &Value) -> Vec<Change> {
-    let was: Vec<(&str, &str)> = prev["inputs"]
-        .as_array()
-        .into_iter()
+fn input_changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
+    let was: Vec<(&str, &str)> = prev
+        .inputs
+        .iter()
         .flatten()
-        .filter_map(|i| Some((i["name"].as_str()?, i["blake3"].as_str()?)))
+        .filter_map(|i| Some((i.name.as_deref()?, i.blake3.as_deref()?)))
         .collect();
     let hash_was = |name: &str| was.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
     let mut changes = Vec::new();

@@ -1,19 +1,22 @@
 //! `job.json` and `messages.json`, field by field (docs/output.md §2, §3), and the
 //! freshness check that reads a previous `job.json` back.
 
+use std::borrow::Cow;
+
 use camino::Utf8Path;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
 use crate::api::messages::{CacheTtl, Usage};
 use crate::api::prices::{PriceRow, Rates};
+use crate::manifest::Expectation;
 use crate::manifest::RequestSettings;
 use crate::plan::PlannedJob;
-use crate::plan::expect::{Produced, evaluate, satisfied_by};
+use crate::plan::expect::{EntryStatus, Produced, evaluate, satisfied_by};
 use crate::plan::price::Applied;
-use crate::plan::price::Cost;
-use crate::status::ErrorKind;
+use crate::plan::price::Parts;
+use crate::status::{ErrorKind, JobStatus};
 
 /// Bumped when a field of `job.json` changes meaning or goes away.
 const JOB_JSON_VERSION: u32 = 1;
@@ -25,107 +28,221 @@ pub fn job_json(outcome: &JobOutcome) -> Value {
     serde_json::to_value(job_record(outcome)).unwrap_or_default()
 }
 
-/// `job.json`, field by field in the order people read it: status first.
-#[derive(Serialize)]
-pub(super) struct JobRecord<'a> {
-    job_json_version: u32,
-    status: &'static str,
+/// `job.json`, field by field in the order people read it: status first. Written from a
+/// job's outcome and read back by every reader ([`read_job_json`]): a record an older
+/// runner wrote lacks some fields (they read as `None` or empty) and may hold keys this
+/// one does not know (ignored). Fields every runner writes are optional only so a record
+/// read back never gains a value it did not hold.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobRecord<'a> {
+    pub job_json_version: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorRecord<'a>>,
-    id: &'a str,
-    manifest: &'a Utf8Path,
-    job: &'a str,
-    fingerprint: &'a str,
-    model: &'a str,
-    tool: &'a str,
-    api_version: &'a str,
-    settings: &'a RequestSettings,
-    request: &'a Value,
-    system: &'a str,
-    turns: &'a [String],
+    pub status: Option<JobStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    repair_turns: Option<&'a [String]>,
-    inputs: &'a [AttachedInput],
-    outputs: Vec<OutputRecord<'a>>,
+    pub error: Option<ErrorRecord<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expect: Option<Vec<ExpectRecord<'a>>>,
-    requests: Vec<RequestRecord<'a>>,
-    usage: Usage,
+    pub id: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<Cow<'a, str>>,
+    /// Compared key by key with a planned job's (`runner explain`), as recorded.
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub settings: AsWritten<'a, RequestSettings>,
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub request: AsWritten<'a, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Cow<'a, [String]>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair_turns: Option<Cow<'a, [String]>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputRecord<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<OutputRecord<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Vec<ExpectRecord<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<RequestRecord<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// The job's price, by category (docs/output.md §2); container time is not in it.
-    cost: Cost,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostRecord>,
     /// The USD-per-million-token prices of its model when it started (its first request's
     /// row, or the manifest's `pricing:`); each request records the row it was billed at.
-    prices: Rates,
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub prices: AsWritten<'a, Rates>,
     /// That row in full: period, tier, factors, source.
-    price_row: &'a PriceRow,
-    cache: CacheTtl,
-    container_id: Option<&'a str>,
-    started_at: jiff::Timestamp,
-    finished_at: jiff::Timestamp,
-    runner_version: &'static str,
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub price_row: AsWritten<'a, PriceRow>,
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub cache: AsWritten<'a, CacheTtl>,
+    /// `null` when the job never got a container; absent only in a record that lacks it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<Option<Cow<'a, str>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner_version: Option<Cow<'a, str>>,
+}
+
+/// A part of the record no reader takes apart: written from the runner's own type, read
+/// back as the JSON it holds, so what an older runner wrote there is kept as it was.
+#[derive(Debug, Default)]
+pub enum AsWritten<'a, T: Clone> {
+    Typed(Cow<'a, T>),
+    Json(Value),
+    /// Not in the record read back.
+    #[default]
+    Absent,
+}
+
+impl<T: Serialize + Clone> AsWritten<'_, T> {
+    fn is_absent(&self) -> bool {
+        matches!(self, AsWritten::Absent)
+    }
+
+    /// The part as JSON (`null` when absent).
+    pub fn to_json(&self) -> Value {
+        match self {
+            // Cannot fail: the parts are structs and maps with string keys.
+            AsWritten::Typed(t) => serde_json::to_value(t.as_ref()).unwrap_or_default(),
+            AsWritten::Json(v) => v.clone(),
+            AsWritten::Absent => Value::Null,
+        }
+    }
+}
+
+impl<T: Serialize + Clone> Serialize for AsWritten<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AsWritten::Typed(t) => t.as_ref().serialize(s),
+            AsWritten::Json(v) => v.serialize(s),
+            AsWritten::Absent => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: Clone> Deserialize<'de> for AsWritten<'_, T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(AsWritten::Json)
+    }
 }
 
 /// Like [`JobError`], but `request_id` is always present (null when unknown), so scripts
 /// see the same keys in every failed job.
-#[derive(Serialize)]
-struct ErrorRecord<'a> {
-    kind: ErrorKind,
-    message: &'a str,
-    request_id: Option<&'a str>,
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ErrorRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ErrorKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Cow<'a, str>>,
+    pub request_id: Option<Cow<'a, str>>,
 }
 
-#[derive(Serialize)]
-struct OutputRecord<'a> {
-    name: &'a str,
-    path: &'a str,
-    file_id: &'a str,
-    size: u64,
-    blake3: &'a str,
+/// The job's cost: `usd` read back where there is one.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CostRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Parts>,
+}
+
+/// An attached input: [`AttachedInput`]'s fields, as `job.json` lays them out.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InputRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<Cow<'a, str>>,
+    pub file_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<Cow<'a, str>>,
     /// BLAKE3 without the image's C2PA manifest, only when one was stripped (§2.6).
     #[serde(skip_serializing_if = "Option::is_none")]
-    content_blake3: Option<&'a str>,
-    original_name: Option<&'a str>,
-    mime_type: Option<&'a str>,
+    pub content_blake3: Option<Cow<'a, str>>,
+    pub original_name: Option<Cow<'a, str>>,
+    pub mime_type: Option<Cow<'a, str>>,
     /// The `expect` entries this file counts for; absent when the job expects nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    satisfies: Option<Vec<&'a str>>,
-    turn: usize,
+    pub satisfies: Option<Vec<Cow<'a, str>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<usize>,
 }
 
 /// One `expect` entry and how it fared against the saved files (docs/output.md §2.10).
-#[derive(Serialize)]
-struct ExpectRecord<'a> {
-    name: &'a str,
-    min: u32,
-    min_size: Option<u64>,
-    status: &'static str,
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExpectRecord<'a> {
+    pub name: Cow<'a, str>,
+    pub min: u32,
+    pub min_size: Option<u64>,
+    pub status: Cow<'a, str>,
     /// Names in `files/` that count for it.
-    files: Vec<&'a str>,
+    pub files: Vec<Cow<'a, str>>,
 }
 
-#[derive(Serialize)]
-struct RequestRecord<'a> {
-    request_id: Option<&'a str>,
-    turn: usize,
-    continuation: u32,
-    stop_reason: Option<&'a str>,
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestRecord<'a> {
+    pub request_id: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<u32>,
+    pub stop_reason: Option<Cow<'a, str>>,
     /// Why the turn stopped, as the API sent it (a refusal's `category` and `explanation`);
     /// absent when the response had none or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    stop_details: Option<&'a Value>,
+    pub stop_details: Option<Cow<'a, Value>>,
     /// The response's `usage` in full (docs/output.md §2.8).
-    usage: Value,
-    cost_usd: f64,
+    pub usage: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
     /// The price row, tier and factor it was billed at.
-    price: Applied,
+    #[serde(skip_serializing_if = "AsWritten::is_absent")]
+    pub price: AsWritten<'a, Applied>,
     /// Batch mode only: the Message Batch id and the item's `custom_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    batch_id: Option<&'a str>,
+    pub batch_id: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    custom_id: Option<&'a str>,
+    pub custom_id: Option<Cow<'a, str>>,
     /// Batch mode only: the response's `usage.service_tier` (`batch`: batch prices).
     #[serde(skip_serializing_if = "Option::is_none")]
-    service_tier: Option<&'a str>,
+    pub service_tier: Option<Cow<'a, str>>,
 }
 
 pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
@@ -146,108 +263,151 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         })
         .collect();
     let statuses = expect.map(|e| evaluate(e, &produced)).unwrap_or_default();
+    let cost = outcome.cost();
     JobRecord {
         job_json_version: JOB_JSON_VERSION,
-        status: if outcome.succeeded() {
-            "succeeded"
+        status: Some(if outcome.succeeded() {
+            JobStatus::Succeeded
         } else {
-            "failed"
-        },
-        error: outcome.error.as_ref().map(error_record),
-        id: &job.id,
-        manifest: &job.manifest,
-        job: &job.name,
-        fingerprint: &job.fingerprint,
-        model: &job.settings.model,
-        tool: &job.settings.tool,
-        api_version: &job.settings.api_version,
-        settings: &job.settings,
-        request: &outcome.request,
-        system: &job.system,
-        turns: &job.turns,
-        repair_turns: expect.map(|_| &outcome.repair_turns[..]),
-        inputs: &outcome.inputs,
-        outputs: outcome
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, f)| OutputRecord {
-                satisfies: expect.map(|e| satisfied_by(e, &statuses, i)),
-                ..output_record(f)
-            })
-            .collect(),
-        expect: expect.map(|e| {
-            e.iter()
-                .zip(&statuses)
-                .map(|(e, s)| ExpectRecord {
-                    name: &e.name,
-                    min: e.min,
-                    min_size: e.min_size,
-                    status: if s.satisfied { "satisfied" } else { "missing" },
-                    files: s
-                        .files
-                        .iter()
-                        .map(|&i| outcome.outputs[i].name.as_str())
-                        .collect(),
-                })
-                .collect()
+            JobStatus::Failed
         }),
-        requests: outcome
-            .exchanges
-            .iter()
-            .map(|e| request_record(e, job))
-            .collect(),
-        usage: outcome.usage(),
-        cost: outcome.cost(),
-        prices: first_row.rates,
-        price_row: first_row,
-        cache: job.cache,
-        container_id: outcome.container_id.as_deref(),
-        started_at: outcome.started_at,
-        finished_at: outcome.finished_at,
-        runner_version: env!("CARGO_PKG_VERSION"),
+        error: outcome.error.as_ref().map(error_record),
+        id: Some(job.id.as_str().into()),
+        manifest: Some(job.manifest.as_str().into()),
+        job: Some(job.name.as_str().into()),
+        fingerprint: Some(job.fingerprint.as_str().into()),
+        model: Some(job.settings.model.as_str().into()),
+        tool: Some(job.settings.tool.as_str().into()),
+        api_version: Some(job.settings.api_version.as_str().into()),
+        settings: AsWritten::Typed(Cow::Borrowed(&job.settings)),
+        request: AsWritten::Typed(Cow::Borrowed(&outcome.request)),
+        system: Some(job.system.as_str().into()),
+        turns: Some(job.turns[..].into()),
+        repair_turns: expect.map(|_| outcome.repair_turns[..].into()),
+        inputs: Some(outcome.inputs.iter().map(input_record).collect()),
+        outputs: Some(output_records(outcome, expect, &statuses)),
+        expect: expect.map(|e| expect_records(outcome, e, &statuses)),
+        requests: Some(
+            outcome
+                .exchanges
+                .iter()
+                .map(|e| request_record(e, job))
+                .collect(),
+        ),
+        usage: Some(outcome.usage()),
+        cost: Some(CostRecord {
+            usd: Some(cost.usd),
+            parts: Some(cost.parts),
+        }),
+        prices: AsWritten::Typed(Cow::Borrowed(&first_row.rates)),
+        price_row: AsWritten::Typed(Cow::Borrowed(first_row)),
+        cache: AsWritten::Typed(Cow::Borrowed(&job.cache)),
+        container_id: Some(outcome.container_id.as_deref().map(Cow::Borrowed)),
+        started_at: Some(outcome.started_at),
+        finished_at: Some(outcome.finished_at),
+        runner_version: Some(env!("CARGO_PKG_VERSION").into()),
     }
+}
+
+/// The saved files, each with the `expect` entries it counts for when the job has some.
+fn output_records<'a>(
+    outcome: &'a JobOutcome,
+    expect: Option<&'a [Expectation]>,
+    statuses: &[EntryStatus],
+) -> Vec<OutputRecord<'a>> {
+    outcome
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| OutputRecord {
+            satisfies: expect.map(|e| {
+                satisfied_by(e, statuses, i)
+                    .into_iter()
+                    .map(Cow::Borrowed)
+                    .collect()
+            }),
+            ..output_record(f)
+        })
+        .collect()
+}
+
+/// Each `expect` entry, how it fared, and the saved files that count for it.
+fn expect_records<'a>(
+    outcome: &'a JobOutcome,
+    expect: &'a [Expectation],
+    statuses: &[EntryStatus],
+) -> Vec<ExpectRecord<'a>> {
+    expect
+        .iter()
+        .zip(statuses)
+        .map(|(e, s)| ExpectRecord {
+            name: e.name.as_str().into(),
+            min: e.min,
+            min_size: e.min_size,
+            status: if s.satisfied { "satisfied" } else { "missing" }.into(),
+            files: s
+                .files
+                .iter()
+                .map(|&i| outcome.outputs[i].name.as_str().into())
+                .collect(),
+        })
+        .collect()
 }
 
 fn error_record(e: &JobError) -> ErrorRecord<'_> {
     ErrorRecord {
-        kind: e.kind,
-        message: &e.message,
-        request_id: e.request_id.as_deref(),
+        kind: Some(e.kind),
+        message: Some(e.message.as_str().into()),
+        request_id: e.request_id.as_deref().map(Cow::Borrowed),
     }
 }
 
-fn output_record(f: &OutputFile) -> OutputRecord<'_> {
+fn input_record(a: &AttachedInput) -> InputRecord<'_> {
+    InputRecord {
+        path: Some(a.input.path.as_str().into()),
+        name: Some(a.input.name.as_str().into()),
+        size: Some(a.input.size),
+        blake3: Some(a.input.blake3.as_str().into()),
+        file_id: a.file_id.as_deref().map(Cow::Borrowed),
+    }
+}
+
+fn output_record<'a>(f: &'a OutputFile) -> OutputRecord<'a> {
+    let text = |s: Option<&'a str>| s.map(Cow::Borrowed);
     OutputRecord {
-        name: &f.name,
-        path: &f.path,
-        file_id: &f.file_id,
-        size: f.size,
-        blake3: &f.blake3,
-        content_blake3: f.content_blake3.as_deref(),
-        original_name: f.original_name.as_deref(),
-        mime_type: f.mime_type.as_deref(),
+        name: Some(f.name.as_str().into()),
+        path: Some(f.path.as_str().into()),
+        file_id: Some(f.file_id.as_str().into()),
+        size: Some(f.size),
+        blake3: Some(f.blake3.as_str().into()),
+        content_blake3: text(f.content_blake3.as_deref()),
+        original_name: text(f.original_name.as_deref()),
+        mime_type: text(f.mime_type.as_deref()),
         satisfies: None,
-        turn: f.turn,
+        turn: Some(f.turn),
     }
 }
 
 fn request_record<'a>(e: &'a Exchange, job: &PlannedJob) -> RequestRecord<'a> {
+    let text = |s: Option<&'a str>| s.map(Cow::Borrowed);
     RequestRecord {
-        request_id: e.request_id.as_deref(),
-        turn: e.turn,
-        continuation: e.continuation,
-        stop_reason: e.stop_reason.as_deref(),
-        stop_details: Some(&e.response["stop_details"]).filter(|d| !d.is_null()),
+        request_id: text(e.request_id.as_deref()),
+        turn: Some(e.turn),
+        continuation: Some(e.continuation),
+        stop_reason: text(e.stop_reason.as_deref()),
+        stop_details: Some(&e.response["stop_details"])
+            .filter(|d| !d.is_null())
+            .map(Cow::Borrowed),
         usage: usage_record(e),
-        cost_usd: e.cost(job).usd,
-        price: e.applied(job),
-        batch_id: e.batch.as_ref().map(|b| b.batch_id.as_str()),
-        custom_id: e.batch.as_ref().map(|b| b.custom_id.as_str()),
-        service_tier: e
-            .batch
-            .as_ref()
-            .and_then(|_| e.response["usage"]["service_tier"].as_str()),
+        cost_usd: Some(e.cost(job).usd),
+        price: AsWritten::Typed(Cow::Owned(e.applied(job))),
+        batch_id: text(e.batch.as_ref().map(|b| b.batch_id.as_str())),
+        custom_id: text(e.batch.as_ref().map(|b| b.custom_id.as_str())),
+        service_tier: text(
+            e.batch
+                .as_ref()
+                .and_then(|_| e.response["usage"]["service_tier"].as_str()),
+        ),
     }
 }
 
@@ -292,22 +452,33 @@ pub(super) fn messages_record(outcome: &JobOutcome) -> MessagesRecord<'_> {
     }
 }
 
+/// A `job.json`'s bytes read back: `Err` when they are not JSON, or not a record's JSON.
+pub fn parse_job_json(bytes: &[u8]) -> serde_json::Result<JobRecord<'static>> {
+    serde_json::from_slice(bytes)
+}
+
+/// The `job.json` at `path`; `None` when it is missing, unreadable or does not parse.
+pub fn read_job_json(path: &Utf8Path) -> Option<JobRecord<'static>> {
+    let bytes = fs_err::read(path).ok()?;
+    parse_job_json(&bytes).ok()
+}
+
+impl JobRecord<'_> {
+    pub fn succeeded(&self) -> bool {
+        self.status == Some(JobStatus::Succeeded)
+    }
+}
+
 /// A job is fresh when its folder's `job.json` says it succeeded with this fingerprint.
 pub fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
-    let Ok(bytes) = fs_err::read(out.join(job_id).join("job.json")) else {
-        return false;
-    };
-    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-        return false;
-    };
-    value["status"] == "succeeded" && value["fingerprint"] == fingerprint
+    read_job_json(&out.join(job_id).join("job.json"))
+        .is_some_and(|r| r.succeeded() && r.fingerprint.as_deref() == Some(fingerprint))
 }
 
 /// The `cost.usd` of the job's previous `job.json`, if it has one (for `runner plan`).
 pub fn last_cost(out: &Utf8Path, job_id: &str) -> Option<f64> {
-    let bytes = fs_err::read(out.join(job_id).join("job.json")).ok()?;
-    let value = serde_json::from_slice::<Value>(&bytes).ok()?;
-    value["cost"]["usd"]
-        .as_f64()
+    read_job_json(&out.join(job_id).join("job.json"))?
+        .cost?
+        .usd
         .filter(|c| c.is_finite() && *c >= 0.0)
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::io;
 
 use camino::Utf8Path;
-use serde_json::Value;
+
+use super::records::{JobRecord, parse_job_json};
 
 /// File id → the job folders (`OUT/<stem>/<job>`) whose `job.json` names it. A missing
 /// tree is an error: `files prune` must not read "no references" from a mistyped path.
@@ -29,11 +30,11 @@ pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            // A record that is not JSON references nothing we can read; it keeps nothing.
-            let Ok(value) = serde_json::from_slice::<Value>(&record) else {
+            // A record that does not parse references nothing we can read; it keeps nothing.
+            let Ok(record) = parse_job_json(&record) else {
                 continue;
             };
-            for id in ids_in(&value) {
+            for id in ids_in(&record) {
                 let users = refs.entry(id.to_owned()).or_default();
                 if !users.contains(&dir.to_string()) {
                     users.push(dir.to_string());
@@ -44,11 +45,14 @@ pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String
     Ok(refs)
 }
 
-fn ids_in(record: &Value) -> impl Iterator<Item = &str> {
-    ["inputs", "outputs"]
-        .into_iter()
-        .flat_map(|key| record[key].as_array().into_iter().flatten())
-        .filter_map(|entry| entry["file_id"].as_str())
+fn ids_in<'r>(record: &'r JobRecord<'_>) -> impl Iterator<Item = &'r str> {
+    let inputs = record.inputs.iter().flatten().map(|i| i.file_id.as_deref());
+    let outputs = record
+        .outputs
+        .iter()
+        .flatten()
+        .map(|o| o.file_id.as_deref());
+    inputs.chain(outputs).flatten()
 }
 
 #[cfg(test)]

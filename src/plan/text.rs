@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::Plan;
+use super::{Plan, PlannedJob};
 use crate::units::{bytes, plural, usd as usd_text};
 
 /// What local state says about a plan: which jobs are fresh, which uploads are cached,
@@ -113,61 +113,71 @@ pub fn render(plan: &Plan, status: &Status) -> String {
             manifest = Some(&job.manifest);
             let _ = writeln!(s, "{}", job.manifest);
         }
+        render_job(&mut s, job, status);
+    }
+    render_totals(&mut s, plan, status);
+    s
+}
+
+/// A job's lines: its settings, fingerprint, deliverables, cost and inputs.
+fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
+    let _ = writeln!(
+        s,
+        "  job {}  {}  ({}, {}, api {}, {} turn{})",
+        job.id,
+        status.job(&job.id),
+        job.settings.model,
+        job.settings.tool,
+        job.settings.api_version,
+        job.turns.len(),
+        plural(job.turns.len())
+    );
+    let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
+    if let Some(d) = &job.deliverables {
+        let entries: Vec<String> = d.expect.iter().map(expect_entry).collect();
         let _ = writeln!(
             s,
-            "  job {}  {}  ({}, {}, api {}, {} turn{})",
-            job.id,
-            status.job(&job.id),
-            job.settings.model,
-            job.settings.tool,
-            job.settings.api_version,
-            job.turns.len(),
-            plural(job.turns.len())
+            "    expect {}  (repair turns: {})",
+            entries.join(", "),
+            d.repair_turns
         );
-        let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
-        if let Some(d) = &job.deliverables {
-            let entries: Vec<String> = d.expect.iter().map(expect_entry).collect();
-            let _ = writeln!(
-                s,
-                "    expect {}  (repair turns: {})",
-                entries.join(", "),
-                d.repair_turns
-            );
-        }
-        if !status.fresh.contains(&job.id) {
-            let _ = match status.costs.get(&job.id) {
-                Some(JobCost::Last { usd }) => {
-                    writeln!(s, "    cost {} (last run)", usd_text(*usd))
-                }
-                Some(JobCost::Estimate {
-                    input_tokens,
-                    first_request_usd,
-                    worst_case_usd,
-                }) => writeln!(
-                    s,
-                    "    cost {} for the first request ({input_tokens} input tokens, not counting the input files); worst case of that request {}",
-                    usd_text(*first_request_usd),
-                    usd_text(*worst_case_usd),
-                ),
-                Some(JobCost::Uncounted { reason }) => {
-                    writeln!(s, "    cost unknown (the token count failed: {reason})")
-                }
-                None => writeln!(
-                    s,
-                    "    cost unknown (no earlier run; `--estimate` asks the API)"
-                ),
-            };
-        }
-        for input in &job.inputs {
-            let _ = writeln!(
-                s,
-                "    input {}  {}  blake3 {}",
-                input.path,
-                bytes(input.size),
-                short(&input.blake3)
-            );
-        }
     }
+    if !status.fresh.contains(&job.id) {
+        let _ = writeln!(s, "    cost {}", cost_text(status.costs.get(&job.id)));
+    }
+    for input in &job.inputs {
+        let _ = writeln!(
+            s,
+            "    input {}  {}  blake3 {}",
+            input.path,
+            bytes(input.size),
+            short(&input.blake3)
+        );
+    }
+}
+
+/// What a job that would run may cost, as far as the plan knows.
+fn cost_text(cost: Option<&JobCost>) -> String {
+    match cost {
+        Some(JobCost::Last { usd }) => format!("{} (last run)", usd_text(*usd)),
+        Some(JobCost::Estimate {
+            input_tokens,
+            first_request_usd,
+            worst_case_usd,
+        }) => format!(
+            "{} for the first request ({input_tokens} input tokens, not counting the input files); worst case of that request {}",
+            usd_text(*first_request_usd),
+            usd_text(*worst_case_usd),
+        ),
+        Some(JobCost::Uncounted { reason }) => {
+            format!("unknown (the token count failed: {reason})")
+        }
+        None => "unknown (no earlier run; `--estimate` asks the API)".to_owned(),
+    }
+}
+
+/// The counts, the expected cost, and each unique upload.
+fn render_totals(s: &mut String, plan: &Plan, status: &Status) {
     let _ = writeln!(
         s,
         "\n{} job{} ({} fresh, {} to run), {} unique upload{} ({}; {} cached)",
@@ -203,7 +213,6 @@ pub fn render(plan: &Plan, status: &Status) -> String {
             plural(u.jobs.len())
         );
     }
-    s
 }
 
 /// `*.png` (min 2, each ≥ 1.0 KiB), as `runner plan` shows an `expect` entry.

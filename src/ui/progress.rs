@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use super::events::{Event, Reporter, Step};
+use super::events::{Event, Failure, Reporter, Step};
 use crate::status::JobStatus;
 use crate::units;
 
@@ -187,30 +187,10 @@ impl Reporter for Progress {
                 fresh,
                 upload_bytes,
                 uploads,
-            } => {
-                self.jobs.set_length(jobs as u64);
-                self.jobs.set_position(0);
-                self.note().fresh = fresh;
-                self.multi.add(self.jobs.clone());
-                // Redraws now and then, so a backoff notice clears when its wait is over.
-                self.jobs.enable_steady_tick(Duration::from_millis(200));
-                if uploads > 0 {
-                    self.uploads.set_length(upload_bytes);
-                    self.multi.insert_after(&self.jobs, self.uploads.clone());
-                }
-            }
+            } => self.run_started(jobs, fresh, uploads, upload_bytes),
             Event::UploadStarted { name, .. } => self.uploads.set_message(name),
             Event::UploadProgress { bytes } => self.uploads.inc(bytes),
-            Event::UploadFinished { size, reused, .. } => {
-                // New uploads advanced the bar chunk by chunk; reused ones count at once.
-                if reused {
-                    self.uploads.inc(size);
-                }
-                if self.uploads.position() >= self.uploads.length().unwrap_or(0) {
-                    self.uploads.finish_and_clear();
-                    self.multi.remove(&self.uploads);
-                }
-            }
+            Event::UploadFinished { size, reused, .. } => self.upload_finished(size, reused),
             // Only running jobs get a line: hundreds of queued jobs would flood the screen.
             Event::JobWaiting { .. } => {}
             Event::JobStep { id, step } => self.job_line(&id).set_message(step_text(step)),
@@ -218,29 +198,7 @@ impl Reporter for Progress {
                 id,
                 status,
                 failure,
-            } => {
-                self.jobs.inc(1);
-                let bar = self
-                    .running
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&id);
-                if let Some(bar) = bar {
-                    bar.finish_and_clear();
-                    self.multi.remove(&bar);
-                }
-                let line = match (status, failure) {
-                    (JobStatus::Failed, Some(f)) => {
-                        format!("   failed {id} ({}): {}", f.kind, f.message)
-                    }
-                    (JobStatus::Failed, None) => format!("   failed {id}"),
-                    (JobStatus::Succeeded, _) => format!("       ok {id}"),
-                    (JobStatus::Interrupted, _) => format!("  stopped {id}"),
-                    (JobStatus::NotStarted, _) => format!("  not run {id}"),
-                    (JobStatus::Fresh, _) => return,
-                };
-                self.println(&line);
-            }
+            } => self.job_finished(&id, status, failure.as_ref()),
             Event::Backoff { endpoint, wait } => {
                 self.note().backoff = Some((Instant::now() + wait, endpoint, wait));
                 self.jobs.tick();
@@ -252,15 +210,7 @@ impl Reporter for Progress {
             Event::BatchProgress { batch_id, counts } => {
                 let key = format!("batch {batch_id}");
                 if counts.processing == 0 {
-                    let bar = self
-                        .running
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .remove(&key);
-                    if let Some(bar) = bar {
-                        bar.finish_and_clear();
-                        self.multi.remove(&bar);
-                    }
+                    self.remove_line(&key);
                 } else {
                     self.job_line(&key).set_message(counts.to_string());
                 }
@@ -269,6 +219,62 @@ impl Reporter for Progress {
                 let mut note = self.note();
                 note.spent = Some(note.spent.unwrap_or(0).max(micro_usd));
             }
+        }
+    }
+}
+
+impl Progress {
+    fn run_started(&self, jobs: usize, fresh: usize, uploads: usize, upload_bytes: u64) {
+        self.jobs.set_length(jobs as u64);
+        self.jobs.set_position(0);
+        self.note().fresh = fresh;
+        self.multi.add(self.jobs.clone());
+        // Redraws now and then, so a backoff notice clears when its wait is over.
+        self.jobs.enable_steady_tick(Duration::from_millis(200));
+        if uploads > 0 {
+            self.uploads.set_length(upload_bytes);
+            self.multi.insert_after(&self.jobs, self.uploads.clone());
+        }
+    }
+
+    fn upload_finished(&self, size: u64, reused: bool) {
+        // New uploads advanced the bar chunk by chunk; reused ones count at once.
+        if reused {
+            self.uploads.inc(size);
+        }
+        if self.uploads.position() >= self.uploads.length().unwrap_or(0) {
+            self.uploads.finish_and_clear();
+            self.multi.remove(&self.uploads);
+        }
+    }
+
+    /// The job's line goes; its result is printed above the bars.
+    fn job_finished(&self, id: &str, status: JobStatus, failure: Option<&Failure>) {
+        self.jobs.inc(1);
+        self.remove_line(id);
+        let line = match (status, failure) {
+            (JobStatus::Failed, Some(f)) => {
+                format!("   failed {id} ({}): {}", f.kind, f.message)
+            }
+            (JobStatus::Failed, None) => format!("   failed {id}"),
+            (JobStatus::Succeeded, _) => format!("       ok {id}"),
+            (JobStatus::Interrupted, _) => format!("  stopped {id}"),
+            (JobStatus::NotStarted, _) => format!("  not run {id}"),
+            (JobStatus::Fresh, _) => return,
+        };
+        self.println(&line);
+    }
+
+    /// A running job's or batch's line, gone from the screen.
+    fn remove_line(&self, key: &str) {
+        let bar = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
     }
 }

@@ -1,12 +1,16 @@
 //! What the pages are made from, read from the output tree: `run.json`, the run history
 //! (`OUT/runs/<run-id>/run.json`, when runs are kept), and each job folder's `job.json`.
-//! Read as loose JSON: a missing or odd field shows as "—" on the page, never as an error,
-//! and a `dir` that is not a plain `<stem>/<job>` is ignored.
+//! `job.json` is read through its typed record (one that does not parse is not read), the
+//! rest as loose JSON; the views see all of it as loose JSON: a missing or odd field shows
+//! as "—" on the page, never as an error, and a `dir` that is not a plain `<stem>/<job>`
+//! is ignored.
 
 use std::collections::{BTreeMap, HashMap};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
+
+use crate::output::records::read_job_json;
 
 /// The output tree as the pages see it.
 #[derive(Debug, Default)]
@@ -98,6 +102,14 @@ pub fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
         outputs.into_iter().partition(|o| is_deliverable(o));
     first.extend(rest);
     first
+}
+
+/// A `job.json`, read back through the record the runner writes ([`read_job_json`]),
+/// then handed to the views as loose JSON: a field the record lacks is absent there too.
+pub fn read_record(path: &Utf8Path) -> Option<Value> {
+    let record = read_job_json(path)?;
+    // Cannot fail: the record's maps have string keys.
+    serde_json::to_value(record).ok()
 }
 
 pub fn read_json(path: &Utf8Path) -> Option<Value> {

@@ -61,7 +61,7 @@ pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
         ..Site::default()
     };
     for job in &mut snapshot.jobs {
-        job.record = disk::read_json(&job.folder.join("job.json"));
+        job.record = disk::read_record(&job.folder.join("job.json"));
         if job.record.is_none() {
             continue;
         }
