@@ -223,11 +223,11 @@ async fn execute(
     Ok(summary)
 }
 
-/// The morning page and the job pages, also when jobs failed. They are derived from the
-/// files just written (`runner report` makes them again), so a failure here is a warning
-/// and leaves the exit code to the jobs.
+/// The morning page, also when jobs failed (each job's page landed with its folder). It is
+/// derived from the files just written (`runner report` makes it again), so a failure here
+/// is a warning and leaves the exit code to the jobs.
 fn write_pages(out: &Utf8Path) {
-    match crate::output::html::write_site(out) {
+    match crate::output::html::write_index(out) {
         Ok(site) => {
             for e in &site.failed {
                 tracing::warn!("{}", crate::error_chain::chain(e));
