@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::model_check;
 use super::output_lock;
 use super::plan::{make_plan, make_plan_keep_going};
+use super::setup_failure::SetupRecord;
 use super::signals::Shutdown;
 use crate::api::messages::Usage;
 use crate::config::{Config, RunConfig};
@@ -154,16 +155,28 @@ async fn execute(
         usd: 0.0,
         budget_usd: config.engine.budget_usd,
     };
+    let record = output_lock::run_record_name(config.shard);
+    let setup = SetupRecord {
+        out,
+        record: &record,
+        run_id: &run_id,
+        started_at,
+        cost,
+        keep_runs: config.keep_runs,
+    };
     if !to_run.is_empty() {
-        let client = config.api.connect(Config::pacing(&config.engine))?;
+        let client = config.api.connect(Config::pacing(&config.engine));
+        let client = client.map_err(|e| setup.failed(e))?;
         // Before anything is uploaded: a wrong key or base URL ends the run here (exit 2).
         let files_version = engine::files_api_version(&to_run);
-        client.preflight(&files_version).await?;
+        let checked = client.preflight(&files_version).await;
+        checked.map_err(|e| setup.failed(e))?;
         // Then the models: a retired or unknown model, or a setting its model does not
         // accept, ends the run here too (exit 2), before any upload.
         let uses: Vec<ModelUse<'_>> = to_run.iter().map(|j| ModelUse::from(*j)).collect();
         let policy = &config.engine.policy;
-        model_check::online(&client, &state, &uses, &files_version, policy, display).await?;
+        let checked = model_check::online(&client, &state, &uses, &files_version, policy, display);
+        checked.await.map_err(|e| setup.failed(e))?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
         let ctx = Ctx {
@@ -179,7 +192,8 @@ async fn execute(
             budget: Budget::new(config.engine.budget_usd),
             batcher: None,
         };
-        let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;
+        let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await;
+        let report = report.map_err(|e| setup.failed(e))?;
         lines.extend(report.lines);
         usage = report.usage;
         uploads = report.uploads;
@@ -198,8 +212,8 @@ async fn execute(
         usage,
         cost,
         jobs: lines,
+        error: None,
     };
-    let record = output_lock::run_record_name(config.shard);
     history::write_run(out, &record, &summary).map_err(|source| Error::WriteRecord {
         path: out.join(&record),
         source,

@@ -108,7 +108,14 @@ fn a_rejected_key_is_not_echoed() {
     // The check before any upload refuses the run (docs/exit-codes.md §1.1).
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the key: HTTP 401"));
-    assert!(!sb.root.join("out/run.json").exists());
+    // The failed run is recorded with its error, which names no key.
+    let run = sb.read_json("out/run.json");
+    assert!(
+        run["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the key")
+    );
     assert!(!leaks(&out.stdout) && !leaks(&out.stderr));
     assert_eq!(
         files_containing(&sb.root, TEST_KEY.as_bytes()),

@@ -219,6 +219,7 @@ fn run_json_is_pretty_with_a_trailing_newline() {
             budget_usd: None,
         },
         jobs: Vec::new(),
+        error: None,
     };
     write_run_json(&out, "run.json", &summary).unwrap();
     let text = fs_err::read_to_string(out.join("run.json")).unwrap();
