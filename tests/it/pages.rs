@@ -153,3 +153,17 @@ fn a_failed_night_leaves_the_last_good_folder_untouched_and_its_page_lands_with_
         .replace("&#x2f;", "/");
     assert!(page.contains("href=\"../../../../index.html\""), "{page}");
 }
+
+#[test]
+fn a_percent_encoded_image_path_out_of_the_job_folder_is_not_loaded() {
+    let fake = FakeServer::start();
+    // The fake's model quotes the prompt's first line in its answer: the report carries it.
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    prompt: \"![x](%2e%2e/%2e%2e/secret.png) ![y](files/plot.png)\"\n",
+    );
+    sb.file("secret.png", "not for the page");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let page = sb.read("out/m/j/report.html");
+    assert!(!page.contains("src=\"%2e%2e"), "{page}");
+    assert!(page.contains("src=\"files/plot.png\""), "{page}");
+}
