@@ -156,3 +156,41 @@ fn the_state_dir_and_its_caches_are_private() {
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("uploads.json")), 0o600);
 }
+
+#[test]
+fn a_key_in_the_base_urls_userinfo_is_never_printed_back() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let port = fake.base_url().rsplit(':').next().unwrap().to_owned();
+    for url in [
+        format!("http://{TEST_KEY}@127.0.0.1:{port}"),
+        format!("http://user:{TEST_KEY}@127.0.0.1:{port}/"),
+        // Not even a URL: still no echo.
+        format!("{TEST_KEY}@127.0.0.1:{port}"),
+    ] {
+        for args in [
+            &["run", "m.yaml"][..],
+            &["validate", "m.yaml"],
+            &["files", "list"],
+        ] {
+            let out = sb
+                .cmd_against(&fake, args)
+                .env("ANTHROPIC_BASE_URL", &url)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?} {url}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("ANTHROPIC_BASE_URL"), "{stderr}");
+            assert!(stderr.contains("***@127.0.0.1"), "{stderr}");
+            assert!(
+                !leaks(&out.stdout) && !leaks(&out.stderr),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    assert_eq!(fake.stats().requests_total, 0, "refused before any request");
+    assert_eq!(
+        files_containing(&sb.root, TEST_KEY.as_bytes()),
+        Vec::<String>::new()
+    );
+}
