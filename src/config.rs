@@ -147,7 +147,7 @@ impl Config {
                 manifests,
                 known: known()?,
                 state_dir: state_dir(&state, env).ok(),
-                base_url: base_url(env),
+                base_url: base_url(env)?,
             }),
             Command::Plan(args) => CommandConfig::Plan(plan(args, env, known()?)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run::run(args, env, known()?)?)),

@@ -73,15 +73,16 @@ impl ApiClient {
         pacing: Pacing,
     ) -> Result<ApiClient, ClientError> {
         let base = base_url.trim_end_matches('/').to_owned();
+        let shown = super::key::redact_userinfo(&base);
         let url = reqwest::Url::parse(&base).map_err(|e| ClientError::BaseUrl {
-            url: base.clone(),
-            reason: format!("{e}; write e.g. https://{base}"),
+            url: shown.to_string(),
+            reason: format!("{e}; write e.g. https://{shown}"),
         })?;
         // `localhost:8080` parses, with `localhost` as its scheme.
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ClientError::BaseUrl {
-                url: base.clone(),
-                reason: format!("it has no http:// or https:// scheme; write e.g. https://{base}"),
+                url: shown.to_string(),
+                reason: format!("it has no http:// or https:// scheme; write e.g. https://{shown}"),
             });
         }
         // reqwest is built without a crypto provider (Cargo.toml says why); an error only

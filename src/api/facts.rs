@@ -37,6 +37,12 @@ pub fn is_spend_limit(code: Option<&str>) -> bool {
 /// Files API per-file limit: 500 MB, read as 500,000,000 bytes (docs/api.md §2.8).
 pub const MAX_INPUT_BYTES: u64 = 500 * 1000 * 1000;
 
+/// The largest `max_tokens` any model of 2026-12 accepts in a Messages request (128K;
+/// docs/api.md §12.4): the bound for a job whose model the catalogue does not describe
+/// (nothing cached yet, or no `max_tokens` in its entry). A described model is bounded by
+/// its own entry, and a catalogue that lists a larger one raises this bound.
+pub const LARGEST_MAX_TOKENS: u64 = 128_000;
+
 /// `GET /v1/files?ids[]=…` takes at most this many ids per call (docs/api.md §2.5).
 pub const MAX_IDS_PER_LIST: usize = 100;
 

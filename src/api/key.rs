@@ -25,6 +25,25 @@ impl ApiKey {
     }
 }
 
+/// `url` with any user name and password (`https://user:secret@host`) shown as `***`, for
+/// messages: a key pasted into the base URL must never be printed back. Works on text that
+/// is not a URL too (the part before the first `/`, `?` or `#` after any `scheme://`).
+pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
+    }
+}
+
+/// Whether `url` holds a user name or password (see [`redact_userinfo`]).
+pub fn has_userinfo(url: &str) -> bool {
+    matches!(redact_userinfo(url), std::borrow::Cow::Owned(_))
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<redacted>)")
@@ -34,6 +53,23 @@ impl fmt::Debug for ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_whatever_the_url_looks_like() {
+        for (url, shown) in [
+            ("https://user:sk-ant-x@host/v1", "https://***@host/v1"),
+            ("http://sk-ant-x@127.0.0.1:9", "http://***@127.0.0.1:9"),
+            ("sk-ant-x@localhost:8080", "***@localhost:8080"),
+            ("https://a@b:c@host?x=@", "https://***@host?x=@"),
+            (
+                "https://api.anthropic.com/a@b",
+                "https://api.anthropic.com/a@b",
+            ),
+        ] {
+            assert_eq!(redact_userinfo(url), shown, "{url}");
+        }
+        assert!(!has_userinfo("https://api.anthropic.com"));
+    }
 
     #[test]
     fn key_is_redacted_and_fingerprint_is_not_the_key() {

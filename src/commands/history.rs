@@ -47,8 +47,13 @@ fn line(run: &RunSummary) -> String {
     if c.not_started > 0 {
         counts.push_str(&format!(", {} not started", c.not_started));
     }
+    let error = run
+        .error
+        .as_ref()
+        .map(|e| format!("  ({})", e.message))
+        .unwrap_or_default();
     format!(
-        "{}  {}  {:>8}  {counts}  exit {}",
+        "{}  {}  {:>8}  {counts}  exit {}{error}",
         run.run_id,
         run.started_at.strftime("%Y-%m-%d %H:%M:%SZ"),
         crate::units::seconds(duration),

@@ -22,6 +22,7 @@ mod plan;
 mod report;
 mod run;
 mod schema;
+mod setup_failure;
 mod signals;
 mod validate;
 

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::model_check;
 use super::output_lock;
 use super::plan::{make_plan, make_plan_keep_going};
+use super::setup_failure::SetupRecord;
 use super::signals::Shutdown;
 use crate::config::{Config, RunConfig};
 use crate::engine::{self, Start};
@@ -97,7 +98,20 @@ async fn execute(
             to_run: &to_run,
             attempts_root: history::run_dir(out, &run_id),
         };
-        report = run_engine(config, display, reporter, cancel, run).await?;
+        let record = output_lock::run_record_name(config.shard);
+        let setup = SetupRecord {
+            out,
+            record: &record,
+            run_id: &run_id,
+            started_at,
+            cost: RunCost {
+                usd: 0.0,
+                budget_usd: config.engine.budget_usd,
+            },
+            keep_runs: config.keep_runs,
+        };
+        let ran = run_engine(config, display, reporter, cancel, run).await;
+        report = ran.map_err(|e| setup.failed(e))?;
     }
     lines.append(&mut report.lines);
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
@@ -116,6 +130,7 @@ async fn execute(
             budget_usd: config.engine.budget_usd,
         },
         jobs: lines,
+        error: None,
     };
     write_records(config, &summary)?;
     Ok(summary)
@@ -279,11 +294,11 @@ fn write_records(config: &RunConfig, summary: &RunSummary) -> Result<(), Error> 
     Ok(())
 }
 
-/// The morning page and the job pages, also when jobs failed. They are derived from the
-/// files just written (`runner report` makes them again), so a failure here is a warning
-/// and leaves the exit code to the jobs.
+/// The morning page, also when jobs failed (each job's page landed with its folder). It is
+/// derived from the files just written (`runner report` makes it again), so a failure here
+/// is a warning and leaves the exit code to the jobs.
 fn write_pages(out: &Utf8Path) {
-    match crate::output::html::write_site(out) {
+    match crate::output::html::write_index(out) {
         Ok(site) => {
             for e in &site.failed {
                 tracing::warn!("{}", crate::error_chain::chain(e));

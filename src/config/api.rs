@@ -28,16 +28,25 @@ impl ApiConfig {
 
 pub(super) fn api(env: &Env) -> Result<ApiConfig, Error> {
     Ok(ApiConfig {
-        base_url: base_url(env),
+        base_url: base_url(env)?,
         key: key(env)?,
     })
 }
 
-/// `ANTHROPIC_BASE_URL`, else the real API.
-pub(super) fn base_url(env: &Env) -> String {
-    env.var("ANTHROPIC_BASE_URL")
-        .unwrap_or(DEFAULT_BASE_URL)
-        .to_owned()
+/// `ANTHROPIC_BASE_URL`, else the real API. One with a user name or password is refused
+/// without echoing it: the key belongs in `ANTHROPIC_API_KEY` (docs/security.md).
+pub(super) fn base_url(env: &Env) -> Result<String, Error> {
+    let url = env.var("ANTHROPIC_BASE_URL").unwrap_or(DEFAULT_BASE_URL);
+    if crate::api::key::has_userinfo(url) {
+        return Err(Error::Option {
+            option: "ANTHROPIC_BASE_URL",
+            value: crate::api::key::redact_userinfo(url).into_owned(),
+            reason: "holds a user name or password (not shown); remove the part before `@` \
+                     and give the key in ANTHROPIC_API_KEY or ANTHROPIC_API_KEY_FILE"
+                .to_owned(),
+        });
+    }
+    Ok(url.to_owned())
 }
 
 /// `ANTHROPIC_API_KEY`, else the trimmed content of the file `ANTHROPIC_API_KEY_FILE`

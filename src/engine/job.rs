@@ -233,7 +233,7 @@ fn attached(
 }
 
 /// After a 404 on a job's first request: asks the Files API which of the job's file ids are
-/// gone and uploads those inputs again (once per content across all jobs of the run).
+/// gone or expired (an expired file stays listed) and uploads those inputs again (once per content across all jobs of the run).
 /// Returns whether anything was replaced, i.e. whether retrying the job can help.
 async fn refresh_lost_inputs(
     ctx: &Ctx,
@@ -250,8 +250,12 @@ async fn refresh_lost_inputs(
         return false;
     };
     let mut replaced = false;
+    let now = jiff::Timestamp::now();
     for (input, id) in job.inputs.iter().zip(file_ids.iter_mut()) {
-        if alive.iter().any(|m| &m.id == id) {
+        if alive
+            .iter()
+            .any(|m| &m.id == id && super::uploads::usable_until(m, now))
+        {
             continue;
         }
         let Some(handle) = uploads.reupload(&input.content()) else {

@@ -290,10 +290,12 @@ pub async fn verify_cached(
     let horizon = jiff::Timestamp::now() + EXPIRY_MARGIN;
     Ok(cached
         .into_iter()
-        .filter(|(_, id)| {
-            alive
-                .get(id)
-                .is_some_and(|m| m.expires_at.is_none_or(|t| t > horizon))
-        })
+        .filter(|(_, id)| alive.get(id).is_some_and(|m| usable_until(m, horizon)))
         .collect())
+}
+
+/// Whether a listed file can still be attached at `when`: an expired file stays listed,
+/// with `expires_at` in the past, for up to 30 days (docs/api.md §2.8).
+pub fn usable_until(meta: &FileMeta, when: jiff::Timestamp) -> bool {
+    meta.expires_at.is_none_or(|t| t > when)
 }

@@ -178,6 +178,7 @@ mod tests {
             uploads: UploadStats::default(),
             usage: crate::api::messages::Usage::default(),
             cost: crate::output::outcome::RunCost::default(),
+            error: None,
             jobs: vec![
                 line("churn/drivers", JobStatus::Succeeded, None),
                 line(

@@ -3,8 +3,8 @@
 //!
 //! A job's documents, `report.md` (`report.rs`), `transcript.md` (`transcript.rs`),
 //! `messages.json` and `job.json` (`records.rs`), are written into a [`Staging`] folder
-//! (`staging.rs`) beside the job's folder and swapped into place, `job.json` last since
-//! its status is what a later run trusts. The generated files are downloaded into the
+//! (`staging.rs`) beside the job's folder and swapped into place whole, with the
+//! `report.html` rendered from them. The generated files are downloaded into the
 //! staging `files/` by the engine before this runs, under names from `safe_name.rs`.
 //!
 //! A failed attempt never replaces a kept success (`attempts.rs`); every run's record also
@@ -16,8 +16,9 @@
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
 //! documents.
 //!
-//! `html/` renders the pages (`OUT/index.html`, each job's `report.html`) from the
-//! finished tree on disk, at the end of a run and for `runner report`.
+//! `html/` renders each job's `report.html` into its staging folder, from the documents
+//! written there, and `OUT/index.html` from the finished tree on disk at the end of a run;
+//! `runner report` renders both again.
 
 pub(crate) mod attempts;
 pub(crate) mod batch_journal;
@@ -48,22 +49,22 @@ use staging::Staging;
 
 /// Writes the job's documents into `staging`, then swaps it into place.
 pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathBuf> {
-    write_documents(&staging, outcome)?;
+    write_documents(&staging, outcome, html::INDEX_FROM_JOB)?;
     staging.commit()
 }
 
 /// Like [`write_job`], but puts the folder at `root/<stem>/<job>` (a failed attempt in the
-/// run's history folder).
+/// run's history folder, `OUT/runs/<run-id>`).
 pub fn write_job_into(
     staging: Staging,
     outcome: &JobOutcome,
     root: &Utf8Path,
 ) -> io::Result<Utf8PathBuf> {
-    write_documents(&staging, outcome)?;
+    write_documents(&staging, outcome, "../../../../index.html")?;
     staging.commit_under(root)
 }
 
-fn write_documents(staging: &Staging, outcome: &JobOutcome) -> io::Result<()> {
+fn write_documents(staging: &Staging, outcome: &JobOutcome, index_href: &str) -> io::Result<()> {
     crate::atomic::write(
         &staging.path("report.md"),
         report::report_md(outcome).as_bytes(),
@@ -76,8 +77,13 @@ fn write_documents(staging: &Staging, outcome: &JobOutcome) -> io::Result<()> {
         &staging.path("messages.json"),
         &records::messages_record(outcome),
     )?;
-    // Last: a folder with a job.json is a finished one.
-    write_json(&staging.path("job.json"), &records::job_record(outcome))
+    write_json(&staging.path("job.json"), &records::job_record(outcome))?;
+    // From the documents just written, so the page says exactly what the folder holds. A
+    // page is derived (`runner report` makes it again): its failure costs no paid result.
+    if let Err(e) = html::write_job_page(&staging.path(""), &outcome.job.id, index_href) {
+        tracing::warn!(job = outcome.job.id, "{}", crate::error_chain::chain(&e));
+    }
+    Ok(())
 }
 
 /// Writes the run record `OUT/<name>`: `run.json`, or a shard's `run-shard-K-of-N.json`.

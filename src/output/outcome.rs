@@ -268,6 +268,42 @@ pub struct RunSummary {
     #[serde(default)]
     pub cost: RunCost,
     pub jobs: Vec<JobLine>,
+    /// Why a run ended before any job started (a setup failure after the plan: a refused
+    /// key, an unreachable host, a model the API refuses); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+}
+
+/// `run.json`'s `error`: what ended the run in setup (exit 2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunError {
+    /// For people: the error and its causes on one line, as stderr showed it.
+    pub message: String,
+}
+
+impl RunSummary {
+    /// The record of a run that ended in setup: no job ran, so there are no lines.
+    pub fn setup_failed(
+        run_id: String,
+        started_at: jiff::Timestamp,
+        cost: RunCost,
+        exit_code: u8,
+        message: String,
+    ) -> RunSummary {
+        RunSummary {
+            run_id,
+            runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at,
+            finished_at: jiff::Timestamp::now(),
+            exit_code,
+            counts: Counts::default(),
+            uploads: UploadStats::default(),
+            usage: Usage::default(),
+            cost,
+            jobs: Vec::new(),
+            error: Some(RunError { message }),
+        }
+    }
 }
 
 /// `run.json`'s `cost`: the sum of this run's priced requests.

@@ -99,11 +99,12 @@ fn last_component(s: &str) -> &str {
         .unwrap_or("")
 }
 
-/// Control characters break terminals and scripts; bidirectional overrides can make
-/// `evil\u{202E}gnp.exe` display as `evilexe.png`.
+/// Control characters break terminals and scripts; format characters (Unicode category
+/// Cf) are invisible: bidirectional overrides make `evil\u{202E}gnp.exe` display as
+/// `evilexe.png`, and a zero-width space makes `b\u{200B}.txt` look like `b.txt`.
 fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    c.is_control() || get_general_category(c) == GeneralCategory::Format
 }
 
 /// Leading dots would hide the file (and make `.`/`..`); Windows drops trailing dots and
@@ -201,6 +202,9 @@ mod tests {
             ("tab\there", "tabhere"),
             ("line\nbreak\r", "linebreak"),
             ("evil\u{202E}gnp.exe", "evilgnp.exe"),
+            ("b\u{200B}.txt", "b.txt"),
+            ("\u{FEFF}bom\u{2060}.csv\u{AD}", "bom.csv"),
+            ("\u{200D}", "file"),
             (".", "file"),
             ("..", "file"),
             ("", "file"),
@@ -315,6 +319,8 @@ mod tests {
         "\u{7f}",
         "\u{85}",
         "\u{202E}",
+        "\u{200B}",
+        "\u{FEFF}",
         ":",
         "*",
         "?",
@@ -367,7 +373,7 @@ mod tests {
                 prop_assert!(!got.is_empty(), "raw = {:?}", raw);
                 prop_assert!(got.len() <= MAX_BYTES, "raw = {:?} got = {:?}", raw, got);
                 prop_assert!(
-                    !got.contains(['/', '\\', '\0']) && !got.chars().any(char::is_control),
+                    !got.contains(['/', '\\', '\0']) && !got.chars().any(is_invisible),
                     "raw = {:?} got = {:?}", raw, got
                 );
                 prop_assert!(got != "." && got != "..", "raw = {:?}", raw);

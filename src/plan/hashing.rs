@@ -1,5 +1,5 @@
 //! BLAKE3 content hashes of input files: streamed, off the async threads, and cached in the
-//! state dir by (path, size, mtime, inode) so an unchanged tree is not read again.
+//! state dir by (path, size, mtime, ctime, inode) so an unchanged tree is not read again.
 //!
 //! The hash is the upload dedup key and part of every job's fingerprint.
 
@@ -10,7 +10,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{StateDir, StoreError, write_private};
+use crate::store::{StateDir, StoreError, damaged, write_private};
 
 /// An input could not be hashed, or the hash cache not saved.
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +23,16 @@ pub enum HashError {
     Save(#[source] StoreError),
 }
 
-/// What identifies an unchanged file without reading it.
+/// What identifies an unchanged file without reading it. The ctime is there because the
+/// mtime can be set back (`cp -p`, `rsync -t`, `touch -r`) after a same-size edit in place;
+/// the ctime cannot be set, and changes with every write (as git's index relies on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
     size: u64,
     mtime_ns: i64,
+    /// Absent from caches written before it was kept: such an entry never matches.
+    #[serde(default)]
+    ctime_ns: i64,
     inode: u64,
 }
 
@@ -73,12 +78,17 @@ fn stamp(path: &Utf8Path) -> std::io::Result<Stamp> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    let (inode, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        let ns = i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec());
+        (meta.ino(), i64::try_from(ns).unwrap_or(i64::MAX))
+    };
     #[cfg(not(unix))]
-    let inode = 0;
+    let (inode, ctime_ns) = (0, 0);
     Ok(Stamp {
         size: meta.len(),
         mtime_ns,
+        ctime_ns,
         inode,
     })
 }
@@ -143,11 +153,21 @@ pub async fn hash_all(
 }
 
 fn load(state: &StateDir) -> BTreeMap<Utf8PathBuf, Entry> {
-    // A missing or unreadable cache only costs a re-hash; it is never an error.
-    fs_err::read(state.path(CACHE_FILE))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+    // A damaged cache only costs re-hashing what it lost; it is never an error.
+    let path = state.path(CACHE_FILE);
+    match damaged::read_json(&path) {
+        None => BTreeMap::new(),
+        Some(serde_json::Value::Object(map)) => {
+            let pairs = map.into_iter().map(|(k, v)| serde_json::json!([k, v]));
+            damaged::entries::<(Utf8PathBuf, Entry)>(&path, pairs)
+                .into_iter()
+                .collect()
+        }
+        Some(_) => {
+            damaged::report_shape(&path);
+            BTreeMap::new()
+        }
+    }
 }
 
 fn save(

@@ -11,6 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::PlannedJob;
 use crate::api::capabilities::{self, Problem, Requested, Setting};
+use crate::api::facts::LARGEST_MAX_TOKENS;
 use crate::api::messages::ThinkingParam;
 use crate::api::models::{Lifecycle, ModelInfo};
 use crate::manifest::diagnostic::{Pos, did_you_mean};
@@ -95,6 +96,11 @@ pub fn evaluate(
     let mut warnings = Vec::new();
     for u in uses {
         let model = u.settings.model.as_str();
+        let described = matches!(known.get(model), Some(Known::Info(i)) if i.max_tokens.is_some());
+        if !described && let Some(d) = beyond_every_model(u, catalogue) {
+            sources.read(u.manifest);
+            diagnostics.push(d);
+        }
         let Some(found) = known.get(model) else {
             continue;
         };
@@ -150,6 +156,26 @@ pub fn evaluate(
         sources: sources.texts,
     });
     Findings { invalid, warnings }
+}
+
+/// A `max_tokens` above what any known model accepts (the largest of the catalogue and of
+/// [`LARGEST_MAX_TOKENS`]), for a job whose own model's bound is not known.
+fn beyond_every_model(u: &ModelUse<'_>, catalogue: &[ModelInfo]) -> Option<Diagnostic> {
+    let largest = catalogue
+        .iter()
+        .filter_map(|m| m.max_tokens)
+        .fold(LARGEST_MAX_TOKENS, u64::max);
+    let asked = u.settings.max_tokens;
+    (u64::from(asked) > largest).then(|| {
+        Diagnostic::new(
+            u.manifest,
+            u.at.max_tokens.unwrap_or(u.at.model),
+            format!("max_tokens {asked} is more than any known model accepts ({largest})"),
+        )
+        .with_help(format!(
+            "allowed: 1 to {largest}, or less as the model says"
+        ))
+    })
 }
 
 fn problem_diagnostic(file: &Utf8Path, at: Pos, problem: &Problem) -> Diagnostic {

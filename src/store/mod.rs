@@ -8,6 +8,7 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub(crate) mod damaged;
 pub(crate) mod model_cache;
 pub(crate) mod upload_cache;
 

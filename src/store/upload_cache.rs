@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateDir, StoreError, write_private};
+use super::{StateDir, StoreError, damaged, write_private};
 
 const CACHE_FILE: &str = "uploads.json";
 const JOURNAL_FILE: &str = "uploads.journal";
@@ -36,7 +36,7 @@ struct CacheEntry {
     expires_at: Option<jiff::Timestamp>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Serialize)]
 struct CacheFile {
     version: u32,
     entries: Vec<CacheEntry>,
@@ -82,16 +82,27 @@ impl UploadCache {
 
     /// The snapshot with the journal applied on top (later lines win).
     fn load(&self) -> BTreeMap<CacheKey, CacheEntry> {
-        // An unreadable cache only costs re-uploads; never fail a run over it.
-        let file: CacheFile = fs_err::read(self.state.path(CACHE_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        // A damaged cache only costs re-uploads of what it lost; never fail a run over it.
+        let file = self.state.path(CACHE_FILE);
+        let snapshot: Vec<CacheEntry> = match damaged::read_json(&file) {
+            None => Vec::new(),
+            Some(serde_json::Value::Object(mut top)) => match top.remove("entries") {
+                Some(serde_json::Value::Array(values)) => damaged::entries(&file, values),
+                _ => {
+                    damaged::report_shape(&file);
+                    Vec::new()
+                }
+            },
+            Some(_) => {
+                damaged::report_shape(&file);
+                Vec::new()
+            }
+        };
         let journal = fs_err::read(self.state.path(JOURNAL_FILE)).unwrap_or_default();
         let appended = journal
             .split(|b| *b == b'\n')
             .filter_map(|line| serde_json::from_slice::<CacheEntry>(line).ok());
-        file.entries
+        snapshot
             .into_iter()
             .chain(appended)
             .map(|e| (e.key.clone(), e))

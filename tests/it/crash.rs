@@ -113,7 +113,7 @@ fn check_tree(sb: &Sandbox, fake: &FakeServer, point: Point) -> Vec<String> {
         let job: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("job.json")).unwrap())
                 .unwrap_or_else(|e| panic!("{point:?}: {name}/job.json: {e}"));
-        for f in ["report.md", "transcript.md"] {
+        for f in ["report.md", "transcript.md", "report.html"] {
             assert!(dir.join(f).is_file(), "{point:?}: {name}/{f} missing");
         }
         let messages: Result<serde_json::Value, _> =

@@ -20,6 +20,7 @@ mod docs;
 mod examples;
 mod harness;
 mod hostile;
+mod inputs;
 mod models;
 mod money;
 mod pages;

@@ -68,7 +68,12 @@ fn a_retired_model_ends_the_run_before_any_upload_naming_the_current_models() {
     let stats = fake.stats();
     assert_eq!(stats.upload_count, 0, "nothing uploaded");
     assert_eq!(requests(&fake, "messages"), 0);
-    assert!(!sb.root.join("out/run.json").exists());
+    // Recorded as a run that started no job (docs/output.md §6).
+    let run = sb.read_json("out/run.json");
+    assert_eq!(
+        (run["exit_code"].clone(), run["jobs"].clone()),
+        (2.into(), serde_json::json!([]))
+    );
 }
 
 #[test]

@@ -109,3 +109,61 @@ fn report_rewrites_every_page_from_disk_without_the_network() {
     let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
     assert!(stderr.contains("runner run -o nowhere"), "{stderr}");
 }
+
+/// Every file under `dir` with its inode and modification time: what a rewrite changes
+/// even when it writes the same bytes.
+#[cfg(unix)]
+fn stamps(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stamps: Vec<_> = crate::harness::files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).unwrap();
+            (path, meta.ino(), meta.modified().unwrap())
+        })
+        .collect();
+    stamps.sort();
+    stamps
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_night_leaves_the_last_good_folder_untouched_and_its_page_lands_with_it() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    prompt: Go.\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let folder = sb.root.join("out/m/ok");
+    assert!(folder.join("report.html").is_file());
+    let before = stamps(&folder);
+
+    fake.push_faults(
+        fake_anthropic::Endpoint::Messages,
+        [fake_anthropic::Fault::status(400)],
+    );
+    sb.cmd_against(&fake, ["run", "--force", "m.yaml"])
+        .assert()
+        .code(1);
+    assert_eq!(stamps(&folder), before, "the last good folder was modified");
+    // The failed attempt went to the run's history folder, whole, page included, and
+    // its page links back to the index.
+    let run = sb.read_json("out/run.json");
+    let attempt = run["jobs"][0]["attempt"].as_str().unwrap().to_owned();
+    let page = sb
+        .read(&format!("out/{attempt}/report.html"))
+        .replace("&#x2f;", "/");
+    assert!(page.contains("href=\"../../../../index.html\""), "{page}");
+}
+
+#[test]
+fn a_percent_encoded_image_path_out_of_the_job_folder_is_not_loaded() {
+    let fake = FakeServer::start();
+    // The fake's model quotes the prompt's first line in its answer: the report carries it.
+    let sb = Sandbox::with_manifest(
+        "  - name: j\n    prompt: \"![x](%2e%2e/%2e%2e/secret.png) ![y](files/plot.png)\"\n",
+    );
+    sb.file("secret.png", "not for the page");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let page = sb.read("out/m/j/report.html");
+    assert!(!page.contains("src=\"%2e%2e"), "{page}");
+    assert!(page.contains("src=\"files/plot.png\""), "{page}");
+}

@@ -437,3 +437,34 @@ fn an_expired_cached_file_is_uploaded_again_before_use() {
     let last = fake.messages_requests().pop().unwrap();
     assert_ne!(last["messages"][0]["content"][1]["file_id"], id.as_str());
 }
+
+#[test]
+fn a_file_that_expires_during_the_run_is_uploaded_again() {
+    let (fake, sb, id) = one_uploaded_input();
+    // The id is verified alive at the start; it expires while the first request waits.
+    fake.push_faults(Endpoint::Messages, [Fault::Hold]);
+    let child = sb
+        .std_cmd_against(&fake, ["run", "--force", "--json", "m.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(fake.wait_until(Duration::from_secs(30), |s| s.held == 1));
+    fake.expire_file(&id);
+    fake.release_held();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Still listed (with `expires_at` in the past), yet uploaded again and the job retried.
+    assert_eq!(fake.stats().upload_count, 2);
+    let last = fake.messages_requests().pop().unwrap();
+    assert_ne!(last["messages"][0]["content"][1]["file_id"], id.as_str());
+    assert_ne!(
+        sb.read_json("out/m/j/job.json")["inputs"][0]["file_id"],
+        id.as_str()
+    );
+}

@@ -108,7 +108,14 @@ fn a_rejected_key_is_not_echoed() {
     // The check before any upload refuses the run (docs/exit-codes.md §1.1).
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the key: HTTP 401"));
-    assert!(!sb.root.join("out/run.json").exists());
+    // The failed run is recorded with its error, which names no key.
+    let run = sb.read_json("out/run.json");
+    assert!(
+        run["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the key")
+    );
     assert!(!leaks(&out.stdout) && !leaks(&out.stderr));
     assert_eq!(
         files_containing(&sb.root, TEST_KEY.as_bytes()),
@@ -148,4 +155,42 @@ fn the_state_dir_and_its_caches_are_private() {
         .success();
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("uploads.json")), 0o600);
+}
+
+#[test]
+fn a_key_in_the_base_urls_userinfo_is_never_printed_back() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let port = fake.base_url().rsplit(':').next().unwrap().to_owned();
+    for url in [
+        format!("http://{TEST_KEY}@127.0.0.1:{port}"),
+        format!("http://user:{TEST_KEY}@127.0.0.1:{port}/"),
+        // Not even a URL: still no echo.
+        format!("{TEST_KEY}@127.0.0.1:{port}"),
+    ] {
+        for args in [
+            &["run", "m.yaml"][..],
+            &["validate", "m.yaml"],
+            &["files", "list"],
+        ] {
+            let out = sb
+                .cmd_against(&fake, args)
+                .env("ANTHROPIC_BASE_URL", &url)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?} {url}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("ANTHROPIC_BASE_URL"), "{stderr}");
+            assert!(stderr.contains("***@127.0.0.1"), "{stderr}");
+            assert!(
+                !leaks(&out.stdout) && !leaks(&out.stderr),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    assert_eq!(fake.stats().requests_total, 0, "refused before any request");
+    assert_eq!(
+        files_containing(&sb.root, TEST_KEY.as_bytes()),
+        Vec::<String>::new()
+    );
 }

@@ -382,3 +382,19 @@ fn a_broken_config_file_stops_run_but_not_the_commands_that_do_not_read_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_max_tokens_no_model_accepts_is_refused_without_a_cached_catalogue() {
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n    max_tokens: 4294967295\n");
+    for command in ["validate", "plan"] {
+        let stderr = sb.cmd([command, "m.yaml"]).exit_stderr(2);
+        assert_eq!(
+            error_lines(stderr.as_bytes()),
+            ["m.yaml:7:17: max_tokens 4294967295 is more than any known model accepts (128000)"],
+            "{command}: {stderr}"
+        );
+    }
+    // The largest known is a bound, not a default: 128000 itself is fine.
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n    max_tokens: 128000\n");
+    sb.cmd(["validate", "m.yaml"]).assert().success();
+}

@@ -36,6 +36,8 @@ struct RunView {
     cost: String,
     tokens: String,
     counts: Vec<CountView>,
+    /// Why the run ended before any job started (`run.json`'s `error`).
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -147,6 +149,7 @@ fn run_view(run: &Value) -> RunView {
         cost: usd(run["cost"]["usd"].as_f64()),
         tokens: tokens(&run["usage"]),
         counts,
+        error: run["error"]["message"].as_str().map(str::to_owned),
     }
 }
 

@@ -30,7 +30,7 @@ pub struct JobPage {
     requests: Vec<RequestRow>,
     report: String,
     transcript: String,
-    index_href: &'static str,
+    index_href: String,
     version: &'static str,
     generated_at: String,
 }
@@ -65,7 +65,8 @@ struct RequestRow {
     tokens: String,
 }
 
-pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
+/// `index_href`: the index relative to the folder (`../../index.html` for `OUT/<stem>/<job>`).
+pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: String) -> JobPage {
     let null = Value::Null;
     let r = job.record.as_ref().unwrap_or(&null);
     let items = |key: &str| r[key].as_array().cloned().unwrap_or_default();
@@ -96,7 +97,7 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp) -> JobPage {
         requests: items("requests").iter().map(request_row).collect(),
         report: markdown::to_html(without_header(&report)),
         transcript: markdown::to_html(&transcript),
-        index_href: "../../index.html",
+        index_href,
         version: env!("CARGO_PKG_VERSION"),
         // The time its result was recorded, so rebuilding the pages after another run
         // leaves an untouched job's page byte-identical.

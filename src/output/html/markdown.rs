@@ -96,11 +96,28 @@ fn safe_link(url: CowStr<'_>) -> CowStr<'_> {
 }
 
 /// Only a relative path inside the job folder: no scheme (so no `http:`, `data:` or
-/// `file:`), not absolute, no `..`.
+/// `file:`), not absolute, no `..`. Judged as the browser will read it: tabs and newlines
+/// removed, `\` as `/`, and percent-decoded (until nothing changes), so `%2e%2e/` and
+/// `%5c` are seen for what they are.
 fn safe_image(url: CowStr<'_>) -> CowStr<'_> {
-    let relative = scheme(&url).is_none()
-        && !url.starts_with(['/', '\\'])
-        && !url.split(['/', '\\']).any(|part| part == "..");
+    let mut path: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    // Each round shortens a path that still decodes; a few are more than a browser does.
+    for _ in 0..4 {
+        let decoded = percent_encoding::percent_decode_str(&path)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == path {
+            break;
+        }
+        path = decoded;
+    }
+    let path = path.replace('\\', "/");
+    let relative = scheme(&path).is_none()
+        && !path.starts_with('/')
+        && !path.split('/').any(|part| part.trim() == "..");
     if relative { url } else { CowStr::Borrowed("") }
 }
 
@@ -146,12 +163,21 @@ mod tests {
     #[test]
     fn images_load_only_from_inside_the_job_folder() {
         assert!(to_html("![p](files/plot.png)").contains("src=\"files/plot.png\""));
+        assert!(to_html("![p](files/my%20plot.png)").contains("src=\"files/my%20plot.png\""));
         for bad in [
             "https://example.com/t.png",
             "file:///etc/passwd",
             "/etc/x.png",
             "../other/x.png",
             "data:image/png;base64,AAAA",
+            "%2e%2e/%2e%2e/etc/x.png",
+            "%2E%2E/x.png",
+            ".%2e/x.png",
+            "files/%2e%2e/%2e%2e/x.png",
+            "%252e%252e/x.png",
+            "..%5cx.png",
+            "%2fetc/x.png",
+            "<.\t./x.png>",
         ] {
             let html = to_html(&format!("![p]({bad})"));
             assert!(html.contains("src=\"\""), "{bad}: {html}");

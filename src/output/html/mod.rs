@@ -1,8 +1,8 @@
 //! The morning page (docs/output.md §14): `OUT/index.html`, the latest run and one card per
 //! job, and `report.html` in every job folder, rendered from what is on disk (`run.json`,
 //! each `job.json`, `report.md`, `transcript.md`, and the run history under `OUT/runs/`
-//! when there is one), so `runner report` and the end of `runner run` produce the same
-//! pages.
+//! when there is one), so `runner report` and `runner run` produce the same pages. A run
+//! writes each job's page into its staging folder and only the index at its end.
 //!
 //! Everything on those pages came from a server or the model, so it is untrusted: the
 //! pages are built with minijinja templates (`templates/`, HTML auto-escaped), Markdown goes
@@ -51,9 +51,23 @@ pub struct Site {
     pub failed: Vec<SiteError>,
 }
 
-/// Writes every job folder's `report.html`, then `OUT/index.html`. A job page that fails
-/// is recorded in [`Site::failed`] and the rest go on; only the index failing is an error.
+/// The index relative to a job folder in `OUT/<stem>/<job>`.
+pub const INDEX_FROM_JOB: &str = "../../index.html";
+
+/// Writes every job folder's `report.html`, then `OUT/index.html` (`runner report`). A job
+/// page that fails is recorded in [`Site::failed`] and the rest go on; only the index
+/// failing is an error.
 pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
+    write_pages(out, true)
+}
+
+/// Writes `OUT/index.html` only (the end of `runner run`): each job's `report.html` landed
+/// with its folder ([`write_job_page`]), so a run never touches a folder it did not write.
+pub fn write_index(out: &Utf8Path) -> Result<Site, SiteError> {
+    write_pages(out, false)
+}
+
+fn write_pages(out: &Utf8Path, job_pages: bool) -> Result<Site, SiteError> {
     let mut snapshot = disk::read(out);
     let generated_at = jiff::Timestamp::now();
     let mut site = Site {
@@ -65,11 +79,13 @@ pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
         if job.record.is_none() {
             continue;
         }
-        let page = job_page::view(job, generated_at);
-        let path = out.join(&job.dir).join("report.html");
-        match render("job.html", &page).and_then(|html| write(&path, &html)) {
-            Ok(()) => site.job_pages += 1,
-            Err(e) => site.failed.push(e),
+        if job_pages {
+            let page = job_page::view(job, generated_at, INDEX_FROM_JOB.to_owned());
+            let path = out.join(&job.dir).join("report.html");
+            match render("job.html", &page).and_then(|html| write(&path, &html)) {
+                Ok(()) => site.job_pages += 1,
+                Err(e) => site.failed.push(e),
+            }
         }
         job.record = job.record.take().map(disk::for_index);
     }
@@ -77,6 +93,22 @@ pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
     let html = render("index.html", &index)?;
     write(&site.index, &html)?;
     Ok(site)
+}
+
+/// Writes `report.html` into a job folder from that folder's own `job.json`, `report.md`
+/// and `transcript.md`: called on the staging folder, so the page lands with the rest
+/// (docs/output.md §10, §14). `dir` is `<stem>/<job>`; `index_href` the index from where
+/// the folder will land.
+pub fn write_job_page(folder: &Utf8Path, dir: &str, index_href: &str) -> Result<(), SiteError> {
+    let job = disk::JobOnDisk {
+        dir: dir.to_owned(),
+        stem: dir.split('/').next().unwrap_or_default().to_owned(),
+        line: None,
+        record: disk::read_json(&folder.join("job.json")),
+        folder: folder.to_owned(),
+    };
+    let page = job_page::view(&job, jiff::Timestamp::now(), index_href.to_owned());
+    write(&folder.join("report.html"), &render("job.html", &page)?)
 }
 
 fn templates() -> &'static Environment<'static> {

@@ -145,7 +145,7 @@ fn tree(root: &Utf8Path) -> Vec<String> {
 }
 
 #[test]
-fn write_job_produces_exactly_the_job_folder() {
+fn write_job_produces_exactly_the_job_folder_page_included() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Utf8PathBuf::try_from(tmp.path().to_path_buf()).unwrap();
     let o = succeeded();
@@ -163,10 +163,15 @@ fn write_job_produces_exactly_the_job_folder() {
             "sales/revenue/files/revenue_by_month.png",
             "sales/revenue/job.json",
             "sales/revenue/messages.json",
+            "sales/revenue/report.html",
             "sales/revenue/report.md",
             "sales/revenue/transcript.md"
         ]
     );
+    // The page is in the folder when it lands, not added by a later step (a kill between
+    // the two would leave a finished folder without it).
+    let page = fs_err::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("revenue_by_month.png"), "{page}");
 
     let read = |name: &str| fs_err::read_to_string(dir.join(name)).unwrap();
     assert_eq!(read("report.md"), report_md(&o));
@@ -215,6 +220,7 @@ fn run_json_is_pretty_with_a_trailing_newline() {
             budget_usd: None,
         },
         jobs: Vec::new(),
+        error: None,
     };
     write_run_json(&out, "run.json", &summary).unwrap();
     let text = fs_err::read_to_string(out.join("run.json")).unwrap();

@@ -199,6 +199,8 @@ const HOSTILE: &[&str] = &[
     "~",
     "$",
     "%2e%2e",
+    "\u{200B}",
+    "\u{2066}",
     "..\\..\\",
     "../",
     "/etc/passwd",
@@ -230,6 +232,11 @@ fn assert_valid_name(name: &str) {
     assert!(
         !name.contains(['/', '\\', '\0', ':', '*', '?', '"', '<', '>', '|'])
             && !name.chars().any(char::is_control),
+        "{name:?}"
+    );
+    // Format characters (Cf: zero-width, bidirectional) would hide what the name says.
+    assert!(
+        !name.chars().any(|c| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')),
         "{name:?}"
     );
     assert!(
@@ -442,4 +449,10 @@ fn a_symlinked_manifest_folder_fails_its_jobs_and_nothing_is_written_there() {
             .unwrap()
             .is_symlink()
     );
+}
+
+#[test]
+fn zero_width_and_other_format_characters_never_survive_in_a_saved_name() {
+    let names = ["b\u{200B}.txt", "\u{FEFF}c.csv", "d\u{2060}\u{200D}.md"];
+    hostile_names_land_inside_files_unique_and_valid(&[names.map(str::to_owned).to_vec()]);
 }

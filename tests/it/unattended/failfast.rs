@@ -139,3 +139,39 @@ fn a_base_url_without_scheme_gets_a_hint() {
     }
     assert_eq!(fake.stats().requests_total, 0);
 }
+
+#[test]
+fn a_setup_failure_is_recorded_as_a_run_with_its_error_and_shown_on_the_page() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let good = sb.read_json("out/run.json");
+
+    // The next night the host cannot be reached.
+    let out = sb
+        .cmd_against(&fake, ["run", "--force", "m.yaml"])
+        .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    crate::harness::assert_exit(&out, 2);
+    let run = sb.read_json("out/run.json");
+    assert_ne!(run["run_id"], good["run_id"], "run.json is tonight's");
+    assert_eq!(run["exit_code"], 2);
+    assert_eq!(run["jobs"], serde_json::json!([]));
+    let message = run["error"]["message"].as_str().unwrap();
+    assert!(message.contains("cannot reach the API"), "{message}");
+    let id = run["run_id"].as_str().unwrap();
+    assert_eq!(sb.read_json(&format!("out/runs/{id}/run.json")), run);
+    let history: serde_json::Value = sb
+        .cmd(["history", "--json"])
+        .output()
+        .map(|o| serde_json::from_slice(&o.stdout).unwrap())
+        .unwrap();
+    assert_eq!(history[0]["run_id"], id, "newest first: {history}");
+    assert_eq!(history[1]["run_id"], good["run_id"]);
+    let index = sb.read("out/index.html");
+    assert!(index.contains("id=\"run-error\""), "{index}");
+    assert!(index.contains("cannot reach the API"), "{index}");
+    // The jobs' folders from the good night are still on the page.
+    assert!(index.contains("data-status=\"succeeded\""), "{index}");
+}
