@@ -166,6 +166,8 @@ async fn execute(
         model_check::online(&client, &state, &uses, &files_version, policy, display).await?;
         client.set_reporter(&reporter);
         let cache = UploadCache::for_api(&state, client.base_url(), client.key_fingerprint());
+        let budget = Budget::new(config.engine.budget_usd, config.engine.budget_model_calls)
+            .reporting_to(Arc::clone(&reporter));
         let ctx = Ctx {
             client,
             policy: config.engine.policy,
@@ -176,7 +178,7 @@ async fn execute(
             failures: FailCount::default(),
             max_fail: config.engine.max_fail,
             attempts_root: history::run_dir(out, &run_id),
-            budget: Budget::new(config.engine.budget_usd),
+            budget,
             batcher: None,
         };
         let report = engine::run(ctx, cache, &needed, &to_run, &config.engine, out).await?;

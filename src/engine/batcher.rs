@@ -6,8 +6,8 @@
 //! (`conversation.rs`: turns, `pause_turn`, follow-ups, deliverables repair), and only the
 //! transport of one request differs: `priced.rs` hands the body to [`Batcher::submit`] and
 //! awaits its result. The batcher gathers requests into **rounds**: a round is submitted
-//! when every job still conversing is waiting on a request (so round 1 holds the first
-//! request of every job), split across batches only where the limits require (100,000
+//! when every job still conversing is waiting on a request, or on the budget for one
+//! (`budget.rs`; so round 1 holds the first request of every job the budget lets in), split across batches only where the limits require (100,000
 //! requests or 256 MB, docs/api.md §5). When a round's batches end, their results (matched
 //! by `custom_id`, in any order) wake the jobs, whose next requests form the next round.
 //!
@@ -109,6 +109,9 @@ struct Inner {
     waiting: Vec<(String, String)>,
     /// `--batch-deadline` has passed: requests go online.
     past_deadline: bool,
+    /// Active jobs whose next request waits for budget (`budget.rs`): a round does not
+    /// wait for them, since it is what frees the money they wait for.
+    budget_waiting: usize,
 }
 
 /// The round driver's shared state; see the module docs.
@@ -136,6 +139,16 @@ pub struct Enrolled(Arc<Batcher>);
 impl Drop for Enrolled {
     fn drop(&mut self) {
         self.0.update(|i| i.active = i.active.saturating_sub(1));
+    }
+}
+
+/// Held by a job while its next request waits for budget; see [`Inner::budget_waiting`].
+pub struct BudgetWait(Arc<Batcher>);
+
+impl Drop for BudgetWait {
+    fn drop(&mut self) {
+        self.0
+            .update(|i| i.budget_waiting = i.budget_waiting.saturating_sub(1));
     }
 }
 
@@ -168,6 +181,12 @@ impl Batcher {
     /// The token one job holds (the count was set by [`Batcher::new`]).
     pub fn enroll(self: &Arc<Batcher>) -> Enrolled {
         Enrolled(Arc::clone(self))
+    }
+
+    /// Rounds go on without this job until the guard is dropped.
+    pub fn waiting_for_budget(self: &Arc<Batcher>) -> BudgetWait {
+        self.update(|i| i.budget_waiting += 1);
+        BudgetWait(Arc::clone(self))
     }
 
     /// Whether requests now go online (`--batch-deadline` passed).
@@ -239,7 +258,7 @@ impl Batcher {
                     if i.active == 0 && i.queue.is_empty() {
                         return Some(None);
                     }
-                    (!i.queue.is_empty() && i.queue.len() >= i.active)
+                    (!i.queue.is_empty() && i.queue.len() + i.budget_waiting >= i.active)
                         .then(|| Some(std::mem::take(&mut i.queue)))
                 });
                 match ready {

@@ -23,9 +23,11 @@
 //!   not started are recorded as interrupted, requests in flight are abandoned, folders
 //!   being written are finished. The second signal is `commands/run.rs`'s business.
 //!
-//! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
-//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its job fails and
-//!   [`halt`] keeps every job not yet started from starting.
+//! - **Money.** Every Messages request reserves the most it can bill against
+//!   `--budget-usd` first ([`budget`], through `priced.rs`); a request that does not fit
+//!   waits, first come first served, for requests in flight to free what they did not
+//!   use; one that could never fit is not sent, its job fails and [`halt`] keeps every job
+//!   not yet started from starting.
 //!
 //! `conversation.rs` runs one conversation (turns, `pause_turn`, follow-ups);
 //! `deliverables.rs` checks the generated files against `expect` after the last turn and
@@ -83,6 +85,8 @@ pub struct Settings {
     pub max_fail: Option<usize>,
     /// `--budget-usd`.
     pub budget_usd: Option<f64>,
+    /// `--budget-model-calls`: model calls one request is reserved for.
+    pub budget_model_calls: u32,
     /// `--batch` and its options: every Messages request through Message Batches
     /// (`batcher.rs`).
     pub batch: Option<batcher::BatchSettings>,
