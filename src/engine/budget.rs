@@ -117,8 +117,8 @@ impl Ledger {
             None => Admit::Reserved,
             Some(limit) => {
                 let unspent = limit - self.spent - self.uncertain;
-                // Written so that a NaN is refused, never waited on.
-                if !(worst <= unspent) {
+                // A NaN is refused, never waited on.
+                if worst.is_nan() || worst > unspent {
                     Admit::Refused(Refused {
                         needed: worst,
                         unspent: unspent.max(0.0),

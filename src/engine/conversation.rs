@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Ctx;
 use super::deliverables::Check;
+use super::halt::HaltKind;
 use super::priced::{self, Sent};
 use crate::api::ApiErrorKind;
 use crate::api::batches::BatchRef;
@@ -48,6 +49,9 @@ pub struct Conversation {
     pub failed_status: Option<u16>,
     /// The deliverables check: repair turns sent, generated files' metadata.
     pub deliverables: Check,
+    /// Why the job did not start, when its first request was not sent for a reason that
+    /// also stops the run (the budget); `None` with `NotStarted`: its batch was canceled.
+    pub not_started: Option<HaltKind>,
 }
 
 impl Conversation {
@@ -131,8 +135,16 @@ pub async fn converse(
                 Sent::Answer(answer) => Ok(answer),
                 Sent::Failed(gave_up) => Err(gave_up),
                 Sent::Refused(refused) => {
+                    // Nothing of the job was sent yet: it did not start (docs/output.md
+                    // §6.4), and a re-run starts it.
+                    let started = !conv.exchanges.is_empty();
+                    conv.not_started = (!started).then_some(HaltKind::Budget);
                     conv.error = Some(JobError {
-                        kind: ErrorKind::Budget,
+                        kind: if started {
+                            ErrorKind::Budget
+                        } else {
+                            ErrorKind::NotStarted
+                        },
                         message: format!("turn {}: {refused}", turn + 1),
                         request_id: None,
                     });

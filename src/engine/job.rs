@@ -120,7 +120,7 @@ pub async fn run_one(
         Some(e) if e.kind == ErrorKind::Interrupted => return interrupted(ctx, &job),
         Some(e) if e.kind == ErrorKind::NotStarted => {
             let reason = HaltReason {
-                kind: HaltKind::BatchCanceled,
+                kind: conversation.not_started.unwrap_or(HaltKind::BatchCanceled),
                 message: e.message.clone(),
             };
             return not_started(ctx, &job, &reason);

@@ -15,17 +15,17 @@ use super::batch_journal::body_hash;
 use super::batcher::{BatchAnswer, Origin};
 use super::budget::{Refused, Reservation};
 use super::halt::HaltKind;
-use crate::api::{ApiError, ApiErrorKind};
 use crate::api::gates::TokenEstimate;
 use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
 use crate::api::retry::{GaveUp, retry};
+use crate::api::{ApiError, ApiErrorKind};
 use crate::plan::{PlannedJob, price};
 
 /// How a request ended.
 pub enum Sent {
     Answer(MessageResponse),
     Failed(GaveUp),
-    /// Not sent: it could have taken the run over the budget.
+    /// Not sent: it could not fit the budget, even with nothing else in flight.
     Refused(Refused),
     /// Batch mode: the request expired in Message Batches twice.
     Expired(String),
@@ -168,7 +168,10 @@ fn worst_case(ctx: &Ctx, job: &PlannedJob, previous: &Previous, size: usize, bat
 /// from starting jobs and is the request's end; so is an interrupt.
 async fn reserve<'a>(ctx: &'a Ctx, job: &PlannedJob, worst: f64) -> Result<Reservation<'a>, Sent> {
     let on_wait = || {
-        tracing::debug!(job = job.id, "waiting for requests in flight to free budget");
+        tracing::debug!(
+            job = job.id,
+            "waiting for requests in flight to free budget"
+        );
         ctx.batcher.as_ref().map(|b| b.waiting_for_budget())
     };
     let reserved = tokio::select! {

@@ -55,14 +55,21 @@ async fn a_request_is_refused_only_when_it_could_never_fit() {
     );
     b.release();
     let alone = take(&budget, 0.71).await.err().unwrap();
-    assert!(alone.to_string().contains("($0.3000 spent; nothing in flight)"));
+    assert!(
+        alone
+            .to_string()
+            .contains("($0.3000 spent; nothing in flight)")
+    );
 }
 
 #[tokio::test]
 async fn an_answer_that_never_arrived_stays_counted() {
     let budget = Budget::new(Some(1.0), 1);
     drop(take(&budget, 0.7).await.unwrap());
-    assert!(take(&budget, 0.4).await.is_err(), "no wait: nothing in flight");
+    assert!(
+        take(&budget, 0.4).await.is_err(),
+        "no wait: nothing in flight"
+    );
     assert_eq!(budget.spent(), 0.0, "not priced usage");
 }
 
@@ -119,7 +126,11 @@ fn request() -> impl Strategy<Value = (f64, End)> {
     (0.001..0.5f64, end)
 }
 
-fn night() -> impl Strategy<Value = (Vec<Vec<(f64, End)>>, f64, usize, Vec<usize>)> {
+/// Each job's requests (reservation, end), the budget, the concurrency, and the choices of
+/// which job moves next.
+type Night = (Vec<Vec<(f64, End)>>, f64, usize, Vec<usize>);
+
+fn night() -> impl Strategy<Value = Night> {
     (
         prop::collection::vec(prop::collection::vec(request(), 1..5), 1..12),
         0.05..3.0f64,
