@@ -22,8 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-RUNNER = Path(os.environ.get("BENCH_RUNNER", TARGET / "debug" / "runner"))
-FAKE = Path(os.environ.get("BENCH_FAKE", TARGET / "debug" / "fake-anthropic"))
+RUNNER = Path(os.environ.get("BENCH_RUNNER", TARGET / "debug" / "runner")).resolve()
+FAKE = Path(os.environ.get("BENCH_FAKE", TARGET / "debug" / "fake-anthropic")).resolve()
 
 
 def night(n: int) -> str:
