@@ -308,6 +308,10 @@ pub struct RunArgs {
     /// is reserved before it is sent, and one that could overshoot is not sent.
     #[arg(long, value_name = "USD")]
     pub budget_usd: Option<String>,
+    /// With --budget-usd: the model calls one request is reserved for (each may write
+    /// max_tokens; a request with server tools calls the model once per tool result).
+    #[arg(long, default_value_t = crate::plan::price::DEFAULT_MODEL_CALLS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub budget_model_calls: u32,
     /// Send every Messages request through the Message Batches API (half price, results
     /// within 24 h): the run waits for its batches, in rounds of one request per job.
     #[arg(long, overrides_with = "no_batch")]

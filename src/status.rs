@@ -70,7 +70,8 @@ pub enum ErrorKind {
     Invalid,
     /// The run stopped starting jobs before this one (its line's `reason` says why).
     NotStarted,
-    /// The next request could have taken the run over `--budget-usd`; it was not sent.
+    /// The next request could not fit `--budget-usd`, even with nothing else in flight; it
+    /// was not sent.
     Budget,
     /// Batch mode: a request expired in Message Batches twice.
     BatchExpired,

@@ -213,10 +213,13 @@ async fn estimate(
             JobCost::Estimate {
                 input_tokens: tokens,
                 first_request_usd,
-                worst_case_usd: price::worst_case_of_tokens(
-                    tokens,
-                    job.settings.max_tokens,
-                    &price::dearest(&job.price),
+                worst_case_usd: price::worst_case(
+                    &price::Bound {
+                        input_tokens: tokens,
+                        max_tokens: job.settings.max_tokens,
+                        model_calls: price::DEFAULT_MODEL_CALLS,
+                    },
+                    &job.price,
                     job.cache,
                 ),
             },

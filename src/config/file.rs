@@ -45,6 +45,7 @@ pub struct FileOptions {
     junit: Option<Utf8PathBuf>,
     /// `--budget-usd`, as a number of US dollars.
     budget_usd: Option<f64>,
+    budget_model_calls: Option<u32>,
     /// `--prices`: a price file, relative to this file's folder.
     prices: Option<Utf8PathBuf>,
 }
@@ -274,6 +275,14 @@ impl Loaded {
         {
             // Checked with the flag's own rules by the configuration.
             args.budget_usd = Some(v.to_string());
+        }
+        if unset("budget_model_calls")
+            && let Some(v) = o.budget_model_calls
+        {
+            if !(1..=1000).contains(&v) {
+                return Err(self.bad("budget_model_calls", "must be from 1 to 1000"));
+            }
+            args.budget_model_calls = v;
         }
         Ok(())
     }

@@ -69,6 +69,7 @@ pub(super) fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, E
             policy,
             max_fail: args.max_fail.map(|n| n as usize),
             budget_usd: args.budget_usd.as_deref().map(budget_usd).transpose()?,
+            budget_model_calls: args.budget_model_calls,
             batch,
         },
     })

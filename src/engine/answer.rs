@@ -13,7 +13,7 @@ pub enum Answer {
     Replied(MessageResponse),
     /// The API refused it, or no usable answer came, after every retry.
     Failed(GaveUp),
-    /// Not sent: it could have taken the run over `--budget-usd`.
+    /// Not sent: it could not fit `--budget-usd`, even with nothing else in flight.
     OverBudget(Refused),
     /// Batch mode: the request expired in Message Batches twice (this says where).
     Expired(String),

@@ -209,6 +209,14 @@ fn reply_or_end(
                 request_id: gave_up.error.request_id.clone(),
             })
         }
+        // Nothing of the job was sent yet: it did not start (docs/output.md §6.4), and a
+        // re-run starts it.
+        Answer::OverBudget(refused) if conv.exchanges.is_empty() => {
+            JobEnd::NotStarted(HaltReason {
+                kind: HaltKind::Budget,
+                message: format!("turn {turn}: {refused}"),
+            })
+        }
         Answer::OverBudget(refused) => failed(ErrorKind::Budget, format!("turn {turn}: {refused}")),
         Answer::Expired(message) => {
             failed(ErrorKind::BatchExpired, format!("turn {turn}: {message}"))

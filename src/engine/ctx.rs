@@ -29,6 +29,8 @@ pub struct Settings {
     pub max_fail: Option<usize>,
     /// `--budget-usd`.
     pub budget_usd: Option<f64>,
+    /// `--budget-model-calls`: model calls one request is reserved for.
+    pub budget_model_calls: u32,
     /// `--batch` and its options: every Messages request through Message Batches
     /// (`batcher/`).
     pub batch: Option<BatchSettings>,
@@ -88,6 +90,8 @@ impl Ctx {
             };
             Batcher::new(jobs, out, batch, link)
         });
+        let budget = Budget::new(settings.budget_usd, settings.budget_model_calls)
+            .reporting_to(Arc::clone(&start.reporter));
         Ctx {
             client: start.client,
             files_version: start.files_version,
@@ -97,7 +101,7 @@ impl Ctx {
             halt: Halt::default(),
             failures: FailCount::default(),
             attempts_root: start.attempts_root,
-            budget: Budget::new(settings.budget_usd),
+            budget,
             batcher,
         }
     }

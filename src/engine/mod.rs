@@ -24,9 +24,11 @@
 //!   SIGINT/SIGTERM): jobs not started are recorded as interrupted, requests in flight are
 //!   abandoned, folders being written are finished. The second signal is
 //!   `commands/run.rs`'s business.
-//! - **Money.** Every Messages request reserves its worst case against `--budget-usd`
-//!   first ([`budget`], through `priced.rs`); a request that does not fit is not sent, its
-//!   job fails and [`halt`] keeps every job not yet started from starting.
+//! - **Money.** Every Messages request reserves the most it can bill against
+//!   `--budget-usd` first ([`budget`], through `priced.rs`); a request that does not fit
+//!   waits, first come first served, for requests in flight to free what they did not
+//!   use; one that could never fit is not sent, its job ends and [`halt`] keeps every job
+//!   not yet started from starting.
 //!
 //! # How a job ends
 //!

@@ -95,7 +95,7 @@ pub enum HaltKind {
     Auth,
     /// The organisation's spend limit is reached.
     SpendLimit,
-    /// The next request could have taken the run over `--budget-usd`.
+    /// The next request could not fit `--budget-usd`, even with nothing else in flight.
     Budget,
     /// Batch mode: the batch holding the job's first request was canceled by someone else.
     BatchCanceled,

@@ -1,7 +1,7 @@
 //! Dollars from tokens (docs/api.md §11, docs/output.md §2): each request is priced from its
 //! own `usage` (every input token is billed in exactly one category: plain input, cache
-//! write by TTL, or cache read), and the worst case a request could cost before it is sent,
-//! for `--budget-usd`.
+//! write by TTL, or cache read), and the most a request could cost before it is sent, for
+//! `--budget-usd` (docs/api.md §11.1).
 //!
 //! Code-execution container time is billed separately by the API and is not in `usage`, so
 //! it is not here (docs/api.md §3.10).
@@ -135,20 +135,44 @@ pub fn cost_at(usage: &Usage, applied: &Applied, asked: CacheTtl) -> Cost {
 
 /// Tokens added to a request's own size in its worst case: what the API adds around the
 /// code-execution tool. A real 423-byte request was billed 7,646 input tokens (docs/api.md
-/// §11); this is twice that, rounded up.
+/// §11); this is twice that, rounded up, which also covers the newer tokenizer's 30–35 %
+/// more tokens for the same text (docs/api.md §11.1).
 pub const TOOL_OVERHEAD_TOKENS: u64 = 16_384;
 
-/// The most one request could cost: every byte of its body an input token (a token is
-/// never shorter than one byte of UTF-8 text) plus the tool overhead, all billed at the
-/// dearest input price the job's caching can incur, and `max_tokens` of output.
-pub fn worst_case(body_bytes: u64, max_tokens: u32, row: &PriceRow, cache: CacheTtl) -> f64 {
-    let rates = &dearest(row);
-    worst_case_of_tokens(
-        body_bytes.saturating_add(TOOL_OVERHEAD_TOKENS),
-        max_tokens,
-        rates,
-        cache,
-    )
+/// Model calls one request is reserved for unless `--budget-model-calls` says otherwise:
+/// the server-tool loop's iteration limit (docs/api.md §11.1).
+pub const DEFAULT_MODEL_CALLS: u32 = 10;
+
+/// What one request can bill at most, in tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// Input tokens of every category together.
+    pub input_tokens: u64,
+    /// The request's `max_tokens`, which caps each model call's output.
+    pub max_tokens: u32,
+    /// Model calls the request can make (server tools call the model again after each
+    /// tool result).
+    pub model_calls: u32,
+}
+
+impl Bound {
+    /// Output tokens at most: `max_tokens` per model call (docs/api.md §11.1).
+    pub fn output_tokens(&self) -> u64 {
+        u64::from(self.max_tokens).saturating_mul(u64::from(self.model_calls.max(1)))
+    }
+}
+
+/// The input tokens a request body of `bytes` can bill at most: one per byte (no
+/// tokenizer makes a token of less than one byte of UTF-8 text) plus the tool overhead.
+pub fn input_of_bytes(bytes: u64) -> u64 {
+    bytes.saturating_add(TOOL_OVERHEAD_TOKENS)
+}
+
+/// The most one request within `bound` could cost at `row`: all of its input at the
+/// dearest input price the job's caching can incur, all of its output at the dearest
+/// output price.
+pub fn worst_case(bound: &Bound, row: &PriceRow, cache: CacheTtl) -> f64 {
+    worst_case_at(bound, &dearest(row), cache)
 }
 
 /// The dearest rates `row` can bill at: its tier's when it has one, times the US-only factor
@@ -165,15 +189,14 @@ pub fn dearest(row: &PriceRow) -> Rates {
     }
 }
 
-/// The most a request of `input` tokens could cost: all of them at the dearest input
-/// price the job's caching can incur, and `max_tokens` of output.
-pub fn worst_case_of_tokens(input: u64, max_tokens: u32, rates: &Rates, cache: CacheTtl) -> f64 {
+/// [`worst_case`] at rates already chosen.
+pub fn worst_case_at(bound: &Bound, rates: &Rates, cache: CacheTtl) -> f64 {
     let dearest = match cache {
         CacheTtl::Off => rates.input,
         CacheTtl::FiveMinutes => rates.input.max(rates.cache_write_5m),
         CacheTtl::OneHour => rates.input.max(rates.cache_write_1h),
     };
-    tokens(input) * dearest / PER + f64::from(max_tokens) * rates.output / PER
+    tokens(bound.input_tokens) * dearest / PER + tokens(bound.output_tokens()) * rates.output / PER
 }
 
 #[cfg(test)]
@@ -257,13 +280,26 @@ mod tests {
     #[test]
     fn the_worst_case_covers_any_usage_the_body_can_produce() {
         let haiku = row("claude-haiku-4-5");
-        let w = worst_case(1_000, 2_000, &haiku, CacheTtl::OneHour);
+        let bound = |bytes, model_calls| Bound {
+            input_tokens: input_of_bytes(bytes),
+            max_tokens: 2_000,
+            model_calls,
+        };
+        let w = worst_case(&bound(1_000, 1), &haiku, CacheTtl::OneHour);
         assert!((w - ((1_000.0 + 16_384.0) * 2.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
-        let w = worst_case(1_000, 2_000, &haiku, CacheTtl::Off);
+        let w = worst_case(&bound(1_000, 1), &haiku, CacheTtl::Off);
         assert!((w - ((1_000.0 + 16_384.0) * 1.0 + 2_000.0 * 5.0) / 1e6).abs() < 1e-12);
+        // Each model call of a server-tool loop may write max_tokens.
+        let w = worst_case(&bound(1_000, 10), &haiku, CacheTtl::Off);
+        assert!((w - ((1_000.0 + 16_384.0) * 1.0 + 20_000.0 * 5.0) / 1e6).abs() < 1e-12);
         // With a tier and a US-only factor, at the dearest of them.
         let h55 = row("claude-haiku-5-5");
-        let w = worst_case(0, 1_000, &h55, CacheTtl::Off);
+        let one = Bound {
+            input_tokens: 16_384,
+            max_tokens: 1_000,
+            model_calls: 1,
+        };
+        let w = worst_case(&one, &h55, CacheTtl::Off);
         assert!((w - (16_384.0 * 0.5 + 1_000.0 * 2.5) * 1.1 / 1e6).abs() < 1e-12);
     }
 }

@@ -28,7 +28,8 @@ pub enum JobCost {
     Last { usd: f64 },
     /// From the token-counting endpoint (`--estimate`): the first request's input, and
     /// that request's worst case (every input token at the dearest input price plus
-    /// `max_tokens` of output). Continuations and follow-ups come on top.
+    /// `max_tokens` of output per model call, docs/api.md §11.1). Continuations and
+    /// follow-ups come on top.
     Estimate {
         input_tokens: u64,
         first_request_usd: f64,

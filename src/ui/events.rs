@@ -49,9 +49,11 @@ pub enum Event {
         endpoint: &'static str,
         wait: Duration,
     },
-    /// The run's priced usage so far, in millionths of a USD (after each answer).
+    /// The run's priced usage so far, in millionths of a USD (after each answer), and
+    /// with `--budget-usd` what requests in flight have reserved (after each change).
     Spent {
         micro_usd: u64,
+        reserved_micro_usd: u64,
     },
     /// A Message Batch was polled (batch mode): its `request_counts`.
     BatchProgress {

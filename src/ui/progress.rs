@@ -40,17 +40,28 @@ struct Note {
     interrupted: bool,
     /// The run's spend so far, in millionths of a USD, once a request was priced.
     spent: Option<u64>,
+    /// What requests in flight have reserved against `--budget-usd`, in millionths.
+    reserved: u64,
 }
 
 impl Note {
     fn text(&self, now: Instant) -> String {
         let state = self.state(now);
-        match self.spent {
-            #[expect(clippy::cast_precision_loss, reason = "display only")]
-            Some(m) if state.is_empty() => units::usd(m as f64 / 1e6),
-            #[expect(clippy::cast_precision_loss, reason = "display only")]
-            Some(m) => format!("{} · {state}", units::usd(m as f64 / 1e6)),
+        match self.spent.map(|m| self.money(m)) {
+            Some(money) if state.is_empty() => money,
+            Some(money) => format!("{money} · {state}"),
             None => state,
+        }
+    }
+
+    /// `$0.1234`, and `(+$0.0800 reserved)` while requests in flight hold some budget.
+    fn money(&self, spent: u64) -> String {
+        #[expect(clippy::cast_precision_loss, reason = "display only")]
+        let usd = |m: u64| units::usd(m as f64 / 1e6);
+        if self.reserved == 0 {
+            usd(spent)
+        } else {
+            format!("{} (+{} reserved)", usd(spent), usd(self.reserved))
         }
     }
 
@@ -215,9 +226,13 @@ impl Reporter for Progress {
                     self.job_line(&key).set_message(counts.to_string());
                 }
             }
-            Event::Spent { micro_usd } => {
+            Event::Spent {
+                micro_usd,
+                reserved_micro_usd,
+            } => {
                 let mut note = self.note();
                 note.spent = Some(note.spent.unwrap_or(0).max(micro_usd));
+                note.reserved = reserved_micro_usd;
             }
         }
     }
@@ -311,6 +326,7 @@ mod tests {
             )),
             interrupted: false,
             spent: None,
+            reserved: 0,
         };
         assert_eq!(note.text(now), "backing off messages for 0.3s");
         assert_eq!(note.text(now + Duration::from_millis(301)), "(2 fresh)");
@@ -321,6 +337,14 @@ mod tests {
         assert_eq!(
             paid.text(now + Duration::from_millis(301)),
             "$1.2345 · (2 fresh)"
+        );
+        let holding = Note {
+            reserved: 80_000,
+            ..paid
+        };
+        assert_eq!(
+            holding.text(now + Duration::from_millis(301)),
+            "$1.2345 (+$0.0800 reserved) · (2 fresh)"
         );
     }
 

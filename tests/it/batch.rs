@@ -525,13 +525,15 @@ fn a_batch_canceled_by_someone_else_leaves_its_jobs_not_started_or_interrupted()
 
 #[test]
 fn the_budget_reserves_batch_requests_at_batch_prices() {
-    // One request's worst case: 20,000 output tokens at $15 per million is $0.30 online
-    // and $0.15 in a batch, plus at most 6 and 3 cents of input: $0.25 lies between them.
-    let sb = Sandbox::with_manifest("  - name: a\n    max_tokens: 20000\n    prompt: hi\n");
+    // One request's bound: 10 model calls of 2,000 output tokens at $15 per million is
+    // $0.30 online and $0.15 in a batch, plus at most 7 and 4 cents of input: $0.25 lies
+    // between them.
+    let sb = Sandbox::with_manifest("  - name: a\n    max_tokens: 2000\n    prompt: hi\n");
     let fake = FakeServer::start();
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--budget-usd", "0.25"]);
     assert_eq!(code, Some(1), "{summary}");
-    assert_eq!(summary["jobs"][0]["error"]["kind"], "budget", "{summary}");
+    // Its first request not sent, the job did not start.
+    assert_eq!(summary["jobs"][0]["reason"], "budget", "{summary}");
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch", "--budget-usd", "0.25"]);
     assert_eq!(code, Some(0), "{summary}");
     assert_eq!(summary["jobs"][0]["status"], "succeeded", "{summary}");

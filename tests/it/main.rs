@@ -10,6 +10,7 @@ mod architecture;
 mod batch;
 mod batches_cmd;
 mod browser;
+mod budget;
 mod commands;
 mod conversation;
 mod crash;

@@ -6,8 +6,9 @@
 //! (`conversation.rs`: turns, `pause_turn`, follow-ups, deliverables repair), and only the
 //! transport of one request differs: `priced.rs` hands the body to [`Batcher::submit`] and
 //! awaits its `Reply`. The batcher gathers requests into **rounds** (`rounds.rs`): a
-//! round is submitted when every job still conversing is waiting on a request (so round 1
-//! holds the first request of every job), split across batches only where the limits
+//! round is submitted when every job still conversing is waiting on a request, or on the
+//! budget for one (`budget.rs`; so round 1 holds the first request of every job the budget
+//! lets in), split across batches only where the limits
 //! require (100,000 requests or 256 MB, docs/api.md §5). Each batch is created and
 //! recorded (`submit.rs`) and polled (`wait.rs`); when it ends, its results (matched by
 //! `custom_id`, in any order) wake the jobs (`handout.rs`), whose next requests form the

@@ -89,6 +89,9 @@ pub(super) struct Inner<T = Pending> {
     pub(super) waiting: Vec<(String, String)>,
     /// `--batch-deadline` has passed: requests go online.
     pub(super) past_deadline: bool,
+    /// Active jobs whose next request waits for budget (`budget.rs`): a round does not
+    /// wait for them, since it is what frees the money they wait for.
+    pub(super) budget_waiting: usize,
 }
 
 impl<T> Inner<T> {
@@ -99,14 +102,16 @@ impl<T> Inner<T> {
             next_id: 0,
             waiting: Vec::new(),
             past_deadline: false,
+            budget_waiting: 0,
         }
     }
 
-    /// A round is every queued request, once each job still conversing has queued one.
+    /// A round is every queued request, once each job still conversing has queued one or
+    /// waits for budget to.
     pub(super) fn take_round(&mut self) -> Round<T> {
         if self.active == 0 && self.queue.is_empty() {
             Round::Done
-        } else if !self.queue.is_empty() && self.queue.len() >= self.active {
+        } else if !self.queue.is_empty() && self.queue.len() + self.budget_waiting >= self.active {
             Round::Ready(std::mem::take(&mut self.queue))
         } else {
             Round::Wait
@@ -172,6 +177,16 @@ impl Drop for Enrolled {
     }
 }
 
+/// Held by a job while its next request waits for budget; see [`Inner::budget_waiting`].
+pub struct BudgetWait(Arc<Batcher>);
+
+impl Drop for BudgetWait {
+    fn drop(&mut self) {
+        self.0
+            .update(|i| i.budget_waiting = i.budget_waiting.saturating_sub(1));
+    }
+}
+
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -206,6 +221,12 @@ impl Batcher {
         Enrolled(Arc::clone(self))
     }
 
+    /// Rounds go on without this job until the guard is dropped.
+    pub fn waiting_for_budget(self: &Arc<Batcher>) -> BudgetWait {
+        self.update(|i| i.budget_waiting += 1);
+        BudgetWait(Arc::clone(self))
+    }
+
     /// Whether requests now go online (`--batch-deadline` passed).
     pub fn past_deadline(&self) -> bool {
         self.with(|i| i.past_deadline)
@@ -226,6 +247,22 @@ impl Batcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_does_not_wait_for_jobs_waiting_for_budget() {
+        let mut inner: Inner<&str> = Inner::new(3);
+        inner.queue.push("a");
+        inner.budget_waiting = 1;
+        assert!(
+            matches!(inner.take_round(), Round::Wait),
+            "one job still works"
+        );
+        inner.budget_waiting = 2;
+        assert!(
+            matches!(inner.take_round(), Round::Ready(r) if r == ["a"]),
+            "the round frees the money the other two wait for"
+        );
+    }
 
     #[test]
     fn a_round_forms_once_every_conversing_job_has_queued_a_request() {
