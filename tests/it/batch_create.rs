@@ -78,6 +78,14 @@ fn a_runner_killed_between_the_create_and_its_record_reruns_without_paying_twice
         assert_eq!(fake.stats().batches_created, 1, "the API made the batch");
         assert_eq!(json_in(&sb, ".batches/intents").len(), 1, "its intent is left");
         assert_eq!(json_in(&sb, ".batches"), Vec::<String>::new(), "no record");
+        let listed = sb
+            .cmd_against(&fake, ["batches", "--offline"])
+            .output()
+            .unwrap();
+        assert_success(&listed);
+        let note = String::from_utf8_lossy(&listed.stderr);
+        assert!(note.contains("a batch create of 3 requests"), "{note}");
+        assert!(note.contains("never answered"), "{note}");
 
         let rerun = sb
             .std_cmd_against(&fake, ["run", "m.yaml", "--batch"])
