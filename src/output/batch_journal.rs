@@ -4,7 +4,8 @@
 //! continuation it belongs to. A re-run of the same command computes the same requests (a
 //! conversation's next request depends only on the job and the answers so far, which the
 //! re-run reads back from the same batches), so a request whose hash is recorded is not
-//! submitted again: its result is taken from the recorded batch.
+//! submitted again: its result is taken from the recorded batch. What a run is about to
+//! create is written first, as an intent (`batch_intent.rs`), which the record replaces.
 //!
 //! An item is *consumed* once its job's folder was written with a final status; a record
 //! whose items are all consumed moves to `OUT/.batches/ended/`, where `runner batches`

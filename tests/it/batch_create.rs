@@ -49,7 +49,11 @@ fn assert_finished_paying_once(sb: &Sandbox, fake: &FakeServer, jobs: &[&str], r
     }
     let items = fake.batch_items();
     let distinct: HashSet<String> = items.iter().map(|i| i.params.to_string()).collect();
-    assert_eq!(items.len(), requests, "items created on the fake: {items:?}");
+    assert_eq!(
+        items.len(),
+        requests,
+        "items created on the fake: {items:?}"
+    );
     assert_eq!(distinct.len(), requests, "an item paid twice: {items:?}");
     assert_eq!(json_in(sb, ".batches/intents"), Vec::<String>::new());
     assert_eq!(json_in(sb, ".batches"), Vec::<String>::new());
@@ -76,7 +80,11 @@ fn a_runner_killed_between_the_create_and_its_record_reruns_without_paying_twice
         child.wait().unwrap();
         fake.release_held();
         assert_eq!(fake.stats().batches_created, 1, "the API made the batch");
-        assert_eq!(json_in(&sb, ".batches/intents").len(), 1, "its intent is left");
+        assert_eq!(
+            json_in(&sb, ".batches/intents").len(),
+            1,
+            "its intent is left"
+        );
         assert_eq!(json_in(&sb, ".batches"), Vec::<String>::new(), "no record");
         let listed = sb
             .cmd_against(&fake, ["batches", "--offline"])
@@ -173,16 +181,26 @@ fn when_listing_cannot_tell_the_requests_wait_for_the_next_run_instead_of_being_
     let fake = FakeServer::start();
     let sb = two();
     fake.push_faults(Endpoint::BatchCreate, [Fault::DropResponse]);
-    fake.push_faults(Endpoint::BatchList, [Fault::status(500), Fault::status(500)]);
+    fake.push_faults(
+        Endpoint::BatchList,
+        [Fault::status(500), Fault::status(500)],
+    );
     let run = ["run", "m.yaml", "--batch", "--max-attempts", "2"];
     let out = sb.cmd_against(&fake, run).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let a = sb.read_json("out/m/a/job.json");
     let message = a["error"]["message"].as_str().unwrap();
-    assert!(message.contains("not submitting these requests again"), "{a}");
+    assert!(
+        message.contains("not submitting these requests again"),
+        "{a}"
+    );
     assert!(message.contains("OUT/.batches/intents/"), "{a}");
     assert_eq!(count(&fake, "batch_create"), 1, "never created twice");
-    assert_eq!(json_in(&sb, ".batches/intents").len(), 1, "kept for the re-run");
+    assert_eq!(
+        json_in(&sb, ".batches/intents").len(),
+        1,
+        "kept for the re-run"
+    );
 
     // The re-run finds the batch the lost create had made and takes its results.
     let out = sb.cmd_against(&fake, run).output().unwrap();

@@ -103,8 +103,9 @@ impl Batcher {
     /// Fails the requests an unresolved intent holds (`recover.rs`); returns the rest.
     fn refuse_blocked(&self, round: Vec<Pending>) -> Vec<Pending> {
         let blocked = lock(&self.blocked);
-        let (refused, rest): (Vec<Pending>, Vec<Pending>) =
-            round.into_iter().partition(|p| blocked.contains_key(&p.hash));
+        let (refused, rest): (Vec<Pending>, Vec<Pending>) = round
+            .into_iter()
+            .partition(|p| blocked.contains_key(&p.hash));
         for p in refused {
             let why = blocked.get(&p.hash).cloned().unwrap_or_default();
             let error = crate::api::ApiError::local("POST /v1/messages/batches", why);

@@ -102,7 +102,8 @@ fn cancel_before_processing_cancels_every_item_and_bad_custom_ids_are_rejected()
 fn a_create_whose_response_is_dropped_or_held_still_creates_the_batch() {
     use fake_anthropic::{Endpoint, Fault};
     let server = FakeServer::start();
-    let one = || json!([{"custom_id": "a", "params": request("x", &[], "code_execution_20250825")}]);
+    let one =
+        || json!([{"custom_id": "a", "params": request("x", &[], "code_execution_20250825")}]);
     server.push_faults(Endpoint::BatchCreate, [Fault::DropResponse]);
     let dropped = authed(client().post(format!("{}/v1/messages/batches", server.base_url())))
         .json(&json!({ "requests": one() }))
@@ -120,7 +121,11 @@ fn a_create_whose_response_is_dropped_or_held_still_creates_the_batch() {
             .status()
     });
     assert!(server.wait_until(Duration::from_secs(10), |s| s.held == 1));
-    assert_eq!(server.stats().batches_created, 2, "created before it is held");
+    assert_eq!(
+        server.stats().batches_created,
+        2,
+        "created before it is held"
+    );
     server.release_held();
     assert_eq!(held.join().unwrap(), 200);
     assert_eq!(server.stats().held, 0);
