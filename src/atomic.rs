@@ -16,6 +16,17 @@ pub fn write(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     write_with(path, |file| file.write_all(bytes))
 }
 
+/// Like [`write`], then syncs the folder too, so the new name survives a power cut, not
+/// only a kill: for records whose loss would cost money (batch mode's intents and records).
+pub fn write_durable(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+    write(path, bytes)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_str().is_empty())
+        .unwrap_or(Utf8Path::new("."));
+    fs_err::File::open(dir)?.sync_all()
+}
+
 /// Like [`write`], but lets the caller stream into the temporary file (e.g. a download).
 pub fn write_with(
     path: &Utf8Path,

@@ -1,4 +1,4 @@
-//! The Message Batches calls (docs/api.md §5): create, retrieve, cancel, and the JSONL
+//! The Message Batches calls (docs/api.md §5): create, retrieve, list, cancel, and the JSONL
 //! results, streamed line by line. Every call waits at the Messages gate like an online
 //! request. Item `params` are built by `messages.rs` ([`super::messages::request_params`]);
 //! this file only wraps them in `{"custom_id", "params"}` and reads the results' envelope,
@@ -68,7 +68,31 @@ pub struct BatchInfo {
     pub request_counts: RequestCounts,
     #[serde(default)]
     pub results_url: Option<String>,
+    /// When the API created it (absent only from a server that leaves it out).
+    #[serde(default)]
+    pub created_at: Option<jiff::Timestamp>,
 }
+
+impl RequestCounts {
+    /// Every item of the batch, whatever its state.
+    pub fn total(&self) -> u64 {
+        self.processing + self.succeeded + self.errored + self.canceled + self.expired
+    }
+}
+
+/// One page of `GET /v1/messages/batches`, newest first; the next (older) page is asked
+/// for with `after_id` = `last_id` while `has_more`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchPage {
+    pub data: Vec<BatchInfo>,
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub last_id: Option<String>,
+}
+
+/// Batches asked for per list page (the API allows 1–1000).
+pub const LIST_PAGE: u32 = 100;
 
 /// One item's result. `Succeeded` keeps the message verbatim.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +168,31 @@ impl ApiClient {
                 self.base,
                 path_segment(id)
             ))
+            .headers(self.headers(api_version, attempt))
+            .timeout(self.timeouts.files);
+        self.send_json(&self.messages_gate, endpoint, req).await
+    }
+
+    /// `GET /v1/messages/batches?limit=…[&after_id=…]`: one page, newest first.
+    pub async fn list_batches(
+        &self,
+        api_version: &str,
+        after_id: Option<&str>,
+        attempt: u32,
+    ) -> Result<BatchPage, ApiError> {
+        let endpoint = "GET /v1/messages/batches";
+        let mut url = reqwest::Url::parse(&format!("{}/v1/messages/batches", self.base))
+            .map_err(|e| ApiError::local(endpoint, e.to_string()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("limit", &LIST_PAGE.to_string());
+            if let Some(after) = after_id {
+                q.append_pair("after_id", after);
+            }
+        }
+        let req = self
+            .http
+            .get(url)
             .headers(self.headers(api_version, attempt))
             .timeout(self.timeouts.files);
         self.send_json(&self.messages_gate, endpoint, req).await
@@ -395,6 +444,16 @@ mod tests {
             .unwrap();
         assert_eq!(ended.processing_status, BatchStatus::Ended);
         assert_eq!(ended.request_counts.expired, 1);
+        let page = client.list_batches("2023-06-01", None, 0).await.unwrap();
+        assert_eq!(page.data.len(), 1);
+        assert_eq!(page.data[0].id, batch.id);
+        assert_eq!(page.data[0].request_counts.total(), 2);
+        assert!(page.data[0].created_at.is_some() && !page.has_more);
+        let after = client
+            .list_batches("2023-06-01", page.last_id.as_deref(), 0)
+            .await
+            .unwrap();
+        assert!(after.data.is_empty(), "nothing older");
         let mut got = Vec::new();
         client
             .batch_results(

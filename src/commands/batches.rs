@@ -70,6 +70,18 @@ pub async fn batches(config: BatchesConfig, display: &Display) -> Result<Exit, E
             path: dir.clone(),
             source,
         })?;
+    if !display.quiet {
+        for intent in journal.intents() {
+            ui::note(&format!(
+                "warning: a batch create of {} requests at {} (intent {}) never answered: the \
+                 next `runner run --batch` asks the API whether it made that batch before \
+                 submitting any of them again",
+                intent.items.len(),
+                intent.at.strftime("%Y-%m-%d %H:%M:%SZ"),
+                intent.nonce
+            ));
+        }
+    }
     let pending = journal.pending_records();
     // A run folding a record between the two reads can show it in both: pending wins.
     let pending_ids: HashSet<&str> = pending.iter().map(|r| r.batch_id.as_str()).collect();
@@ -217,10 +229,6 @@ fn status(s: BatchStatus) -> &'static str {
     }
 }
 
-fn total(c: &RequestCounts) -> u64 {
-    c.processing + c.succeeded + c.errored + c.canceled + c.expired
-}
-
 /// Both sections, each under its header, columns aligned across both.
 fn render(pending: &[Listed], ended: &[Listed], ended_total: usize) -> String {
     let rows: Vec<[String; 6]> = pending.iter().chain(ended).map(columns).collect();
@@ -288,7 +296,7 @@ fn columns(b: &Listed) -> [String; 6] {
 
 /// `2 succeeded, 1 errored`: the counts that are not zero, in a fixed order; `-` unknown.
 fn counts(c: Option<RequestCounts>) -> String {
-    let Some(c) = c.filter(|c| total(c) > 0) else {
+    let Some(c) = c.filter(|c| c.total() > 0) else {
         return "-".to_owned();
     };
     let parts = [

@@ -4,7 +4,8 @@
 //! continuation it belongs to. A re-run of the same command computes the same requests (a
 //! conversation's next request depends only on the job and the answers so far, which the
 //! re-run reads back from the same batches), so a request whose hash is recorded is not
-//! submitted again: its result is taken from the recorded batch.
+//! submitted again: its result is taken from the recorded batch. What a run is about to
+//! create is written first, as an intent (`batch_intent.rs`), which the record replaces.
 //!
 //! An item is *consumed* once its job's folder was written with a final status; a record
 //! whose items are all consumed moves to `OUT/.batches/ended/`, where `runner batches`
@@ -150,11 +151,16 @@ impl Journal {
         }
     }
 
+    /// `OUT/.batches`.
+    pub(super) fn dir(&self) -> &Utf8Path {
+        &self.dir
+    }
+
     fn ended_dir(&self) -> Utf8PathBuf {
         self.dir.join("ended")
     }
 
-    fn file_name(batch_id: &str) -> String {
+    pub(super) fn file_name(batch_id: &str) -> String {
         // Batch ids are the API's; keep only id characters in the file name.
         let safe: String = batch_id
             .chars()
@@ -167,9 +173,17 @@ impl Journal {
         self.dir.join(Self::file_name(batch_id))
     }
 
-    /// Records a created batch; must succeed before the batch is waited on.
+    /// Records a created batch; must succeed before the batch is waited on. Synced with
+    /// its folder: the record is what keeps a re-run from paying for the batch again.
     pub fn record(&self, record: &Record) -> std::io::Result<()> {
-        write(&self.path(&record.batch_id), record)
+        let bytes = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
+        crate::atomic::write_durable(&self.path(&record.batch_id), &bytes)
+    }
+
+    /// Forgets the record of a batch that turned out not to hold its items (one adopted
+    /// from an intent whose results named none of them).
+    pub fn forget(&self, batch_id: &str) {
+        remove(&self.path(batch_id));
     }
 
     /// Folds one run's use of a batch into its record; a record with every item consumed
@@ -177,7 +191,7 @@ impl Journal {
     /// `runner batches` lists them by creation, not by the order they were folded in).
     pub fn fold(&self, batch_id: &str, used: &Use, at: jiff::Timestamp) -> std::io::Result<()> {
         let path = self.path(batch_id);
-        let Some(mut record) = read(&path) else {
+        let Some(mut record) = read::<Record>(&path) else {
             return Ok(());
         };
         record.consumed.extend(used.consumed.iter().cloned());
@@ -252,7 +266,7 @@ impl Journal {
     /// listings below skip what they cannot read, which `runner batches` must not do
     /// silently for the whole folder.
     pub fn check_readable(&self) -> std::io::Result<()> {
-        for dir in [self.dir.clone(), self.ended_dir()] {
+        for dir in [self.dir.clone(), self.ended_dir(), self.dir.join("intents")] {
             match fs_err::read_dir(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
@@ -301,7 +315,7 @@ fn write(path: &Utf8Path, record: &Record) -> std::io::Result<()> {
     crate::atomic::write(path, &bytes)
 }
 
-fn read(path: &Utf8Path) -> Option<Record> {
+fn read<T: serde::de::DeserializeOwned>(path: &Utf8Path) -> Option<T> {
     let record = fs_err::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -317,18 +331,23 @@ fn remove(path: &Utf8Path) {
     }
 }
 
-/// The `*.json` records in `dir`, oldest first (by creation, then id).
-fn records_in(dir: &Utf8Path) -> Vec<Record> {
+/// The readable `*.json` files directly in `dir`, in no particular order.
+pub(super) fn json_in<T: serde::de::DeserializeOwned>(dir: &Utf8Path) -> Vec<T> {
     let Ok(entries) = fs_err::read_dir(dir) else {
         return Vec::new();
     };
-    let mut records: Vec<Record> = entries
+    entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| Utf8PathBuf::from_path_buf(e.path()).ok())
         .filter(|p| p.extension() == Some("json"))
         .filter_map(|p| read(&p))
-        .collect();
+        .collect()
+}
+
+/// The `*.json` records in `dir`, oldest first (by creation, then id).
+fn records_in(dir: &Utf8Path) -> Vec<Record> {
+    let mut records: Vec<Record> = json_in(dir);
     records.sort_by(|a, b| {
         (a.ended.as_ref().map(|e| e.at), a.created_at, &a.batch_id).cmp(&(
             b.ended.as_ref().map(|e| e.at),

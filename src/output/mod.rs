@@ -10,7 +10,7 @@
 //! A failed attempt never replaces a kept success (`attempts.rs`); every run's record also
 //! goes to `OUT/runs/<run-id>/` and old runs are pruned (`history.rs`); `junit.rs` writes
 //! `--junit`; `batch_journal.rs` keeps batch mode's record of the batches a run created
-//! (`OUT/.batches/`).
+//! (`OUT/.batches/`), and `batch_intent.rs` what it was about to create.
 //!
 //! Everything rendered comes from a server: any field may be missing or of an odd type,
 //! and rendering never panics on that; `markdown.rs` keeps server text from breaking the
@@ -21,6 +21,7 @@
 //! `runner report` renders both again.
 
 pub(crate) mod attempts;
+pub(crate) mod batch_intent;
 pub(crate) mod batch_journal;
 pub(crate) mod content_hash;
 pub(crate) mod explain;

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod batch;
+mod batch_create;
 mod batches_cmd;
 mod browser;
 mod budget;

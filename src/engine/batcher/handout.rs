@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::state::{Batcher, Pending, Tries, lock};
 use super::wait::{self, Poll};
@@ -143,6 +144,7 @@ impl Batcher {
         let batch_id = ended.id.as_str();
         let waiting = Mutex::new(waiting);
         let again = Mutex::new(Vec::new());
+        let named = AtomicBool::new(false);
         let hand = |custom_id: String, outcome: Option<ItemOutcome>, p: Pending| {
             let at = BatchRef {
                 batch_id: batch_id.to_owned(),
@@ -153,7 +155,7 @@ impl Batcher {
         let fetched = match ended.results_url.as_deref() {
             Some(url) => {
                 retry(&self.link.policy, |attempt| {
-                    let (waiting, hand) = (&waiting, &hand);
+                    let (waiting, hand, named) = (&waiting, &hand, &named);
                     async move {
                         self.link
                             .client
@@ -161,6 +163,7 @@ impl Batcher {
                                 // A retried call reads some lines again; they were handed out.
                                 let found = lock(waiting).remove(&r.custom_id);
                                 if let Some(p) = found {
+                                    named.store(true, Ordering::Relaxed);
                                     hand(r.custom_id, Some(r.outcome), p);
                                 }
                             })
@@ -180,6 +183,10 @@ impl Batcher {
         let left = waiting
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let unconfirmed = lock(&self.unconfirmed).remove(batch_id);
+        if unconfirmed && fetched.is_ok() && !named.into_inner() {
+            return self.disown(batch_id, left);
+        }
         match fetched {
             Err(gave_up) => fail_all(left.into_values(), &gave_up),
             Ok(()) => {
@@ -191,6 +198,19 @@ impl Batcher {
         again
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A batch adopted unconfirmed (`recover.rs`) whose results name none of its items was
+    /// not created from them: it is forgotten, and they are submitted again.
+    fn disown(&self, batch_id: &str, left: HashMap<String, Pending>) -> Vec<Pending> {
+        tracing::warn!(
+            batch_id,
+            requests = left.len(),
+            "this batch, taken for the one a lost create had made, holds none of its requests:              submitting them"
+        );
+        self.journal.forget(batch_id);
+        lock(&self.used).remove(batch_id);
+        left.into_values().collect()
     }
 
     /// Acts on one item's result (`None`: the batch's results lacked it); returns the

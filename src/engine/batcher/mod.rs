@@ -12,7 +12,10 @@
 //! require (100,000 requests or 256 MB, docs/api.md §5). Each batch is created and
 //! recorded (`submit.rs`) and polled (`wait.rs`); when it ends, its results (matched by
 //! `custom_id`, in any order) wake the jobs (`handout.rs`), whose next requests form the
-//! next round.
+//! next round. Before each create its intent is written (`output/batch_intent.rs`); a
+//! create that may have reached the API without answering, and every intent an earlier
+//! run left, is resolved by finding the batch the API made of it (`recover.rs`) before
+//! anything is submitted again.
 //!
 //! Item results: `succeeded` → the job goes on; `errored` with a transient error type →
 //! submitted again in the next round, up to `--max-attempts` submissions; any other
@@ -36,6 +39,7 @@
 
 mod deadline;
 mod handout;
+mod recover;
 mod rounds;
 mod state;
 mod submit;

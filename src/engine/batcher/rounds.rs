@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::state::{Batcher, Inner, Pending, Round, lock};
 use crate::api::batches as wire;
+use crate::api::retry::GaveUp;
+use crate::engine::answer::Answer;
 use crate::output::batch_journal::Recorded;
 
 /// A round's requests by where they go: recorded ones by (batch id, API version), each
@@ -21,6 +23,10 @@ impl Batcher {
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
     /// batches then stay with the API).
     pub async fn drive(self: Arc<Batcher>) {
+        tokio::select! {
+            () = self.recover_intents() => {}
+            () = self.link.cancel.cancelled() => return self.interrupted().await,
+        }
         if let Some(at) = self.deadline {
             let me = Arc::clone(&self);
             tokio::spawn(async move {
@@ -59,6 +65,7 @@ impl Batcher {
     /// Submits one round and hands out its results; returns the requests to submit again.
     async fn run_round(&self, round: Vec<Pending>) -> Vec<Pending> {
         let mut requeue = Vec::new();
+        let round = self.refuse_blocked(round);
         let (resumed, by_version) = sort_round(round, &mut lock(&self.recorded), |p| {
             (p.hash.as_str(), p.api_version.as_str())
         });
@@ -89,6 +96,22 @@ impl Batcher {
             requeue.extend(r);
         }
         requeue
+    }
+}
+
+impl Batcher {
+    /// Fails the requests an unresolved intent holds (`recover.rs`); returns the rest.
+    fn refuse_blocked(&self, round: Vec<Pending>) -> Vec<Pending> {
+        let blocked = lock(&self.blocked);
+        let (refused, rest): (Vec<Pending>, Vec<Pending>) = round
+            .into_iter()
+            .partition(|p| blocked.contains_key(&p.hash));
+        for p in refused {
+            let why = blocked.get(&p.hash).cloned().unwrap_or_default();
+            let error = crate::api::ApiError::local("POST /v1/messages/batches", why);
+            p.answer(Some(Answer::Failed(GaveUp { error, attempts: 0 })));
+        }
+        rest
     }
 }
 

@@ -3,7 +3,7 @@
 //! ([`Inner::take_round`], [`Inner::requeue`], [`Inner::pass_deadline`]) are plain
 //! methods, tested here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -84,7 +84,6 @@ pub(super) struct Inner<T = Pending> {
     /// Jobs that may still submit a request.
     pub(super) active: usize,
     pub(super) queue: Vec<T>,
-    pub(super) next_id: u64,
     /// Batches created and not yet handed out: (id, API version).
     pub(super) waiting: Vec<(String, String)>,
     /// `--batch-deadline` has passed: requests go online.
@@ -99,7 +98,6 @@ impl<T> Inner<T> {
         Inner {
             active,
             queue: Vec::new(),
-            next_id: 0,
             waiting: Vec::new(),
             past_deadline: false,
             budget_waiting: 0,
@@ -135,16 +133,6 @@ impl<T> Inner<T> {
         self.past_deadline = true;
         (std::mem::take(&mut self.queue), self.waiting.clone())
     }
-
-    /// A fresh `custom_id` for each of `n` items: unique within the run.
-    pub(super) fn custom_ids(&mut self, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|_| {
-                self.next_id += 1;
-                format!("req-{}", self.next_id)
-            })
-            .collect()
-    }
 }
 
 /// The round driver's shared state; see the module docs.
@@ -154,8 +142,15 @@ pub struct Batcher {
     pub(super) inner: Mutex<Inner>,
     pub(super) changed: Notify,
     pub(super) journal: Journal,
-    /// Requests recorded by an earlier run, by body hash (`output/batch_journal.rs`).
+    /// Requests recorded by an earlier run, by body hash (`output/batch_journal.rs`), and
+    /// those of batches found from its intents (`recover.rs`).
     pub(super) recorded: Mutex<HashMap<String, (Recorded, String)>>,
+    /// Batches adopted from an intent before they ended: their results must name its
+    /// items, or they were not created from it (`recover.rs`).
+    pub(super) unconfirmed: Mutex<HashSet<String>>,
+    /// Requests of an intent that could not be resolved, by body hash, with why: a batch
+    /// holding them may exist, so they are not submitted.
+    pub(super) blocked: Mutex<HashMap<String, String>>,
     pub(super) settings: BatchSettings,
     /// When `--batch-deadline` passes.
     pub(super) deadline: Option<tokio::time::Instant>,
@@ -208,6 +203,8 @@ impl Batcher {
             changed: Notify::new(),
             journal,
             recorded,
+            unconfirmed: Mutex::new(HashSet::new()),
+            blocked: Mutex::new(HashMap::new()),
             settings,
             deadline: settings.deadline.map(|d| tokio::time::Instant::now() + d),
             deadline_passed: CancellationToken::new(),
@@ -303,12 +300,5 @@ mod tests {
         assert!(inner.past_deadline && inner.queue.is_empty());
         assert_eq!(inner.requeue(vec!["late"]), ["late"], "past it, online too");
         assert!(inner.queue.is_empty());
-    }
-
-    #[test]
-    fn custom_ids_are_unique_across_batches() {
-        let mut inner: Inner<()> = Inner::new(1);
-        assert_eq!(inner.custom_ids(2), ["req-1", "req-2"]);
-        assert_eq!(inner.custom_ids(1), ["req-3"]);
     }
 }

@@ -1,17 +1,21 @@
 //! Submitting: a job's request queued for the next round ([`Batcher::submit`]), and one
-//! batch of a round created and recorded in the journal before it is polled, so a killed
+//! batch of a round created: its intent written before the create, its record once the
+//! create answers (or the batch is found, `recover.rs`), before it is polled, so a killed
 //! runner resumes it instead of paying for it twice.
 
-use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::recover::{Found, ambiguous};
 use super::state::{Batcher, Origin, Pending, Reply, Tries};
-use crate::api::batches::{self as wire, BatchRequest};
-use crate::api::retry::retry;
+use crate::api::batches::{self as wire, BatchInfo, BatchRequest};
+use crate::api::retry::{GaveUp, retry};
+use crate::api::{ApiError, ApiErrorKind};
 use crate::engine::answer::Answer;
-use crate::output::batch_journal::{Item, Record};
+use crate::output::batch_intent::{self, Intent};
+use crate::output::batch_journal::Item;
 
 impl Batcher {
     /// Queues one request for the next round and waits for its result. `hash` and `size`
@@ -48,8 +52,9 @@ impl Batcher {
         rx.await.unwrap_or(Some(Answer::Interrupted))
     }
 
-    /// Creates one batch of `items`, records it, waits for it and hands out its results;
-    /// returns the requests to submit again.
+    /// Creates one batch of `items` (its intent written first, its record once it is
+    /// known), waits for it and hands out its results; returns the requests to submit
+    /// again.
     pub(super) async fn run_batch(&self, version: &str, items: Vec<Pending>) -> Vec<Pending> {
         if self.past_deadline() {
             for p in items {
@@ -57,7 +62,17 @@ impl Batcher {
             }
             return Vec::new();
         }
-        let ids = self.with(|i| i.custom_ids(items.len()));
+        let nonce = batch_intent::nonce();
+        let ids = batch_intent::custom_ids(&nonce, items.len());
+        let intent = intent_of(nonce, version, &ids, &items);
+        // Before the create: a runner killed from here on finds the batch again.
+        if let Err(e) = self.journal.intend(&intent) {
+            let why = format!(
+                "cannot write the batch intent under OUT/.batches/intents ({e}); not creating                  a batch that a killed run could not find again"
+            );
+            fail_all(items, ApiError::local(CREATE, why));
+            return Vec::new();
+        }
         let requests: Vec<BatchRequest<'_>> = ids
             .iter()
             .zip(&items)
@@ -69,14 +84,58 @@ impl Batcher {
         let body = wire::CreateBody {
             requests: &requests,
         };
-        // A create that may have reached the API is not sent again: it could make a second
-        // batch of the same requests, paid twice. Only answers that say "not processed"
-        // (429, 529) are retried.
-        let created = retry(&self.link.policy, |attempt| {
-            let call = self.link.client.create_batch(version, &body, attempt);
+        let created = self.create(version, &body, &intent).await;
+        drop(requests);
+        match created {
+            Created::Batch { info, unconfirmed } => {
+                self.adopt(&intent, &info, unconfirmed);
+                drop(intent);
+                self.finish(version, &info.id, ids, items, false).await
+            }
+            Created::Refused(gave_up) => {
+                self.journal.settle(&intent);
+                for p in items {
+                    p.answer(Some(Answer::Failed(gave_up.clone())));
+                }
+                Vec::new()
+            }
+            Created::Unknown(why) => {
+                let why = format!(
+                    "{why}; not submitting these requests again, since that could pay for                      them twice: the next run looks for the batch first                      (OUT/.batches/intents/{}.json)",
+                    intent.nonce
+                );
+                tracing::error!("{why}");
+                fail_all(items, ApiError::local(CREATE, why));
+                Vec::new()
+            }
+        }
+    }
+
+    /// `POST /v1/messages/batches`, retried only when no batch can have come of an earlier
+    /// attempt: an answer that says it was not processed (429, 529) is retried; one that
+    /// may have reached the API (a dropped connection, a timeout, a 5xx, an unreadable
+    /// 200) is first looked for by listing (`recover.rs`) and retried only when the API
+    /// has no batch from it; any other answer is final.
+    async fn create(&self, version: &str, body: &wire::CreateBody<'_>, intent: &Intent) -> Created {
+        let reached = AtomicBool::new(false);
+        let tried = retry(&self.link.policy, |attempt| {
+            let reached = &reached;
             async move {
-                call.await.map_err(|mut e| {
-                    if !matches!(e.status(), Some(429 | 529)) {
+                if reached.load(Ordering::Relaxed)
+                    && let Some(known) = self.look_for(intent).await
+                {
+                    return Ok(known);
+                }
+                let call = self.link.client.create_batch(version, body, attempt).await;
+                call.map(|info| Created::Batch {
+                    info,
+                    unconfirmed: false,
+                })
+                .map_err(|mut e| {
+                    if may_have_reached(&e) {
+                        reached.store(true, Ordering::Relaxed);
+                        e.should_retry = Some(true);
+                    } else if !matches!(e.status(), Some(429 | 529)) {
                         e.should_retry = Some(false);
                     }
                     e
@@ -84,36 +143,73 @@ impl Batcher {
             }
         })
         .await;
-        drop(requests);
-        let batch = match created {
-            Ok(b) => b,
-            Err(gave_up) => {
-                for p in items {
-                    p.answer(Some(Answer::Failed(gave_up.clone())));
-                }
-                return Vec::new();
-            }
-        };
-        // Before anything else: a runner killed from here on resumes this batch.
-        let record = record_of(&batch.id, version, &ids, &items);
-        if let Err(e) = self.journal.record(&record) {
-            tracing::error!(
-                batch_id = batch.id,
-                "cannot record the batch under OUT/.batches ({e}); a re-run would submit its requests again"
-            );
+        match tried {
+            Ok(created) => created,
+            Err(gave_up) if reached.load(Ordering::Relaxed) => self
+                .look_for(intent)
+                .await
+                .unwrap_or(Created::Refused(gave_up)),
+            Err(gave_up) => Created::Refused(gave_up),
         }
-        drop(record);
-        self.finish(version, &batch.id, ids, items, false).await
+    }
+
+    /// After a create that may have reached the API: the batch it made, or why that cannot
+    /// be told; `None` when the API made none.
+    async fn look_for(&self, intent: &Intent) -> Option<Created> {
+        match self.find_created(intent).await {
+            Ok(Found::Batch { info, unconfirmed }) => {
+                tracing::warn!(
+                    batch_id = info.id,
+                    requests = intent.items.len(),
+                    "the batch create's answer was lost, but the API had created the batch:                      using it, not creating another"
+                );
+                Some(Created::Batch { info, unconfirmed })
+            }
+            Ok(Found::Nothing) => None,
+            Ok(Found::Ambiguous(ids)) => Some(Created::Unknown(ambiguous(&intent.nonce, &ids))),
+            Err(e) => Some(Created::Unknown(format!(
+                "the batch create may have reached the API, and listing the batches to find                  out failed ({e})"
+            ))),
+        }
     }
 }
 
-/// The journal's record of a batch just created: each `custom_id` with the hash of its
+const CREATE: &str = "POST /v1/messages/batches";
+
+/// How a batch create ended.
+enum Created {
+    /// Created (or found, `unconfirmed` as in [`Found::Batch`]).
+    Batch { info: BatchInfo, unconfirmed: bool },
+    /// Refused, or never reached the API: no batch exists.
+    Refused(GaveUp),
+    /// A batch may exist and the API could not say (why).
+    Unknown(String),
+}
+
+/// Whether a failed create may still have made a batch: anything but an answer that says
+/// it was refused or not processed.
+fn may_have_reached(e: &ApiError) -> bool {
+    match &e.kind {
+        ApiErrorKind::Transport(_) | ApiErrorKind::Decode { .. } => true,
+        ApiErrorKind::Status { status, .. } => *status == 408 || (*status >= 500 && *status != 529),
+        ApiErrorKind::Local(_) => false,
+    }
+}
+
+fn fail_all(items: Vec<Pending>, error: ApiError) {
+    let gave_up = GaveUp { error, attempts: 1 };
+    for p in items {
+        p.answer(Some(Answer::Failed(gave_up.clone())));
+    }
+}
+
+/// The intent of a batch about to be created: each `custom_id` with the hash of its
 /// request and the job, turn and continuation it belongs to.
-fn record_of(batch_id: &str, version: &str, ids: &[String], items: &[Pending]) -> Record {
-    Record {
-        batch_id: batch_id.to_owned(),
+fn intent_of(nonce: String, version: &str, ids: &[String], items: &[Pending]) -> Intent {
+    Intent {
+        nonce,
         api_version: version.to_owned(),
-        created_at: Some(jiff::Timestamp::now()),
+        at: jiff::Timestamp::now(),
         items: ids
             .iter()
             .zip(items)
@@ -125,8 +221,6 @@ fn record_of(batch_id: &str, version: &str, ids: &[String], items: &[Pending]) -
                 continuation: p.origin.continuation,
             })
             .collect(),
-        consumed: BTreeSet::new(),
-        ended: None,
     }
 }
 
@@ -137,7 +231,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_batch_is_recorded_item_by_item_with_its_request_and_origin() {
+    fn an_intent_names_each_item_with_its_request_and_origin() {
         let pending = |job: &str, turn, hash: &str| Pending {
             body: json!({}),
             hash: hash.into(),
@@ -152,14 +246,14 @@ mod tests {
             reply: oneshot::channel().0,
         };
         let items = [pending("m/a", 1, "h-a"), pending("m/b", 2, "h-b")];
-        let ids = ["req-1".to_owned(), "req-2".to_owned()];
-        let record = record_of("batch_1", "2023-06-01", &ids, &items);
+        let ids = batch_intent::custom_ids("n1", 2);
+        let intent = intent_of("n1".into(), "2023-06-01", &ids, &items);
         assert_eq!(
-            (record.batch_id.as_str(), record.api_version.as_str()),
-            ("batch_1", "2023-06-01")
+            (intent.nonce.as_str(), intent.api_version.as_str()),
+            ("n1", "2023-06-01")
         );
-        let want = [("req-1", "h-a", "m/a", 1), ("req-2", "h-b", "m/b", 2)];
-        let got: Vec<_> = record
+        let want = [("n1-1", "h-a", "m/a", 1), ("n1-2", "h-b", "m/b", 2)];
+        let got: Vec<_> = intent
             .items
             .iter()
             .map(|i| {
@@ -172,7 +266,40 @@ mod tests {
             })
             .collect();
         assert_eq!(got, want);
-        assert!(record.items.iter().all(|i| i.continuation == 1));
+        assert!(intent.items.iter().all(|i| i.continuation == 1));
+        let record = intent.record("batch_1", None);
+        assert_eq!(record.batch_id, "batch_1");
+        assert_eq!(record.items, intent.items);
         assert!(record.consumed.is_empty() && record.ended.is_none());
+    }
+
+    fn status(status: u16) -> ApiError {
+        ApiError {
+            endpoint: CREATE.into(),
+            kind: ApiErrorKind::Status {
+                status,
+                error_type: None,
+                error_code: None,
+                message: String::new(),
+            },
+            request_id: None,
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
+    #[test]
+    fn a_create_may_have_made_a_batch_unless_the_answer_says_it_did_not() {
+        let reached: Vec<u16> = [400, 401, 403, 404, 408, 413, 429, 500, 502, 503, 504, 529]
+            .into_iter()
+            .filter(|s| may_have_reached(&status(*s)))
+            .collect();
+        assert_eq!(reached, [408, 500, 502, 503, 504]);
+        let dropped = ApiError {
+            kind: ApiErrorKind::Transport("connection closed".into()),
+            ..status(0)
+        };
+        assert!(may_have_reached(&dropped));
+        assert!(!may_have_reached(&ApiError::local(CREATE, "x".into())));
     }
 }

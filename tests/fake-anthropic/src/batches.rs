@@ -449,8 +449,9 @@ fn scripted(shared: &Arc<Shared>, params: &Value) -> Option<Option<Value>> {
     }))
 }
 
-/// `GET /v1/messages/batches`: newest first, `limit` (1–1000, 20),
-/// `before_id`/`after_id`.
+/// `GET /v1/messages/batches`: newest first, `limit` (1–1000, 20); `after_id` pages
+/// toward older batches (the next page is `after_id` = `last_id`), `before_id` toward newer
+/// ones (the page just before that batch).
 fn list(shared: &Arc<Shared>, query: &str) -> Result<Value, ApiError> {
     let mut limit = 20usize;
     let mut before = None;
@@ -483,7 +484,18 @@ fn list(shared: &Arc<Shared>, query: &str) -> Result<Value, ApiError> {
             .and_then(|b| newest_first.iter().position(|x| &x.id == b))
             .unwrap_or(newest_first.len());
         let window = newest_first.get(start..end.max(start)).unwrap_or_default();
-        let page: Vec<Value> = window.iter().take(limit).map(|b| b.object()).collect();
+        // `before_id` pages toward newer batches: the `limit` just before it.
+        let skip = if before.is_some() && after.is_none() {
+            window.len().saturating_sub(limit)
+        } else {
+            0
+        };
+        let page: Vec<Value> = window
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|b| b.object())
+            .collect();
         json!({
             "data": page,
             "has_more": window.len() > limit,

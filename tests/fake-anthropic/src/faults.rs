@@ -94,6 +94,13 @@ pub enum Fault {
     Delay(Duration),
     /// Park until [`crate::FakeServer::release_held`], then handle normally.
     Hold,
+    /// Handle normally (a batch is created, a file stored), then close the connection
+    /// without writing the response: an answer lost on its way back, so the client
+    /// cannot tell whether its request took effect.
+    DropResponse,
+    /// Handle normally, then park the response until [`crate::FakeServer::release_held`]
+    /// (counted in `Stats::held`): the request took effect and the client has not heard.
+    HoldResponse,
     /// Answer 200 with exactly this body (`content-type: application/json`,
     /// whatever it holds), as a broken proxy or a server bug would: for testing
     /// what a client does with malformed JSON, missing fields or a lying size.
@@ -199,6 +206,8 @@ pub(crate) enum FaultSpec {
         ms: u64,
     },
     Hold,
+    DropResponse,
+    HoldResponse,
     RawBody {
         body: String,
     },
@@ -230,6 +239,8 @@ impl From<FaultSpec> for Fault {
             FaultSpec::ShortBody => Fault::ShortBody,
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
             FaultSpec::Hold => Fault::Hold,
+            FaultSpec::DropResponse => Fault::DropResponse,
+            FaultSpec::HoldResponse => Fault::HoldResponse,
             FaultSpec::RawBody { body } => Fault::RawBody(body),
         }
     }

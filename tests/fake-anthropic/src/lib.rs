@@ -300,7 +300,7 @@ impl FakeServer {
         self.shared.read(|s| s.ledger.clone())
     }
 
-    /// Lets every request parked by [`Fault::Hold`] go on.
+    /// Lets every request parked by [`Fault::Hold`] or [`Fault::HoldResponse`] go on.
     pub fn release_held(&self) {
         self.shared.release_held();
     }

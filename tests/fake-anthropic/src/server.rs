@@ -229,6 +229,7 @@ async fn process(
     } = arrival;
 
     let mut short_body = false;
+    let then = fault.clone();
     match fault {
         Some(Fault::DropConnection) => return None,
         Some(Fault::Status {
@@ -256,13 +257,8 @@ async fn process(
         }
         Some(Fault::ShortBody) => short_body = true,
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
-        Some(Fault::Hold) => {
-            let mut released = shared.release.subscribe();
-            shared.update(|s| s.stats.held += 1);
-            let _held = Held(shared.clone());
-            let _ = released.changed().await;
-        }
-        None => {}
+        Some(Fault::Hold) => park(shared).await,
+        Some(Fault::DropResponse | Fault::HoldResponse) | None => {}
     }
 
     let mut reply = match admission {
@@ -302,7 +298,22 @@ async fn process(
         let keep = reply.body.len() / 2;
         reply.body = reply.body.slice(..keep);
     }
-    Some(reply)
+    match then {
+        Some(Fault::DropResponse) => None,
+        Some(Fault::HoldResponse) => {
+            park(shared).await;
+            Some(reply)
+        }
+        _ => Some(reply),
+    }
+}
+
+/// Parks the request until [`crate::FakeServer::release_held`], counted in `Stats::held`.
+async fn park(shared: &Arc<Shared>) {
+    let mut released = shared.release.subscribe();
+    shared.update(|s| s.stats.held += 1);
+    let _held = Held(shared.clone());
+    let _ = released.changed().await;
 }
 
 async fn normal(

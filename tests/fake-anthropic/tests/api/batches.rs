@@ -97,3 +97,75 @@ fn cancel_before_processing_cancels_every_item_and_bad_custom_ids_are_rejected()
     );
     assert_eq!(status, 400);
 }
+
+#[test]
+fn a_create_whose_response_is_dropped_or_held_still_creates_the_batch() {
+    use fake_anthropic::{Endpoint, Fault};
+    let server = FakeServer::start();
+    let one =
+        || json!([{"custom_id": "a", "params": request("x", &[], "code_execution_20250825")}]);
+    server.push_faults(Endpoint::BatchCreate, [Fault::DropResponse]);
+    let dropped = authed(client().post(format!("{}/v1/messages/batches", server.base_url())))
+        .json(&json!({ "requests": one() }))
+        .send();
+    assert!(dropped.is_err(), "no response: {dropped:?}");
+    assert_eq!(server.stats().batches_created, 1, "yet the batch exists");
+
+    server.push_faults(Endpoint::BatchCreate, [Fault::HoldResponse]);
+    let base = server.base_url();
+    let held = std::thread::spawn(move || {
+        authed(client().post(format!("{base}/v1/messages/batches")))
+            .json(&json!({ "requests": one() }))
+            .send()
+            .unwrap()
+            .status()
+    });
+    assert!(server.wait_until(Duration::from_secs(10), |s| s.held == 1));
+    assert_eq!(
+        server.stats().batches_created,
+        2,
+        "created before it is held"
+    );
+    server.release_held();
+    assert_eq!(held.join().unwrap(), 200);
+    assert_eq!(server.stats().held, 0);
+}
+
+#[test]
+fn the_list_is_newest_first_and_pages_both_ways() {
+    let server = FakeServer::start();
+    let ids: Vec<String> = (0..5)
+        .map(|n| {
+            let params = request(&format!("x{n}"), &[], "code_execution_20250825");
+            let b = create(&server, json!([{"custom_id": "a", "params": params}]));
+            b["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let page = |query: &str| {
+        let (status, body) = get(&server, &format!("/v1/messages/batches?{query}"));
+        assert_eq!(status, 200, "{body}");
+        let got: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().to_owned())
+            .collect();
+        (got, body["has_more"].as_bool().unwrap(), body)
+    };
+    let (first, more, body) = page("limit=2");
+    assert_eq!(first, [ids[4].clone(), ids[3].clone()]);
+    assert!(more);
+    assert_eq!(body["last_id"], ids[3].as_str());
+    assert!(body["data"][0]["created_at"].is_string());
+    assert!(body["data"][0]["request_counts"]["processing"].is_u64());
+    let (next, _, _) = page(&format!("limit=2&after_id={}", ids[3]));
+    assert_eq!(next, [ids[2].clone(), ids[1].clone()]);
+    let (last, more, _) = page(&format!("limit=2&after_id={}", ids[1]));
+    assert_eq!((last, more), (vec![ids[0].clone()], false));
+    // `before_id`: the page just before that batch, toward the newer ones.
+    let (newer, more, _) = page(&format!("limit=2&before_id={}", ids[1]));
+    assert_eq!(newer, [ids[3].clone(), ids[2].clone()]);
+    assert!(more);
+    let (status, _) = get(&server, "/v1/messages/batches?limit=0");
+    assert_eq!(status, 400);
+}
