@@ -1,6 +1,10 @@
-//! The code's shape: no function in `src/` is longer than a screen or so, so each one can be
-//! read whole (docs/architecture.md, "Shape"). Reads the source as text laid out by rustfmt:
-//! a function runs from its `fn` line to the `}` at the same indentation.
+//! The code's shape (docs/architecture.md, "Shape"), read from the source as text laid out
+//! by rustfmt:
+//! - no function in `src/` is longer than a screen or so, so each one can be read whole (a
+//!   function runs from its `fn` line to the `}` at the same indentation);
+//! - a job's ending is a type (`JobEnd`): the error kinds that only say how a job ended
+//!   (`interrupted`, `not_started`) are made in one place, `JobLine::ended`, so no code
+//!   passes control flow through an error kind and decodes it back.
 
 use std::path::Path;
 
@@ -63,6 +67,32 @@ fn long_functions(path: &str, src: &str, max: usize) -> Vec<String> {
     errors
 }
 
+/// The error kinds that are endings, not errors, and the one file that may make them.
+const ENDING_KINDS: [&str; 2] = ["ErrorKind::Interrupted", "ErrorKind::NotStarted"];
+const ENDINGS_MADE_IN: &str = "src/output/outcome.rs";
+/// Where `ErrorKind` is defined (and spelled as it is written to job.json).
+const KINDS_DEFINED_IN: &str = "src/status.rs";
+
+/// Where `src` (the text of `path`) names an ending kind outside tests.
+fn ending_kinds_named(path: &str, src: &str) -> Vec<String> {
+    let test_file = path.contains("/tests/") || path.ends_with("/tests.rs");
+    if [ENDINGS_MADE_IN, KINDS_DEFINED_IN].contains(&path) || test_file {
+        return Vec::new();
+    }
+    let code = src.split("#[cfg(test)]").next().unwrap_or_default();
+    code.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter_map(|(i, line)| {
+            let kind = ENDING_KINDS.iter().find(|k| line.contains(*k))?;
+            Some(format!(
+                "{path}:{}: `{kind}` outside {ENDINGS_MADE_IN}: end the job with a `JobEnd`",
+                i + 1
+            ))
+        })
+        .collect()
+}
+
 #[test]
 fn the_checker_counts_from_fn_to_its_closing_brace() {
     let body = |n: usize| "    let x = 1;\n".repeat(n);
@@ -86,7 +116,21 @@ fn the_checker_counts_from_fn_to_its_closing_brace() {
 }
 
 #[test]
-fn no_function_in_src_is_over_80_lines() {
+fn the_ending_checker_skips_tests_comments_and_the_one_file() {
+    let src = "// ErrorKind::Interrupted in a comment\nlet k = ErrorKind::NotStarted;\n\
+               #[cfg(test)]\nmod tests { ErrorKind::Interrupted }\n";
+    assert_eq!(
+        ending_kinds_named("src/engine/job.rs", src),
+        [
+            "src/engine/job.rs:2: `ErrorKind::NotStarted` outside src/output/outcome.rs: end the job with a `JobEnd`"
+        ]
+    );
+    assert!(ending_kinds_named(ENDINGS_MADE_IN, src).is_empty());
+    assert!(ending_kinds_named("src/output/tests/ending.rs", src).is_empty());
+}
+
+#[test]
+fn no_function_in_src_is_over_80_lines_and_endings_are_typed() {
     fn read(dir: &Path, root: &Path, errors: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -96,6 +140,7 @@ fn no_function_in_src_is_over_80_lines() {
                 let rel = path.strip_prefix(root).unwrap().to_string_lossy();
                 let src = std::fs::read_to_string(&path).unwrap();
                 errors.extend(long_functions(&rel, &src, MAX_FN_LINES));
+                errors.extend(ending_kinds_named(&rel, &src));
             }
         }
     }
