@@ -30,6 +30,7 @@ mod plan;
 mod reliability;
 mod run;
 mod secrets;
+mod shape;
 mod snapshots_run;
 mod stops;
 mod today;
