@@ -393,22 +393,21 @@ mod tests {
         assert_eq!(ItemOutcome::from_wire(&json!({"type": "mystery"})), None);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn create_poll_and_stream_results_against_the_fake() {
+    fn client_of(fake: &fake_anthropic::FakeServer) -> crate::api::ApiClient {
         use crate::api::{ApiClient, ApiKey, Pacing, Timeouts};
-        let fake = fake_anthropic::FakeServer::start();
         let pacing = Pacing {
             messages: 4,
             files: 4,
             scale: 0.01,
         };
-        let client = ApiClient::new(
-            &fake.base_url(),
-            ApiKey::new("k".into()),
-            Timeouts::default(),
-            pacing,
-        )
-        .unwrap();
+        let key = ApiKey::new("k".into());
+        ApiClient::new(&fake.base_url(), key, Timeouts::default(), pacing).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn create_poll_and_stream_results_against_the_fake() {
+        let fake = fake_anthropic::FakeServer::start();
+        let client = client_of(&fake);
         let params = json!({"model": "claude-opus-4-8", "max_tokens": 100,
             "messages": [{"role": "user", "content": "hi\n@fake batch expired"}],
             "tools": [{"type": "code_execution_20250825", "name": "code_execution"}]});

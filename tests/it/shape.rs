@@ -1,4 +1,4 @@
-//! The code's shape (docs/architecture.md, "Shape"), read from the source as text laid out
+//! The code's shape (docs/architecture.md, "The shape"), read from the source as text laid out
 //! by rustfmt:
 //! - no function in `src/` is longer than a screen or so, so each one can be read whole (a
 //!   function runs from its `fn` line to the `}` at the same indentation);
