@@ -382,6 +382,16 @@ pub fn service_tier(body: &Value) -> Option<&str> {
     body["usage"]["service_tier"].as_str()
 }
 
+/// The container a request body names (`message_body`), if any.
+pub fn named_container(body: &Value) -> Option<&str> {
+    body["container"].as_str()
+}
+
+/// When a response's container expires (`container.expires_at`, RFC 3339), if it says.
+pub fn container_expires_at(body: &Value) -> Option<jiff::Timestamp> {
+    body["container"]["expires_at"].as_str()?.parse().ok()
+}
+
 /// What the runner needs from a response.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reply<'a> {
@@ -461,6 +471,21 @@ mod tests {
             {"type": "mystery_block", "content": {"type": "bash_code_execution_result", "content": [{"file_id": "file_3"}]}}
         ]);
         assert_eq!(generated_file_ids(&content), ["file_1", "file_2", "file_3"]);
+    }
+
+    #[test]
+    fn reads_a_containers_expiry_and_the_container_a_body_names() {
+        let reply = json!({"container": {"id": "c1", "expires_at": "2026-11-21T05:41:59.946777Z"}});
+        let at = container_expires_at(&reply).unwrap();
+        assert_eq!(at.to_string(), "2026-11-21T05:41:59.946777Z");
+        assert_eq!(
+            container_expires_at(&json!({"container": {"expires_at": "soon"}})),
+            None
+        );
+        assert_eq!(container_expires_at(&json!({"container": "c2"})), None);
+        let body = message_body(&json!({"model": "m"}), &[], Some("c1"));
+        assert_eq!(named_container(&body), Some("c1"));
+        assert_eq!(named_container(&message_body(&json!({}), &[], None)), None);
     }
 
     #[test]

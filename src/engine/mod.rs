@@ -45,6 +45,7 @@
 mod answer;
 pub(crate) mod batcher;
 pub(crate) mod budget;
+mod container;
 pub(crate) mod conversation;
 mod ctx;
 mod deliverables;

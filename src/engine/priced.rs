@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::answer::Answer;
 use super::batcher::Origin;
 use super::budget::Reservation;
+use super::container;
 use super::ctx::Ctx;
 use super::halt::HaltKind;
 use crate::api::gates::TokenEstimate;
@@ -31,6 +32,8 @@ pub struct Previous {
     /// The answered request's body size, and its `usage` input (every category) plus
     /// output tokens.
     counted: Option<(usize, u64)>,
+    /// When the container of the latest answer that named one expires (`container.rs`).
+    container_expires: Option<jiff::Timestamp>,
 }
 
 /// Tokens a request may add beyond the bytes it appends to the previous one: the API's
@@ -52,7 +55,10 @@ impl Previous {
         }
     }
 
-    fn answered(&mut self, size: usize, usage: &Usage) {
+    fn answered(&mut self, size: usize, usage: &Usage, body: &Value) {
+        if let Some(at) = wire::container_expires_at(body) {
+            self.container_expires = Some(at);
+        }
         let tokens = usage
             .input_tokens
             .saturating_add(usage.cache_creation_input_tokens)
@@ -210,6 +216,7 @@ async fn send_online(
         Err(sent) => return sent,
     };
     let estimate = pacing(job, previous, size);
+    let expires = previous.container_expires;
     let not_retried: Mutex<Option<Answer>> = Mutex::new(None);
     let lost = AtomicBool::new(false);
     let api_version = job.settings.api_version.as_str();
@@ -235,7 +242,8 @@ async fn send_online(
             let answer = ctx
                 .client
                 .create_message(api_version, body, estimate, attempt)
-                .await;
+                .await
+                .map_err(|e| container::expired_on_500(e, body, expires, jiff::Timestamp::now()));
             if answer
                 .as_ref()
                 .is_err_and(|e| matches!(e.kind, ApiErrorKind::Transport(_)))
@@ -279,7 +287,7 @@ fn settle(
                 job.cache,
             );
             check_bound(ctx, job, &usage, cost.usd, reservation.amount());
-            previous.answered(size, &usage);
+            previous.answered(size, &usage, &answer.body);
             reservation.settle(cost.usd);
             Answer::Replied(answer)
         }

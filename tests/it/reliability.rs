@@ -264,6 +264,31 @@ fn an_expired_container_fails_the_follow_up_clearly_and_never_loops() {
 }
 
 #[test]
+fn an_expired_container_reported_as_a_500_fails_at_once_instead_of_retrying() {
+    // Every container expires as its answer is sent: the follow-up names one whose expiry,
+    // as the first answer gave it, has passed.
+    let fake = FakeServer::start_with(Config {
+        container_ttl: Some(Duration::ZERO),
+        expired_container_500: true,
+        ..Config::default()
+    });
+    let sb = Sandbox::with_manifest("  - name: j\n    prompt: first\n    follow_up: [second]\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
+    let job = sb.read_json("out/m/j/job.json");
+    assert_eq!(job["error"]["kind"], "api");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 500") && message.contains("expired at"),
+        "{message}"
+    );
+    assert_eq!(
+        fake.stats().requests["messages"],
+        2,
+        "the first turn, and the follow-up once: a 500 naming an expired container is final"
+    );
+}
+
+#[test]
 fn a_second_signal_stops_at_once_and_nothing_is_half_written() {
     let fake = FakeServer::start();
     let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n");

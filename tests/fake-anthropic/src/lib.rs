@@ -70,6 +70,10 @@ pub struct Config {
     pub max_upload_bytes: Option<u64>,
     /// Rolling container lifetime after each use; default 1 hour.
     pub container_ttl: Option<Duration>,
+    /// Answer a request naming an expired container with an untyped `500 api_error`
+    /// instead of the default 400 (the real status is UNCONFIRMED, docs/api.md §3.6; a
+    /// strict stand-in of the API answered 500).
+    pub expired_container_500: bool,
     /// Input and output tokens-per-window limits on Messages (REFERENCE §11); every
     /// Messages response then carries `anthropic-ratelimit-{input,output}-tokens-*`.
     pub token_limit: Option<TokenLimit>,

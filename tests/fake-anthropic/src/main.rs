@@ -55,6 +55,9 @@ struct Args {
     /// Requests continuing a container's conversation must be strictly append-only.
     #[arg(long)]
     strict_prefix: bool,
+    /// Answer a request naming an expired container with a bare 500 instead of a 400.
+    #[arg(long)]
+    expired_container_500: bool,
 }
 
 #[expect(
@@ -75,6 +78,7 @@ fn main() -> std::io::Result<()> {
         random_overload: args.overload.map(|p| (p, args.seed)),
         max_upload_bytes: args.max_upload_bytes,
         container_ttl: args.container_ttl_secs.map(Duration::from_secs),
+        expired_container_500: args.expired_container_500,
         token_limit: args.input_tpm.map(|input| TokenLimit {
             input,
             output: args.output_tpm.unwrap_or(u64::from(u32::MAX)),

@@ -189,6 +189,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
             new_container_id,
             ttl,
             continuation > 0,
+            ctx.shared.config.expired_container_500,
         )
     })?;
 
@@ -498,6 +499,7 @@ fn place(
     new_id: String,
     ttl: std::time::Duration,
     is_continuation: bool,
+    expired_as_500: bool,
 ) -> Result<Placed, ApiError> {
     let now = Timestamp::now();
     let mut uploads = Vec::new();
@@ -521,6 +523,10 @@ fn place(
                     return Err(ApiError::invalid(format!(
                         "container `{id}` was not found."
                     )));
+                }
+                // The same refusal, as an API that reports it as an internal error would.
+                Some(c) if c.expires_at <= now && expired_as_500 => {
+                    return Err(ApiError::new(500, "Internal server error"));
                 }
                 Some(c) if c.expires_at <= now => {
                     return Err(ApiError::invalid(format!(
