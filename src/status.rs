@@ -75,6 +75,9 @@ pub enum ErrorKind {
     Budget,
     /// Batch mode: a request expired in Message Batches twice.
     BatchExpired,
+    /// One of the job's Agent Skills could not be uploaded, or the API refused one
+    /// (missing, undecryptable, a bad version, or skills in a batch).
+    Skill,
 }
 
 impl ErrorKind {
@@ -101,6 +104,7 @@ impl ErrorKind {
             ErrorKind::NotStarted => "not_started",
             ErrorKind::Budget => "budget",
             ErrorKind::BatchExpired => "batch_expired",
+            ErrorKind::Skill => "skill",
         }
     }
 }
@@ -138,6 +142,7 @@ mod tests {
             ErrorKind::NotStarted,
             ErrorKind::Budget,
             ErrorKind::BatchExpired,
+            ErrorKind::Skill,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

@@ -64,3 +64,52 @@ pub fn bad_file_name(name: &str) -> Option<String> {
     }
     None
 }
+
+/// Anthropic's own skills as of 2026-12 (docs/api.md §14.1): the names `skills:` reads as
+/// Anthropic skills when written bare. Any other Anthropic skill is written
+/// `{ anthropic: ID }`, which is sent as written, so a new one needs no release.
+pub const ANTHROPIC_SKILLS: [&str; 4] = ["xlsx", "pptx", "docx", "pdf"];
+
+/// At most this many skills in one request's container (docs/api.md §14.1).
+pub const MAX_SKILLS: usize = 8;
+
+/// A custom skill's upload: at most 30 MB, read as 30,000,000 bytes (docs/api.md §14.2).
+pub const MAX_SKILL_BYTES: u64 = 30 * 1000 * 1000;
+
+/// The file every skill folder holds at its top, with the frontmatter (docs/api.md §14.2).
+pub const SKILL_FILE: &str = "SKILL.md";
+
+/// The frontmatter `name` rules (docs/api.md §14.2): 1–64 characters, lowercase letters,
+/// digits and hyphens, neither "anthropic" nor "claude" in it. `Some(reason)` when broken.
+pub fn bad_skill_name(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len == 0 || len > 64 {
+        return Some(format!("{len} characters, expected 1 to 64"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "it contains `{c}`; only lowercase letters, digits and hyphens are allowed"
+        ));
+    }
+    ["anthropic", "claude"]
+        .into_iter()
+        .find(|w| name.contains(w))
+        .map(|w| format!("it contains the reserved word `{w}`"))
+}
+
+/// The frontmatter `description` rules (docs/api.md §14.2): 1–1024 characters, no XML
+/// tags. `Some(reason)` when broken.
+pub fn bad_skill_description(description: &str) -> Option<String> {
+    let len = description.chars().count();
+    if description.trim().is_empty() || len > 1024 {
+        return Some(format!("{len} characters, expected 1 to 1024"));
+    }
+    let tag = description.match_indices('<').any(|(at, _)| {
+        let rest = &description[at + 1..];
+        rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') && rest.contains('>')
+    });
+    tag.then(|| "it contains an XML tag".to_owned())
+}

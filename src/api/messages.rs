@@ -362,8 +362,8 @@ pub fn assistant_turn(content: &Value) -> Value {
 pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>) -> Value {
     let mut body = params.clone();
     body["messages"] = Value::Array(messages.to_vec());
-    if let Some(id) = container {
-        body["container"] = json!(id);
+    if let Some(field) = super::container::request_field(params, container) {
+        body["container"] = field;
     }
     body
 }
@@ -384,7 +384,7 @@ pub fn service_tier(body: &Value) -> Option<&str> {
 
 /// The container a request body names (`message_body`), if any.
 pub fn named_container(body: &Value) -> Option<&str> {
-    body["container"].as_str()
+    super::container::named(body)
 }
 
 /// When a response's container expires (`container.expires_at`, RFC 3339), if it says.

@@ -9,6 +9,7 @@
 pub(crate) mod batches;
 pub(crate) mod capabilities;
 pub(crate) mod client;
+pub(crate) mod container;
 pub(crate) mod error;
 pub(crate) mod facts;
 pub(crate) mod files;
@@ -21,6 +22,7 @@ pub(crate) mod models;
 pub(crate) mod preflight;
 pub(crate) mod prices;
 pub(crate) mod retry;
+pub(crate) mod skills;
 
 pub(crate) use client::{ApiClient, Pacing, Timeouts};
 pub(crate) use error::{ApiError, ApiErrorKind};

@@ -26,6 +26,7 @@ use crate::plan::request::files_api_version;
 use crate::plan::{Plan, PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
+use crate::store::skill_cache::SkillCache;
 use crate::store::upload_cache::UploadCache;
 use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
@@ -256,6 +257,7 @@ async fn run_engine(
     model_check::online(&client, run.state, &uses, &files_version, policy, display).await?;
     client.set_reporter(&reporter);
     let cache = UploadCache::for_api(run.state, client.base_url(), client.key_fingerprint());
+    let skill_cache = SkillCache::for_api(run.state, client.base_url(), client.key_fingerprint());
     let start = Start {
         client,
         files_version,
@@ -263,6 +265,7 @@ async fn run_engine(
         cancel,
         attempts_root: run.attempts_root,
         settings: config.engine,
+        skill_cache,
     };
     Ok(engine::run(start, cache, run.needed, run.to_run, &config.out).await?)
 }

@@ -16,6 +16,7 @@ use super::deliverables::Check;
 use super::priced::{self, Previous};
 use crate::api::ApiErrorKind;
 use crate::api::batches::BatchRef;
+use crate::api::container::{self, WireSkill};
 use crate::api::messages::{self as wire, MessageResponse, Usage};
 use crate::output::outcome::{Exchange, HaltKind, HaltReason, JobEnd, JobError};
 use crate::plan::PlannedJob;
@@ -74,17 +75,29 @@ struct Talk<'a> {
     previous: Previous,
 }
 
+/// What a job's container gets: the file ids of its inputs (first turn), and the skills
+/// every request loads (docs/api.md §14.1).
+#[derive(Clone, Copy, Debug)]
+pub struct Attached<'a> {
+    pub file_ids: &'a [String],
+    pub skills: &'a [WireSkill],
+}
+
 /// `max_files` is `--max-files`, which bounds the deliverables check too.
 /// `deadline` is when the manifest's `timeout` runs out: the request then in flight is
 /// abandoned and the job fails with kind `timeout`, keeping every exchange so far.
 pub async fn converse(
     ctx: &Ctx,
     job: &PlannedJob,
-    file_ids: &[String],
+    attached: Attached<'_>,
     max_files: usize,
     deadline: Option<tokio::time::Instant>,
 ) -> Conversation {
     let mut conv = Conversation::unsent(job, JobEnd::Succeeded);
+    // Every request of the job carries the same skills list: the container's skills
+    // cannot change, and the cache and the thinking prefix depend on it (docs/api.md §14.1).
+    conv.request = container::with_skills(conv.request, attached.skills);
+    let file_ids = attached.file_ids;
     conv.deliverables = Check::new(job, max_files);
     let mut talk = Talk {
         ctx,
@@ -200,12 +213,23 @@ fn reply_or_end(
                     conv.exchanges.push(exchange(at, &id, None, &raw, None));
                     ErrorKind::InvalidResponse
                 }
+                _ if container::carries_skills(&conv.request)
+                    && crate::api::skills::is_skill_error(&gave_up.error) =>
+                {
+                    ErrorKind::Skill
+                }
                 _ => ErrorKind::Api,
             };
             conv.failed_status = gave_up.error.status();
+            let mut message = gave_up.to_string();
+            if kind == ErrorKind::Skill && ctx.batcher.is_some() {
+                message.push_str(
+                    "; if the API does not take skills in Message Batches, run this job without `--batch`",
+                );
+            }
             JobEnd::Failed(JobError {
                 kind,
-                message: gave_up.to_string(),
+                message,
                 request_id: gave_up.error.request_id.clone(),
             })
         }

@@ -58,6 +58,8 @@ pub struct Start {
     /// `OUT/runs/<run-id>` (docs/output.md, "Run history").
     pub attempts_root: Utf8PathBuf,
     pub settings: Settings,
+    /// Which custom skill folders this runner uploaded, for this API and key.
+    pub skill_cache: crate::store::skill_cache::SkillCache,
 }
 
 /// What every task of a run shares.
@@ -75,6 +77,8 @@ pub struct Ctx {
     pub budget: Budget,
     /// Batch mode: where requests go instead of `POST /v1/messages`.
     pub batcher: Option<Arc<Batcher>>,
+    /// The run's custom skill folders, each uploaded once (`skills.rs`).
+    pub skills: super::skills::Skills,
 }
 
 impl Ctx {
@@ -103,6 +107,7 @@ impl Ctx {
             attempts_root: start.attempts_root,
             budget,
             batcher,
+            skills: super::skills::Skills::new(start.skill_cache),
         }
     }
 

@@ -7,7 +7,7 @@ use camino::Utf8Path;
 use tokio::sync::Semaphore;
 
 use super::batcher::Batcher;
-use super::conversation::{self, Conversation};
+use super::conversation::{self, Attached, Conversation};
 use super::ctx::Ctx;
 use super::downloads;
 use super::uploads::{UploadResult, Uploads};
@@ -117,8 +117,16 @@ async fn talk(
         .timeout
         .filter(|_| ctx.batcher.is_none())
         .map(|t| tokio::time::Instant::now() + t);
+    let skills = match ctx.skills.wire(ctx, job).await {
+        Ok(skills) => skills,
+        Err(error) => return (Conversation::unsent(job, JobEnd::Failed(error)), file_ids),
+    };
     let max_files = ctx.settings.limits.max_files;
-    let first = conversation::converse(ctx, job, &file_ids, max_files, deadline).await;
+    let attached = Attached {
+        file_ids: &file_ids,
+        skills: &skills,
+    };
+    let first = conversation::converse(ctx, job, attached, max_files, deadline).await;
     if first.first_request_not_found()
         && refresh_lost_inputs(ctx, uploads, job, &mut file_ids).await
     {
@@ -126,7 +134,11 @@ async fn talk(
             job = job.id,
             "an attached file was gone; uploaded it again, retrying the job once"
         );
-        let again = conversation::converse(ctx, job, &file_ids, max_files, deadline).await;
+        let attached = Attached {
+            file_ids: &file_ids,
+            skills: &skills,
+        };
+        let again = conversation::converse(ctx, job, attached, max_files, deadline).await;
         return (again, file_ids);
     }
     (first, file_ids)

@@ -54,6 +54,7 @@ pub(crate) mod downloads;
 pub(crate) mod halt;
 mod job;
 mod priced;
+mod skills;
 pub(crate) mod uploads;
 
 pub(crate) use batcher::BatchSettings;

@@ -8,6 +8,8 @@
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
 //! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
 //! - `money.rs`: each job's prices (`pricing:`) and prompt caching (`cache:`);
+//! - `skills.rs`: `skills:` entries, with `skill_spec.rs` (as written) and
+//!   `skill_folder.rs` (a custom skill folder read and checked);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
@@ -24,6 +26,9 @@ mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;
+mod skill_folder;
+pub(crate) mod skill_spec;
+pub(crate) mod skills;
 pub(crate) mod template;
 #[cfg(test)]
 mod tests;
@@ -35,6 +40,7 @@ use camino::Utf8PathBuf;
 pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
 pub(crate) use resolve::{Job, RequestSettings, SettingSpans};
+pub(crate) use skills::{Skill, SkillFolder};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.
 #[derive(Debug)]

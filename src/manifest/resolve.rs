@@ -100,6 +100,8 @@ pub struct Job {
     /// so neither is in `settings` (which the fingerprint hashes).
     pub prices: ModelPrices,
     pub cache: CacheTtl,
+    /// The Agent Skills its container loads (docs/manifest.md "Skills").
+    pub skills: Vec<super::skills::Skill>,
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
@@ -146,6 +148,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
     let mut expander = Expander::default();
+    let mut folders = super::skills::Folders::new();
     let mut stems: BTreeMap<String, Utf8PathBuf> = BTreeMap::new();
 
     for path in paths {
@@ -193,6 +196,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
                     file: path,
                     base: manifest_dir(path),
                     expander: &mut expander,
+                    folders: &mut folders,
                     diags: &mut diags,
                     entries: &mut entries,
                 };
@@ -236,6 +240,7 @@ pub(super) struct Ctx<'a> {
     pub(super) file: &'a Utf8Path,
     pub(super) base: Utf8PathBuf,
     pub(super) expander: &'a mut Expander,
+    pub(super) folders: &'a mut super::skills::Folders,
     pub(super) diags: &'a mut Vec<Diagnostic>,
     pub(super) entries: &'a mut Vec<EntrySpan>,
 }
@@ -330,6 +335,7 @@ impl Ctx<'_> {
         let settings = self.settings(spec, defaults);
         let money = self.money(spec, defaults);
         let at = self.spans(spec, defaults);
+        let skills = self.skills(spec, defaults);
         self.one_prompt(spec);
         let matches = self.for_each(spec);
         if self.diags.len() > before {
@@ -374,6 +380,7 @@ impl Ctx<'_> {
                 prices: money.prices.clone(),
                 cache: money.cache,
                 at: at.clone(),
+                skills: skills.clone(),
             });
         }
         jobs

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_saphyr::{Error as YamlError, Spanned};
 
 use super::diagnostic::{Diagnostic, Pos, did_you_mean};
+use super::skill_spec::{SkillSchema, SkillSpec};
 
 /// A manifest file as written.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -93,6 +94,11 @@ pub struct Settings {
     /// Prompt caching: `5m` (default), `1h` or `off`.
     #[schemars(with = "Option<String>")]
     pub cache: Option<Spanned<String>>,
+    /// Agent Skills loaded into the job's container, at most 8: `xlsx`, `pptx`, `docx`,
+    /// `pdf`, a custom skill id `skill_…`, a folder with a `SKILL.md`, or
+    /// `{ anthropic: xlsx, version: "20251013" }` / `{ id: skill_…, version: latest }`.
+    #[schemars(with = "Option<Vec<SkillSchema>>")]
+    pub skills: Option<Vec<Spanned<SkillSpec>>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
@@ -177,6 +183,11 @@ pub struct JobSpec {
     /// Prompt caching: `5m` (default), `1h` or `off`.
     #[schemars(with = "Option<String>")]
     pub cache: Option<Spanned<String>>,
+    /// Agent Skills loaded into the job's container, at most 8: `xlsx`, `pptx`, `docx`,
+    /// `pdf`, a custom skill id `skill_…`, a folder with a `SKILL.md`, or
+    /// `{ anthropic: xlsx, version: "20251013" }` / `{ id: skill_…, version: latest }`.
+    #[schemars(with = "Option<Vec<SkillSchema>>")]
+    pub skills: Option<Vec<Spanned<SkillSpec>>>,
 }
 
 /// How an `expect:` entry looks, for the JSON Schema only (the loader reads [`ExpectSpec`]

@@ -53,6 +53,13 @@ pub enum Change {
     Turn {
         turn: usize,
     },
+    /// A skill added, removed, or loaded at another version: `was` and `now` are its
+    /// version as written, or for a folder its content hash; absent when not loaded.
+    Skill {
+        name: String,
+        was: Option<String>,
+        now: Option<String>,
+    },
     /// Every part is equal, yet the fingerprint differs: the runner hashes differently now.
     FingerprintScheme {
         was_runner: Value,
@@ -132,6 +139,54 @@ fn changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
         }
     }
     changes.extend(input_changes(job, prev));
+    changes.extend(skill_changes(job, prev));
+    changes
+}
+
+/// Skills by (source, id or folder name), each with its version or content hash, so a
+/// folder whose content changed shows as that skill changed.
+fn skill_changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
+    let was: Vec<(String, String, String)> = prev
+        .skills
+        .iter()
+        .map(|s| match (&s.name, &s.blake3) {
+            (Some(name), Some(hash)) => (s.source.clone(), name.clone(), hash.clone()),
+            _ => (s.source.clone(), s.skill_id.clone(), s.version.clone()),
+        })
+        .collect();
+    let now: Vec<(String, String, String)> = job
+        .skills
+        .iter()
+        .map(|s| {
+            let (source, id, version) = s.key();
+            (source.to_owned(), id.to_owned(), version.to_owned())
+        })
+        .collect();
+    let find = |list: &[(String, String, String)], source: &str, id: &str| {
+        list.iter()
+            .find(|(s, i, _)| s == source && i == id)
+            .map(|(_, _, v)| v.clone())
+    };
+    let mut changes = Vec::new();
+    for (source, id, version) in &now {
+        let before = find(&was, source, id);
+        if before.as_ref() != Some(version) {
+            changes.push(Change::Skill {
+                name: id.clone(),
+                was: before,
+                now: Some(version.clone()),
+            });
+        }
+    }
+    for (source, id, version) in &was {
+        if find(&now, source, id).is_none() {
+            changes.push(Change::Skill {
+                name: id.clone(),
+                was: Some(version.clone()),
+                now: None,
+            });
+        }
+    }
     changes
 }
 
@@ -229,6 +284,11 @@ pub fn describe(change: &Change) -> String {
         Change::Setting { name, was, now } => {
             format!("setting {name}: {} → {}", plain(was), plain(now))
         }
+        Change::Skill { name, was, now } => match (was, now) {
+            (None, _) => format!("skill {name} added"),
+            (_, None) => format!("skill {name} removed"),
+            _ => format!("skill {name} changed: {} → {}", short(was), short(now)),
+        },
         Change::System => "system prompt changed".to_owned(),
         Change::Turn { turn: 1 } => "prompt text changed".to_owned(),
         Change::Turn { turn } => format!("follow-up turn {turn} changed"),

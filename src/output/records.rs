@@ -97,6 +97,9 @@ pub struct JobRecord<'a> {
     pub finished_at: Option<jiff::Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runner_version: Option<Cow<'a, str>>,
+    /// The Agent Skills the job's container loaded (docs/output.md §2.11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<super::skill_records::SkillRecord>,
 }
 
 /// A part of the record no reader takes apart: written from the runner's own type, read
@@ -306,6 +309,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         started_at: Some(outcome.started_at),
         finished_at: Some(outcome.finished_at),
         runner_version: Some(env!("CARGO_PKG_VERSION").into()),
+        skills: super::skill_records::of(outcome),
     }
 }
 

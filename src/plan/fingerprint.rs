@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::PlannedInput;
-use crate::manifest::{Deliverables, RequestSettings};
+use crate::manifest::{Deliverables, RequestSettings, Skill};
 
 /// Bumped whenever what the runner sends for the same manifest changes (e.g. the system
 /// prompt addition), so old results are not mistaken for fresh.
@@ -20,6 +20,7 @@ pub fn fingerprint(
     turns: &[String],
     inputs: &[PlannedInput],
     deliverables: Option<&Deliverables>,
+    skills: &[Skill],
 ) -> String {
     #[derive(Serialize)]
     struct Canonical<'a> {
@@ -32,6 +33,10 @@ pub fn fingerprint(
         // before deliverables existed, so they are not re-run.
         #[serde(skip_serializing_if = "Option::is_none")]
         deliverables: Option<&'a Deliverables>,
+        // Absent without skills, for the same reason. Each is (source, id or folder
+        // name, version as written or the folder's content hash): never a server id.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        skills: Vec<(&'a str, &'a str, &'a str)>,
     }
     let canonical = Canonical {
         scheme: FINGERPRINT_SCHEME,
@@ -43,6 +48,7 @@ pub fn fingerprint(
             .map(|i| (i.name.as_str(), i.blake3.as_str()))
             .collect(),
         deliverables,
+        skills: skills.iter().map(Skill::key).collect(),
     };
     // Serialising plain structs, strings and numbers cannot fail.
     let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
@@ -77,7 +83,7 @@ mod tests {
     #[test]
     fn a_job_without_expect_keeps_its_fingerprint() {
         let turns = ["hi".to_owned()];
-        let got = fingerprint(&settings(), "sys", &turns, &[], None);
+        let got = fingerprint(&settings(), "sys", &turns, &[], None, &[]);
         let old = serde_json::json!({
             "scheme": 1, "settings": settings(), "system": "sys", "turns": turns, "inputs": []
         });
@@ -99,7 +105,7 @@ mod tests {
             }],
             repair_turns,
         };
-        let f = |d: Option<&Deliverables>| fingerprint(&settings(), "sys", &turns, &[], d);
+        let f = |d: Option<&Deliverables>| fingerprint(&settings(), "sys", &turns, &[], d, &[]);
         let all = [
             f(None),
             f(Some(&d("a.md", 1))),
@@ -111,5 +117,44 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
+    }
+
+    #[test]
+    fn each_skill_changes_the_fingerprint_and_a_folder_counts_by_content() {
+        let turns = ["hi".to_owned()];
+        let folder = |blake3: &str, shown: &str| {
+            Skill::Folder(crate::manifest::SkillFolder {
+                folder: shown.into(),
+                dir: "/x".into(),
+                name: "house".into(),
+                description: "d".into(),
+                blake3: blake3.into(),
+                size: 1,
+                files: vec![],
+            })
+        };
+        let xlsx = |v: &str| Skill::Anthropic {
+            skill_id: "xlsx".into(),
+            version: v.into(),
+        };
+        let f = |skills: &[Skill]| fingerprint(&settings(), "sys", &turns, &[], None, skills);
+        assert_eq!(f(&[]), fingerprint(&settings(), "sys", &turns, &[], None, &[]));
+        let all = [
+            f(&[]),
+            f(&[xlsx("latest")]),
+            f(&[xlsx("20251013")]),
+            f(&[folder("aa", "skills/house")]),
+            f(&[folder("ab", "skills/house")]),
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            f(&[folder("aa", "skills/house")]),
+            f(&[folder("aa", "../elsewhere/house")]),
+            "moving a folder does not make its jobs stale"
+        );
     }
 }

@@ -29,7 +29,7 @@ use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
 use crate::api::prices::{ModelPrices, PriceRow, Rates};
-use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans};
+use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans, Skill};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -68,6 +68,9 @@ pub struct PlannedJob {
     /// Prompt caching (`cache:`); not in the fingerprint: it changes the bill, not the
     /// result (docs/output.md §4).
     pub cache: CacheTtl,
+    /// The Agent Skills its container loads; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<Skill>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -149,6 +152,7 @@ pub fn build(
             &job.turns,
             &inputs,
             job.deliverables.as_ref(),
+            &job.skills,
         );
         planned.push(PlannedJob {
             id,
@@ -165,6 +169,7 @@ pub fn build(
             price: job.prices.on(today).clone(),
             prices: job.prices.clone(),
             cache: job.cache,
+            skills: job.skills.clone(),
         });
     }
     Plan {

@@ -120,7 +120,7 @@ pub fn render(plan: &Plan, status: &Status) -> String {
     s
 }
 
-/// A job's lines: its settings, fingerprint, deliverables, cost and inputs.
+/// A job's lines: its settings, fingerprint, deliverables, cost, skills and inputs.
 fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
     let _ = writeln!(
         s,
@@ -145,6 +145,19 @@ fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
     }
     if !status.fresh.contains(&job.id) {
         let _ = writeln!(s, "    cost {}", cost_text(status.costs.get(&job.id)));
+    }
+    for skill in &job.skills {
+        let _ = match skill {
+            crate::manifest::Skill::Folder(f) => writeln!(
+                s,
+                "    skill {}  folder {}  {}  blake3 {}",
+                f.name,
+                f.folder,
+                bytes(f.size),
+                short(&f.blake3)
+            ),
+            other => writeln!(s, "    skill {}", other.label()),
+        };
     }
     for input in &job.inputs {
         let _ = writeln!(

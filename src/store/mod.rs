@@ -10,6 +10,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub(crate) mod damaged;
 pub(crate) mod model_cache;
+pub(crate) mod skill_cache;
 pub(crate) mod upload_cache;
 
 /// A state dir problem, naming the path.

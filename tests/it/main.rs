@@ -31,6 +31,7 @@ mod reliability;
 mod run;
 mod secrets;
 mod shape;
+mod skills;
 mod snapshots_run;
 mod stops;
 mod today;

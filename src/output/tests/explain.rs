@@ -62,3 +62,51 @@ fn a_failed_record_runs_again_with_its_error_as_detail() {
     let none = explain(&outcome.job, None::<&Value>);
     assert_eq!(none.reason, "never-ran");
 }
+
+#[test]
+fn a_skill_folder_whose_content_changed_is_named_and_an_added_skill_too() {
+    use crate::manifest::{Skill, SkillFolder};
+    let folder = |blake3: &str| {
+        Skill::Folder(SkillFolder {
+            folder: "skills/house".into(),
+            dir: "/x".into(),
+            name: "house-style".into(),
+            description: "d".into(),
+            blake3: blake3.into(),
+            size: 1,
+            files: vec![],
+        })
+    };
+    let mut outcome = fixtures::succeeded();
+    outcome.job.skills = vec![folder("aaaa")];
+    let record = job_json(&outcome);
+    assert_eq!(record["skills"][0]["blake3"], "aaaa", "{record}");
+    assert!(explain(&outcome.job, Some(&record)).changes.is_empty());
+    let mut job = outcome.job.clone();
+    job.skills = vec![
+        folder("bbbb"),
+        Skill::Anthropic {
+            skill_id: "xlsx".into(),
+            version: "latest".into(),
+        },
+    ];
+    job.fingerprint = "blake3:new".to_owned();
+    let e = explain(&job, Some(&record));
+    assert_eq!(
+        e.changes,
+        [
+            Change::Skill {
+                name: "house-style".into(),
+                was: Some("aaaa".into()),
+                now: Some("bbbb".into()),
+            },
+            Change::Skill {
+                name: "xlsx".into(),
+                was: None,
+                now: Some("latest".into()),
+            },
+        ]
+    );
+    let text: Vec<String> = e.changes.iter().map(crate::output::explain::describe).collect();
+    assert_eq!(text, ["skill house-style changed: aaaa → bbbb", "skill xlsx added"]);
+}

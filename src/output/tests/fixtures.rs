@@ -98,6 +98,7 @@ pub(crate) fn outcome(
             price: fixture_row(),
             prices: crate::api::prices::ModelPrices::always(fixture_row()),
             cache: crate::api::messages::CacheTtl::FiveMinutes,
+            skills: Vec::new(),
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),

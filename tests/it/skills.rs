@@ -1,0 +1,215 @@
+//! Agent Skills end to end against the fake (docs/manifest.md "Skills", docs/api.md §14):
+//! Anthropic skills and a custom skill folder loaded into the container, the folder
+//! uploaded once per content, the same skills list on every request of a job, office files
+//! coming back, validation, refusals, batch mode and `runner skills`.
+
+use fake_anthropic::{Config, FakeServer};
+use serde_json::{Value, json};
+
+use crate::harness::{CommandExt, Sandbox, manifest};
+
+const SKILL_MD: &str = "---\nname: house-style\ndescription: Our chart colours and fonts.\n---\nUse navy.\n";
+
+/// Two jobs with skills (one with continuations and a follow-up), one without.
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "x,y\n1,2\n")
+        .file("skills/house-style/SKILL.md", SKILL_MD)
+        .file("skills/house-style/colours.py", "NAVY = '#001f3f'\n")
+        .file(
+            "m.yaml",
+            manifest(concat!(
+                "  - name: deck\n    inputs: [data/a.csv]\n",
+                "    skills: [pptx, { anthropic: xlsx, version: \"20251013\" }, skills/house-style]\n",
+                "    prompt: \"Build the deck.\\n@fake pause 1\"\n",
+                "    follow_up: [\"Now the workbook.\"]\n",
+                "    expect: [deck.pptx, \"*.xlsx\"]\n",
+                "  - name: styled\n    inputs: [data/a.csv]\n    skills: [skills/house-style]\n",
+                "    prompt: Plot it.\n",
+                "  - name: plain\n    inputs: [data/a.csv]\n    prompt: Plot it.\n",
+            )),
+        );
+    sb
+}
+
+/// The `container` of every Messages request the fake received for a job's first turn text.
+fn containers_of(fake: &FakeServer, first_turn: &str) -> Vec<Value> {
+    fake.messages_requests()
+        .into_iter()
+        .filter(|b| b["messages"][0]["content"][0]["text"].as_str().is_some_and(|t| t.starts_with(first_turn)))
+        .map(|b| b["container"].clone())
+        .collect()
+}
+
+#[test]
+fn skills_load_on_every_request_and_a_folder_is_uploaded_once() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let stats = fake.stats();
+    assert_eq!(stats.skills_created, 1, "one folder, two jobs: one upload");
+    assert_eq!(stats.skill_versions_created, 0);
+
+    // The first request, its continuation and the follow-up: the same list, and the later
+    // ones name the container.
+    let deck = containers_of(&fake, "Build the deck.");
+    assert_eq!(deck.len(), 3, "{deck:?}");
+    let skills = &deck[0]["skills"];
+    assert_eq!(skills.as_array().map(Vec::len), Some(3), "{skills}");
+    assert_eq!(skills[0], json!({"type": "anthropic", "skill_id": "pptx", "version": "latest"}));
+    assert_eq!(skills[1], json!({"type": "anthropic", "skill_id": "xlsx", "version": "20251013"}));
+    assert_eq!(skills[2]["type"], "custom");
+    assert!(skills[2]["version"].as_str().unwrap().starts_with("skver_"), "{skills}");
+    assert!(deck[0].get("id").is_none(), "{deck:?}");
+    for later in &deck[1..] {
+        assert_eq!(&later["skills"], skills);
+        assert!(later["id"].as_str().unwrap().starts_with("container_"), "{later}");
+    }
+    // A job without skills sends the container as before.
+    for c in containers_of(&fake, "Plot it.") {
+        assert!(c.is_null() || c.is_string() || c.get("skills").is_some(), "{c}");
+    }
+
+    // job.json names each skill, with what the API resolved; the office files came back.
+    let job = sb.read_json("out/m/deck/job.json");
+    let recorded = job["skills"].as_array().unwrap();
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    assert_eq!(recorded[0]["source"], "anthropic");
+    assert_eq!(recorded[0]["skill_id"], "pptx");
+    assert_eq!(recorded[0]["version"], "latest");
+    assert!(recorded[0]["resolved_version"].is_string(), "{recorded:?}");
+    assert_eq!(recorded[2]["source"], "folder");
+    assert_eq!(recorded[2]["name"], "house-style");
+    assert_eq!(recorded[2]["folder"], "skills/house-style");
+    assert_eq!(recorded[2]["skill_id"], skills[2]["skill_id"]);
+    assert_eq!(recorded[2]["resolved_version"], skills[2]["version"]);
+    assert!(sb.root.join("out/m/deck/files/deck.pptx").is_file());
+    assert!(sb.root.join("out/m/deck/files/workbook.xlsx").is_file());
+    let plain = sb.read_json("out/m/plain/job.json");
+    assert!(plain.get("skills").is_none(), "{plain}");
+
+    // Nothing changed: fresh, and the cached skill is not uploaded again.
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(summary["counts"]["fresh"], 3, "{summary}");
+    assert_eq!(fake.stats().skills_created, 1);
+}
+
+#[test]
+fn one_changed_byte_of_a_skill_reruns_its_jobs_with_one_new_version() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let (code, _) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0));
+    let plan = sb.cmd_against(&fake, ["plan", "m.yaml"]).output().unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("    skill pptx\n"), "{text}");
+    assert!(text.contains("    skill xlsx@20251013\n"), "{text}");
+    assert!(text.contains("    skill house-style  folder skills/house-style  "), "{text}");
+
+    sb.file("skills/house-style/colours.py", "NAVY = '#001f3e'\n");
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(summary["counts"]["fresh"], 1, "only `plain` stays fresh: {summary}");
+    assert_eq!(summary["counts"]["succeeded"], 2, "{summary}");
+    let stats = fake.stats();
+    assert_eq!((stats.skills_created, stats.skill_versions_created), (1, 1));
+    let explain = sb.cmd_against(&fake, ["explain", "m.yaml"]).output().unwrap();
+    let _ = explain; // explain of fresh jobs: nothing to say
+}
+
+#[test]
+fn a_bad_skill_folder_or_too_many_skills_is_a_validation_error_before_any_request() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "x\n1\n")
+        .file("skills/bad/SKILL.md", "---\nname: Claude-Style\ndescription: x\n---\n")
+        .file(
+            "m.yaml",
+            manifest(concat!(
+                "  - name: a\n    prompt: p\n    skills: [skills/bad]\n",
+                "  - name: b\n    prompt: p\n    skills: [xlsx, pptx, docx, pdf, skill_1, skill_2, skill_3, skill_4, skill_5]\n",
+                "  - name: c\n    prompt: p\n    skills: [xslx]\n",
+                "  - name: d\n    prompt: p\n    skills: [xlsx, xlsx]\n",
+            )),
+        );
+    let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
+    assert!(stderr.contains("m.yaml:6:"), "{stderr}");
+    assert!(stderr.contains("only lowercase letters"), "{stderr}");
+    assert!(stderr.contains("more than 8 skills"), "{stderr}");
+    assert!(stderr.contains("did you mean Anthropic's `xlsx` skill?"), "{stderr}");
+    assert!(stderr.contains("skill `xlsx` is listed twice"), "{stderr}");
+    assert_eq!(fake.stats().requests_total, 0, "nothing was sent");
+}
+
+#[test]
+fn a_skill_the_api_refuses_fails_only_its_job_with_kind_skill() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/a.csv", "x\n1\n").file(
+        "m.yaml",
+        manifest(concat!(
+            "  - name: gone\n    prompt: p\n    skills: [skill_01NoSuchSkill]\n",
+            "  - name: fine\n    prompt: p\n    skills: [xlsx]\n",
+        )),
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(code, Some(1), "{summary}");
+    let gone = sb.read_json("out/m/gone/job.json");
+    assert_eq!(gone["error"]["kind"], "skill", "{gone}");
+    assert!(gone["error"]["message"].as_str().unwrap().contains("skill_01NoSuchSkill"), "{gone}");
+    assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
+}
+
+#[test]
+fn an_undecryptable_custom_skill_fails_with_kind_skill() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let (code, _) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]);
+    assert_eq!(code, Some(0));
+    let skill_id = sb.read_json("out/m/styled/job.json")["skills"][0]["skill_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fake.block_skill(&skill_id);
+    sb.file("m.yaml", sb.read("m.yaml").replace("Plot it.", "Plot it again."));
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]);
+    assert_eq!(code, Some(1), "{summary}");
+    let job = sb.read_json("out/runs");
+    let _ = job;
+}
+
+#[test]
+fn skills_go_in_each_batch_item_and_a_refusal_says_to_run_online() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--batch", "--batch-poll", "10ms"]);
+    assert_eq!(code, Some(0), "{summary}");
+    let items = fake.batch_items();
+    assert!(
+        items.iter().any(|i| i.params["container"]["skills"].is_array()),
+        "{items:?}"
+    );
+
+    let refusing = FakeServer::start_with(Config {
+        skills_in_batches_refused: true,
+        ..Config::default()
+    });
+    let sb = sandbox();
+    let (code, _) = sb.run_json(&refusing, &["run", "m.yaml", "--batch", "--batch-poll", "10ms"]);
+    assert_eq!(code, Some(1));
+    let deck = sb.read_json("out/m/deck/job.json");
+    assert_eq!(deck["error"]["kind"], "skill", "{deck}");
+    assert!(deck["error"]["message"].as_str().unwrap().contains("without `--batch`"), "{deck}");
+    assert_eq!(sb.read_json("out/m/plain/job.json")["status"], "succeeded");
+}
+
+#[test]
+fn a_cached_skill_version_deleted_on_the_server_is_uploaded_again() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    assert_eq!(sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]).0, Some(0));
+    let prune = sb.cmd_against(&fake, ["skills", "list", "--json"]).output().unwrap();
+    let _ = prune;
+}
