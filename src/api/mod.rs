@@ -21,6 +21,7 @@ pub(crate) mod models;
 pub(crate) mod preflight;
 pub(crate) mod prices;
 pub(crate) mod retry;
+pub(crate) mod skills;
 
 pub(crate) use client::{ApiClient, Pacing, Timeouts};
 pub(crate) use error::{ApiError, ApiErrorKind};

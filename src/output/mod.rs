@@ -34,6 +34,7 @@ pub(crate) mod records;
 pub(crate) mod references;
 pub(crate) mod report;
 pub(crate) mod safe_name;
+pub(crate) mod skill_records;
 pub(crate) mod staging;
 #[cfg(test)]
 pub(crate) mod tests;
