@@ -66,6 +66,10 @@ pub fn bad_file_name(name: &str) -> Option<String> {
 }
 
 /// Skills in a request: at most this many in one container's `skills` (docs/api.md §14.1).
+#[allow(
+    dead_code,
+    reason = "the engine and the manifest checks use it (issue 21; merged separately)"
+)]
 pub const MAX_SKILLS_PER_REQUEST: usize = 8;
 
 /// The file every skill folder has at its top (docs/api.md §14.2).
@@ -83,6 +87,10 @@ pub const SKILL_DESCRIPTION_MAX: usize = 1024;
 /// SKILL.md frontmatter `name` (docs/api.md §14.2): 1–64 characters, lowercase letters,
 /// digits and hyphens, without the words "anthropic" or "claude". `Some(reason)` when
 /// `name` breaks a rule.
+#[allow(
+    dead_code,
+    reason = "the engine and the manifest checks use it (issue 21; merged separately)"
+)]
 pub fn bad_skill_name(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 64 {
@@ -104,6 +112,10 @@ pub fn bad_skill_name(name: &str) -> Option<String> {
 
 /// SKILL.md frontmatter `description` (docs/api.md §14.2): not empty, at most 1024
 /// characters, no XML tags. `Some(reason)` when it breaks a rule.
+#[allow(
+    dead_code,
+    reason = "the engine and the manifest checks use it (issue 21; merged separately)"
+)]
 pub fn bad_skill_description(description: &str) -> Option<String> {
     let len = description.chars().count();
     if description.trim().is_empty() {

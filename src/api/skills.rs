@@ -20,6 +20,10 @@ use super::files::path_segment;
 
 /// One file of a skill folder: `path` is `top/rel/path`, `/`-separated, under the one
 /// top-level folder that holds `SKILL.md` (docs/api.md §14.2).
+#[allow(
+    dead_code,
+    reason = "the engine and the manifest checks use it (issue 21; merged separately)"
+)]
 #[derive(Clone, Debug)]
 pub struct SkillFile<'a> {
     pub path: String,
@@ -101,6 +105,10 @@ pub struct SkillsAt<'c> {
     attempt: u32,
 }
 
+#[allow(
+    dead_code,
+    reason = "the engine uses them (issue 21; merged separately)"
+)]
 impl ApiClient {
     /// The Skills calls sent with `anthropic-version: version`, as attempt `attempt` of a
     /// retry loop.
@@ -210,7 +218,7 @@ impl SkillsAt<'_> {
                 ),
             ));
         }
-        let mut form = skill_form(endpoint, files)?;
+        let mut form = skill_form(files).map_err(|reason| ApiError::local(endpoint, reason))?;
         if !display_name.is_empty() {
             form = form.text("display_name", display_name.to_owned());
         }
@@ -229,7 +237,7 @@ impl SkillsAt<'_> {
         files: &[SkillFile<'_>],
     ) -> Result<SkillVersion, ApiError> {
         let endpoint = "POST /v1/skills/{id}/versions";
-        let form = skill_form(endpoint, files)?;
+        let form = skill_form(files).map_err(|reason| ApiError::local(endpoint, reason))?;
         let url = self.url(&format!("/{}/versions", path_segment(skill_id)));
         let req = self.request(reqwest::Method::POST, url).multipart(form);
         self.client
@@ -269,7 +277,8 @@ impl SkillsAt<'_> {
         page: Option<&str>,
     ) -> Result<SkillPage, ApiError> {
         let endpoint = "GET /v1/skills";
-        let url = paged(endpoint, &self.url(""), page, source)?;
+        let url = paged(&self.url(""), page, source)
+            .map_err(|reason| ApiError::local(endpoint, reason))?;
         let req = self.request(reqwest::Method::GET, url);
         self.client
             .send_json(&self.client.files_gate, endpoint, req)
@@ -284,7 +293,7 @@ impl SkillsAt<'_> {
     ) -> Result<SkillVersionPage, ApiError> {
         let endpoint = "GET /v1/skills/{id}/versions";
         let base = self.url(&format!("/{}/versions", path_segment(skill_id)));
-        let url = paged(endpoint, &base, page, None)?;
+        let url = paged(&base, page, None).map_err(|reason| ApiError::local(endpoint, reason))?;
         let req = self.request(reqwest::Method::GET, url);
         self.client
             .send_json(&self.client.files_gate, endpoint, req)
@@ -334,14 +343,8 @@ struct Deleted {
 }
 
 /// A listing URL: `limit`, then `source` and `page` when given.
-fn paged(
-    endpoint: &str,
-    base: &str,
-    page: Option<&str>,
-    source: Option<&str>,
-) -> Result<reqwest::Url, ApiError> {
-    let mut url =
-        reqwest::Url::parse(base).map_err(|e| ApiError::local(endpoint, e.to_string()))?;
+fn paged(base: &str, page: Option<&str>, source: Option<&str>) -> Result<reqwest::Url, String> {
+    let mut url = reqwest::Url::parse(base).map_err(|e| e.to_string())?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("limit", &PAGE_LIMIT.to_string());
@@ -358,17 +361,14 @@ fn paged(
 /// The multipart body of a create: one `files[]` part per file, its name the file's path
 /// under the top-level folder, as the official SDK sends it (docs/api.md §14.2). The
 /// folder is checked first, so that nothing the API would refuse is sent.
-fn skill_form(
-    endpoint: &str,
-    files: &[SkillFile<'_>],
-) -> Result<reqwest::multipart::Form, ApiError> {
-    check_folder(files).map_err(|reason| ApiError::local(endpoint, reason))?;
+fn skill_form(files: &[SkillFile<'_>]) -> Result<reqwest::multipart::Form, String> {
+    check_folder(files)?;
     let mut form = reqwest::multipart::Form::new();
     for file in files {
         let part = reqwest::multipart::Part::bytes(file.bytes.to_vec())
             .file_name(file.path.clone())
             .mime_str("application/octet-stream")
-            .map_err(|e| ApiError::local(endpoint, e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         form = form.part("files[]", part);
     }
     Ok(form)
@@ -427,6 +427,10 @@ pub fn check_folder(files: &[SkillFile<'_>]) -> Result<(), String> {
 /// Whether a failed call is about a skill the request named (docs/api.md §14.3): an
 /// `error_code` starting `skill_`, or a 400, 404 or 409 whose message mentions a skill.
 /// Such a failure is the job's (kind `skill`), never the run's.
+#[allow(
+    dead_code,
+    reason = "the engine and the manifest checks use it (issue 21; merged separately)"
+)]
 pub fn is_skill_error(e: &ApiError) -> bool {
     if e.error_code().is_some_and(|c| c.starts_with("skill_")) {
         return true;

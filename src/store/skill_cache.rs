@@ -88,12 +88,14 @@ impl SkillCache {
 
     /// The version recorded for this folder content, if any (not yet verified with the
     /// API: the caller asks `GET /v1/skills/{id}/versions/{version}` before using it).
+    #[allow(dead_code, reason = "the engine uses it (issue 21; merged separately)")]
     pub fn by_content(&self, blake3: &str) -> Option<CachedSkill> {
         self.entries().into_iter().find(|e| e.blake3 == blake3)
     }
 
     /// The skill id this runner made for a frontmatter `name` (its newest entry), to which
     /// a changed folder of that name is added as a new version.
+    #[allow(dead_code, reason = "the engine uses it (issue 21; merged separately)")]
     pub fn skill_of(&self, name: &str) -> Option<String> {
         self.entries()
             .into_iter()
@@ -116,6 +118,7 @@ impl SkillCache {
 
     /// Records one finished upload. An entry of the same content (uploaded again after
     /// its version was lost) is replaced.
+    #[allow(dead_code, reason = "the engine uses it (issue 21; merged separately)")]
     pub fn record(&self, entry: &CachedSkill) -> Result<(), StoreError> {
         self.rewrite(|entries| {
             entries.retain(|e| e.skill.blake3 != entry.blake3);
