@@ -34,7 +34,16 @@ pub async fn skills(config: SkillsConfig, display: &Display) -> Result<Exit, Err
             let client = config.api.connect(config.pacing())?;
             let refs = references(out)?;
             let workspace = all_skills(&config, &client).await?;
-            let listed = listing(workspace, &cache.entries(), &refs);
+            let cached = cache.entries();
+            let listed = listing(workspace, &cached, &refs);
+            let missing = missing_skills(&listed, &cached);
+            if missing > 0 && !display.quiet {
+                ui::note(&format!(
+                    "{} of the skill cache no longer in the workspace (deleted elsewhere); \
+                     `runner skills prune` forgets the versions no job uses",
+                    units::count(missing, "skill")
+                ));
+            }
             let text = if *json {
                 serde_json::to_string_pretty(&listed).map_err(Error::Json)? + "\n"
             } else {
@@ -218,6 +227,13 @@ fn listing(
             }
         })
         .collect()
+}
+
+/// How many skills the cache has versions of that the listing does not have.
+fn missing_skills(listed: &[Listed], cached: &[CachedSkill]) -> usize {
+    let listed: BTreeSet<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    let cached: BTreeSet<&str> = cached.iter().map(|c| c.skill_id.as_str()).collect();
+    cached.difference(&listed).count()
 }
 
 /// An API timestamp as `YYYY-MM-DD HH:MM`, or as it came when it does not parse.
@@ -505,16 +521,25 @@ async fn delete_versions(
     }
 }
 
-/// `DELETE /v1/skills/{id}` with retries; gone already counts as done.
+/// `DELETE /v1/skills/{id}` with retries; gone already counts as done. A 409 is not
+/// retried unless the server asks (`x-should-retry`): here it means the skill still holds
+/// versions, which waiting does not change (docs/api.md §14.2).
 async fn delete_skill(
     config: &SkillsConfig,
     client: &ApiClient,
     skill_id: &str,
 ) -> Result<(), GaveUp> {
-    let deleted = retry(&config.policy, |attempt| {
-        client
+    let deleted = retry(&config.policy, |attempt| async move {
+        let result = client
             .skills_at(&config.api_version, attempt)
             .delete_skill(skill_id)
+            .await;
+        result.map_err(|mut e| {
+            if e.status() == Some(409) && e.should_retry.is_none() {
+                e.should_retry = Some(false);
+            }
+            e
+        })
     })
     .await;
     match deleted {
@@ -649,6 +674,7 @@ mod tests {
             render(&listed[1], false),
             "xlsx  -  anthropic  latest 20251013  created not a time\n"
         );
+        assert_eq!(missing_skills(&listed, &cache), 1, "skill_z is gone");
         let json = serde_json::to_value(&listed[1]).unwrap();
         assert_eq!(json["used_by"], serde_json::json!(["out/m/b"]));
         assert_eq!(json["versions"], serde_json::json!([]));
