@@ -218,10 +218,8 @@ impl SkillsAt<'_> {
                 ),
             ));
         }
-        let mut form = skill_form(files).map_err(|reason| ApiError::local(endpoint, reason))?;
-        if !display_name.is_empty() {
-            form = form.text("display_name", display_name.to_owned());
-        }
+        let name = Some(display_name).filter(|n| !n.is_empty());
+        let form = skill_form(name, files).map_err(|reason| ApiError::local(endpoint, reason))?;
         let req = self
             .request(reqwest::Method::POST, self.url(""))
             .multipart(form);
@@ -237,7 +235,7 @@ impl SkillsAt<'_> {
         files: &[SkillFile<'_>],
     ) -> Result<SkillVersion, ApiError> {
         let endpoint = "POST /v1/skills/{id}/versions";
-        let form = skill_form(files).map_err(|reason| ApiError::local(endpoint, reason))?;
+        let form = skill_form(None, files).map_err(|reason| ApiError::local(endpoint, reason))?;
         let url = self.url(&format!("/{}/versions", path_segment(skill_id)));
         let req = self.request(reqwest::Method::POST, url).multipart(form);
         self.client
@@ -358,12 +356,19 @@ fn paged(base: &str, page: Option<&str>, source: Option<&str>) -> Result<reqwest
     Ok(url)
 }
 
-/// The multipart body of a create: one `files[]` part per file, its name the file's path
-/// under the top-level folder, as the official SDK sends it (docs/api.md §14.2). The
-/// folder is checked first, so that nothing the API would refuse is sent.
-fn skill_form(files: &[SkillFile<'_>]) -> Result<reqwest::multipart::Form, String> {
+/// The multipart body of a create: `display_name` when given, then one `files[]` part per
+/// file, its file name the file's path under the top-level folder, as the official SDK
+/// sends it (docs/api.md §14.2). The folder is checked first, so that nothing the API
+/// would refuse is sent.
+fn skill_form(
+    display_name: Option<&str>,
+    files: &[SkillFile<'_>],
+) -> Result<reqwest::multipart::Form, String> {
     check_folder(files)?;
     let mut form = reqwest::multipart::Form::new();
+    if let Some(name) = display_name {
+        form = form.text("display_name", name.to_owned());
+    }
     for file in files {
         let part = reqwest::multipart::Part::bytes(file.bytes.to_vec())
             .file_name(file.path.clone())
