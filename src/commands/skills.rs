@@ -438,10 +438,12 @@ async fn prune_skill(config: &SkillsConfig, client: &ApiClient, g: &Doomed) -> P
                 pruned.skill_deleted = true;
                 return pruned;
             }
+            // Its own versions still go; the skill stays, and the failure is reported.
             Err(e) => {
-                pruned.note = Some(format!(
-                    "kept skill {}: its versions cannot be listed ({e})",
-                    g.skill_id
+                let what = format!("skill {}", g.skill_id);
+                pruned.failed.push((
+                    what,
+                    format!("its versions cannot be listed, so it is kept: {e}"),
                 ));
                 false
             }
