@@ -310,8 +310,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// Where the hash, upload and model caches live [env: RUNNER_STATE_DIR] [default:
-    /// $XDG_STATE_HOME/runner, else ~/.local/state/runner].
+    /// Where the hash, upload, skill and model caches live [env: RUNNER_STATE_DIR]
+    /// [default: $XDG_STATE_HOME/runner, else ~/.local/state/runner].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<Utf8PathBuf>,
 }
