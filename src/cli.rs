@@ -42,10 +42,10 @@ pub struct Cli {
 
 /// The environment variables the runner reads, for `--help` (config.rs reads them).
 const ENVIRONMENT: &str = "Environment:
-  ANTHROPIC_API_KEY       API key (`run`, `files`, `models`; live counts in `batches`); never printed or stored
+  ANTHROPIC_API_KEY       API key (`run`, `files`, `skills`, `models`; live counts in `batches`); never printed or stored
   ANTHROPIC_API_KEY_FILE  a file holding the key (a secret mount); not with ANTHROPIC_API_KEY
   ANTHROPIC_BASE_URL      API base URL [default: https://api.anthropic.com]
-  RUNNER_STATE_DIR        hash, upload and model caches [default: $XDG_STATE_HOME/runner]
+  RUNNER_STATE_DIR        hash, upload, skill and model caches [default: $XDG_STATE_HOME/runner]
   XDG_STATE_HOME          base of the default state dir [default: ~/.local/state]
   RUNNER_SHARD            `K/N`: run and plan only shard K of N (like --shard)
   JOB_COMPLETION_INDEX    0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
@@ -87,6 +87,10 @@ pub enum Command {
     /// The files in the API workspace: list them, prune what this runner uploaded, remove.
     #[command(subcommand)]
     Files(FilesCommand),
+    /// The Agent Skills in the API workspace: list them, prune the versions this runner
+    /// uploaded that no job uses.
+    #[command(subcommand)]
+    Skills(SkillsCommand),
     /// The API's model catalogue: each model's lifecycle, limits, thinking types, effort
     /// levels, code execution and price; also saved as the model cache that `validate` and
     /// `plan` check against.
@@ -179,9 +183,39 @@ pub enum FilesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SkillsCommand {
+    /// List the workspace's skills (custom and Anthropic's), marked when this runner uploaded
+    /// them (its skill cache), with the versions it uploaded and which jobs of the given
+    /// output trees use them.
+    List {
+        /// Output trees whose job.json files are searched for each skill's users; repeatable.
+        #[arg(short, long, value_name = "DIR")]
+        out: Vec<Utf8PathBuf>,
+        /// Print the list as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        api: FilesApiArgs,
+    },
+    /// Delete skill versions this runner uploaded (per its skill cache for this API base URL
+    /// and key) that no job.json in the given output trees references, and a skill of its
+    /// own once no version of it is left. Never another skill.
+    Prune {
+        /// Output trees whose job.json files keep their skill versions; repeatable.
+        #[arg(short, long, default_value = "out", value_name = "DIR")]
+        out: Vec<Utf8PathBuf>,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        api: FilesApiArgs,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct FilesApiArgs {
-    /// `anthropic-version` of the Files requests (`2026-10-21` or `2023-06-01`).
+    /// `anthropic-version` of the API requests (`2026-10-21` or `2023-06-01`).
     #[arg(long, default_value = crate::api::facts::DEFAULT_API_VERSION, value_name = "VERSION")]
     pub api_version: String,
     /// Attempts per API call before a transient failure gives up.
@@ -276,8 +310,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// Where the hash, upload and model caches live [env: RUNNER_STATE_DIR] [default:
-    /// $XDG_STATE_HOME/runner, else ~/.local/state/runner].
+    /// Where the hash, upload, skill and model caches live [env: RUNNER_STATE_DIR]
+    /// [default: $XDG_STATE_HOME/runner, else ~/.local/state/runner].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<Utf8PathBuf>,
 }

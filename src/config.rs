@@ -25,7 +25,10 @@ use api::{api, base_url};
 pub use env::Env;
 use env::state_dir;
 pub use run::RunConfig;
-pub use subcommands::{BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig};
+pub use subcommands::{
+    BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, SkillsAction,
+    SkillsConfig,
+};
 
 #[derive(Debug)]
 pub struct Config {
@@ -46,6 +49,7 @@ pub enum CommandConfig {
     Explain(ExplainConfig),
     Init { dir: Utf8PathBuf },
     Files(FilesConfig),
+    Skills(SkillsConfig),
     Models(ModelsConfig),
     Schema,
     Completions(crate::cli::Shell),
@@ -158,6 +162,7 @@ impl Config {
             }
             Command::Init { dir } => CommandConfig::Init { dir },
             Command::Files(files) => CommandConfig::Files(subcommands::files(files, env)?),
+            Command::Skills(skills) => CommandConfig::Skills(subcommands::skills(skills, env)?),
             Command::Models(args) => {
                 CommandConfig::Models(subcommands::models(args, env, known()?)?)
             }

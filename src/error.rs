@@ -90,7 +90,7 @@ pub enum Error {
     NoJobMatches(Vec<String>),
 
     #[error(
-        "ANTHROPIC_API_KEY is not set; `runner run`, `runner files` and `runner models` need an \
+        "ANTHROPIC_API_KEY is not set; `runner run`, `runner files`, `runner skills` and `runner models` need an \
          API key (so does `runner plan --estimate`; to try the runner without one: `cargo run -p runner-demo`)"
     )]
     NoApiKey,
@@ -163,6 +163,10 @@ pub enum Error {
     },
     #[error("cannot list the workspace's files")]
     Files(#[source] Box<crate::api::retry::GaveUp>),
+    #[error(
+        "cannot list the workspace's skills; check ANTHROPIC_BASE_URL and the key, or try again"
+    )]
+    Skills(#[source] Box<crate::api::retry::GaveUp>),
     #[error("cannot list the API's models; check ANTHROPIC_BASE_URL and the key, or try again")]
     Models(#[source] Box<crate::api::retry::GaveUp>),
     #[error("cannot start the async runtime")]

@@ -84,9 +84,15 @@ mod tests {
 
     #[test]
     fn the_first_request_sends_skills_and_later_ones_the_id_with_the_same_list() {
-        let params = with_skills(json!({"model": "m"}), &[WireSkill::anthropic("xlsx", "latest")]);
+        let params = with_skills(
+            json!({"model": "m"}),
+            &[WireSkill::anthropic("xlsx", "latest")],
+        );
         let first = request_field(&params, None).unwrap();
-        assert_eq!(first, json!({"skills": [{"type": "anthropic", "skill_id": "xlsx", "version": "latest"}]}));
+        assert_eq!(
+            first,
+            json!({"skills": [{"type": "anthropic", "skill_id": "xlsx", "version": "latest"}]})
+        );
         let later = request_field(&params, Some("container_1")).unwrap();
         assert_eq!(later["id"], "container_1");
         assert_eq!(later["skills"], first["skills"]);
@@ -100,7 +106,10 @@ mod tests {
         assert_eq!(request_field(&params, Some("c")), Some(json!("c")));
         assert_eq!(request_field(&params, None), None);
         assert_eq!(named(&json!({"container": "c"})), Some("c"));
-        assert_eq!(named(&json!({"container": {"id": "d", "skills": []}})), Some("d"));
+        assert_eq!(
+            named(&json!({"container": {"id": "d", "skills": []}})),
+            Some("d")
+        );
     }
 
     #[test]
@@ -109,7 +118,10 @@ mod tests {
             {"type": "custom", "skill_id": "skill_1", "version": "skver_2"},
             {"type": "anthropic"},
         ]}});
-        assert_eq!(loaded_skills(&body), [WireSkill::custom("skill_1", "skver_2")]);
+        assert_eq!(
+            loaded_skills(&body),
+            [WireSkill::custom("skill_1", "skver_2")]
+        );
         assert!(loaded_skills(&json!({"container": {"skills": null}})).is_empty());
     }
 }

@@ -70,17 +70,24 @@ pub fn bad_file_name(name: &str) -> Option<String> {
 /// `{ anthropic: ID }`, which is sent as written, so a new one needs no release.
 pub const ANTHROPIC_SKILLS: [&str; 4] = ["xlsx", "pptx", "docx", "pdf"];
 
-/// At most this many skills in one request's container (docs/api.md §14.1).
-pub const MAX_SKILLS: usize = 8;
+/// Skills in a request: at most this many in one container's `skills` (docs/api.md §14.1).
+pub const MAX_SKILLS_PER_REQUEST: usize = 8;
 
-/// A custom skill's upload: at most 30 MB, read as 30,000,000 bytes (docs/api.md §14.2).
-pub const MAX_SKILL_BYTES: u64 = 30 * 1000 * 1000;
-
-/// The file every skill folder holds at its top, with the frontmatter (docs/api.md §14.2).
+/// The file every skill folder has at its top (docs/api.md §14.2).
 pub const SKILL_FILE: &str = "SKILL.md";
 
-/// The frontmatter `name` rules (docs/api.md §14.2): 1–64 characters, lowercase letters,
-/// digits and hyphens, neither "anthropic" nor "claude" in it. `Some(reason)` when broken.
+/// A skill upload's files together: 30 MB, read as 30,000,000 bytes (docs/api.md §14.2).
+pub const MAX_SKILL_UPLOAD_BYTES: u64 = 30 * 1000 * 1000;
+
+/// `display_name` of a skill: at most 255 characters (docs/api.md §14.2).
+pub const SKILL_DISPLAY_NAME_MAX: usize = 255;
+
+/// SKILL.md frontmatter `description`: at most 1024 characters (docs/api.md §14.2).
+pub const SKILL_DESCRIPTION_MAX: usize = 1024;
+
+/// SKILL.md frontmatter `name` (docs/api.md §14.2): 1–64 characters, lowercase letters,
+/// digits and hyphens, without the words "anthropic" or "claude". `Some(reason)` when
+/// `name` breaks a rule.
 pub fn bad_skill_name(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 64 {
@@ -91,25 +98,78 @@ pub fn bad_skill_name(name: &str) -> Option<String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
         return Some(format!(
-            "it contains `{c}`; only lowercase letters, digits and hyphens are allowed"
+            "it contains {c:?}; only lowercase letters, digits and hyphens are allowed"
         ));
     }
     ["anthropic", "claude"]
         .into_iter()
-        .find(|w| name.contains(w))
-        .map(|w| format!("it contains the reserved word `{w}`"))
+        .find(|word| name.contains(word))
+        .map(|word| format!("it contains the reserved word \"{word}\""))
 }
 
-/// The frontmatter `description` rules (docs/api.md §14.2): 1–1024 characters, no XML
-/// tags. `Some(reason)` when broken.
+/// SKILL.md frontmatter `description` (docs/api.md §14.2): not empty, at most 1024
+/// characters, no XML tags. `Some(reason)` when it breaks a rule.
 pub fn bad_skill_description(description: &str) -> Option<String> {
     let len = description.chars().count();
-    if description.trim().is_empty() || len > 1024 {
-        return Some(format!("{len} characters, expected 1 to 1024"));
+    if description.trim().is_empty() {
+        return Some("it is empty".to_owned());
     }
-    let tag = description.match_indices('<').any(|(at, _)| {
-        let rest = &description[at + 1..];
-        rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') && rest.contains('>')
-    });
-    tag.then(|| "it contains an XML tag".to_owned())
+    if len > SKILL_DESCRIPTION_MAX {
+        return Some(format!(
+            "{len} characters, expected at most {SKILL_DESCRIPTION_MAX}"
+        ));
+    }
+    xml_tag(description).map(|tag| format!("it contains the XML tag `{tag}`"))
+}
+
+/// The first `<name…>`, `</name>` or `<name/>` in `text`, read as an XML tag.
+fn xml_tag(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let name = after.strip_prefix('/').unwrap_or(after);
+        let starts_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if starts_name && let Some(end) = after.find('>') {
+            return Some(&rest[start..start + 1 + end + 1]);
+        }
+        rest = after;
+    }
+    None
+}
+
+/// `cmek_context_unavailable` (503 on a skill create): "Retry in a few minutes" (docs/api.md
+/// §14.3). The wait when the response names none.
+pub const CMEK_CONTEXT_UNAVAILABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+#[cfg(test)]
+mod skill_tests {
+    use super::*;
+
+    #[test]
+    fn skill_names_and_descriptions_follow_the_documented_rules() {
+        assert_eq!(bad_skill_name("house-style-2"), None);
+        for bad in [
+            "",
+            "House",
+            "a_b",
+            "my claude",
+            "claude-helper",
+            "anthropic",
+            &"a".repeat(65),
+        ] {
+            assert!(bad_skill_name(bad).is_some(), "{bad}");
+        }
+        assert_eq!(
+            bad_skill_description("Charts in the house style; a < b"),
+            None
+        );
+        assert!(bad_skill_description("uses <b>bold</b>").is_some());
+        assert!(bad_skill_description("see </x>").is_some());
+        assert!(bad_skill_description(" ").is_some());
+        assert!(bad_skill_description(&"d".repeat(1025)).is_some());
+        assert_eq!(bad_skill_description(&"d".repeat(1024)), None);
+    }
 }

@@ -64,12 +64,13 @@ pub fn is_transient(e: &ApiError) -> bool {
 }
 
 /// The shortest sensible wait before retrying `e` when it names none: a workspace whose
-/// storage is not connected yet asks for a minute (docs/api.md §4.5).
+/// storage is not connected yet asks for a minute (docs/api.md §4.5), one whose encryption
+/// settings cannot be read for a few (a skill create, docs/api.md §14.3).
 fn least_wait(e: &ApiError) -> Duration {
-    if e.error_code() == Some("storage_not_ready") {
-        super::facts::STORAGE_NOT_READY_WAIT
-    } else {
-        Duration::ZERO
+    match e.error_code() {
+        Some("storage_not_ready") => super::facts::STORAGE_NOT_READY_WAIT,
+        Some("cmek_context_unavailable") => super::facts::CMEK_CONTEXT_UNAVAILABLE_WAIT,
+        _ => Duration::ZERO,
     }
 }
 
@@ -185,6 +186,10 @@ mod tests {
             Duration::from_secs(60)
         );
         assert_eq!(least_wait(&status(503, None)), Duration::ZERO);
+        assert_eq!(
+            least_wait(&status(503, Some("cmek_context_unavailable"))),
+            Duration::from_secs(120)
+        );
         let mut forced = status(400, None);
         forced.should_retry = Some(true);
         assert!(is_transient(&forced));

@@ -89,7 +89,7 @@ pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error
 
 /// Each output tree's lock, as an unsharded run takes it. A tree that does not exist is
 /// left to [`references`] to refuse.
-fn lock_trees(out: &[Utf8PathBuf]) -> Result<Vec<fs_err::File>, Error> {
+pub(super) fn lock_trees(out: &[Utf8PathBuf]) -> Result<Vec<fs_err::File>, Error> {
     let mut locks = Vec::new();
     for tree in out.iter().filter(|t| t.is_dir()) {
         locks.extend(super::output_lock::lock(tree, None)?);

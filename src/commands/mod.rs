@@ -1,7 +1,8 @@
 //! The commands: each knows the order of its stages and nothing else. `validate`: manifest.
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
-//! last `job.json`. `files`: the Files API and the upload cache. `batches`: the batch records
+//! last `job.json`. `files`: the Files API and the upload cache; `skills`: the Skills API
+//! and the skill cache. `batches`: the batch records
 //! of an output tree, with their live state from the API. `models`: the Models API's
 //! catalogue (and `model_check.rs`, the check of a run's models). `init`, `schema`,
 //! `completions`, `man`: files and text for editors and shells. `report`:
@@ -24,6 +25,7 @@ mod run;
 mod schema;
 mod setup_failure;
 mod signals;
+mod skills;
 mod validate;
 
 use crate::config::{CommandConfig, Config};
@@ -53,6 +55,7 @@ pub fn execute(config: Config) -> Exit {
             CommandConfig::Explain(explain) => explain::explain(&explain).await,
             CommandConfig::Init { dir } => init::init(&dir),
             CommandConfig::Files(files) => files::files(files, &display).await,
+            CommandConfig::Skills(skills) => skills::skills(skills, &display).await,
             CommandConfig::Models(models) => models::models(&models, &display).await,
             CommandConfig::Schema => schema::schema(),
             CommandConfig::Completions(shell) => completions::completions(shell),

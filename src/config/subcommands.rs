@@ -1,4 +1,4 @@
-//! The options of `explain`, `files`, `models` and `batches`, and `--shard K/N` with its
+//! The options of `explain`, `files`, `skills`, `models` and `batches`, and `--shard K/N` with its
 //! environment variables, validated once like every other option.
 
 use std::time::Duration;
@@ -10,7 +10,9 @@ use super::{ApiConfig, Env, api, state_dir};
 use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;
-use crate::cli::{BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs};
+use crate::cli::{
+    BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs, SkillsCommand,
+};
 use crate::error::Error;
 use crate::plan::select::Only;
 use crate::plan::shard::Shard;
@@ -62,6 +64,59 @@ impl FilesConfig {
             scale: self.policy.scale,
         }
     }
+}
+
+#[derive(Debug)]
+pub struct SkillsConfig {
+    pub api: ApiConfig,
+    /// `anthropic-version` of every Skills request (docs/api.md §14.2).
+    pub api_version: String,
+    pub policy: RetryPolicy,
+    pub state_dir: Utf8PathBuf,
+    pub action: SkillsAction,
+}
+
+#[derive(Debug)]
+pub enum SkillsAction {
+    List {
+        out: Vec<Utf8PathBuf>,
+        json: bool,
+    },
+    Prune {
+        out: Vec<Utf8PathBuf>,
+        dry_run: bool,
+    },
+}
+
+impl SkillsConfig {
+    /// Skills calls only, a few at a time, through the Files gate like every non-Messages
+    /// call.
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            messages: 1,
+            files: 4,
+            scale: self.policy.scale,
+        }
+    }
+}
+
+pub(super) fn skills(command: SkillsCommand, env: &Env) -> Result<SkillsConfig, Error> {
+    let (action, common) = match command {
+        SkillsCommand::List { out, json, api } => (SkillsAction::List { out, json }, api),
+        SkillsCommand::Prune { out, dry_run, api } => (SkillsAction::Prune { out, dry_run }, api),
+    };
+    let FilesApiArgs {
+        api_version,
+        max_attempts,
+        state,
+    } = common;
+    Ok(SkillsConfig {
+        api: api(env)?,
+        api_version: known_version(api_version)?,
+        policy: retry_policy(max_attempts, env),
+        state_dir: state_dir(&state, env)?,
+        action,
+    })
 }
 
 #[derive(Debug)]

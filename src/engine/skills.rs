@@ -68,12 +68,20 @@ impl Skills {
 
     async fn resolve(&self, ctx: &Ctx, f: &SkillFolder) -> Resolved {
         let policy = &ctx.settings.policy;
+        let at = |attempt| ctx.client.skills_at(&ctx.files_version, attempt);
         if let Some(cached) = self.cache.by_content(&f.blake3) {
             let (id, version) = (&cached.skill_id, &cached.version_id);
-            match retry(policy, |_| ctx.client.skill_version(id, version)).await {
+            match retry(policy, |n| at(n).skill_version(id, version)).await {
                 Ok(Some(_)) => return Ok((cached.skill_id, cached.version_id)),
-                Ok(None) => tracing::info!(skill = f.name, "cached skill version {version} is gone; uploading again"),
-                Err(e) => return Err(format!("cannot check the cached skill version {version}: {e}")),
+                Ok(None) => tracing::info!(
+                    skill = f.name,
+                    "cached skill version {version} is gone; uploading again"
+                ),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot check the cached skill version {version}: {e}"
+                    ));
+                }
             }
         }
         let bytes = f.read_files()?;
@@ -81,10 +89,13 @@ impl Skills {
             .files
             .iter()
             .zip(&bytes)
-            .map(|(rel, b)| SkillFile { path: format!("{}/{rel}", f.name), bytes: b })
+            .map(|(rel, b)| SkillFile {
+                path: format!("{}/{rel}", f.name),
+                bytes: b,
+            })
             .collect();
         let made = match self.cache.skill_of(&f.name) {
-            Some(id) => match retry(policy, |_| ctx.client.create_skill_version(&id, &files)).await {
+            Some(id) => match retry(policy, |n| at(n).create_skill_version(&id, &files)).await {
                 Ok(v) => Some((v.skill_id, v.id)),
                 // The skill this runner made is gone (deleted in the console): a new one.
                 Err(e) if e.error.status() == Some(404) => None,
@@ -95,7 +106,7 @@ impl Skills {
         let (skill_id, version_id) = match made {
             Some(made) => made,
             None => {
-                let skill = retry(policy, |_| ctx.client.create_skill(&f.name, &files))
+                let skill = retry(policy, |n| at(n).create_skill(&f.name, &files))
                     .await
                     .map_err(|e| format!("cannot upload the skill: {e}"))?;
                 let version = skill

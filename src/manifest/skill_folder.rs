@@ -6,7 +6,9 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::api::facts::{MAX_SKILL_BYTES, SKILL_FILE, bad_skill_description, bad_skill_name};
+use crate::api::facts::{
+    MAX_SKILL_UPLOAD_BYTES, SKILL_FILE, bad_skill_description, bad_skill_name,
+};
 
 /// A skill folder as checked: what the upload sends and what the fingerprint hashes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -39,20 +41,25 @@ struct Frontmatter {
 /// Reads and checks the folder `dir` (written as `folder`); `Err` is the user's message.
 pub fn read(folder: &str, dir: &Utf8Path) -> Result<SkillFolder, String> {
     if !dir.is_dir() {
-        return Err(format!("skill folder `{folder}` does not exist or is not a folder"));
+        return Err(format!(
+            "skill folder `{folder}` does not exist or is not a folder"
+        ));
     }
     let files = list(dir)?;
     if !files.iter().any(|f| f == SKILL_FILE) {
-        return Err(format!("skill folder `{folder}` has no {SKILL_FILE} at its top"));
+        return Err(format!(
+            "skill folder `{folder}` has no {SKILL_FILE} at its top"
+        ));
     }
     let (blake3, size) = hash(dir, &files)?;
-    if size > MAX_SKILL_BYTES {
+    if size > MAX_SKILL_UPLOAD_BYTES {
         return Err(format!(
-            "skill folder `{folder}` holds {size} bytes, more than the API's {MAX_SKILL_BYTES}"
+            "skill folder `{folder}` holds {size} bytes, more than the API's {MAX_SKILL_UPLOAD_BYTES}"
         ));
     }
     let text = fs_err::read_to_string(dir.join(SKILL_FILE)).map_err(|e| e.to_string())?;
-    let (name, description) = frontmatter(&text).map_err(|e| format!("{folder}/{SKILL_FILE}: {e}"))?;
+    let (name, description) =
+        frontmatter(&text).map_err(|e| format!("{folder}/{SKILL_FILE}: {e}"))?;
     Ok(SkillFolder {
         folder: folder.to_owned(),
         dir: dir.to_owned(),
@@ -83,7 +90,9 @@ fn list(dir: &Utf8Path) -> Result<Vec<String>, String> {
             .ok_or_else(|| format!("{} is not UTF-8", entry.path().display()))?
             .replace('\\', "/");
         if entry.path_is_symlink() {
-            return Err(format!("`{rel}` is a link; a skill folder holds only files"));
+            return Err(format!(
+                "`{rel}` is a link; a skill folder holds only files"
+            ));
         }
         if entry.file_type().is_file() {
             files.push(rel);
@@ -118,7 +127,7 @@ fn hash(dir: &Utf8Path, files: &[String]) -> Result<(String, u64), String> {
     for rel in files {
         let bytes = fs_err::read(dir.join(rel)).map_err(|e| e.to_string())?;
         total += bytes.len() as u64;
-        if total > MAX_SKILL_BYTES {
+        if total > MAX_SKILL_UPLOAD_BYTES {
             return Ok((String::new(), total));
         }
         hash.add(rel, &bytes);
@@ -158,9 +167,13 @@ fn frontmatter(text: &str) -> Result<(String, String), String> {
         .map_err(|e| format!("the frontmatter is not valid YAML: {e}"))?;
     let name = fm.name.ok_or("the frontmatter has no `name`")?;
     if let Some(why) = bad_skill_name(&name) {
-        return Err(format!("frontmatter `name` {name:?} is not a valid skill name: {why}"));
+        return Err(format!(
+            "frontmatter `name` {name:?} is not a valid skill name: {why}"
+        ));
     }
-    let description = fm.description.ok_or("the frontmatter has no `description`")?;
+    let description = fm
+        .description
+        .ok_or("the frontmatter has no `description`")?;
     if let Some(why) = bad_skill_description(&description) {
         return Err(format!("frontmatter `description` is not valid: {why}"));
     }
@@ -190,7 +203,10 @@ mod tests {
         assert_eq!(f.files, ["SKILL.md", "lib/colours.py"]);
         assert_eq!(f.blake3.len(), 64);
         let again = read("elsewhere", &dir).unwrap();
-        assert_eq!(again.blake3, f.blake3, "the hash is of content, not of the name written");
+        assert_eq!(
+            again.blake3, f.blake3,
+            "the hash is of content, not of the name written"
+        );
     }
 
     #[test]
@@ -217,7 +233,10 @@ mod tests {
         for (md, want) in [
             ("# no frontmatter\n", "frontmatter between"),
             ("---\nname: Big\ndescription: d\n---\n", "only lowercase"),
-            ("---\nname: my-claude\ndescription: d\n---\n", "reserved word `claude`"),
+            (
+                "---\nname: my-claude\ndescription: d\n---\n",
+                "reserved word \"claude\"",
+            ),
             ("---\nname: ok\ndescription: a <b>tag</b>\n---\n", "XML tag"),
             ("---\nname: ok\n---\n", "no `description`"),
             ("---\nname: ok\ndescription: d\n", "no closing"),
@@ -233,7 +252,11 @@ mod tests {
     fn a_missing_skill_md_or_folder_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = Utf8PathBuf::from_path_buf(tmp.path().to_owned()).unwrap();
-        assert!(read("x", &dir.join("nope")).unwrap_err().contains("does not exist"));
+        assert!(
+            read("x", &dir.join("nope"))
+                .unwrap_err()
+                .contains("does not exist")
+        );
         assert!(read("x", &dir).unwrap_err().contains("no SKILL.md"));
     }
 

@@ -14,7 +14,7 @@ use super::resolve::{Ctx, pos};
 use super::schema::{JobSpec, Settings};
 pub use super::skill_folder::SkillFolder;
 use super::skill_spec::{SkillDetail, SkillSpec};
-use crate::api::facts::{ANTHROPIC_SKILLS, MAX_SKILLS};
+use crate::api::facts::{ANTHROPIC_SKILLS, MAX_SKILLS_PER_REQUEST};
 
 /// The version a skill written without one gets.
 pub const LATEST: &str = "latest";
@@ -74,10 +74,10 @@ impl Ctx<'_> {
         };
         let mut skills: Vec<Skill> = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
-            if i == MAX_SKILLS {
+            if i == MAX_SKILLS_PER_REQUEST {
                 self.err(
                     pos(spec),
-                    format!("more than {MAX_SKILLS} skills; the API loads at most {MAX_SKILLS} per container"),
+                    format!("more than {MAX_SKILLS_PER_REQUEST} skills; the API loads at most {MAX_SKILLS_PER_REQUEST} per container"),
                 )
                 .help = Some("split the job, or drop the skills it does not need".into());
                 break;
@@ -86,7 +86,10 @@ impl Ctx<'_> {
                 continue;
             };
             let (source, id, _) = skill.key();
-            if skills.iter().any(|s| s.key().0 == source && s.key().1 == id) {
+            if skills
+                .iter()
+                .any(|s| s.key().0 == source && s.key().1 == id)
+            {
                 self.err(pos(spec), format!("skill `{id}` is listed twice"));
                 continue;
             }
@@ -107,10 +110,16 @@ impl Ctx<'_> {
     fn named_skill(&mut self, name: &str, at: Pos) -> Option<Skill> {
         let latest = LATEST.to_owned();
         if ANTHROPIC_SKILLS.contains(&name) {
-            return Some(Skill::Anthropic { skill_id: name.to_owned(), version: latest });
+            return Some(Skill::Anthropic {
+                skill_id: name.to_owned(),
+                version: latest,
+            });
         }
         if name.starts_with("skill_") {
-            return Some(Skill::Custom { skill_id: name.to_owned(), version: latest });
+            return Some(Skill::Custom {
+                skill_id: name.to_owned(),
+                version: latest,
+            });
         }
         let dir = self.base.join(name);
         let read = self
@@ -147,21 +156,33 @@ impl Ctx<'_> {
             .as_ref()
             .map_or_else(|| LATEST.to_owned(), |v| v.value.0.clone());
         if version.trim().is_empty() {
-            self.err(at, "a skill's `version` is empty; write `latest` or a version");
+            self.err(
+                at,
+                "a skill's `version` is empty; write `latest` or a version",
+            );
             return None;
         }
         match (&d.anthropic, &d.id) {
-            (Some(a), None) => Some(Skill::Anthropic { skill_id: a.value.clone(), version }),
-            (None, Some(id)) if id.value.starts_with("skill_") => {
-                Some(Skill::Custom { skill_id: id.value.clone(), version })
-            }
+            (Some(a), None) => Some(Skill::Anthropic {
+                skill_id: a.value.clone(),
+                version,
+            }),
+            (None, Some(id)) if id.value.starts_with("skill_") => Some(Skill::Custom {
+                skill_id: id.value.clone(),
+                version,
+            }),
             (None, Some(id)) => {
-                self.err(pos(id), format!("`{}` is not a custom skill id", id.value)).help =
-                    Some("custom skill ids start with `skill_`; for a folder write its path".into());
+                self.err(pos(id), format!("`{}` is not a custom skill id", id.value))
+                    .help = Some(
+                    "custom skill ids start with `skill_`; for a folder write its path".into(),
+                );
                 None
             }
             _ => {
-                self.err(at, "a skill mapping has exactly one of `anthropic` and `id`");
+                self.err(
+                    at,
+                    "a skill mapping has exactly one of `anthropic` and `id`",
+                );
                 None
             }
         }
@@ -185,7 +206,11 @@ mod tests {
         }
         let known = Known::builtin_on(jiff::civil::date(2026, 12, 7));
         let (_, result) = super::super::resolve::resolve(&[root.join("m.yaml")], &known);
-        result.map_err(|d| d.iter().map(|d| format!("{}: {}", d.pos.line, d.message)).collect())
+        result.map_err(|d| {
+            d.iter()
+                .map(|d| format!("{}: {}", d.pos.line, d.message))
+                .collect()
+        })
     }
 
     const SKILL: &str = "---\nname: house-style\ndescription: House charts.\n---\n";
@@ -203,11 +228,23 @@ mod tests {
             ),
         ])
         .unwrap();
-        assert_eq!(jobs[0].skills, [Skill::Anthropic { skill_id: "xlsx".into(), version: LATEST.into() }]);
+        assert_eq!(
+            jobs[0].skills,
+            [Skill::Anthropic {
+                skill_id: "xlsx".into(),
+                version: LATEST.into()
+            }]
+        );
         let labels: Vec<String> = jobs[1].skills.iter().map(Skill::label).collect();
         assert_eq!(
             labels,
-            ["pptx", "xlsx@20251013", "skill_01Abc", "skill_02Def@skver_1", "house-style (folder skills/house)"]
+            [
+                "pptx",
+                "xlsx@20251013",
+                "skill_01Abc",
+                "skill_02Def@skver_1",
+                "house-style (folder skills/house)"
+            ]
         );
     }
 
@@ -220,15 +257,30 @@ mod tests {
         )])
         .unwrap_err();
         assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors[0].starts_with("7: skill folder `xslx` does not exist"), "{errors:?}");
-        assert!(errors[1].contains("`house` is not a custom skill id"), "{errors:?}");
-        assert!(errors[2].contains("exactly one of `anthropic` and `id`"), "{errors:?}");
-        assert!(errors[3].contains("skill `pdf` is listed twice"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("7: skill folder `xslx` does not exist"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("`house` is not a custom skill id"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("exactly one of `anthropic` and `id`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[3].contains("skill `pdf` is listed twice"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn a_ninth_skill_is_refused() {
-        let nine = (1..=9).map(|i| format!("skill_{i}")).collect::<Vec<_>>().join(", ");
+        let nine = (1..=9)
+            .map(|i| format!("skill_{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let errors = resolve(&[(
             "m.yaml",
             &format!("version: 1\ndefaults:\n  model: claude-sonnet-4-6\njobs:\n- name: a\n  prompt: p\n  skills: [{nine}]\n"),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::outcome::{AttachedInput, Exchange, JobError, JobOutcome, OutputFile};
+use super::skill_records::SkillRecord;
 use crate::api::messages::{CacheTtl, Usage};
 use crate::api::prices::{PriceRow, Rates};
 use crate::manifest::Expectation;
@@ -68,6 +69,9 @@ pub struct JobRecord<'a> {
     pub repair_turns: Option<Cow<'a, [String]>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<InputRecord<'a>>>,
+    /// One per skill the job's requests used (docs/output.md §2.11); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<OutputRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,9 +101,6 @@ pub struct JobRecord<'a> {
     pub finished_at: Option<jiff::Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runner_version: Option<Cow<'a, str>>,
-    /// The Agent Skills the job's container loaded (docs/output.md §2.11).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skills: Vec<super::skill_records::SkillRecord>,
 }
 
 /// A part of the record no reader takes apart: written from the runner's own type, read
@@ -288,6 +289,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         turns: Some(job.turns[..].into()),
         repair_turns: expect.map(|_| outcome.repair_turns[..].into()),
         inputs: Some(outcome.inputs.iter().map(input_record).collect()),
+        skills: super::skill_records::of(outcome),
         outputs: Some(output_records(outcome, expect, &statuses)),
         expect: expect.map(|e| expect_records(outcome, e, &statuses)),
         requests: Some(
@@ -309,7 +311,6 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         started_at: Some(outcome.started_at),
         finished_at: Some(outcome.finished_at),
         runner_version: Some(env!("CARGO_PKG_VERSION").into()),
-        skills: super::skill_records::of(outcome),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Which file ids the `job.json` files of an output tree reference (inputs and generated
-//! files), for `runner files`: a file a job's record names is one a user may still want.
+//! Which file ids and skill versions the `job.json` files of an output tree reference
+//! (inputs, generated files, `skills[]`), for `runner files` and `runner skills`: what a
+//! job's record names is what a user may still want.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -11,6 +12,31 @@ use super::records::{JobRecord, parse_job_json};
 /// File id → the job folders (`OUT/<stem>/<job>`) whose `job.json` names it. A missing
 /// tree is an error: `files prune` must not read "no references" from a mistyped path.
 pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+    references(out, |record| {
+        ids_in(record).map(str::to_owned).collect::<Vec<String>>()
+    })
+}
+
+/// `"{skill_id}/{version}"` → the job folders whose `job.json` `skills[]` names it: for
+/// each skill, the version as requested (`latest`, a date, a `skver_…` id) and, when the
+/// API named it, the resolved one (docs/output.md §2.11). A missing tree is an error, as
+/// for [`file_references`] (`skills prune`).
+pub fn skill_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+    references(out, |record| {
+        record
+            .skills
+            .iter()
+            .flat_map(super::skill_records::SkillRecord::reference_keys)
+            .collect::<Vec<String>>()
+    })
+}
+
+/// Each key `keys_of` finds in a job folder's `job.json`, with the folders naming it.
+/// Staging folders (`.…`) and records that do not parse keep nothing.
+fn references(
+    out: &Utf8Path,
+    keys_of: impl Fn(&JobRecord<'_>) -> Vec<String>,
+) -> io::Result<BTreeMap<String, Vec<String>>> {
     let mut refs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for manifest in fs_err::read_dir(out)? {
         let manifest = manifest?;
@@ -34,8 +60,8 @@ pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String
             let Ok(record) = parse_job_json(&record) else {
                 continue;
             };
-            for id in ids_in(&record) {
-                let users = refs.entry(id.to_owned()).or_default();
+            for key in keys_of(&record) {
+                let users = refs.entry(key).or_default();
                 if !users.contains(&dir.to_string()) {
                     users.push(dir.to_string());
                 }
@@ -75,5 +101,34 @@ mod tests {
         assert_eq!(refs.keys().collect::<Vec<_>>(), ["file_in", "file_out"]);
         assert_eq!(refs["file_in"], [out.join("m/a").to_string()]);
         assert!(file_references(&out.join("missing")).is_err());
+    }
+
+    #[test]
+    fn finds_requested_and_resolved_skill_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Utf8Path::from_path(dir.path()).unwrap();
+        let a = r#"{"skills":[
+            {"source":"anthropic","skill_id":"xlsx","version":"latest","resolved_version":"20251013"},
+            {"source":"folder","skill_id":"skill_01","version":"skver_02","resolved_version":"skver_02",
+             "name":"house-style","folder":"skills/house-style","blake3":"ab"}]}"#;
+        let b = r#"{"skills":[{"source":"custom","skill_id":"skill_01","version":"latest"}]}"#;
+        crate::atomic::write(&out.join("m/a/job.json"), a.as_bytes()).unwrap();
+        crate::atomic::write(&out.join("m/b/job.json"), b.as_bytes()).unwrap();
+        crate::atomic::write(&out.join("m/c/job.json"), b"{\"inputs\":[]}").unwrap();
+        crate::atomic::write(&out.join("m/.b.staging-x/job.json"), a.as_bytes()).unwrap();
+        let refs = skill_references(out).unwrap();
+        assert_eq!(
+            refs.keys().collect::<Vec<_>>(),
+            [
+                "skill_01/latest",
+                "skill_01/skver_02",
+                "xlsx/20251013",
+                "xlsx/latest"
+            ]
+        );
+        assert_eq!(refs["skill_01/skver_02"], [out.join("m/a").to_string()]);
+        assert_eq!(refs["skill_01/latest"], [out.join("m/b").to_string()]);
+        assert!(file_references(out).unwrap().is_empty());
+        assert!(skill_references(&out.join("missing")).is_err());
     }
 }

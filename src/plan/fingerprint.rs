@@ -138,7 +138,10 @@ mod tests {
             version: v.into(),
         };
         let f = |skills: &[Skill]| fingerprint(&settings(), "sys", &turns, &[], None, skills);
-        assert_eq!(f(&[]), fingerprint(&settings(), "sys", &turns, &[], None, &[]));
+        assert_eq!(
+            f(&[]),
+            fingerprint(&settings(), "sys", &turns, &[], None, &[])
+        );
         let all = [
             f(&[]),
             f(&[xlsx("latest")]),

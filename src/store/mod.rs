@@ -1,4 +1,4 @@
-//! The state dir: where the hash cache, the upload cache and the model cache live across
+//! The state dir: where the hash cache, the upload, skill and model caches live across
 //! runs. An edge: it knows files and locks, not jobs or plans. (Where the dir is comes from
 //! the configuration.)
 //!

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::harness::{CommandExt, Sandbox, manifest};
 
-const SKILL_MD: &str = "---\nname: house-style\ndescription: Our chart colours and fonts.\n---\nUse navy.\n";
+const SKILL_MD: &str =
+    "---\nname: house-style\ndescription: Our chart colours and fonts.\n---\nUse navy.\n";
 
 /// Two jobs with skills (one with continuations and a follow-up), one without.
 fn sandbox() -> Sandbox {
@@ -36,7 +37,11 @@ fn sandbox() -> Sandbox {
 fn containers_of(fake: &FakeServer, first_turn: &str) -> Vec<Value> {
     fake.messages_requests()
         .into_iter()
-        .filter(|b| b["messages"][0]["content"][0]["text"].as_str().is_some_and(|t| t.starts_with(first_turn)))
+        .filter(|b| {
+            b["messages"][0]["content"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(first_turn))
+        })
         .map(|b| b["container"].clone())
         .collect()
 }
@@ -57,18 +62,33 @@ fn skills_load_on_every_request_and_a_folder_is_uploaded_once() {
     assert_eq!(deck.len(), 3, "{deck:?}");
     let skills = &deck[0]["skills"];
     assert_eq!(skills.as_array().map(Vec::len), Some(3), "{skills}");
-    assert_eq!(skills[0], json!({"type": "anthropic", "skill_id": "pptx", "version": "latest"}));
-    assert_eq!(skills[1], json!({"type": "anthropic", "skill_id": "xlsx", "version": "20251013"}));
+    assert_eq!(
+        skills[0],
+        json!({"type": "anthropic", "skill_id": "pptx", "version": "latest"})
+    );
+    assert_eq!(
+        skills[1],
+        json!({"type": "anthropic", "skill_id": "xlsx", "version": "20251013"})
+    );
     assert_eq!(skills[2]["type"], "custom");
-    assert!(skills[2]["version"].as_str().unwrap().starts_with("skver_"), "{skills}");
+    assert!(
+        skills[2]["version"].as_str().unwrap().starts_with("skver_"),
+        "{skills}"
+    );
     assert!(deck[0].get("id").is_none(), "{deck:?}");
     for later in &deck[1..] {
         assert_eq!(&later["skills"], skills);
-        assert!(later["id"].as_str().unwrap().starts_with("container_"), "{later}");
+        assert!(
+            later["id"].as_str().unwrap().starts_with("container_"),
+            "{later}"
+        );
     }
     // A job without skills sends the container as before.
     for c in containers_of(&fake, "Plot it.") {
-        assert!(c.is_null() || c.is_string() || c.get("skills").is_some(), "{c}");
+        assert!(
+            c.is_null() || c.is_string() || c.get("skills").is_some(),
+            "{c}"
+        );
     }
 
     // job.json names each skill, with what the API resolved; the office files came back.
@@ -106,16 +126,25 @@ fn one_changed_byte_of_a_skill_reruns_its_jobs_with_one_new_version() {
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("    skill pptx\n"), "{text}");
     assert!(text.contains("    skill xlsx@20251013\n"), "{text}");
-    assert!(text.contains("    skill house-style  folder skills/house-style  "), "{text}");
+    assert!(
+        text.contains("    skill house-style  folder skills/house-style  "),
+        "{text}"
+    );
 
     sb.file("skills/house-style/colours.py", "NAVY = '#001f3e'\n");
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(0), "{summary}");
-    assert_eq!(summary["counts"]["fresh"], 1, "only `plain` stays fresh: {summary}");
+    assert_eq!(
+        summary["counts"]["fresh"], 1,
+        "only `plain` stays fresh: {summary}"
+    );
     assert_eq!(summary["counts"]["succeeded"], 2, "{summary}");
     let stats = fake.stats();
     assert_eq!((stats.skills_created, stats.skill_versions_created), (1, 1));
-    let explain = sb.cmd_against(&fake, ["explain", "m.yaml"]).output().unwrap();
+    let explain = sb
+        .cmd_against(&fake, ["explain", "m.yaml"])
+        .output()
+        .unwrap();
     let _ = explain; // explain of fresh jobs: nothing to say
 }
 
@@ -138,7 +167,10 @@ fn a_bad_skill_folder_or_too_many_skills_is_a_validation_error_before_any_reques
     assert!(stderr.contains("m.yaml:6:"), "{stderr}");
     assert!(stderr.contains("only lowercase letters"), "{stderr}");
     assert!(stderr.contains("more than 8 skills"), "{stderr}");
-    assert!(stderr.contains("did you mean Anthropic's `xlsx` skill?"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean Anthropic's `xlsx` skill?"),
+        "{stderr}"
+    );
     assert!(stderr.contains("skill `xlsx` is listed twice"), "{stderr}");
     assert_eq!(fake.stats().requests_total, 0, "nothing was sent");
 }
@@ -158,7 +190,13 @@ fn a_skill_the_api_refuses_fails_only_its_job_with_kind_skill() {
     assert_eq!(code, Some(1), "{summary}");
     let gone = sb.read_json("out/m/gone/job.json");
     assert_eq!(gone["error"]["kind"], "skill", "{gone}");
-    assert!(gone["error"]["message"].as_str().unwrap().contains("skill_01NoSuchSkill"), "{gone}");
+    assert!(
+        gone["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("skill_01NoSuchSkill"),
+        "{gone}"
+    );
     assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
 }
 
@@ -173,7 +211,10 @@ fn an_undecryptable_custom_skill_fails_with_kind_skill() {
         .unwrap()
         .to_owned();
     fake.block_skill(&skill_id);
-    sb.file("m.yaml", sb.read("m.yaml").replace("Plot it.", "Plot it again."));
+    sb.file(
+        "m.yaml",
+        sb.read("m.yaml").replace("Plot it.", "Plot it again."),
+    );
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]);
     assert_eq!(code, Some(1), "{summary}");
     let job = sb.read_json("out/runs");
@@ -188,7 +229,9 @@ fn skills_go_in_each_batch_item_and_a_refusal_says_to_run_online() {
     assert_eq!(code, Some(0), "{summary}");
     let items = fake.batch_items();
     assert!(
-        items.iter().any(|i| i.params["container"]["skills"].is_array()),
+        items
+            .iter()
+            .any(|i| i.params["container"]["skills"].is_array()),
         "{items:?}"
     );
 
@@ -197,11 +240,20 @@ fn skills_go_in_each_batch_item_and_a_refusal_says_to_run_online() {
         ..Config::default()
     });
     let sb = sandbox();
-    let (code, _) = sb.run_json(&refusing, &["run", "m.yaml", "--batch", "--batch-poll", "10ms"]);
+    let (code, _) = sb.run_json(
+        &refusing,
+        &["run", "m.yaml", "--batch", "--batch-poll", "10ms"],
+    );
     assert_eq!(code, Some(1));
     let deck = sb.read_json("out/m/deck/job.json");
     assert_eq!(deck["error"]["kind"], "skill", "{deck}");
-    assert!(deck["error"]["message"].as_str().unwrap().contains("without `--batch`"), "{deck}");
+    assert!(
+        deck["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("without `--batch`"),
+        "{deck}"
+    );
     assert_eq!(sb.read_json("out/m/plain/job.json")["status"], "succeeded");
 }
 
@@ -209,7 +261,13 @@ fn skills_go_in_each_batch_item_and_a_refusal_says_to_run_online() {
 fn a_cached_skill_version_deleted_on_the_server_is_uploaded_again() {
     let fake = FakeServer::start();
     let sb = sandbox();
-    assert_eq!(sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]).0, Some(0));
-    let prune = sb.cmd_against(&fake, ["skills", "list", "--json"]).output().unwrap();
+    assert_eq!(
+        sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]).0,
+        Some(0)
+    );
+    let prune = sb
+        .cmd_against(&fake, ["skills", "list", "--json"])
+        .output()
+        .unwrap();
     let _ = prune;
 }

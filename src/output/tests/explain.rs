@@ -107,6 +107,13 @@ fn a_skill_folder_whose_content_changed_is_named_and_an_added_skill_too() {
             },
         ]
     );
-    let text: Vec<String> = e.changes.iter().map(crate::output::explain::describe).collect();
-    assert_eq!(text, ["skill house-style changed: aaaa → bbbb", "skill xlsx added"]);
+    let text: Vec<String> = e
+        .changes
+        .iter()
+        .map(crate::output::explain::describe)
+        .collect();
+    assert_eq!(
+        text,
+        ["skill house-style changed: aaaa → bbbb", "skill xlsx added"]
+    );
 }

@@ -29,7 +29,9 @@ fn completions_for_every_shell_name_the_subcommands() {
         let out = Sandbox::new().cmd(["completions", shell]).output().unwrap();
         assert!(out.status.success(), "{shell}");
         let script = String::from_utf8(out.stdout).unwrap();
-        for sub in ["run", "plan", "explain", "files", "schema", "batches"] {
+        for sub in [
+            "run", "plan", "explain", "files", "skills", "schema", "batches",
+        ] {
             assert!(script.contains(sub), "{shell} completions lack `{sub}`");
         }
     }
@@ -47,7 +49,7 @@ fn man_page_is_roff_with_every_command() {
     );
     assert!(page.contains(".TH runner 1"), "a section-1 page");
     for sub in [
-        "validate", "plan", "run", "explain", "init", "files", "batches",
+        "validate", "plan", "run", "explain", "init", "files", "skills", "batches",
     ] {
         assert!(page.contains(sub), "man page lacks `{sub}`");
     }
