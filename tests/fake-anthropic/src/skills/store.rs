@@ -235,9 +235,11 @@ impl Store {
             out.extend(self.skills.iter().rev().map(|(k, s)| (*k, s.object())));
         }
         if source.is_none_or(|s| s == "anthropic") {
-            for (i, (id, ..)) in ANTHROPIC.iter().enumerate().rev() {
+            // In the table's order, keyed below every custom skill.
+            let n = ANTHROPIC.len();
+            for (i, (id, ..)) in ANTHROPIC.iter().enumerate() {
                 if let Some(object) = anthropic_object(id) {
-                    out.push((u64::try_from(i).unwrap_or(0) + 1, object));
+                    out.push((u64::try_from(n - i).unwrap_or(0), object));
                 }
             }
         }
