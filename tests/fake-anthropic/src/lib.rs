@@ -337,6 +337,16 @@ impl FakeServer {
         })
     }
 
+    /// [`FakeServer::set_skill_blocked`]`(skill_id, true)`.
+    pub fn block_skill(&self, skill_id: &str) -> bool {
+        self.set_skill_blocked(skill_id, true)
+    }
+
+    /// [`FakeServer::set_skill_blocked`]`(skill_id, false)`.
+    pub fn unblock_skill(&self, skill_id: &str) -> bool {
+        self.set_skill_blocked(skill_id, false)
+    }
+
     /// Turns the batch refusal of skills ([`Config::skills_in_batches_refused`]) on or off.
     pub fn set_skills_in_batches_refused(&self, on: bool) {
         self.shared.update(|s| s.skills.refused_in_batches = on);

@@ -61,8 +61,8 @@ pub struct Stats {
     pub batch_items: u32,
     /// Skills created through `POST /v1/skills` (docs/api.md §8.16).
     pub skills_created: u32,
-    /// Skill versions created: one per skill created, plus every
-    /// `POST /v1/skills/{id}/versions`.
+    /// `POST /v1/skills/{id}/versions` answered 200 (the first version of a skill, made
+    /// by `POST /v1/skills`, is not counted here).
     pub skill_versions_created: u32,
     /// `DELETE /v1/skills/{id}` answered 200.
     pub skills_deleted: u32,

@@ -68,7 +68,6 @@ pub(crate) async fn create(
         let object = skill.object();
         s.skills.skills.insert(seq, skill);
         s.stats.skills_created += 1;
-        s.stats.skill_versions_created += 1;
         object
     });
     Ok(Reply::ok_json(&object))

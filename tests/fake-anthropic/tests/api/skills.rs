@@ -162,7 +162,7 @@ fn create_version_list_retrieve_delete_round_trip() {
             stats.skill_versions_deleted,
             stats.skills_deleted
         ),
-        (1, 2, 1, 1)
+        (1, 1, 1, 1)
     );
     assert_eq!(stats.requests.get("skill_create"), Some(&1));
 }

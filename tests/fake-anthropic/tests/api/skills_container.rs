@@ -291,7 +291,7 @@ fn a_blocked_custom_skill_is_a_409() {
     let server = FakeServer::start();
     let skill = create_skill(&server, SKILL_MD);
     let id = skill["id"].as_str().unwrap();
-    assert!(server.set_skill_blocked(id, true));
+    assert!(server.block_skill(id));
     assert!(!server.set_skill_blocked("skill_01nope", true));
     let body = with_container(
         request("x", &[], TOOL),
