@@ -114,7 +114,7 @@ fn create_version_list_retrieve_delete_round_trip() {
         &server,
         &format!("/v1/skills/{id}/versions?limit=1&page={next}"),
     );
-    assert_eq!(ids(&rest), [first.clone()]);
+    assert_eq!(ids(&rest), std::slice::from_ref(&first));
     assert!(rest["next_page"].is_null());
 
     let (_, custom) = get(&server, "/v1/skills?source=custom");
@@ -195,7 +195,8 @@ fn a_display_name_is_kept_and_the_anthropic_skills_are_read_only() {
 fn uploads_that_break_the_rules_are_400s() {
     let server = FakeServer::start();
     let md = |front: &str| format!("---\n{front}\n---\nbody\n");
-    let cases: Vec<(Vec<(&str, String)>, Option<String>, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, String)>, Option<String>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             vec![("a/notes.md", "x".into())],
             None,
