@@ -117,25 +117,6 @@ fn create_version_list_retrieve_delete_round_trip() {
     assert_eq!(ids(&rest), std::slice::from_ref(&first));
     assert!(rest["next_page"].is_null());
 
-    let (_, custom) = get(&server, "/v1/skills?source=custom");
-    assert_eq!(ids(&custom), [id]);
-    let (_, anthropic) = get(&server, "/v1/skills?source=anthropic");
-    assert_eq!(ids(&anthropic), ["xlsx", "pptx", "docx", "pdf"]);
-    assert_eq!(anthropic["data"][0]["source"], json!({"type": "anthropic"}));
-    let mut all = Vec::new();
-    let mut page: Option<String> = None;
-    loop {
-        let q = page.map_or_else(String::new, |p| format!("&page={p}"));
-        let (status, body) = get(&server, &format!("/v1/skills?limit=2{q}"));
-        assert_eq!(status, 200, "{body}");
-        all.extend(ids(&body));
-        match body["next_page"].as_str() {
-            Some(p) => page = Some(p.to_owned()),
-            None => break,
-        }
-    }
-    assert_eq!(all, [id, "xlsx", "pptx", "docx", "pdf"]);
-
     let (status, deleted) = delete(&server, &format!("/v1/skills/{id}/versions/{first}"));
     assert_eq!(status, 200, "{deleted}");
     assert_eq!(
@@ -168,6 +149,33 @@ fn create_version_list_retrieve_delete_round_trip() {
 }
 
 #[test]
+fn listings_are_newest_first_custom_then_anthropic() {
+    let server = FakeServer::start();
+    let older = create_skill(&server, SKILL_MD);
+    let skill = create_skill(&server, SKILL_MD);
+    let id = skill["id"].as_str().unwrap();
+    let older = older["id"].as_str().unwrap();
+    let (_, custom) = get(&server, "/v1/skills?source=custom");
+    assert_eq!(ids(&custom), [id, older]);
+    let (_, anthropic) = get(&server, "/v1/skills?source=anthropic");
+    assert_eq!(ids(&anthropic), ["xlsx", "pptx", "docx", "pdf"]);
+    assert_eq!(anthropic["data"][0]["source"], json!({"type": "anthropic"}));
+    let mut all = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let q = page.map_or_else(String::new, |p| format!("&page={p}"));
+        let (status, body) = get(&server, &format!("/v1/skills?limit=2{q}"));
+        assert_eq!(status, 200, "{body}");
+        all.extend(ids(&body));
+        match body["next_page"].as_str() {
+            Some(p) => page = Some(p.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(all, [id, older, "xlsx", "pptx", "docx", "pdf"]);
+}
+
+#[test]
 fn a_display_name_is_kept_and_the_anthropic_skills_are_read_only() {
     let server = FakeServer::start();
     let f = form(
@@ -191,12 +199,15 @@ fn a_display_name_is_kept_and_the_anthropic_skills_are_read_only() {
     assert_eq!(status, 400);
 }
 
-#[test]
-fn uploads_that_break_the_rules_are_400s() {
-    let server = FakeServer::start();
-    let md = |front: &str| format!("---\n{front}\n---\nbody\n");
-    type Case<'a> = (Vec<(&'a str, String)>, Option<String>, &'a str);
-    let cases: Vec<Case<'_>> = vec![
+/// (files, display_name, what the message says) of uploads that break a rule.
+type Case = (Vec<(&'static str, String)>, Option<String>, &'static str);
+
+fn md(front: &str) -> String {
+    format!("---\n{front}\n---\nbody\n")
+}
+
+fn path_cases() -> Vec<Case> {
+    vec![
         (
             vec![("a/notes.md", "x".into())],
             None,
@@ -218,6 +229,11 @@ fn uploads_that_break_the_rules_are_400s() {
             "invalid path",
         ),
         (vec![("/a/SKILL.md", SKILL_MD.into())], None, "invalid path"),
+    ]
+}
+
+fn frontmatter_cases() -> Vec<Case> {
+    vec![
         (
             vec![("a/SKILL.md", "# no frontmatter".into())],
             None,
@@ -277,8 +293,13 @@ fn uploads_that_break_the_rules_are_400s() {
             None,
             "more than once",
         ),
-    ];
-    for (files, display_name, needle) in cases {
+    ]
+}
+
+#[test]
+fn uploads_that_break_the_rules_are_400s() {
+    let server = FakeServer::start();
+    for (files, display_name, needle) in path_cases().into_iter().chain(frontmatter_cases()) {
         let parts: Vec<(&str, &str, &[u8])> = files
             .iter()
             .map(|(p, text)| ("files[]", *p, text.as_bytes()))
@@ -296,6 +317,12 @@ fn uploads_that_break_the_rules_are_400s() {
         multipart::Form::new().text("display_name", "x"),
     );
     assert_eq!(status, 400, "{body}");
+    assert_eq!(server.stats().skills_created, 0);
+}
+
+#[test]
+fn an_upload_over_30_mb_is_a_400() {
+    let server = FakeServer::start();
     let big = vec![b'x'; 30_000_000];
     let parts: [(&str, &str, &[u8]); 2] = [
         ("files[]", "a/SKILL.md", SKILL_MD.as_bytes()),

@@ -113,18 +113,15 @@ fn loaded_skills_resolve_in_the_response_and_write_office_files() {
     );
 }
 
-#[test]
-fn container_rules_refuse_with_the_api_errors() {
-    let server = FakeServer::start();
-    let skill = create_skill(&server, SKILL_MD);
-    let id = skill["id"].as_str().unwrap();
-    let other = create_skill(&server, SKILL_MD);
-    let other_version = other["latest_version_id"].as_str().unwrap();
+/// (container, tools to send instead, status, error type, what the message says).
+type Refusal = (Value, Option<Value>, u16, &'static str, &'static str);
+
+fn list_refusals() -> Vec<Refusal> {
     let xlsx = json!({"type": "anthropic", "skill_id": "xlsx"});
     let nine: Vec<Value> = (0..9)
         .map(|i| json!({"type": "custom", "skill_id": format!("skill_{i}")}))
         .collect();
-    let cases = [
+    vec![
         (
             json!({"skills": [xlsx]}),
             Some(json!([])),
@@ -146,6 +143,11 @@ fn container_rules_refuse_with_the_api_errors() {
             "invalid_request_error",
             "more than once",
         ),
+    ]
+}
+
+fn resolution_refusals(id: &str, other_version: &str) -> Vec<Refusal> {
+    vec![
         (
             json!({"skills": [{"type": "anthropic", "skill_id": "csv"}]}),
             None,
@@ -202,7 +204,18 @@ fn container_rules_refuse_with_the_api_errors() {
             "invalid_request_error",
             "Field required",
         ),
-    ];
+    ]
+}
+
+#[test]
+fn container_rules_refuse_with_the_api_errors() {
+    let server = FakeServer::start();
+    let skill = create_skill(&server, SKILL_MD);
+    let id = skill["id"].as_str().unwrap();
+    let other = create_skill(&server, SKILL_MD);
+    let other_version = other["latest_version_id"].as_str().unwrap();
+    let mut cases = list_refusals();
+    cases.extend(resolution_refusals(id, other_version));
     for (container, tools, status, error_type, needle) in cases {
         let mut body = with_container(request("x", &[], TOOL), container.clone());
         if let Some(tools) = tools {
