@@ -735,6 +735,132 @@ def message_batches_lifecycle_and_results(fake: Fake, ctx: dict):
     assert len(fake.control("batch_items")) == 6
 
 
+# ------------------------------------------------------------------ Skills
+
+SKILL_MD = b"---\nname: house-style\ndescription: Our chart colours and fonts.\n---\nUse navy.\n"
+
+
+def skill_files(md: bytes = SKILL_MD):
+    return [("house-style/SKILL.md", md, "text/markdown"), ("house-style/colours.py", b"NAVY = 1\n")]
+
+
+@check
+def skills_create_version_list_retrieve_delete(fake: Fake, ctx: dict):
+    """The Skills API in GA shapes (docs/api.md §8.16): Skill, SkillVersion, the cursor
+    pages, DeletedSkill, DeletedSkillVersion; the SDK sends `files[]` parts."""
+    from anthropic.pagination import SyncPageCursor
+    from anthropic.types import DeletedSkill, Skill
+    from anthropic.types.skills import DeletedSkillVersion, SkillVersion
+    c = client(fake)
+    raw = c.skills.with_raw_response.create(files=skill_files(), display_name="House style")
+    Skill.model_validate_json(raw.text())
+    skill = raw.parse()
+    assert skill.source.type == "custom" and skill.display_name == "House style", skill
+    assert skill.id.startswith("skill_") and skill.latest_version_id.startswith("skver_"), skill
+    raw = c.skills.versions.with_raw_response.create(skill.id, files=skill_files(SKILL_MD + b"More.\n"))
+    SkillVersion.model_validate_json(raw.text())
+    version = raw.parse()
+    assert (version.skill_id, version.name) == (skill.id, "house-style"), version
+    assert c.skills.retrieve(skill.id).latest_version_id == version.id
+    assert c.skills.versions.retrieve("latest", skill_id=skill.id) == version
+    status, _, data = fake.raw("GET", "/v1/skills?limit=2", {"x-api-key": API_KEY, "anthropic-version": "2026-10-21"})
+    assert status == 200, data
+    SyncPageCursor[Skill].model_validate_json(data)
+    listed = [s.id for s in c.skills.list(limit=2)]  # auto-pagination over page_ cursors
+    assert listed == [skill.id, "xlsx", "pptx", "docx", "pdf"], listed
+    assert [s.id for s in c.skills.list(source="anthropic")] == ["xlsx", "pptx", "docx", "pdf"]
+    for s in c.skills.list(source="anthropic"):
+        Skill.model_validate(s.model_dump())
+        assert s.source.type == "anthropic"
+    versions = [v.id for v in c.skills.versions.list(skill.id, limit=1)]
+    assert versions == [version.id, skill.latest_version_id], versions
+    raw = c.skills.versions.with_raw_response.delete(skill.latest_version_id, skill_id=skill.id)
+    DeletedSkillVersion.model_validate_json(raw.text())
+    assert raw.parse().type == "skill_version_deleted"
+    e = expect_error(anthropic.BadRequestError,
+                     lambda: c.skills.create(files=[("bad/SKILL.md", b"---\nname: Claude\ndescription: x\n---\n")]))
+    assert "lowercase" in error_body(e)["error"]["message"]
+    raw = c.skills.with_raw_response.delete(skill.id)
+    DeletedSkill.model_validate_json(raw.text())
+    assert raw.parse().type == "skill_deleted"
+    expect_error(anthropic.NotFoundError, lambda: c.skills.retrieve(skill.id))
+    stats = fake.stats()
+    assert (stats["skills_created"], stats["skill_versions_created"], stats["skills_deleted"]) == (1, 1, 1), stats
+    fake.faults("skill_create", {"kind": "cmek_context_unavailable"})
+    e = expect_error(anthropic.CMEKContextUnavailableError, lambda: c.skills.create(files=skill_files()))
+    assert e.status_code == 503 and error_body(e)
+
+
+@check
+def messages_with_container_skills(fake: Fake, ctx: dict):
+    """A Message whose `container.skills` is set (versions resolved), office files as
+    generated files, the same list on a follow-up, the 400 without the same list, a
+    blocked skill's 409, and skills in batch items (docs/api.md §8.16)."""
+    from anthropic.types import (ContainerSkill, SkillReadBlockedUndecryptableError,
+                                 SkillReadBlockedUndecryptableErrorDetails)
+    from anthropic.types.messages import MessageBatchIndividualResponse
+    import time
+    c = client(fake)
+    skill = c.skills.create(files=skill_files())
+    skills = [{"type": "anthropic", "skill_id": "xlsx", "version": "latest"},
+              {"type": "anthropic", "skill_id": "pptx", "version": "20251013"},
+              {"type": "custom", "skill_id": skill.id, "version": "latest"}]
+    first = [user("Build the deck", [ctx["input_file"]])]
+    msg = create(c, first, container={"skills": skills})
+    for s in msg.container.skills:
+        ContainerSkill.model_validate(s.model_dump())
+    resolved = [(s.type, s.skill_id, s.version) for s in msg.container.skills]
+    assert resolved == [("anthropic", "xlsx", "20261104"), ("anthropic", "pptx", "20251013"),
+                        ("custom", skill.id, skill.latest_version_id)], resolved
+    names = sorted(c.files.retrieve_metadata(i).filename for i in output_ids(msg))
+    assert names == ["deck.pptx", "inventory.csv", "plot.png", "workbook.xlsx"], names
+    follow = first + [{"role": "assistant", "content": msg.content}, user("Now the summary.")]
+    again = create(c, follow, container={"id": msg.container.id, "skills": skills})
+    assert again.container.id == msg.container.id and again.container.skills == msg.container.skills
+    e = expect_error(anthropic.BadRequestError, lambda: create(c, follow, container=msg.container.id))
+    assert "cannot change" in error_body(e)["error"]["message"]
+    e = expect_error(anthropic.BadRequestError, lambda: c.messages.create(
+        model=MODEL, max_tokens=100, messages=[user("x")], container={"skills": skills[:1]}))
+    assert "code execution tool" in error_body(e)["error"]["message"]
+    plain = create(c, [user("no skills")])
+    assert plain.container.skills is None
+    fake.control("block_skill", {"skill_id": skill.id})
+    e = expect_error(SkillReadBlockedUndecryptableError,
+                     lambda: create(c, [user("x")], container={"skills": skills[2:]}))
+    assert e.status_code == 409 and e.error_code == "skill_read_blocked_undecryptable", e
+    body = e.response.json()
+    # `conflict_error` is in the SDK's ErrorType but not in its ErrorObject union (like 413's
+    # `request_too_large`); the rest is the docs/api.md §4.1 shape, the details the SDK's.
+    assert body["error"]["type"] == "conflict_error", body
+    ErrorResponse.model_validate({**body, "error": {**body["error"], "type": "invalid_request_error"}})
+    SkillReadBlockedUndecryptableErrorDetails.model_validate(body["error"]["details"])
+    fake.control("block_skill", {"skill_id": skill.id, "blocked": False})
+    params = dict(model=MODEL, max_tokens=4096, messages=[user("Batch deck")], container={"skills": skills[:1]},
+                  tools=[{"type": "code_execution_20250825", "name": "code_execution"}])
+    for refused in (False, True):
+        fake.control("skills_in_batches_refused", {"on": refused})
+        batch = c.messages.batches.create(requests=[{"custom_id": "s", "params": params}])
+        for _ in range(200):
+            if c.messages.batches.retrieve(batch.id).processing_status == "ended":
+                break
+            time.sleep(0.05)
+        [r] = list(c.messages.batches.results(batch.id))
+        MessageBatchIndividualResponse.model_validate(r.model_dump())
+        if refused:
+            assert r.result.type == "errored" and r.result.error.error.type == "invalid_request_error", r
+            assert "not supported in Message Batches" in r.result.error.error.message
+        else:
+            assert r.result.type == "succeeded" and r.result.message.container.skills[0].version == "20261104", r
+    fake.control("skills_in_batches_refused", {"on": False})
+    carried = fake.stats()["skills_carried"]
+    assert carried[-1]["batch"] and carried[-1]["skills"] == skills[:1], carried[-1]
+    components = json.loads(SPEC.read_text())["components"]
+    validator = Draft202012Validator({"$ref": "#/components/schemas/Message", "components": components})
+    for m in (msg, again):
+        errors = [e.message[:200] for e in validator.iter_errors(json.loads(m.to_json()))]
+        assert not errors, errors[:5]
+
+
 @check
 def captured_bodies_pass_validate_fixtures(fake: Fake, ctx: dict):
     assert CAPTURED, "no Messages bodies captured"

@@ -275,6 +275,9 @@ fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError
         s.stats.batches_created += 1;
         s.stats.batch_items += u32::try_from(batch.items.len()).unwrap_or(u32::MAX);
         for (custom_id, params) in &batch.items {
+            s.stats
+                .skills_carried
+                .push(crate::skills::CarriedSkills::of(params, true));
             s.batch_items.push(BatchItem {
                 batch_id: id.clone(),
                 custom_id: custom_id.clone(),
@@ -388,6 +391,10 @@ async fn answer_params(ctx: &Ctx, headers: &HeaderMap, params: &Value) -> Value 
         return errored(&ApiError::invalid(
             "stream: streaming is not supported in Message Batches",
         ));
+    }
+    let refused = ctx.shared.read(|s| s.skills.refused_in_batches);
+    if let Some(e) = crate::skills::container::batch_refusal(refused, params) {
+        return errored(&e);
     }
     let body = params.to_string();
     match messages::create(ctx, headers, body.as_bytes()).await {

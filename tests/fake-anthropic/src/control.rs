@@ -40,6 +40,18 @@ impl Shared {
         })
     }
 
+    pub(crate) fn set_skill_blocked(&self, id: &str, blocked: bool) -> bool {
+        self.update(|s| {
+            let exists = s.skills.skill(id).is_some();
+            if exists && blocked {
+                s.skills.blocked.insert(id.to_owned());
+            } else {
+                s.skills.blocked.remove(id);
+            }
+            exists
+        })
+    }
+
     pub(crate) fn expire_container(&self, id: &str) -> bool {
         let past = Timestamp::now() - jiff::SignedDuration::from_secs(1);
         self.update(|s| match s.containers.get_mut(id) {
@@ -62,6 +74,18 @@ struct PushFaults {
 #[derive(Deserialize)]
 struct FileRef {
     file_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockSkill {
+    skill_id: String,
+    #[serde(default = "yes")]
+    blocked: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -111,6 +135,19 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Repl
             let r: ContainerRef = serde_json::from_value(v).map_err(|e| e.to_string())?;
             Ok(found(shared.expire_container(&r.container_id)))
         }),
+        (&Method::POST, "/_fake/block_skill") => parse("block_skill").and_then(|v| {
+            let r: BlockSkill = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(found(shared.set_skill_blocked(&r.skill_id, r.blocked)))
+        }),
+        (&Method::POST, "/_fake/skills_in_batches_refused") => {
+            parse("skills_in_batches_refused").and_then(|v| {
+                let on = v["on"]
+                    .as_bool()
+                    .ok_or("skills_in_batches_refused: expected {\"on\": true|false}")?;
+                shared.update(|s| s.skills.refused_in_batches = on);
+                Ok(Reply::ok_json(&json!({"ok": true})))
+            })
+        }
         (&Method::GET, "/_fake/stats") => {
             Ok(Reply::ok_json(&shared.read(|s| stats_json(&s.stats))))
         }
@@ -213,5 +250,12 @@ pub(crate) fn stats_json(s: &Stats) -> Value {
         "batches_created": s.batches_created,
         "batches_ended": s.batches_ended,
         "batch_items": s.batch_items,
+        "skills_created": s.skills_created,
+        "skill_versions_created": s.skill_versions_created,
+        "skills_deleted": s.skills_deleted,
+        "skill_versions_deleted": s.skill_versions_deleted,
+        "skills_carried": s.skills_carried.iter().map(|c| json!({
+            "batch": c.batch, "container_id": c.container_id, "skills": c.skills,
+        })).collect::<Vec<Value>>(),
     })
 }

@@ -55,6 +55,13 @@ fn code_message(code: &str) -> Option<&'static str> {
         "contract_spend_limit_reached" => {
             "Your organization has reached the spend limit of its contract. Contact your account team to raise it."
         }
+        // docs/api.md §8.16.
+        "skill_read_blocked_undecryptable" => {
+            "A custom skill the request names is stored under an encryption key state the workspace cannot currently decrypt."
+        }
+        "cmek_context_unavailable" => {
+            "The workspace's encryption context is unavailable. Try again in a few minutes."
+        }
         _ => return None,
     })
 }

@@ -41,6 +41,22 @@ pub enum Endpoint {
     ListModels,
     /// `GET /v1/models/{id}`
     GetModel,
+    /// `POST /v1/skills`
+    SkillCreate,
+    /// `GET /v1/skills`
+    SkillList,
+    /// `GET /v1/skills/{id}`
+    SkillGet,
+    /// `DELETE /v1/skills/{id}`
+    SkillDelete,
+    /// `POST /v1/skills/{id}/versions`
+    SkillVersionCreate,
+    /// `GET /v1/skills/{id}/versions`
+    SkillVersionList,
+    /// `GET /v1/skills/{id}/versions/{version}`
+    SkillVersionGet,
+    /// `DELETE /v1/skills/{id}/versions/{version}`
+    SkillVersionDelete,
 }
 
 impl Endpoint {
@@ -62,6 +78,14 @@ impl Endpoint {
             Endpoint::BatchDelete => "batch_delete",
             Endpoint::ListModels => "list_models",
             Endpoint::GetModel => "get_model",
+            Endpoint::SkillCreate => "skill_create",
+            Endpoint::SkillList => "skill_list",
+            Endpoint::SkillGet => "skill_get",
+            Endpoint::SkillDelete => "skill_delete",
+            Endpoint::SkillVersionCreate => "skill_version_create",
+            Endpoint::SkillVersionList => "skill_version_list",
+            Endpoint::SkillVersionGet => "skill_version_get",
+            Endpoint::SkillVersionDelete => "skill_version_delete",
         }
     }
 
@@ -167,6 +191,19 @@ impl Fault {
         }
     }
 
+    /// 503 `api_error` with `cmek_context_unavailable` (docs/api.md §8.16): what
+    /// `POST /v1/skills` answers while the workspace's encryption context is unavailable;
+    /// retry in a few minutes.
+    pub fn cmek_context_unavailable() -> Fault {
+        Fault::Status {
+            status: 503,
+            error_type: "api_error".to_owned(),
+            error_code: Some("cmek_context_unavailable".to_owned()),
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
     /// 429 `rate_limit_error` with `contract_spend_limit_reached` and no `retry-after`
     /// (docs/api.md §8.15): a client must not retry it.
     pub fn contract_spend_limit() -> Fault {
@@ -200,6 +237,7 @@ pub(crate) enum FaultSpec {
         retry_after: f64,
     },
     ContractSpendLimit,
+    CmekContextUnavailable,
     DropConnection,
     ShortBody,
     Delay {
@@ -235,6 +273,7 @@ impl From<FaultSpec> for Fault {
             FaultSpec::StorageNotReady => Fault::storage_not_ready(),
             FaultSpec::RampLimitExceeded { retry_after } => Fault::ramp_limit_exceeded(retry_after),
             FaultSpec::ContractSpendLimit => Fault::contract_spend_limit(),
+            FaultSpec::CmekContextUnavailable => Fault::cmek_context_unavailable(),
             FaultSpec::DropConnection => Fault::DropConnection,
             FaultSpec::ShortBody => Fault::ShortBody,
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),

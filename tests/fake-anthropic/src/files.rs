@@ -283,11 +283,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn cursor(seq: u64) -> String {
+pub(crate) fn cursor(seq: u64) -> String {
     format!("page_{}", hex_encode(format!("after:{seq}").as_bytes()))
 }
 
-fn parse_cursor(page: &str) -> Option<u64> {
+pub(crate) fn parse_cursor(page: &str) -> Option<u64> {
     let hex = page.strip_prefix("page_")?;
     if hex.len() % 2 != 0 {
         return None;
@@ -307,7 +307,7 @@ fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_limit(value: Option<&str>) -> Result<usize, ApiError> {
+pub(crate) fn parse_limit(value: Option<&str>) -> Result<usize, ApiError> {
     match value {
         None => Ok(20),
         Some(v) => match v.parse::<usize>() {

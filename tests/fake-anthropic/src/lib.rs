@@ -21,10 +21,12 @@ mod limits;
 mod messages;
 mod model;
 mod models_api;
+pub mod office;
 mod png;
 mod prices;
 mod rules;
 mod server;
+mod skills;
 mod state;
 mod stream;
 mod strict;
@@ -43,6 +45,7 @@ pub use faults::{Endpoint, Fault};
 pub use files::DEFAULT_MAX_UPLOAD_BYTES;
 pub use ledger::{Ledger, LedgerEntry, TokensJson};
 pub use limits::RateLimit;
+pub use skills::CarriedSkills;
 pub use state::{ContainerInfo, LogEntry, Stats};
 
 use state::Shared;
@@ -91,6 +94,11 @@ pub struct Config {
     /// first difference. Binary: `--strict-prefix`; later
     /// [`FakeServer::set_strict_prefix`].
     pub strict_prefix: bool,
+    /// Message Batch items whose `params` load skills (`container.skills`) come back
+    /// `errored` with an `invalid_request_error` saying skills are not supported in batches
+    /// (whether the real API refuses them is UNCONFIRMED, docs/api.md §8.16). Binary:
+    /// `--skills-in-batches-refused`; later [`FakeServer::set_skills_in_batches_refused`].
+    pub skills_in_batches_refused: bool,
 }
 
 /// A running fake on 127.0.0.1. It has its own thread and tokio runtime, so
@@ -302,6 +310,46 @@ impl FakeServer {
     /// of its `today` (docs/api.md §8.13), and the total.
     pub fn ledger(&self) -> Ledger {
         self.shared.read(|s| s.ledger.clone())
+    }
+
+    /// Blocks (or unblocks) a custom skill: while blocked, a Messages request (or batch
+    /// item) naming it in `container.skills` gets 409 `conflict_error` with
+    /// `error.details.error_code: "skill_read_blocked_undecryptable"` (docs/api.md §8.16).
+    /// Returns whether the workspace has that custom skill.
+    pub fn set_skill_blocked(&self, skill_id: &str, blocked: bool) -> bool {
+        self.shared.set_skill_blocked(skill_id, blocked)
+    }
+
+    /// As if deleted through the API, with every version (not counted in
+    /// `Stats::skills_deleted`). Returns whether it existed.
+    pub fn delete_skill(&self, skill_id: &str) -> bool {
+        self.shared.update(|s| s.skills.remove(skill_id))
+    }
+
+    /// The files of a custom skill's version (a `skver_` id or `latest`), as uploaded:
+    /// (path, size, blake3 hex) in upload order; `None` if there is no such version.
+    pub fn skill_files(&self, skill_id: &str, version: &str) -> Option<Vec<(String, u64, String)>> {
+        self.shared.read(|s| {
+            s.skills
+                .skill(skill_id)
+                .and_then(|k| k.version(version))
+                .map(|v| v.files.clone())
+        })
+    }
+
+    /// [`FakeServer::set_skill_blocked`]`(skill_id, true)`.
+    pub fn block_skill(&self, skill_id: &str) -> bool {
+        self.set_skill_blocked(skill_id, true)
+    }
+
+    /// [`FakeServer::set_skill_blocked`]`(skill_id, false)`.
+    pub fn unblock_skill(&self, skill_id: &str) -> bool {
+        self.set_skill_blocked(skill_id, false)
+    }
+
+    /// Turns the batch refusal of skills ([`Config::skills_in_batches_refused`]) on or off.
+    pub fn set_skills_in_batches_refused(&self, on: bool) {
+        self.shared.update(|s| s.skills.refused_in_batches = on);
     }
 
     /// Lets every request parked by [`Fault::Hold`] or [`Fault::HoldResponse`] go on.

@@ -58,6 +58,9 @@ struct Args {
     /// Answer a request naming an expired container with a bare 500 instead of a 400.
     #[arg(long)]
     expired_container_500: bool,
+    /// Message Batch items that load skills come back `errored`.
+    #[arg(long)]
+    skills_in_batches_refused: bool,
 }
 
 #[expect(
@@ -87,6 +90,7 @@ fn main() -> std::io::Result<()> {
         batch_delay: Duration::from_millis(args.batch_delay_ms),
         today: args.today,
         strict_prefix: args.strict_prefix,
+        skills_in_batches_refused: args.skills_in_batches_refused,
     };
     let server = FakeServer::bind(SocketAddr::from(([127, 0, 0, 1], args.port)), config)?;
 

@@ -12,6 +12,7 @@ use crate::limits::RateHeaders;
 use crate::model::{self, Turn};
 use crate::prices::{self, Tokens};
 use crate::server::Ctx;
+use crate::skills::container::{self as skill_rules, Which};
 use crate::state::{Container, Emitted, IdKind, State, after, rfc3339};
 use crate::strict::LastTurn;
 use crate::{billing, checks, directives, headers, rules, usage, validate};
@@ -60,6 +61,9 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(ApiError::invalid("stream: Input should be a valid boolean")),
     };
+    // `container` and its skills (docs/api.md §8.16) before the fake's own tool demand,
+    // so a request with skills and no code execution tool hears the API's message.
+    let requested = skill_rules::parse(obj)?;
     let tools = validate::tools(obj)?;
     checks::tool_choice(obj, rules)?;
     let thinking = checks::thinking(obj, &model, rules, Some(max_tokens))?;
@@ -114,24 +118,18 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
     let continuation = u32::try_from(prior.len()).unwrap_or(u32::MAX);
     let dangling = prior.last().and_then(|p| p.dangling.clone());
 
-    let container_ref = match obj.get("container") {
-        None | Some(Value::Null) => match prior.last() {
+    let container_ref = match &requested.which {
+        Which::Absent => match prior.last() {
             // The paused call belongs to its container; resume there.
             Some(p) => ContainerRef::Existing(p.container_id.clone()),
             None => ContainerRef::New,
         },
-        Some(Value::String(id)) => ContainerRef::Existing(id.clone()),
-        Some(Value::Object(o)) => match o.get("id") {
-            None | Some(Value::Null) => ContainerRef::New,
-            Some(Value::String(id)) => ContainerRef::Existing(id.clone()),
-            Some(_) => return Err(ApiError::invalid("container.id: Input should be a string")),
-        },
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "container: Input should be a container id string or an object",
-            ));
-        }
+        Which::Id(id) => ContainerRef::Existing(id.clone()),
+        Which::New => ContainerRef::New,
     };
+    let fresh_skills = ctx
+        .shared
+        .read(|s| skill_rules::resolve(&s.skills, &requested.skills))?;
 
     // Thinking blocks sent back must be bound to this very prefix (docs/api.md §8.11);
     // in strict mode the whole conversation must be append-only.
@@ -181,8 +179,16 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         .container_ttl
         .unwrap_or(DEFAULT_CONTAINER_TTL);
     let new_container_id = ctx.shared.new_id(IdKind::Container);
-    let placed = ctx.shared.update(|s| {
-        place(
+    let (placed, mounted) = ctx.shared.update(|s| {
+        let is_new = match &container_ref {
+            ContainerRef::Existing(id) if s.containers.contains_key(id) => {
+                skill_rules::check_reuse(&s.skills, id, &requested.skills)?;
+                false
+            }
+            ContainerRef::Existing(_) => false,
+            ContainerRef::New => true,
+        };
+        let placed = place(
             s,
             &uploads,
             container_ref,
@@ -190,7 +196,9 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
             ttl,
             continuation > 0,
             ctx.shared.config.expired_container_500,
-        )
+        )?;
+        let mounted = skill_rules::mount(&mut s.skills, &placed.container_id, is_new, fresh_skills);
+        Ok::<_, ApiError>((placed, mounted))
     })?;
 
     if let Some(pause) = directives.sleep {
@@ -212,6 +220,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
             .map(str::to_owned),
         script_exists: placed.script_exists,
         thinking,
+        skills: mounted.loaded.clone(),
     };
     let shared = ctx.shared.clone();
     let answer = model::answer(&turn, &mut |kind| shared.new_id(kind));
@@ -319,7 +328,8 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         "stop_reason": answer.stop_reason,
         "stop_sequence": answer.stop_sequence,
         "stop_details": answer.stop_details,
-        "container": {"id": container_id, "expires_at": rfc3339(expires_at)},
+        "container": {"id": container_id, "expires_at": rfc3339(expires_at),
+                      "skills": skill_rules::response_skills(&mounted)},
         "usage": usage,
     });
     let mut reply = if stream {

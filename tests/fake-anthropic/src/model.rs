@@ -28,6 +28,8 @@ pub(crate) struct Turn<'a> {
     pub script_exists: bool,
     /// Up-front thinking, narration as thinking, and whether their text is returned.
     pub thinking: Thinking,
+    /// The skills loaded in the container (docs/api.md §8.16).
+    pub skills: Vec<crate::skills::Loaded>,
 }
 
 /// The hidden key carrying a thinking block's raw reasoning tokens (billed whatever the
@@ -273,6 +275,11 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
             "plot.png".to_owned(),
             Bytes::from(crate::png::bar_chart(&sizes)),
         ));
+        // An office file per loaded Anthropic skill: default outputs too.
+        planned.extend(crate::skills::outputs::office_files(
+            &turn.skills,
+            &turn.files,
+        ));
     }
     for (name, size) in &d.outputs {
         planned.retain(|(n, _)| n != name);
@@ -423,6 +430,9 @@ fn summary(turn: &Turn<'_>, generated: &[Generated], errors: &[(SubTool, String)
             .collect();
         s.push_str(&format!("\nOutputs: {}.", names.join(", ")));
     }
+    if let Some(line) = crate::skills::outputs::mention(&turn.skills) {
+        s.push_str(&format!("\n\n{line}"));
+    }
     if !errors.is_empty() {
         let codes: Vec<&str> = errors.iter().map(|e| e.1.as_str()).collect();
         s.push_str(&format!(
@@ -506,6 +516,7 @@ mod tests {
             stop_sequence: None,
             script_exists: false,
             thinking: Thinking::default(),
+            skills: Vec::new(),
         }
     }
 

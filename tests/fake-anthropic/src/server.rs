@@ -18,7 +18,7 @@ use crate::admission::{Arrival, Held};
 use crate::errors::{ApiError, Reply};
 use crate::faults::{Endpoint, Fault};
 use crate::state::{IdKind, Shared, after, rfc3339};
-use crate::{admission, batches, control, files, headers, messages, models_api};
+use crate::{admission, batches, control, files, headers, messages, models_api, skills};
 
 /// Messages / count_tokens request size limit (docs/api.md §1).
 const MESSAGES_MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -57,6 +57,7 @@ enum Route {
     Batches(batches::Route),
     ListModels,
     GetModel(String),
+    Skills(skills::Route),
     Unknown,
 }
 
@@ -76,6 +77,9 @@ impl Route {
             (_, ["v1", "messages", "batches", rest @ ..]) => {
                 batches::Route::parse(method, rest).map_or(Route::Unknown, Route::Batches)
             }
+            (_, ["v1", "skills", rest @ ..]) => {
+                skills::Route::parse(method, rest).map_or(Route::Unknown, Route::Skills)
+            }
             _ => Route::Unknown,
         }
     }
@@ -92,6 +96,7 @@ impl Route {
             Route::Batches(r) => r.endpoint(),
             Route::ListModels => Endpoint::ListModels,
             Route::GetModel(_) => Endpoint::GetModel,
+            Route::Skills(r) => r.endpoint(),
             Route::Unknown => return None,
         })
     }
@@ -106,7 +111,7 @@ pub(crate) enum ReqBody {
 impl ReqBody {
     /// Reads and discards what is left, so the client sees our answer rather
     /// than a reset while it is still sending.
-    async fn drain(self) {
+    pub(crate) async fn drain(self) {
         if let ReqBody::Streaming(mut body) = self {
             while let Some(Ok(_)) = body.frame().await {}
         }
@@ -204,7 +209,12 @@ async fn process(
     arrival: Arrival,
 ) -> Option<Reply> {
     let (parts, incoming) = req.into_parts();
-    let body = if matches!(route, Route::Upload) {
+    let streamed = match &route {
+        Route::Upload => true,
+        Route::Skills(r) => r.is_upload(),
+        _ => false,
+    };
+    let body = if streamed {
         ReqBody::Streaming(incoming)
     } else {
         // Requests that only die by fault still read their body first, so
@@ -217,7 +227,11 @@ async fn process(
             let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                 serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
             });
-            shared.update(|s| s.messages_requests.push(value));
+            let carried = skills::CarriedSkills::of(&value, false);
+            shared.update(|s| {
+                s.messages_requests.push(value);
+                s.stats.skills_carried.push(carried);
+            });
         }
         ReqBody::Buffered(bytes)
     };
@@ -378,6 +392,7 @@ async fn normal(
         }
         Route::ListModels => models_api::list(&ctx, query.unwrap_or("")),
         Route::GetModel(id) => models_api::get(&ctx, &id),
+        Route::Skills(r) => skills::handle(&ctx, headers, r, query.unwrap_or(""), body).await,
         Route::Unknown => Err(ApiError::not_found("Not found")),
     }
 }

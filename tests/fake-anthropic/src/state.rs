@@ -59,6 +59,18 @@ pub struct Stats {
     pub batches_ended: u32,
     /// Batch items submitted, over all batches.
     pub batch_items: u32,
+    /// Skills created through `POST /v1/skills` (docs/api.md §8.16).
+    pub skills_created: u32,
+    /// `POST /v1/skills/{id}/versions` answered 200 (the first version of a skill, made
+    /// by `POST /v1/skills`, is not counted here).
+    pub skill_versions_created: u32,
+    /// `DELETE /v1/skills/{id}` answered 200.
+    pub skills_deleted: u32,
+    /// `DELETE /v1/skills/{id}/versions/{version}` answered 200.
+    pub skill_versions_deleted: u32,
+    /// The `container` id and `container.skills` of every `POST /v1/messages` (on arrival)
+    /// and every batch item (at submission), in that order.
+    pub skills_carried: Vec<crate::skills::CarriedSkills>,
 }
 
 /// One request, as seen in [`crate::FakeServer::log`].
@@ -195,6 +207,8 @@ pub(crate) struct State {
     pub strict_prefix: bool,
     /// Every response priced by the fake's own table.
     pub ledger: crate::ledger::Ledger,
+    /// Custom skills, blocked skills, what each container mounted (docs/api.md §8.16).
+    pub skills: crate::skills::Store,
 }
 
 impl State {
@@ -276,6 +290,8 @@ impl Shared {
         let batch_delay = config.batch_delay;
         let today = config.today;
         let strict_prefix = config.strict_prefix;
+        let mut skills = crate::skills::Store::default();
+        skills.refused_in_batches = config.skills_in_batches_refused;
         Shared {
             config,
             started: Instant::now(),
@@ -286,6 +302,7 @@ impl Shared {
                 announce_unsigned_sizes: false,
                 today,
                 strict_prefix,
+                skills,
                 binder: crate::thinking::Binder::new(salt),
                 ..State::default()
             }),
@@ -353,6 +370,8 @@ pub(crate) enum IdKind {
     ServerToolUse,
     ToolUse,
     Batch,
+    Skill,
+    SkillVersion,
 }
 
 /// Ids shaped like the real ones (docs/api.md §1: opaque, prefixed), unique per
@@ -385,6 +404,8 @@ impl IdGen {
             IdKind::ServerToolUse => ("srvtoolu_", "01", 22),
             IdKind::ToolUse => ("toolu_", "01", 22),
             IdKind::Batch => ("msgbatch_", "01", 22),
+            IdKind::Skill => ("skill_", "01", 22),
+            IdKind::SkillVersion => ("skver_", "01", 22),
         };
         let mut id = String::with_capacity(prefix.len() + lead.len() + len);
         id.push_str(prefix);

@@ -10,6 +10,8 @@ mod files;
 mod messages;
 mod models;
 mod rules;
+mod skills;
+mod skills_container;
 mod thinking;
 mod usage;
 
