@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 #[derive(Debug)]
 pub enum SkillSpec {
     Name(String),
-    Detailed(SkillDetail),
+    Detailed(Box<SkillDetail>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,7 +46,7 @@ impl<'de> Deserialize<'de> for SkillSpec {
                 map: A,
             ) -> Result<SkillSpec, A::Error> {
                 SkillDetail::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(SkillSpec::Detailed)
+                    .map(|d| SkillSpec::Detailed(Box::new(d)))
             }
         }
         d.deserialize_any(Entry)

@@ -62,6 +62,16 @@ impl Skill {
 /// Folders read so far in this run, by path: each is read and hashed once.
 pub(super) type Folders = BTreeMap<Utf8PathBuf, Result<SkillFolder, String>>;
 
+/// The help for an entry that is no skill name and no folder.
+fn missing_help(name: &str) -> String {
+    match did_you_mean(name, ANTHROPIC_SKILLS) {
+        Some(near) if !name.contains('/') => format!("did you mean Anthropic's `{near}` skill?"),
+        _ => "a skill is `xlsx`, `pptx`, `docx`, `pdf`, a `skill_…` id, or a folder with a \
+              SKILL.md, relative to the manifest"
+            .to_owned(),
+    }
+}
+
 impl Ctx<'_> {
     /// A job's `skills` (its own, else `defaults`), checked.
     pub(super) fn skills(&mut self, job: &JobSpec, d: Option<&Settings>) -> Vec<Skill> {
@@ -133,18 +143,9 @@ impl Ctx<'_> {
                 Some(Skill::Folder(f))
             }
             Err(message) => {
-                let d = self.err(at, message);
-                if !name.contains('/')
-                    && let Some(near) = did_you_mean(name, ANTHROPIC_SKILLS)
-                {
-                    d.help = Some(format!("did you mean Anthropic's `{near}` skill?"));
-                } else {
-                    d.help = Some(
-                        "a skill is `xlsx`, `pptx`, `docx`, `pdf`, a `skill_…` id, or a folder \
-                         with a SKILL.md, relative to the manifest"
-                            .into(),
-                    );
-                }
+                // A folder that is there gets no help: the message says what is wrong in it.
+                let help = (!dir.is_dir()).then(|| missing_help(name));
+                self.err(at, message).help = help;
                 None
             }
         }

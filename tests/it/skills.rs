@@ -6,7 +6,7 @@
 use fake_anthropic::{Config, FakeServer};
 use serde_json::{Value, json};
 
-use crate::harness::{CommandExt, Sandbox, manifest};
+use crate::harness::{CommandExt, Sandbox, manifest, summary_job};
 
 const SKILL_MD: &str =
     "---\nname: house-style\ndescription: Our chart colours and fonts.\n---\nUse navy.\n";
@@ -27,7 +27,7 @@ fn sandbox() -> Sandbox {
                 "    expect: [deck.pptx, \"*.xlsx\"]\n",
                 "  - name: styled\n    inputs: [data/a.csv]\n    skills: [skills/house-style]\n",
                 "    prompt: Plot it.\n",
-                "  - name: plain\n    inputs: [data/a.csv]\n    prompt: Plot it.\n",
+                "  - name: plain\n    inputs: [data/a.csv]\n    prompt: Describe it.\n",
             )),
         );
     sb
@@ -164,7 +164,10 @@ fn a_bad_skill_folder_or_too_many_skills_is_a_validation_error_before_any_reques
             )),
         );
     let stderr = sb.cmd_against(&fake, ["run", "m.yaml"]).exit_stderr(2);
-    assert!(stderr.contains("m.yaml:6:"), "{stderr}");
+    assert!(
+        stderr.contains("m.yaml:7:14: skills/bad/SKILL.md: frontmatter `name`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("only lowercase letters"), "{stderr}");
     assert!(stderr.contains("more than 8 skills"), "{stderr}");
     assert!(
@@ -200,25 +203,36 @@ fn a_skill_the_api_refuses_fails_only_its_job_with_kind_skill() {
     assert_eq!(sb.read_json("out/m/fine/job.json")["status"], "succeeded");
 }
 
+/// The one custom skill `styled` loaded, after a first run of it.
+fn styled_skill(sb: &Sandbox, fake: &FakeServer) -> String {
+    let (code, summary) = sb.run_json(fake, &["run", "m.yaml", "--only", "styled"]);
+    assert_eq!(code, Some(0), "{summary}");
+    sb.read_json("out/m/styled/job.json")["skills"][0]["skill_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn an_undecryptable_custom_skill_fails_with_kind_skill() {
     let fake = FakeServer::start();
     let sb = sandbox();
-    let (code, _) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]);
-    assert_eq!(code, Some(0));
-    let skill_id = sb.read_json("out/m/styled/job.json")["skills"][0]["skill_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    fake.block_skill(&skill_id);
-    sb.file(
-        "m.yaml",
-        sb.read("m.yaml").replace("Plot it.", "Plot it again."),
-    );
-    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]);
+    let skill_id = styled_skill(&sb, &fake);
+    assert!(fake.block_skill(&skill_id));
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled", "--force"]);
     assert_eq!(code, Some(1), "{summary}");
-    let job = sb.read_json("out/runs");
-    let _ = job;
+    let line = summary_job(&summary, "job", "styled");
+    assert_eq!(line["error"]["kind"], "skill", "{line}");
+    let message = line["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("skill_read_blocked_undecryptable") || message.contains("decrypt"),
+        "{message}"
+    );
+    assert_eq!(
+        sb.read_json("out/m/styled/job.json")["status"],
+        "succeeded",
+        "the last good result stays"
+    );
 }
 
 #[test]
@@ -258,16 +272,85 @@ fn skills_go_in_each_batch_item_and_a_refusal_says_to_run_online() {
 }
 
 #[test]
-fn a_cached_skill_version_deleted_on_the_server_is_uploaded_again() {
+fn a_skill_deleted_on_the_server_is_uploaded_again() {
     let fake = FakeServer::start();
     let sb = sandbox();
+    let skill_id = styled_skill(&sb, &fake);
+    assert!(fake.delete_skill(&skill_id));
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--only", "styled", "--force"]);
+    assert_eq!(code, Some(0), "{summary}");
     assert_eq!(
-        sb.run_json(&fake, &["run", "m.yaml", "--only", "styled"]).0,
-        Some(0)
+        fake.stats().skills_created,
+        2,
+        "the cached version was checked, found gone, and made again"
     );
-    let prune = sb
-        .cmd_against(&fake, ["skills", "list", "--json"])
+    let now = sb.read_json("out/m/styled/job.json")["skills"][0]["skill_id"].clone();
+    assert_ne!(now, skill_id.as_str());
+}
+
+#[test]
+fn skills_list_marks_the_runners_skills_and_prune_deletes_only_unused_versions() {
+    let fake = FakeServer::start();
+    let sb = sandbox();
+    assert_eq!(sb.run_json(&fake, &["run", "m.yaml"]).0, Some(0));
+    sb.file("skills/house-style/colours.py", "NAVY = '#001f3e'\n");
+    assert_eq!(sb.run_json(&fake, &["run", "m.yaml"]).0, Some(0));
+
+    let listed: Vec<Value> = sb
+        .cmd_against(&fake, ["skills", "list", "--json", "-o", "out"])
+        .success_json();
+    let ours: Vec<&Value> = listed
+        .iter()
+        .filter(|s| s["uploaded_by_runner"] == true)
+        .collect();
+    assert_eq!(ours.len(), 1, "{listed:?}");
+    assert_eq!(
+        ours[0]["versions"].as_array().unwrap().len(),
+        2,
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["id"] == "xlsx" && s["uploaded_by_runner"] == false),
+        "{listed:?}"
+    );
+    assert_eq!(
+        ours[0]["used_by"],
+        json!(["out/m/deck", "out/m/styled"]),
+        "{listed:?}"
+    );
+
+    let before = fake.stats();
+    let dry = sb
+        .cmd_against(&fake, ["skills", "prune", "-o", "out", "--dry-run"])
         .output()
         .unwrap();
-    let _ = prune;
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert_eq!(
+        fake.stats().skill_versions_deleted,
+        before.skill_versions_deleted
+    );
+    let out = sb
+        .cmd_against(&fake, ["skills", "prune", "-o", "out"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = fake.stats();
+    assert_eq!(
+        after.skill_versions_deleted, 1,
+        "the first version, which no job uses now"
+    );
+    assert_eq!(after.skills_deleted, 0);
+    // Still fresh: what the jobs use is there.
+    let (_, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(summary["counts"]["fresh"], 3, "{summary}");
 }
