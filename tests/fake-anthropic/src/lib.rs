@@ -21,6 +21,7 @@ mod limits;
 mod messages;
 mod model;
 mod models_api;
+pub mod office;
 mod png;
 mod prices;
 mod rules;
