@@ -132,22 +132,26 @@ impl Format {
 pub fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
     let format = Format::of(path.file_name()?)?;
     let bytes = read_bounded(path)?;
-    match format {
+    // The readers (calamine, zip, quick-xml) are fed hostile bytes: a panic in one is a
+    // bug there, and here only means no preview (its message still reaches stderr).
+    let read = std::panic::AssertUnwindSafe(|| match format {
         Format::Xlsx => xlsx::preview(bytes, bounds),
         Format::Docx => docx::preview(bytes, bounds),
         Format::Pptx => pptx::preview(bytes, bounds),
         Format::Pdf => pdf::preview(&bytes),
-    }
+    });
+    std::panic::catch_unwind(read).ok().flatten()
 }
 
-/// The whole file, if it is at most [`MAX_FILE_BYTES`] (checked while reading too: the
-/// size on disk may change under us).
+/// The whole file, if it is a regular file (not a FIFO that would block the page) of at
+/// most [`MAX_FILE_BYTES`], checked while reading too: the size on disk may change.
 fn read_bounded(path: &Utf8Path) -> Option<Vec<u8>> {
     use std::io::Read as _;
-    let file = fs_err::File::open(path).ok()?;
-    if file.metadata().ok()?.len() > MAX_FILE_BYTES {
+    let meta = fs_err::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         return None;
     }
+    let file = fs_err::File::open(path).ok()?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
     (bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes)

@@ -272,3 +272,15 @@ fn clipping_and_part_names() {
     assert_eq!(Format::of("a.PDF"), Some(Format::Pdf));
     assert_eq!(Format::of("xlsx"), None);
 }
+
+#[test]
+fn only_regular_files_within_the_size_bound_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = Utf8PathBuf::try_from(dir.path().join("folder.xlsx")).unwrap();
+    fs_err::create_dir(&folder).unwrap();
+    assert_eq!(preview(&folder, &Bounds::PAGE), None);
+    let big = Utf8PathBuf::try_from(dir.path().join("big.pdf")).unwrap();
+    let file = fs_err::File::create(&big).unwrap();
+    file.set_len(super::MAX_FILE_BYTES + 1).unwrap();
+    assert_eq!(preview(&big, &Bounds::PAGE), None);
+}

@@ -13,7 +13,7 @@ const MAX_CELLS: usize = 10_000;
 pub fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
     let archive = zipped::open(bytes)?;
     // calamine opens the parts itself, the shared strings whole: check them all first.
-    if !zipped::xml_parts_bounded(&archive) {
+    if !zipped::parts_bounded(&archive) {
         return None;
     }
     let mut book: Xlsx<_> =

@@ -25,18 +25,14 @@ pub fn open(bytes: Vec<u8>) -> Option<Archive> {
     (archive.len() <= MAX_ENTRIES).then_some(archive)
 }
 
-/// Whether every XML part (`.xml`, `.rels`) declares at most [`MAX_PART_BYTES`]: checked
-/// before handing the archive to a reader that opens parts itself (calamine).
-pub fn xml_parts_bounded(archive: &Archive) -> bool {
+/// Whether every part declares at most [`MAX_PART_BYTES`]: checked before handing the
+/// archive to a reader that opens parts itself (calamine), by whatever names its
+/// relationships give, extension or not.
+pub fn parts_bounded(archive: &Archive) -> bool {
     (0..archive.len()).all(|i| {
-        archive.by_index_data(i).is_ok_and(|entry| {
-            // A name that does not decode is held to the bound too.
-            let xml = entry.name().map_or(true, |n| {
-                let n = n.to_ascii_lowercase();
-                n.ends_with(".xml") || n.ends_with(".rels")
-            });
-            !xml || entry.size() <= MAX_PART_BYTES
-        })
+        archive
+            .by_index_data(i)
+            .is_ok_and(|entry| entry.size() <= MAX_PART_BYTES)
     })
 }
 
