@@ -284,3 +284,35 @@ fn only_regular_files_within_the_size_bound_are_read() {
     file.set_len(super::MAX_FILE_BYTES + 1).unwrap();
     assert_eq!(preview(&big, &Bounds::PAGE), None);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Damaged files (bytes overwritten, the end cut off) never panic our readers: called
+    /// without the `catch_unwind` of [`preview`], so a panic here is a failure.
+    #[test]
+    fn damaged_office_files_never_panic(
+        at in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..8),
+        cut in 0usize..4096,
+    ) {
+        let files = [
+            office::workbook(&[("S", rows(3, 3))]),
+            office::document("T", &["p", "q"]),
+            office::deck(&["a", "b"]),
+            office::pdf(2),
+        ];
+        for (i, mut bytes) in files.into_iter().enumerate() {
+            for (offset, value) in &at {
+                let len = bytes.len();
+                bytes[offset % len] = *value;
+            }
+            bytes.truncate(bytes.len() - cut % bytes.len());
+            match i {
+                0 => drop(super::xlsx::preview(bytes, &Bounds::PAGE)),
+                1 => drop(super::docx::preview(bytes, &Bounds::PAGE)),
+                2 => drop(super::pptx::preview(bytes, &Bounds::PAGE)),
+                _ => drop(super::pdf::preview(&bytes)),
+            }
+        }
+    }
+}
