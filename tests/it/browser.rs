@@ -26,6 +26,17 @@ use serde_json::Value;
 use crate::harness::{Sandbox, manifest};
 
 const HOSTILE_PNG: &str = "\"><img src=x onerror=alert(1)>.png";
+const HOSTILE_CELL: &str = "<script>alert(3)</script>";
+
+/// The text of the first element `selector` matches, if it is shown (laid out).
+async fn visible_text(page: &Page, selector: &str) -> Value {
+    let js = format!(
+        "(() => {{ const e = document.querySelector({}); \
+         return e && e.offsetParent !== null ? e.textContent : null; }})()",
+        serde_json::to_string(selector).unwrap()
+    );
+    eval(page, &js).await
+}
 
 fn chromium() -> PathBuf {
     let found = ["chromium", "chromium-browser", "google-chrome"]
@@ -231,6 +242,12 @@ fn the_morning_page_works_in_a_real_browser() {
     ]
     .map(|(d, s)| (d.to_owned(), s.to_owned()));
     assert_eq!(statuses, expected);
+    // An office file as an Agent Skill writes it (the fake's model does not yet), with a
+    // hostile cell; the pages are rebuilt from disk with its preview.
+    let cells = vec![vec![HOSTILE_CELL.to_owned(), "7".to_owned()]];
+    let book = fake_anthropic::office::workbook(&[("Totals", cells)]);
+    sb.add_outputs("out/nightly/hostile", &[("book.xlsx", book)]);
+    sb.cmd(["report", "-o", "out"]).assert().success();
     // The newest plot.png (turn 2) has the plain name.
     let job = sb.read_json("out/nightly/hostile/job.json");
     let plot = job["outputs"]
@@ -274,6 +291,12 @@ fn the_morning_page_works_in_a_real_browser() {
         assert_links_resolve(&page, "index").await;
         assert_images_decode(&page, "index", 2).await;
         assert_inert(&page, "index", 1).await;
+        let cell = ".job[data-id=\"nightly/hostile\"] .preview.workbook td";
+        assert_eq!(
+            visible_text(&page, cell).await,
+            HOSTILE_CELL,
+            "the workbook's preview is on its card, as text"
+        );
 
         // Filters: by status, by manifest, and back to all.
         let shown = |status: &'static str, manifest: &'static str| {
@@ -309,6 +332,11 @@ fn the_morning_page_works_in_a_real_browser() {
             let text = eval(&page, "document.body.innerText").await;
             let text = text.as_str().unwrap();
             if job == "hostile" {
+                assert_eq!(
+                    visible_text(&page, "tr.preview-row .preview.workbook td").await,
+                    HOSTILE_CELL,
+                    "the workbook's preview is under its row, as text"
+                );
                 assert!(text.contains("<script>alert('x')</script>"), "shown as text");
                 assert!(text.contains(HOSTILE_PNG), "the API's name, shown as text");
                 let shot = page

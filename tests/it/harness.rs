@@ -151,6 +151,25 @@ impl Sandbox {
             std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
         serde_json::from_str(&text).unwrap()
     }
+
+    /// Adds generated files to the job folder `dir` (relative to the root) as a run saves
+    /// them: under `files/`, each with its `outputs` entry in `job.json`. For files the
+    /// fake's model does not write (yet); `runner report` then rebuilds the pages from disk.
+    pub fn add_outputs(&self, dir: &str, files: &[(&str, Vec<u8>)]) {
+        let job_json = format!("{dir}/job.json");
+        let mut job = self.read_json(&job_json);
+        for (name, bytes) in files {
+            self.file(&format!("{dir}/files/{name}"), bytes);
+            job["outputs"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "name": name, "path": format!("files/{name}"), "size": bytes.len(),
+                    "blake3": blake3::hash(bytes).to_hex().to_string(), "turn": 0,
+                }));
+        }
+        self.file(&job_json, serde_json::to_vec_pretty(&job).unwrap());
+    }
 }
 
 /// A manifest with the default model and these `jobs:` entries.

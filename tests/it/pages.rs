@@ -167,3 +167,57 @@ fn a_percent_encoded_image_path_out_of_the_job_folder_is_not_loaded() {
     assert!(!page.contains("src=\"%2e%2e"), "{page}");
     assert!(page.contains("src=\"files/plot.png\""), "{page}");
 }
+
+#[test]
+fn office_files_are_previewed_on_the_index_and_the_job_page_as_text() {
+    use fake_anthropic::office;
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    prompt: Go.\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let cells = vec![
+        vec!["region".to_owned(), "sales".to_owned()],
+        vec!["<script>alert(1)</script>".to_owned(), "12.5".to_owned()],
+    ];
+    sb.add_outputs(
+        "out/m/ok",
+        &[
+            ("book.xlsx", office::workbook(&[("Totals", cells)])),
+            ("deck.pptx", office::deck(&["Quarter <b>3</b>", "Next"])),
+            ("notes.docx", office::document("Findings", &["It went up."])),
+            ("paper.pdf", office::pdf(4)),
+            ("corrupt.pptx", b"PK\x03\x04 cut short".to_vec()),
+        ],
+    );
+    sb.cmd(["report", "-o", "out"]).assert().success();
+    let index = sb.read("out/index.html").replace("&#x2f;", "/");
+    let page = sb.read("out/m/ok/report.html").replace("&#x2f;", "/");
+    for (what, html) in [("index", &index), ("report.html", &page)] {
+        assert!(
+            html.contains("<span class=\"name\">Totals</span>"),
+            "{what}: {html}"
+        );
+        assert!(
+            html.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>12.5</td>"),
+            "{what}: the cell, escaped"
+        );
+        assert!(!html.contains("<script>alert"), "{what}");
+        assert!(
+            html.contains("<li>Quarter &lt;b&gt;3&lt;/b&gt;</li>"),
+            "{what}: a slide title"
+        );
+    }
+    assert!(
+        page.contains("<p class=\"h h1\">Findings</p><p>It went up.</p>"),
+        "{page}"
+    );
+    assert!(page.contains("4 pages"), "{page}");
+    assert!(
+        page.contains("<a href=\"files/corrupt.pptx\">corrupt.pptx</a>"),
+        "a plain link"
+    );
+    assert_eq!(
+        page.matches("class=\"preview-row\"").count(),
+        4,
+        "all but the corrupt one"
+    );
+}

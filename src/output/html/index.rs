@@ -7,12 +7,16 @@ use serde_json::Value;
 
 use super::disk::{HistoryRun, JobOnDisk, Snapshot};
 use super::{NONE, duration, href, usd};
+use crate::output::office::{self, Bounds, Preview};
 use crate::units;
 
 /// How many past runs the status strip shows.
 const STRIP: usize = 12;
 /// Thumbnails per card.
 const THUMBS: usize = 4;
+/// Office files a card tries to preview (docs/output.md §14.1): the index reads every
+/// job's files at the end of every run, so few.
+const PREVIEWS: usize = 2;
 /// Every status word, in the order the filter lists them.
 const STATUSES: [&str; 5] = ["failed", "interrupted", "not_started", "succeeded", "fresh"];
 
@@ -59,6 +63,14 @@ struct FileLink {
     size: String,
 }
 
+/// An office file on a card, with what it shows of itself.
+#[derive(Serialize)]
+struct OfficeView {
+    name: String,
+    href: String,
+    preview: Preview,
+}
+
 #[derive(Serialize)]
 pub(super) struct ErrorView {
     pub kind: String,
@@ -83,6 +95,7 @@ struct Card {
     report_href: Option<String>,
     links: Vec<Link>,
     thumbs: Vec<Link>,
+    previews: Vec<OfficeView>,
     files: Vec<FileLink>,
     error: Option<ErrorView>,
     failed_attempt_href: Option<String>,
@@ -220,7 +233,11 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
             href: doc(f),
         })
         .collect();
-    let (thumbs, files) = files(job, record, stem, name);
+    let Shown {
+        thumbs,
+        previews,
+        files,
+    } = files(job, record, stem, name);
     Card {
         id: job.dir.clone(),
         stem: job.stem.clone(),
@@ -238,6 +255,7 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
         report_href: exists("report.html").then(|| doc("report.html")),
         links,
         thumbs,
+        previews,
         files,
         error,
         failed_attempt_href: (status == "failed")
@@ -248,9 +266,18 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
     }
 }
 
-fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> (Vec<Link>, Vec<FileLink>) {
-    let mut thumbs = Vec::new();
-    let mut files = Vec::new();
+/// A card's files: every one linked, the first images as thumbnails, the first office
+/// files previewed.
+#[derive(Default)]
+struct Shown {
+    thumbs: Vec<Link>,
+    previews: Vec<OfficeView>,
+    files: Vec<FileLink>,
+}
+
+fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> Shown {
+    let mut shown = Shown::default();
+    let mut tried = 0;
     for output in &super::disk::outputs_deliverables_first(record) {
         let Some(file) = output["name"].as_str() else {
             continue;
@@ -259,17 +286,27 @@ fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> (Vec<Link>,
         if file.contains(['/', '\\']) || file.starts_with('.') {
             continue;
         }
-        if !job.folder.join("files").join(file).is_file() {
+        let path = job.folder.join("files").join(file);
+        if !path.is_file() {
             continue;
         }
         let target = href([stem, name, "files", file]);
-        if is_image(file, output["mime_type"].as_str()) && thumbs.len() < THUMBS {
-            thumbs.push(Link {
+        if is_image(file, output["mime_type"].as_str()) && shown.thumbs.len() < THUMBS {
+            shown.thumbs.push(Link {
                 name: file.to_owned(),
                 href: target.clone(),
             });
+        } else if office::Format::of(file).is_some() && tried < PREVIEWS {
+            tried += 1;
+            if let Some(preview) = office::preview(&path, &Bounds::CARD) {
+                shown.previews.push(OfficeView {
+                    name: file.to_owned(),
+                    href: target.clone(),
+                    preview,
+                });
+            }
         }
-        files.push(FileLink {
+        shown.files.push(FileLink {
             name: file.to_owned(),
             href: target,
             size: output["size"]
@@ -277,7 +314,7 @@ fn files(job: &JobOnDisk, record: &Value, stem: &str, name: &str) -> (Vec<Link>,
                 .map_or_else(|| NONE.to_owned(), units::bytes),
         });
     }
-    (thumbs, files)
+    shown
 }
 
 /// Images a browser shows: by MIME type or extension, never SVG (it can carry script,

@@ -8,7 +8,11 @@ use serde_json::Value;
 use super::disk::{JobOnDisk, read_text};
 use super::index::{ErrorView, seconds_between, text, tokens, when};
 use super::{NONE, duration, href, markdown, usd};
+use crate::output::office::{self, Bounds, Preview};
 use crate::units;
+
+/// Office files previewed on one page at most (docs/output.md §14.1); the rest are links.
+const PREVIEWS: usize = 12;
 
 #[derive(Serialize)]
 pub struct JobPage {
@@ -54,6 +58,8 @@ struct OutputRow {
     blake3: String,
     short: String,
     original_name: String,
+    /// What the file shows of itself, for an office file that could be read.
+    preview: Option<Preview>,
 }
 
 #[derive(Serialize)]
@@ -90,10 +96,7 @@ pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: String) 
         fingerprint: text(&r["fingerprint"]),
         container_id: text(&r["container_id"]),
         inputs: items("inputs").iter().map(input_row).collect(),
-        outputs: super::disk::outputs_deliverables_first(r)
-            .iter()
-            .map(output_row)
-            .collect(),
+        outputs: output_rows(job, r),
         requests: items("requests").iter().map(request_row).collect(),
         report: markdown::to_html(without_header(&report)),
         transcript: markdown::to_html(&transcript),
@@ -147,10 +150,30 @@ fn input_row(i: &Value) -> InputRow {
     }
 }
 
+/// The rows of the files table, deliverables first, with a preview under each of the first
+/// [`PREVIEWS`] office files.
+fn output_rows(job: &JobOnDisk, record: &Value) -> Vec<OutputRow> {
+    let mut tried = 0;
+    let mut rows: Vec<OutputRow> = super::disk::outputs_deliverables_first(record)
+        .iter()
+        .map(output_row)
+        .collect();
+    for row in &mut rows {
+        let plain = !row.href.is_empty();
+        if plain && office::Format::of(&row.name).is_some() && tried < PREVIEWS {
+            tried += 1;
+            let path = job.folder.join("files").join(&row.name);
+            row.preview = office::preview(&path, &Bounds::PAGE);
+        }
+    }
+    rows
+}
+
 fn output_row(o: &Value) -> OutputRow {
     let name = text(&o["name"]);
     let plain = !name.contains(['/', '\\']) && !name.starts_with('.');
     OutputRow {
+        preview: None,
         href: if plain {
             href(["files", name.as_str()])
         } else {

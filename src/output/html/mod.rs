@@ -122,6 +122,7 @@ fn templates() -> &'static Environment<'static> {
             ("job.html", include_str!("templates/job.html")),
             ("style.css", include_str!("templates/style.css")),
             ("filter.js", include_str!("templates/filter.js")),
+            ("preview.html", include_str!("templates/preview.html")),
         ] {
             // The templates are part of the binary and checked by the tests; a broken one
             // shows up as a render error naming the page.

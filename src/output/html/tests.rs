@@ -212,3 +212,72 @@ fn deliverables_come_first_on_the_pages() {
         ["plot.png", "summary.md", "scratch.csv", "notes.txt"]
     );
 }
+
+#[test]
+fn office_files_are_previewed_on_both_pages_and_their_text_is_escaped() {
+    use fake_anthropic::office;
+    let (_dir, out) = tree();
+    let names = [
+        "book.xlsx",
+        "deck.pptx",
+        "notes.docx",
+        "paper.pdf",
+        "broken.xlsx",
+    ];
+    put(
+        &out.join("m/a/job.json"),
+        &job_json("succeeded", &names, None),
+    );
+    let cells = vec![
+        vec!["<script>alert(1)</script>".to_owned(), "7".to_owned()],
+        vec!["<b>bold</b>".to_owned(), "2.5".to_owned()],
+    ];
+    let files = out.join("m/a/files");
+    let write = |name: &str, bytes: &[u8]| crate::atomic::write(&files.join(name), bytes).unwrap();
+    write("book.xlsx", &office::workbook(&[("Q<1>", cells)]));
+    write(
+        "deck.pptx",
+        &office::deck(&["Intro \"x\"", "<img src=x onerror=alert(2)>"]),
+    );
+    write(
+        "notes.docx",
+        &office::document("Findings & more", &["First paragraph."]),
+    );
+    write("paper.pdf", &office::pdf(2));
+    write("broken.xlsx", b"PK\x03\x04 not really");
+    write_site(&out).unwrap();
+    for page in ["index.html", "m/a/report.html"] {
+        let html = read_page(&out.join(page));
+        assert!(
+            html.contains("<td>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</td>")
+                || html.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"),
+            "{page}: {html}"
+        );
+        assert!(!html.contains("<script>alert"), "{page}");
+        assert!(!html.contains("<img src=x"), "{page}");
+        assert!(html.contains("Q&lt;1&gt;"), "{page}: the sheet name");
+        assert!(html.contains("<td>7</td>"), "{page}");
+        assert!(
+            html.contains("Intro &quot;x&quot;"),
+            "{page}: a slide title"
+        );
+        assert!(html.contains("2 slides"), "{page}");
+        assert!(
+            html.contains("href=\"files/broken.xlsx\"") || html.contains("files/broken.xlsx\""),
+            "{page}: still linked"
+        );
+    }
+    let page = read_page(&out.join("m/a/report.html"));
+    assert!(page.contains("2 pages"), "the PDF");
+    assert!(
+        page.contains("<p class=\"h h1\">Findings &amp; more</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<p>First paragraph.</p>"), "{page}");
+    let index = read_page(&out.join("index.html"));
+    assert_eq!(
+        index.matches("class=\"office\"").count(),
+        2,
+        "a card previews two files at most"
+    );
+}
