@@ -10,6 +10,7 @@ use super::batcher::Batcher;
 use super::conversation::{self, Attached, Conversation};
 use super::ctx::Ctx;
 use super::downloads;
+use super::skills;
 use super::uploads::{UploadResult, Uploads};
 use crate::api::messages::Usage;
 use crate::api::retry::retry;
@@ -117,7 +118,12 @@ async fn talk(
         .timeout
         .filter(|_| ctx.batcher.is_none())
         .map(|t| tokio::time::Instant::now() + t);
-    let skills = match ctx.skills.wire(ctx, job).await {
+    let api = skills::Api {
+        client: &ctx.client,
+        version: &ctx.files_version,
+        policy: &ctx.settings.policy,
+    };
+    let skills = match ctx.skills.wire(api, job).await {
         Ok(skills) => skills,
         Err(error) => return (Conversation::unsent(job, JobEnd::Failed(error)), file_ids),
     };

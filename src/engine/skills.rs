@@ -9,15 +9,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::OnceCell;
 
-use super::ctx::Ctx;
+use crate::api::ApiClient;
 use crate::api::container::WireSkill;
-use crate::api::retry::retry;
+use crate::api::retry::{RetryPolicy, retry};
 use crate::api::skills::SkillFile;
 use crate::manifest::{Skill, SkillFolder};
 use crate::output::outcome::JobError;
 use crate::plan::PlannedJob;
 use crate::status::ErrorKind;
 use crate::store::skill_cache::{CachedSkill, SkillCache};
+
+/// What resolving a folder needs of the run: the client, the `anthropic-version` of its
+/// Files and Skills calls, and the retry policy.
+#[derive(Clone, Copy)]
+pub struct Api<'a> {
+    pub client: &'a ApiClient,
+    pub version: &'a str,
+    pub policy: &'a RetryPolicy,
+}
 
 /// The version of a folder's skill the API holds: `(skill_id, version_id)`.
 type Resolved = Result<(String, String), String>;
@@ -38,14 +47,14 @@ impl Skills {
 
     /// The `container.skills` list of a job's requests; a folder that cannot be uploaded
     /// fails the job with kind `skill`, sending nothing.
-    pub async fn wire(&self, ctx: &Ctx, job: &PlannedJob) -> Result<Vec<WireSkill>, JobError> {
+    pub async fn wire(&self, api: Api<'_>, job: &PlannedJob) -> Result<Vec<WireSkill>, JobError> {
         let mut wire = Vec::with_capacity(job.skills.len());
         for skill in &job.skills {
             wire.push(match skill {
                 Skill::Anthropic { skill_id, version } => WireSkill::anthropic(skill_id, version),
                 Skill::Custom { skill_id, version } => WireSkill::custom(skill_id, version),
                 Skill::Folder(f) => {
-                    let (id, version) = self.folder(ctx, f).await.map_err(|why| {
+                    let (id, version) = self.folder(api, f).await.map_err(|why| {
                         JobError::plain(
                             ErrorKind::Skill,
                             format!("skill `{}` (folder {}): {why}", f.name, f.folder),
@@ -58,17 +67,17 @@ impl Skills {
         Ok(wire)
     }
 
-    async fn folder(&self, ctx: &Ctx, f: &SkillFolder) -> Resolved {
+    async fn folder(&self, api: Api<'_>, f: &SkillFolder) -> Resolved {
         let cell = {
             let mut folders = self.folders.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(folders.entry(f.blake3.clone()).or_default())
         };
-        cell.get_or_init(|| self.resolve(ctx, f)).await.clone()
+        cell.get_or_init(|| self.resolve(api, f)).await.clone()
     }
 
-    async fn resolve(&self, ctx: &Ctx, f: &SkillFolder) -> Resolved {
-        let policy = &ctx.settings.policy;
-        let at = |attempt| ctx.client.skills_at(&ctx.files_version, attempt);
+    async fn resolve(&self, api: Api<'_>, f: &SkillFolder) -> Resolved {
+        let policy = api.policy;
+        let at = |attempt| api.client.skills_at(api.version, attempt);
         if let Some(cached) = self.cache.by_content(&f.blake3) {
             let (id, version) = (&cached.skill_id, &cached.version_id);
             match retry(policy, |n| at(n).skill_version(id, version)).await {

@@ -8,8 +8,9 @@
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
 //! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
 //! - `money.rs`: each job's prices (`pricing:`) and prompt caching (`cache:`);
-//! - `skills.rs`: `skills:` entries, with `skill_spec.rs` (as written) and
-//!   `skill_folder.rs` (a custom skill folder read and checked);
+//! - `skill_checks.rs`: `skills:` entries checked, into `skills.rs`'s types, with
+//!   `skill_spec.rs` (as written) and `skill_folder.rs` (a custom skill folder read and
+//!   checked);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
@@ -26,6 +27,7 @@ mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;
+mod skill_checks;
 mod skill_folder;
 pub(crate) mod skill_spec;
 pub(crate) mod skills;

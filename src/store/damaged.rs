@@ -53,6 +53,25 @@ pub fn entries<T: DeserializeOwned>(
     kept
 }
 
+/// The readable `entries` of a cache file shaped `{"entries": [...]}`: none when it is
+/// missing, and a warning (once) for a file or entries of another shape.
+pub fn read_entries<T: DeserializeOwned>(path: &Utf8Path) -> Vec<T> {
+    match read_json(path) {
+        None => Vec::new(),
+        Some(serde_json::Value::Object(mut top)) => match top.remove("entries") {
+            Some(serde_json::Value::Array(values)) => entries(path, values),
+            _ => {
+                report_shape(path);
+                Vec::new()
+            }
+        },
+        Some(_) => {
+            report_shape(path);
+            Vec::new()
+        }
+    }
+}
+
 /// A file whose shape is wrong as a whole (not the object the cache writes).
 pub fn report_shape(path: &Utf8Path) {
     report(path, "does not have the shape this runner writes");

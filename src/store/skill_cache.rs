@@ -66,20 +66,7 @@ impl SkillCache {
     /// cache only costs uploads again.
     fn load_all(&self) -> Vec<CacheEntry> {
         let file = self.state.path(CACHE_FILE);
-        match damaged::read_json(&file) {
-            None => Vec::new(),
-            Some(serde_json::Value::Object(mut top)) => match top.remove("entries") {
-                Some(serde_json::Value::Array(values)) => damaged::entries(&file, values),
-                _ => {
-                    damaged::report_shape(&file);
-                    Vec::new()
-                }
-            },
-            Some(_) => {
-                damaged::report_shape(&file);
-                Vec::new()
-            }
-        }
+        damaged::read_entries(&file)
     }
 
     fn ours(&self, e: &CacheEntry) -> bool {

@@ -84,20 +84,7 @@ impl UploadCache {
     fn load(&self) -> BTreeMap<CacheKey, CacheEntry> {
         // A damaged cache only costs re-uploads of what it lost; never fail a run over it.
         let file = self.state.path(CACHE_FILE);
-        let snapshot: Vec<CacheEntry> = match damaged::read_json(&file) {
-            None => Vec::new(),
-            Some(serde_json::Value::Object(mut top)) => match top.remove("entries") {
-                Some(serde_json::Value::Array(values)) => damaged::entries(&file, values),
-                _ => {
-                    damaged::report_shape(&file);
-                    Vec::new()
-                }
-            },
-            Some(_) => {
-                damaged::report_shape(&file);
-                Vec::new()
-            }
-        };
+        let snapshot: Vec<CacheEntry> = damaged::read_entries(&file);
         let journal = fs_err::read(self.state.path(JOURNAL_FILE)).unwrap_or_default();
         let appended = journal
             .split(|b| *b == b'\n')
