@@ -12,13 +12,13 @@ use std::io::Write;
 use camino::Utf8Path;
 
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed.
-pub fn write(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     write_with(path, |file| file.write_all(bytes))
 }
 
 /// Like [`write`], then syncs the folder too, so the new name survives a power cut, not
 /// only a kill: for records whose loss would cost money (batch mode's intents and records).
-pub fn write_durable(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_durable(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, bytes)?;
     let dir = path
         .parent()
@@ -28,7 +28,7 @@ pub fn write_durable(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Like [`write`], but lets the caller stream into the temporary file (e.g. a download).
-pub fn write_with(
+pub(crate) fn write_with(
     path: &Utf8Path,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
@@ -39,7 +39,7 @@ pub fn write_with(
 
 /// Like [`write`], but never replaces an existing file: fails with
 /// [`std::io::ErrorKind::AlreadyExists`] if `path` exists when the file is moved into place.
-pub fn write_new(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = staged(path, |file| file.write_all(bytes))?;
     // A hard link, then the temporary name goes: no window where `path` is half written,
     // and no way to replace a file someone else created meanwhile.
@@ -66,7 +66,10 @@ fn staged(
 
 /// A temporary file in `dir`, to be renamed into place, with the mode a new file gets
 /// (tempfile's default is 0600 whatever the umask).
-pub fn temp_file_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+pub(crate) fn temp_file_in(
+    dir: &Utf8Path,
+    prefix: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
     #[cfg(unix)]
@@ -76,7 +79,7 @@ pub fn temp_file_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::N
 
 /// A temporary folder in `dir`, to be renamed into place (a job folder being staged), with
 /// the mode a new folder gets: 0777 less the umask (tempfile's default is 0700).
-pub fn temp_dir_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+pub(crate) fn temp_dir_in(dir: &Utf8Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
     #[cfg(unix)]

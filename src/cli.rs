@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
         manifest (nothing started), 130 interrupted.",
     after_help = ENVIRONMENT
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -54,7 +54,7 @@ const ENVIRONMENT: &str = "Environment:
   RUST_LOG                log filter (e.g. `runner=debug`); overrides -v and -q";
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check manifests and inputs, and their models against the cached model catalogue; no
     /// network.
     Validate {
@@ -110,7 +110,7 @@ pub enum Command {
 
 /// The shells `runner completions` writes for.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -118,7 +118,7 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-pub struct ShardArgs {
+pub(crate) struct ShardArgs {
     /// Run (or plan) only shard K of N (1 ≤ K ≤ N): a stable hash of
     /// `<manifest-stem>/<job-name>` picks each job's shard [env: RUNNER_SHARD, or
     /// JOB_COMPLETION_INDEX (0-based) with RUNNER_SHARD_COUNT].
@@ -127,7 +127,7 @@ pub struct ShardArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// Manifest files (YAML).
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<Utf8PathBuf>,
@@ -145,7 +145,7 @@ pub struct ExplainArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum FilesCommand {
+pub(crate) enum FilesCommand {
     /// List the workspace's files, marked when this runner uploaded them (its upload cache)
     /// and which jobs of the given output trees use them.
     List {
@@ -184,7 +184,7 @@ pub enum FilesCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SkillsCommand {
+pub(crate) enum SkillsCommand {
     /// List the workspace's skills (custom and Anthropic's), marked when this runner uploaded
     /// them (its skill cache), with the versions it uploaded and which jobs of the given
     /// output trees use them.
@@ -214,7 +214,7 @@ pub enum SkillsCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct FilesApiArgs {
+pub(crate) struct FilesApiArgs {
     /// `anthropic-version` of the API requests (`2026-10-21` or `2023-06-01`).
     #[arg(long, default_value = crate::api::facts::DEFAULT_API_VERSION, value_name = "VERSION")]
     pub api_version: String,
@@ -226,7 +226,7 @@ pub struct FilesApiArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ModelsArgs {
+pub(crate) struct ModelsArgs {
     /// Print the catalogue as a JSON array on stdout.
     #[arg(long)]
     pub json: bool,
@@ -244,13 +244,13 @@ pub struct ModelsArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Output root whose `runs/` to list.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
@@ -260,7 +260,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BatchesArgs {
+pub(crate) struct BatchesArgs {
     /// Output root whose `.batches/` to list.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
@@ -280,14 +280,14 @@ pub struct BatchesArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Output root, as given to `runner run`.
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// Manifest files (YAML); paths inside are relative to each manifest's folder.
     #[arg(required = true, value_name = "MANIFEST")]
     pub manifests: Vec<Utf8PathBuf>,
@@ -309,7 +309,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StateArgs {
+pub(crate) struct StateArgs {
     /// Where the hash, upload, skill and model caches live [env: RUNNER_STATE_DIR]
     /// [default: $XDG_STATE_HOME/runner, else ~/.local/state/runner].
     #[arg(long, value_name = "DIR")]
@@ -317,7 +317,7 @@ pub struct StateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Manifest files (YAML); paths inside are relative to each manifest's folder. May come
     /// from the config file's `manifests` instead.
     #[arg(value_name = "MANIFEST")]

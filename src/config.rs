@@ -20,18 +20,18 @@ use crate::manifest::Known;
 use crate::plan::shard::Shard;
 use crate::ui::Display;
 
-pub use api::ApiConfig;
+pub(crate) use api::ApiConfig;
 use api::{api, base_url};
 pub use env::Env;
 use env::state_dir;
-pub use run::RunConfig;
-pub use subcommands::{
+pub(crate) use run::RunConfig;
+pub(crate) use subcommands::{
     BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, SkillsAction,
     SkillsConfig,
 };
 
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub display: Display,
     /// `RUST_LOG`, which overrides `-v`/`-q` for log lines.
     pub rust_log: Option<String>,
@@ -40,7 +40,7 @@ pub struct Config {
 }
 
 #[derive(Debug)]
-pub enum CommandConfig {
+pub(crate) enum CommandConfig {
     Validate(ValidateConfig),
     Plan(PlanConfig),
     Run(Box<RunConfig>),
@@ -58,7 +58,7 @@ pub enum CommandConfig {
 }
 
 #[derive(Debug)]
-pub struct ValidateConfig {
+pub(crate) struct ValidateConfig {
     pub manifests: Vec<Utf8PathBuf>,
     pub known: Known,
     /// Where the model cache is read from; `None` when no state dir can be found (then
@@ -69,7 +69,7 @@ pub struct ValidateConfig {
 }
 
 #[derive(Debug)]
-pub struct PlanConfig {
+pub(crate) struct PlanConfig {
     pub manifests: Vec<Utf8PathBuf>,
     pub json: bool,
     pub out: Utf8PathBuf,
@@ -84,7 +84,10 @@ pub struct PlanConfig {
 impl Config {
     /// Parses `args` (clap exits on `--help` and on usage errors) and validates them with
     /// `env`.
-    pub fn parse(args: impl IntoIterator<Item = OsString>, env: &Env) -> Result<Config, Error> {
+    pub(crate) fn parse(
+        args: impl IntoIterator<Item = OsString>,
+        env: &Env,
+    ) -> Result<Config, Error> {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches_from(args);
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -134,7 +137,7 @@ impl Config {
         Config::new(cli, env)
     }
 
-    pub fn new(cli: Cli, env: &Env) -> Result<Config, Error> {
+    pub(crate) fn new(cli: Cli, env: &Env) -> Result<Config, Error> {
         env.check_utf8()?;
         let terminal = env.stderr_is_terminal;
         let display = Display {

@@ -46,7 +46,7 @@ impl From<Exit> for std::process::ExitCode {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Manifests or inputs are invalid; each diagnostic names its file, line and column.
     #[error("{}", invalid_summary(.0))]
     Invalid(Invalid),
@@ -174,7 +174,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         Exit::Setup
     }
 }

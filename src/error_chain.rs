@@ -2,7 +2,7 @@
 //! any layer that reports an error may use it, and it imports nothing from the crate.
 
 /// `e`, then each of its `source()`s in turn, joined by `: `.
-pub fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A job's line in `run.json`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum JobStatus {
+pub(crate) enum JobStatus {
     Succeeded,
     Failed,
     Fresh,
@@ -18,7 +18,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
@@ -32,7 +32,7 @@ impl JobStatus {
 /// Why a job failed: a stable word for scripts (`error.kind` in `job.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The API answered with an error status (after any retries).
     Api,
     /// No usable answer: connection failures or timeouts (after any retries).
@@ -82,7 +82,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The word as it appears in `job.json`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Api => "api",
             ErrorKind::Transport => "transport",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A byte count as people write it on a command line: `1000`, `64K`, `500M`, `2G`, `1T`
 /// (powers of 1024; a trailing `B` or `iB` is allowed, case does not matter).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("`{text}` is not a size; expected e.g. `1000`, `64K`, `500M` or `2G`");
     let t = text.trim();
     let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -31,7 +31,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// A duration as people write it: `90s`, `45m`, `12h`, `7d`, `2h 30m`, `90 days` (a day is
 /// 24 hours).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration; expected e.g. `45m`, `12h` or `7d`");
     let span: jiff::Span = text.trim().parse().map_err(|_| bad())?;
     let secs = span
@@ -44,7 +44,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A byte count for people: `512 B`, `1.5 KiB`, `20.0 MiB`, `2.0 GiB`, `1.0 TiB`.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
         return format!("{n} B");
@@ -60,22 +60,22 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// `1 job`, `2 jobs`: the count and the word, plural with an `s` unless it is one.
-pub fn count(n: usize, word: &str) -> String {
+pub(crate) fn count(n: usize, word: &str) -> String {
     format!("{n} {word}{}", plural(n))
 }
 
 /// `""` for one, `"s"` otherwise.
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
 /// Seconds with one decimal, for waits and durations on screen: `0.3s`, `12.0s`.
-pub fn seconds(d: Duration) -> String {
+pub(crate) fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
 /// US dollars for people: four decimals below $10 (a job's cost is often cents), else two.
-pub fn usd(x: f64) -> String {
+pub(crate) fn usd(x: f64) -> String {
     if x.abs() < 10.0 {
         format!("${x:.4}")
     } else {

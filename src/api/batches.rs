@@ -13,17 +13,17 @@ use super::files::path_segment;
 use super::gates::TokenEstimate;
 
 /// docs/api.md §5: at most this many requests per batch.
-pub const MAX_REQUESTS: usize = 100_000;
+pub(crate) const MAX_REQUESTS: usize = 100_000;
 /// docs/api.md §5: at most this many bytes per batch-create body (kept a little under the
 /// documented 256 MB for the JSON envelope).
-pub const MAX_BYTES: usize = 255 * 1024 * 1024;
+pub(crate) const MAX_BYTES: usize = 255 * 1024 * 1024;
 /// A results line longer than this is not a Messages response (they are capped far lower);
 /// it is refused instead of buffered without end.
 const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Which batch item a response came from (recorded in `job.json`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BatchRef {
+pub(crate) struct BatchRef {
     pub batch_id: String,
     pub custom_id: String,
 }
@@ -31,7 +31,7 @@ pub struct BatchRef {
 /// One item to submit: its `custom_id` (`^[a-zA-Z0-9_-]{1,64}$`) and a complete
 /// non-streaming Messages body.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct BatchRequest<'a> {
+pub(crate) struct BatchRequest<'a> {
     pub custom_id: &'a str,
     pub params: &'a Value,
 }
@@ -39,7 +39,7 @@ pub struct BatchRequest<'a> {
 /// `processing_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
+pub(crate) enum BatchStatus {
     InProgress,
     Canceling,
     Ended,
@@ -47,7 +47,7 @@ pub enum BatchStatus {
 
 /// `request_counts`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub struct RequestCounts {
+pub(crate) struct RequestCounts {
     #[serde(default)]
     pub processing: u64,
     #[serde(default)]
@@ -62,7 +62,7 @@ pub struct RequestCounts {
 
 /// A MessageBatch, the fields the runner acts on.
 #[derive(Debug, Clone, Deserialize)]
-pub struct BatchInfo {
+pub(crate) struct BatchInfo {
     pub id: String,
     pub processing_status: BatchStatus,
     pub request_counts: RequestCounts,
@@ -75,7 +75,7 @@ pub struct BatchInfo {
 
 impl RequestCounts {
     /// Every item of the batch, whatever its state.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.processing + self.succeeded + self.errored + self.canceled + self.expired
     }
 }
@@ -83,7 +83,7 @@ impl RequestCounts {
 /// One page of `GET /v1/messages/batches`, newest first; the next (older) page is asked
 /// for with `after_id` = `last_id` while `has_more`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct BatchPage {
+pub(crate) struct BatchPage {
     pub data: Vec<BatchInfo>,
     #[serde(default)]
     pub has_more: bool,
@@ -92,11 +92,11 @@ pub struct BatchPage {
 }
 
 /// Batches asked for per list page (the API allows 1–1000).
-pub const LIST_PAGE: u32 = 100;
+pub(crate) const LIST_PAGE: u32 = 100;
 
 /// One item's result. `Succeeded` keeps the message verbatim.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ItemOutcome {
+pub(crate) enum ItemOutcome {
     Succeeded(Value),
     Errored { error_type: String, message: String },
     Canceled,
@@ -104,7 +104,7 @@ pub enum ItemOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct BatchResult {
+pub(crate) struct BatchResult {
     pub custom_id: String,
     pub outcome: ItemOutcome,
 }
@@ -131,13 +131,13 @@ impl ItemOutcome {
 /// The create body, `{"requests": [{"custom_id", "params"}, …]}`: serialized straight from
 /// the borrowed items, so a round of 100,000 requests is not copied into a second tree.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct CreateBody<'a> {
+pub(crate) struct CreateBody<'a> {
     pub requests: &'a [BatchRequest<'a>],
 }
 
 impl ApiClient {
     /// `POST /v1/messages/batches`.
-    pub async fn create_batch(
+    pub(crate) async fn create_batch(
         &self,
         api_version: &str,
         body: &CreateBody<'_>,
@@ -154,7 +154,7 @@ impl ApiClient {
     }
 
     /// `GET /v1/messages/batches/{id}`.
-    pub async fn retrieve_batch(
+    pub(crate) async fn retrieve_batch(
         &self,
         id: &str,
         api_version: &str,
@@ -174,7 +174,7 @@ impl ApiClient {
     }
 
     /// `GET /v1/messages/batches?limit=…[&after_id=…]`: one page, newest first.
-    pub async fn list_batches(
+    pub(crate) async fn list_batches(
         &self,
         api_version: &str,
         after_id: Option<&str>,
@@ -199,7 +199,7 @@ impl ApiClient {
     }
 
     /// `POST /v1/messages/batches/{id}/cancel`.
-    pub async fn cancel_batch(
+    pub(crate) async fn cancel_batch(
         &self,
         id: &str,
         api_version: &str,
@@ -222,7 +222,7 @@ impl ApiClient {
     /// arrives (a retried call hands some again; match by `custom_id`). The URL comes from
     /// the server, so it must lie under the configured base URL: the API key is never sent
     /// anywhere else.
-    pub async fn batch_results(
+    pub(crate) async fn batch_results(
         &self,
         results_url: &str,
         api_version: &str,
@@ -329,7 +329,7 @@ impl ResultLines<'_> {
 }
 
 /// Whether an `errored` item's error type is worth submitting again (docs/api.md §5).
-pub fn is_transient_item(error_type: &str) -> bool {
+pub(crate) fn is_transient_item(error_type: &str) -> bool {
     matches!(
         error_type,
         "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"
@@ -338,7 +338,7 @@ pub fn is_transient_item(error_type: &str) -> bool {
 
 /// An errored item, as an API error status (so the job's failure reads like an online
 /// one and names the batch and custom_id).
-pub fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
+pub(crate) fn item_error(at: &BatchRef, error_type: &str, message: &str) -> ApiError {
     let status = match error_type {
         "invalid_request_error" => 400,
         "authentication_error" => 401,

@@ -12,7 +12,7 @@ use super::models::{ModelInfo, supported_names};
 
 /// What a job's requests ask of the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Requested<'a> {
+pub(crate) struct Requested<'a> {
     pub max_tokens: u32,
     /// `thinking.type` as sent: `adaptive`, `enabled`, `disabled` or `between_tools`;
     /// `None` when the request sends no `thinking`.
@@ -25,7 +25,7 @@ pub struct Requested<'a> {
 
 /// The setting a problem is about, so the caller can point at its manifest key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Setting {
+pub(crate) enum Setting {
     MaxTokens,
     Thinking,
     Effort,
@@ -34,7 +34,7 @@ pub enum Setting {
 
 /// One setting the model does not accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub setting: Setting,
     /// What is wrong, naming the model and the value: a phrase without the allowed values.
     pub message: String,
@@ -43,7 +43,7 @@ pub struct Problem {
 }
 
 /// Every setting of `req` that `info` says the model does not accept.
-pub fn check(info: &ModelInfo, req: &Requested<'_>) -> Vec<Problem> {
+pub(crate) fn check(info: &ModelInfo, req: &Requested<'_>) -> Vec<Problem> {
     let model = &info.id;
     let mut problems = Vec::new();
     // The largest `max_tokens` is a fact of the model, not a capability: checked even

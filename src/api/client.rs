@@ -16,7 +16,7 @@ use crate::ui::events::Reporter;
 
 /// The client cannot be made: nothing was sent.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     #[error("invalid ANTHROPIC_BASE_URL `{url}`: {reason}")]
     BaseUrl { url: String, reason: String },
     #[error("cannot build the HTTP client")]
@@ -27,7 +27,7 @@ pub enum ClientError {
 /// the wire (non-streaming), so the Messages timeout is long; TCP keep-alive notices a dead
 /// peer sooner.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     pub connect: Duration,
     pub messages: Duration,
     pub files: Duration,
@@ -45,7 +45,7 @@ impl Default for Timeouts {
 
 /// How much the client may do at once, and the test-only scale of its own pauses.
 #[derive(Clone, Copy, Debug)]
-pub struct Pacing {
+pub(crate) struct Pacing {
     /// Messages requests in flight at most (the adaptive limit starts here).
     pub messages: usize,
     /// Files requests (uploads, listings, metadata, downloads) in flight at most.
@@ -55,7 +55,7 @@ pub struct Pacing {
 }
 
 #[derive(Clone, Debug)]
-pub struct ApiClient {
+pub(crate) struct ApiClient {
     pub(super) http: reqwest::Client,
     pub(super) base: String,
     key: ApiKey,
@@ -66,7 +66,7 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(
+    pub(crate) fn new(
         base_url: &str,
         key: ApiKey,
         timeouts: Timeouts,
@@ -106,16 +106,16 @@ impl ApiClient {
     }
 
     /// Lets the gates report their pauses (for the progress display).
-    pub fn set_reporter(&self, reporter: &Arc<dyn Reporter>) {
+    pub(crate) fn set_reporter(&self, reporter: &Arc<dyn Reporter>) {
         self.messages_gate.set_reporter(Arc::clone(reporter));
         self.files_gate.set_reporter(Arc::clone(reporter));
     }
 
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         &self.base
     }
 
-    pub fn key_fingerprint(&self) -> String {
+    pub(crate) fn key_fingerprint(&self) -> String {
         self.key.fingerprint()
     }
 

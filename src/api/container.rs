@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 /// One skill as the API names it: `{"type": "anthropic"|"custom", "skill_id", "version"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireSkill {
+pub(crate) struct WireSkill {
     #[serde(rename = "type")]
     pub kind: String,
     pub skill_id: String,
@@ -17,7 +17,7 @@ pub struct WireSkill {
 }
 
 impl WireSkill {
-    pub fn anthropic(skill_id: &str, version: &str) -> WireSkill {
+    pub(crate) fn anthropic(skill_id: &str, version: &str) -> WireSkill {
         WireSkill {
             kind: "anthropic".into(),
             skill_id: skill_id.into(),
@@ -25,7 +25,7 @@ impl WireSkill {
         }
     }
 
-    pub fn custom(skill_id: &str, version: &str) -> WireSkill {
+    pub(crate) fn custom(skill_id: &str, version: &str) -> WireSkill {
         WireSkill {
             kind: "custom".into(),
             skill_id: skill_id.into(),
@@ -35,7 +35,7 @@ impl WireSkill {
 }
 
 /// Request parameters that load `skills` into the container; unchanged when none.
-pub fn with_skills(mut params: Value, skills: &[WireSkill]) -> Value {
+pub(crate) fn with_skills(mut params: Value, skills: &[WireSkill]) -> Value {
     if !skills.is_empty() {
         params["container"] = json!({ "skills": skills });
     }
@@ -44,7 +44,7 @@ pub fn with_skills(mut params: Value, skills: &[WireSkill]) -> Value {
 
 /// The `container` a request sends: the bare id, or with skills the object form carrying
 /// the id and the same skills list.
-pub fn request_field(params: &Value, id: Option<&str>) -> Option<Value> {
+pub(crate) fn request_field(params: &Value, id: Option<&str>) -> Option<Value> {
     match (&params["container"]["skills"], id) {
         (Value::Array(skills), Some(id)) => Some(json!({ "id": id, "skills": skills })),
         (Value::Array(skills), None) => Some(json!({ "skills": skills })),
@@ -54,14 +54,14 @@ pub fn request_field(params: &Value, id: Option<&str>) -> Option<Value> {
 }
 
 /// Whether a request body loads skills.
-pub fn carries_skills(body: &Value) -> bool {
+pub(crate) fn carries_skills(body: &Value) -> bool {
     body["container"]["skills"]
         .as_array()
         .is_some_and(|s| !s.is_empty())
 }
 
 /// The container a request body names, in either form.
-pub fn named(body: &Value) -> Option<&str> {
+pub(crate) fn named(body: &Value) -> Option<&str> {
     body["container"]
         .as_str()
         .or_else(|| body["container"]["id"].as_str())
@@ -69,7 +69,7 @@ pub fn named(body: &Value) -> Option<&str> {
 
 /// The skills a response's `container.skills` says were loaded, with resolved versions
 /// (for a custom skill a `skver_…` id); entries of another shape are skipped.
-pub fn loaded_skills(body: &Value) -> Vec<WireSkill> {
+pub(crate) fn loaded_skills(body: &Value) -> Vec<WireSkill> {
     body["container"]["skills"]
         .as_array()
         .into_iter()

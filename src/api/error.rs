@@ -10,7 +10,7 @@ use super::headers::{header_str, retry_after};
 
 /// A failed API call: an error status, a transport failure, or a body we cannot read.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub endpoint: String,
     pub kind: ApiErrorKind,
     pub request_id: Option<String>,
@@ -21,7 +21,7 @@ pub struct ApiError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiErrorKind {
+pub(crate) enum ApiErrorKind {
     Status {
         status: u16,
         error_type: Option<String>,
@@ -38,14 +38,14 @@ pub enum ApiErrorKind {
 }
 
 impl ApiError {
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match &self.kind {
             ApiErrorKind::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    pub fn error_code(&self) -> Option<&str> {
+    pub(crate) fn error_code(&self) -> Option<&str> {
         match &self.kind {
             ApiErrorKind::Status { error_code, .. } => error_code.as_deref(),
             _ => None,

@@ -3,52 +3,52 @@
 //! client and the upload driver read them here; nothing else hard-codes them.
 
 /// Where the API is unless `ANTHROPIC_BASE_URL` says otherwise.
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 
 /// API versions the runner can speak (docs/api.md §0.3).
-pub const API_VERSIONS: [&str; 2] = ["2026-10-21", "2023-06-01"];
-pub const DEFAULT_API_VERSION: &str = "2026-10-21";
+pub(crate) const API_VERSIONS: [&str; 2] = ["2026-10-21", "2023-06-01"];
+pub(crate) const DEFAULT_API_VERSION: &str = "2026-10-21";
 
 /// The real code-execution tool versions (docs/api.md §3.1).
-pub const TOOLS: [&str; 4] = [
+pub(crate) const TOOLS: [&str; 4] = [
     "code_execution_20250825",
     "code_execution_20260120",
     "code_execution_20260521",
     "code_execution_20250522",
 ];
-pub const DEFAULT_TOOL: &str = "code_execution_20250825";
+pub(crate) const DEFAULT_TOOL: &str = "code_execution_20250825";
 
 /// `error.details.error_code`s of a spend cap: retrying fails until the cap changes, so
 /// they stop the run from starting jobs (docs/api.md §4.2, §4.5).
-pub const SPEND_LIMIT_CODES: [&str; 2] = [
+pub(crate) const SPEND_LIMIT_CODES: [&str; 2] = [
     "enforced_spend_limit_reached",
     "contract_spend_limit_reached",
 ];
 
 /// `storage_not_ready` (503): the workspace is still being connected to its storage, "try
 /// again in a minute" (docs/api.md §4.5). The wait when the response names none.
-pub const STORAGE_NOT_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const STORAGE_NOT_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether an error code is a spend cap.
-pub fn is_spend_limit(code: Option<&str>) -> bool {
+pub(crate) fn is_spend_limit(code: Option<&str>) -> bool {
     code.is_some_and(|c| SPEND_LIMIT_CODES.contains(&c))
 }
 
 /// Files API per-file limit: 500 MB, read as 500,000,000 bytes (docs/api.md §2.8).
-pub const MAX_INPUT_BYTES: u64 = 500 * 1000 * 1000;
+pub(crate) const MAX_INPUT_BYTES: u64 = 500 * 1000 * 1000;
 
 /// The largest `max_tokens` any model of 2026-12 accepts in a Messages request (128K;
 /// docs/api.md §12.4): the bound for a job whose model the catalogue does not describe
 /// (nothing cached yet, or no `max_tokens` in its entry). A described model is bounded by
 /// its own entry, and a catalogue that lists a larger one raises this bound.
-pub const LARGEST_MAX_TOKENS: u64 = 128_000;
+pub(crate) const LARGEST_MAX_TOKENS: u64 = 128_000;
 
 /// `GET /v1/files?ids[]=…` takes at most this many ids per call (docs/api.md §2.5).
-pub const MAX_IDS_PER_LIST: usize = 100;
+pub(crate) const MAX_IDS_PER_LIST: usize = 100;
 
 /// The Files API's file name rules (docs/api.md §2.8): 1–255 characters, none of
 /// `< > : " | ? * \ /`, no control characters. `Some(reason)` when `name` breaks one.
-pub fn bad_file_name(name: &str) -> Option<String> {
+pub(crate) fn bad_file_name(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 255 {
         return Some(format!("{len} characters, expected 1 to 255"));
@@ -68,27 +68,27 @@ pub fn bad_file_name(name: &str) -> Option<String> {
 /// Anthropic's own skills as of 2026-12 (docs/api.md §14.1): the names `skills:` reads as
 /// Anthropic skills when written bare. Any other Anthropic skill is written
 /// `{ anthropic: ID }`, which is sent as written, so a new one needs no release.
-pub const ANTHROPIC_SKILLS: [&str; 4] = ["xlsx", "pptx", "docx", "pdf"];
+pub(crate) const ANTHROPIC_SKILLS: [&str; 4] = ["xlsx", "pptx", "docx", "pdf"];
 
 /// Skills in a request: at most this many in one container's `skills` (docs/api.md §14.1).
-pub const MAX_SKILLS_PER_REQUEST: usize = 8;
+pub(crate) const MAX_SKILLS_PER_REQUEST: usize = 8;
 
 /// The file every skill folder has at its top (docs/api.md §14.2).
-pub const SKILL_FILE: &str = "SKILL.md";
+pub(crate) const SKILL_FILE: &str = "SKILL.md";
 
 /// A skill upload's files together: 30 MB, read as 30,000,000 bytes (docs/api.md §14.2).
-pub const MAX_SKILL_UPLOAD_BYTES: u64 = 30 * 1000 * 1000;
+pub(crate) const MAX_SKILL_UPLOAD_BYTES: u64 = 30 * 1000 * 1000;
 
 /// `display_name` of a skill: at most 255 characters (docs/api.md §14.2).
-pub const SKILL_DISPLAY_NAME_MAX: usize = 255;
+pub(crate) const SKILL_DISPLAY_NAME_MAX: usize = 255;
 
 /// SKILL.md frontmatter `description`: at most 1024 characters (docs/api.md §14.2).
-pub const SKILL_DESCRIPTION_MAX: usize = 1024;
+pub(crate) const SKILL_DESCRIPTION_MAX: usize = 1024;
 
 /// SKILL.md frontmatter `name` (docs/api.md §14.2): 1–64 characters, lowercase letters,
 /// digits and hyphens, without the words "anthropic" or "claude". `Some(reason)` when
 /// `name` breaks a rule.
-pub fn bad_skill_name(name: &str) -> Option<String> {
+pub(crate) fn bad_skill_name(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 64 {
         return Some(format!("{len} characters, expected 1 to 64"));
@@ -109,7 +109,7 @@ pub fn bad_skill_name(name: &str) -> Option<String> {
 
 /// SKILL.md frontmatter `description` (docs/api.md §14.2): not empty, at most 1024
 /// characters, no XML tags. `Some(reason)` when it breaks a rule.
-pub fn bad_skill_description(description: &str) -> Option<String> {
+pub(crate) fn bad_skill_description(description: &str) -> Option<String> {
     let len = description.chars().count();
     if description.trim().is_empty() {
         return Some("it is empty".to_owned());
@@ -142,7 +142,8 @@ fn xml_tag(text: &str) -> Option<&str> {
 
 /// `cmek_context_unavailable` (503 on a skill create): "Retry in a few minutes" (docs/api.md
 /// §14.3). The wait when the response names none.
-pub const CMEK_CONTEXT_UNAVAILABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const CMEK_CONTEXT_UNAVAILABLE_WAIT: std::time::Duration =
+    std::time::Duration::from_secs(120);
 
 #[cfg(test)]
 mod skill_tests {

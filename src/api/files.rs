@@ -16,7 +16,7 @@ use super::gates::TokenEstimate;
 
 /// One file to upload, and what its bytes must be.
 #[derive(Clone, Copy, Debug)]
-pub struct UploadSpec<'a> {
+pub(crate) struct UploadSpec<'a> {
     pub path: &'a Utf8Path,
     pub name: &'a str,
     pub blake3: &'a str,
@@ -25,11 +25,11 @@ pub struct UploadSpec<'a> {
 }
 
 /// Told the size of each chunk as it goes out (upload progress).
-pub type OnBytes = Arc<dyn Fn(u64) + Send + Sync>;
+pub(crate) type OnBytes = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// File metadata (docs/api.md §2.2); only the fields the runner uses.
 #[derive(Clone, Debug, Deserialize)]
-pub struct FileMeta {
+pub(crate) struct FileMeta {
     pub id: String,
     pub filename: String,
     #[serde(default)]
@@ -49,7 +49,7 @@ struct FileList {
 /// One page of `GET /v1/files` (docs/api.md §2.5): newest first; `next_page` is the
 /// cursor of the next page, `None` on the last one.
 #[derive(Debug, Deserialize)]
-pub struct FilePage {
+pub(crate) struct FilePage {
     pub data: Vec<FileMeta>,
     #[serde(default)]
     pub next_page: Option<String>,
@@ -62,7 +62,7 @@ impl ApiClient {
     /// `POST /v1/files`, streaming the file from disk. The bytes are hashed on the way out;
     /// if they no longer match `expected_blake3` (the file changed since it was planned), the
     /// body stream fails before it ends, so the server never stores a file under a wrong hash.
-    pub async fn upload(
+    pub(crate) async fn upload(
         &self,
         spec: &UploadSpec<'_>,
         on_bytes: Option<OnBytes>,
@@ -126,7 +126,7 @@ impl ApiClient {
     }
 
     /// `GET /v1/files?ids[]=…` (at most 100 ids); ids the API no longer knows are absent.
-    pub async fn files_by_ids(
+    pub(crate) async fn files_by_ids(
         &self,
         ids: &[String],
         version: &str,
@@ -151,7 +151,7 @@ impl ApiClient {
     }
 
     /// `GET /v1/files/{id}`.
-    pub async fn file_meta(
+    pub(crate) async fn file_meta(
         &self,
         id: &str,
         version: &str,
@@ -168,7 +168,7 @@ impl ApiClient {
 
     /// `GET /v1/files/{id}/content`, streamed into `sink`. Returns the byte count and the
     /// BLAKE3 of what was written.
-    pub async fn download(
+    pub(crate) async fn download(
         &self,
         id: &str,
         // Any writer: `engine/downloads.rs` passes one that cuts off a body longer than
@@ -210,7 +210,7 @@ impl ApiClient {
 
 impl ApiClient {
     /// `GET /v1/files?limit=…[&page=…]`: one page of the workspace's files.
-    pub async fn files_page(
+    pub(crate) async fn files_page(
         &self,
         page: Option<&str>,
         version: &str,
@@ -235,7 +235,12 @@ impl ApiClient {
     }
 
     /// `DELETE /v1/files/{id}` (docs/api.md §2.7). Irreversible.
-    pub async fn delete_file(&self, id: &str, version: &str, attempt: u32) -> Result<(), ApiError> {
+    pub(crate) async fn delete_file(
+        &self,
+        id: &str,
+        version: &str,
+        attempt: u32,
+    ) -> Result<(), ApiError> {
         #[derive(Deserialize)]
         struct Deleted {
             #[allow(

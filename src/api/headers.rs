@@ -16,7 +16,7 @@ pub(super) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A quota from `anthropic-ratelimit-{kind}-{limit,remaining,reset}` (docs/api.md §4.3),
 /// `kind` being `requests`, `input-tokens` or `output-tokens`, for pacing.
-pub fn quota(headers: &HeaderMap, kind: &str) -> Option<Quota> {
+pub(super) fn quota(headers: &HeaderMap, kind: &str) -> Option<Quota> {
     let number = |part: &str| {
         header_str(headers, &format!("anthropic-ratelimit-{kind}-{part}"))
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -35,7 +35,7 @@ pub fn quota(headers: &HeaderMap, kind: &str) -> Option<Quota> {
 
 /// `retry-after-ms` first, then `retry-after` as seconds (possibly fractional) or an HTTP
 /// date, as the official SDK reads them (docs/api.md §4.4).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) =
         header_str(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
         && ms.is_finite()

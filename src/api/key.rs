@@ -6,10 +6,10 @@ use std::fmt;
 
 /// The API key; never printed.
 #[derive(Clone)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
-    pub fn new(key: String) -> ApiKey {
+    pub(crate) fn new(key: String) -> ApiKey {
         ApiKey(key)
     }
 
@@ -19,7 +19,7 @@ impl ApiKey {
     }
 
     /// A stable, non-reversible identifier of the key, for cache keys.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let hash = blake3::keyed_hash(b"runner upload-cache key hashing!", self.0.as_bytes());
         hash.to_hex()[..32].to_owned()
     }
@@ -28,7 +28,7 @@ impl ApiKey {
 /// `url` with any user name and password (`https://user:secret@host`) shown as `***`, for
 /// messages: a key pasted into the base URL must never be printed back. Works on text that
 /// is not a URL too (the part before the first `/`, `?` or `#` after any `scheme://`).
-pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     let start = url.find("://").map_or(0, |i| i + 3);
     let authority_end = url[start..]
         .find(['/', '?', '#'])
@@ -40,7 +40,7 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Whether `url` holds a user name or password (see [`redact_userinfo`]).
-pub fn has_userinfo(url: &str) -> bool {
+pub(crate) fn has_userinfo(url: &str) -> bool {
     matches!(redact_userinfo(url), std::borrow::Cow::Owned(_))
 }
 

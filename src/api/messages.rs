@@ -13,7 +13,7 @@ use super::gates::TokenEstimate;
 /// The request parameters of a job, as the runner decided them (the manifest's settings
 /// and the system prompt). Everything but `messages` and `container`.
 #[derive(Clone, Copy, Debug)]
-pub struct Params<'a> {
+pub(crate) struct Params<'a> {
     pub model: &'a str,
     pub max_tokens: u32,
     pub system: &'a str,
@@ -30,16 +30,16 @@ pub struct Params<'a> {
 /// The `thinking` modes without a budget (docs/api.md §13.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ThinkingMode {
+pub(crate) enum ThinkingMode {
     Adaptive,
     Disabled,
     BetweenTools,
 }
 
 impl ThinkingMode {
-    pub const ALL: [&str; 3] = ["adaptive", "disabled", "between_tools"];
+    pub(crate) const ALL: [&str; 3] = ["adaptive", "disabled", "between_tools"];
 
-    pub fn parse(word: &str) -> Option<ThinkingMode> {
+    pub(crate) fn parse(word: &str) -> Option<ThinkingMode> {
         match word {
             "adaptive" => Some(ThinkingMode::Adaptive),
             "disabled" => Some(ThinkingMode::Disabled),
@@ -49,7 +49,7 @@ impl ThinkingMode {
     }
 
     /// Its `thinking.type` on the wire, and in the Models API's `thinking.types`.
-    pub fn wire(self) -> &'static str {
+    pub(crate) fn wire(self) -> &'static str {
         match self {
             ThinkingMode::Adaptive => "adaptive",
             ThinkingMode::Disabled => "disabled",
@@ -61,15 +61,15 @@ impl ThinkingMode {
 /// `thinking.display`: whether thinking text comes back (docs/api.md §13.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ThinkingDisplay {
+pub(crate) enum ThinkingDisplay {
     Summarized,
     Omitted,
 }
 
 impl ThinkingDisplay {
-    pub const ALL: [&str; 2] = ["summarized", "omitted"];
+    pub(crate) const ALL: [&str; 2] = ["summarized", "omitted"];
 
-    pub fn parse(word: &str) -> Option<ThinkingDisplay> {
+    pub(crate) fn parse(word: &str) -> Option<ThinkingDisplay> {
         match word {
             "summarized" => Some(ThinkingDisplay::Summarized),
             "omitted" => Some(ThinkingDisplay::Omitted),
@@ -80,7 +80,7 @@ impl ThinkingDisplay {
 
 /// The `thinking` field a job sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThinkingParam {
+pub(crate) enum ThinkingParam {
     Mode(ThinkingMode, Option<ThinkingDisplay>),
     /// `{"type": "enabled", "budget_tokens": N}`, on the models that still take it.
     Budget(u32, Option<ThinkingDisplay>),
@@ -88,7 +88,7 @@ pub enum ThinkingParam {
 
 impl ThinkingParam {
     /// Its `thinking.type`.
-    pub fn wire_type(self) -> &'static str {
+    pub(crate) fn wire_type(self) -> &'static str {
         match self {
             ThinkingParam::Mode(m, _) => m.wire(),
             ThinkingParam::Budget(..) => "enabled",
@@ -115,7 +115,7 @@ impl ThinkingParam {
 
 /// Automatic prompt caching (docs/api.md §3.11): the manifest's `cache` key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CacheTtl {
+pub(crate) enum CacheTtl {
     #[default]
     #[serde(rename = "5m")]
     FiveMinutes,
@@ -126,7 +126,7 @@ pub enum CacheTtl {
 }
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
-pub fn request_params(p: &Params<'_>) -> Value {
+pub(crate) fn request_params(p: &Params<'_>) -> Value {
     let mut body = json!({
         "model": p.model,
         "max_tokens": p.max_tokens,
@@ -160,7 +160,7 @@ pub fn request_params(p: &Params<'_>) -> Value {
 
 /// A Messages response: the raw body (kept verbatim for messages.json) and its request id.
 #[derive(Debug)]
-pub struct MessageResponse {
+pub(crate) struct MessageResponse {
     pub body: serde_json::Value,
     pub request_id: Option<String>,
     /// Set when the response came from a Message Batch (`batches.rs`).
@@ -171,7 +171,7 @@ pub struct MessageResponse {
 
 impl ApiClient {
     /// `POST /v1/messages`.
-    pub async fn create_message(
+    pub(crate) async fn create_message(
         &self,
         api_version: &str,
         body: &serde_json::Value,
@@ -216,7 +216,7 @@ impl ApiClient {
 impl ApiClient {
     /// `POST /v1/messages/count_tokens` (docs/api.md §3.12): the input tokens `body` (a
     /// request without `max_tokens`, see [`count_tokens_body`]) would have.
-    pub async fn count_tokens(
+    pub(crate) async fn count_tokens(
         &self,
         api_version: &str,
         body: &serde_json::Value,
@@ -253,7 +253,7 @@ impl ApiClient {
 /// The body for token counting of a job's first request: its parameters without what
 /// the endpoint does not take, and the first user turn (no files: they are in the
 /// container, not in the prompt).
-pub fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
+pub(crate) fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
     let mut body = params.clone();
     if let Some(obj) = body.as_object_mut() {
         for key in [
@@ -272,7 +272,7 @@ pub fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
 
 /// Token and tool counters, summed over requests. Every field is optional on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
+pub(crate) struct Usage {
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
@@ -290,7 +290,7 @@ pub struct Usage {
 
 /// `usage.cache_creation`: cache writes by TTL, priced differently (docs/api.md §11).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheCreation {
+pub(crate) struct CacheCreation {
     #[serde(default)]
     pub ephemeral_5m_input_tokens: u64,
     #[serde(default)]
@@ -299,7 +299,7 @@ pub struct CacheCreation {
 
 impl Usage {
     /// Reads a raw `usage` object, tolerating nulls and missing keys (docs/api.md §3.8).
-    pub fn from_wire(usage: &serde_json::Value) -> Usage {
+    pub(crate) fn from_wire(usage: &serde_json::Value) -> Usage {
         let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
         Usage {
             input_tokens: n(&usage["input_tokens"]),
@@ -315,7 +315,7 @@ impl Usage {
     }
 
     /// Saturating: the counts come from a server, and an absurd one must not panic a run.
-    pub fn add(&mut self, other: &Usage) {
+    pub(crate) fn add(&mut self, other: &Usage) {
         let sum = |a: &mut u64, b: u64| *a = a.saturating_add(b);
         sum(&mut self.input_tokens, other.input_tokens);
         sum(&mut self.output_tokens, other.output_tokens);
@@ -343,7 +343,7 @@ impl Usage {
 }
 
 /// A user turn: the text, then (first turn only) one `container_upload` per input.
-pub fn user_turn(text: &str, file_ids: &[String]) -> Value {
+pub(crate) fn user_turn(text: &str, file_ids: &[String]) -> Value {
     let mut content = vec![json!({"type": "text", "text": text})];
     content.extend(
         file_ids
@@ -354,12 +354,12 @@ pub fn user_turn(text: &str, file_ids: &[String]) -> Value {
 }
 
 /// The assistant turn to send back: the response's content, unchanged (docs/api.md §3.7).
-pub fn assistant_turn(content: &Value) -> Value {
+pub(crate) fn assistant_turn(content: &Value) -> Value {
     json!({"role": "assistant", "content": content})
 }
 
 /// The full body of one request.
-pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>) -> Value {
+pub(crate) fn message_body(params: &Value, messages: &[Value], container: Option<&str>) -> Value {
     let mut body = params.clone();
     body["messages"] = Value::Array(messages.to_vec());
     if let Some(field) = super::container::request_field(params, container) {
@@ -370,7 +370,7 @@ pub fn message_body(params: &Value, messages: &[Value], container: Option<&str>)
 
 /// How a response says it was billed: `usage.service_tier` and `usage.inference_geo`
 /// (docs/api.md §11).
-pub fn billing(body: &Value) -> super::prices::Billing<'_> {
+pub(crate) fn billing(body: &Value) -> super::prices::Billing<'_> {
     super::prices::Billing {
         service_tier: service_tier(body),
         inference_geo: body["usage"]["inference_geo"].as_str(),
@@ -378,30 +378,30 @@ pub fn billing(body: &Value) -> super::prices::Billing<'_> {
 }
 
 /// The response's `usage.service_tier` (`standard`, `priority`, `batch`), if any.
-pub fn service_tier(body: &Value) -> Option<&str> {
+pub(crate) fn service_tier(body: &Value) -> Option<&str> {
     body["usage"]["service_tier"].as_str()
 }
 
 /// The container a request body names (`message_body`), if any.
-pub fn named_container(body: &Value) -> Option<&str> {
+pub(crate) fn named_container(body: &Value) -> Option<&str> {
     super::container::named(body)
 }
 
 /// When a response's container expires (`container.expires_at`, RFC 3339), if it says.
-pub fn container_expires_at(body: &Value) -> Option<jiff::Timestamp> {
+pub(crate) fn container_expires_at(body: &Value) -> Option<jiff::Timestamp> {
     body["container"]["expires_at"].as_str()?.parse().ok()
 }
 
 /// What the runner needs from a response.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Reply<'a> {
+pub(crate) struct Reply<'a> {
     pub stop_reason: Option<&'a str>,
     pub content: &'a Value,
     pub container_id: Option<&'a str>,
 }
 
 /// Reads a Messages response; `Err` says what is missing.
-pub fn read_reply(body: &Value) -> Result<Reply<'_>, String> {
+pub(crate) fn read_reply(body: &Value) -> Result<Reply<'_>, String> {
     if body["type"] != "message" {
         return Err(format!(
             "expected a `message` object, got type {}",
@@ -425,7 +425,7 @@ pub fn read_reply(body: &Value) -> Result<Reply<'_>, String> {
 
 /// Ids of files the code generated, in order, from every kind of result block: bash
 /// (20250825+), legacy Python, and encrypted legacy results (docs/api.md §3.5).
-pub fn generated_file_ids(content: &Value) -> Vec<String> {
+pub(crate) fn generated_file_ids(content: &Value) -> Vec<String> {
     let mut ids = Vec::new();
     for block in content.as_array().into_iter().flatten() {
         let result = &block["content"];

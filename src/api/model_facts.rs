@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// What the runner knows of one model beyond the catalogue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ModelFacts {
+pub(crate) struct ModelFacts {
     /// Thinks (adaptively) when the request sends no `thinking` field.
     pub thinks_by_default: bool,
     /// `Some(false)`: non-default `temperature`/`top_p`/`top_k` are a 400 under any API
@@ -49,7 +49,7 @@ static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
 
 /// The facts of `model` (an id or alias); unknown models get the cautious default: no
 /// thinking field sent, sampling left to the API.
-pub fn of(model: &str) -> ModelFacts {
+pub(crate) fn of(model: &str) -> ModelFacts {
     ROWS.iter()
         .find(|r| r.ids.iter().any(|id| id == model))
         .map(|r| ModelFacts {
@@ -62,10 +62,10 @@ pub fn of(model: &str) -> ModelFacts {
 }
 
 /// Effort levels, lowest first (docs/api.md §13.2).
-pub const EFFORTS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
+pub(crate) const EFFORTS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
 
 /// Whether effort `a` is above effort `b` (unknown words are never above).
-pub fn effort_above(a: &str, b: &str) -> bool {
+pub(crate) fn effort_above(a: &str, b: &str) -> bool {
     let rank = |e: &str| EFFORTS.iter().position(|x| *x == e);
     matches!((rank(a), rank(b)), (Some(a), Some(b)) if a > b)
 }

@@ -24,7 +24,7 @@ const PAGE_LIMIT: u32 = 1000;
 /// word the runner cannot read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Lifecycle {
+pub(crate) enum Lifecycle {
     Active,
     /// Still callable (for organisations with access); `retires_at` says until when.
     Deprecated,
@@ -36,9 +36,10 @@ pub enum Lifecycle {
 }
 
 impl Lifecycle {
-    pub const ALL: [Lifecycle; 3] = [Lifecycle::Active, Lifecycle::Deprecated, Lifecycle::Retired];
+    pub(crate) const ALL: [Lifecycle; 3] =
+        [Lifecycle::Active, Lifecycle::Deprecated, Lifecycle::Retired];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Lifecycle::Active => "active",
             Lifecycle::Deprecated => "deprecated",
@@ -50,7 +51,7 @@ impl Lifecycle {
 
 /// `ModelInfo` (docs/api.md §12.2): the runner's fields of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelInfo {
+pub(crate) struct ModelInfo {
     pub id: String,
     #[serde(default)]
     pub display_name: String,
@@ -80,13 +81,13 @@ pub struct ModelInfo {
 
 /// `{"supported": bool}`, the shape of every capability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Support {
+pub(crate) struct Support {
     pub supported: bool,
 }
 
 /// `ModelCapabilities`: the parts a request of the runner depends on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capabilities {
+pub(crate) struct Capabilities {
     #[serde(default)]
     pub batch: Option<Support>,
     #[serde(default)]
@@ -100,7 +101,7 @@ pub struct Capabilities {
 /// `capabilities.server_tools`. Its `code_execution` is the tool the runner sends; the
 /// top-level `capabilities.code_execution` is something else (programmatic tool calling).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerTools {
+pub(crate) struct ServerTools {
     #[serde(default)]
     pub supported: Option<bool>,
     /// True when the model supports at least one version of the tool.
@@ -110,7 +111,7 @@ pub struct ServerTools {
 
 /// `capabilities.effort`: whether `output_config.effort` is accepted, and which levels.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EffortLevels {
+pub(crate) struct EffortLevels {
     #[serde(default)]
     pub supported: Option<bool>,
     #[serde(default)]
@@ -127,7 +128,7 @@ pub struct EffortLevels {
 
 impl EffortLevels {
     /// Each level the API names, in increasing order, with what it says of it.
-    pub fn levels(&self) -> [(&'static str, Option<Support>); 5] {
+    pub(crate) fn levels(&self) -> [(&'static str, Option<Support>); 5] {
         [
             ("low", self.low),
             ("medium", self.medium),
@@ -140,7 +141,7 @@ impl EffortLevels {
 
 /// `capabilities.thinking`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ThinkingCapability {
+pub(crate) struct ThinkingCapability {
     #[serde(default)]
     pub supported: Option<bool>,
     #[serde(default)]
@@ -150,7 +151,7 @@ pub struct ThinkingCapability {
 /// `capabilities.thinking.types`: each `thinking.type` a request may send. `disabled` is
 /// true on a model that does not think at all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ThinkingTypes {
+pub(crate) struct ThinkingTypes {
     #[serde(default)]
     pub adaptive: Option<Support>,
     #[serde(default)]
@@ -163,7 +164,7 @@ pub struct ThinkingTypes {
 
 impl ThinkingTypes {
     /// Each type the API names, with what it says of it.
-    pub fn types(&self) -> [(&'static str, Option<Support>); 4] {
+    pub(crate) fn types(&self) -> [(&'static str, Option<Support>); 4] {
         [
             ("adaptive", self.adaptive),
             ("enabled", self.enabled),
@@ -174,7 +175,7 @@ impl ThinkingTypes {
 }
 
 /// The names in `[(name, support)]` that are supported.
-pub fn supported_names(items: &[(&'static str, Option<Support>)]) -> Vec<String> {
+pub(crate) fn supported_names(items: &[(&'static str, Option<Support>)]) -> Vec<String> {
     items
         .iter()
         .filter(|(_, s)| s.is_some_and(|s| s.supported))
@@ -184,7 +185,7 @@ pub fn supported_names(items: &[(&'static str, Option<Support>)]) -> Vec<String>
 
 /// One page of `GET /v1/models`.
 #[derive(Debug, Deserialize)]
-pub struct ModelPage {
+pub(crate) struct ModelPage {
     pub data: Vec<ModelInfo>,
     #[serde(default)]
     pub has_more: bool,
@@ -195,7 +196,7 @@ pub struct ModelPage {
 impl ApiClient {
     /// `GET /v1/models/{id}`: one model, by id or alias. A 404 means the API does not know
     /// the id at all (retired models are still answered, with `lifecycle: "retired"`).
-    pub async fn model(
+    pub(crate) async fn model(
         &self,
         id: &str,
         version: &str,
@@ -212,7 +213,7 @@ impl ApiClient {
 
     /// `GET /v1/models?limit=…[&after_id=…][&lifecycle[]=…]`: one page of the catalogue.
     /// No `lifecycle` asks for the API's default (active and deprecated).
-    pub async fn models_page(
+    pub(crate) async fn models_page(
         &self,
         after_id: Option<&str>,
         lifecycles: &[Lifecycle],
@@ -241,7 +242,7 @@ impl ApiClient {
     }
 
     /// Every page of the catalogue, each page with its own retries.
-    pub async fn all_models(
+    pub(crate) async fn all_models(
         &self,
         lifecycles: &[Lifecycle],
         version: &str,

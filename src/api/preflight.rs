@@ -14,7 +14,7 @@ const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The API cannot be used as configured: nothing was uploaded or started.
 #[derive(Debug, thiserror::Error)]
 #[error("{what}; {fix}")]
-pub struct PreflightError {
+pub(crate) struct PreflightError {
     /// The cause, with the URL requested and the request id when there is one.
     pub what: String,
     /// What to do about it.
@@ -33,7 +33,7 @@ struct Listing {
 impl ApiClient {
     /// One `GET /v1/files?limit=1`; a transient answer (429, 5xx, a dropped connection) is
     /// asked once more, then let through: the run's own retries deal with those.
-    pub async fn preflight(&self, version: &str) -> Result<(), PreflightError> {
+    pub(crate) async fn preflight(&self, version: &str) -> Result<(), PreflightError> {
         let mut last = None;
         for attempt in 0..2 {
             match self.list_one(version, attempt).await {

@@ -16,7 +16,7 @@ use super::error::{ApiError, ApiErrorKind};
 /// `RUNNER_TEST_DELAY_SCALE` by the configuration; delays are scaled, never skipped, so the
 /// order of events stays real).
 #[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     pub max_attempts: u32,
     pub min_delay: Duration,
     pub max_delay: Duration,
@@ -36,13 +36,13 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub fn scaled(&self, d: Duration) -> Duration {
+    pub(crate) fn scaled(&self, d: Duration) -> Duration {
         d.mul_f64(self.scale)
     }
 }
 
 /// Whether an error is worth another attempt (docs/api.md §4.2–4.4).
-pub fn is_transient(e: &ApiError) -> bool {
+pub(crate) fn is_transient(e: &ApiError) -> bool {
     if matches!(e.kind, ApiErrorKind::Local(_)) {
         return false;
     }
@@ -76,7 +76,7 @@ fn least_wait(e: &ApiError) -> Duration {
 
 /// A call that failed for good.
 #[derive(Debug, Clone)]
-pub struct GaveUp {
+pub(crate) struct GaveUp {
     pub error: ApiError,
     pub attempts: u32,
 }
@@ -99,7 +99,7 @@ impl std::fmt::Display for GaveUp {
 }
 
 /// Runs `op(attempt)` until it succeeds, fails for good, or runs out of attempts.
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, GaveUp>
+pub(crate) async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, GaveUp>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,

@@ -19,7 +19,7 @@ use super::files::path_segment;
 /// One file of a skill folder: `path` is `top/rel/path`, `/`-separated, under the one
 /// top-level folder that holds `SKILL.md` (docs/api.md §14.2).
 #[derive(Clone, Debug)]
-pub struct SkillFile<'a> {
+pub(crate) struct SkillFile<'a> {
     pub path: String,
     pub bytes: &'a [u8],
 }
@@ -28,7 +28,7 @@ pub struct SkillFile<'a> {
 /// (docs/api.md §14.2). `source` is the SDK's `source.type` (`custom`, `anthropic`,
 /// `anthropic_example`, `plugin`, or a word this runner does not know yet).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkillInfo {
+pub(crate) struct SkillInfo {
     pub id: String,
     #[serde(default)]
     pub display_name: Option<String>,
@@ -45,7 +45,7 @@ pub struct SkillInfo {
 /// A skill version (docs/api.md §14.2): `id` is a `skver_…` id; `name` the skill's
 /// immutable slug, the folder it is mounted as (`/skills/{name}/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkillVersion {
+pub(crate) struct SkillVersion {
     pub id: String,
     pub skill_id: String,
     pub name: String,
@@ -58,7 +58,7 @@ pub struct SkillVersion {
 /// One page of `GET /v1/skills`: `next_page` is the cursor of the next page, `None` (or
 /// absent) on the last one (the SDK's `PageCursor`).
 #[derive(Clone, Debug, Deserialize)]
-pub struct SkillPage {
+pub(crate) struct SkillPage {
     pub data: Vec<SkillInfo>,
     #[serde(default)]
     pub next_page: Option<String>,
@@ -66,7 +66,7 @@ pub struct SkillPage {
 
 /// One page of `GET /v1/skills/{id}/versions`, paged like [`SkillPage`].
 #[derive(Clone, Debug, Deserialize)]
-pub struct SkillVersionPage {
+pub(crate) struct SkillVersionPage {
     pub data: Vec<SkillVersion>,
     #[serde(default)]
     pub next_page: Option<String>,
@@ -93,7 +93,7 @@ const PAGE_LIMIT: u32 = 1000;
 
 /// The Skills calls with a chosen `anthropic-version` and attempt number.
 #[derive(Clone, Copy)]
-pub struct SkillsAt<'c> {
+pub(crate) struct SkillsAt<'c> {
     client: &'c ApiClient,
     version: &'c str,
     attempt: u32,
@@ -102,7 +102,7 @@ pub struct SkillsAt<'c> {
 impl ApiClient {
     /// The Skills calls sent with `anthropic-version: version`, as attempt `attempt` of a
     /// retry loop.
-    pub fn skills_at<'c>(&'c self, version: &'c str, attempt: u32) -> SkillsAt<'c> {
+    pub(crate) fn skills_at<'c>(&'c self, version: &'c str, attempt: u32) -> SkillsAt<'c> {
         SkillsAt {
             client: self,
             version,
@@ -130,7 +130,7 @@ impl SkillsAt<'_> {
 
     /// `POST /v1/skills` (docs/api.md §14.2): the files as repeated `files[]` parts, and
     /// `display_name` when not empty (the API then takes the frontmatter `name`).
-    pub async fn create_skill(
+    pub(crate) async fn create_skill(
         self,
         display_name: &str,
         files: &[SkillFile<'_>],
@@ -156,7 +156,7 @@ impl SkillsAt<'_> {
     }
 
     /// `POST /v1/skills/{id}/versions` (docs/api.md §14.2).
-    pub async fn create_skill_version(
+    pub(crate) async fn create_skill_version(
         self,
         skill_id: &str,
         files: &[SkillFile<'_>],
@@ -172,7 +172,7 @@ impl SkillsAt<'_> {
 
     /// `GET /v1/skills/{id}/versions/{version}`; `Ok(None)` on a 404 (no such skill or
     /// version: deleted, or another workspace's).
-    pub async fn skill_version(
+    pub(crate) async fn skill_version(
         self,
         skill_id: &str,
         version: &str,
@@ -196,7 +196,7 @@ impl SkillsAt<'_> {
     }
 
     /// `GET /v1/skills?limit=…[&source=…][&page=…]`.
-    pub async fn skills_page(
+    pub(crate) async fn skills_page(
         self,
         source: Option<&str>,
         page: Option<&str>,
@@ -211,7 +211,7 @@ impl SkillsAt<'_> {
     }
 
     /// `GET /v1/skills/{id}/versions?limit=…[&page=…]`.
-    pub async fn skill_versions_page(
+    pub(crate) async fn skill_versions_page(
         self,
         skill_id: &str,
         page: Option<&str>,
@@ -227,7 +227,11 @@ impl SkillsAt<'_> {
 
     /// `DELETE /v1/skills/{id}/versions/{version}`: `{"id", "type": "skill_version_deleted"}`;
     /// a 404 (gone already) counts as done.
-    pub async fn delete_skill_version(self, skill_id: &str, version: &str) -> Result<(), ApiError> {
+    pub(crate) async fn delete_skill_version(
+        self,
+        skill_id: &str,
+        version: &str,
+    ) -> Result<(), ApiError> {
         let endpoint = "DELETE /v1/skills/{id}/versions/{version}";
         let url = self.url(&format!(
             "/{}/versions/{}",
@@ -248,7 +252,7 @@ impl SkillsAt<'_> {
 
     /// `DELETE /v1/skills/{id}`: `{"id", "type": "skill_deleted"}`. A 404 is an error here
     /// (the caller decides whether gone is done).
-    pub async fn delete_skill(self, skill_id: &str) -> Result<(), ApiError> {
+    pub(crate) async fn delete_skill(self, skill_id: &str) -> Result<(), ApiError> {
         let endpoint = "DELETE /v1/skills/{id}";
         let url = self.url(&format!("/{}", path_segment(skill_id)));
         let req = self.request(reqwest::Method::DELETE, url);
@@ -310,7 +314,7 @@ fn skill_form(
 /// §14.2): at least one file, each path `top/…` with no empty, `.` or `..` part and no
 /// backslash, quote or control character, one `top` for all, `top/SKILL.md` among them,
 /// no path twice, at most 30 MB in all.
-pub fn check_folder(files: &[SkillFile<'_>]) -> Result<(), String> {
+pub(crate) fn check_folder(files: &[SkillFile<'_>]) -> Result<(), String> {
     let Some(first) = files.first() else {
         return Err("a skill needs at least its SKILL.md; no file was given".to_owned());
     };
@@ -359,7 +363,7 @@ pub fn check_folder(files: &[SkillFile<'_>]) -> Result<(), String> {
 /// Whether a failed call is about a skill the request named (docs/api.md §14.3): an
 /// `error_code` starting `skill_`, or a 400, 404 or 409 whose message mentions a skill.
 /// Such a failure is the job's (kind `skill`), never the run's.
-pub fn is_skill_error(e: &ApiError) -> bool {
+pub(crate) fn is_skill_error(e: &ApiError) -> bool {
     if e.error_code().is_some_and(|c| c.starts_with("skill_")) {
         return true;
     }

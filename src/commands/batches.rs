@@ -61,7 +61,7 @@ enum Live {
     Failed,
 }
 
-pub async fn batches(config: BatchesConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn batches(config: BatchesConfig, display: &Display) -> Result<Exit, Error> {
     let journal = Journal::new(&config.out);
     let dir = config.out.join(".batches");
     journal

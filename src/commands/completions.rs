@@ -6,7 +6,7 @@ use crate::cli::{Cli, Shell};
 use crate::error::{Error, Exit};
 use crate::ui;
 
-pub fn completions(shell: Shell) -> Result<Exit, Error> {
+pub(super) fn completions(shell: Shell) -> Result<Exit, Error> {
     let shell = match shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,

@@ -10,7 +10,7 @@ use crate::ui;
 
 use super::plan::make_plan;
 
-pub async fn explain(config: &ExplainConfig) -> Result<Exit, Error> {
+pub(super) async fn explain(config: &ExplainConfig) -> Result<Exit, Error> {
     let (plan, _state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
     let selected = config.only.select(&plan);
     if selected.is_empty() {

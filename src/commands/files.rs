@@ -22,7 +22,7 @@ use crate::units;
 /// Deletions in flight at once.
 const DELETES_IN_FLIGHT: usize = 4;
 
-pub async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn files(config: FilesConfig, display: &Display) -> Result<Exit, Error> {
     let state = StateDir::open(&config.state_dir)?;
     let key = config.api.key.clone().ok_or(Error::NoApiKey)?;
     let cache = UploadCache::for_api(&state, &config.api.base_url, key.fingerprint());

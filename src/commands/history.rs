@@ -7,7 +7,7 @@ use crate::output::history;
 use crate::output::outcome::RunSummary;
 use crate::ui;
 
-pub fn history(args: &HistoryArgs) -> Result<Exit, Error> {
+pub(super) fn history(args: &HistoryArgs) -> Result<Exit, Error> {
     let runs = history::list(&args.out).map_err(|source| Error::History {
         path: args.out.join(history::RUNS),
         source,

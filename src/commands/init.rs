@@ -49,7 +49,7 @@ month,region,product,units,revenue
 2026-02,south,coffee,199,995.00
 ";
 
-pub fn init(dir: &Utf8Path) -> Result<Exit, Error> {
+pub(super) fn init(dir: &Utf8Path) -> Result<Exit, Error> {
     let schema = json_schema::manifest_schema_text();
     let files: [(Utf8PathBuf, &str); 4] = [
         (dir.join(MANIFEST), MANIFEST_TEXT),

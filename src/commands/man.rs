@@ -6,7 +6,7 @@ use crate::cli::Cli;
 use crate::error::{Error, Exit};
 use crate::ui;
 
-pub fn man() -> Result<Exit, Error> {
+pub(super) fn man() -> Result<Exit, Error> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)

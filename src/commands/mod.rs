@@ -33,7 +33,7 @@ use crate::error::{Error, Exit};
 use crate::ui;
 
 /// Runs the configured command on a fresh runtime and returns the exit code.
-pub fn execute(config: Config) -> Exit {
+pub(crate) fn execute(config: Config) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +76,7 @@ pub fn execute(config: Config) -> Exit {
 
 /// Prints a fatal error: every diagnostic with its source line, then the error and each
 /// of its causes.
-pub fn report(e: &Error) {
+pub(crate) fn report(e: &Error) {
     if let Error::Invalid(invalid) = e {
         for d in &invalid.diagnostics {
             let source = invalid.sources.get(&d.file).map(String::as_str);

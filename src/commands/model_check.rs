@@ -25,7 +25,7 @@ const MAX_ATTEMPTS: u32 = 3;
 
 /// Asks the API about each distinct model of `uses` (through the cache), then checks them;
 /// the first error ends the run before anything is uploaded.
-pub async fn online(
+pub(super) async fn online(
     client: &ApiClient,
     state: &StateDir,
     uses: &[ModelUse<'_>],
@@ -102,7 +102,7 @@ pub async fn online(
 
 /// Checks `uses` against the model cache alone, however old its entries (`validate`,
 /// `plan`): no network. Says once when this base URL has no cached catalogue.
-pub fn offline(
+pub(super) fn offline(
     state: &StateDir,
     base_url: &str,
     uses: &[ModelUse<'_>],

@@ -63,7 +63,7 @@ impl From<&PriceRow> for Price {
     }
 }
 
-pub async fn models(config: &ModelsConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn models(config: &ModelsConfig, display: &Display) -> Result<Exit, Error> {
     let client = config.api.connect(config.pacing())?;
     let lifecycles: &[Lifecycle] = if config.all { &Lifecycle::ALL } else { &[] };
     let mut models = client

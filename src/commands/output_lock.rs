@@ -10,7 +10,7 @@ use crate::plan::shard::Shard;
 use crate::store::{self, StoreError};
 
 /// `run.json`, or `run-shard-K-of-N.json` for a shard (docs/output.md §1).
-pub fn run_record_name(shard: Option<Shard>) -> String {
+pub(super) fn run_record_name(shard: Option<Shard>) -> String {
     match shard {
         None => "run.json".to_owned(),
         Some(s) => format!("run-shard-{}-of-{}.json", s.k(), s.n()),
@@ -22,7 +22,7 @@ pub fn run_record_name(shard: Option<Shard>) -> String {
 /// `.runner.lock` exclusively; a shard locks it shared (shards may run side by side, an
 /// unsharded run may not run beside them) and its own `.runner-shard-K-of-N.lock`
 /// exclusively. Held until the run ends.
-pub fn lock(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::File>, Error> {
+pub(super) fn lock(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::File>, Error> {
     let main = open(out, ".runner.lock")?;
     let Some(shard) = shard else {
         try_lock(&main, out, |f| f.try_lock())?;

@@ -26,7 +26,7 @@ use crate::{manifest, ui};
 use super::model_check;
 
 /// Loads, hashes (with the cache in the state dir) and plans.
-pub async fn make_plan(
+pub(super) async fn make_plan(
     manifests: &[Utf8PathBuf],
     state_dir: &Utf8Path,
     known: &manifest::Known,
@@ -54,7 +54,7 @@ async fn hash_and_build(
 /// Like [`make_plan`] for `--keep-going`: jobs whose manifest entry (or manifest) is
 /// invalid come back as failed lines (kind `invalid`, with the diagnostics); every
 /// diagnostic is printed as for `validate`.
-pub async fn make_plan_keep_going(
+pub(super) async fn make_plan_keep_going(
     manifests: &[Utf8PathBuf],
     state_dir: &Utf8Path,
     known: &manifest::Known,
@@ -98,7 +98,7 @@ pub async fn make_plan_keep_going(
 /// Each job is marked fresh or to-run (from its `job.json` under `--out`), and each upload
 /// cached or to-upload (from the upload cache of this API base URL and key; a cached id is
 /// verified only by `run`, since `plan` makes no network call).
-pub async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error> {
     let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
     let plan = match config.shard {
         Some(shard) => shard.restrict(plan),

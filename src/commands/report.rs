@@ -9,7 +9,7 @@ use crate::error::{Error, Exit};
 use crate::output::html;
 use crate::ui;
 
-pub fn report(out: &Utf8Path) -> Result<Exit, Error> {
+pub(super) fn report(out: &Utf8Path) -> Result<Exit, Error> {
     if !out.join("run.json").is_file() && !has_job_folders(out) {
         return Err(Error::NothingToReport(out.to_owned()));
     }

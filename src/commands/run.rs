@@ -32,7 +32,7 @@ use crate::ui::events::{Event, Failure, Reporter};
 use crate::ui::summary::Summary;
 use crate::ui::{self, Display};
 
-pub async fn run(config: RunConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn run(config: RunConfig, display: &Display) -> Result<Exit, Error> {
     let shutdown = Shutdown::install();
     let reporter = ui::reporter(display);
     announce_interrupt(&reporter, shutdown.token.clone());

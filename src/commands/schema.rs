@@ -5,7 +5,7 @@ use crate::error::{Error, Exit};
 use crate::manifest::json_schema;
 use crate::ui;
 
-pub fn schema() -> Result<Exit, Error> {
+pub(super) fn schema() -> Result<Exit, Error> {
     ui::stdout(&json_schema::manifest_schema_text());
     Ok(Exit::Success)
 }

@@ -10,7 +10,7 @@ use crate::output::history;
 use crate::output::outcome::{RunCost, RunSummary};
 
 /// What a setup failure's record needs from the run that failed.
-pub struct SetupRecord<'a> {
+pub(super) struct SetupRecord<'a> {
     pub out: &'a Utf8Path,
     /// `run.json`, or a shard's record.
     pub record: &'a str,
@@ -24,7 +24,7 @@ pub struct SetupRecord<'a> {
 impl SetupRecord<'_> {
     /// Records `error` as the run's end, and hands it back for the caller to return. A
     /// record that cannot be written is a warning: the error itself is what the user needs.
-    pub fn failed(&self, error: impl Into<Error>) -> Error {
+    pub(super) fn failed(&self, error: impl Into<Error>) -> Error {
         let error = error.into();
         let summary = RunSummary::setup_failed(
             self.run_id.to_owned(),

@@ -10,14 +10,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
-pub struct Shutdown {
+pub(super) struct Shutdown {
     pub token: CancellationToken,
     second: Arc<Notify>,
 }
 
 impl Shutdown {
     /// Listens for signals on the current runtime.
-    pub fn install() -> Shutdown {
+    pub(super) fn install() -> Shutdown {
         let shutdown = Shutdown {
             token: CancellationToken::new(),
             second: Arc::new(Notify::new()),
@@ -39,7 +39,7 @@ impl Shutdown {
     }
 
     /// Resolves on the second signal.
-    pub async fn second_signal(&self) {
+    pub(super) async fn second_signal(&self) {
         self.second.notified().await;
     }
 }

@@ -25,7 +25,7 @@ use crate::units;
 /// Deletions in flight at once.
 const DELETES_IN_FLIGHT: usize = 4;
 
-pub async fn skills(config: SkillsConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) async fn skills(config: SkillsConfig, display: &Display) -> Result<Exit, Error> {
     let state = StateDir::open(&config.state_dir)?;
     let key = config.api.key.clone().ok_or(Error::NoApiKey)?;
     let cache = SkillCache::for_api(&state, &config.api.base_url, key.fingerprint());

@@ -12,7 +12,7 @@ use crate::{manifest, units};
 
 use super::model_check;
 
-pub fn validate(config: &ValidateConfig, display: &Display) -> Result<Exit, Error> {
+pub(super) fn validate(config: &ValidateConfig, display: &Display) -> Result<Exit, Error> {
     let jobs = manifest::load(&config.manifests, &config.known)?;
     if let Some(dir) = &config.state_dir {
         let uses: Vec<ModelUse<'_>> = jobs.iter().map(ModelUse::from).collect();

@@ -8,14 +8,14 @@ use crate::error::Error;
 
 /// Where the API is and how to authenticate.
 #[derive(Clone, Debug)]
-pub struct ApiConfig {
+pub(crate) struct ApiConfig {
     pub base_url: String,
     pub key: Option<ApiKey>,
 }
 
 impl ApiConfig {
     /// The client for a run; only a run that sends something needs the key.
-    pub fn connect(&self, pacing: Pacing) -> Result<ApiClient, Error> {
+    pub(crate) fn connect(&self, pacing: Pacing) -> Result<ApiClient, Error> {
         let key = self.key.clone().ok_or(Error::NoApiKey)?;
         Ok(ApiClient::new(
             &self.base_url,

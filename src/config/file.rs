@@ -12,12 +12,12 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 
 /// The default config file, looked for in the current folder.
-pub const DEFAULT_NAME: &str = "runner.toml";
+pub(super) const DEFAULT_NAME: &str = "runner.toml";
 
 /// The keys of a config file: `runner run`'s long options, with `_` for `-`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileOptions {
+pub(super) struct FileOptions {
     /// Manifest paths or globs (`jobs/*.yaml`), used when none is given on the command line.
     manifests: Option<Vec<String>>,
     out: Option<Utf8PathBuf>,
@@ -52,7 +52,7 @@ pub struct FileOptions {
 
 /// A config file that was read.
 #[derive(Debug)]
-pub struct Loaded {
+pub(super) struct Loaded {
     pub path: Utf8PathBuf,
     /// The file's folder: relative paths in it start here.
     dir: Utf8PathBuf,
@@ -60,7 +60,10 @@ pub struct Loaded {
 }
 
 /// Reads `explicit`, else `cwd/runner.toml` when it exists; `None` when there is neither.
-pub fn load(explicit: Option<&Utf8Path>, cwd: Option<&Utf8Path>) -> Result<Option<Loaded>, Error> {
+pub(super) fn load(
+    explicit: Option<&Utf8Path>,
+    cwd: Option<&Utf8Path>,
+) -> Result<Option<Loaded>, Error> {
     let path = match (explicit, cwd) {
         (Some(p), _) => p.to_owned(),
         (None, Some(cwd)) if cwd.join(DEFAULT_NAME).is_file() => cwd.join(DEFAULT_NAME),
@@ -98,19 +101,19 @@ impl Loaded {
     }
 
     /// The file's `prices`, resolved against its folder.
-    pub fn prices(&self) -> Option<Utf8PathBuf> {
+    pub(super) fn prices(&self) -> Option<Utf8PathBuf> {
         self.options.prices.as_deref().map(|p| self.path_in(p))
     }
 
     /// The file's `out`, for `runner history` and `runner batches` when `-o` is not given.
-    pub fn out(&self, matches: &ArgMatches) -> Option<Utf8PathBuf> {
+    pub(super) fn out(&self, matches: &ArgMatches) -> Option<Utf8PathBuf> {
         let given = matches.value_source("out") == Some(ValueSource::CommandLine);
         let out = self.options.out.as_deref().filter(|_| !given)?;
         Some(self.path_in(out))
     }
 
     /// Sets each option of `args` that the command line did not give from the file.
-    pub fn apply(&self, args: &mut RunArgs, matches: &ArgMatches) -> Result<(), Error> {
+    pub(super) fn apply(&self, args: &mut RunArgs, matches: &ArgMatches) -> Result<(), Error> {
         let unset = |id: &str| matches.value_source(id) != Some(ValueSource::CommandLine);
         self.apply_manifests(args)?;
         self.apply_paths(args, &unset);
@@ -314,7 +317,7 @@ fn expand(pattern: &Utf8Path) -> Result<Vec<Utf8PathBuf>, String> {
 
 /// The `prices` key of `cwd/runner.toml`, for the commands that do not read the rest of the
 /// file (`validate`, `plan`): a broken file is not theirs to judge, so it gives `None`.
-pub fn prices_only(cwd: Option<&Utf8Path>) -> Option<Utf8PathBuf> {
+pub(super) fn prices_only(cwd: Option<&Utf8Path>) -> Option<Utf8PathBuf> {
     let path = cwd?.join(DEFAULT_NAME);
     let text = fs_err::read_to_string(&path).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;

@@ -17,7 +17,7 @@ use crate::plan::shard::Shard;
 use crate::units;
 
 #[derive(Debug)]
-pub struct RunConfig {
+pub(crate) struct RunConfig {
     pub manifests: Vec<Utf8PathBuf>,
     pub out: Utf8PathBuf,
     pub only: Only,
@@ -141,7 +141,7 @@ pub(super) fn upload_ttl(text: &str) -> Result<u64, Error> {
 impl Config {
     /// The pacing of a run's client: `-j` conversations, and the uploads plus the
     /// downloads and metadata calls of running jobs.
-    pub fn pacing(settings: &crate::engine::Settings) -> Pacing {
+    pub(crate) fn pacing(settings: &crate::engine::Settings) -> Pacing {
         Pacing {
             messages: settings.jobs,
             files: settings.uploads + settings.jobs,
@@ -150,7 +150,7 @@ impl Config {
     }
 
     /// The pacing of `plan --estimate`: one token count at a time.
-    pub fn pacing_for_estimates() -> Pacing {
+    pub(crate) fn pacing_for_estimates() -> Pacing {
         Pacing {
             messages: 1,
             files: 1,

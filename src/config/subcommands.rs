@@ -19,7 +19,7 @@ use crate::plan::shard::Shard;
 use crate::units;
 
 #[derive(Debug)]
-pub struct ExplainConfig {
+pub(crate) struct ExplainConfig {
     pub manifests: Vec<Utf8PathBuf>,
     pub out: Utf8PathBuf,
     pub only: Only,
@@ -29,7 +29,7 @@ pub struct ExplainConfig {
 }
 
 #[derive(Debug)]
-pub struct FilesConfig {
+pub(crate) struct FilesConfig {
     pub api: ApiConfig,
     /// `anthropic-version` of every Files request.
     pub api_version: String,
@@ -39,7 +39,7 @@ pub struct FilesConfig {
 }
 
 #[derive(Debug)]
-pub enum FilesAction {
+pub(crate) enum FilesAction {
     List {
         out: Vec<Utf8PathBuf>,
         json: bool,
@@ -57,7 +57,7 @@ pub enum FilesAction {
 impl FilesConfig {
     /// Files calls only, a few at a time: the Files API's rate limit is shared by the
     /// whole organisation (docs/api.md §2.8).
-    pub fn pacing(&self) -> Pacing {
+    pub(crate) fn pacing(&self) -> Pacing {
         Pacing {
             messages: 1,
             files: 4,
@@ -67,7 +67,7 @@ impl FilesConfig {
 }
 
 #[derive(Debug)]
-pub struct SkillsConfig {
+pub(crate) struct SkillsConfig {
     pub api: ApiConfig,
     /// `anthropic-version` of every Skills request (docs/api.md §14.2).
     pub api_version: String,
@@ -77,7 +77,7 @@ pub struct SkillsConfig {
 }
 
 #[derive(Debug)]
-pub enum SkillsAction {
+pub(crate) enum SkillsAction {
     List {
         out: Vec<Utf8PathBuf>,
         json: bool,
@@ -91,7 +91,7 @@ pub enum SkillsAction {
 impl SkillsConfig {
     /// Skills calls only, a few at a time, through the Files gate like every non-Messages
     /// call.
-    pub fn pacing(&self) -> Pacing {
+    pub(crate) fn pacing(&self) -> Pacing {
         Pacing {
             messages: 1,
             files: 4,
@@ -120,7 +120,7 @@ pub(super) fn skills(command: SkillsCommand, env: &Env) -> Result<SkillsConfig, 
 }
 
 #[derive(Debug)]
-pub struct ModelsConfig {
+pub(crate) struct ModelsConfig {
     pub api: ApiConfig,
     /// `anthropic-version` of every Models request.
     pub api_version: String,
@@ -136,7 +136,7 @@ pub struct ModelsConfig {
 
 impl ModelsConfig {
     /// A few pages, one at a time, through the Files gate like every non-Messages call.
-    pub fn pacing(&self) -> Pacing {
+    pub(crate) fn pacing(&self) -> Pacing {
         Pacing {
             messages: 1,
             files: 1,
@@ -174,7 +174,7 @@ fn known_version(version: String) -> Result<String, Error> {
 }
 
 #[derive(Debug)]
-pub struct BatchesConfig {
+pub(crate) struct BatchesConfig {
     pub out: Utf8PathBuf,
     pub json: bool,
     pub all: bool,
@@ -185,7 +185,7 @@ pub struct BatchesConfig {
 
 impl BatchesConfig {
     /// A few batch retrievals at once, through the Messages gate like a run's polls.
-    pub fn pacing(&self) -> Pacing {
+    pub(crate) fn pacing(&self) -> Pacing {
         Pacing {
             messages: 4,
             files: 1,

@@ -8,7 +8,7 @@ use crate::api::retry::GaveUp;
 
 /// How one request ended.
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// The API answered (the response may still stop the job: its `stop_reason` decides).
     Replied(MessageResponse),
     /// The API refused it, or no usable answer came, after every retry.

@@ -23,7 +23,7 @@ use crate::ui::events::{Event, Reporter};
 use crate::units;
 
 /// The run's money: spent, reserved by requests in flight, and unknown.
-pub struct Budget {
+pub(crate) struct Budget {
     limit: Option<f64>,
     ledger: Mutex<Ledger>,
     /// Model calls one request is reserved for (`--budget-model-calls`); raised when an
@@ -55,7 +55,7 @@ struct Waiter {
 
 /// A request may not be sent: it could cost more than the budget has left unspent.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub needed: f64,
     /// The budget less what was spent (and what may have been billed for answers lost).
     pub unspent: f64,
@@ -185,7 +185,7 @@ impl Ledger {
 /// A request's reservation, held until its answer is priced. Dropped unsettled, it counts
 /// as spent (an answer that never arrived may still have been billed).
 #[must_use]
-pub struct Reservation<'a> {
+pub(crate) struct Reservation<'a> {
     budget: &'a Budget,
     amount: f64,
     done: bool,
@@ -207,7 +207,7 @@ impl Drop for Queued<'_> {
 impl Budget {
     /// A ledger for `limit` (none: only the cost total) that reserves `model_calls` model
     /// calls per request.
-    pub fn new(limit: Option<f64>, model_calls: u32) -> Budget {
+    pub(crate) fn new(limit: Option<f64>, model_calls: u32) -> Budget {
         Budget {
             limit,
             ledger: Mutex::default(),
@@ -217,7 +217,7 @@ impl Budget {
     }
 
     /// Reports every change of the spend (and, with a limit, of the reservations).
-    pub fn reporting_to(mut self, reporter: Arc<dyn Reporter>) -> Budget {
+    pub(crate) fn reporting_to(mut self, reporter: Arc<dyn Reporter>) -> Budget {
         self.reporter = Some(reporter);
         self
     }
@@ -227,18 +227,18 @@ impl Budget {
     }
 
     /// Priced usage so far (what `run.json` reports as `cost.usd`).
-    pub fn spent(&self) -> f64 {
+    pub(crate) fn spent(&self) -> f64 {
         self.ledger().spent
     }
 
     /// Model calls one request is reserved for.
-    pub fn model_calls(&self) -> u32 {
+    pub(crate) fn model_calls(&self) -> u32 {
         self.model_calls.load(Ordering::Relaxed)
     }
 
     /// An answer showed `calls` model calls' worth of output: later reservations count at
     /// least that many. Whether that raised the bound.
-    pub fn saw_model_calls(&self, calls: u32) -> bool {
+    pub(crate) fn saw_model_calls(&self, calls: u32) -> bool {
         self.model_calls.fetch_max(calls, Ordering::Relaxed) < calls
     }
 
@@ -246,7 +246,7 @@ impl Budget {
     /// hold what it needs; refuses it when it could not fit even if they cost nothing.
     /// `on_wait` runs once if the request has to wait; what it returns is held until the
     /// wait ends.
-    pub async fn reserve<G>(
+    pub(crate) async fn reserve<G>(
         &self,
         worst: f64,
         on_wait: impl FnOnce() -> G,
@@ -312,19 +312,19 @@ impl Budget {
 
 impl Reservation<'_> {
     /// What is reserved.
-    pub fn amount(&self) -> f64 {
+    pub(crate) fn amount(&self) -> f64 {
         self.amount
     }
 
     /// The answer arrived: its priced usage replaces the reservation. Returns the total
     /// spent so far.
-    pub fn settle(mut self, actual: f64) -> f64 {
+    pub(crate) fn settle(mut self, actual: f64) -> f64 {
         self.done = true;
         self.budget.end(self.amount, actual, 0.0)
     }
 
     /// The API refused the request (an error status): nothing was billed.
-    pub fn release(mut self) {
+    pub(crate) fn release(mut self) {
         self.done = true;
         self.budget.end(self.amount, 0.0, 0.0);
     }
@@ -339,7 +339,7 @@ impl Drop for Reservation<'_> {
 }
 
 /// USD in millionths, for events (which compare exactly).
-pub fn micro(usd: f64) -> u64 {
+pub(crate) fn micro(usd: f64) -> u64 {
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,

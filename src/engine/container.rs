@@ -11,7 +11,7 @@ use crate::api::{ApiError, ApiErrorKind};
 /// A 500 to a request naming a container whose expiry, as the job's last answer gave it,
 /// has passed by `now`: the error says so and is final. Any other error is returned as it
 /// came.
-pub fn expired_on_500(
+pub(super) fn expired_on_500(
     mut error: ApiError,
     body: &Value,
     expires: Option<jiff::Timestamp>,

@@ -26,7 +26,7 @@ use crate::ui::events::{Event, Step};
 
 /// What a conversation produced, successful or not.
 #[derive(Debug)]
-pub struct Conversation {
+pub(crate) struct Conversation {
     pub request: Value,
     pub messages: Vec<Value>,
     pub exchanges: Vec<Exchange>,
@@ -40,7 +40,7 @@ pub struct Conversation {
 
 impl Conversation {
     /// A conversation that never sent a request, ended so.
-    pub fn unsent(job: &PlannedJob, end: JobEnd) -> Conversation {
+    pub(crate) fn unsent(job: &PlannedJob, end: JobEnd) -> Conversation {
         Conversation {
             request: request_params(job),
             messages: Vec::new(),
@@ -54,7 +54,7 @@ impl Conversation {
 
     /// The very first request was refused with 404: possibly an attached file the API no
     /// longer knows (deleted or expired after it was verified).
-    pub fn first_request_not_found(&self) -> bool {
+    pub(crate) fn first_request_not_found(&self) -> bool {
         self.exchanges.is_empty() && self.failed_status == Some(404)
     }
 }
@@ -78,7 +78,7 @@ struct Talk<'a> {
 /// What a job's container gets: the file ids of its inputs (first turn), and the skills
 /// every request loads (docs/api.md §14.1).
 #[derive(Clone, Copy, Debug)]
-pub struct Attached<'a> {
+pub(crate) struct Attached<'a> {
     pub file_ids: &'a [String],
     pub skills: &'a [WireSkill],
 }
@@ -86,7 +86,7 @@ pub struct Attached<'a> {
 /// `max_files` is `--max-files`, which bounds the deliverables check too.
 /// `deadline` is when the manifest's `timeout` runs out: the request then in flight is
 /// abandoned and the job fails with kind `timeout`, keeping every exchange so far.
-pub async fn converse(
+pub(crate) async fn converse(
     ctx: &Ctx,
     job: &PlannedJob,
     attached: Attached<'_>,

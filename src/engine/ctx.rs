@@ -16,7 +16,7 @@ use crate::ui::events::Reporter;
 
 /// How the engine runs, decided by the configuration.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Conversations in flight at once (`-j`).
     pub jobs: usize,
     /// Uploads in flight at once.
@@ -39,7 +39,7 @@ pub struct Settings {
 /// Caps on what a server may make a job write (`downloads.rs`). Exceeding one fails the
 /// job with a clear reason and leaves nothing partial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputLimits {
+pub(crate) struct OutputLimits {
     pub max_file_bytes: u64,
     pub max_job_bytes: u64,
     pub max_files: usize,
@@ -47,7 +47,7 @@ pub struct OutputLimits {
 
 /// What the command hands the engine: the connection, the display, the first signal, where
 /// failed attempts go, and the settings.
-pub struct Start {
+pub(crate) struct Start {
     pub client: ApiClient,
     /// `anthropic-version` of the Files calls: the jobs' own
     /// ([`crate::plan::request::files_api_version`]).
@@ -63,7 +63,7 @@ pub struct Start {
 }
 
 /// What every task of a run shares.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub client: ApiClient,
     pub files_version: String,
     pub reporter: Arc<dyn Reporter>,
@@ -83,7 +83,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// The context of a run of `jobs` jobs into `out`.
-    pub fn new(start: Start, jobs: usize, out: &Utf8Path) -> Ctx {
+    pub(crate) fn new(start: Start, jobs: usize, out: &Utf8Path) -> Ctx {
         let settings = start.settings;
         let batcher = settings.batch.map(|batch| {
             let link = Link {
@@ -112,7 +112,7 @@ impl Ctx {
     }
 
     /// Counts one failed job; the `--max-fail`th stops new jobs from starting.
-    pub fn job_failed(&self) {
+    pub(crate) fn job_failed(&self) {
         self.failures.failed(&self.halt, self.settings.max_fail);
     }
 }

@@ -21,7 +21,7 @@ use crate::status::ErrorKind;
 
 /// The check's state over one conversation.
 #[derive(Debug, Default)]
-pub struct Check {
+pub(crate) struct Check {
     deliverables: Option<Deliverables>,
     /// Above this many generated files the job fails `--max-files` anyway; no metadata is
     /// fetched for a count the downloads will refuse.
@@ -33,7 +33,7 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(job: &PlannedJob, max_files: usize) -> Check {
+    pub(crate) fn new(job: &PlannedJob, max_files: usize) -> Check {
         Check {
             deliverables: job.deliverables.clone(),
             max_files,
@@ -45,7 +45,7 @@ impl Check {
     /// `Ok(Some(text))` is a repair turn to send, `Ok(None)` means nothing more to do,
     /// `Err` ends the job: failed (still missing after every repair turn, metadata
     /// unavailable) or interrupted.
-    pub async fn after_last_turn(
+    pub(crate) async fn after_last_turn(
         &mut self,
         ctx: &Ctx,
         exchanges: &[Exchange],

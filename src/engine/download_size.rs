@@ -10,7 +10,7 @@ use crate::api::FileMeta;
 
 /// How much longer than its metadata's `size_bytes` a media download may be: a C2PA
 /// manifest with its certificate chain is tens of KB.
-pub const SIGNING_ALLOWANCE: u64 = 1024 * 1024;
+pub(super) const SIGNING_ALLOWANCE: u64 = 1024 * 1024;
 
 /// Whether the API signs this file on download (docs/api.md §0.5), by its metadata's MIME
 /// type, else its name.
@@ -50,7 +50,7 @@ fn signed_on_download(meta: &FileMeta) -> bool {
 
 /// What a download must amount to.
 #[derive(Clone, Copy, Debug)]
-pub struct Expected {
+pub(super) struct Expected {
     /// The metadata's `size_bytes`.
     pub announced: u64,
     /// The most bytes written before the body is cut off.
@@ -60,7 +60,7 @@ pub struct Expected {
 }
 
 impl Expected {
-    pub fn of(meta: &FileMeta, max_file_bytes: u64) -> Expected {
+    pub(super) fn of(meta: &FileMeta, max_file_bytes: u64) -> Expected {
         if signed_on_download(meta) {
             Expected {
                 announced: meta.size_bytes,

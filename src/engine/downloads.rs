@@ -30,7 +30,7 @@ use super::ctx::OutputLimits;
 
 /// Downloads the files the job's code generated into `staging/files/`, all or nothing.
 /// `known` holds metadata already fetched (by the deliverables check), used as is.
-pub async fn collect(
+pub(crate) async fn collect(
     ctx: &Ctx,
     limits: OutputLimits,
     job_id: &str,

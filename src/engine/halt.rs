@@ -8,16 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::api::ApiError;
 
 // The kinds are the words of a job's line, so they live with the line.
-pub use crate::output::outcome::{HaltKind, HaltReason};
+pub(crate) use crate::output::outcome::{HaltKind, HaltReason};
 
 #[derive(Debug, Default)]
-pub struct Halt {
+pub(crate) struct Halt {
     reason: OnceLock<HaltReason>,
 }
 
 impl Halt {
     /// Stops new jobs from starting; the first reason given is the one kept.
-    pub fn halt(&self, kind: HaltKind, message: String) {
+    pub(crate) fn halt(&self, kind: HaltKind, message: String) {
         let first = self.reason.set(HaltReason { kind, message }).is_ok();
         if first && let Some(r) = self.reason.get() {
             // Info, not warn: the closing summary says it once for everyone (also with -q).
@@ -29,14 +29,14 @@ impl Halt {
         }
     }
 
-    pub fn reason(&self) -> Option<&HaltReason> {
+    pub(crate) fn reason(&self) -> Option<&HaltReason> {
         self.reason.get()
     }
 }
 
 /// Stops new jobs when `error` is one that every later job would hit too: the key refused
 /// (401/403, e.g. revoked mid-run) or the spend limit reached (docs/api.md §4.2).
-pub fn check(halt: &Halt, error: &ApiError) {
+pub(crate) fn check(halt: &Halt, error: &ApiError) {
     if let Some((kind, message)) = fatal_for_all(error) {
         halt.halt(kind, message);
     }
@@ -66,12 +66,12 @@ fn fatal_for_all(error: &ApiError) -> Option<(HaltKind, String)> {
 
 /// Counts failed jobs for `--max-fail`: the Nth failure stops new jobs.
 #[derive(Debug, Default)]
-pub struct FailCount {
+pub(crate) struct FailCount {
     failed: AtomicUsize,
 }
 
 impl FailCount {
-    pub fn failed(&self, halt: &Halt, max_fail: Option<usize>) {
+    pub(crate) fn failed(&self, halt: &Halt, max_fail: Option<usize>) {
         let n = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(max) = max_fail
             && n >= max

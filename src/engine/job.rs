@@ -21,7 +21,7 @@ use crate::plan::PlannedJob;
 use crate::status::ErrorKind;
 use crate::ui::events::{Event, Failure};
 
-pub async fn run_one(
+pub(super) async fn run_one(
     ctx: &Ctx,
     uploads: &Arc<Uploads>,
     permits: &Semaphore,

@@ -79,7 +79,7 @@ use uploads::Uploads;
 
 /// What the engine did.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub lines: Vec<JobLine>,
     pub usage: Usage,
     pub uploads: UploadStats,
@@ -90,10 +90,10 @@ pub struct Report {
 /// The cached file ids could not be checked with the API: nothing was started.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot verify cached uploads with the API")]
-pub struct VerifyError(#[source] pub Box<GaveUp>);
+pub(crate) struct VerifyError(#[source] pub Box<GaveUp>);
 
 /// Runs `to_run` into `out`; `needed` are the uploads they attach.
-pub async fn run(
+pub(crate) async fn run(
     start: Start,
     cache: UploadCache,
     needed: &[&PlannedUpload],

@@ -27,7 +27,7 @@ use crate::plan::{PlannedJob, price};
 /// from the cache, and cache reads do not count toward the input-token rate limit. Its
 /// answer's size and counted tokens: they bound the next request's input.
 #[derive(Debug, Default)]
-pub struct Previous {
+pub(super) struct Previous {
     bytes: usize,
     /// The answered request's body size, and its `usage` input (every category) plus
     /// output tokens.
@@ -79,7 +79,7 @@ const TOOL_TOKENS: usize = 4_300;
 /// Sends `body` (with retries), priced and paced: through the run's Message Batches in
 /// batch mode, unless `--batch-deadline` has passed. `step` is the request's 1-based turn
 /// and `pause_turn` continuation (recorded with a batch item).
-pub async fn send(
+pub(super) async fn send(
     ctx: &Ctx,
     job: &PlannedJob,
     body: &Value,

@@ -22,7 +22,7 @@ use crate::store::skill_cache::{CachedSkill, SkillCache};
 /// What resolving a folder needs of the run: the client, the `anthropic-version` of its
 /// Files and Skills calls, and the retry policy.
 #[derive(Clone, Copy)]
-pub struct Api<'a> {
+pub(crate) struct Api<'a> {
     pub client: &'a ApiClient,
     pub version: &'a str,
     pub policy: &'a RetryPolicy,
@@ -32,13 +32,13 @@ pub struct Api<'a> {
 type Resolved = Result<(String, String), String>;
 
 /// The run's skill folders, by content hash.
-pub struct Skills {
+pub(crate) struct Skills {
     cache: SkillCache,
     folders: Mutex<HashMap<String, Arc<OnceCell<Resolved>>>>,
 }
 
 impl Skills {
-    pub fn new(cache: SkillCache) -> Skills {
+    pub(crate) fn new(cache: SkillCache) -> Skills {
         Skills {
             cache,
             folders: Mutex::default(),
@@ -47,7 +47,11 @@ impl Skills {
 
     /// The `container.skills` list of a job's requests; a folder that cannot be uploaded
     /// fails the job with kind `skill`, sending nothing.
-    pub async fn wire(&self, api: Api<'_>, job: &PlannedJob) -> Result<Vec<WireSkill>, JobError> {
+    pub(crate) async fn wire(
+        &self,
+        api: Api<'_>,
+        job: &PlannedJob,
+    ) -> Result<Vec<WireSkill>, JobError> {
         let mut wire = Vec::with_capacity(job.skills.len());
         for skill in &job.skills {
             wire.push(match skill {

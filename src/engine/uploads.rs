@@ -26,7 +26,7 @@ const EXPIRY_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
 
 /// A content's file id, and whether it was reused from the cache.
 #[derive(Clone, Debug)]
-pub struct Ready {
+pub(crate) struct Ready {
     pub file_id: String,
     pub reused: bool,
     /// Bytes sent (0 when reused).
@@ -35,7 +35,7 @@ pub struct Ready {
 
 /// Why an input has no file id for the run's conversations.
 #[derive(Clone, Debug, thiserror::Error)]
-pub enum UploadError {
+pub(crate) enum UploadError {
     #[error("upload of {path} failed: {gave_up}")]
     Failed { path: Utf8PathBuf, gave_up: GaveUp },
     /// Uploaded, but the upload cache could not record it (`cause`: its error chain).
@@ -53,8 +53,8 @@ pub enum UploadError {
     Abandoned,
 }
 
-pub type UploadResult = Result<Ready, UploadError>;
-pub type UploadHandle = Shared<BoxFuture<'static, UploadResult>>;
+pub(crate) type UploadResult = Result<Ready, UploadError>;
+pub(crate) type UploadHandle = Shared<BoxFuture<'static, UploadResult>>;
 
 /// One upload for the driver.
 struct Request {
@@ -65,7 +65,7 @@ struct Request {
 }
 
 /// The uploads of a run: a handle per needed content, and the way to ask for more.
-pub struct Uploads {
+pub(crate) struct Uploads {
     handles: BTreeMap<Content, UploadHandle>,
     sources: BTreeMap<Content, PlannedUpload>,
     reuploads: Mutex<BTreeMap<Content, UploadHandle>>,
@@ -75,7 +75,7 @@ pub struct Uploads {
 impl Uploads {
     /// Queues every needed upload not `verified` in the cache, in job order, and starts
     /// the driver.
-    pub fn start(
+    pub(crate) fn start(
         ctx: &Arc<Ctx>,
         cache: &Arc<UploadCache>,
         needed: &[&PlannedUpload],
@@ -141,13 +141,13 @@ impl Uploads {
     }
 
     /// The upload of a content, shared by every job that attaches it.
-    pub fn handle(&self, content: &Content) -> Option<UploadHandle> {
+    pub(crate) fn handle(&self, content: &Content) -> Option<UploadHandle> {
         self.handles.get(content).cloned()
     }
 
     /// Uploads a content again (the API lost it): once per content for the whole run,
     /// through the same driver.
-    pub fn reupload(&self, content: &Content) -> Option<UploadHandle> {
+    pub(crate) fn reupload(&self, content: &Content) -> Option<UploadHandle> {
         let source = self.sources.get(content)?;
         let mut reuploads = self
             .reuploads
@@ -162,7 +162,7 @@ impl Uploads {
     }
 
     /// What was uploaded and reused, from the handles that finished.
-    pub fn stats(&self) -> UploadStats {
+    pub(crate) fn stats(&self) -> UploadStats {
         let mut stats = UploadStats::default();
         for handle in self.handles.values() {
             if let Some(Ok(ready)) = handle.peek() {
@@ -268,7 +268,7 @@ async fn upload_one(
 }
 
 /// The cached ids of `needed` that the API still has and that are not about to expire.
-pub async fn verify_cached(
+pub(crate) async fn verify_cached(
     ctx: &Ctx,
     cache: &UploadCache,
     needed: &[&PlannedUpload],
@@ -296,6 +296,6 @@ pub async fn verify_cached(
 
 /// Whether a listed file can still be attached at `when`: an expired file stays listed,
 /// with `expires_at` in the past, for up to 30 days (docs/api.md §2.8).
-pub fn usable_until(meta: &FileMeta, when: jiff::Timestamp) -> bool {
+pub(crate) fn usable_until(meta: &FileMeta, when: jiff::Timestamp) -> bool {
     meta.expires_at.is_none_or(|t| t > when)
 }

@@ -5,20 +5,20 @@ use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
 /// Repair turns sent when a deliverable is missing after the last turn, unless set.
-pub const DEFAULT_REPAIR_TURNS: u32 = 1;
+pub(crate) const DEFAULT_REPAIR_TURNS: u32 = 1;
 /// The most repair turns a manifest may ask for: each one is a paid turn.
-pub const MAX_REPAIR_TURNS: u32 = 3;
+pub(crate) const MAX_REPAIR_TURNS: u32 = 3;
 
 /// What a job must produce, and how many repair turns it gets to produce it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Deliverables {
+pub(crate) struct Deliverables {
     pub expect: Vec<Expectation>,
     pub repair_turns: u32,
 }
 
 /// One `expect` entry after placeholders were filled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Expectation {
+pub(crate) struct Expectation {
     /// A file name, or a glob of file names (`*` does not cross `/`).
     pub name: String,
     /// Fewest files that must match: `min` for a glob, 1 for a plain name.
@@ -29,18 +29,18 @@ pub struct Expectation {
 }
 
 impl Expectation {
-    pub fn is_glob(&self) -> bool {
+    pub(crate) fn is_glob(&self) -> bool {
         is_glob(&self.name)
     }
 
     /// The compiled glob; `None` for a plain name (compared as is). Entries were checked
     /// when the manifest was read, so a glob that fails here matches nothing.
-    pub fn matcher(&self) -> Option<GlobMatcher> {
+    pub(crate) fn matcher(&self) -> Option<GlobMatcher> {
         self.is_glob().then(|| compile(&self.name).ok()).flatten()
     }
 
     /// Whether a file of this name matches the entry (sizes aside).
-    pub fn matches(&self, matcher: Option<&GlobMatcher>, name: &str) -> bool {
+    pub(crate) fn matches(&self, matcher: Option<&GlobMatcher>, name: &str) -> bool {
         match matcher {
             Some(m) => m.is_match(name),
             None => !self.is_glob() && self.name == name,

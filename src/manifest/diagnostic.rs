@@ -12,7 +12,7 @@ use unicode_width::UnicodeWidthChar;
 
 /// A position in a manifest: 1-based line and column, plus the byte span for the snippet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Pos {
+pub(crate) struct Pos {
     pub line: u64,
     pub column: u64,
     /// Byte offset and length in the manifest text, when known.
@@ -20,7 +20,7 @@ pub struct Pos {
 }
 
 impl Pos {
-    pub fn from_location(loc: Location) -> Pos {
+    pub(crate) fn from_location(loc: Location) -> Pos {
         let span = loc.span();
         let bytes = span
             .byte_offset()
@@ -34,7 +34,7 @@ impl Pos {
     }
 
     /// The start of the file, for problems that belong to the manifest as a whole.
-    pub const fn start() -> Pos {
+    pub(crate) const fn start() -> Pos {
         Pos {
             line: 1,
             column: 1,
@@ -45,7 +45,7 @@ impl Pos {
 
 /// One problem found in a manifest or its inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub file: Utf8PathBuf,
     pub pos: Pos,
     pub message: String,
@@ -53,7 +53,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(file: &Utf8Path, pos: Pos, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn new(file: &Utf8Path, pos: Pos, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             file: file.to_owned(),
             pos,
@@ -63,14 +63,14 @@ impl Diagnostic {
     }
 
     #[must_use]
-    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
     /// Renders the diagnostic with the offending source line and carets under the span,
     /// the way rustc does, for a terminal or a log.
-    pub fn render(&self, source: Option<&str>) -> String {
+    pub(crate) fn render(&self, source: Option<&str>) -> String {
         let mut out = format!("error: {self}\n");
         if let Some(line) = source.and_then(|s| s.lines().nth(line_index(self.pos.line))) {
             let number = self.pos.line.to_string();
@@ -141,7 +141,7 @@ fn cells(text: &str) -> usize {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -12,7 +12,7 @@ use globset::GlobBuilder;
 
 /// One input file, as matched.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputFile {
+pub(crate) struct InputFile {
     /// The path as the user would write it: relative to the manifest folder, `/`-separated.
     pub rel: String,
     /// The path to open.
@@ -23,7 +23,7 @@ pub struct InputFile {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExpandError {
+pub(crate) enum ExpandError {
     NoMatch,
     NotFound,
     /// A literal path names a folder.
@@ -83,12 +83,12 @@ impl std::fmt::Display for ExpandError {
 
 /// Expands patterns, remembering each result so shared patterns are walked once.
 #[derive(Default)]
-pub struct Expander {
+pub(crate) struct Expander {
     cache: BTreeMap<(Utf8PathBuf, String), Result<Vec<InputFile>, ExpandError>>,
 }
 
 impl Expander {
-    pub fn expand(
+    pub(crate) fn expand(
         &mut self,
         base: &Utf8Path,
         pattern: &str,
@@ -105,7 +105,7 @@ fn is_glob(s: &str) -> bool {
 }
 
 /// Expands one pattern relative to `base` (the manifest's folder).
-pub fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandError> {
+pub(crate) fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<InputFile>, ExpandError> {
     if !is_glob(pattern) {
         return literal(base, pattern).map(|f| vec![f]);
     }
@@ -245,7 +245,7 @@ fn literal(base: &Utf8Path, pattern: &str) -> Result<InputFile, ExpandError> {
 
 /// What a path is when it is neither a regular file nor a folder, in words; `None` for a
 /// regular file or a folder. Decided from metadata alone, without opening anything.
-pub fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
+pub(crate) fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
     if file_type.is_file() || file_type.is_dir() {
         return None;
     }
@@ -278,7 +278,7 @@ fn check_readable(path: &Utf8Path) -> Result<(), String> {
 
 /// Reads a small text file the manifest names (a manifest, a `prompt_file`) after checking
 /// that it is a regular file: reading a FIFO would wait forever for a writer.
-pub fn read_text(path: &Utf8Path) -> std::io::Result<String> {
+pub(crate) fn read_text(path: &Utf8Path) -> std::io::Result<String> {
     let meta = fs_err::metadata(path)?;
     if meta.is_dir() {
         return Err(std::io::Error::other("it is a folder, not a file"));

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::schema::Manifest;
 
 /// The schema as a JSON value, with a title editors show.
-pub fn manifest_schema() -> Value {
+pub(crate) fn manifest_schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<Manifest>().to_value();
     if let Some(object) = schema.as_object_mut() {
@@ -30,7 +30,7 @@ pub fn manifest_schema() -> Value {
 }
 
 /// The schema as printed by `runner schema` and committed: pretty JSON and a newline.
-pub fn manifest_schema_text() -> String {
+pub(crate) fn manifest_schema_text() -> String {
     // Serialising a `Value` cannot fail.
     serde_json::to_string_pretty(&manifest_schema()).unwrap_or_default() + "\n"
 }

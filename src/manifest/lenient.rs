@@ -12,7 +12,7 @@ use super::{Diagnostic, Invalid};
 
 /// Jobs that will not run, with the diagnostics that say why.
 #[derive(Debug)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     pub manifest: Utf8PathBuf,
     pub stem: String,
     /// The entry's name (as written, placeholders and all); `None` for the whole manifest.
@@ -22,7 +22,7 @@ pub struct Rejected {
 
 impl Rejected {
     /// Every diagnostic on one line each, `file:line:column: message (help)`.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let lines: Vec<String> = self
             .diagnostics
             .iter()
@@ -37,7 +37,7 @@ impl Rejected {
 
 /// The valid jobs, the rejected ones, and the whole [`Invalid`] (for printing every
 /// diagnostic with its source line).
-pub fn load_keep_going(
+pub(crate) fn load_keep_going(
     manifests: &[Utf8PathBuf],
     known: &super::Known,
 ) -> (Vec<Job>, Vec<Rejected>, Option<Invalid>) {

@@ -46,7 +46,7 @@ pub(crate) use skills::{Skill, SkillFolder};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.
 #[derive(Debug)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub diagnostics: Vec<Diagnostic>,
     /// Manifest texts by path, to show the offending lines.
     pub sources: BTreeMap<Utf8PathBuf, String>,
@@ -55,7 +55,7 @@ pub struct Invalid {
 /// What the checks need beyond the manifests: the price table (built-in and the user's)
 /// and the day, which picks the price rows in force (docs/api.md §11).
 #[derive(Clone, Debug)]
-pub struct Known {
+pub(crate) struct Known {
     pub prices: crate::api::prices::PriceTable,
     pub today: jiff::civil::Date,
 }
@@ -63,7 +63,7 @@ pub struct Known {
 impl Known {
     /// The built-in price table, on `today`.
     #[cfg(test)]
-    pub fn builtin_on(today: jiff::civil::Date) -> Known {
+    pub(crate) fn builtin_on(today: jiff::civil::Date) -> Known {
         Known {
             prices: crate::api::prices::PriceTable::builtin(),
             today,
@@ -72,7 +72,7 @@ impl Known {
 }
 
 /// Reads and checks the manifests; all jobs, or every diagnostic of every manifest.
-pub fn load(manifests: &[Utf8PathBuf], known: &Known) -> Result<Vec<Job>, Invalid> {
+pub(crate) fn load(manifests: &[Utf8PathBuf], known: &Known) -> Result<Vec<Job>, Invalid> {
     let (sources, result) = resolve::resolve(manifests, known);
     result.map_err(|diagnostics| Invalid {
         diagnostics,

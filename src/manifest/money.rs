@@ -12,7 +12,7 @@ use crate::api::prices::{ModelPrices, PriceRow, Rates};
 
 /// What `money` decided for one job.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Money {
+pub(super) struct Money {
     pub prices: ModelPrices,
     pub cache: CacheTtl,
 }

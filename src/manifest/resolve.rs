@@ -20,15 +20,15 @@ use super::template::{self, Vars};
 use crate::api::messages::{CacheTtl, ThinkingDisplay, ThinkingMode, ThinkingParam};
 
 /// `OUT/runs/`: the run history (docs/output.md §12), so no manifest may have this stem.
-pub const RUN_HISTORY: &str = "runs";
+pub(crate) const RUN_HISTORY: &str = "runs";
 use crate::api::prices::ModelPrices;
 
-pub const DEFAULT_MAX_TOKENS: u32 = 16_000;
-pub const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
+pub(crate) const DEFAULT_MAX_TOKENS: u32 = 16_000;
+pub(crate) const DEFAULT_MAX_CONTINUATIONS: u32 = 20;
 
 /// Request settings of one job after `defaults` are applied.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RequestSettings {
+pub(crate) struct RequestSettings {
     pub model: String,
     pub max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +62,7 @@ pub struct RequestSettings {
 
 impl RequestSettings {
     /// The `thinking` field its requests send.
-    pub fn thinking_param(&self) -> Option<ThinkingParam> {
+    pub(crate) fn thinking_param(&self) -> Option<ThinkingParam> {
         match (self.thinking_budget_tokens, self.thinking) {
             (Some(n), _) => Some(ThinkingParam::Budget(n, self.thinking_display)),
             (None, Some(m)) => Some(ThinkingParam::Mode(m, self.thinking_display)),
@@ -74,7 +74,7 @@ impl RequestSettings {
 /// Where a job's request settings were written, so checks made later (against the Models
 /// API, before a run) can point at them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SettingSpans {
+pub(crate) struct SettingSpans {
     pub model: Pos,
     pub max_tokens: Option<Pos>,
     pub thinking: Option<Pos>,
@@ -84,7 +84,7 @@ pub struct SettingSpans {
 
 /// One job, fully resolved.
 #[derive(Clone, Debug)]
-pub struct Job {
+pub(crate) struct Job {
     pub manifest: Utf8PathBuf,
     pub manifest_stem: String,
     pub name: String,
@@ -105,13 +105,13 @@ pub struct Job {
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
-pub struct Source {
+pub(crate) struct Source {
     pub path: Utf8PathBuf,
     pub text: String,
 }
 
 /// Reads and checks every manifest. Returns all jobs, or every problem found.
-pub fn resolve(
+pub(crate) fn resolve(
     paths: &[Utf8PathBuf],
     known: &super::Known,
 ) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {

@@ -17,7 +17,7 @@ use super::skill_spec::{SkillSchema, SkillSpec};
 /// A manifest file as written.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// The manifest format version: always 1.
     #[schemars(with = "u32", extend("const" = 1))]
     pub version: Spanned<u32>,
@@ -32,7 +32,7 @@ pub struct Manifest {
 /// Settings that may stand in `defaults` or on a job; a job's own value wins.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The Claude model, e.g. `claude-sonnet-5-5`; required here or in `defaults`.
     #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
@@ -105,7 +105,7 @@ pub struct Settings {
 /// `flatten`, which would break `deny_unknown_fields` and spans.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JobSpec {
+pub(crate) struct JobSpec {
     /// The job's name, `[A-Za-z0-9._-]+`, unique in the manifest; its output folder.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
@@ -225,14 +225,14 @@ enum SizeSchema {
 /// mapping `{ name: "*.png", min_size: 1K, min: 2 }`. Read by a visitor rather than
 /// `untagged`, so a bad key inside the mapping still gets its own position.
 #[derive(Debug)]
-pub enum ExpectSpec {
+pub(crate) enum ExpectSpec {
     Name(String),
     Detailed(ExpectDetail),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectDetail {
+pub(crate) struct ExpectDetail {
     pub name: Spanned<String>,
     pub min_size: Option<Spanned<SizeSpec>>,
     pub min: Option<Spanned<u32>>,
@@ -240,7 +240,7 @@ pub struct ExpectDetail {
 
 /// A size as written: a byte count (`1024`) or with a unit (`1K`), checked in `expect.rs`.
 #[derive(Debug)]
-pub enum SizeSpec {
+pub(crate) enum SizeSpec {
     Bytes(u64),
     Text(String),
 }
@@ -291,7 +291,7 @@ impl<'de> Deserialize<'de> for SizeSpec {
 /// built-in table (docs/output.md §6).
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Pricing {
+pub(crate) struct Pricing {
     pub input: Option<f64>,
     pub output: Option<f64>,
     pub cache_write_5m: Option<f64>,
@@ -303,14 +303,14 @@ pub struct Pricing {
 /// still take it.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Thinking {
+pub(crate) struct Thinking {
     /// Tokens the model may think with: ≥ 1024 and < max_tokens.
     pub budget_tokens: u32,
 }
 
 /// `thinking:` as written: a mode word, checked in `settings.rs`, or a budget.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ThinkingSpec {
+pub(crate) enum ThinkingSpec {
     Mode(String),
     Budget(Thinking),
 }
@@ -360,11 +360,11 @@ enum ThinkingMode {
 }
 
 /// The only manifest version this runner reads.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// Parses one manifest's text. A YAML or shape error stops parsing that file, so there is
 /// at most one diagnostic here; meaning checks in `resolve.rs` add the rest.
-pub fn parse(file: &Utf8Path, text: &str) -> Result<Manifest, Diagnostic> {
+pub(crate) fn parse(file: &Utf8Path, text: &str) -> Result<Manifest, Diagnostic> {
     let options = serde_saphyr::options! { with_snippet: false };
     serde_saphyr::from_str_with_options::<Manifest>(text, options)
         .map_err(|err| yaml_diagnostic(file, text, &err))

@@ -12,7 +12,7 @@ use crate::api::facts::{
 
 /// A skill folder as checked: what the upload sends and what the fingerprint hashes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SkillFolder {
+pub(crate) struct SkillFolder {
     /// The folder as written in the manifest (shown in `plan` and job.json).
     pub folder: String,
     /// Where it is on disk.
@@ -39,7 +39,7 @@ struct Frontmatter {
 }
 
 /// Reads and checks the folder `dir` (written as `folder`); `Err` is the user's message.
-pub fn read(folder: &str, dir: &Utf8Path) -> Result<SkillFolder, String> {
+pub(super) fn read(folder: &str, dir: &Utf8Path) -> Result<SkillFolder, String> {
     if !dir.is_dir() {
         return Err(format!(
             "skill folder `{folder}` does not exist or is not a folder"
@@ -138,7 +138,7 @@ fn hash(dir: &Utf8Path, files: &[String]) -> Result<(String, u64), String> {
 impl SkillFolder {
     /// Its files' bytes, in `files` order, for the upload. A folder changed since it was
     /// checked is refused, so what is uploaded is what the fingerprint says.
-    pub fn read_files(&self) -> Result<Vec<Vec<u8>>, String> {
+    pub(crate) fn read_files(&self) -> Result<Vec<Vec<u8>>, String> {
         let mut hash = ContentHash::default();
         let mut all = Vec::with_capacity(self.files.len());
         for rel in &self.files {

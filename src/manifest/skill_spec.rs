@@ -9,14 +9,14 @@ use serde_saphyr::Spanned;
 
 /// One `skills:` entry as written; its meaning is decided in `skills.rs`.
 #[derive(Debug)]
-pub enum SkillSpec {
+pub(crate) enum SkillSpec {
     Name(String),
     Detailed(Box<SkillDetail>),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SkillDetail {
+pub(crate) struct SkillDetail {
     pub anthropic: Option<Spanned<String>>,
     pub id: Option<Spanned<String>>,
     pub version: Option<Spanned<SkillVersion>>,
@@ -25,7 +25,7 @@ pub struct SkillDetail {
 /// A version as written: `latest`, a date such as `20251013` (which YAML reads as a number
 /// unless quoted) or a `skver_…` id.
 #[derive(Debug)]
-pub struct SkillVersion(pub String);
+pub(crate) struct SkillVersion(pub String);
 
 impl<'de> Deserialize<'de> for SkillSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

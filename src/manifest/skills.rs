@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
-pub use super::skill_folder::SkillFolder;
+pub(crate) use super::skill_folder::SkillFolder;
 
 /// The version a skill written without one gets.
-pub const LATEST: &str = "latest";
+pub(crate) const LATEST: &str = "latest";
 
 /// One skill of a job, resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
-pub enum Skill {
+pub(crate) enum Skill {
     /// One of Anthropic's skills; `version` as written (`latest` or a date).
     Anthropic { skill_id: String, version: String },
     /// A custom skill already in the workspace; `version` as written.
@@ -28,7 +28,7 @@ impl Skill {
     /// What the fingerprint keeps of it: the source, the id (a folder's name) and the
     /// version as written (a folder's content hash), never a server id, so a job stays
     /// fresh across machines until a skill's content changes.
-    pub fn key(&self) -> (&str, &str, &str) {
+    pub(crate) fn key(&self) -> (&str, &str, &str) {
         match self {
             Skill::Anthropic { skill_id, version } => ("anthropic", skill_id, version),
             Skill::Custom { skill_id, version } => ("custom", skill_id, version),
@@ -38,7 +38,7 @@ impl Skill {
 
     /// How `plan` and the reports name it: `xlsx`, `xlsx@20251013`, `house-style (folder
     /// skills/house-style)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Skill::Anthropic { skill_id, version } | Skill::Custom { skill_id, version } => {
                 if version == LATEST {

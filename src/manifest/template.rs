@@ -9,14 +9,14 @@
 
 /// The values one `for_each` match provides.
 #[derive(Clone, Copy, Debug)]
-pub struct Vars<'a> {
+pub(crate) struct Vars<'a> {
     /// Path relative to the manifest folder, `/`-separated.
     pub path: &'a str,
     pub name: &'a str,
     pub stem: &'a str,
 }
 
-pub const PLACEHOLDERS: [&str; 3] = ["path", "name", "stem"];
+pub(crate) const PLACEHOLDERS: [&str; 3] = ["path", "name", "stem"];
 
 /// `{{ "{{" }}` (or with single quotes): the escape for a literal `{{`, in any job.
 fn is_literal_braces(key: &str) -> bool {
@@ -24,7 +24,7 @@ fn is_literal_braces(key: &str) -> bool {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TemplateError {
+pub(crate) enum TemplateError {
     Unknown(String),
     Unclosed,
     OutsideForEach(String),
@@ -48,7 +48,7 @@ impl std::fmt::Display for TemplateError {
 
 /// Replaces every placeholder in `text`. With `vars == None` (a job without `for_each`),
 /// any placeholder is an error.
-pub fn render(text: &str, vars: Option<&Vars<'_>>) -> Result<String, TemplateError> {
+pub(crate) fn render(text: &str, vars: Option<&Vars<'_>>) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {

@@ -13,7 +13,7 @@ use camino::Utf8Path;
 
 /// Where a job's result went and how it compares with the previous success.
 #[derive(Debug, Default)]
-pub struct Kept {
+pub(crate) struct Kept {
     /// `runs/<run-id>/<stem>/<job>` when the failed attempt went to the history folder.
     pub attempt: Option<String>,
     pub outputs: Vec<LineOutput>,
@@ -21,7 +21,7 @@ pub struct Kept {
 }
 
 /// The outputs of the success kept in `OUT/<job_id>/`, if that folder holds one.
-pub fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>> {
+pub(crate) fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>> {
     let record = read_job_json(&out.join(job_id).join("job.json"))?;
     if !record.succeeded() {
         return None;
@@ -44,7 +44,7 @@ pub fn previous_success(out: &Utf8Path, job_id: &str) -> Option<Vec<LineOutput>>
 
 /// Writes `outcome` into `out/<job>` (a success, or a failure with no success to keep),
 /// else into `attempts_root/<job>` (`out/runs/<run-id>`).
-pub fn write(
+pub(crate) fn write(
     staging: Staging,
     outcome: &JobOutcome,
     out: &Utf8Path,

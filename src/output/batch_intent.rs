@@ -16,7 +16,7 @@ use super::batch_journal::{Item, Journal, Record};
 
 /// A batch about to be created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Intent {
+pub(crate) struct Intent {
     /// In every `custom_id` of the batch, and the file's name.
     pub nonce: String,
     pub api_version: String,
@@ -28,7 +28,7 @@ pub struct Intent {
 
 impl Intent {
     /// The record of the batch created from this intent.
-    pub fn record(&self, batch_id: &str, created_at: Option<jiff::Timestamp>) -> Record {
+    pub(crate) fn record(&self, batch_id: &str, created_at: Option<jiff::Timestamp>) -> Record {
         Record {
             batch_id: batch_id.to_owned(),
             api_version: self.api_version.clone(),
@@ -40,7 +40,7 @@ impl Intent {
     }
 
     /// Whether `custom_id` is one of this intent's items.
-    pub fn holds(&self, custom_id: &str) -> bool {
+    pub(crate) fn holds(&self, custom_id: &str) -> bool {
         custom_id
             .strip_prefix(self.nonce.as_str())
             .is_some_and(|rest| rest.starts_with('-'))
@@ -50,7 +50,7 @@ impl Intent {
 
 /// A fresh nonce: 12 hex digits of BLAKE3 over the time, the process and a counter, so two
 /// intents never share one (a `custom_id` may be 64 characters long).
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let seed = format!(
@@ -62,7 +62,7 @@ pub fn nonce() -> String {
 }
 
 /// The `custom_id`s of an intent's `n` items: `<nonce>-1` … `<nonce>-n`.
-pub fn custom_ids(nonce: &str, n: usize) -> Vec<String> {
+pub(crate) fn custom_ids(nonce: &str, n: usize) -> Vec<String> {
     (1..=n).map(|k| format!("{nonce}-{k}")).collect()
 }
 
@@ -76,20 +76,20 @@ impl Journal {
     }
 
     /// Writes an intent; must succeed before the batch is created.
-    pub fn intend(&self, intent: &Intent) -> std::io::Result<()> {
+    pub(crate) fn intend(&self, intent: &Intent) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(intent).map_err(std::io::Error::other)?;
         crate::atomic::write_durable(&self.intent_path(&intent.nonce), &bytes)
     }
 
     /// The intents left behind, oldest first (unreadable ones are skipped with a warning).
-    pub fn intents(&self) -> Vec<Intent> {
+    pub(crate) fn intents(&self) -> Vec<Intent> {
         let mut intents: Vec<Intent> = super::batch_journal::json_in(&self.intents_dir());
         intents.sort_by(|a, b| (a.at, &a.nonce).cmp(&(b.at, &b.nonce)));
         intents
     }
 
     /// The batch created from `intent` is known: its record replaces the intent.
-    pub fn created(
+    pub(crate) fn created(
         &self,
         intent: &Intent,
         batch_id: &str,
@@ -101,7 +101,7 @@ impl Journal {
     }
 
     /// The intent is resolved (its batch recorded, or known never to have been created).
-    pub fn settle(&self, intent: &Intent) {
+    pub(crate) fn settle(&self, intent: &Intent) {
         if let Err(e) = fs_err::remove_file(self.intent_path(&intent.nonce)) {
             tracing::warn!("cannot remove the batch intent: {e}");
         }
@@ -109,7 +109,7 @@ impl Journal {
 
     /// Whether a record already holds the intent's items: a runner killed after recording
     /// the batch and before removing the intent.
-    pub fn recorded(&self, intent: &Intent) -> bool {
+    pub(crate) fn recorded(&self, intent: &Intent) -> bool {
         let Some(first) = intent.items.first() else {
             return true;
         };

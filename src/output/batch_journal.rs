@@ -23,13 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::api::batches::RequestCounts;
 
 /// Ended records kept for `runner batches`.
-pub const KEEP_ENDED: usize = 100;
+pub(crate) const KEEP_ENDED: usize = 100;
 /// docs/api.md §5: results are downloadable for 29 days.
 const RESULTS_KEPT: std::time::Duration = std::time::Duration::from_secs(29 * 24 * 3600);
 
 /// One created batch, as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub batch_id: String,
     pub api_version: String,
     /// When the batch was created (absent in records written before it was recorded).
@@ -47,7 +47,7 @@ pub struct Record {
 /// One item of a recorded batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ItemOnDisk")]
-pub struct Item {
+pub(crate) struct Item {
     pub custom_id: String,
     /// BLAKE3 of the request body ([`body_hash`]).
     pub hash: String,
@@ -108,7 +108,7 @@ impl From<ItemOnDisk> for Item {
 
 /// How a record ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ended {
+pub(crate) struct Ended {
     pub at: jiff::Timestamp,
     /// The batch's last `request_counts` the runner saw (`None`: this run did not look).
     pub request_counts: Option<RequestCounts>,
@@ -119,33 +119,33 @@ pub struct Ended {
 
 /// Where a recorded request can be picked up again.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub batch_id: String,
     pub custom_id: String,
 }
 
 /// The folder of records under the output root.
 #[derive(Debug, Clone)]
-pub struct Journal {
+pub(crate) struct Journal {
     dir: Utf8PathBuf,
 }
 
 /// The request's identity: BLAKE3 of its JSON (`serde_json::Value::to_string`, whose key
 /// order is stable).
-pub fn body_hash(json: &str) -> String {
+pub(crate) fn body_hash(json: &str) -> String {
     blake3::hash(json.as_bytes()).to_hex().to_string()
 }
 
 /// What one run did with a batch, folded into its record when the run ends.
 #[derive(Debug, Default, Clone)]
-pub struct Use {
+pub(crate) struct Use {
     pub consumed: BTreeSet<String>,
     pub request_counts: Option<RequestCounts>,
     pub canceled: bool,
 }
 
 impl Journal {
-    pub fn new(out: &Utf8Path) -> Journal {
+    pub(crate) fn new(out: &Utf8Path) -> Journal {
         Journal {
             dir: out.join(".batches"),
         }
@@ -175,21 +175,26 @@ impl Journal {
 
     /// Records a created batch; must succeed before the batch is waited on. Synced with
     /// its folder: the record is what keeps a re-run from paying for the batch again.
-    pub fn record(&self, record: &Record) -> std::io::Result<()> {
+    pub(crate) fn record(&self, record: &Record) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
         crate::atomic::write_durable(&self.path(&record.batch_id), &bytes)
     }
 
     /// Forgets the record of a batch that turned out not to hold its items (one adopted
     /// from an intent whose results named none of them).
-    pub fn forget(&self, batch_id: &str) {
+    pub(crate) fn forget(&self, batch_id: &str) {
         remove(&self.path(batch_id));
     }
 
     /// Folds one run's use of a batch into its record; a record with every item consumed
     /// moves to `ended/`, ended `at` (one time for all of a run's records, so that
     /// `runner batches` lists them by creation, not by the order they were folded in).
-    pub fn fold(&self, batch_id: &str, used: &Use, at: jiff::Timestamp) -> std::io::Result<()> {
+    pub(crate) fn fold(
+        &self,
+        batch_id: &str,
+        used: &Use,
+        at: jiff::Timestamp,
+    ) -> std::io::Result<()> {
         let path = self.path(batch_id);
         let Some(mut record) = read::<Record>(&path) else {
             return Ok(());
@@ -213,7 +218,7 @@ impl Journal {
 
     /// Items of `jobs` (jobs found fresh by a run, so written by an earlier one) are
     /// consumed: a runner killed after writing a job but before recording that leaves them.
-    pub fn consume_jobs(&self, jobs: &std::collections::HashSet<&str>) {
+    pub(crate) fn consume_jobs(&self, jobs: &std::collections::HashSet<&str>) {
         let now = jiff::Timestamp::now();
         for record in self.pending_records() {
             let used = Use {
@@ -240,7 +245,7 @@ impl Journal {
 
     /// Every recorded request not yet consumed, by body hash (unreadable records are
     /// skipped with a warning).
-    pub fn pending(&self) -> HashMap<String, (Recorded, String)> {
+    pub(crate) fn pending(&self) -> HashMap<String, (Recorded, String)> {
         let mut map = HashMap::new();
         for record in self.pending_records() {
             for item in record.items {
@@ -265,7 +270,7 @@ impl Journal {
     /// Whether both record folders can be listed (a missing one holds no record): the
     /// listings below skip what they cannot read, which `runner batches` must not do
     /// silently for the whole folder.
-    pub fn check_readable(&self) -> std::io::Result<()> {
+    pub(crate) fn check_readable(&self) -> std::io::Result<()> {
         for dir in [self.dir.clone(), self.ended_dir(), self.dir.join("intents")] {
             match fs_err::read_dir(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -276,12 +281,12 @@ impl Journal {
     }
 
     /// The records of batches with items not yet consumed, oldest first.
-    pub fn pending_records(&self) -> Vec<Record> {
+    pub(crate) fn pending_records(&self) -> Vec<Record> {
         records_in(&self.dir)
     }
 
     /// The newest ended records first.
-    pub fn ended_records(&self) -> Vec<Record> {
+    pub(crate) fn ended_records(&self) -> Vec<Record> {
         let mut records = records_in(&self.ended_dir());
         records.reverse();
         records
@@ -289,7 +294,7 @@ impl Journal {
 
     /// Drops pending records whose results the API no longer keeps, and all but the newest
     /// [`KEEP_ENDED`] ended ones.
-    pub fn prune(&self) {
+    pub(crate) fn prune(&self) {
         let now = jiff::Timestamp::now();
         for record in self.pending_records() {
             let stale = record

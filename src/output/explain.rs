@@ -13,7 +13,7 @@ use crate::plan::PlannedJob;
 
 /// The verdict on one job.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     /// `<manifest-stem>/<job-name>`.
     pub job: String,
     /// `fresh` or `to-run`.
@@ -30,7 +30,7 @@ pub struct Explanation {
 /// One part of the fingerprint that differs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "part", rename_all = "snake_case")]
-pub enum Change {
+pub(crate) enum Change {
     /// An input's content: `was` or `now` is absent for an input added or removed.
     Input {
         name: String,
@@ -69,14 +69,14 @@ pub enum Change {
 /// Compares `job` with its previous `job.json` as JSON, read back through the record the
 /// writer writes (the tests' way in).
 #[cfg(test)]
-pub fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
+pub(crate) fn explain(job: &PlannedJob, previous: Option<&Value>) -> Explanation {
     use serde::Deserialize;
     let record = previous.map(|v| JobRecord::deserialize(v).unwrap());
     explain_record(job, record.as_ref())
 }
 
 /// Compares `job` with its previous `job.json` (`None`: there is none).
-pub fn explain_record(job: &PlannedJob, previous: Option<&JobRecord<'_>>) -> Explanation {
+pub(crate) fn explain_record(job: &PlannedJob, previous: Option<&JobRecord<'_>>) -> Explanation {
     let verdict = |status, reason, changes, detail| Explanation {
         job: job.id.clone(),
         status,
@@ -117,7 +117,7 @@ pub fn explain_record(job: &PlannedJob, previous: Option<&JobRecord<'_>>) -> Exp
 }
 
 /// A `job.json` that exists but does not parse: the job runs again.
-pub fn unreadable(job: &PlannedJob, why: String) -> Explanation {
+pub(crate) fn unreadable(job: &PlannedJob, why: String) -> Explanation {
     Explanation {
         job: job.id.clone(),
         status: "to-run",
@@ -259,7 +259,7 @@ fn input_changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
 }
 
 /// One line per change, for `runner explain`'s text output.
-pub fn describe(change: &Change) -> String {
+pub(crate) fn describe(change: &Change) -> String {
     let short = |h: &Option<String>| match h {
         Some(h) => h.get(..12).unwrap_or(h).to_owned(),
         None => "absent".to_owned(),

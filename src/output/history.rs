@@ -10,12 +10,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use super::outcome::RunSummary;
 
 /// The folder under `OUT/` that holds the run history (no manifest may have this stem).
-pub const RUNS: &str = crate::manifest::resolve::RUN_HISTORY;
+pub(crate) const RUNS: &str = crate::manifest::resolve::RUN_HISTORY;
 
 /// A new run id for a run started at `started_at`: UTC time to the second, then four hex
 /// digits, the millisecond (three digits, so runs in the same second still sort by start)
 /// and one digit that differs between processes, so two runs do not share a folder.
-pub fn new_run_id(started_at: jiff::Timestamp) -> String {
+pub(crate) fn new_run_id(started_at: jiff::Timestamp) -> String {
     let stamp = started_at.strftime("%Y%m%dT%H%M%SZ");
     let millis = started_at.subsec_millisecond().unsigned_abs();
     let mut h = blake3::Hasher::new();
@@ -26,7 +26,7 @@ pub fn new_run_id(started_at: jiff::Timestamp) -> String {
 }
 
 /// `OUT/runs/<run-id>`.
-pub fn run_dir(out: &Utf8Path, run_id: &str) -> Utf8PathBuf {
+pub(crate) fn run_dir(out: &Utf8Path, run_id: &str) -> Utf8PathBuf {
     out.join(RUNS).join(run_id)
 }
 
@@ -44,7 +44,7 @@ fn is_run_id(name: &str) -> bool {
 
 /// Writes the run's record into its history folder, then as `OUT/<record>` (`run.json`, or
 /// a shard's `run-shard-K-of-N.json`).
-pub fn write_run(out: &Utf8Path, record: &str, summary: &RunSummary) -> io::Result<()> {
+pub(crate) fn write_run(out: &Utf8Path, record: &str, summary: &RunSummary) -> io::Result<()> {
     let dir = run_dir(out, &summary.run_id);
     fs_err::create_dir_all(&dir)?;
     super::write_json(&dir.join("run.json"), summary)?;
@@ -53,7 +53,7 @@ pub fn write_run(out: &Utf8Path, record: &str, summary: &RunSummary) -> io::Resu
 
 /// Removes all but the newest `keep` run folders (the current run always stays). Only
 /// folders named like run ids under `OUT/runs/` are touched; job folders never.
-pub fn prune(out: &Utf8Path, keep: usize, current: &str) -> io::Result<usize> {
+pub(crate) fn prune(out: &Utf8Path, keep: usize, current: &str) -> io::Result<usize> {
     let mut ids = run_ids(out)?;
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let mut removed = 0;
@@ -91,7 +91,7 @@ fn run_ids(out: &Utf8Path) -> io::Result<Vec<String>> {
 
 /// Every recorded run, newest first. A folder whose `run.json` is missing or unreadable
 /// (a run killed before its end) is skipped with a warning.
-pub fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
+pub(crate) fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
     let mut ids = run_ids(out)?;
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let mut runs = Vec::new();

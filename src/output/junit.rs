@@ -16,12 +16,12 @@ use super::outcome::{JobLine, Reason, RunSummary};
 use crate::status::JobStatus;
 
 /// Writes `summary` as JUnit XML to `path`, atomically.
-pub fn write(path: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
+pub(crate) fn write(path: &Utf8Path, summary: &RunSummary) -> io::Result<()> {
     let xml = render(summary)?;
     crate::atomic::write(path, &xml)
 }
 
-pub fn render(summary: &RunSummary) -> io::Result<Vec<u8>> {
+pub(crate) fn render(summary: &RunSummary) -> io::Result<Vec<u8>> {
     let mut suites: BTreeMap<&str, Vec<&JobLine>> = BTreeMap::new();
     for line in &summary.jobs {
         let stem = line

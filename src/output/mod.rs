@@ -51,14 +51,14 @@ use outcome::{JobOutcome, RunSummary};
 use staging::Staging;
 
 /// Writes the job's documents into `staging`, then swaps it into place.
-pub fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathBuf> {
+pub(crate) fn write_job(staging: Staging, outcome: &JobOutcome) -> io::Result<Utf8PathBuf> {
     write_documents(&staging, outcome, html::INDEX_FROM_JOB)?;
     staging.commit()
 }
 
 /// Like [`write_job`], but puts the folder at `root/<stem>/<job>` (a failed attempt in the
 /// run's history folder, `OUT/runs/<run-id>`).
-pub fn write_job_into(
+pub(crate) fn write_job_into(
     staging: Staging,
     outcome: &JobOutcome,
     root: &Utf8Path,
@@ -90,7 +90,11 @@ fn write_documents(staging: &Staging, outcome: &JobOutcome, index_href: &str) ->
 }
 
 /// Writes the run record `OUT/<name>`: `run.json`, or a shard's `run-shard-K-of-N.json`.
-pub fn write_run_json(out_root: &Utf8Path, name: &str, summary: &RunSummary) -> io::Result<()> {
+pub(crate) fn write_run_json(
+    out_root: &Utf8Path,
+    name: &str,
+    summary: &RunSummary,
+) -> io::Result<()> {
     write_json(&out_root.join(name), summary)
 }
 

@@ -11,7 +11,7 @@ use crate::status::{ErrorKind, JobStatus};
 
 /// One Messages request and its response.
 #[derive(Clone, Debug, Serialize)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     /// 0 for the prompt, 1.. for each follow-up.
     pub turn: usize,
     /// 0 for the turn's first request, then 1.. for each `pause_turn` continuation.
@@ -29,7 +29,7 @@ pub struct Exchange {
 
 /// Why a job failed. `kind` is a stable word for scripts; `message` is for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobError {
+pub(crate) struct JobError {
     pub kind: ErrorKind,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ pub struct JobError {
 /// ([`JobLine::ended`]). `error.kind` `interrupted` and `not_started` are only how those
 /// two endings are written in `job.json` and `run.json` (docs/output.md §6).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum JobEnd {
+pub(crate) enum JobEnd {
     Succeeded,
     Failed(JobError),
     /// The run was interrupted before the job finished; or, in batch mode, the batch
@@ -55,18 +55,18 @@ pub enum JobEnd {
 
 impl JobEnd {
     /// The interruption of the run, in the words a job's line gives it.
-    pub fn run_interrupted() -> JobEnd {
+    pub(crate) fn run_interrupted() -> JobEnd {
         JobEnd::Interrupted(
             "the run was interrupted before this job finished; run again to continue".into(),
         )
     }
 
     /// `Failed` when there is an error, else `Succeeded`.
-    pub fn from_error(error: Option<JobError>) -> JobEnd {
+    pub(crate) fn from_error(error: Option<JobError>) -> JobEnd {
         error.map_or(JobEnd::Succeeded, JobEnd::Failed)
     }
 
-    pub fn status(&self) -> JobStatus {
+    pub(crate) fn status(&self) -> JobStatus {
         match self {
             JobEnd::Succeeded => JobStatus::Succeeded,
             JobEnd::Failed(_) => JobStatus::Failed,
@@ -76,7 +76,7 @@ impl JobEnd {
     }
 
     /// The error a failed job's folder records; `None` for every other ending.
-    pub fn failure(&self) -> Option<&JobError> {
+    pub(crate) fn failure(&self) -> Option<&JobError> {
         match self {
             JobEnd::Failed(e) => Some(e),
             _ => None,
@@ -88,7 +88,7 @@ impl JobEnd {
 /// canceled. `as_str` spells the word of a `not_started` line's `reason` (docs/output.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HaltKind {
+pub(crate) enum HaltKind {
     /// `--max-fail N` jobs failed.
     MaxFail,
     /// The API refused the key mid-run (401/403).
@@ -103,7 +103,7 @@ pub enum HaltKind {
 
 impl HaltKind {
     /// The one place these words are spelled.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HaltKind::MaxFail => "max_fail",
             HaltKind::Auth => "auth",
@@ -116,7 +116,7 @@ impl HaltKind {
 
 /// Why a job was not started, and the sentence that says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HaltReason {
+pub(crate) struct HaltReason {
     pub kind: HaltKind,
     pub message: String,
 }
@@ -126,13 +126,13 @@ pub struct HaltReason {
 /// the record (docs/output.md §11).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum Reason {
+pub(crate) enum Reason {
     Known(HaltKind),
     Unknown(String),
 }
 
 impl Reason {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Reason::Known(kind) => kind.as_str(),
             Reason::Unknown(word) => word,
@@ -142,7 +142,7 @@ impl Reason {
 
 impl JobError {
     /// An error no request id belongs to.
-    pub fn plain(kind: ErrorKind, message: impl Into<String>) -> JobError {
+    pub(crate) fn plain(kind: ErrorKind, message: impl Into<String>) -> JobError {
         JobError {
             kind,
             message: message.into(),
@@ -153,7 +153,7 @@ impl JobError {
 
 /// A file Claude generated, as downloaded into the job's `files/` folder.
 #[derive(Clone, Debug, Serialize)]
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     /// The sanitised name it was saved under, inside `files/`.
     pub name: String,
     /// Path relative to the job folder, e.g. `files/plot.png`.
@@ -175,7 +175,7 @@ pub struct OutputFile {
 
 /// An input as attached to the job.
 #[derive(Clone, Debug, Serialize)]
-pub struct AttachedInput {
+pub(crate) struct AttachedInput {
     #[serde(flatten)]
     pub input: PlannedInput,
     pub file_id: Option<String>,
@@ -183,7 +183,7 @@ pub struct AttachedInput {
 
 /// Everything known about one job at the end of the run; the output writer lays it out.
 #[derive(Clone, Debug)]
-pub struct JobOutcome {
+pub(crate) struct JobOutcome {
     pub job: PlannedJob,
     /// `None` when the job succeeded.
     pub error: Option<JobError>,
@@ -204,19 +204,19 @@ pub struct JobOutcome {
 }
 
 impl JobOutcome {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.error.is_none()
     }
 
     /// The text of user turn `turn` (0-based) as sent: the job's own, then repair turns.
-    pub fn turn_text(&self, turn: usize) -> Option<&str> {
+    pub(crate) fn turn_text(&self, turn: usize) -> Option<&str> {
         match turn.checked_sub(self.job.turns.len()) {
             None => self.job.turns.get(turn).map(String::as_str),
             Some(repair) => self.repair_turns.get(repair).map(String::as_str),
         }
     }
 
-    pub fn usage(&self) -> Usage {
+    pub(crate) fn usage(&self) -> Usage {
         let mut total = Usage::default();
         for e in &self.exchanges {
             total.add(&e.usage);
@@ -225,7 +225,7 @@ impl JobOutcome {
     }
 
     /// What the job's requests cost, each priced from its own usage.
-    pub fn cost(&self) -> Cost {
+    pub(crate) fn cost(&self) -> Cost {
         let mut total = Cost::default();
         for e in &self.exchanges {
             total.add(&e.cost(&self.job));
@@ -237,7 +237,7 @@ impl JobOutcome {
 impl Exchange {
     /// The rates this request is billed at: its day's row, its tier and factors
     /// (docs/api.md §11).
-    pub fn applied(&self, job: &PlannedJob) -> Applied {
+    pub(crate) fn applied(&self, job: &PlannedJob) -> Applied {
         applied(
             &self.usage,
             billing(&self.response),
@@ -246,14 +246,14 @@ impl Exchange {
     }
 
     /// This request's price, from its own usage, day and service tier (docs/api.md §11).
-    pub fn cost(&self, job: &PlannedJob) -> Cost {
+    pub(crate) fn cost(&self, job: &PlannedJob) -> Cost {
         cost_at(&self.usage, &self.applied(job), job.cache)
     }
 }
 
 /// The content of `run.json`, and of `runner run --json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// The run's folder name under `OUT/runs/`; sorts by start time.
     #[serde(default)]
     pub run_id: String,
@@ -276,14 +276,14 @@ pub struct RunSummary {
 
 /// `run.json`'s `error`: what ended the run in setup (exit 2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunError {
+pub(crate) struct RunError {
     /// For people: the error and its causes on one line, as stderr showed it.
     pub message: String,
 }
 
 impl RunSummary {
     /// The record of a run that ended in setup: no job ran, so there are no lines.
-    pub fn setup_failed(
+    pub(crate) fn setup_failed(
         run_id: String,
         started_at: jiff::Timestamp,
         cost: RunCost,
@@ -308,7 +308,7 @@ impl RunSummary {
 
 /// `run.json`'s `cost`: the sum of this run's priced requests.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
-pub struct RunCost {
+pub(crate) struct RunCost {
     pub usd: f64,
     /// `--budget-usd`, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,7 +316,7 @@ pub struct RunCost {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub total: usize,
     pub succeeded: usize,
     pub failed: usize,
@@ -327,7 +327,7 @@ pub struct Counts {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct UploadStats {
+pub(crate) struct UploadStats {
     /// Files uploaded in this run.
     pub uploaded: usize,
     /// Files whose cached id was verified and reused.
@@ -336,7 +336,7 @@ pub struct UploadStats {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct JobLine {
+pub(crate) struct JobLine {
     pub manifest: String,
     pub job: String,
     pub status: JobStatus,
@@ -356,7 +356,7 @@ pub struct JobLine {
 
 impl JobLine {
     /// A job's line with no history yet.
-    pub fn of(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
+    pub(crate) fn of(job: &PlannedJob, status: JobStatus, error: Option<JobError>) -> JobLine {
         JobLine {
             manifest: job.manifest.to_string(),
             job: job.name.clone(),
@@ -371,7 +371,7 @@ impl JobLine {
 
     /// The line of a job that ended so: the one place a [`JobEnd`] becomes a status, an
     /// error and a reason.
-    pub fn ended(job: &PlannedJob, end: JobEnd) -> JobLine {
+    pub(crate) fn ended(job: &PlannedJob, end: JobEnd) -> JobLine {
         let status = end.status();
         let (error, reason) = match end {
             JobEnd::Succeeded => (None, None),
@@ -391,14 +391,14 @@ impl JobLine {
     }
 
     /// The line says the job was not started for this reason.
-    pub fn not_started_by(&self, kind: HaltKind) -> bool {
+    pub(crate) fn not_started_by(&self, kind: HaltKind) -> bool {
         self.reason == Some(Reason::Known(kind))
     }
 }
 
 /// The parts of a job's line that compare one night with another.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct LineHistory {
+pub(crate) struct LineHistory {
     /// Seconds the job took in this run, from its start to its folder being written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<f64>,
@@ -420,7 +420,7 @@ pub struct LineHistory {
 
 /// A generated file as a run record names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineOutput {
+pub(crate) struct LineOutput {
     /// Relative to the job folder, e.g. `files/plot.png`.
     pub path: String,
     pub size: u64,
@@ -433,7 +433,7 @@ pub struct LineOutput {
 
 impl LineOutput {
     /// What "the same file" compares: the content hash when there is one, else the bytes'.
-    pub fn content(&self) -> &str {
+    pub(crate) fn content(&self) -> &str {
         self.content_blake3.as_deref().unwrap_or(&self.blake3)
     }
 }

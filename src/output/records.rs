@@ -24,7 +24,7 @@ const JOB_JSON_VERSION: u32 = 1;
 
 /// The content of `job.json` (docs/output.md §2).
 #[cfg(test)]
-pub fn job_json(outcome: &JobOutcome) -> Value {
+pub(crate) fn job_json(outcome: &JobOutcome) -> Value {
     // Cannot fail: every map in the record has string keys.
     serde_json::to_value(job_record(outcome)).unwrap_or_default()
 }
@@ -36,7 +36,7 @@ pub fn job_json(outcome: &JobOutcome) -> Value {
 /// read back never gains a value it did not hold.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct JobRecord<'a> {
+pub(crate) struct JobRecord<'a> {
     pub job_json_version: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<JobStatus>,
@@ -106,7 +106,7 @@ pub struct JobRecord<'a> {
 /// A part of the record no reader takes apart: written from the runner's own type, read
 /// back as the JSON it holds, so what an older runner wrote there is kept as it was.
 #[derive(Debug, Default)]
-pub enum AsWritten<'a, T: Clone> {
+pub(crate) enum AsWritten<'a, T: Clone> {
     Typed(Cow<'a, T>),
     Json(Value),
     /// Not in the record read back.
@@ -120,7 +120,7 @@ impl<T: Serialize + Clone> AsWritten<'_, T> {
     }
 
     /// The part as JSON (`null` when absent).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             // Cannot fail: the parts are structs and maps with string keys.
             AsWritten::Typed(t) => serde_json::to_value(t.as_ref()).unwrap_or_default(),
@@ -150,7 +150,7 @@ impl<'de, T: Clone> Deserialize<'de> for AsWritten<'_, T> {
 /// see the same keys in every failed job.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ErrorRecord<'a> {
+pub(crate) struct ErrorRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<ErrorKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +160,7 @@ pub struct ErrorRecord<'a> {
 
 /// The job's cost: `usd` read back where there is one.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct CostRecord {
+pub(crate) struct CostRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +170,7 @@ pub struct CostRecord {
 /// An attached input: [`AttachedInput`]'s fields, as `job.json` lays them out.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct InputRecord<'a> {
+pub(crate) struct InputRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -184,7 +184,7 @@ pub struct InputRecord<'a> {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OutputRecord<'a> {
+pub(crate) struct OutputRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,7 +210,7 @@ pub struct OutputRecord<'a> {
 /// One `expect` entry and how it fared against the saved files (docs/output.md §2.10).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ExpectRecord<'a> {
+pub(crate) struct ExpectRecord<'a> {
     pub name: Cow<'a, str>,
     pub min: u32,
     pub min_size: Option<u64>,
@@ -221,7 +221,7 @@ pub struct ExpectRecord<'a> {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct RequestRecord<'a> {
+pub(crate) struct RequestRecord<'a> {
     pub request_id: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn: Option<usize>,
@@ -458,30 +458,30 @@ pub(super) fn messages_record(outcome: &JobOutcome) -> MessagesRecord<'_> {
 }
 
 /// A `job.json`'s bytes read back: `Err` when they are not JSON, or not a record's JSON.
-pub fn parse_job_json(bytes: &[u8]) -> serde_json::Result<JobRecord<'static>> {
+pub(crate) fn parse_job_json(bytes: &[u8]) -> serde_json::Result<JobRecord<'static>> {
     serde_json::from_slice(bytes)
 }
 
 /// The `job.json` at `path`; `None` when it is missing, unreadable or does not parse.
-pub fn read_job_json(path: &Utf8Path) -> Option<JobRecord<'static>> {
+pub(crate) fn read_job_json(path: &Utf8Path) -> Option<JobRecord<'static>> {
     let bytes = fs_err::read(path).ok()?;
     parse_job_json(&bytes).ok()
 }
 
 impl JobRecord<'_> {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.status == Some(JobStatus::Succeeded)
     }
 }
 
 /// A job is fresh when its folder's `job.json` says it succeeded with this fingerprint.
-pub fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
+pub(crate) fn is_fresh(out: &Utf8Path, job_id: &str, fingerprint: &str) -> bool {
     read_job_json(&out.join(job_id).join("job.json"))
         .is_some_and(|r| r.succeeded() && r.fingerprint.as_deref() == Some(fingerprint))
 }
 
 /// The `cost.usd` of the job's previous `job.json`, if it has one (for `runner plan`).
-pub fn last_cost(out: &Utf8Path, job_id: &str) -> Option<f64> {
+pub(crate) fn last_cost(out: &Utf8Path, job_id: &str) -> Option<f64> {
     read_job_json(&out.join(job_id).join("job.json"))?
         .cost?
         .usd

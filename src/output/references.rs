@@ -11,7 +11,7 @@ use super::records::{JobRecord, parse_job_json};
 
 /// File id → the job folders (`OUT/<stem>/<job>`) whose `job.json` names it. A missing
 /// tree is an error: `files prune` must not read "no references" from a mistyped path.
-pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+pub(crate) fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
     references(out, |record| {
         ids_in(record).map(str::to_owned).collect::<Vec<String>>()
     })
@@ -21,7 +21,7 @@ pub fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String
 /// each skill, the version as requested (`latest`, a date, a `skver_…` id) and, when the
 /// API named it, the resolved one (docs/output.md §2.11). A missing tree is an error, as
 /// for [`file_references`] (`skills prune`).
-pub fn skill_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+pub(crate) fn skill_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
     references(out, |record| {
         record
             .skills

@@ -13,7 +13,7 @@ use super::{block_type, content_blocks};
 use crate::units;
 
 /// The assistant's text, turn by turn, then the generated files, then the error if any.
-pub fn report_md(outcome: &JobOutcome) -> String {
+pub(crate) fn report_md(outcome: &JobOutcome) -> String {
     let mut out = format!("# {}\n\n", inline(&outcome.job.id));
     out.push_str(&status_line(outcome));
     for turn in 0..turn_count(outcome) {

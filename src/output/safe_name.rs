@@ -22,19 +22,19 @@ const FORBIDDEN: [char; 7] = ['<', '>', ':', '"', '|', '?', '*'];
 
 /// The names taken in one job's `files/` folder.
 #[derive(Debug, Default)]
-pub struct NameSet {
+pub(crate) struct NameSet {
     /// Case-folded, NFC keys: two names that a case-insensitive or normalising file system
     /// (macOS, Windows) would store as one file must not both be handed out.
     taken: BTreeSet<String>,
 }
 
 impl NameSet {
-    pub fn new() -> NameSet {
+    pub(crate) fn new() -> NameSet {
         NameSet::default()
     }
 
     /// Returns a safe name derived from `raw`, unique in this set, and records it.
-    pub fn claim(&mut self, raw: &str) -> String {
+    pub(crate) fn claim(&mut self, raw: &str) -> String {
         let base = sanitise(raw);
         let (stem, ext) = split_ext(&base);
         let mut candidate = base.clone();
@@ -49,7 +49,7 @@ impl NameSet {
     /// Names for `raws` in the order they were saved (oldest first), claimed newest first:
     /// when a later file has the same name as an earlier one, the later one gets the plain
     /// name and the earlier one is numbered. Returned in the order of `raws`.
-    pub fn claim_newest_first(&mut self, raws: &[&str]) -> Vec<String> {
+    pub(crate) fn claim_newest_first(&mut self, raws: &[&str]) -> Vec<String> {
         let mut names: Vec<String> = raws.iter().rev().map(|raw| self.claim(raw)).collect();
         names.reverse();
         names
@@ -57,7 +57,7 @@ impl NameSet {
 }
 
 /// A single safe path component for `raw`, not yet made unique.
-pub fn sanitise(raw: &str) -> String {
+pub(crate) fn sanitise(raw: &str) -> String {
     let nfc: String = raw.nfc().collect();
     let last = last_component(strip_drive(&nfc));
     let cleaned: String = last

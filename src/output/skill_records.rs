@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One skill a job's requests named.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct SkillRecord {
+pub(crate) struct SkillRecord {
     /// `anthropic` (an Anthropic skill), `custom` (a workspace skill named by id in the
     /// manifest) or `folder` (a skill folder this runner uploaded).
     pub source: String,
@@ -33,7 +33,7 @@ pub struct SkillRecord {
 impl SkillRecord {
     /// The `"{skill_id}/{version}"` keys this record references: the requested version,
     /// and the resolved one when the API named one (`references.rs`).
-    pub fn reference_keys(&self) -> impl Iterator<Item = String> + '_ {
+    pub(crate) fn reference_keys(&self) -> impl Iterator<Item = String> + '_ {
         let requested = Some(self.version.as_str());
         let resolved = self
             .resolved_version
@@ -51,7 +51,7 @@ impl SkillRecord {
 /// its requests sent (for a folder, the custom skill and version it was uploaded as) and
 /// the version the API resolved, from the last response that named its container's
 /// skills (docs/output.md §2.11).
-pub fn of(outcome: &crate::output::outcome::JobOutcome) -> Vec<SkillRecord> {
+pub(crate) fn of(outcome: &crate::output::outcome::JobOutcome) -> Vec<SkillRecord> {
     use crate::api::container::{WireSkill, loaded_skills};
     use crate::manifest::Skill;
     let sent: Vec<WireSkill> = outcome.request["container"]["skills"]

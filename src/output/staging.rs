@@ -19,7 +19,7 @@ const ATOMIC_TMP: &str = ".runner-tmp-";
 /// A job folder being written. Dropped without [`Staging::commit`], it is deleted and the
 /// previous output stays as it was.
 #[derive(Debug)]
-pub struct Staging {
+pub(crate) struct Staging {
     dir: tempfile::TempDir,
     root: Utf8PathBuf,
     files: Utf8PathBuf,
@@ -31,7 +31,7 @@ pub struct Staging {
 
 impl Staging {
     /// Starts a job folder for `job_id` (`<stem>/<job>`) under `out_root`.
-    pub fn new(out_root: &Utf8Path, job_id: &str) -> io::Result<Staging> {
+    pub(crate) fn new(out_root: &Utf8Path, job_id: &str) -> io::Result<Staging> {
         let (stem, job) = split_job_id(job_id)?;
         let parent = out_root.join(stem);
         ensure_real_dir(&parent)?;
@@ -53,22 +53,22 @@ impl Staging {
     }
 
     /// The `files/` folder, where generated files are downloaded to.
-    pub fn files_dir(&self) -> &Utf8Path {
+    pub(crate) fn files_dir(&self) -> &Utf8Path {
         &self.files
     }
 
     /// The path of `rel` inside the staging folder.
-    pub fn path(&self, rel: &str) -> Utf8PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> Utf8PathBuf {
         self.root.join(rel)
     }
 
     /// Where the folder ends up after [`Staging::commit`].
-    pub fn final_path(&self) -> Utf8PathBuf {
+    pub(crate) fn final_path(&self) -> Utf8PathBuf {
         self.parent.join(&self.job)
     }
 
     /// Puts the staging folder in place of `OUT/<stem>/<job>` and removes what was there.
-    pub fn commit(self) -> io::Result<Utf8PathBuf> {
+    pub(crate) fn commit(self) -> io::Result<Utf8PathBuf> {
         let target = self.final_path();
         // Checked again: the folder may have been swapped for a link since `new`.
         ensure_real_dir(&self.parent)?;
@@ -95,7 +95,7 @@ impl Staging {
     /// Puts the staging folder at `root/<stem>/<job>` instead of the job's folder (a failed
     /// attempt kept beside an earlier success, docs/output.md "Run history"); the job's
     /// folder is left as it is. `root` must be on the output root's filesystem.
-    pub fn commit_under(mut self, root: &Utf8Path) -> io::Result<Utf8PathBuf> {
+    pub(crate) fn commit_under(mut self, root: &Utf8Path) -> io::Result<Utf8PathBuf> {
         let stem = self.parent.file_name().unwrap_or_default().to_owned();
         ensure_real_dir(root)?;
         let parent = root.join(stem);
@@ -124,7 +124,7 @@ impl Staging {
 
 /// Removes staging and old folders left by a killed run under `OUT/*/`, and temporary
 /// files of interrupted atomic writes in `OUT/`. Returns how many entries it removed.
-pub fn clean_stale(out_root: &Utf8Path) -> io::Result<usize> {
+pub(crate) fn clean_stale(out_root: &Utf8Path) -> io::Result<usize> {
     let entries = match fs_err::read_dir(out_root) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -149,7 +149,7 @@ pub fn clean_stale(out_root: &Utf8Path) -> io::Result<usize> {
 
 /// Like [`clean_stale`], but only the leftovers of these jobs: a `--shard` run shares the
 /// output tree with other shards, whose staging folders may be in use.
-pub fn clean_stale_of(out_root: &Utf8Path, job_ids: &[&str]) -> io::Result<usize> {
+pub(crate) fn clean_stale_of(out_root: &Utf8Path, job_ids: &[&str]) -> io::Result<usize> {
     let mut removed = 0;
     for id in job_ids {
         let (stem, job) = split_job_id(id)?;

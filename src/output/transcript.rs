@@ -24,7 +24,7 @@ struct Located<'a> {
 
 /// Every code execution in order, each with its result (found by `tool_use_id`, which may
 /// arrive in a later `pause_turn` continuation than the call).
-pub fn transcript_md(outcome: &JobOutcome) -> String {
+pub(crate) fn transcript_md(outcome: &JobOutcome) -> String {
     let blocks = located_blocks(outcome);
     let results = results_by_call(&blocks);
     let call_ids: BTreeSet<&str> = blocks

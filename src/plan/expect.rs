@@ -8,14 +8,14 @@ use crate::units::bytes;
 
 /// A generated file as the check sees it: the name the API gave it, and its size.
 #[derive(Clone, Copy, Debug)]
-pub struct Produced<'a> {
+pub(crate) struct Produced<'a> {
     pub name: &'a str,
     pub size: u64,
 }
 
 /// How one `expect` entry fared.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EntryStatus {
+pub(crate) struct EntryStatus {
     pub satisfied: bool,
     /// Indices of the files that count for the entry: matching name, big enough.
     pub files: Vec<usize>,
@@ -24,7 +24,7 @@ pub struct EntryStatus {
 }
 
 /// Judges `files` against every entry. A file may count for several entries.
-pub fn evaluate(expect: &[Expectation], files: &[Produced<'_>]) -> Vec<EntryStatus> {
+pub(crate) fn evaluate(expect: &[Expectation], files: &[Produced<'_>]) -> Vec<EntryStatus> {
     expect
         .iter()
         .map(|e| {
@@ -50,7 +50,7 @@ pub fn evaluate(expect: &[Expectation], files: &[Produced<'_>]) -> Vec<EntryStat
 }
 
 /// The entries file `index` counts for, by their `name`.
-pub fn satisfied_by<'a>(
+pub(crate) fn satisfied_by<'a>(
     expect: &'a [Expectation],
     statuses: &[EntryStatus],
     index: usize,
@@ -64,7 +64,7 @@ pub fn satisfied_by<'a>(
 }
 
 /// Each unsatisfied entry in words, e.g. "`summary.md` (not produced)".
-pub fn missing(expect: &[Expectation], statuses: &[EntryStatus]) -> Vec<String> {
+pub(crate) fn missing(expect: &[Expectation], statuses: &[EntryStatus]) -> Vec<String> {
     expect
         .iter()
         .zip(statuses)
@@ -98,7 +98,7 @@ fn describe_missing(e: &Expectation, s: &EntryStatus) -> String {
 }
 
 /// The system prompt's list of deliverables, so the model knows them from the start.
-pub fn prompt_addition(d: &Deliverables) -> String {
+pub(crate) fn prompt_addition(d: &Deliverables) -> String {
     let mut s = String::from(
         "\n\nThe user expects these deliverables, saved at the top level of $OUTPUT_DIR:\n",
     );
@@ -123,7 +123,7 @@ pub fn prompt_addition(d: &Deliverables) -> String {
 }
 
 /// The user turn that asks for what is still missing, in the same conversation.
-pub fn repair_prompt(missing: &[String]) -> String {
+pub(crate) fn repair_prompt(missing: &[String]) -> String {
     format!(
         "These deliverables are missing: {}. Save them at the top level of $OUTPUT_DIR from a \
          bash command (e.g. `cp summary.md \"$OUTPUT_DIR/\"`): only files there are returned.",

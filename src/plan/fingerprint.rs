@@ -14,7 +14,7 @@ const FINGERPRINT_SCHEME: u32 = 1;
 /// A hash of everything that determines the job's result (docs/output.md §4).
 /// Serialised from a struct, whose field order is fixed by this code, so the hash does not
 /// depend on how a JSON map happens to order its keys.
-pub fn fingerprint(
+pub(crate) fn fingerprint(
     settings: &RequestSettings,
     system: &str,
     turns: &[String],

@@ -14,7 +14,7 @@ use crate::store::{StateDir, StoreError, damaged, write_private};
 
 /// An input could not be hashed, or the hash cache not saved.
 #[derive(Debug, thiserror::Error)]
-pub enum HashError {
+pub(crate) enum HashError {
     #[error("cannot hash input")]
     Read(#[source] std::io::Error),
     #[error("a hashing task failed")]
@@ -44,7 +44,7 @@ struct Entry {
 
 /// The file's hash and the size it had when hashed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hashed {
+pub(crate) struct Hashed {
     pub blake3: String,
     pub size: u64,
 }
@@ -52,7 +52,7 @@ pub struct Hashed {
 const CACHE_FILE: &str = "hashes.json";
 
 /// Streams a file through BLAKE3. Blocking: call from `spawn_blocking`.
-pub fn hash_file(path: &Utf8Path) -> std::io::Result<Hashed> {
+pub(crate) fn hash_file(path: &Utf8Path) -> std::io::Result<Hashed> {
     let mut file = fs_err::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(&mut file)?;
@@ -95,7 +95,7 @@ fn stamp(path: &Utf8Path) -> std::io::Result<Stamp> {
 
 /// Hashes every path (in parallel, on the blocking pool), reusing cached hashes for files
 /// whose stamp is unchanged, and saves the cache. Returns hashes keyed by path.
-pub async fn hash_all(
+pub(crate) async fn hash_all(
     state: Option<&StateDir>,
     paths: Vec<Utf8PathBuf>,
 ) -> Result<BTreeMap<Utf8PathBuf, Hashed>, HashError> {

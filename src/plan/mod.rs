@@ -32,14 +32,14 @@ use crate::api::prices::{ModelPrices, PriceRow, Rates};
 use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans, Skill};
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub jobs: Vec<PlannedJob>,
     /// Unique by (BLAKE3, file name), sorted by name then hash.
     pub uploads: Vec<PlannedUpload>,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PlannedJob {
+pub(crate) struct PlannedJob {
     /// `<manifest-stem>/<job-name>`: unique in a run, and the job's output folder.
     pub id: String,
     pub manifest: Utf8PathBuf,
@@ -74,7 +74,7 @@ pub struct PlannedJob {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PlannedInput {
+pub(crate) struct PlannedInput {
     pub path: String,
     pub name: String,
     pub size: u64,
@@ -82,7 +82,7 @@ pub struct PlannedInput {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PlannedUpload {
+pub(crate) struct PlannedUpload {
     pub blake3: String,
     pub name: String,
     pub size: u64,
@@ -94,21 +94,21 @@ pub struct PlannedUpload {
 
 impl PlannedUpload {
     /// The upload's content: (BLAKE3, name).
-    pub fn content(&self) -> (String, String) {
+    pub(crate) fn content(&self) -> (String, String) {
         (self.blake3.clone(), self.name.clone())
     }
 }
 
 impl PlannedInput {
     /// The input's content: (BLAKE3, name), as its upload has it.
-    pub fn content(&self) -> (String, String) {
+    pub(crate) fn content(&self) -> (String, String) {
         (self.blake3.clone(), self.name.clone())
     }
 }
 
 /// Builds the plan. `hashes` must hold every input's path (`commands/plan.rs` hashes them
 /// all); `today` picks the price rows shown (each request is priced by its own day).
-pub fn build(
+pub(crate) fn build(
     jobs: &[Job],
     hashes: &BTreeMap<Utf8PathBuf, Hashed>,
     today: jiff::civil::Date,
@@ -181,7 +181,7 @@ pub fn build(
 /// The runner's addition to the system prompt: which files are attached, and that
 /// deliverables must be saved at the top level of `$OUTPUT_DIR`, the only place from which
 /// the API returns files (docs/api.md §0.4, §3.5).
-pub fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
+pub(crate) fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
     let mut s = String::new();
     if let Some(user) = user.filter(|u| !u.trim().is_empty()) {
         s.push_str(user.trim_end());
@@ -204,12 +204,12 @@ pub fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
 }
 
 impl Plan {
-    pub fn upload_bytes(&self) -> u64 {
+    pub(crate) fn upload_bytes(&self) -> u64 {
         self.uploads.iter().map(|u| u.size).sum()
     }
 
     /// The uploads that `jobs` attach.
-    pub fn uploads_for(&self, jobs: &[&PlannedJob]) -> Vec<&PlannedUpload> {
+    pub(crate) fn uploads_for(&self, jobs: &[&PlannedJob]) -> Vec<&PlannedUpload> {
         let ids: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
         self.uploads
             .iter()

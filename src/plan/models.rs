@@ -19,7 +19,7 @@ use crate::manifest::{Diagnostic, Invalid, Job, RequestSettings, SettingSpans};
 
 /// One job's use of a model: where it is declared and what its requests ask.
 #[derive(Clone, Copy, Debug)]
-pub struct ModelUse<'a> {
+pub(crate) struct ModelUse<'a> {
     pub manifest: &'a Utf8Path,
     pub settings: &'a RequestSettings,
     /// Where the settings were written.
@@ -49,7 +49,7 @@ impl<'a> From<&'a Job> for ModelUse<'a> {
 /// What is known of a model. A model missing from the map handed to [`evaluate`] is not
 /// checked (the API could not be asked and nothing is cached).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Known {
+pub(crate) enum Known {
     Info(ModelInfo),
     /// `GET /v1/models/{id}` answered 404: the API has no such model.
     NotFound,
@@ -57,7 +57,7 @@ pub enum Known {
 
 /// What [`evaluate`] found.
 #[derive(Debug, Default)]
-pub struct Findings {
+pub(crate) struct Findings {
     /// Every diagnostic, with the manifests' texts; `None` when the jobs may run.
     pub invalid: Option<Invalid>,
     /// One line per deprecated model (without the `warning: ` prefix).
@@ -65,12 +65,12 @@ pub struct Findings {
 }
 
 /// The distinct models of `uses`, sorted.
-pub fn distinct<'a>(uses: &[ModelUse<'a>]) -> BTreeSet<&'a str> {
+pub(crate) fn distinct<'a>(uses: &[ModelUse<'a>]) -> BTreeSet<&'a str> {
     uses.iter().map(|u| u.settings.model.as_str()).collect()
 }
 
 /// What a job's requests ask of its model.
-pub fn requested(settings: &RequestSettings) -> Requested<'_> {
+pub(crate) fn requested(settings: &RequestSettings) -> Requested<'_> {
     Requested {
         max_tokens: settings.max_tokens,
         // As sent: `{budget_tokens}` is type `enabled`; the default a thinking model gets
@@ -84,7 +84,7 @@ pub fn requested(settings: &RequestSettings) -> Requested<'_> {
 
 /// Checks every job against what is known of its model. `catalogue` holds the models to
 /// suggest from (the current listing, or the cached one), in the order to show them.
-pub fn evaluate(
+pub(crate) fn evaluate(
     uses: &[ModelUse<'_>],
     known: &BTreeMap<String, Known>,
     catalogue: &[ModelInfo],

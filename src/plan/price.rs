@@ -15,7 +15,7 @@ const PER: f64 = 1_000_000.0;
 
 /// USD by billing category.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Parts {
+pub(crate) struct Parts {
     pub input: f64,
     pub cache_write_5m: f64,
     pub cache_write_1h: f64,
@@ -25,13 +25,13 @@ pub struct Parts {
 
 /// What some requests cost: `usd` is the sum of the parts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cost {
+pub(crate) struct Cost {
     pub usd: f64,
     pub parts: Parts,
 }
 
 impl Cost {
-    pub fn add(&mut self, other: &Cost) {
+    pub(crate) fn add(&mut self, other: &Cost) {
         self.usd += other.usd;
         let (a, b) = (&mut self.parts, &other.parts);
         a.input += b.input;
@@ -54,7 +54,7 @@ fn tokens(n: u64) -> f64 {
 
 /// Which rates of which row a request was billed at (recorded per request in job.json).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_from: Option<jiff::civil::Date>,
@@ -67,7 +67,7 @@ pub struct Applied {
 }
 
 /// Which rates and factor of `row` the response's `usage` is billed at.
-pub fn applied(usage: &Usage, billing: Billing<'_>, row: &PriceRow) -> Applied {
+pub(crate) fn applied(usage: &Usage, billing: Billing<'_>, row: &PriceRow) -> Applied {
     let prompt = usage
         .input_tokens
         .saturating_add(usage.cache_creation_input_tokens)
@@ -92,12 +92,17 @@ pub fn applied(usage: &Usage, billing: Billing<'_>, row: &PriceRow) -> Applied {
 
 /// The price of one response's `usage` at `row`. `asked` is the TTL the request asked
 /// for, which prices cache writes the response did not split by TTL.
-pub fn request_cost(usage: &Usage, billing: Billing<'_>, row: &PriceRow, asked: CacheTtl) -> Cost {
+pub(crate) fn request_cost(
+    usage: &Usage,
+    billing: Billing<'_>,
+    row: &PriceRow,
+    asked: CacheTtl,
+) -> Cost {
     cost_at(usage, &applied(usage, billing, row), asked)
 }
 
 /// The price of `usage` at the rates and factor already chosen.
-pub fn cost_at(usage: &Usage, applied: &Applied, asked: CacheTtl) -> Cost {
+pub(crate) fn cost_at(usage: &Usage, applied: &Applied, asked: CacheTtl) -> Cost {
     let rates = &applied.rates;
     let share = applied.factor;
     let split = usage.cache_creation;
@@ -137,15 +142,15 @@ pub fn cost_at(usage: &Usage, applied: &Applied, asked: CacheTtl) -> Cost {
 /// code-execution tool. A real 423-byte request was billed 7,646 input tokens (docs/api.md
 /// §11); this is twice that, rounded up, which also covers the newer tokenizer's 30–35 %
 /// more tokens for the same text (docs/api.md §11.1).
-pub const TOOL_OVERHEAD_TOKENS: u64 = 16_384;
+pub(crate) const TOOL_OVERHEAD_TOKENS: u64 = 16_384;
 
 /// Model calls one request is reserved for unless `--budget-model-calls` says otherwise:
 /// the server-tool loop's iteration limit (docs/api.md §11.1).
-pub const DEFAULT_MODEL_CALLS: u32 = 10;
+pub(crate) const DEFAULT_MODEL_CALLS: u32 = 10;
 
 /// What one request can bill at most, in tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bound {
+pub(crate) struct Bound {
     /// Input tokens of every category together.
     pub input_tokens: u64,
     /// The request's `max_tokens`, which caps each model call's output.
@@ -157,27 +162,27 @@ pub struct Bound {
 
 impl Bound {
     /// Output tokens at most: `max_tokens` per model call (docs/api.md §11.1).
-    pub fn output_tokens(&self) -> u64 {
+    pub(crate) fn output_tokens(&self) -> u64 {
         u64::from(self.max_tokens).saturating_mul(u64::from(self.model_calls.max(1)))
     }
 }
 
 /// The input tokens a request body of `bytes` can bill at most: one per byte (no
 /// tokenizer makes a token of less than one byte of UTF-8 text) plus the tool overhead.
-pub fn input_of_bytes(bytes: u64) -> u64 {
+pub(crate) fn input_of_bytes(bytes: u64) -> u64 {
     bytes.saturating_add(TOOL_OVERHEAD_TOKENS)
 }
 
 /// The most one request within `bound` could cost at `row`: all of its input at the
 /// dearest input price the job's caching can incur, all of its output at the dearest
 /// output price.
-pub fn worst_case(bound: &Bound, row: &PriceRow, cache: CacheTtl) -> f64 {
+pub(crate) fn worst_case(bound: &Bound, row: &PriceRow, cache: CacheTtl) -> f64 {
     worst_case_at(bound, &dearest(row), cache)
 }
 
 /// The dearest rates `row` can bill at: its tier's when it has one, times the US-only factor
 /// (a response may report it whatever was asked).
-pub fn dearest(row: &PriceRow) -> Rates {
+pub(crate) fn dearest(row: &PriceRow) -> Rates {
     let r = row.tier.map_or(row.rates, |t| t.rates);
     let f = row.us_geo_factor.unwrap_or(1.0).max(1.0);
     Rates {
@@ -190,7 +195,7 @@ pub fn dearest(row: &PriceRow) -> Rates {
 }
 
 /// [`worst_case`] at rates already chosen.
-pub fn worst_case_at(bound: &Bound, rates: &Rates, cache: CacheTtl) -> f64 {
+pub(crate) fn worst_case_at(bound: &Bound, rates: &Rates, cache: CacheTtl) -> f64 {
     let dearest = match cache {
         CacheTtl::Off => rates.input,
         CacheTtl::FiveMinutes => rates.input.max(rates.cache_write_5m),

@@ -9,7 +9,7 @@ use crate::api::facts::DEFAULT_API_VERSION;
 use crate::api::messages::{self as wire, Params};
 
 /// The request parameters of a job, for the wire.
-pub fn request_params(job: &PlannedJob) -> Value {
+pub(crate) fn request_params(job: &PlannedJob) -> Value {
     let s = &job.settings;
     wire::request_params(&Params {
         model: &s.model,
@@ -27,7 +27,7 @@ pub fn request_params(job: &PlannedJob) -> Value {
 
 /// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or
 /// the default when they differ (uploads are shared between jobs; docs/api.md §0.3).
-pub fn files_api_version(jobs: &[&PlannedJob]) -> String {
+pub(crate) fn files_api_version(jobs: &[&PlannedJob]) -> String {
     let mut versions = jobs.iter().map(|j| j.settings.api_version.as_str());
     let first = versions.next().unwrap_or(DEFAULT_API_VERSION);
     if versions.all(|v| v == first) {

@@ -7,7 +7,7 @@ use super::{Plan, PlannedJob};
 
 /// A compiled `--only` set (checked before any work, by the configuration).
 #[derive(Clone, Debug)]
-pub struct Only {
+pub(crate) struct Only {
     patterns: Vec<String>,
     set: GlobSet,
 }
@@ -15,13 +15,13 @@ pub struct Only {
 /// A `--only` value that is not a glob.
 #[derive(Debug, thiserror::Error)]
 #[error("--only `{pattern}` is not a valid glob: {reason}")]
-pub struct BadGlob {
+pub(crate) struct BadGlob {
     pub pattern: String,
     pub reason: String,
 }
 
 impl Only {
-    pub fn new(patterns: &[String]) -> Result<Only, BadGlob> {
+    pub(crate) fn new(patterns: &[String]) -> Result<Only, BadGlob> {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
             let glob = GlobBuilder::new(pattern)
@@ -44,21 +44,21 @@ impl Only {
     }
 
     /// No pattern: every job.
-    pub fn is_all(&self) -> bool {
+    pub(crate) fn is_all(&self) -> bool {
         self.patterns.is_empty()
     }
 
-    pub fn patterns(&self) -> &[String] {
+    pub(crate) fn patterns(&self) -> &[String] {
         &self.patterns
     }
 
     /// Whether a job of this name and id (`<manifest-stem>/<name>`) is selected.
-    pub fn matches(&self, name: &str, id: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str, id: &str) -> bool {
         self.is_all() || self.set.is_match(name) || self.set.is_match(id)
     }
 
     /// The selected jobs in plan order; empty when the patterns match no job.
-    pub fn select<'p>(&self, plan: &'p Plan) -> Vec<&'p PlannedJob> {
+    pub(crate) fn select<'p>(&self, plan: &'p Plan) -> Vec<&'p PlannedJob> {
         plan.jobs
             .iter()
             .filter(|j| self.is_all() || self.set.is_match(&j.name) || self.set.is_match(&j.id))

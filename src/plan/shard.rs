@@ -8,14 +8,14 @@ use super::Plan;
 
 /// Shard `index + 1` of `count` (stored 0-based, shown 1-based as `K/N`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
+pub(crate) struct Shard {
     index: u64,
     count: u64,
 }
 
 impl Shard {
     /// Shard `k` (1-based) of `n`; `None` unless 1 ≤ k ≤ n.
-    pub fn new(k: u64, n: u64) -> Option<Shard> {
+    pub(crate) fn new(k: u64, n: u64) -> Option<Shard> {
         (1..=n).contains(&k).then(|| Shard {
             index: k - 1,
             count: n,
@@ -23,28 +23,28 @@ impl Shard {
     }
 
     /// Parses `K/N`, e.g. `2/3`.
-    pub fn parse(text: &str) -> Option<Shard> {
+    pub(crate) fn parse(text: &str) -> Option<Shard> {
         let (k, n) = text.trim().split_once('/')?;
         Shard::new(k.trim().parse().ok()?, n.trim().parse().ok()?)
     }
 
     /// K, 1-based.
-    pub fn k(self) -> u64 {
+    pub(crate) fn k(self) -> u64 {
         self.index + 1
     }
 
-    pub fn n(self) -> u64 {
+    pub(crate) fn n(self) -> u64 {
         self.count
     }
 
     /// Whether the job with this id belongs to this shard: the first 8 bytes of the id's
     /// BLAKE3 hash, as a little-endian u64, modulo N.
-    pub fn holds(self, job_id: &str) -> bool {
+    pub(crate) fn holds(self, job_id: &str) -> bool {
         shard_of(job_id, self.count) == self.index
     }
 
     /// The plan with only this shard's jobs and the uploads they attach.
-    pub fn restrict(self, mut plan: Plan) -> Plan {
+    pub(crate) fn restrict(self, mut plan: Plan) -> Plan {
         plan.jobs.retain(|j| self.holds(&j.id));
         let kept: BTreeSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
         for upload in &mut plan.uploads {

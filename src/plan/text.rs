@@ -12,7 +12,7 @@ use crate::units::{bytes, plural, usd as usd_text};
 /// What local state says about a plan: which jobs are fresh, which uploads are cached,
 /// and what each job to run is expected to cost.
 #[derive(Debug, Default)]
-pub struct Status {
+pub(crate) struct Status {
     pub fresh: BTreeSet<String>,
     /// (BLAKE3, name) of uploads the cache has an id for.
     pub cached: BTreeSet<(String, String)>,
@@ -23,7 +23,7 @@ pub struct Status {
 /// What `runner plan` knows of a job's cost.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum JobCost {
+pub(crate) enum JobCost {
     /// `cost.usd` of its previous `job.json`.
     Last { usd: f64 },
     /// From the token-counting endpoint (`--estimate`): the first request's input, and
@@ -42,7 +42,7 @@ pub enum JobCost {
 impl Status {
     /// The cost expected of the jobs to run: last known costs, and the estimated first
     /// requests; with how many jobs to run have neither.
-    pub fn expected(&self, plan: &Plan) -> (f64, usize) {
+    pub(crate) fn expected(&self, plan: &Plan) -> (f64, usize) {
         let mut total = 0.0;
         let mut unknown = 0;
         for job in plan.jobs.iter().filter(|j| !self.fresh.contains(&j.id)) {
@@ -77,7 +77,7 @@ impl Status {
 }
 
 /// The plan as JSON, each job and upload with its `status`.
-pub fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
+pub(crate) fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
     let mut value = serde_json::to_value(plan).unwrap_or_default();
     for (job, planned) in value["jobs"]
         .as_array_mut()
@@ -106,7 +106,7 @@ pub fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
     value
 }
 
-pub fn render(plan: &Plan, status: &Status) -> String {
+pub(crate) fn render(plan: &Plan, status: &Status) -> String {
     let mut s = String::new();
     let mut manifest = None;
     for job in &plan.jobs {

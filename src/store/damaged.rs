@@ -14,7 +14,7 @@ static REPORTED: Mutex<BTreeSet<Utf8PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// The file as JSON; `None` when it is missing (quietly) or unreadable or not JSON
 /// (reported).
-pub fn read_json(path: &Utf8Path) -> Option<serde_json::Value> {
+pub(crate) fn read_json(path: &Utf8Path) -> Option<serde_json::Value> {
     let bytes = match fs_err::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -33,7 +33,7 @@ pub fn read_json(path: &Utf8Path) -> Option<serde_json::Value> {
 }
 
 /// Each value that parses as a `T`; the others are counted and reported.
-pub fn entries<T: DeserializeOwned>(
+pub(crate) fn entries<T: DeserializeOwned>(
     path: &Utf8Path,
     values: impl IntoIterator<Item = serde_json::Value>,
 ) -> Vec<T> {
@@ -55,7 +55,7 @@ pub fn entries<T: DeserializeOwned>(
 
 /// The readable `entries` of a cache file shaped `{"entries": [...]}`: none when it is
 /// missing, and a warning (once) for a file or entries of another shape.
-pub fn read_entries<T: DeserializeOwned>(path: &Utf8Path) -> Vec<T> {
+pub(crate) fn read_entries<T: DeserializeOwned>(path: &Utf8Path) -> Vec<T> {
     match read_json(path) {
         None => Vec::new(),
         Some(serde_json::Value::Object(mut top)) => match top.remove("entries") {
@@ -73,7 +73,7 @@ pub fn read_entries<T: DeserializeOwned>(path: &Utf8Path) -> Vec<T> {
 }
 
 /// A file whose shape is wrong as a whole (not the object the cache writes).
-pub fn report_shape(path: &Utf8Path) {
+pub(crate) fn report_shape(path: &Utf8Path) {
     report(path, "does not have the shape this runner writes");
 }
 

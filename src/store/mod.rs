@@ -15,7 +15,7 @@ pub(crate) mod upload_cache;
 
 /// A state dir problem, naming the path.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("cannot create state dir {path}")]
     Create {
         path: Utf8PathBuf,
@@ -46,12 +46,12 @@ pub enum StoreError {
 
 /// An open state dir, created with private permissions.
 #[derive(Clone, Debug)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     pub root: Utf8PathBuf,
 }
 
 impl StateDir {
-    pub fn open(root: &Utf8Path) -> Result<StateDir, StoreError> {
+    pub(crate) fn open(root: &Utf8Path) -> Result<StateDir, StoreError> {
         let fail = |source| StoreError::Create {
             path: root.to_owned(),
             source,
@@ -69,18 +69,18 @@ impl StateDir {
 
     /// The state dir at `root`, to read from only: nothing is created or changed (for
     /// `validate`, which writes nothing). A missing dir reads as empty caches.
-    pub fn read_only(root: &Utf8Path) -> StateDir {
+    pub(crate) fn read_only(root: &Utf8Path) -> StateDir {
         StateDir {
             root: root.to_owned(),
         }
     }
 
-    pub fn path(&self, name: &str) -> Utf8PathBuf {
+    pub(crate) fn path(&self, name: &str) -> Utf8PathBuf {
         self.root.join(name)
     }
 
     /// Holds the state lock until the guard is dropped.
-    pub fn lock(&self) -> Result<StateLock, StoreError> {
+    pub(crate) fn lock(&self) -> Result<StateLock, StoreError> {
         let path = self.path("state.lock");
         let file = open_lock_file(&path)?;
         file.file()
@@ -91,14 +91,14 @@ impl StateDir {
 }
 
 /// Dropping the file releases the lock.
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: fs_err::File,
 }
 
 /// Opens (creating) a file that exists only to be locked; its content is never used. A
 /// symlink in its place is refused rather than followed (it would create a file wherever
 /// it points).
-pub fn open_lock_file(path: &Utf8Path) -> Result<fs_err::File, StoreError> {
+pub(crate) fn open_lock_file(path: &Utf8Path) -> Result<fs_err::File, StoreError> {
     if fs_err::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(StoreError::Symlink {
             path: path.to_owned(),
@@ -116,7 +116,7 @@ pub fn open_lock_file(path: &Utf8Path) -> Result<fs_err::File, StoreError> {
 }
 
 /// Writes a state file atomically and private to the user (0600).
-pub fn write_private(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::atomic::write_with(path, |file| {
         #[cfg(unix)]
         {

@@ -18,7 +18,7 @@ const CACHE_FILE: &str = "models.json";
 
 /// How long a run trusts an entry before asking again. `retires_at` may be revised and a
 /// model may retire, but not without weeks of notice (docs/api.md §12.2).
-pub const FRESH_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+pub(crate) const FRESH_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
@@ -37,26 +37,26 @@ struct CacheFile {
 
 /// A cached answer and when it was fetched.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Cached {
+pub(crate) struct Cached {
     pub model: ModelInfo,
     pub fetched_at: jiff::Timestamp,
 }
 
 impl Cached {
     /// Fetched less than [`FRESH_FOR`] before `now`.
-    pub fn is_fresh(&self, now: jiff::Timestamp) -> bool {
+    pub(crate) fn is_fresh(&self, now: jiff::Timestamp) -> bool {
         now.duration_since(self.fetched_at) < FRESH_FOR
     }
 }
 
 /// The model cache of one API base URL.
-pub struct ModelCache {
+pub(crate) struct ModelCache {
     state: StateDir,
     base_url: String,
 }
 
 impl ModelCache {
-    pub fn for_api(state: &StateDir, base_url: &str) -> ModelCache {
+    pub(crate) fn for_api(state: &StateDir, base_url: &str) -> ModelCache {
         ModelCache {
             state: state.clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -77,7 +77,7 @@ impl ModelCache {
     }
 
     /// What the cache has for `id` under this base URL, however old.
-    pub fn get(&self, id: &str) -> Option<Cached> {
+    pub(crate) fn get(&self, id: &str) -> Option<Cached> {
         self.load()
             .remove(&(self.base_url.clone(), id.to_owned()))
             .map(|e| Cached {
@@ -88,7 +88,7 @@ impl ModelCache {
 
     /// Every model cached for this base URL (one per model id, the newest answer), sorted
     /// by id. Empty: this base URL has no cached catalogue.
-    pub fn all(&self) -> Vec<Cached> {
+    pub(crate) fn all(&self) -> Vec<Cached> {
         let mut by_id: BTreeMap<String, Cached> = BTreeMap::new();
         for e in self
             .load()
@@ -110,7 +110,7 @@ impl ModelCache {
     }
 
     /// Records answers fetched now: each `(id as asked, model)` replaces its entry.
-    pub fn record(&self, answers: &[(String, ModelInfo)]) -> Result<(), StoreError> {
+    pub(crate) fn record(&self, answers: &[(String, ModelInfo)]) -> Result<(), StoreError> {
         let path = self.state.path(CACHE_FILE);
         let fail = |source| StoreError::Save {
             path: path.clone(),

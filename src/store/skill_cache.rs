@@ -21,7 +21,7 @@ const CACHE_FILE: &str = "skills.json";
 /// One skill version this runner uploaded: the folder's frontmatter `name` and content
 /// hash, and what the Skills API made of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CachedSkill {
+pub(crate) struct CachedSkill {
     pub name: String,
     pub blake3: String,
     pub skill_id: String,
@@ -46,7 +46,7 @@ struct CacheFile<'a> {
 }
 
 /// The skill cache of one API base URL and key.
-pub struct SkillCache {
+pub(crate) struct SkillCache {
     state: StateDir,
     base_url: String,
     key: String,
@@ -54,7 +54,7 @@ pub struct SkillCache {
 
 impl SkillCache {
     /// The cache of an API base URL and key fingerprint.
-    pub fn for_api(state: &StateDir, base_url: &str, key_fingerprint: String) -> SkillCache {
+    pub(crate) fn for_api(state: &StateDir, base_url: &str, key_fingerprint: String) -> SkillCache {
         SkillCache {
             state: state.clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -75,13 +75,13 @@ impl SkillCache {
 
     /// The version recorded for this folder content, if any (not yet verified with the
     /// API: the caller asks `GET /v1/skills/{id}/versions/{version}` before using it).
-    pub fn by_content(&self, blake3: &str) -> Option<CachedSkill> {
+    pub(crate) fn by_content(&self, blake3: &str) -> Option<CachedSkill> {
         self.entries().into_iter().find(|e| e.blake3 == blake3)
     }
 
     /// The skill id this runner made for a frontmatter `name` (its newest entry), to which
     /// a changed folder of that name is added as a new version.
-    pub fn skill_of(&self, name: &str) -> Option<String> {
+    pub(crate) fn skill_of(&self, name: &str) -> Option<String> {
         self.entries()
             .into_iter()
             .filter(|e| e.name == name)
@@ -90,7 +90,7 @@ impl SkillCache {
     }
 
     /// Every skill version recorded for this API base URL and key, oldest first.
-    pub fn entries(&self) -> Vec<CachedSkill> {
+    pub(crate) fn entries(&self) -> Vec<CachedSkill> {
         let mut entries: Vec<CachedSkill> = self
             .load_all()
             .into_iter()
@@ -103,7 +103,7 @@ impl SkillCache {
 
     /// Records one finished upload. An entry of the same content (uploaded again after
     /// its version was lost) is replaced.
-    pub fn record(&self, entry: &CachedSkill) -> Result<(), StoreError> {
+    pub(crate) fn record(&self, entry: &CachedSkill) -> Result<(), StoreError> {
         self.rewrite(|entries| {
             entries.retain(|e| e.skill.blake3 != entry.blake3);
             entries.push(CacheEntry {
@@ -116,7 +116,7 @@ impl SkillCache {
 
     /// Drops the entries of these `(skill_id, version_id)` pairs (deleted from the API),
     /// so that no run trusts them again.
-    pub fn forget(&self, versions: &BTreeSet<(String, String)>) -> Result<(), StoreError> {
+    pub(crate) fn forget(&self, versions: &BTreeSet<(String, String)>) -> Result<(), StoreError> {
         self.rewrite(|entries| {
             entries.retain(|e| {
                 !versions.contains(&(e.skill.skill_id.clone(), e.skill.version_id.clone()))

@@ -44,18 +44,18 @@ struct CacheFile {
 
 /// A content: (BLAKE3, file name). The container keeps files by name, so the same bytes
 /// under two names are two uploads.
-pub type Content = (String, String);
+pub(crate) type Content = (String, String);
 
 /// What the Files API said of a finished upload.
 #[derive(Clone, Debug)]
-pub struct Uploaded {
+pub(crate) struct Uploaded {
     pub file_id: String,
     pub size: u64,
     pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// The upload cache of one API base URL and key.
-pub struct UploadCache {
+pub(crate) struct UploadCache {
     state: StateDir,
     base_url: String,
     key: String,
@@ -63,7 +63,11 @@ pub struct UploadCache {
 
 impl UploadCache {
     /// The cache of an API base URL and key fingerprint.
-    pub fn for_api(state: &StateDir, base_url: &str, key_fingerprint: String) -> UploadCache {
+    pub(crate) fn for_api(
+        state: &StateDir,
+        base_url: &str,
+        key_fingerprint: String,
+    ) -> UploadCache {
         UploadCache {
             state: state.clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -97,7 +101,7 @@ impl UploadCache {
     }
 
     /// Cached file ids for these contents, as the cache has them (not yet verified).
-    pub fn lookup<'c>(
+    pub(crate) fn lookup<'c>(
         &self,
         contents: impl IntoIterator<Item = &'c Content>,
     ) -> BTreeMap<Content, String> {
@@ -112,7 +116,7 @@ impl UploadCache {
     }
 
     /// Records one finished upload: one appended, synced journal line (blocking; small).
-    pub fn record(&self, content: &Content, uploaded: &Uploaded) -> Result<(), StoreError> {
+    pub(crate) fn record(&self, content: &Content, uploaded: &Uploaded) -> Result<(), StoreError> {
         let entry = CacheEntry {
             key: self.key(content),
             file_id: uploaded.file_id.clone(),
@@ -144,7 +148,7 @@ impl UploadCache {
 
     /// Folds the journal into the snapshot and empties it. Idempotent: a crash between the
     /// two steps only replays lines the snapshot already has.
-    pub fn compact(&self) -> Result<(), StoreError> {
+    pub(crate) fn compact(&self) -> Result<(), StoreError> {
         let journal = self.state.path(JOURNAL_FILE);
         let fail = |source| StoreError::Save {
             path: journal.clone(),
@@ -166,7 +170,7 @@ impl UploadCache {
 
 /// One upload this runner recorded, for `runner files`.
 #[derive(Clone, Debug)]
-pub struct CachedUpload {
+pub(crate) struct CachedUpload {
     pub file_id: String,
     pub name: String,
     pub size: u64,
@@ -175,7 +179,7 @@ pub struct CachedUpload {
 
 impl UploadCache {
     /// Every upload recorded for this API base URL and key.
-    pub fn entries(&self) -> Vec<CachedUpload> {
+    pub(crate) fn entries(&self) -> Vec<CachedUpload> {
         self.load()
             .into_values()
             .filter(|e| e.key.base_url == self.base_url && e.key.key == self.key)
@@ -190,7 +194,10 @@ impl UploadCache {
 
     /// Drops the entries of these file ids (deleted from the API) for this base URL and key,
     /// so no run trusts them again: the snapshot is rewritten and the journal folded in.
-    pub fn forget(&self, file_ids: &std::collections::BTreeSet<String>) -> Result<(), StoreError> {
+    pub(crate) fn forget(
+        &self,
+        file_ids: &std::collections::BTreeSet<String>,
+    ) -> Result<(), StoreError> {
         let snapshot = self.state.path(CACHE_FILE);
         let fail = |source| StoreError::Save {
             path: snapshot.clone(),

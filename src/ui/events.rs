@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::status::{ErrorKind, JobStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// The run is about to start: totals for the bars.
     RunStarted {
         jobs: usize,
@@ -66,7 +66,7 @@ pub enum Event {
 
 /// Where a running job is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Waiting for the answer to turn `turn` (1-based) of `of`; `continuation` counts the
     /// `pause_turn` continuations of this turn so far.
     Turn {
@@ -80,17 +80,17 @@ pub enum Step {
 
 /// Why a job failed, as `job.json` spells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub kind: ErrorKind,
     pub message: String,
 }
 
-pub trait Reporter: Send + Sync {
+pub(crate) trait Reporter: Send + Sync {
     fn report(&self, event: Event);
 }
 
 /// Reports nothing (for `-q`, and for tests that do not look).
-pub struct Silent;
+pub(crate) struct Silent;
 
 impl Reporter for Silent {
     fn report(&self, _event: Event) {}
@@ -98,7 +98,7 @@ impl Reporter for Silent {
 
 /// A Message Batch's `request_counts`, as shown and logged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BatchCounts {
+pub(crate) struct BatchCounts {
     pub processing: u64,
     pub succeeded: u64,
     pub errored: u64,

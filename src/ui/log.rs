@@ -4,7 +4,7 @@
 use super::events::{Event, Reporter, Step};
 use crate::status::JobStatus;
 
-pub struct LogReporter;
+pub(crate) struct LogReporter;
 
 impl Reporter for LogReporter {
     fn report(&self, event: Event) {

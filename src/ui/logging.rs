@@ -14,7 +14,7 @@ use super::progress;
 /// `rust_log` (the `RUST_LOG` variable), when set, wins.
 /// `json`: each line is one JSON object (`timestamp`, `level`, `fields.message`, the
 /// event's other fields such as `job`, and the spans'), for log shippers.
-pub fn init(display: &Display, rust_log: Option<&str>, json: bool) {
+pub(crate) fn init(display: &Display, rust_log: Option<&str>, json: bool) {
     let level = match (display.quiet, display.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

@@ -16,7 +16,7 @@ use events::{Reporter, Silent};
 
 /// How to show things, decided once by the configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Display {
+pub(crate) struct Display {
     pub quiet: bool,
     pub verbose: u8,
     /// Progress bars (stderr is a terminal, neither `-q` nor `-v`), where the terminal
@@ -29,13 +29,13 @@ pub struct Display {
 impl Display {
     /// Whether the live display prints each failed job as it happens (so the closing
     /// summary need not repeat it).
-    pub fn shows_failures_live(&self) -> bool {
+    pub(crate) fn shows_failures_live(&self) -> bool {
         !self.quiet
     }
 }
 
 /// The reporter for this display: bars, log lines, or nothing.
-pub fn reporter(display: &Display) -> Arc<dyn Reporter> {
+pub(crate) fn reporter(display: &Display) -> Arc<dyn Reporter> {
     if display.quiet {
         Arc::new(Silent)
     } else if let Some(bars) = display
@@ -55,7 +55,7 @@ static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 /// A line on stderr. A closed stderr is not worth a panic (`runner … 2>&1 | head -1`).
 /// With `--log-format json`, the line is a JSON object like the log lines' (`timestamp`,
 /// `level`, `message`).
-pub fn note(line: &str) {
+pub(crate) fn note(line: &str) {
     if JSON_LINES.get().copied().unwrap_or(false) {
         let level = if line.starts_with("error:") {
             "ERROR"
@@ -79,6 +79,6 @@ pub fn note(line: &str) {
 
 /// What a command was asked to print, on stdout. A closed pipe (`runner plan | head`)
 /// is not an error worth a panic.
-pub fn stdout(text: &str) {
+pub(crate) fn stdout(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -20,7 +20,7 @@ static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// Runs `write` with the bars cleared (and redraws them after), or directly when no bars
 /// are drawn.
-pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
+pub(crate) fn suspend<R>(write: impl FnOnce() -> R) -> R {
     let active = ACTIVE
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -81,7 +81,7 @@ impl Note {
     }
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     multi: MultiProgress,
     jobs: ProgressBar,
     uploads: ProgressBar,
@@ -94,7 +94,7 @@ impl Progress {
     /// The bars, or `None` where indicatif would draw nothing although stderr is a
     /// terminal (`TERM` unset or `dumb`, e.g. an Emacs shell): the caller then reports with
     /// log lines, so a failed job is still shown as it happens.
-    pub fn try_new(color: bool) -> Option<Progress> {
+    pub(crate) fn try_new(color: bool) -> Option<Progress> {
         let target = ProgressDrawTarget::stderr_with_hz(10);
         (!target.is_hidden()).then(|| Progress::with_target(target, color))
     }

@@ -9,7 +9,7 @@ use crate::units;
 
 /// What a run did, as the closing lines tell it.
 #[derive(Clone, Debug, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub total: usize,
     pub succeeded: usize,
     pub failed: usize,
@@ -35,7 +35,7 @@ pub struct Summary {
 
 /// The lines to print: each failure unless the live display already showed it, then the
 /// summary line; nothing at all for a `-q` run where everything went well.
-pub fn lines(summary: &Summary, display: &Display) -> Vec<String> {
+pub(crate) fn lines(summary: &Summary, display: &Display) -> Vec<String> {
     let mut out = Vec::new();
     let trouble = summary.failed > 0 || summary.interrupted > 0 || summary.not_started > 0;
     if display.quiet && !trouble {

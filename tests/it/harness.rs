@@ -10,31 +10,31 @@ use std::process::Output;
 use assert_cmd::Command;
 use serde::de::DeserializeOwned;
 
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
 }
 
 impl Sandbox {
-    pub fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
         Sandbox { _dir: dir, root }
     }
 
     /// Writes a file (creating folders) and returns the sandbox for chaining.
-    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Sandbox {
+    pub(crate) fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Sandbox {
         let path = self.root.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
         self
     }
 
-    pub fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.root.join(".state")
     }
 
-    pub fn cmd<I, S>(&self, args: I) -> Command
+    pub(crate) fn cmd<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -43,7 +43,7 @@ impl Sandbox {
     }
 
     /// The same command as a plain `std::process::Command`, for tests that spawn it.
-    pub fn std_cmd<I, S>(&self, args: I) -> std::process::Command
+    pub(crate) fn std_cmd<I, S>(&self, args: I) -> std::process::Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -60,14 +60,14 @@ impl Sandbox {
     }
 
     /// A new sandbox whose `m.yaml` is `manifest(jobs)`.
-    pub fn with_manifest(jobs: &str) -> Sandbox {
+    pub(crate) fn with_manifest(jobs: &str) -> Sandbox {
         let sb = Sandbox::new();
         sb.file("m.yaml", manifest(jobs));
         sb
     }
 
     /// Copies the project's example manifests and data into the sandbox.
-    pub fn with_examples(&self) -> &Sandbox {
+    pub(crate) fn with_examples(&self) -> &Sandbox {
         copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs"),
             &self.root.join("jobs"),
@@ -90,7 +90,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The `error: file:line:col: message` lines of a command's stderr, without the prefix.
-pub fn error_lines(stderr: &[u8]) -> Vec<String> {
+pub(crate) fn error_lines(stderr: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stderr)
         .lines()
         .filter_map(|l| l.strip_prefix("error: "))
@@ -100,11 +100,11 @@ pub fn error_lines(stderr: &[u8]) -> Vec<String> {
 }
 
 /// The test API key; the fake accepts it, and the secrets tests look for it.
-pub const TEST_KEY: &str = "sk-ant-test-0123456789-secret";
+pub(crate) const TEST_KEY: &str = "sk-ant-test-0123456789-secret";
 
 impl Sandbox {
     /// `runner …` pointed at a fake server, with retry delays scaled down (not skipped).
-    pub fn cmd_against<I, S>(&self, fake: &fake_anthropic::FakeServer, args: I) -> Command
+    pub(crate) fn cmd_against<I, S>(&self, fake: &fake_anthropic::FakeServer, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -112,7 +112,7 @@ impl Sandbox {
         Command::from_std(self.std_cmd_against(fake, args))
     }
 
-    pub fn std_cmd_against<I, S>(
+    pub(crate) fn std_cmd_against<I, S>(
         &self,
         fake: &fake_anthropic::FakeServer,
         args: I,
@@ -129,7 +129,7 @@ impl Sandbox {
     }
 
     /// Starts `runner …` against the fake without waiting for it; output discarded.
-    pub fn spawn_against(
+    pub(crate) fn spawn_against(
         &self,
         fake: &fake_anthropic::FakeServer,
         args: &[&str],
@@ -142,11 +142,11 @@ impl Sandbox {
     }
 
     /// `rel` as text; a read error names the path.
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
-    pub fn read_json(&self, rel: &str) -> serde_json::Value {
+    pub(crate) fn read_json(&self, rel: &str) -> serde_json::Value {
         let text =
             std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
         serde_json::from_str(&text).unwrap()
@@ -155,7 +155,7 @@ impl Sandbox {
     /// Adds generated files to the job folder `dir` (relative to the root) as a run saves
     /// them: under `files/`, each with its `outputs` entry in `job.json`. For files the
     /// fake's model does not write (yet); `runner report` then rebuilds the pages from disk.
-    pub fn add_outputs(&self, dir: &str, files: &[(&str, Vec<u8>)]) {
+    pub(crate) fn add_outputs(&self, dir: &str, files: &[(&str, Vec<u8>)]) {
         let job_json = format!("{dir}/job.json");
         let mut job = self.read_json(&job_json);
         for (name, bytes) in files {
@@ -173,13 +173,13 @@ impl Sandbox {
 }
 
 /// A manifest with the default model and these `jobs:` entries.
-pub fn manifest(jobs: &str) -> String {
+pub(crate) fn manifest(jobs: &str) -> String {
     format!("version: 1\ndefaults:\n  model: claude-sonnet-4-6\njobs:\n{jobs}")
 }
 
 impl Sandbox {
     /// Runs `runner … --json` against the fake; returns the exit code and the summary.
-    pub fn run_json(
+    pub(crate) fn run_json(
         &self,
         fake: &fake_anthropic::FakeServer,
         args: &[&str],
@@ -196,7 +196,7 @@ impl Sandbox {
 
 /// Asserts the command succeeded; the failure message is its stderr.
 #[track_caller]
-pub fn assert_success(out: &Output) {
+pub(crate) fn assert_success(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
@@ -206,7 +206,7 @@ pub fn assert_success(out: &Output) {
 
 /// Asserts the command exited with `code`; the failure message is its stderr.
 #[track_caller]
-pub fn assert_exit(out: &Output, code: i32) {
+pub(crate) fn assert_exit(out: &Output, code: i32) {
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -217,7 +217,7 @@ pub fn assert_exit(out: &Output, code: i32) {
 
 /// The command's stdout parsed as JSON; a parse error shows stdout and stderr.
 #[track_caller]
-pub fn stdout_json<T: DeserializeOwned>(out: &Output) -> T {
+pub(crate) fn stdout_json<T: DeserializeOwned>(out: &Output) -> T {
     // A `match`, not a closure: a closure's panic would point here, not at the test.
     match serde_json::from_slice(&out.stdout) {
         Ok(value) => value,
@@ -231,7 +231,7 @@ pub fn stdout_json<T: DeserializeOwned>(out: &Output) -> T {
 
 /// The entry of a run summary's `jobs` whose `field` is `value`; panics showing the summary.
 #[track_caller]
-pub fn summary_job<'a>(
+pub(crate) fn summary_job<'a>(
     summary: &'a serde_json::Value,
     field: &str,
     value: &str,
@@ -245,7 +245,7 @@ pub fn summary_job<'a>(
     }
 }
 
-pub trait CommandExt {
+pub(crate) trait CommandExt {
     /// Runs the command, asserts it succeeded (showing its stderr if not) and parses its
     /// stdout as JSON.
     fn success_json<T: DeserializeOwned>(&mut self) -> T;
@@ -272,7 +272,7 @@ impl CommandExt for Command {
 }
 
 /// Every file under `dir` (folders followed, not listed), in no particular order.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();
@@ -287,7 +287,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// The names of the entries directly in `dir`, sorted; a read error or a name that is not
 /// UTF-8 names the folder.
-pub fn names_in(dir: &Path) -> Vec<String> {
+pub(crate) fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
@@ -302,7 +302,7 @@ pub fn names_in(dir: &Path) -> Vec<String> {
 }
 
 /// Every file under `dir` with its bytes, by relative path.
-pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     files_under(dir)
         .into_iter()
         .map(|path| {

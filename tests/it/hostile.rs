@@ -8,15 +8,15 @@ mod responses;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::harness::manifest;
+pub(crate) use crate::harness::manifest;
 
-pub fn blake3_hex(bytes: &[u8]) -> String {
+pub(crate) fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
 /// Every entry under `dir` (files, folders and links, never followed), relative and
 /// sorted, with each file's bytes: a snapshot to prove a folder was left alone.
-pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name().min_depth(1) {
         let entry = entry.unwrap();
@@ -31,7 +31,7 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
 }
 
 /// A stderr that shows a panic means the runner crashed instead of reporting.
-pub fn assert_no_panic(out: &std::process::Output) {
+pub(crate) fn assert_no_panic(out: &std::process::Output) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("panicked") && out.status.code() != Some(101),

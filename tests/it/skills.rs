@@ -111,9 +111,15 @@ fn skills_load_on_every_request_and_a_folder_is_uploaded_once() {
     // The pages preview them: the workbook's sheet on the morning page, the deck's slide
     // titles on the job's report.
     let index = sb.read("out/index.html");
-    assert!(index.contains(r#"class="preview workbook""#) && index.contains(">Summary<"), "{index}");
+    assert!(
+        index.contains(r#"class="preview workbook""#) && index.contains(">Summary<"),
+        "{index}"
+    );
     let report = sb.read("out/m/deck/report.html");
-    assert!(report.contains(r#"class="preview deck""#) && report.contains("<li>Findings</li>"), "{report}");
+    assert!(
+        report.contains(r#"class="preview deck""#) && report.contains("<li>Findings</li>"),
+        "{report}"
+    );
 
     // Nothing changed: fresh, and the cached skill is not uploaded again.
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);

@@ -17,7 +17,7 @@ pub(super) const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// A quota as a response reported it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Quota {
+pub(crate) struct Quota {
     pub limit: u64,
     pub remaining: u64,
     /// Until the quota is fully replenished.
@@ -49,7 +49,7 @@ impl Bucket {
     /// a continuously refilling bucket's full time never moves earlier (refilling leaves it
     /// where it is, taking moves it later), so a report whose full time is earlier than the
     /// last one's is stale and the previous estimate stays.
-    pub fn observed(
+    pub(super) fn observed(
         q: Quota,
         previous: Option<Bucket>,
         spent: f64,
@@ -85,7 +85,7 @@ impl Bucket {
         }
     }
 
-    pub fn available(&self, now: Instant) -> f64 {
+    pub(super) fn available(&self, now: Instant) -> f64 {
         let refilled = self.rate * now.saturating_duration_since(self.observed).as_secs_f64();
         (self.tokens + refilled).min(self.limit) - self.spent
     }
@@ -93,7 +93,7 @@ impl Bucket {
     /// What a request of `need` units must wait for: `None` when it fits now; `Some(None)`
     /// when the rate is unknown; else when it will fit. A request larger than the whole
     /// bucket waits for a full bucket (the server judges it then).
-    pub fn wait(&self, need: f64, now: Instant) -> Option<Option<Instant>> {
+    pub(super) fn wait(&self, need: f64, now: Instant) -> Option<Option<Instant>> {
         let need = need.min(self.limit);
         let missing = need - self.available(now);
         if missing <= 0.0 {

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::ui::events::{Event, Reporter};
 use bucket::Bucket;
-pub use bucket::Quota;
+pub(crate) use bucket::Quota;
 
 /// The pause after a 429/529 that carries no `retry-after`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
@@ -61,11 +61,11 @@ struct State {
 /// What a request is expected to take from the input-token bucket: its input tokens that
 /// are not cache reads (cache reads do not count toward the limit, docs/api.md §11).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TokenEstimate {
+pub(crate) struct TokenEstimate {
     pub input: u64,
 }
 
-pub struct Gate {
+pub(crate) struct Gate {
     name: &'static str,
     state: Mutex<State>,
     changed: Notify,
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Gate {
 
 /// What a response said about rate limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Signal {
+pub(crate) struct Signal {
     /// HTTP status, or `None` for a transport failure.
     pub status: Option<u16>,
     /// `retry-after` (already scaled by the caller's policy).
@@ -100,7 +100,7 @@ pub struct Signal {
 }
 
 impl Gate {
-    pub fn new(name: &'static str, max_in_flight: usize, scale: f64) -> Gate {
+    pub(crate) fn new(name: &'static str, max_in_flight: usize, scale: f64) -> Gate {
         let max = max_in_flight.max(1);
         Gate {
             name,
@@ -124,7 +124,7 @@ impl Gate {
         }
     }
 
-    pub fn set_reporter(&self, reporter: Arc<dyn Reporter>) {
+    pub(crate) fn set_reporter(&self, reporter: Arc<dyn Reporter>) {
         let _ = self.reporter.set(reporter);
     }
 
@@ -135,7 +135,7 @@ impl Gate {
     /// Waits until the gate is open, a slot is free and every quota has room for the
     /// request (one request, its estimated input tokens, the expected output tokens), and
     /// takes the slot.
-    pub async fn acquire(&self, estimate: TokenEstimate) -> Permit<'_> {
+    pub(crate) async fn acquire(&self, estimate: TokenEstimate) -> Permit<'_> {
         loop {
             // Register for wake-ups before looking, so a change in between is not missed:
             // `notify_waiters` wakes only futures already enabled.
@@ -202,7 +202,7 @@ impl Gate {
     }
 
     /// An answer's output tokens, for the estimate of the next requests'.
-    pub fn record_output(&self, tokens: u64) {
+    pub(crate) fn record_output(&self, tokens: u64) {
         #[expect(
             clippy::cast_precision_loss,
             reason = "token counts are far below 2^53"
@@ -213,7 +213,7 @@ impl Gate {
     }
 
     /// Feeds back what a response said.
-    pub fn observe(&self, signal: Signal) {
+    pub(crate) fn observe(&self, signal: Signal) {
         let now = Instant::now();
         let mut pause = None;
         {
@@ -275,7 +275,7 @@ impl Gate {
 
     /// The current concurrency limit.
     #[cfg(test)]
-    pub fn limit(&self) -> usize {
+    pub(crate) fn limit(&self) -> usize {
         self.lock().limit
     }
 }
@@ -288,7 +288,7 @@ fn close(s: &mut State, until: Instant) {
 }
 
 /// A request slot; released on drop.
-pub struct Permit<'a> {
+pub(crate) struct Permit<'a> {
     gate: &'a Gate,
     input: f64,
     output: f64,

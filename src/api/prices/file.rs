@@ -11,7 +11,7 @@ use super::{DEFAULT_BATCH_FACTOR, PriceRow, Rates, Retired, Tier};
 const SCHEMA: &str = "anthropic-prices/2";
 
 #[derive(Debug, thiserror::Error)]
-pub enum PriceFileError {
+pub(crate) enum PriceFileError {
     #[error("cannot read the price file {path}: {reason}")]
     Read { path: Utf8PathBuf, reason: String },
     #[error("{origin}: {reason}")]

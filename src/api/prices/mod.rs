@@ -11,19 +11,19 @@ use camino::Utf8Path;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-pub use file::PriceFileError;
+pub(crate) use file::PriceFileError;
 
 /// A 5-minute cache write costs this much base input, a 1-hour write 2×, a read 0.1×
 /// (docs/api.md §11); used to complete a price that names only `input` and `output`.
-pub const WRITE_5M_FACTOR: f64 = 1.25;
-pub const WRITE_1H_FACTOR: f64 = 2.0;
-pub const READ_FACTOR: f64 = 0.1;
+pub(crate) const WRITE_5M_FACTOR: f64 = 1.25;
+pub(crate) const WRITE_1H_FACTOR: f64 = 2.0;
+pub(crate) const READ_FACTOR: f64 = 0.1;
 /// Message Batches bill every token category at half price unless a row says otherwise.
-pub const DEFAULT_BATCH_FACTOR: f64 = 0.5;
+pub(crate) const DEFAULT_BATCH_FACTOR: f64 = 0.5;
 
 /// USD per million tokens of each category a request is billed in.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Rates {
+pub(crate) struct Rates {
     pub input: f64,
     pub cache_write_5m: f64,
     pub cache_write_1h: f64,
@@ -33,7 +33,7 @@ pub struct Rates {
 
 impl Rates {
     /// The standard multipliers applied to a base input price.
-    pub fn from_base(input: f64, output: f64) -> Rates {
+    pub(crate) fn from_base(input: f64, output: f64) -> Rates {
         Rates {
             input,
             cache_write_5m: input * WRITE_5M_FACTOR,
@@ -47,14 +47,14 @@ impl Rates {
 /// A whole-request price tier: above `prompt_gt` prompt tokens (input + cache writes +
 /// cache reads), every token of the request is billed at `rates` (docs/api.md §11.1).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tier {
+pub(crate) struct Tier {
     pub prompt_gt: u64,
     pub rates: Rates,
 }
 
 /// One row of a price table: a model's rates over a period, with where they come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PriceRow {
+pub(crate) struct PriceRow {
     pub model: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
@@ -78,12 +78,12 @@ pub struct PriceRow {
 
 impl PriceRow {
     /// Whether the row names `model`, by its id or an alias.
-    pub fn names(&self, model: &str) -> bool {
+    pub(crate) fn names(&self, model: &str) -> bool {
         self.model == model || self.aliases.iter().any(|a| a == model)
     }
 
     /// Whether the row is in force on `date`.
-    pub fn holds_on(&self, date: Date) -> bool {
+    pub(crate) fn holds_on(&self, date: Date) -> bool {
         self.effective_from.is_none_or(|from| from <= date)
             && self.effective_to.is_none_or(|to| date < to)
     }
@@ -92,7 +92,7 @@ impl PriceRow {
 /// Models that no longer answer (docs/api.md §11): a request to one is a 404, so they are
 /// refused with the model to use instead.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Retired {
+pub(crate) struct Retired {
     /// Ids; a trailing `*` matches any id that starts with the rest.
     pub models: Vec<String>,
     pub retired_on: Option<Date>,
@@ -102,7 +102,7 @@ pub struct Retired {
 }
 
 impl Retired {
-    pub fn names(&self, model: &str) -> bool {
+    pub(crate) fn names(&self, model: &str) -> bool {
         self.models.iter().any(|m| match m.strip_suffix('*') {
             Some(prefix) => model.starts_with(prefix),
             None => m == model,
@@ -113,19 +113,19 @@ impl Retired {
 /// The rows one model can be billed at, the user's first, then the built-in ones; never
 /// empty (a model without a row on the day it was resolved is refused before any request).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ModelPrices {
+pub(crate) struct ModelPrices {
     rows: Vec<PriceRow>,
 }
 
 impl ModelPrices {
     /// A single row that applies on every day (a manifest's `pricing:`, or a test's).
-    pub fn always(row: PriceRow) -> ModelPrices {
+    pub(crate) fn always(row: PriceRow) -> ModelPrices {
         ModelPrices { rows: vec![row] }
     }
 
     /// The row a request sent on `date` is billed at: the first in force that day, else
     /// (a run that outlived its row) the latest one that started before it.
-    pub fn on(&self, date: Date) -> &PriceRow {
+    pub(crate) fn on(&self, date: Date) -> &PriceRow {
         self.rows
             .iter()
             .find(|r| r.holds_on(date))
@@ -142,7 +142,7 @@ impl ModelPrices {
 /// The price table a command uses: the user's rows (from `--prices` or `prices` in
 /// runner.toml), consulted before the built-in ones.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PriceTable {
+pub(crate) struct PriceTable {
     user: Vec<PriceRow>,
     user_retired: Vec<Retired>,
 }
@@ -161,7 +161,7 @@ impl Default for PriceTable {
 
 impl PriceTable {
     /// The built-in table only.
-    pub fn builtin() -> PriceTable {
+    pub(crate) fn builtin() -> PriceTable {
         PriceTable {
             user: Vec::new(),
             user_retired: Vec::new(),
@@ -169,7 +169,7 @@ impl PriceTable {
     }
 
     /// The built-in table with the rows of the user's price file `path` over it.
-    pub fn with_file(path: &Utf8Path) -> Result<PriceTable, PriceFileError> {
+    pub(crate) fn with_file(path: &Utf8Path) -> Result<PriceTable, PriceFileError> {
         let text = fs_err::read_to_string(path).map_err(|e| PriceFileError::Read {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -182,12 +182,12 @@ impl PriceTable {
     }
 
     /// Every row, the user's first.
-    pub fn rows(&self) -> impl Iterator<Item = &PriceRow> {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &PriceRow> {
         self.user.iter().chain(BUILTIN.rows.iter())
     }
 
     /// Whether `model` is listed as retired, and how (the user's entries first).
-    pub fn retired(&self, model: &str) -> Option<&Retired> {
+    pub(crate) fn retired(&self, model: &str) -> Option<&Retired> {
         self.user_retired
             .iter()
             .chain(BUILTIN.retired.iter())
@@ -196,7 +196,7 @@ impl PriceTable {
 
     /// The rows of `model` (by id, alias, or the alias a dated `…-YYYYMMDD` id is a
     /// snapshot of), if one of them is in force on `date`.
-    pub fn for_model(&self, model: &str, date: Date) -> Option<ModelPrices> {
+    pub(crate) fn for_model(&self, model: &str, date: Date) -> Option<ModelPrices> {
         let rows = self.rows_naming(model);
         let rows = if rows.is_empty() {
             self.rows_naming(strip_date(model))
@@ -213,7 +213,7 @@ impl PriceTable {
     }
 
     /// Every model id and alias the table knows, for "did you mean" help.
-    pub fn known(&self) -> Vec<&str> {
+    pub(crate) fn known(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self
             .rows()
             .flat_map(|r| {
@@ -237,13 +237,13 @@ fn strip_date(model: &str) -> &str {
 /// How a response says it was billed: its `usage.service_tier` (`batch`: the row's batch
 /// factor) and `usage.inference_geo` (`us`: the row's US-only factor), docs/api.md §11.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Billing<'a> {
+pub(crate) struct Billing<'a> {
     pub service_tier: Option<&'a str>,
     pub inference_geo: Option<&'a str>,
 }
 
 /// Today's UTC date: the date a request sent now is priced by.
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()

@@ -244,7 +244,7 @@ impl Batcher {
     /// Tells the journal which items went to jobs whose folders were written (any final
     /// status but interrupted): those are never resumed. Called once, at the end of the
     /// run; then drops records the API no longer keeps results for.
-    pub fn fold_into_journal(&self, lines: &[JobLine]) {
+    pub(crate) fn fold_into_journal(&self, lines: &[JobLine]) {
         let mut handed = std::mem::take(&mut *lock(&self.handed));
         let mut used = std::mem::take(&mut *lock(&self.used));
         for line in lines {

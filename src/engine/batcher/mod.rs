@@ -45,5 +45,5 @@ mod state;
 mod submit;
 mod wait;
 
-pub use state::{BatchSettings, Batcher, Origin};
-pub use wait::Link;
+pub(crate) use state::{BatchSettings, Batcher, Origin};
+pub(crate) use wait::Link;

@@ -22,7 +22,7 @@ type Sorted<T> = (
 impl Batcher {
     /// Runs rounds until no job is left; returns when the run is interrupted too (the
     /// batches then stay with the API).
-    pub async fn drive(self: Arc<Batcher>) {
+    pub(crate) async fn drive(self: Arc<Batcher>) {
         tokio::select! {
             () = self.recover_intents() => {}
             () = self.link.cancel.cancelled() => return self.interrupted().await,

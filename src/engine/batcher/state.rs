@@ -17,7 +17,7 @@ use crate::output::batch_journal::{Journal, Recorded, Use};
 
 /// How batch mode runs (`runner run --batch` and its options).
 #[derive(Clone, Copy, Debug)]
-pub struct BatchSettings {
+pub(crate) struct BatchSettings {
     /// `--cancel-on-interrupt`.
     pub cancel_on_interrupt: bool,
     /// `--batch-deadline`, from the start of the run.
@@ -29,11 +29,11 @@ pub struct BatchSettings {
 
 /// What the batcher hands back for a submitted request: how it ended, or `None` when it
 /// was not answered in a batch (`--batch-deadline` passed first) and is to be sent online.
-pub type Reply = Option<Answer>;
+pub(super) type Reply = Option<Answer>;
 
 /// Which request of which job an item stands for.
 #[derive(Debug, Clone)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The job's id (`<manifest-stem>/<job>`).
     pub job: String,
     /// 1-based turn, and the `pause_turn` continuation within it.
@@ -136,7 +136,7 @@ impl<T> Inner<T> {
 }
 
 /// The round driver's shared state; see the module docs.
-pub struct Batcher {
+pub(crate) struct Batcher {
     /// The client and what its calls need.
     pub(super) link: Link,
     pub(super) inner: Mutex<Inner>,
@@ -164,7 +164,7 @@ pub struct Batcher {
 
 /// Held by a job while it may still submit requests; dropping it lets rounds go on
 /// without the job.
-pub struct Enrolled(Arc<Batcher>);
+pub(crate) struct Enrolled(Arc<Batcher>);
 
 impl Drop for Enrolled {
     fn drop(&mut self) {
@@ -173,7 +173,7 @@ impl Drop for Enrolled {
 }
 
 /// Held by a job while its next request waits for budget; see [`Inner::budget_waiting`].
-pub struct BudgetWait(Arc<Batcher>);
+pub(crate) struct BudgetWait(Arc<Batcher>);
 
 impl Drop for BudgetWait {
     fn drop(&mut self) {
@@ -189,7 +189,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Batcher {
     /// A batcher for `jobs` jobs, each of which must be [`Batcher::enroll`]ed... by
     /// construction: the count starts at `jobs` and every [`Enrolled`] dropped lowers it.
-    pub fn new(
+    pub(crate) fn new(
         jobs: usize,
         out: &camino::Utf8Path,
         settings: BatchSettings,
@@ -214,18 +214,18 @@ impl Batcher {
     }
 
     /// The token one job holds (the count was set by [`Batcher::new`]).
-    pub fn enroll(self: &Arc<Batcher>) -> Enrolled {
+    pub(crate) fn enroll(self: &Arc<Batcher>) -> Enrolled {
         Enrolled(Arc::clone(self))
     }
 
     /// Rounds go on without this job until the guard is dropped.
-    pub fn waiting_for_budget(self: &Arc<Batcher>) -> BudgetWait {
+    pub(crate) fn waiting_for_budget(self: &Arc<Batcher>) -> BudgetWait {
         self.update(|i| i.budget_waiting += 1);
         BudgetWait(Arc::clone(self))
     }
 
     /// Whether requests now go online (`--batch-deadline` passed).
-    pub fn past_deadline(&self) -> bool {
+    pub(crate) fn past_deadline(&self) -> bool {
         self.with(|i| i.past_deadline)
     }
 

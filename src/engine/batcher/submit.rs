@@ -21,7 +21,7 @@ impl Batcher {
     /// Queues one request for the next round and waits for its result. `hash` and `size`
     /// are [`crate::output::batch_journal::body_hash`] and the length of `body`'s JSON,
     /// computed by the caller, which serializes it anyway.
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         body: &Value,
         hash: String,

@@ -14,7 +14,7 @@ use crate::ui::events::{BatchCounts, Event, Reporter};
 /// What batch mode's calls need of the run: the client, its retry policy, the display and
 /// the first signal. The batcher holds its own, so it needs nothing else of the run.
 #[derive(Clone)]
-pub struct Link {
+pub(crate) struct Link {
     pub client: ApiClient,
     pub policy: RetryPolicy,
     pub reporter: Arc<dyn Reporter>,
@@ -24,14 +24,14 @@ pub struct Link {
 /// How a batch is polled: `first` after creating it, each wait half as long again as the
 /// last, up to `max` (`--batch-poll`; both scaled by `RUNNER_TEST_DELAY_SCALE` in tests).
 /// `wake` (the deadline passing) cuts the current wait short once.
-pub struct Poll<'a> {
+pub(super) struct Poll<'a> {
     pub first: Duration,
     pub max: Duration,
     pub wake: &'a CancellationToken,
 }
 
 /// Polls until the batch has ended, backing off, reporting its counts.
-pub async fn until_ended(
+pub(super) async fn until_ended(
     link: &Link,
     version: &str,
     id: &str,

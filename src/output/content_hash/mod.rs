@@ -26,7 +26,7 @@ const MAX_CUTS: usize = 4096;
 /// The content hash of the file at `path` (hex), when it is an image holding a C2PA
 /// manifest; `None` when there is none to strip or the file is not a well-formed image, in
 /// which case the content hash is the plain BLAKE3.
-pub fn content_blake3(path: &Utf8Path) -> Option<String> {
+pub(crate) fn content_blake3(path: &Utf8Path) -> Option<String> {
     let file = fs_err::File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     of_reader(file, len)
@@ -34,7 +34,7 @@ pub fn content_blake3(path: &Utf8Path) -> Option<String> {
 
 /// [`content_blake3`] on a blocking thread, for async callers: a file may be large (up to
 /// `--max-file-size`). A file it cannot read or walk just has none.
-pub async fn of_saved_file(path: Utf8PathBuf) -> Option<String> {
+pub(crate) async fn of_saved_file(path: Utf8PathBuf) -> Option<String> {
     tokio::task::spawn_blocking(move || content_blake3(&path))
         .await
         .ok()

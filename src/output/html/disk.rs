@@ -14,7 +14,7 @@ use crate::output::records::read_job_json;
 
 /// The output tree as the pages see it.
 #[derive(Debug, Default)]
-pub struct Snapshot {
+pub(super) struct Snapshot {
     pub out: Utf8PathBuf,
     /// `OUT/run.json`.
     pub run: Option<Value>,
@@ -27,7 +27,7 @@ pub struct Snapshot {
 /// One run of the history, as much of it as the index needs: kept small and indexed by
 /// job, since a history of 30 runs of 10,000 jobs is read at the end of every run.
 #[derive(Debug)]
-pub struct HistoryRun {
+pub(super) struct HistoryRun {
     pub id: String,
     /// Each selected job's status in that run, by `dir`.
     pub statuses: HashMap<String, String>,
@@ -37,7 +37,7 @@ pub struct HistoryRun {
 }
 
 #[derive(Debug)]
-pub struct JobOnDisk {
+pub(super) struct JobOnDisk {
     /// `<stem>/<job>`, relative to `OUT`.
     pub dir: String,
     pub stem: String,
@@ -49,7 +49,7 @@ pub struct JobOnDisk {
     pub folder: Utf8PathBuf,
 }
 
-pub fn read(out: &Utf8Path) -> Snapshot {
+pub(super) fn read(out: &Utf8Path) -> Snapshot {
     let run = read_json(&out.join("run.json"));
     let history = read_history(&out.join("runs"));
     let mut jobs: BTreeMap<String, JobOnDisk> = BTreeMap::new();
@@ -95,7 +95,7 @@ fn add<'a>(
 
 /// A `job.json`'s `outputs`, the declared deliverables first (those whose `satisfies`
 /// names an `expect` entry, docs/output.md §2.10), each group in its recorded order.
-pub fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
+pub(super) fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
     let outputs = record["outputs"].as_array().cloned().unwrap_or_default();
     let is_deliverable = |o: &Value| o["satisfies"].as_array().is_some_and(|s| !s.is_empty());
     let (mut first, rest): (Vec<Value>, Vec<Value>) =
@@ -106,25 +106,25 @@ pub fn outputs_deliverables_first(record: &Value) -> Vec<Value> {
 
 /// A `job.json`, read back through the record the runner writes ([`read_job_json`]),
 /// then handed to the views as loose JSON: a field the record lacks is absent there too.
-pub fn read_record(path: &Utf8Path) -> Option<Value> {
+pub(super) fn read_record(path: &Utf8Path) -> Option<Value> {
     let record = read_job_json(path)?;
     // Cannot fail: the record's maps have string keys.
     serde_json::to_value(record).ok()
 }
 
-pub fn read_json(path: &Utf8Path) -> Option<Value> {
+pub(super) fn read_json(path: &Utf8Path) -> Option<Value> {
     let bytes = fs_err::read(path).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-pub fn read_text(path: &Utf8Path) -> Option<String> {
+pub(super) fn read_text(path: &Utf8Path) -> Option<String> {
     let bytes = fs_err::read(path).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `<stem>/<job>`: two plain components, neither hidden, so a `dir` read from disk can
 /// only point at a job folder inside `OUT`.
-pub fn is_job_dir(dir: &str) -> bool {
+pub(super) fn is_job_dir(dir: &str) -> bool {
     let parts: Vec<&str> = dir.split('/').collect();
     parts.len() == 2 && parts.iter().all(|p| is_plain(p))
 }
@@ -212,7 +212,7 @@ fn attempts_in(run: &Utf8Path) -> HashMap<String, &'static str> {
 /// What the index reads of a `job.json` (`index.rs`); the rest (the request, every
 /// response's record) is dropped once the job's own page is written, so the index of a
 /// large tree does not hold every record whole.
-pub fn for_index(record: Value) -> Value {
+pub(super) fn for_index(record: Value) -> Value {
     const KEPT: [&str; 8] = [
         "status",
         "started_at",

@@ -21,7 +21,7 @@ const PREVIEWS: usize = 2;
 const STATUSES: [&str; 5] = ["failed", "interrupted", "not_started", "succeeded", "fresh"];
 
 #[derive(Serialize)]
-pub struct IndexView {
+pub(super) struct IndexView {
     title: String,
     run: Option<RunView>,
     statuses: Vec<String>,
@@ -103,7 +103,7 @@ struct Card {
     history: Vec<Past>,
 }
 
-pub fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
+pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
     let jobs: Vec<Card> = snapshot
         .jobs
         .iter()

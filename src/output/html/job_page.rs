@@ -15,7 +15,7 @@ use crate::units;
 const PREVIEWS: usize = 12;
 
 #[derive(Serialize)]
-pub struct JobPage {
+pub(super) struct JobPage {
     id: String,
     status: String,
     error: Option<ErrorView>,
@@ -72,7 +72,7 @@ struct RequestRow {
 }
 
 /// `index_href`: the index relative to the folder (`../../index.html` for `OUT/<stem>/<job>`).
-pub fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: String) -> JobPage {
+pub(super) fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: String) -> JobPage {
     let null = Value::Null;
     let r = job.record.as_ref().unwrap_or(&null);
     let items = |key: &str| r[key].as_array().cloned().unwrap_or_default();

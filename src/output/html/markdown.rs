@@ -10,7 +10,7 @@ use crate::output::markdown::NOTES_LABEL;
 
 /// Renders untrusted Markdown to HTML that holds no script, event handler or remote
 /// resource.
-pub fn to_html(markdown: &str) -> String {
+pub(crate) fn to_html(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let events = Parser::new_ext(markdown, options).map(|event| match event {
         // Raw HTML becomes text: `<script>` is shown, not run.

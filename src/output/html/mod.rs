@@ -27,7 +27,7 @@ use serde::Serialize;
 
 /// What a page could not do.
 #[derive(Debug, thiserror::Error)]
-pub enum SiteError {
+pub(crate) enum SiteError {
     #[error("cannot render {page}: {source}")]
     Render {
         page: String,
@@ -44,7 +44,7 @@ pub enum SiteError {
 
 /// What [`write_site`] wrote.
 #[derive(Debug, Default)]
-pub struct Site {
+pub(crate) struct Site {
     pub index: Utf8PathBuf,
     pub job_pages: usize,
     /// Job folders whose page could not be written, with why; the index still links them.
@@ -52,18 +52,18 @@ pub struct Site {
 }
 
 /// The index relative to a job folder in `OUT/<stem>/<job>`.
-pub const INDEX_FROM_JOB: &str = "../../index.html";
+pub(crate) const INDEX_FROM_JOB: &str = "../../index.html";
 
 /// Writes every job folder's `report.html`, then `OUT/index.html` (`runner report`). A job
 /// page that fails is recorded in [`Site::failed`] and the rest go on; only the index
 /// failing is an error.
-pub fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
+pub(crate) fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
     write_pages(out, true)
 }
 
 /// Writes `OUT/index.html` only (the end of `runner run`): each job's `report.html` landed
 /// with its folder ([`write_job_page`]), so a run never touches a folder it did not write.
-pub fn write_index(out: &Utf8Path) -> Result<Site, SiteError> {
+pub(crate) fn write_index(out: &Utf8Path) -> Result<Site, SiteError> {
     write_pages(out, false)
 }
 
@@ -99,7 +99,11 @@ fn write_pages(out: &Utf8Path, job_pages: bool) -> Result<Site, SiteError> {
 /// and `transcript.md`: called on the staging folder, so the page lands with the rest
 /// (docs/output.md §10, §14). `dir` is `<stem>/<job>`; `index_href` the index from where
 /// the folder will land.
-pub fn write_job_page(folder: &Utf8Path, dir: &str, index_href: &str) -> Result<(), SiteError> {
+pub(crate) fn write_job_page(
+    folder: &Utf8Path,
+    dir: &str,
+    index_href: &str,
+) -> Result<(), SiteError> {
     let job = disk::JobOnDisk {
         dir: dir.to_owned(),
         stem: dir.split('/').next().unwrap_or_default().to_owned(),

@@ -10,7 +10,7 @@ use super::{Block, Bounds, Preview, clip, zipped};
 /// Styles read from `styles.xml` at most.
 const MAX_STYLES: usize = 2_000;
 
-pub fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
+pub(super) fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
     let mut archive = zipped::open(bytes)?;
     let main = zipped::main_part(&mut archive, "word/document.xml");
     let styles = heading_styles(&mut archive, &main);

@@ -22,11 +22,11 @@ use camino::Utf8Path;
 use serde::Serialize;
 
 /// The largest file read for a preview: larger files show as a plain link.
-pub const MAX_FILE_BYTES: u64 = 20 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 20 << 20;
 
 /// How much of a file a preview shows: the full page shows more than an index card.
 #[derive(Clone, Copy, Debug)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     /// Sheets shown as tables (the names of up to [`MAX_NAMES`] more are listed).
     pub tables: usize,
     pub rows: usize,
@@ -40,7 +40,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// Under a file on `report.html`.
-    pub const PAGE: Bounds = Bounds {
+    pub(crate) const PAGE: Bounds = Bounds {
         tables: 4,
         rows: 10,
         cols: 8,
@@ -50,7 +50,7 @@ impl Bounds {
         chars: 80,
     };
     /// On a job's card on `index.html`.
-    pub const CARD: Bounds = Bounds {
+    pub(crate) const CARD: Bounds = Bounds {
         tables: 1,
         rows: 4,
         cols: 4,
@@ -62,12 +62,12 @@ impl Bounds {
 }
 
 /// Names listed at most (sheets beyond the tables, slides beyond the titles shown).
-pub const MAX_NAMES: usize = 20;
+pub(crate) const MAX_NAMES: usize = 20;
 
 /// What a preview shows; serialized for the templates with its `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Preview {
+pub(crate) enum Preview {
     Workbook {
         sheets: Vec<Sheet>,
         /// Names of the sheets after those shown as tables.
@@ -90,7 +90,7 @@ pub enum Preview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Sheet {
+pub(crate) struct Sheet {
     pub name: String,
     pub rows: Vec<Vec<String>>,
     /// Whether rows or columns were left out.
@@ -100,14 +100,14 @@ pub struct Sheet {
 
 /// A heading (`level` 1…9) or a paragraph (`level` 0) of a document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Block {
+pub(crate) struct Block {
     pub level: u8,
     pub text: String,
 }
 
 /// The office formats previewed, by file extension (ASCII case ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Xlsx,
     Docx,
     Pptx,
@@ -115,7 +115,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn of(name: &str) -> Option<Format> {
+    pub(crate) fn of(name: &str) -> Option<Format> {
         let (_, ext) = name.rsplit_once('.')?;
         match ext.to_ascii_lowercase().as_str() {
             "xlsx" | "xlsm" => Some(Format::Xlsx),
@@ -129,7 +129,7 @@ impl Format {
 
 /// The preview of the file at `path`, if its name is an office format and it can be read
 /// within the bounds; `None` for anything else (the page links the file as it is).
-pub fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
+pub(crate) fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
     let format = Format::of(path.file_name()?)?;
     let bytes = read_bounded(path)?;
     // The readers (calamine, zip, quick-xml) are fed hostile bytes: a panic in one is a

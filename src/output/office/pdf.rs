@@ -11,7 +11,7 @@ use super::Preview;
 /// Distinct page objects counted at most.
 const MAX_PAGES: usize = 100_000;
 
-pub fn preview(bytes: &[u8]) -> Option<Preview> {
+pub(super) fn preview(bytes: &[u8]) -> Option<Preview> {
     let head = &bytes[..bytes.len().min(1024)];
     find(head, b"%PDF-", 0)?;
     let mut pages = BTreeSet::new();

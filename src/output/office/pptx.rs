@@ -11,7 +11,7 @@ use super::{Bounds, Preview, clip, zipped};
 /// Slides counted at most (and relationships read from the presentation).
 const MAX_SLIDES: usize = 4_000;
 
-pub fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
+pub(super) fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
     let mut archive = zipped::open(bytes)?;
     let main = zipped::main_part(&mut archive, "ppt/presentation.xml");
     let order = slide_ids(&mut archive, &main)?;

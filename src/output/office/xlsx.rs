@@ -10,7 +10,7 @@ use super::{Bounds, MAX_NAMES, Preview, Sheet, clip, zipped};
 /// Cells read from one sheet at most, shown or not (styled empty cells count too).
 const MAX_CELLS: usize = 10_000;
 
-pub fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
+pub(super) fn preview(bytes: Vec<u8>, bounds: &Bounds) -> Option<Preview> {
     let archive = zipped::open(bytes)?;
     // calamine opens the parts itself, the shared strings whole: check them all first.
     if !zipped::parts_bounded(&archive) {

@@ -11,10 +11,10 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 /// XML nesting followed; deeper is not an office document.
-pub const MAX_DEPTH: usize = 256;
+pub(super) const MAX_DEPTH: usize = 256;
 
 /// What the walk hands the caller, in document order.
-pub enum Node<'a> {
+pub(super) enum Node<'a> {
     /// A start tag, or an empty element (`<a/>`, followed by its `Close`).
     Open(&'a BytesStart<'a>),
     /// An end tag, by local name.
@@ -24,7 +24,7 @@ pub enum Node<'a> {
 
 /// Walks `reader` until the end, a `Break` from `visit`, or a failure (`None`): malformed
 /// XML, or nesting deeper than [`MAX_DEPTH`].
-pub fn walk<R: BufRead>(
+pub(super) fn walk<R: BufRead>(
     mut reader: Reader<R>,
     mut visit: impl FnMut(Node<'_>) -> ControlFlow<()>,
 ) -> Option<()> {
@@ -73,7 +73,7 @@ fn resolved(r: &quick_xml::events::BytesRef<'_>) -> Option<String> {
 }
 
 /// The value of the attribute with local name `local`, entity references resolved.
-pub fn attr(e: &BytesStart<'_>, local: &str) -> Option<String> {
+pub(super) fn attr(e: &BytesStart<'_>, local: &str) -> Option<String> {
     e.attributes().with_checks(false).flatten().find_map(|a| {
         (a.key.local_name().as_ref() == local)
             .then(|| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
@@ -83,6 +83,6 @@ pub fn attr(e: &BytesStart<'_>, local: &str) -> Option<String> {
 }
 
 /// An element's local name.
-pub fn name<'a>(e: &'a BytesStart<'_>) -> &'a str {
+pub(super) fn name<'a>(e: &'a BytesStart<'_>) -> &'a str {
     e.local_name().into_inner()
 }

@@ -14,13 +14,13 @@ use zip::ZipArchive;
 
 /// More entries than any office file we preview needs (a deck of a few hundred slides with
 /// their images and notes).
-pub const MAX_ENTRIES: usize = 5_000;
+pub(super) const MAX_ENTRIES: usize = 5_000;
 /// The largest declared size of a part we read (a sheet, a document body, a slide).
-pub const MAX_PART_BYTES: u64 = 32 << 20;
-pub type Archive = ZipArchive<Cursor<Vec<u8>>>;
+pub(super) const MAX_PART_BYTES: u64 = 32 << 20;
+pub(super) type Archive = ZipArchive<Cursor<Vec<u8>>>;
 
 /// The archive, if it is a zip of at most [`MAX_ENTRIES`] entries.
-pub fn open(bytes: Vec<u8>) -> Option<Archive> {
+pub(super) fn open(bytes: Vec<u8>) -> Option<Archive> {
     let archive = ZipArchive::new(Cursor::new(bytes)).ok()?;
     (archive.len() <= MAX_ENTRIES).then_some(archive)
 }
@@ -28,7 +28,7 @@ pub fn open(bytes: Vec<u8>) -> Option<Archive> {
 /// Whether every part declares at most [`MAX_PART_BYTES`]: checked before handing the
 /// archive to a reader that opens parts itself (calamine), by whatever names its
 /// relationships give, extension or not.
-pub fn parts_bounded(archive: &Archive) -> bool {
+pub(super) fn parts_bounded(archive: &Archive) -> bool {
     (0..archive.len()).all(|i| {
         archive
             .by_index_data(i)
@@ -37,7 +37,10 @@ pub fn parts_bounded(archive: &Archive) -> bool {
 }
 
 /// A part's XML as a stream, if the part exists and declares at most [`MAX_PART_BYTES`].
-pub fn xml<'a>(archive: &'a mut Archive, name: &str) -> Option<Reader<BufReader<impl Read + 'a>>> {
+pub(super) fn xml<'a>(
+    archive: &'a mut Archive,
+    name: &str,
+) -> Option<Reader<BufReader<impl Read + 'a>>> {
     let entry = archive.by_name(name).ok()?;
     if entry.size() > MAX_PART_BYTES {
         return None;
@@ -53,7 +56,7 @@ pub fn xml<'a>(archive: &'a mut Archive, name: &str) -> Option<Reader<BufReader<
 /// the part that holds the relationship (`ppt/`): `slides/slide1.xml` →
 /// `ppt/slides/slide1.xml`, `/ppt/x.xml` → `ppt/x.xml`, `..` segments applied. `None` for a
 /// target that leaves the package or is a URL.
-pub fn resolve(base_dir: &str, target: &str) -> Option<String> {
+pub(super) fn resolve(base_dir: &str, target: &str) -> Option<String> {
     if target.contains("://") {
         return None;
     }
@@ -76,7 +79,7 @@ pub fn resolve(base_dir: &str, target: &str) -> Option<String> {
 
 /// One relationship of a part (ECMA-376 Part 2 §9): `id`, the last segment of its type,
 /// and its target resolved to a part name.
-pub struct Rel {
+pub(super) struct Rel {
     pub id: String,
     pub kind: String,
     pub target: String,
@@ -84,7 +87,7 @@ pub struct Rel {
 
 /// The relationships of `part` (`""` for the package's own, `_rels/.rels`), at most
 /// `max`; none when the `.rels` part is missing or unreadable.
-pub fn relationships(archive: &mut Archive, part: &str, max: usize) -> Vec<Rel> {
+pub(super) fn relationships(archive: &mut Archive, part: &str, max: usize) -> Vec<Rel> {
     let (dir, file) = part.rsplit_once('/').unwrap_or(("", part));
     let rels = if dir.is_empty() {
         format!("_rels/{file}.rels")
@@ -124,7 +127,7 @@ pub fn relationships(archive: &mut Archive, part: &str, max: usize) -> Vec<Rel> 
 
 /// The package's main part (its `officeDocument` relationship), or `default` where it
 /// names none.
-pub fn main_part(archive: &mut Archive, default: &str) -> String {
+pub(super) fn main_part(archive: &mut Archive, default: &str) -> String {
     relationships(archive, "", 64)
         .into_iter()
         .find(|r| r.kind == "officeDocument")

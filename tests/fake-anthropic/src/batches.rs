@@ -119,7 +119,7 @@ pub(crate) enum Route {
 
 impl Route {
     /// `rest` is the path after `/v1/messages/batches`.
-    pub fn parse(method: &Method, rest: &[&str]) -> Option<Route> {
+    pub(crate) fn parse(method: &Method, rest: &[&str]) -> Option<Route> {
         Some(match (method, rest) {
             (&Method::POST, []) => Route::Create,
             (&Method::GET, []) => Route::List,
@@ -131,7 +131,7 @@ impl Route {
         })
     }
 
-    pub fn endpoint(&self) -> Endpoint {
+    pub(crate) fn endpoint(&self) -> Endpoint {
         match self {
             Route::Create => Endpoint::BatchCreate,
             Route::List => Endpoint::BatchList,

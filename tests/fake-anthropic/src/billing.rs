@@ -145,7 +145,7 @@ pub(crate) struct Split {
 impl Split {
     /// Usage a `@fake usage` directive dictates: nothing is read from or written to the
     /// fake's cache.
-    pub fn forced(input: u64, write: u64, read: u64) -> Split {
+    pub(crate) fn forced(input: u64, write: u64, read: u64) -> Split {
         Split {
             input,
             write,
@@ -195,7 +195,7 @@ pub(crate) fn input_tokens(body_len: usize) -> u64 {
 
 impl Billing {
     /// Splits a request's input into plain, written and read tokens (no state changes).
-    pub fn split(
+    pub(crate) fn split(
         &mut self,
         obj: &Map<String, Value>,
         total: u64,
@@ -253,7 +253,7 @@ impl Billing {
 
     /// Admits a request whose uncached input is `split.input + split.write`, or says
     /// why not (a 429 with `retry-after`).
-    pub fn admit(
+    pub(crate) fn admit(
         &mut self,
         limit: TokenLimit,
         split: &Split,
@@ -278,7 +278,13 @@ impl Billing {
     }
 
     /// The request succeeded: its prefix is cached, its output taken, its usage recorded.
-    pub fn settle(&mut self, limit: Option<TokenLimit>, split: &Split, output: u64, now: Instant) {
+    pub(crate) fn settle(
+        &mut self,
+        limit: Option<TokenLimit>,
+        split: &Split,
+        output: u64,
+        now: Instant,
+    ) {
         if let Some((key, tokens, ttl)) = &split.store {
             self.cache.insert(key.clone(), (*tokens, now + *ttl, *ttl));
         }
@@ -298,7 +304,11 @@ impl Billing {
     }
 
     /// `anthropic-ratelimit-{input,output}-tokens-{limit,remaining,reset}` values.
-    pub fn headers(&mut self, limit: TokenLimit, now: Instant) -> [(&'static str, RateHeaders); 2] {
+    pub(crate) fn headers(
+        &mut self,
+        limit: TokenLimit,
+        now: Instant,
+    ) -> [(&'static str, RateHeaders); 2] {
         [
             (
                 "input-tokens",

@@ -37,21 +37,21 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.info["id"].as_str().unwrap_or_default()
     }
 
-    pub fn lifecycle(&self) -> &str {
+    pub(crate) fn lifecycle(&self) -> &str {
         self.info["lifecycle"].as_str().unwrap_or("active")
     }
 
-    pub fn max_tokens(&self) -> Option<u64> {
+    pub(crate) fn max_tokens(&self) -> Option<u64> {
         self.info["max_tokens"].as_u64()
     }
 
     /// `capabilities.<path…>.supported`; a missing key (or `capabilities: null`) counts as
     /// supported, so a sparse entry added by a test does not forbid everything.
-    pub fn supports(&self, path: &[&str]) -> bool {
+    pub(crate) fn supports(&self, path: &[&str]) -> bool {
         let mut v = &self.info["capabilities"];
         if v.is_null() {
             return true;
@@ -137,7 +137,7 @@ impl Catalogue {
     }
 
     /// The model an id (or alias) names, as of `today`.
-    pub fn resolve(&self, id: &str, today: Date) -> Option<Resolved> {
+    pub(crate) fn resolve(&self, id: &str, today: Date) -> Option<Resolved> {
         let entry = self.find(id)?;
         let rules_id = entry["like"]
             .as_str()
@@ -152,7 +152,7 @@ impl Catalogue {
 
     /// A model a Messages / count_tokens / batch request may use: unknown and retired
     /// ids are the real API's 404 `model: <id>` (docs/api.md §8.9).
-    pub fn callable(&self, id: &str, today: Date) -> Result<Resolved, ApiError> {
+    pub(crate) fn callable(&self, id: &str, today: Date) -> Result<Resolved, ApiError> {
         match self.resolve(id, today) {
             Some(m) if m.lifecycle() != "retired" => Ok(m),
             _ => Err(ApiError::not_found(format!("model: {id}"))),
@@ -160,7 +160,7 @@ impl Catalogue {
     }
 
     /// Every entry as of `today`, newest first by `created_at` (then by id).
-    pub fn listed(&self, today: Date) -> Vec<Value> {
+    pub(crate) fn listed(&self, today: Date) -> Vec<Value> {
         let mut all: Vec<Value> = self
             .entries
             .iter()
@@ -182,7 +182,7 @@ impl Catalogue {
     /// Adds an entry or replaces the one with the same `id`. The entry is merged over
     /// the entry named by its `like`, else over the entry it replaces, else over a
     /// neutral template, so a test gives only what matters to it.
-    pub fn add(&mut self, patch: &Value) -> Result<(), String> {
+    pub(crate) fn add(&mut self, patch: &Value) -> Result<(), String> {
         let id = patch["id"]
             .as_str()
             .filter(|s| !s.is_empty())

@@ -15,7 +15,7 @@ pub(crate) enum SubTool {
 
 impl SubTool {
     /// The error codes the SDK's enums allow for this sub-tool (docs/api.md §3.4).
-    pub fn codes(self) -> &'static [&'static str] {
+    pub(crate) fn codes(self) -> &'static [&'static str] {
         const BASE: [&str; 4] = [
             "invalid_tool_input",
             "unavailable",
@@ -73,7 +73,7 @@ pub(crate) struct UsageOverride {
 }
 
 impl UsageOverride {
-    pub fn forces_input(&self) -> bool {
+    pub(crate) fn forces_input(&self) -> bool {
         self.input.is_some() || self.cache_write.is_some() || self.cache_read.is_some()
     }
 }

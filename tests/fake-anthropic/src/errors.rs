@@ -86,7 +86,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: u16, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             error_type: default_error_type(status).to_owned(),
@@ -96,40 +96,40 @@ impl ApiError {
         }
     }
 
-    pub fn invalid(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(400, message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(404, message)
     }
 
-    pub fn with_code(mut self, code: &str) -> ApiError {
+    pub(crate) fn with_code(mut self, code: &str) -> ApiError {
         self.error_code = Some(code.to_owned());
         self
     }
 
-    pub fn with_header(mut self, name: &'static str, value: String) -> ApiError {
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> ApiError {
         self.headers.push((name, value));
         self
     }
 
     /// `retry-after` (as given) and `retry-after-ms`.
-    pub fn with_retry_after(self, secs: f64) -> ApiError {
+    pub(crate) fn with_retry_after(self, secs: f64) -> ApiError {
         self.with_header("retry-after", format_secs(secs))
             .with_header("retry-after-ms", format!("{:.0}", (secs * 1000.0).max(0.0)))
     }
 
     /// A 429 whose `retry-after` is whole seconds (as the real API sends) and
     /// `retry-after-ms` the exact wait, which the official SDK reads first.
-    pub fn rate_limited(message: &str, wait: std::time::Duration) -> ApiError {
+    pub(crate) fn rate_limited(message: &str, wait: std::time::Duration) -> ApiError {
         let ms = wait.as_millis().max(1);
         ApiError::new(429, message)
             .with_header("retry-after", ms.div_ceil(1000).to_string())
             .with_header("retry-after-ms", ms.to_string())
     }
 
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         status: u16,
         error_type: &str,
         error_code: Option<&str>,
@@ -147,7 +147,7 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self, request_id: &str) -> Value {
+    pub(crate) fn body(&self, request_id: &str) -> Value {
         let mut error = json!({"type": self.error_type, "message": self.message});
         if let Some(code) = &self.error_code {
             error["details"] = json!({ "error_code": code });
@@ -155,7 +155,7 @@ impl ApiError {
         json!({"type": "error", "error": error, "request_id": request_id})
     }
 
-    pub fn into_reply(self, request_id: &str) -> Reply {
+    pub(crate) fn into_reply(self, request_id: &str) -> Reply {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut reply = Reply::json(status, &self.body(request_id));
         for (name, value) in self.headers {
@@ -175,17 +175,17 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    pub fn json(status: StatusCode, value: &Value) -> Reply {
+    pub(crate) fn json(status: StatusCode, value: &Value) -> Reply {
         let mut reply = Reply::bytes(status, Bytes::from(value.to_string()));
         reply.set_header("content-type", "application/json");
         reply
     }
 
-    pub fn ok_json(value: &Value) -> Reply {
+    pub(crate) fn ok_json(value: &Value) -> Reply {
         Reply::json(StatusCode::OK, value)
     }
 
-    pub fn bytes(status: StatusCode, body: Bytes) -> Reply {
+    pub(crate) fn bytes(status: StatusCode, body: Bytes) -> Reply {
         Reply {
             status,
             headers: HeaderMap::new(),
@@ -195,7 +195,7 @@ impl Reply {
 
     /// Sets a header; values that are not valid header text are dropped
     /// (only ever our own ASCII values reach here).
-    pub fn set_header(&mut self, name: &'static str, value: &str) {
+    pub(crate) fn set_header(&mut self, name: &'static str, value: &str) {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.insert(HeaderName::from_static(name), v);
         }

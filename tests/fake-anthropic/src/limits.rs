@@ -35,7 +35,11 @@ pub(crate) struct RateWindow {
 
 impl RateWindow {
     /// Admits a request (spending a token), or says how long until a token is there.
-    pub fn admit(&mut self, limit: RateLimit, now: Instant) -> (RateHeaders, Option<Duration>) {
+    pub(crate) fn admit(
+        &mut self,
+        limit: RateLimit,
+        now: Instant,
+    ) -> (RateHeaders, Option<Duration>) {
         let capacity = f64::from(limit.requests);
         let per_sec = capacity / limit.window.as_secs_f64().max(1e-9);
         let elapsed = self
@@ -64,14 +68,14 @@ pub(crate) struct Overload {
 }
 
 impl Overload {
-    pub fn new(probability: f64, seed: u64) -> Overload {
+    pub(crate) fn new(probability: f64, seed: u64) -> Overload {
         Overload {
             probability,
             state: seed,
         }
     }
 
-    pub fn hit(&mut self) -> bool {
+    pub(crate) fn hit(&mut self) -> bool {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -115,12 +115,12 @@ pub(crate) struct StoredFile {
 }
 
 impl StoredFile {
-    pub fn is_expired(&self, now: Timestamp) -> bool {
+    pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
     /// The size a download returns: generated media carry a manifest (docs/api.md §0.5).
-    pub fn download_len(&self) -> usize {
+    pub(crate) fn download_len(&self) -> usize {
         if self.downloadable {
             crate::c2pa::signed_len(&self.bytes)
         } else {
@@ -129,7 +129,7 @@ impl StoredFile {
     }
 
     /// FileMetadata (docs/api.md §2.2); the legacy beta shape has no `expires_at`.
-    pub fn metadata(&self, legacy: bool) -> Value {
+    pub(crate) fn metadata(&self, legacy: bool) -> Value {
         let mut v = json!({
             "id": self.id,
             "type": "file",
@@ -212,16 +212,16 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn file(&self, id: &str) -> Option<&StoredFile> {
+    pub(crate) fn file(&self, id: &str) -> Option<&StoredFile> {
         self.file_seq.get(id).and_then(|seq| self.files.get(seq))
     }
 
-    pub fn file_mut(&mut self, id: &str) -> Option<&mut StoredFile> {
+    pub(crate) fn file_mut(&mut self, id: &str) -> Option<&mut StoredFile> {
         let seq = *self.file_seq.get(id)?;
         self.files.get_mut(&seq)
     }
 
-    pub fn remove_file(&mut self, id: &str) -> bool {
+    pub(crate) fn remove_file(&mut self, id: &str) -> bool {
         match self.file_seq.remove(id) {
             Some(seq) => self.files.remove(&seq).is_some(),
             None => false,
@@ -230,7 +230,7 @@ impl State {
 
     /// Registers a file; `seq` orders listings (newest first).
     #[expect(clippy::too_many_arguments, reason = "a plain record constructor")]
-    pub fn add_file(
+    pub(crate) fn add_file(
         &mut self,
         id: String,
         filename: String,
@@ -258,7 +258,7 @@ impl State {
         })
     }
 
-    pub fn sync_container_stats(&mut self, id: &str) {
+    pub(crate) fn sync_container_stats(&mut self, id: &str) {
         if let Some(c) = self.containers.get(id) {
             let info = self.stats.containers.entry(id.to_owned()).or_default();
             info.files = c
@@ -283,7 +283,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, salt: u64) -> Shared {
+    pub(crate) fn new(config: Config, salt: u64) -> Shared {
         let overload = config
             .random_overload
             .map(|(p, seed)| Overload::new(p, seed));
@@ -318,7 +318,7 @@ impl Shared {
     }
 
     /// Runs `f` under the lock, then wakes every waiter.
-    pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let r = f(&mut self.lock());
         self.changed.notify_all();
         self.version.send_modify(|v| *v = v.wrapping_add(1));
@@ -326,11 +326,11 @@ impl Shared {
     }
 
     /// Runs `f` under the lock without signalling a change.
-    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.lock())
     }
 
-    pub fn wait_until(&self, timeout: Duration, pred: impl Fn(&Stats) -> bool) -> bool {
+    pub(crate) fn wait_until(&self, timeout: Duration, pred: impl Fn(&Stats) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut guard = self.lock();
         loop {
@@ -351,12 +351,12 @@ impl Shared {
 
     /// The fake's date: [`crate::Config::today`] or a later `set_today`, else the system
     /// date (UTC).
-    pub fn today(&self) -> jiff::civil::Date {
+    pub(crate) fn today(&self) -> jiff::civil::Date {
         self.read(|s| s.today)
             .unwrap_or_else(crate::catalogue::system_today)
     }
 
-    pub fn new_id(&self, kind: IdKind) -> String {
+    pub(crate) fn new_id(&self, kind: IdKind) -> String {
         self.ids.next(kind)
     }
 }

@@ -33,7 +33,7 @@ fn message(role: &str, content: &Value) -> String {
 }
 
 impl LastTurn {
-    pub fn new(obj: &Map<String, Value>, messages: &[Value], response: &Value) -> LastTurn {
+    pub(crate) fn new(obj: &Map<String, Value>, messages: &[Value], response: &Value) -> LastTurn {
         LastTurn {
             fields: SAME.iter().map(|k| field(obj, k)).collect(),
             messages: messages
@@ -45,7 +45,7 @@ impl LastTurn {
     }
 
     /// Whether `obj` continues this turn append-only.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         container: &str,
         obj: &Map<String, Value>,

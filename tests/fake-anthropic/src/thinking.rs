@@ -85,27 +85,27 @@ impl Prefix {
     }
 
     /// The prefix key: which point of which conversation this is.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         self.0.finalize().to_hex().to_string()
     }
 
     /// The signature of a thinking block with this text right here.
-    pub fn sign(&self, text: &str) -> String {
+    pub(crate) fn sign(&self, text: &str) -> String {
         let mut h = self.0.clone();
         h.update(b"\0thinking\0");
         h.update(text.as_bytes());
         h.finalize().to_hex().to_string()
     }
 
-    pub fn start_message(&mut self, role: &str) {
+    pub(crate) fn start_message(&mut self, role: &str) {
         self.marker(role);
     }
 
-    pub fn block(&mut self, block: &Value) {
+    pub(crate) fn block(&mut self, block: &Value) {
         self.push(block);
     }
 
-    pub fn end_message(&mut self) {
+    pub(crate) fn end_message(&mut self) {
         self.marker("end");
     }
 }
@@ -125,7 +125,7 @@ impl Default for Binder {
 }
 
 impl Binder {
-    pub fn new(salt: u64) -> Binder {
+    pub(crate) fn new(salt: u64) -> Binder {
         Binder {
             key: blake3::derive_key(
                 "fake-anthropic 2026-12 thinking block binding",
@@ -136,7 +136,7 @@ impl Binder {
     }
 
     /// The prefix of a request's model, `system` and `tools`.
-    pub fn head(&self, model: &str, obj: &Map<String, Value>) -> Prefix {
+    pub(crate) fn head(&self, model: &str, obj: &Map<String, Value>) -> Prefix {
         let mut p = Prefix(blake3::Hasher::new_keyed(&self.key));
         p.push(&json!(model));
         p.push(&Value::Array(blocks_of(
@@ -148,7 +148,7 @@ impl Binder {
 
     /// Signs every thinking block of a response that follows `prefix` (the request's
     /// head and messages) and remembers the response there.
-    pub fn sign_response(&mut self, prefix: &Prefix, content: &mut [Value]) {
+    pub(crate) fn sign_response(&mut self, prefix: &Prefix, content: &mut [Value]) {
         let key = prefix.key();
         let mut p = prefix.clone();
         p.start_message("assistant");
@@ -167,7 +167,12 @@ impl Binder {
     /// The prefix after all of a request's messages, checking on the way (when `check`)
     /// every thinking block's signature and every assistant turn against what this
     /// server emitted at that point.
-    pub fn walk(&self, head: Prefix, messages: &[Value], check: bool) -> Result<Prefix, ApiError> {
+    pub(crate) fn walk(
+        &self,
+        head: Prefix,
+        messages: &[Value],
+        check: bool,
+    ) -> Result<Prefix, ApiError> {
         let mut p = head;
         for (i, m) in messages.iter().enumerate() {
             let role = m["role"].as_str().unwrap_or_default();

@@ -47,11 +47,11 @@ fn rels(items: &[(String, &str, String)]) -> String {
 }
 
 /// `_rels/.rels`: the package's main part.
-pub fn rels_to(main: &str) -> String {
+pub(super) fn rels_to(main: &str) -> String {
     rels(&[("rId1".to_owned(), "officeDocument", main.to_owned())])
 }
 
-pub fn xlsx_types(sheets: usize) -> String {
+pub(super) fn xlsx_types(sheets: usize) -> String {
     let mut parts = vec![(
         "/xl/workbook.xml".to_owned(),
         format!("{CT}.spreadsheetml.sheet.main+xml"),
@@ -65,7 +65,7 @@ pub fn xlsx_types(sheets: usize) -> String {
     types(&parts)
 }
 
-pub fn xlsx_workbook(sheets: &[(&str, Vec<Vec<String>>)]) -> String {
+pub(super) fn xlsx_workbook(sheets: &[(&str, Vec<Vec<String>>)]) -> String {
     let mut xml = format!("{DECL}<workbook {NS_S} xmlns:r=\"{REL}\"><sheets>");
     for (i, (name, _)) in sheets.iter().enumerate() {
         let _ = write!(
@@ -80,7 +80,7 @@ pub fn xlsx_workbook(sheets: &[(&str, Vec<Vec<String>>)]) -> String {
     xml
 }
 
-pub fn xlsx_workbook_rels(sheets: usize) -> String {
+pub(super) fn xlsx_workbook_rels(sheets: usize) -> String {
     let items: Vec<_> = (1..=sheets)
         .map(|i| {
             (
@@ -93,11 +93,11 @@ pub fn xlsx_workbook_rels(sheets: usize) -> String {
     rels(&items)
 }
 
-pub fn xlsx_sheet(rows: &str) -> String {
+pub(super) fn xlsx_sheet(rows: &str) -> String {
     format!("{DECL}<worksheet {NS_S}><sheetData>{rows}</sheetData></worksheet>")
 }
 
-pub fn pptx_types(slides: usize) -> String {
+pub(super) fn pptx_types(slides: usize) -> String {
     let pml = |kind: &str| format!("{CT}.presentationml.{kind}+xml");
     let mut parts = vec![
         ("/ppt/presentation.xml".to_owned(), pml("presentation.main")),
@@ -121,7 +121,7 @@ pub fn pptx_types(slides: usize) -> String {
 }
 
 /// The presentation: its master (`rId1`), theme (`rId2`) and slides (`rId3`…) in order.
-pub fn pptx_presentation(slides: usize) -> String {
+pub(super) fn pptx_presentation(slides: usize) -> String {
     let mut xml = format!(
         "{DECL}<p:presentation {NS_P}><p:sldMasterIdLst><p:sldMasterId id=\"2147483648\" r:id=\"rId1\"/></p:sldMasterIdLst>"
     );
@@ -138,7 +138,7 @@ pub fn pptx_presentation(slides: usize) -> String {
     xml
 }
 
-pub fn pptx_presentation_rels(slides: usize) -> String {
+pub(super) fn pptx_presentation_rels(slides: usize) -> String {
     let mut items = vec![
         (
             "rId1".to_owned(),
@@ -163,7 +163,7 @@ const SP_TREE_ROOT: &str =
 
 /// A slide whose only shape is its title placeholder, placed explicitly so it shows even
 /// though the layout defines no placeholders.
-pub fn pptx_slide(title: &str) -> String {
+pub(super) fn pptx_slide(title: &str) -> String {
     format!(
         "{DECL}<p:sld {NS_P}><p:cSld><p:spTree>{SP_TREE_ROOT}\
          <p:sp><p:nvSpPr><p:cNvPr id=\"2\" name=\"Title 1\"/><p:cNvSpPr><a:spLocks noGrp=\"1\"/></p:cNvSpPr>\
@@ -174,12 +174,12 @@ pub fn pptx_slide(title: &str) -> String {
     )
 }
 
-pub const PPTX_SLIDE_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const PPTX_SLIDE_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
     <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/slideLayout\" Target=\"../slideLayouts/slideLayout1.xml\"/>\
     </Relationships>";
 
-pub const PPTX_MASTER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const PPTX_MASTER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <p:sldMaster xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" \
     xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\" \
     xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\">\
@@ -189,29 +189,29 @@ pub const PPTX_MASTER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalo
     <p:sldLayoutIdLst><p:sldLayoutId id=\"2147483649\" r:id=\"rId1\"/></p:sldLayoutIdLst>\
     </p:sldMaster>";
 
-pub const PPTX_MASTER_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const PPTX_MASTER_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
     <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/slideLayout\" Target=\"../slideLayouts/slideLayout1.xml\"/>\
     <Relationship Id=\"rId2\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/theme\" Target=\"../theme/theme1.xml\"/>\
     </Relationships>";
 
-pub const PPTX_LAYOUT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const PPTX_LAYOUT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <p:sldLayout xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" \
     xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\" \
     xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" type=\"titleOnly\" preserve=\"1\">\
     <p:cSld name=\"Title Only\"><p:spTree><p:nvGrpSpPr><p:cNvPr id=\"1\" name=\"\"/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr/></p:spTree></p:cSld>\
     <p:clrMapOvr><a:masterClrMapping/></p:clrMapOvr></p:sldLayout>";
 
-pub const PPTX_LAYOUT_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const PPTX_LAYOUT_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
     <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/slideMaster\" Target=\"../slideMasters/slideMaster1.xml\"/>\
     </Relationships>";
 
 /// A theme with the twelve colours, two fonts and three of each format style DrawingML
 /// requires (ECMA-376 Part 1 §20.1.6).
-pub const THEME: &str = include_str!("theme1.xml");
+pub(super) const THEME: &str = include_str!("theme1.xml");
 
-pub const DOCX_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const DOCX_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
     <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
     <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
@@ -219,13 +219,13 @@ pub const DOCX_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalon
     <Override PartName=\"/word/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/>\
     </Types>";
 
-pub const DOCX_DOCUMENT_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const DOCX_DOCUMENT_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
     <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" Target=\"styles.xml\"/>\
     </Relationships>";
 
 /// `Normal` and `Heading1` (outline level 0, so readers list it as a heading).
-pub const DOCX_STYLES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+pub(super) const DOCX_STYLES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
     <w:styles xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">\
     <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/></w:style>\
     <w:style w:type=\"paragraph\" w:styleId=\"Heading1\"><w:name w:val=\"heading 1\"/><w:basedOn w:val=\"Normal\"/>\
@@ -233,14 +233,14 @@ pub const DOCX_STYLES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalo
     <w:rPr><w:b/><w:sz w:val=\"32\"/></w:rPr></w:style>\
     </w:styles>";
 
-pub fn docx_paragraph(style: Option<&str>, text: &str) -> String {
+pub(super) fn docx_paragraph(style: Option<&str>, text: &str) -> String {
     let style = style.map_or_else(String::new, |s| {
         format!("<w:pPr><w:pStyle w:val=\"{s}\"/></w:pPr>")
     });
     format!("<w:p>{style}<w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>")
 }
 
-pub fn docx_document(body: &str) -> String {
+pub(super) fn docx_document(body: &str) -> String {
     format!(
         "{DECL}<w:document {NS_W}><w:body>{body}<w:sectPr><w:pgSz w:w=\"12240\" w:h=\"15840\"/></w:sectPr></w:body></w:document>"
     )

@@ -75,7 +75,7 @@ pub(crate) enum Route {
 
 impl Route {
     /// `rest` is the path after `/v1/skills`.
-    pub fn parse(method: &Method, rest: &[&str]) -> Option<Route> {
+    pub(crate) fn parse(method: &Method, rest: &[&str]) -> Option<Route> {
         let own = |s: &&str| (*s).to_owned();
         Some(match (method, rest) {
             (&Method::POST, []) => Route::Create,
@@ -90,7 +90,7 @@ impl Route {
         })
     }
 
-    pub fn endpoint(&self) -> Endpoint {
+    pub(crate) fn endpoint(&self) -> Endpoint {
         match self {
             Route::Create => Endpoint::SkillCreate,
             Route::List => Endpoint::SkillList,
@@ -104,7 +104,7 @@ impl Route {
     }
 
     /// Uploads are streamed (a skill may be 30 MB), everything else is buffered.
-    pub fn is_upload(&self) -> bool {
+    pub(crate) fn is_upload(&self) -> bool {
         matches!(self, Route::Create | Route::CreateVersion(_))
     }
 }

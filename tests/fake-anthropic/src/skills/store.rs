@@ -57,19 +57,19 @@ pub(crate) struct Skill {
 }
 
 impl Skill {
-    pub fn latest(&self) -> Option<&Version> {
+    pub(crate) fn latest(&self) -> Option<&Version> {
         self.versions.values().next_back()
     }
 
     /// A version by id, or `latest`.
-    pub fn version(&self, v: &str) -> Option<&Version> {
+    pub(crate) fn version(&self, v: &str) -> Option<&Version> {
         if v == "latest" {
             return self.latest();
         }
         self.versions.values().find(|x| x.id == v)
     }
 
-    pub fn object(&self) -> Value {
+    pub(crate) fn object(&self) -> Value {
         skill_object(
             &self.id,
             &self.display_name,
@@ -82,7 +82,7 @@ impl Skill {
 }
 
 impl Version {
-    pub fn object(&self, skill_id: &str) -> Value {
+    pub(crate) fn object(&self, skill_id: &str) -> Value {
         version_object(
             &self.id,
             skill_id,
@@ -205,21 +205,21 @@ pub(crate) struct Store {
 
 impl Store {
     /// A fresh listing key, above every Anthropic skill's.
-    pub fn next_seq(&mut self) -> u64 {
+    pub(crate) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq + 100
     }
 
-    pub fn skill(&self, id: &str) -> Option<&Skill> {
+    pub(crate) fn skill(&self, id: &str) -> Option<&Skill> {
         self.skills.values().find(|s| s.id == id)
     }
 
-    pub fn skill_mut(&mut self, id: &str) -> Option<&mut Skill> {
+    pub(crate) fn skill_mut(&mut self, id: &str) -> Option<&mut Skill> {
         self.skills.values_mut().find(|s| s.id == id)
     }
 
     /// Removes a skill with all its versions; whether it existed.
-    pub fn remove(&mut self, id: &str) -> bool {
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
         let seq = self
             .skills
             .iter()
@@ -229,7 +229,7 @@ impl Store {
     }
 
     /// Every skill (custom and Anthropic) as (listing key, object), newest first.
-    pub fn listing(&self, source: Option<&str>) -> Vec<(u64, Value)> {
+    pub(crate) fn listing(&self, source: Option<&str>) -> Vec<(u64, Value)> {
         let mut out: Vec<(u64, Value)> = Vec::new();
         if source.is_none_or(|s| s == "custom") {
             out.extend(self.skills.iter().rev().map(|(k, s)| (*k, s.object())));

@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 
 use crate::{authed, client, error_of, get, json_of};
 
-pub const SKILL_MD: &str = "---\nname: house-style\ndescription: The team's chart conventions - colours, fonts, titles.\n---\n# House style\n";
+pub(crate) const SKILL_MD: &str = "---\nname: house-style\ndescription: The team's chart conventions - colours, fonts, titles.\n---\n# House style\n";
 
 /// A multipart body of (field, path, bytes) parts, plus an optional `display_name`.
-pub fn form(parts: &[(&str, &str, &[u8])], display_name: Option<&str>) -> multipart::Form {
+pub(crate) fn form(parts: &[(&str, &str, &[u8])], display_name: Option<&str>) -> multipart::Form {
     let mut form = multipart::Form::new();
     for (field, path, bytes) in parts {
         let part = multipart::Part::bytes(bytes.to_vec()).file_name((*path).to_owned());
@@ -21,7 +21,7 @@ pub fn form(parts: &[(&str, &str, &[u8])], display_name: Option<&str>) -> multip
     form
 }
 
-pub fn post_form(server: &FakeServer, path: &str, form: multipart::Form) -> (u16, Value) {
+pub(crate) fn post_form(server: &FakeServer, path: &str, form: multipart::Form) -> (u16, Value) {
     json_of(
         authed(client().post(format!("{}{path}", server.base_url())))
             .multipart(form)
@@ -31,7 +31,7 @@ pub fn post_form(server: &FakeServer, path: &str, form: multipart::Form) -> (u16
 }
 
 /// Creates the `house-style` skill (SKILL.md with this frontmatter `description`).
-pub fn create_skill(server: &FakeServer, skill_md: &str) -> Value {
+pub(crate) fn create_skill(server: &FakeServer, skill_md: &str) -> Value {
     let f = form(
         &[
             ("files[]", "house-style/SKILL.md", skill_md.as_bytes()),
@@ -44,7 +44,7 @@ pub fn create_skill(server: &FakeServer, skill_md: &str) -> Value {
     body
 }
 
-pub fn new_version(server: &FakeServer, id: &str, skill_md: &str) -> (u16, Value) {
+pub(crate) fn new_version(server: &FakeServer, id: &str, skill_md: &str) -> (u16, Value) {
     let f = form(
         &[("files[]", "house-style/SKILL.md", skill_md.as_bytes())],
         None,
