@@ -11,7 +11,8 @@ use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;
 use crate::cli::{
-    BatchesArgs, DiffArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs, SkillsCommand,
+    BatchesArgs, DiffArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs,
+    SkillsCommand,
 };
 use crate::error::Error;
 use crate::plan::select::Only;

@@ -93,7 +93,10 @@ fn keep_report(folder: &Utf8Path, run_dir: &Utf8Path, job_id: &str) {
         crate::atomic::write(&copy, &text)
     });
     if let Err(e) = kept {
-        tracing::warn!(job = job_id, "cannot keep a copy of the report for `runner diff`: {e}");
+        tracing::warn!(
+            job = job_id,
+            "cannot keep a copy of the report for `runner diff`: {e}"
+        );
     }
 }
 

@@ -112,7 +112,9 @@ pub(crate) fn list_records(out: &Utf8Path) -> io::Result<Vec<(RunSummary, serde_
         let path = run_dir(out, &id).join("run.json");
         let parsed = fs_err::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string()))
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            })
             .and_then(|v| {
                 serde_json::from_value::<RunSummary>(v.clone())
                     .map(|run| (run, v))

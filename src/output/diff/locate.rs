@@ -21,7 +21,10 @@ pub(crate) type Record = (RunSummary, Value);
 /// report is the one of the older run that made its result).
 pub(crate) fn view(out: &Utf8Path, runs: &[Record], index: usize) -> RunView {
     let (run, raw) = &runs[index];
-    let raw_lines = raw["jobs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let raw_lines = raw["jobs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let jobs = run
         .jobs
         .iter()
@@ -87,8 +90,7 @@ fn ran_report(out: &Utf8Path, run: &RunSummary, line: &JobLine) -> Report {
     let folder = out.join(&line.dir);
     let holds = read_job_json(&folder.join("job.json")).is_some_and(|r| {
         r.fingerprint.as_deref() == Some(line.fingerprint.as_str())
-            && r
-                .finished_at
+            && r.finished_at
                 .is_some_and(|t| run.started_at <= t && t <= run.finished_at)
     });
     if holds {

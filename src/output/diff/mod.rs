@@ -6,9 +6,9 @@
 
 pub(crate) mod locate;
 pub(crate) mod select;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -196,12 +196,7 @@ pub(crate) fn compare(a: &RunView, b: &RunView) -> RunDiff {
     }
 }
 
-fn compare_job(
-    id: &str,
-    a: Option<&JobView>,
-    b: Option<&JobView>,
-    runs: &Pair<&str>,
-) -> JobDiff {
+fn compare_job(id: &str, a: Option<&JobView>, b: Option<&JobView>, runs: &Pair<&str>) -> JobDiff {
     let both = |f: fn(&JobView) -> Option<f64>| match (a.and_then(f), b.and_then(f)) {
         (Some(from), Some(to)) => Some(Delta {
             from,

@@ -62,7 +62,9 @@ fn found(runs: usize, working: usize) -> String {
         (0, _) => "no run is recorded".to_owned(),
         (1, _) => "only one run is recorded".to_owned(),
         (n, 0) => format!("none of the {n} recorded runs did work (every job fresh)"),
-        (n, _) => format!("only one of the {n} recorded runs did work (the others: every job fresh)"),
+        (n, _) => {
+            format!("only one of the {n} recorded runs did work (the others: every job fresh)")
+        }
     }
 }
 
@@ -113,9 +115,16 @@ mod tests {
 
     #[test]
     fn named_runs_by_id_or_unique_prefix() {
-        let r = runs(&[("20261201T020000Z-0001", true), ("20261130T020000Z-0002", true), ("20261130T030000Z-0003", false)]);
+        let r = runs(&[
+            ("20261201T020000Z-0001", true),
+            ("20261130T020000Z-0002", true),
+            ("20261130T030000Z-0003", false),
+        ]);
         assert_eq!(pick(&r, Some("20261130T02"), None), Ok((1, 0)));
-        assert_eq!(pick(&r, Some("20261130T03"), Some("20261130T02")), Ok((2, 1)));
+        assert_eq!(
+            pick(&r, Some("20261130T03"), Some("20261130T02")),
+            Ok((2, 1))
+        );
         assert!(matches!(
             pick(&r, Some("20261130"), None),
             Err(PickError::Ambiguous { .. })

@@ -72,7 +72,11 @@ fn job_text(text: &mut String, job: &JobDiff) {
     if job.alerts.from != job.alerts.to {
         let list = |v: &[serde_json::Value]| {
             let items: Vec<String> = v.iter().map(alert).collect();
-            if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(", ")
+            }
         };
         let _ = writeln!(
             text,
