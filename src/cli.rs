@@ -71,6 +71,9 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the recorded runs under the output folder, newest first.
     History(HistoryArgs),
+    /// Compare two recorded runs job by job: status, duration and cost, generated files,
+    /// metrics and report.md; exit 0 when nothing changed, 1 when something did.
+    Diff(DiffArgs),
     /// List the batches of `run --batch` under the output folder: pending ones (with their
     /// live counts from the API when a key is set), then the recent ended ones.
     Batches(BatchesArgs),
@@ -255,6 +258,24 @@ pub(crate) struct HistoryArgs {
     #[arg(short, long, default_value = "out", value_name = "DIR")]
     pub out: Utf8PathBuf,
     /// Print the runs as a JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The older run: a run id as `runner history` shows it, or a unique beginning of one
+    /// [default: the second newest run that did work].
+    #[arg(value_name = "RUN_A")]
+    pub run_a: Option<String>,
+    /// The newer run [default: the newest run that did work; with RUN_A alone, the newest
+    /// run].
+    #[arg(value_name = "RUN_B", requires = "run_a")]
+    pub run_b: Option<String>,
+    /// Output root whose `runs/` to compare.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// Print the comparison as a JSON object on stdout.
     #[arg(long)]
     pub json: bool,
 }

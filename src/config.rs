@@ -26,7 +26,7 @@ pub use env::Env;
 use env::state_dir;
 pub(crate) use run::RunConfig;
 pub(crate) use subcommands::{
-    BatchesConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, SkillsAction,
+    BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, SkillsAction,
     SkillsConfig,
 };
 
@@ -45,6 +45,7 @@ pub(crate) enum CommandConfig {
     Plan(PlanConfig),
     Run(Box<RunConfig>),
     History(HistoryArgs),
+    Diff(DiffConfig),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
     Init { dir: Utf8PathBuf },
@@ -100,6 +101,7 @@ impl Config {
             cli.command,
             Command::Run(_)
                 | Command::History(_)
+                | Command::Diff(_)
                 | Command::Batches(_)
                 | Command::Report(_)
                 | Command::Explain(_)
@@ -125,6 +127,7 @@ impl Config {
                     None
                 }
                 Command::History(args) => Some(&mut args.out),
+                Command::Diff(args) => Some(&mut args.out),
                 Command::Batches(args) => Some(&mut args.out),
                 Command::Report(args) => Some(&mut args.out),
                 Command::Explain(args) => Some(&mut args.out),
@@ -159,6 +162,7 @@ impl Config {
             Command::Plan(args) => CommandConfig::Plan(plan(args, env, known()?)?),
             Command::Run(args) => CommandConfig::Run(Box::new(run::run(args, env, known()?)?)),
             Command::History(args) => CommandConfig::History(args),
+            Command::Diff(args) => CommandConfig::Diff(subcommands::diff(args)),
             Command::Batches(args) => CommandConfig::Batches(subcommands::batches(args, env)?),
             Command::Explain(args) => {
                 CommandConfig::Explain(subcommands::explain(args, env, known()?)?)

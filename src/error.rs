@@ -26,13 +26,15 @@ pub enum Exit {
     Setup,
     /// Interrupted by SIGINT or SIGTERM; finished jobs are kept and a re-run continues.
     Interrupted,
+    /// `runner diff`: the two runs differ.
+    Changed,
 }
 
 impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
-            Exit::JobsFailed => 1,
+            Exit::JobsFailed | Exit::Changed => 1,
             Exit::Setup => 2,
             Exit::Interrupted => 130,
         }
@@ -79,6 +81,12 @@ pub(crate) enum Error {
         path: Utf8PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// `runner diff`: no two runs to compare, or a run id that names none.
+    #[error("{why} ({out}/runs)")]
+    DiffRuns {
+        out: Utf8PathBuf,
+        why: crate::output::diff::select::PickError,
     },
     #[error("cannot write the JUnit report {path}")]
     Junit {

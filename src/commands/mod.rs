@@ -2,7 +2,8 @@
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
 //! last `job.json`. `files`: the Files API and the upload cache; `skills`: the Skills API
-//! and the skill cache. `batches`: the batch records
+//! and the skill cache. `diff`: two runs of the history compared.
+//! `batches`: the batch records
 //! of an output tree, with their live state from the API. `models`: the Models API's
 //! catalogue (and `model_check.rs`, the check of a run's models). `init`, `schema`,
 //! `completions`, `man`: files and text for editors and shells. `report`:
@@ -11,6 +12,7 @@
 
 mod batches;
 mod completions;
+mod diff;
 mod explain;
 mod files;
 mod history;
@@ -51,6 +53,7 @@ pub(crate) fn execute(config: Config) -> Exit {
             CommandConfig::Plan(plan) => plan::plan(&plan, &display).await,
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
+            CommandConfig::Diff(config) => diff::diff(&config),
             CommandConfig::Batches(config) => batches::batches(config, &display).await,
             CommandConfig::Explain(explain) => explain::explain(&explain).await,
             CommandConfig::Init { dir } => init::init(&dir),

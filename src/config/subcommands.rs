@@ -1,4 +1,4 @@
-//! The options of `explain`, `files`, `skills`, `models` and `batches`, and `--shard K/N` with its
+//! The options of `diff`, `explain`, `files`, `skills`, `models` and `batches`, and `--shard K/N` with its
 //! environment variables, validated once like every other option.
 
 use std::time::Duration;
@@ -11,12 +11,33 @@ use crate::api::Pacing;
 use crate::api::facts::API_VERSIONS;
 use crate::api::retry::RetryPolicy;
 use crate::cli::{
-    BatchesArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs, SkillsCommand,
+    BatchesArgs, DiffArgs, ExplainArgs, FilesApiArgs, FilesCommand, ModelsArgs, ShardArgs,
+    SkillsCommand,
 };
 use crate::error::Error;
 use crate::plan::select::Only;
 use crate::plan::shard::Shard;
 use crate::units;
+
+/// `runner diff`: which runs of `out`'s history to compare, and how to print it.
+#[derive(Debug)]
+pub(crate) struct DiffConfig {
+    pub out: Utf8PathBuf,
+    /// RUN_A: a run id or a unique beginning of one; `None`: the default pair.
+    pub from: Option<String>,
+    /// RUN_B; `None` with `from`: the newest run.
+    pub to: Option<String>,
+    pub json: bool,
+}
+
+pub(super) fn diff(args: DiffArgs) -> DiffConfig {
+    DiffConfig {
+        out: args.out,
+        from: args.run_a,
+        to: args.run_b,
+        json: args.json,
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct ExplainConfig {

@@ -209,6 +209,7 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
                 .as_secs_f64(),
         ),
         usage: Some(usage),
+        cost_usd: Some(outcome.cost().usd),
         outputs: kept.outputs,
         changed: kept.changed,
         attempt: kept.attempt,

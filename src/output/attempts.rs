@@ -70,7 +70,8 @@ pub(crate) fn write(
             .join(&outcome.job.id);
         Some(rel.to_string())
     } else {
-        super::write_job(staging, outcome)?;
+        let folder = super::write_job(staging, outcome)?;
+        keep_report(&folder, attempts_root, &outcome.job.id);
         None
     };
     Ok(Kept {
@@ -80,20 +81,29 @@ pub(crate) fn write(
     })
 }
 
-/// The same files with the same content, whatever the order. Content is the hash without
-/// an image's C2PA manifest when the record has one (it changes on every download,
-/// docs/api.md §0.5), else the hash of the bytes: a record written before
-/// `content_blake3` existed compares by bytes, so an image in it counts as changed once.
+/// Copies the report just written into the run's history folder, so `runner diff` can
+/// compare it after a later run replaced the job folder (docs/output.md §12). A copy that
+/// cannot be written is a warning: it costs no result.
+fn keep_report(folder: &Utf8Path, run_dir: &Utf8Path, job_id: &str) {
+    let copy = super::history::report_copy(run_dir, job_id);
+    let kept = fs_err::read(folder.join("report.md")).and_then(|text| {
+        if let Some(parent) = copy.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        crate::atomic::write(&copy, &text)
+    });
+    if let Err(e) = kept {
+        tracing::warn!(
+            job = job_id,
+            "cannot keep a copy of the report for `runner diff`: {e}"
+        );
+    }
+}
+
+/// The same files with the same content, whatever the order: `runner diff`'s comparison
+/// of files ([`super::diff::compare_files`]) finds nothing.
 fn same_files(a: &[LineOutput], b: &[LineOutput]) -> bool {
-    let key = |v: &[LineOutput]| {
-        let mut k: Vec<(String, String)> = v
-            .iter()
-            .map(|o| (o.path.clone(), o.content().to_owned()))
-            .collect();
-        k.sort();
-        k
-    };
-    key(a) == key(b)
+    super::diff::compare_files(a, b).is_empty()
 }
 
 #[cfg(test)]

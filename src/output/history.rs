@@ -30,6 +30,13 @@ pub(crate) fn run_dir(out: &Utf8Path, run_id: &str) -> Utf8PathBuf {
     out.join(RUNS).join(run_id)
 }
 
+/// Where a run keeps a copy of the `report.md` of each job whose folder it wrote (for
+/// `runner diff`): `OUT/runs/<run-id>/.reports/<stem>/<job>.md`. A dot folder, so it is
+/// never taken for a manifest stem's failed attempts beside it.
+pub(crate) fn report_copy(run_dir: &Utf8Path, job_id: &str) -> Utf8PathBuf {
+    run_dir.join(".reports").join(format!("{job_id}.md"))
+}
+
 /// Whether `name` has the shape of a run id, so pruning never touches anything else.
 fn is_run_id(name: &str) -> bool {
     let b = name.as_bytes();
@@ -92,6 +99,12 @@ fn run_ids(out: &Utf8Path) -> io::Result<Vec<String>> {
 /// Every recorded run, newest first. A folder whose `run.json` is missing or unreadable
 /// (a run killed before its end) is skipped with a warning.
 pub(crate) fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
+    Ok(list_records(out)?.into_iter().map(|(run, _)| run).collect())
+}
+
+/// Like [`list`], with each `run.json` also as the JSON it holds, for readers of keys the
+/// typed record does not name (`runner diff` reads `jobs[].metrics` and `jobs[].alerts`).
+pub(crate) fn list_records(out: &Utf8Path) -> io::Result<Vec<(RunSummary, serde_json::Value)>> {
     let mut ids = run_ids(out)?;
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let mut runs = Vec::new();
@@ -99,13 +112,20 @@ pub(crate) fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
         let path = run_dir(out, &id).join("run.json");
         let parsed = fs_err::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<RunSummary>(&b).map_err(|e| e.to_string()));
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            })
+            .and_then(|v| {
+                serde_json::from_value::<RunSummary>(v.clone())
+                    .map(|run| (run, v))
+                    .map_err(|e| e.to_string())
+            });
         match parsed {
-            Ok(mut run) => {
+            Ok((mut run, raw)) => {
                 if run.run_id.is_empty() {
                     run.run_id = id;
                 }
-                runs.push(run);
+                runs.push((run, raw));
             }
             Err(e) => tracing::warn!("skipping {path}: {e}"),
         }

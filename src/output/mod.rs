@@ -8,7 +8,8 @@
 //! staging `files/` by the engine before this runs, under names from `safe_name.rs`.
 //!
 //! A failed attempt never replaces a kept success (`attempts.rs`); every run's record also
-//! goes to `OUT/runs/<run-id>/` and old runs are pruned (`history.rs`); `junit.rs` writes
+//! goes to `OUT/runs/<run-id>/` and old runs are pruned (`history.rs`); `diff/` compares two
+//! runs of that history (`runner diff`); `junit.rs` writes
 //! `--junit`; `batch_journal.rs` keeps batch mode's record of the batches a run created
 //! (`OUT/.batches/`), and `batch_intent.rs` what it was about to create.
 //!
@@ -24,6 +25,7 @@ pub(crate) mod attempts;
 pub(crate) mod batch_intent;
 pub(crate) mod batch_journal;
 pub(crate) mod content_hash;
+pub(crate) mod diff;
 pub(crate) mod explain;
 pub(crate) mod history;
 pub(crate) mod html;

@@ -404,6 +404,9 @@ pub(crate) struct LineHistory {
     pub duration_secs: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// What the job's requests cost in this run (its `job.json`'s `cost.usd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
     /// The generated files of the result this line describes (for a fresh job, the kept
     /// result's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -16,6 +16,7 @@ mod commands;
 mod conversation;
 mod crash;
 mod deliverables;
+mod diff;
 #[cfg(unix)]
 mod display;
 mod docs;
