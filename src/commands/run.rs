@@ -18,7 +18,7 @@ use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
 use crate::output::batch_journal::Journal;
 use crate::output::outcome::{
-    Counts, HaltKind, JobError, JobLine, LineHistory, RunCost, RunSummary, Skipped,
+    Counts, HaltKind, JobError, JobLine, LineHistory, Notified, RunCost, RunSummary, Skipped,
 };
 use crate::output::records::is_fresh;
 use crate::output::staging;
@@ -116,8 +116,14 @@ async fn execute(
             },
             keep_runs: config.keep_runs,
         };
-        let ran = run_engine(config, display, reporter, cancel, run).await;
-        report = ran.map_err(|e| setup.failed(e))?;
+        match run_engine(config, display, reporter, cancel, run).await {
+            Ok(ran) => report = ran,
+            Err(e) => {
+                let (error, summary) = setup.failed(e);
+                notify_and_record(config, summary).await;
+                return Err(error);
+            }
+        }
     }
     lines.append(&mut report.lines);
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
@@ -141,7 +147,37 @@ async fn execute(
         notifications: Vec::new(),
     };
     write_records(config, &summary)?;
-    Ok(summary)
+    Ok(notify_and_record(config, summary).await)
+}
+
+/// Sends the run's notifications (after its record is written, so a slow target never
+/// costs the record), then rewrites the record with their results. Never fails the run:
+/// a target that failed is logged at ERROR and recorded.
+async fn notify_and_record(config: &RunConfig, mut summary: RunSummary) -> RunSummary {
+    if config.notify.targets.is_empty() {
+        return summary;
+    }
+    let Ok(value) = serde_json::to_value(&summary) else {
+        return summary;
+    };
+    let outcomes = crate::notify::notify(&config.notify, &value).await;
+    if outcomes.is_empty() {
+        return summary;
+    }
+    summary.notifications = outcomes
+        .into_iter()
+        .map(|o| Notified {
+            target: o.target,
+            trigger: o.trigger.as_str().to_owned(),
+            ok: o.error.is_none(),
+            error: o.error,
+        })
+        .collect();
+    let record = output_lock::run_record_name(config.shard);
+    if let Err(e) = history::write_run(&config.out, &record, &summary) {
+        tracing::warn!("cannot record the notifications in {}: {e}", config.out);
+    }
+    summary
 }
 
 /// The plan, the state dir, and the lines of jobs settled without a plan of their own, as
