@@ -48,14 +48,18 @@ pub(crate) enum CommandConfig {
     History(HistoryArgs),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
-    Init { dir: Utf8PathBuf },
+    Init {
+        dir: Utf8PathBuf,
+    },
     Files(FilesConfig),
     Skills(SkillsConfig),
     Models(ModelsConfig),
     Schema,
     Completions(crate::cli::Shell),
     Man,
-    Report { out: Utf8PathBuf },
+    Report {
+        out: Utf8PathBuf,
+    },
     /// `runner notify --test`: runner.toml's targets (none when there is no file).
     Notify(crate::notify::Settings),
 }

@@ -87,7 +87,11 @@ async fn execute(
         selected.into_iter().partition(|job| {
             !config.force && job.stale.is_none() && is_fresh(out, &job.id, &job.fingerprint)
         });
-    let sent: Vec<&PlannedJob> = to_run.iter().copied().filter(|j| j.stale.is_none()).collect();
+    let sent: Vec<&PlannedJob> = to_run
+        .iter()
+        .copied()
+        .filter(|j| j.stale.is_none())
+        .collect();
     let needed = plan.uploads_for(&sent);
     reporter.report(Event::RunStarted {
         jobs: to_run.len() + fresh.len() + rejected.len(),

@@ -32,7 +32,11 @@ pub(super) fn settings(
         None => notify::DEFAULT_TIMEOUT,
         Some(t) => match crate::units::parse_duration(t) {
             Ok(d) if !d.is_zero() && d.as_secs() <= 60 => d,
-            _ => return Err(format!("`notify_timeout`: `{t}` is not a duration from 1ms to 60s")),
+            _ => {
+                return Err(format!(
+                    "`notify_timeout`: `{t}` is not a duration from 1ms to 60s"
+                ));
+            }
         },
     };
     if let Some(url) = page_url
@@ -73,17 +77,18 @@ fn target(e: &NotifyEntry) -> Result<Target, String> {
         _ => return Err("expected exactly one of `url` and `command`".into()),
     };
     if e.on.is_empty() {
-        return Err("`on` is empty, expected some of `failure`, `alert`, `budget`, `success`".into());
+        return Err(
+            "`on` is empty, expected some of `failure`, `alert`, `budget`, `success`".into(),
+        );
     }
-    let on = e
-        .on
-        .iter()
-        .map(|w| {
-            Trigger::parse(w).ok_or_else(|| {
-                format!("`on` has `{w}`, expected `failure`, `alert`, `budget` or `success`")
+    let on =
+        e.on.iter()
+            .map(|w| {
+                Trigger::parse(w).ok_or_else(|| {
+                    format!("`on` has `{w}`, expected `failure`, `alert`, `budget` or `success`")
+                })
             })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
     Ok(Target { to, on })
 }
 

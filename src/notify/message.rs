@@ -95,7 +95,11 @@ impl Message {
             "type": "context",
             "elements": [{ "type": "mrkdwn", "text": escape(&self.summary_line) }],
         }));
-        let mut text = format!("*{}*\n{}", escape(&self.headline), escape(&self.summary_line));
+        let mut text = format!(
+            "*{}*\n{}",
+            escape(&self.headline),
+            escape(&self.summary_line)
+        );
         if let Some(url) = &self.page_url {
             let link = format!("<{}|Open the morning page>", link_url(url));
             blocks.push(section(&link));
@@ -145,8 +149,12 @@ fn summary_line(summary: &Value) -> String {
     let count = |key: &str| summary["counts"][key].as_u64().unwrap_or(0);
     let cost = summary["cost"]["usd"].as_f64().unwrap_or(0.0);
     let secs = match (
-        summary["started_at"].as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()),
-        summary["finished_at"].as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()),
+        summary["started_at"]
+            .as_str()
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok()),
+        summary["finished_at"]
+            .as_str()
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok()),
     ) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs().max(0),
         _ => 0,
@@ -226,8 +234,14 @@ mod tests {
 
     #[test]
     fn user_text_cannot_ping_or_link_in_slack() {
-        assert_eq!(escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
-        assert_eq!(link_url("https://h/p?a=1&b=<2>|"), "https://h/p?a=1&amp;b=%3C2%3E%7C");
+        assert_eq!(
+            escape("<!channel> & <http://x|y>"),
+            "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+        );
+        assert_eq!(
+            link_url("https://h/p?a=1&b=<2>|"),
+            "https://h/p?a=1&amp;b=%3C2%3E%7C"
+        );
         assert_eq!(cut(&"é".repeat(400)).chars().count(), MAX_MESSAGE + 1);
     }
 }

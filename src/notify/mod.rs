@@ -213,3 +213,53 @@ async fn deliver(target: &Target, message: Message, timeout: Duration) -> Outcom
         error: result.err(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn triggers_are_read_tolerantly_from_the_summary() {
+        let good = json!({ "exit_code": 0, "counts": { "total": 1, "succeeded": 1 },
+                           "jobs": [{ "dir": "m/a", "status": "succeeded" }] });
+        assert_eq!(triggers(&good), [Trigger::Success]);
+        let alerted = json!({ "exit_code": 0, "counts": { "total": 1, "succeeded": 1 },
+                              "jobs": [{ "dir": "m/a", "status": "succeeded",
+                                         "alerts": [{ "metric": "rows", "rule": "<1000" }] }] });
+        assert_eq!(triggers(&alerted), [Trigger::Alert, Trigger::Success]);
+        let budget = json!({ "exit_code": 1, "counts": { "total": 2, "not_started": 1 },
+                             "jobs": [{ "dir": "m/b", "status": "not_started",
+                                        "reason": "budget" }] });
+        assert_eq!(triggers(&budget), [Trigger::Failure, Trigger::Budget]);
+        let setup = json!({ "exit_code": 2, "counts": {}, "jobs": [],
+                            "error": { "message": "key refused" } });
+        assert_eq!(triggers(&setup), [Trigger::Failure]);
+        let m = Message::of(&setup, Trigger::Failure, None);
+        assert_eq!(m.headline, "runner: the run ended in setup, no job ran");
+        assert_eq!(m.failures[0].2, "key refused");
+        // Not a summary at all: nothing fires but success, and nothing panics.
+        assert_eq!(triggers(&json!("odd")), [Trigger::Success]);
+        assert!(!has_alerts(&json!([])) && has_alerts(&json!({ "rows": "<1000" })));
+    }
+
+    #[test]
+    fn a_target_gets_its_most_urgent_trigger_only() {
+        let alerted = json!({ "exit_code": 1, "counts": { "total": 1, "failed": 1 },
+                              "jobs": [{ "dir": "m/<a>", "status": "failed",
+                                         "error": { "kind": "api", "message": "<!channel> & co" },
+                                         "alerts": ["x"] }] });
+        let fired = triggers(&alerted);
+        assert_eq!(fired, [Trigger::Failure, Trigger::Alert]);
+        let slack = Message::of(&alerted, Trigger::Failure, Some("https://p/")).slack();
+        let failures = slack["blocks"][1]["text"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(failures, "• *m/&lt;a&gt;* `api` &lt;!channel&gt; &amp; co");
+        let alerts = slack["blocks"][2]["text"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(alerts, "• *m/&lt;a&gt;* alert: [\"x\"]");
+    }
+}

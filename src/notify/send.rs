@@ -15,7 +15,11 @@ const STDERR_TAIL: usize = 500;
 
 /// POSTs `body` as JSON; a 2xx is delivered. One retry after a transport error, a 429 or
 /// a 5xx.
-pub(super) async fn post(url: &reqwest::Url, body: &Value, timeout: Duration) -> Result<(), String> {
+pub(super) async fn post(
+    url: &reqwest::Url,
+    body: &Value,
+    timeout: Duration,
+) -> Result<(), String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .connect_timeout(timeout)
@@ -93,7 +97,9 @@ fn run_once(command: &str, input: &[u8], timeout: Duration) -> Result<(), String
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) if started.elapsed() < timeout => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Ok(None) | Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();

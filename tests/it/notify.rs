@@ -77,7 +77,9 @@ fn read_request(stream: &TcpStream) -> Option<(String, Value)> {
 fn sandbox(fail: bool, config: &str) -> Sandbox {
     let mut jobs = "  - name: ok\n    prompt: hi\n".to_owned();
     if fail {
-        jobs.push_str("  - name: old\n    inputs: [old.csv]\n    max_input_age: 1h\n    prompt: hi\n");
+        jobs.push_str(
+            "  - name: old\n    inputs: [old.csv]\n    max_input_age: 1h\n    prompt: hi\n",
+        );
     }
     let sandbox = Sandbox::with_manifest(&jobs);
     if fail {
@@ -99,7 +101,11 @@ fn run(sandbox: &Sandbox, fake: &FakeServer) -> (Option<i32>, Value, String) {
         .output()
         .unwrap();
     let run = sandbox.read_json("out/run.json");
-    (out.status.code(), run, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        run,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -117,7 +123,10 @@ fn slack_and_json_bodies_on_failure_field_by_field() {
     let fake = FakeServer::start();
     let (code, record, stderr) = run(&sandbox, &fake);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(!stderr.contains("SECRET"), "a webhook URL is a secret: {stderr}");
+    assert!(
+        !stderr.contains("SECRET"),
+        "a webhook URL is a secret: {stderr}"
+    );
 
     let bodies = slack.bodies();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
@@ -125,22 +134,39 @@ fn slack_and_json_bodies_on_failure_field_by_field() {
     assert_eq!(path, "/services/T0/SECRET");
     let text = body["text"].as_str().unwrap();
     assert!(text.starts_with("*runner: 1 of 2 jobs failed"), "{text}");
-    assert!(text.contains("<https://pages.example/night?a=1&amp;b=2|Open the morning page>"), "{text}");
+    assert!(
+        text.contains("<https://pages.example/night?a=1&amp;b=2|Open the morning page>"),
+        "{text}"
+    );
     let blocks = body["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "section");
     assert_eq!(blocks[0]["text"]["type"], "mrkdwn");
     let failures = blocks[1]["text"]["text"].as_str().unwrap();
-    assert!(failures.starts_with("• *m/old* `stale_input` input `old.csv` is 2h old"), "{failures}");
+    assert!(
+        failures.starts_with("• *m/old* `stale_input` input `old.csv` is 2h old"),
+        "{failures}"
+    );
     assert_eq!(blocks[2]["type"], "context");
     let summary = blocks[2]["elements"][0]["text"].as_str().unwrap();
-    assert!(summary.starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh, 0 not started; cost $"), "{summary}");
-    assert!(blocks[3]["text"]["text"].as_str().unwrap().contains("Open the morning page"));
+    assert!(
+        summary.starts_with("2 jobs: 1 succeeded, 1 failed, 0 fresh, 0 not started; cost $"),
+        "{summary}"
+    );
+    assert!(
+        blocks[3]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Open the morning page")
+    );
 
     let bodies = json.bodies();
     assert_eq!(bodies.len(), 1);
     let body = &bodies[0].1;
     assert_eq!(body["notification"]["trigger"], "failure");
-    assert_eq!(body["notification"]["page_url"], "https://pages.example/night?a=1&b=2");
+    assert_eq!(
+        body["notification"]["page_url"],
+        "https://pages.example/night?a=1&b=2"
+    );
     assert_eq!(body["exit_code"], 1);
     assert_eq!(body["counts"]["failed"], 1);
     assert_eq!(body["jobs"].as_array().unwrap().len(), 2);
@@ -171,7 +197,10 @@ fn success_fires_only_the_targets_that_ask_for_it() {
     let bodies = success.bodies();
     assert_eq!(bodies.len(), 1);
     let text = bodies[0].1["text"].as_str().unwrap();
-    assert!(text.starts_with("*runner: all 1 jobs succeeded or were fresh*"), "{text}");
+    assert!(
+        text.starts_with("*runner: all 1 jobs succeeded or were fresh*"),
+        "{text}"
+    );
     assert_eq!(record["notifications"][0]["trigger"], "success");
     assert_eq!(record["notifications"].as_array().unwrap().len(), 1);
 }
@@ -189,7 +218,19 @@ fn budget_trigger_fires_when_the_budget_stops_the_run() {
     sandbox.file("runner.toml", &config);
     let fake = FakeServer::start();
     let out = sandbox
-        .cmd_against(&fake, ["run", "m.yaml", "-o", "out", "-j", "1", "--budget-usd", "0.000001"])
+        .cmd_against(
+            &fake,
+            [
+                "run",
+                "m.yaml",
+                "-o",
+                "out",
+                "-j",
+                "1",
+                "--budget-usd",
+                "0.000001",
+            ],
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -200,7 +241,8 @@ fn budget_trigger_fires_when_the_budget_stops_the_run() {
 
 #[test]
 fn a_command_target_gets_the_summary_on_stdin() {
-    let config = "[[notify]]\ncommand = \"cat > notified.json; echo done >&2\"\non = [\"failure\"]\n";
+    let config =
+        "[[notify]]\ncommand = \"cat > notified.json; echo done >&2\"\non = [\"failure\"]\n";
     let sandbox = sandbox(true, config);
     let fake = FakeServer::start();
     let (code, record, stderr) = run(&sandbox, &fake);
@@ -218,7 +260,10 @@ fn a_command_target_gets_the_summary_on_stdin() {
     assert_eq!(record["notifications"][0]["ok"], false);
     let error = record["notifications"][0]["error"].as_str().unwrap();
     assert_eq!(error, "the command exited with 3: nope");
-    assert!(stderr.contains("ERROR") || stderr.contains("error"), "{stderr}");
+    assert!(
+        stderr.contains("ERROR") || stderr.contains("error"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -227,7 +272,11 @@ fn dead_endpoints_do_not_hold_up_the_run_or_change_its_exit_code() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     // Refuses: bound, then closed.
-    let refused_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let server_error = Receiver::start(500);
     let config = format!(
         "notify_timeout = \"1s\"\n\
@@ -257,7 +306,11 @@ fn dead_endpoints_do_not_hold_up_the_run_or_change_its_exit_code() {
 #[test]
 fn notify_test_sends_a_sample_to_every_target() {
     let receiver = Receiver::start(200);
-    let refused_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let sandbox = Sandbox::new();
     sandbox.file(
         "runner.toml",
@@ -267,7 +320,12 @@ fn notify_test_sends_a_sample_to_every_target() {
         ),
     );
     let out = sandbox.cmd(["notify", "--test"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 1);
     let text = bodies[0].1["text"].as_str().unwrap();
@@ -290,7 +348,10 @@ fn notify_test_sends_a_sample_to_every_target() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    sandbox.file("bad.toml", "[[notify]]\ncommand = \"x\"\non = [\"sometimes\"]\n");
+    sandbox.file(
+        "bad.toml",
+        "[[notify]]\ncommand = \"x\"\non = [\"sometimes\"]\n",
+    );
     let out = sandbox
         .cmd(["notify", "--test", "--config", "bad.toml"])
         .output()

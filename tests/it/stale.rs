@@ -24,7 +24,11 @@ fn a_stale_input_fails_only_its_job_and_sends_nothing_for_it() {
     );
     sandbox.file("data/old.csv", "a,b\n1,2\n");
     sandbox.file("data/new.csv", "a,b\n3,4\n");
-    age(&sandbox, "data/old.csv", Duration::from_secs(3 * 86_400 + 4 * 3600 + 60));
+    age(
+        &sandbox,
+        "data/old.csv",
+        Duration::from_secs(3 * 86_400 + 4 * 3600 + 60),
+    );
     let fake = FakeServer::start();
     let (code, summary) = sandbox.run_json(&fake, &["run", "m.yaml", "-o", "out"]);
     assert_eq!(code, Some(1), "{summary}");
@@ -36,8 +40,15 @@ fn a_stale_input_fails_only_its_job_and_sends_nothing_for_it() {
     assert!(message.contains("3d 4h old"), "{message}");
     assert_eq!(summary_job(&summary, "job", "new")["status"], "succeeded");
     let stats = fake.stats();
-    assert_eq!(stats.requests.get("messages").copied().unwrap_or(0), 1, "{stats:?}");
-    assert!(stats.uploads.keys().all(|(_, name)| name != "old.csv"), "{stats:?}");
+    assert_eq!(
+        stats.requests.get("messages").copied().unwrap_or(0),
+        1,
+        "{stats:?}"
+    );
+    assert!(
+        stats.uploads.keys().all(|(_, name)| name != "old.csv"),
+        "{stats:?}"
+    );
     // Written like any job that failed before sending.
     let job = sandbox.read_json("out/m/old/job.json");
     assert_eq!(job["error"]["kind"], "stale_input");
@@ -45,7 +56,10 @@ fn a_stale_input_fails_only_its_job_and_sends_nothing_for_it() {
     // Still stale the next night, though unchanged: never fresh.
     let (code, summary) = sandbox.run_json(&fake, &["run", "m.yaml", "-o", "out"]);
     assert_eq!(code, Some(1), "{summary}");
-    assert_eq!(summary_job(&summary, "job", "old")["error"]["kind"], "stale_input");
+    assert_eq!(
+        summary_job(&summary, "job", "old")["error"]["kind"],
+        "stale_input"
+    );
     assert_eq!(summary_job(&summary, "job", "new")["status"], "fresh");
 }
 
@@ -89,11 +103,17 @@ fn an_empty_for_each_fails_only_its_entry_and_the_rest_runs() {
     let out = sandbox.cmd(["validate", "m.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("warning") && err.contains("matches no file"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("matches no file"),
+        "{err}"
+    );
     // plan: the entry with 0 jobs.
     let out = sandbox.cmd(["plan", "m.yaml"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("0 jobs: for_each `data/*.json` matches no file"), "{text}");
+    assert!(
+        text.contains("0 jobs: for_each `data/*.json` matches no file"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -105,7 +125,12 @@ fn allow_empty_makes_an_empty_for_each_a_skip() {
         .cmd_against(&fake, ["run", "m.yaml", "-o", "out"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("skipped m/w-{{ stem }}"), "{err}");
     let run = sandbox.read_json("out/run.json");
