@@ -82,17 +82,7 @@ async fn execute(
     let selected = select(config, &plan, &rejected, &skipped)?;
     let out = &config.out;
     let _lock = prepare_out(config, &selected)?;
-    // A stale job is never fresh: its unchanged inputs are what `max_input_age` is for.
-    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) =
-        selected.into_iter().partition(|job| {
-            !config.force && job.stale.is_none() && is_fresh(out, &job.id, &job.fingerprint)
-        });
-    let sent: Vec<&PlannedJob> = to_run
-        .iter()
-        .copied()
-        .filter(|j| j.stale.is_none())
-        .collect();
-    let needed = plan.uploads_for(&sent);
+    let (fresh, to_run, needed) = split(config, &plan, selected);
     reporter.report(Event::RunStarted {
         jobs: to_run.len() + fresh.len() + rejected.len(),
         fresh: fresh.len(),
@@ -246,6 +236,29 @@ fn select<'p>(
             .collect(),
         None => selected,
     })
+}
+
+/// The selected jobs that are fresh, those to run, and the uploads the jobs to run need. A
+/// stale job is never fresh (its unchanged inputs are what `max_input_age` is for) and
+/// needs no upload: it fails before sending.
+type Split<'p> = (
+    Vec<&'p PlannedJob>,
+    Vec<&'p PlannedJob>,
+    Vec<&'p PlannedUpload>,
+);
+
+fn split<'p>(config: &RunConfig, plan: &'p Plan, selected: Vec<&'p PlannedJob>) -> Split<'p> {
+    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) =
+        selected.into_iter().partition(|job| {
+            !config.force && job.stale.is_none() && is_fresh(&config.out, &job.id, &job.fingerprint)
+        });
+    let sent: Vec<&PlannedJob> = to_run
+        .iter()
+        .copied()
+        .filter(|j| j.stale.is_none())
+        .collect();
+    let needed = plan.uploads_for(&sent);
+    (fresh, to_run, needed)
 }
 
 /// Creates and locks OUT (the lock is held while the returned files live), and tidies
