@@ -72,8 +72,8 @@ fn read_request(stream: &TcpStream) -> Option<(String, Value)> {
     Some((path, serde_json::from_slice(&body).ok()?))
 }
 
-/// One job that succeeds, and (with `fail`) one the fake refuses (a model it does not know
-/// is refused before the run, so instead: an input that is stale).
+/// One job that succeeds, and (with `fail`) one that fails: its input is older than its
+/// `max_input_age`.
 fn sandbox(fail: bool, config: &str) -> Sandbox {
     let mut jobs = "  - name: ok\n    prompt: hi\n".to_owned();
     if fail {
@@ -357,4 +357,37 @@ fn notify_test_sends_a_sample_to_every_target() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_run_that_ends_in_setup_is_a_failure_notification() {
+    let receiver = Receiver::start(200);
+    let config = format!(
+        "[[notify]]\nurl = \"{}\"\nformat = \"slack\"\non = [\"failure\"]\n",
+        receiver.url("/setup")
+    );
+    let sandbox = sandbox(false, &config);
+    let out = sandbox
+        .cmd(["run", "m.yaml", "-o", "out"])
+        .env("ANTHROPIC_API_KEY", crate::harness::TEST_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the notification does not change it"
+    );
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1);
+    let body = &bodies[0].1;
+    assert_eq!(
+        body["text"].as_str().unwrap().lines().next(),
+        Some("*runner: the run ended in setup, no job ran*")
+    );
+    let failures = body["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert!(failures.starts_with("• *(run)* `setup` "), "{failures}");
+    assert!(failures.contains("cannot reach the API"), "{failures}");
+    let record = sandbox.read_json("out/run.json");
+    assert_eq!(record["exit_code"], 2);
+    assert_eq!(record["notifications"][0]["ok"], true);
 }
