@@ -138,3 +138,22 @@ fn allow_empty_makes_an_empty_for_each_a_skip() {
     assert_eq!(run["skipped"][0]["job"], "w-{{ stem }}");
     assert_eq!(run["skipped"][0]["dir"], "m/w-{{ stem }}");
 }
+
+#[test]
+fn with_keep_going_an_empty_for_each_and_an_invalid_entry_each_fail_alone() {
+    let jobs = format!("{TWO_ENTRIES}  - name: bad\n    inputs: [missing.csv]\n    prompt: hi\n");
+    let sandbox = Sandbox::with_manifest(&jobs);
+    let fake = FakeServer::start();
+    let (code, summary) = sandbox.run_json(&fake, &["run", "m.yaml", "-o", "out", "--keep-going"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(
+        summary_job(&summary, "job", "w-{{ stem }}")["error"]["kind"],
+        "no_inputs"
+    );
+    assert_eq!(
+        summary_job(&summary, "job", "bad")["error"]["kind"],
+        "invalid"
+    );
+    assert_eq!(summary_job(&summary, "job", "plain")["status"], "succeeded");
+    assert_eq!(summary["counts"]["total"], 3);
+}
