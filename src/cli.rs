@@ -109,6 +109,16 @@ pub(crate) enum Command {
     Man,
     /// Rewrite OUT/index.html and every job's report.html from what is on disk; no network.
     Report(ReportArgs),
+    /// Send a sample message to every `notify` target of the config file and report each
+    /// result (exit 0 all delivered, 1 any failed, 2 no target).
+    Notify(NotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyArgs {
+    /// Send a sample message (the only thing `notify` does).
+    #[arg(long, required = true)]
+    pub test: bool,
 }
 
 /// The shells `runner completions` writes for.

@@ -6,6 +6,7 @@
 mod api;
 mod env;
 mod file;
+mod notify;
 mod run;
 mod subcommands;
 
@@ -48,14 +49,20 @@ pub(crate) enum CommandConfig {
     Diff(DiffConfig),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
-    Init { dir: Utf8PathBuf },
+    Init {
+        dir: Utf8PathBuf,
+    },
     Files(FilesConfig),
     Skills(SkillsConfig),
     Models(ModelsConfig),
     Schema,
     Completions(crate::cli::Shell),
     Man,
-    Report { out: Utf8PathBuf },
+    Report {
+        out: Utf8PathBuf,
+    },
+    /// `runner notify --test`: runner.toml's targets (none when there is no file).
+    Notify(crate::notify::Settings),
 }
 
 #[derive(Debug)]
@@ -100,6 +107,7 @@ impl Config {
         let reads_file = matches!(
             cli.command,
             Command::Run(_)
+                | Command::Notify(_)
                 | Command::History(_)
                 | Command::Diff(_)
                 | Command::Batches(_)
@@ -133,11 +141,23 @@ impl Config {
                 Command::Explain(args) => Some(&mut args.out),
                 _ => None,
             };
-            if let (Some(slot), Some(from_file)) = (out, loaded.out(sub)) {
+            // Only a command with `-o` is asked about it (clap panics on an unknown id).
+            if let Some(slot) = out
+                && let Some(from_file) = loaded.out(sub)
+            {
                 *slot = from_file;
             }
         }
-        Config::new(cli, env)
+        let mut config = Config::new(cli, env)?;
+        // The notification targets: runner.toml's only (no flag or variable sets them).
+        if let Some(loaded) = &loaded {
+            match &mut config.command {
+                CommandConfig::Run(run) => run.notify = loaded.notify()?,
+                CommandConfig::Notify(slot) => *slot = loaded.notify()?,
+                _ => {}
+            }
+        }
+        Ok(config)
     }
 
     pub(crate) fn new(cli: Cli, env: &Env) -> Result<Config, Error> {
@@ -177,6 +197,7 @@ impl Config {
             Command::Completions { shell } => CommandConfig::Completions(shell),
             Command::Man => CommandConfig::Man,
             Command::Report(args) => CommandConfig::Report { out: args.out },
+            Command::Notify(_) => CommandConfig::Notify(crate::notify::Settings::default()),
         };
         Ok(Config {
             display,

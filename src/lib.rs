@@ -34,6 +34,7 @@ pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod error_chain;
 pub(crate) mod manifest;
+pub(crate) mod notify;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod status;

@@ -78,6 +78,10 @@ pub(crate) enum ErrorKind {
     /// One of the job's Agent Skills could not be uploaded, or the API refused one
     /// (missing, undecryptable, a bad version, or skills in a batch).
     Skill,
+    /// An input was older than the job's `max_input_age`; the job was not sent.
+    StaleInput,
+    /// A `for_each` glob matched no file (and the entry does not say `allow_empty: true`).
+    NoInputs,
 }
 
 impl ErrorKind {
@@ -105,6 +109,8 @@ impl ErrorKind {
             ErrorKind::Budget => "budget",
             ErrorKind::BatchExpired => "batch_expired",
             ErrorKind::Skill => "skill",
+            ErrorKind::StaleInput => "stale_input",
+            ErrorKind::NoInputs => "no_inputs",
         }
     }
 }
@@ -143,6 +149,8 @@ mod tests {
             ErrorKind::Budget,
             ErrorKind::BatchExpired,
             ErrorKind::Skill,
+            ErrorKind::StaleInput,
+            ErrorKind::NoInputs,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

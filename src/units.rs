@@ -69,6 +69,20 @@ pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// A long duration for people, in its two largest units: `3d 4h`, `36h`, `2h 5m`, `45s`.
+pub(crate) fn age(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// Seconds with one decimal, for waits and durations on screen: `0.3s`, `12.0s`.
 pub(crate) fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())

@@ -20,6 +20,7 @@ mod init;
 mod man;
 mod model_check;
 mod models;
+mod notify;
 mod output_lock;
 mod plan;
 mod report;
@@ -64,6 +65,7 @@ pub(crate) fn execute(config: Config) -> Exit {
             CommandConfig::Completions(shell) => completions::completions(shell),
             CommandConfig::Man => man::man(),
             CommandConfig::Report { out } => report::report(&out),
+            CommandConfig::Notify(settings) => notify::test(&settings).await,
         }
     });
     // Do not wait for abandoned requests or blocking reads after a second Ctrl-C.

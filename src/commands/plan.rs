@@ -31,9 +31,10 @@ pub(super) async fn make_plan(
     state_dir: &Utf8Path,
     known: &manifest::Known,
 ) -> Result<(Plan, StateDir), Error> {
-    let jobs = manifest::load(manifests, known)?;
+    let (jobs, empty) = manifest::load(manifests, known)?;
     let state = StateDir::open(state_dir)?;
-    let plan = hash_and_build(&jobs, &state, known).await?;
+    let mut plan = hash_and_build(&jobs, &state, known).await?;
+    plan.empty = empty;
     Ok((plan, state))
 }
 
@@ -48,7 +49,12 @@ async fn hash_and_build(
         .flat_map(|j| j.inputs.iter().map(|f| f.abs.clone()))
         .collect();
     let hashes = hashing::hash_all(Some(state), paths.into_iter().collect()).await?;
-    Ok(plan::build(jobs, &hashes, known.today))
+    Ok(plan::build(
+        jobs,
+        &hashes,
+        known.today,
+        std::time::SystemTime::now(),
+    ))
 }
 
 /// Like [`make_plan`] for `--keep-going`: jobs whose manifest entry (or manifest) is
@@ -59,7 +65,12 @@ pub(super) async fn make_plan_keep_going(
     state_dir: &Utf8Path,
     known: &manifest::Known,
 ) -> Result<(Plan, StateDir, Vec<JobLine>), Error> {
-    let (jobs, rejected, invalid) = manifest::lenient::load_keep_going(manifests, known);
+    let manifest::lenient::Lenient {
+        jobs,
+        empty,
+        rejected,
+        invalid,
+    } = manifest::lenient::load_keep_going(manifests, known);
     if let Some(invalid) = &invalid {
         for d in &invalid.diagnostics {
             let source = invalid.sources.get(&d.file).map(String::as_str);
@@ -71,7 +82,8 @@ pub(super) async fn make_plan_keep_going(
         ));
     }
     let state = StateDir::open(state_dir)?;
-    let plan = hash_and_build(&jobs, &state, known).await?;
+    let mut plan = hash_and_build(&jobs, &state, known).await?;
+    plan.empty = empty;
     let lines = rejected
         .iter()
         .map(|r| {

@@ -17,7 +17,9 @@ use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
 use crate::output::batch_journal::Journal;
-use crate::output::outcome::{Counts, HaltKind, JobLine, RunCost, RunSummary};
+use crate::output::outcome::{
+    Counts, HaltKind, JobError, JobLine, LineHistory, Notified, RunCost, RunSummary, Skipped,
+};
 use crate::output::records::is_fresh;
 use crate::output::staging;
 use crate::output::{history, junit};
@@ -76,14 +78,11 @@ async fn execute(
 ) -> Result<RunSummary, Error> {
     let started_at = jiff::Timestamp::now();
     let run_id = history::new_run_id(started_at);
-    let (plan, state, rejected) = load(config).await?;
-    let selected = select(config, &plan, &rejected)?;
+    let (plan, state, rejected, skipped) = load(config).await?;
+    let selected = select(config, &plan, &rejected, &skipped)?;
     let out = &config.out;
     let _lock = prepare_out(config, &selected)?;
-    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) = selected
-        .into_iter()
-        .partition(|job| !config.force && is_fresh(out, &job.id, &job.fingerprint));
-    let needed = plan.uploads_for(&to_run);
+    let (fresh, to_run, needed) = split(config, &plan, selected);
     reporter.report(Event::RunStarted {
         jobs: to_run.len() + fresh.len() + rejected.len(),
         fresh: fresh.len(),
@@ -111,8 +110,14 @@ async fn execute(
             },
             keep_runs: config.keep_runs,
         };
-        let ran = run_engine(config, display, reporter, cancel, run).await;
-        report = ran.map_err(|e| setup.failed(e))?;
+        match run_engine(config, display, reporter, cancel, run).await {
+            Ok(ran) => report = ran,
+            Err(e) => {
+                let (error, summary) = setup.failed(e);
+                notify_and_record(config, summary).await;
+                return Err(error);
+            }
+        }
     }
     lines.append(&mut report.lines);
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
@@ -132,25 +137,83 @@ async fn execute(
         },
         jobs: lines,
         error: None,
+        skipped,
+        notifications: Vec::new(),
     };
     write_records(config, &summary)?;
-    Ok(summary)
+    Ok(notify_and_record(config, summary).await)
 }
 
-/// The plan, the state dir, and (with `--keep-going`) the lines of jobs whose manifest
-/// entries were rejected, as `--only` selects them.
-async fn load(config: &RunConfig) -> Result<(Plan, StateDir, Vec<JobLine>), Error> {
-    let (plan, state, rejected) = if config.keep_going {
+/// Sends the run's notifications (after its record is written, so a slow target never
+/// costs the record), then rewrites the record with their results. Never fails the run:
+/// a target that failed is logged at ERROR and recorded.
+async fn notify_and_record(config: &RunConfig, mut summary: RunSummary) -> RunSummary {
+    if config.notify.targets.is_empty() {
+        return summary;
+    }
+    let Ok(value) = serde_json::to_value(&summary) else {
+        return summary;
+    };
+    let outcomes = crate::notify::notify(&config.notify, &value).await;
+    if outcomes.is_empty() {
+        return summary;
+    }
+    summary.notifications = outcomes
+        .into_iter()
+        .map(|o| Notified {
+            target: o.target,
+            trigger: o.trigger.as_str().to_owned(),
+            ok: o.error.is_none(),
+            error: o.error,
+        })
+        .collect();
+    let record = output_lock::run_record_name(config.shard);
+    if let Err(e) = history::write_run(&config.out, &record, &summary) {
+        tracing::warn!("cannot record the notifications in {}: {e}", config.out);
+    }
+    summary
+}
+
+/// The plan, the state dir, and the lines of jobs settled without a plan of their own, as
+/// `--only` selects them: (with `--keep-going`) rejected manifest entries, and `for_each`
+/// entries that matched no file (failed with kind `no_inputs`); and the entries skipped
+/// because they allow that.
+async fn load(config: &RunConfig) -> Result<(Plan, StateDir, Vec<JobLine>, Vec<Skipped>), Error> {
+    let (plan, state, mut rejected) = if config.keep_going {
         make_plan_keep_going(&config.manifests, &config.state_dir, &config.known).await?
     } else {
         let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
         (plan, state, Vec::new())
     };
+    let mut skipped = Vec::new();
+    for e in &plan.empty {
+        if e.allow_empty {
+            tracing::warn!("{}: skipped: {} (allow_empty)", e.dir(), e.message());
+            skipped.push(Skipped {
+                manifest: e.manifest.to_string(),
+                job: e.job.clone(),
+                dir: e.dir(),
+                reason: e.message(),
+            });
+        } else {
+            rejected.push(JobLine {
+                manifest: e.manifest.to_string(),
+                job: e.job.clone(),
+                status: JobStatus::Failed,
+                dir: e.dir(),
+                fingerprint: String::new(),
+                error: Some(JobError::plain(ErrorKind::NoInputs, e.message())),
+                reason: None,
+                history: LineHistory::default(),
+            });
+        }
+    }
     let rejected = rejected
         .into_iter()
         .filter(|line| config.only.matches(&line.job, &line.dir))
         .collect();
-    Ok((plan, state, rejected))
+    skipped.retain(|s| config.only.matches(&s.job, &s.dir));
+    Ok((plan, state, rejected, skipped))
 }
 
 /// The jobs `--only` and `--shard` select; none at all (rejected ones included) is a
@@ -159,9 +222,10 @@ fn select<'p>(
     config: &RunConfig,
     plan: &'p Plan,
     rejected: &[JobLine],
+    skipped: &[Skipped],
 ) -> Result<Vec<&'p PlannedJob>, Error> {
     let selected = config.only.select(plan);
-    if selected.is_empty() && rejected.is_empty() {
+    if selected.is_empty() && rejected.is_empty() && skipped.is_empty() {
         return Err(Error::NoJobMatches(config.only.patterns().to_vec()));
     }
     // After `--only`: a shard with no job is no usage error, just nothing to do.
@@ -172,6 +236,29 @@ fn select<'p>(
             .collect(),
         None => selected,
     })
+}
+
+/// The selected jobs that are fresh, those to run, and the uploads the jobs to run need. A
+/// stale job is never fresh (its unchanged inputs are what `max_input_age` is for) and
+/// needs no upload: it fails before sending.
+type Split<'p> = (
+    Vec<&'p PlannedJob>,
+    Vec<&'p PlannedJob>,
+    Vec<&'p PlannedUpload>,
+);
+
+fn split<'p>(config: &RunConfig, plan: &'p Plan, selected: Vec<&'p PlannedJob>) -> Split<'p> {
+    let (fresh, to_run): (Vec<&PlannedJob>, Vec<&PlannedJob>) =
+        selected.into_iter().partition(|job| {
+            !config.force && job.stale.is_none() && is_fresh(&config.out, &job.id, &job.fingerprint)
+        });
+    let sent: Vec<&PlannedJob> = to_run
+        .iter()
+        .copied()
+        .filter(|j| j.stale.is_none())
+        .collect();
+    let needed = plan.uploads_for(&sent);
+    (fresh, to_run, needed)
 }
 
 /// Creates and locks OUT (the lock is held while the returned files live), and tidies
@@ -367,6 +454,9 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
     };
     for line in ui::summary::lines(&closing, display) {
         ui::note(&line);
+    }
+    for s in &summary.skipped {
+        ui::note(&format!("skipped {}: {} (allow_empty)", s.dir, s.reason));
     }
     let index = config.out.join("index.html");
     // Quiet means quiet on a good night; the page is where it always is.

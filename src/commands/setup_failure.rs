@@ -22,9 +22,10 @@ pub(super) struct SetupRecord<'a> {
 }
 
 impl SetupRecord<'_> {
-    /// Records `error` as the run's end, and hands it back for the caller to return. A
-    /// record that cannot be written is a warning: the error itself is what the user needs.
-    pub(super) fn failed(&self, error: impl Into<Error>) -> Error {
+    /// Records `error` as the run's end, and hands it back for the caller to return, with
+    /// the record (for the notifications). A record that cannot be written is a warning:
+    /// the error itself is what the user needs.
+    pub(super) fn failed(&self, error: impl Into<Error>) -> (Error, RunSummary) {
         let error = error.into();
         let summary = RunSummary::setup_failed(
             self.run_id.to_owned(),
@@ -42,6 +43,6 @@ impl SetupRecord<'_> {
         if let Err(e) = crate::output::html::write_index(self.out) {
             tracing::warn!("{}", crate::error_chain::chain(&e));
         }
-        error
+        (error, summary)
     }
 }

@@ -48,6 +48,11 @@ pub(super) struct FileOptions {
     budget_model_calls: Option<u32>,
     /// `--prices`: a price file, relative to this file's folder.
     prices: Option<Utf8PathBuf>,
+    /// Notification targets (`[[notify]]`), and the page their messages link to.
+    notify: Option<Vec<super::notify::NotifyEntry>>,
+    page_url: Option<String>,
+    /// Each notification attempt's bound, e.g. `"3s"`.
+    notify_timeout: Option<String>,
 }
 
 /// A config file that was read.
@@ -98,6 +103,20 @@ impl Loaded {
             path: self.path.clone(),
             reason: format!("`{key}`: {reason}"),
         }
+    }
+
+    /// The file's `notify` targets, `page_url` and `notify_timeout`, checked.
+    pub(super) fn notify(&self) -> Result<crate::notify::Settings, Error> {
+        let o = &self.options;
+        super::notify::settings(
+            o.notify.as_deref().unwrap_or_default(),
+            o.page_url.as_deref(),
+            o.notify_timeout.as_deref(),
+        )
+        .map_err(|reason| Error::ConfigFile {
+            path: self.path.clone(),
+            reason,
+        })
     }
 
     /// The file's `prices`, resolved against its folder.

@@ -33,6 +33,8 @@ pub(crate) struct RunConfig {
     pub shard: Option<Shard>,
     /// The price table and the day the jobs are checked on.
     pub known: Known,
+    /// runner.toml's notification targets (none without a file).
+    pub notify: crate::notify::Settings,
 }
 
 pub(super) fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, Error> {
@@ -46,6 +48,7 @@ pub(super) fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, E
         .transpose()?;
     Ok(RunConfig {
         known,
+        notify: crate::notify::Settings::default(),
         shard: subcommands::shard(&args.shard, env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,

@@ -32,9 +32,11 @@ pub(super) async fn run_one(
         .report(Event::JobWaiting { id: job.id.clone() });
     // Batch mode: rounds wait for this job until its conversation is over.
     let enrolled = ctx.batcher.as_ref().map(Batcher::enroll);
+    // A stale job waits for no upload: its inputs are not uploaded for it (`talk`).
     let inputs: Vec<_> = job
         .inputs
         .iter()
+        .filter(|_| job.stale.is_none())
         .filter_map(|i| uploads.handle(&i.content()))
         .collect();
     let ready = tokio::select! {
@@ -98,6 +100,10 @@ async fn talk(
     uploaded: &[UploadResult],
 ) -> (Conversation, Vec<String>) {
     let mut file_ids = Vec::new();
+    if let Some(message) = &job.stale {
+        let error = JobError::plain(ErrorKind::StaleInput, message.clone());
+        return (Conversation::unsent(job, JobEnd::Failed(error)), file_ids);
+    }
     let mut upload_error = None;
     for (input, result) in job.inputs.iter().zip(uploaded) {
         match result {

@@ -20,6 +20,8 @@ pub(crate) struct InputFile {
     /// The file name: what the Files API and the container see.
     pub name: String,
     pub size: u64,
+    /// Its modification time, when the file system gives one (`max_input_age`).
+    pub modified: Option<std::time::SystemTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,10 +199,10 @@ fn matched(
     }
     let abs = Utf8PathBuf::try_from(entry.path().to_path_buf())
         .map_err(|e| ExpandError::NonUtf8(e.into_path_buf().to_string_lossy().into_owned()))?;
-    let size = entry
+    let meta = entry
         .metadata()
-        .map_err(|e| ExpandError::Io(e.to_string()))?
-        .len();
+        .map_err(|e| ExpandError::Io(e.to_string()))?;
+    let (size, modified) = (meta.len(), meta.modified().ok());
     if let Err(reason) = check_readable(&abs) {
         return Err(ExpandError::Unreadable {
             matched: Some(rel),
@@ -212,6 +214,7 @@ fn matched(
         name: abs.file_name().unwrap_or_default().to_owned(),
         abs,
         size,
+        modified,
     })
 }
 
@@ -240,6 +243,7 @@ fn literal(base: &Utf8Path, pattern: &str) -> Result<InputFile, ExpandError> {
         name: abs.file_name().unwrap_or_default().to_owned(),
         abs,
         size: meta.len(),
+        modified: meta.modified().ok(),
     })
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use camino::Utf8PathBuf;
 
-use super::resolve::{self, Job};
+use super::resolve::{self, EmptyEntry, Job};
 use super::{Diagnostic, Invalid};
 
 /// Jobs that will not run, with the diagnostics that say why.
@@ -35,12 +35,18 @@ impl Rejected {
     }
 }
 
-/// The valid jobs, the rejected ones, and the whole [`Invalid`] (for printing every
-/// diagnostic with its source line).
-pub(crate) fn load_keep_going(
-    manifests: &[Utf8PathBuf],
-    known: &super::Known,
-) -> (Vec<Job>, Vec<Rejected>, Option<Invalid>) {
+/// What `--keep-going` loads: the valid jobs, the `for_each` entries that matched no file,
+/// the rejected entries, and the whole [`Invalid`] (for printing every diagnostic with its
+/// source line).
+pub(crate) struct Lenient {
+    pub jobs: Vec<Job>,
+    pub empty: Vec<EmptyEntry>,
+    pub rejected: Vec<Rejected>,
+    pub invalid: Option<Invalid>,
+}
+
+/// The valid jobs, the empty entries, the rejected ones, and every diagnostic.
+pub(crate) fn load_keep_going(manifests: &[Utf8PathBuf], known: &super::Known) -> Lenient {
     let all = resolve::resolve_all(manifests, known);
     let mut in_entry = vec![false; all.diags.len()];
     for e in &all.entries {
@@ -86,9 +92,19 @@ pub(crate) fn load_keep_going(
         .into_iter()
         .filter(|j| !whole.contains(&j.manifest))
         .collect();
+    let empty = all
+        .empty
+        .into_iter()
+        .filter(|e| !whole.contains(&e.manifest))
+        .collect();
     let invalid = (!all.diags.is_empty()).then(|| Invalid {
         diagnostics: all.diags,
         sources: all.sources.into_iter().map(|s| (s.path, s.text)).collect(),
     });
-    (jobs, rejected, invalid)
+    Lenient {
+        jobs,
+        empty,
+        rejected,
+        invalid,
+    }
 }

@@ -41,7 +41,7 @@ use camino::Utf8PathBuf;
 
 pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
-pub(crate) use resolve::{Job, RequestSettings, SettingSpans};
+pub(crate) use resolve::{EmptyEntry, Job, RequestSettings, Resolved, SettingSpans};
 pub(crate) use skills::{Skill, SkillFolder};
 
 /// Every problem of every manifest, with the manifests' texts to show the lines.
@@ -71,9 +71,10 @@ impl Known {
     }
 }
 
-/// Reads and checks the manifests; all jobs, or every diagnostic of every manifest.
-pub(crate) fn load(manifests: &[Utf8PathBuf], known: &Known) -> Result<Vec<Job>, Invalid> {
-    let (sources, result) = resolve::resolve(manifests, known);
+/// Reads and checks the manifests; all jobs (and the `for_each` entries that matched no
+/// file), or every diagnostic of every manifest.
+pub(crate) fn load(manifests: &[Utf8PathBuf], known: &Known) -> Result<Resolved, Invalid> {
+    let (sources, result) = resolve::resolve_with_empty(manifests, known);
     result.map_err(|diagnostics| Invalid {
         diagnostics,
         sources: sources.into_iter().map(|s| (s.path, s.text)).collect(),

@@ -58,6 +58,10 @@ pub(crate) struct RequestSettings {
     /// not part of the fingerprint: it bounds the run, it does not shape the result.
     #[serde(skip)]
     pub timeout: Option<std::time::Duration>,
+    /// The manifest's `max_input_age`: an input modified longer ago fails the job before
+    /// anything is sent (kind `stale_input`). Not in the fingerprint, like `timeout`.
+    #[serde(skip)]
+    pub max_input_age: Option<std::time::Duration>,
 }
 
 impl RequestSettings {
@@ -104,6 +108,40 @@ pub(crate) struct Job {
     pub skills: Vec<super::skills::Skill>,
 }
 
+/// A `for_each` entry whose glob matched no file: no job, and not a validation error (the
+/// files may be there tomorrow). `runner run` fails it with kind `no_inputs`, or skips it
+/// with a warning when it says `allow_empty: true`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct EmptyEntry {
+    #[serde(serialize_with = "path_str")]
+    pub manifest: Utf8PathBuf,
+    #[serde(skip)]
+    pub manifest_stem: String,
+    /// The entry's name as written (placeholders and all).
+    pub job: String,
+    pub for_each: String,
+    pub allow_empty: bool,
+}
+
+fn path_str<S: serde::Serializer>(p: &Utf8PathBuf, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.as_str())
+}
+
+impl EmptyEntry {
+    /// `<manifest-stem>/<entry name>`, as a job's folder would be.
+    pub(crate) fn dir(&self) -> String {
+        format!("{}/{}", self.manifest_stem, self.job)
+    }
+
+    /// What happened, for people.
+    pub(crate) fn message(&self) -> String {
+        format!(
+            "for_each `{}` matches no file, so the entry has no job",
+            self.for_each
+        )
+    }
+}
+
 /// A manifest file read from disk (its text kept for rendering diagnostics).
 pub(crate) struct Source {
     pub path: Utf8PathBuf,
@@ -111,18 +149,31 @@ pub(crate) struct Source {
 }
 
 /// Reads and checks every manifest. Returns all jobs, or every problem found.
+#[cfg(test)]
 pub(crate) fn resolve(
     paths: &[Utf8PathBuf],
     known: &super::Known,
 ) -> (Vec<Source>, Result<Vec<Job>, Vec<Diagnostic>>) {
+    let (sources, result) = resolve_with_empty(paths, known);
+    (sources, result.map(|(jobs, _)| jobs))
+}
+
+/// Like [`resolve`], with the `for_each` entries that matched no file.
+pub(crate) fn resolve_with_empty(
+    paths: &[Utf8PathBuf],
+    known: &super::Known,
+) -> (Vec<Source>, Result<Resolved, Vec<Diagnostic>>) {
     let all = resolve_all(paths, known);
     let result = if all.diags.is_empty() {
-        Ok(all.jobs)
+        Ok((all.jobs, all.empty))
     } else {
         Err(all.diags)
     };
     (all.sources, result)
 }
+
+/// The jobs, and the entries that matched no file.
+pub(crate) type Resolved = (Vec<Job>, Vec<EmptyEntry>);
 
 /// The diagnostics `diags[from..to]` belong to the `jobs:` entry named `job` of `file`.
 #[derive(Debug)]
@@ -140,10 +191,13 @@ pub(super) struct All {
     pub jobs: Vec<Job>,
     pub diags: Vec<Diagnostic>,
     pub entries: Vec<EntrySpan>,
+    /// Valid `for_each` entries that matched no file.
+    pub empty: Vec<EmptyEntry>,
 }
 
 pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
     let mut entries = Vec::new();
+    let mut empty = Vec::new();
     let mut sources = Vec::new();
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
@@ -199,6 +253,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
                     folders: &mut folders,
                     diags: &mut diags,
                     entries: &mut entries,
+                    empty: &mut empty,
                 };
                 jobs.extend(ctx.manifest(&m, &stem));
             }
@@ -214,6 +269,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
         jobs,
         diags,
         entries,
+        empty,
     }
 }
 
@@ -243,6 +299,7 @@ pub(super) struct Ctx<'a> {
     pub(super) folders: &'a mut super::skills::Folders,
     pub(super) diags: &'a mut Vec<Diagnostic>,
     pub(super) entries: &'a mut Vec<EntrySpan>,
+    pub(super) empty: &'a mut Vec<EmptyEntry>,
 }
 
 impl Ctx<'_> {
@@ -337,9 +394,21 @@ impl Ctx<'_> {
         let at = self.spans(spec, defaults);
         let skills = self.skills(spec, defaults);
         self.one_prompt(spec);
+        if let (Some(a), None) = (&spec.allow_empty, &spec.for_each) {
+            self.err(pos(a), "`allow_empty` is only for an entry with `for_each`");
+        }
         let matches = self.for_each(spec);
         if self.diags.len() > before {
             return Vec::new();
+        }
+        if let (Some(pattern), true) = (&spec.for_each, matches.is_empty()) {
+            self.empty.push(EmptyEntry {
+                manifest: self.file.to_owned(),
+                manifest_stem: stem.to_owned(),
+                job: spec.name.value.clone(),
+                for_each: pattern.value.clone(),
+                allow_empty: spec.allow_empty.as_ref().is_some_and(|a| a.value),
+            });
         }
         let (Some(settings), Some(money)) = (settings, money) else {
             return Vec::new();
@@ -418,6 +487,9 @@ impl Ctx<'_> {
         };
         match self.expander.expand(&self.base, &pattern.value) {
             Ok(files) => files.into_iter().map(Some).collect(),
+            // Not an error of the manifest: today's files may not be there yet (`job`
+            // records the entry as empty).
+            Err(inputs::ExpandError::NoMatch) => Vec::new(),
             Err(e) => {
                 self.expand_error(pos(pattern), "for_each", &pattern.value, &e);
                 Vec::new()

@@ -77,6 +77,10 @@ pub(crate) struct Settings {
     /// kind `timeout`.
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
+    /// Oldest an input may be (its modification time, e.g. `36h`, `2d`): an older input
+    /// fails the job before anything is uploaded or sent, with kind `stale_input`.
+    #[schemars(with = "Option<String>")]
+    pub max_input_age: Option<Spanned<String>>,
     /// Further user turns, in the same conversation and container.
     #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
@@ -122,6 +126,10 @@ pub(crate) struct JobSpec {
     /// A glob: one job per matching file, with `{{ path }}`, `{{ name }}`, `{{ stem }}`.
     #[schemars(with = "Option<String>")]
     pub for_each: Option<Spanned<String>>,
+    /// When `for_each` matches no file: `false` (default) fails this entry with kind
+    /// `no_inputs` (the rest of the run goes on); `true` skips it with a warning.
+    #[schemars(with = "Option<bool>")]
+    pub allow_empty: Option<Spanned<bool>>,
     /// Further user turns, in the same conversation and container.
     #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
@@ -169,6 +177,10 @@ pub(crate) struct JobSpec {
     /// kind `timeout`.
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
+    /// Oldest an input may be (its modification time, e.g. `36h`, `2d`): an older input
+    /// fails the job before anything is uploaded or sent, with kind `stale_input`.
+    #[schemars(with = "Option<String>")]
+    pub max_input_age: Option<Spanned<String>>,
     /// Deliverables the job must produce: file names or globs, or
     /// `{ name, min_size, min }`.
     #[schemars(with = "Option<Vec<ExpectSchema>>")]

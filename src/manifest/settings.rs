@@ -68,6 +68,7 @@ impl Ctx<'_> {
         }
         let thinking = self.thinking(job, d, max_tokens_value, &facts);
         let timeout = self.timeout(job, d);
+        let max_input_age = self.max_input_age(job, d);
         if self.diags.len() > before {
             return None;
         }
@@ -87,6 +88,7 @@ impl Ctx<'_> {
             max_continuations: pick(&job.max_continuations, d.map(|d| &d.max_continuations))
                 .map_or(DEFAULT_MAX_CONTINUATIONS, |m| m.value),
             timeout,
+            max_input_age,
         })
     }
 
@@ -181,6 +183,22 @@ impl Ctx<'_> {
             }
         }
         tool.map_or(DEFAULT_TOOL, |t| t.value.as_str())
+    }
+
+    /// `max_input_age`, a duration above zero.
+    fn max_input_age(&mut self, job: &JobSpec, d: Option<&Settings>) -> Option<Duration> {
+        let t = pick(&job.max_input_age, d.map(|d| &d.max_input_age))?;
+        match crate::units::parse_duration(&t.value) {
+            Ok(value) if !value.is_zero() => Some(value),
+            _ => {
+                self.err(
+                    pos(t),
+                    format!("max_input_age `{}` is not a duration above zero", t.value),
+                )
+                .help = Some("write e.g. `36h`, `2d` or `90m`".into());
+                None
+            }
+        }
     }
 
     /// `timeout`, a duration above zero.

@@ -179,6 +179,8 @@ mod tests {
             usage: crate::api::messages::Usage::default(),
             cost: crate::output::outcome::RunCost::default(),
             error: None,
+            skipped: Vec::new(),
+            notifications: Vec::new(),
             jobs: vec![
                 line("churn/drivers", JobStatus::Succeeded, None),
                 line(

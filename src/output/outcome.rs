@@ -272,6 +272,36 @@ pub(crate) struct RunSummary {
     /// key, an unreachable host, a model the API refuses); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// `for_each` entries that matched no file and say `allow_empty: true`: no job, no
+    /// failure (docs/output.md §6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// What each `notify` target of runner.toml made of this run's message; absent when
+    /// none was sent (docs/output.md §6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notified>,
+}
+
+/// `run.json`'s `skipped[]`: an entry that gave no job, on purpose.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    pub manifest: String,
+    /// The entry's name as written.
+    pub job: String,
+    pub dir: String,
+    pub reason: String,
+}
+
+/// `run.json`'s `notifications[]`: one target's result.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Notified {
+    /// The target without its secrets: a URL's host, or `command`.
+    pub target: String,
+    /// What fired it: `failure`, `alert`, `budget` or `success`.
+    pub trigger: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `run.json`'s `error`: what ended the run in setup (exit 2).
@@ -302,6 +332,8 @@ impl RunSummary {
             cost,
             jobs: Vec::new(),
             error: Some(RunError { message }),
+            skipped: Vec::new(),
+            notifications: Vec::new(),
         }
     }
 }

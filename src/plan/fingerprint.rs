@@ -75,6 +75,7 @@ mod tests {
             tool: "code_execution_20250825".into(),
             max_continuations: 20,
             timeout: None,
+            max_input_age: None,
         }
     }
 

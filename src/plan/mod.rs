@@ -29,13 +29,16 @@ use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
 use crate::api::prices::{ModelPrices, PriceRow, Rates};
-use crate::manifest::{Deliverables, Job, RequestSettings, SettingSpans, Skill};
+use crate::manifest::{Deliverables, EmptyEntry, Job, RequestSettings, SettingSpans, Skill};
 
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Plan {
     pub jobs: Vec<PlannedJob>,
     /// Unique by (BLAKE3, file name), sorted by name then hash.
     pub uploads: Vec<PlannedUpload>,
+    /// The `for_each` entries that matched no file: no job (docs/manifest.md `allow_empty`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty: Vec<EmptyEntry>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -71,6 +74,11 @@ pub(crate) struct PlannedJob {
     /// The Agent Skills its container loads; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<Skill>,
+    /// Set when an input is older than the job's `max_input_age` at plan time: the job
+    /// fails with kind `stale_input` before anything is uploaded or sent; the message
+    /// names the file and its age. Not in the fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -107,11 +115,13 @@ impl PlannedInput {
 }
 
 /// Builds the plan. `hashes` must hold every input's path (`commands/plan.rs` hashes them
-/// all); `today` picks the price rows shown (each request is priced by its own day).
+/// all); `today` picks the price rows shown (each request is priced by its own day); `now`
+/// judges the inputs' ages against `max_input_age`.
 pub(crate) fn build(
     jobs: &[Job],
     hashes: &BTreeMap<Utf8PathBuf, Hashed>,
     today: jiff::civil::Date,
+    now: std::time::SystemTime,
 ) -> Plan {
     let mut uploads: BTreeMap<(String, String), PlannedUpload> = BTreeMap::new();
     let mut planned = Vec::with_capacity(jobs.len());
@@ -170,12 +180,31 @@ pub(crate) fn build(
             prices: job.prices.clone(),
             cache: job.cache,
             skills: job.skills.clone(),
+            stale: stale_input(job, now),
         });
     }
     Plan {
         jobs: planned,
         uploads: uploads.into_values().collect(),
+        empty: Vec::new(),
     }
+}
+
+/// The first input older than the job's `max_input_age` at `now`, in words: which file,
+/// how old, and the limit. A file the clock says is from the future is not stale.
+fn stale_input(job: &Job, now: std::time::SystemTime) -> Option<String> {
+    let limit = job.settings.max_input_age?;
+    job.inputs.iter().find_map(|f| {
+        let age = now.duration_since(f.modified?).ok()?;
+        (age > limit).then(|| {
+            format!(
+                "input `{}` is {} old, older than max_input_age {}",
+                f.rel,
+                crate::units::age(age),
+                crate::units::age(limit)
+            )
+        })
+    })
 }
 
 /// The runner's addition to the system prompt: which files are attached, and that

@@ -46,6 +46,7 @@ impl Shard {
     /// The plan with only this shard's jobs and the uploads they attach.
     pub(crate) fn restrict(self, mut plan: Plan) -> Plan {
         plan.jobs.retain(|j| self.holds(&j.id));
+        plan.empty.retain(|e| self.holds(&e.dir()));
         let kept: BTreeSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
         for upload in &mut plan.uploads {
             upload.jobs.retain(|id| kept.contains(id));

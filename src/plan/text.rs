@@ -116,6 +116,20 @@ pub(crate) fn render(plan: &Plan, status: &Status) -> String {
         }
         render_job(&mut s, job, status);
     }
+    for e in &plan.empty {
+        let then = if e.allow_empty {
+            "skipped (allow_empty)"
+        } else {
+            "`run` fails it (no_inputs)"
+        };
+        let _ = writeln!(
+            s,
+            "{}\n  entry {}  0 jobs: for_each `{}` matches no file; {then}",
+            e.manifest,
+            e.dir(),
+            e.for_each
+        );
+    }
     render_totals(&mut s, plan, status);
     s
 }
@@ -133,6 +147,9 @@ fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
         job.turns.len(),
         plural(job.turns.len())
     );
+    if let Some(stale) = &job.stale {
+        let _ = writeln!(s, "    stale: {stale}; `run` fails it before sending");
+    }
     let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
     if let Some(d) = &job.deliverables {
         let entries: Vec<String> = d.expect.iter().map(expect_entry).collect();

@@ -15,9 +15,9 @@ use std::path::Path;
 /// Top-level modules, top layer first (`src/lib.rs` sits above them all; `src/main.rs` is another
 /// crate). A module imports only from later layers, so the last layer (leaves) imports nothing.
 const LAYERS: &str = "commands > config > error > cli > engine > output > plan > manifest \
-                      > store > api > ui > status units atomic error_chain testing";
+                      > store > notify > api > ui > status units atomic error_chain testing";
 const STAGES: &[&str] = &["engine", "output", "plan", "manifest"];
-const EDGES: &[&str] = &["store", "api", "ui"];
+const EDGES: &[&str] = &["store", "notify", "api", "ui"];
 
 /// Rule 4: the engine and the modules inside it orchestrate their children, so a child never
 /// imports from its parent's own file (what they share, like `Ctx`, has a module of its own).

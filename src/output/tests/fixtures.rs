@@ -37,6 +37,7 @@ pub(crate) fn settings() -> RequestSettings {
         tool: "code_execution_20250825".into(),
         max_continuations: 20,
         timeout: None,
+        max_input_age: None,
     }
 }
 
@@ -99,6 +100,7 @@ pub(crate) fn outcome(
             prices: crate::api::prices::ModelPrices::always(fixture_row()),
             cache: crate::api::messages::CacheTtl::FiveMinutes,
             skills: Vec::new(),
+            stale: None,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),

@@ -221,6 +221,8 @@ fn run_json_is_pretty_with_a_trailing_newline() {
         },
         jobs: Vec::new(),
         error: None,
+        skipped: Vec::new(),
+        notifications: Vec::new(),
     };
     write_run_json(&out, "run.json", &summary).unwrap();
     let text = fs_err::read_to_string(out.join("run.json")).unwrap();
