@@ -105,6 +105,9 @@ pub(crate) struct Job {
     /// Its matrix cell: key → value, sorted; empty without `matrix` (docs/manifest.md
     /// "Matrices").
     pub params: BTreeMap<String, String>,
+    /// The `jobs:` entry's name as written, for a matrix entry (its jobs counted together
+    /// in `runner plan`); `None` without `matrix`.
+    pub entry: Option<String>,
 }
 
 /// A manifest file read from disk (its text kept for rendering diagnostics).
@@ -385,6 +388,7 @@ impl Ctx<'_> {
             at,
             skills,
             params: BTreeMap::new(),
+            entry: spec.matrix.as_ref().map(|_| spec.name.value.clone()),
         };
         let keys: std::collections::BTreeSet<String> =
             cells.iter().flat_map(|c| c.keys().cloned()).collect();

@@ -71,6 +71,12 @@ pub(crate) struct PlannedJob {
     /// The Agent Skills its container loads; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<Skill>,
+    /// Its matrix cell (docs/manifest.md "Matrices"); absent when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// The matrix entry's name as written; counted in the plan's `matrices`.
+    #[serde(skip)]
+    pub entry: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -153,6 +159,7 @@ pub(crate) fn build(
             &inputs,
             job.deliverables.as_ref(),
             &job.skills,
+            &job.params,
         );
         planned.push(PlannedJob {
             id,
@@ -170,6 +177,8 @@ pub(crate) fn build(
             prices: job.prices.clone(),
             cache: job.cache,
             skills: job.skills.clone(),
+            params: job.params.clone(),
+            entry: job.entry.clone(),
         });
     }
     Plan {
