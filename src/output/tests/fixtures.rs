@@ -99,6 +99,8 @@ pub(crate) fn outcome(
             prices: crate::api::prices::ModelPrices::always(fixture_row()),
             cache: crate::api::messages::CacheTtl::FiveMinutes,
             skills: Vec::new(),
+            params: Default::default(),
+            entry: None,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),
