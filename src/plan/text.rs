@@ -90,7 +90,12 @@ pub(crate) fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
             job["cost"] = serde_json::to_value(cost).unwrap_or_default();
         }
     }
-    value["matrices"] = serde_json::to_value(matrices(plan, status)).unwrap_or_default();
+    // Only when an entry has a matrix (docs/manifest.md "Matrices"): other plans are
+    // as they were.
+    let counts = matrices(plan, status);
+    if !counts.is_empty() {
+        value["matrices"] = serde_json::to_value(counts).unwrap_or_default();
+    }
     let (expected, unknown) = status.expected(plan);
     value["cost"] = serde_json::json!({
         "expected_usd": expected,
