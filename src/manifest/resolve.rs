@@ -444,12 +444,19 @@ impl Ctx<'_> {
         } else {
             name.to_owned()
         };
-        self.entries.push(EntrySpan {
+        let entry = EntrySpan {
             file: self.file.to_owned(),
             job,
             from: span.0,
             to: span.1,
+        };
+        // Cells whose name did not render share the entry's name: one failed job for them.
+        let repeated = self.entries.last().is_some_and(|e| {
+            (&e.file, &e.job, e.from, e.to) == (&entry.file, &entry.job, entry.from, entry.to)
         });
+        if !repeated {
+            self.entries.push(entry);
+        }
         span
     }
 

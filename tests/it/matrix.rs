@@ -277,3 +277,21 @@ fn keep_going_fails_only_the_cell_whose_input_is_missing_and_junit_and_the_page_
         "{page}"
     );
 }
+
+#[test]
+fn keep_going_reports_a_placeholder_wrong_in_every_cell_once() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest(
+        "  - name: \"x-{{ matrix.nope }}\"\n    matrix: { region: [emea, amer] }\n    prompt: go\n  - name: ok\n    prompt: go\n",
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "--keep-going"]);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(summary["counts"]["failed"], 1, "{summary}");
+    assert_eq!(summary["counts"]["succeeded"], 1, "{summary}");
+    let failed = summary_job(&summary, "job", "x-{{ matrix.nope }}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("m.yaml:5:11: unknown placeholder `{{ matrix.nope }}`"),
+        "{message}"
+    );
+}
