@@ -100,6 +100,7 @@ pub(super) async fn make_plan_keep_going(
                     request_id: None,
                 }),
                 reason: None,
+                params: Default::default(),
                 history: LineHistory::default(),
             }
         })

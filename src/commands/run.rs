@@ -205,6 +205,7 @@ async fn load(config: &RunConfig) -> Result<(Plan, StateDir, Vec<JobLine>, Vec<S
                 error: Some(JobError::plain(ErrorKind::NoInputs, e.message())),
                 reason: None,
                 history: LineHistory::default(),
+                params: Default::default(),
             });
         }
     }

@@ -12,6 +12,7 @@
 //!   `skill_spec.rs` (as written) and `skill_folder.rs` (a custom skill folder read and
 //!   checked);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
+//!   `matrix.rs`: `matrix:` checked and expanded into cells;
 //! - `diagnostic.rs`: the user-facing errors.
 //!
 //! After this stage nothing looks at the manifest again.
@@ -23,6 +24,7 @@ pub(crate) mod inputs;
 mod job_inputs;
 pub(crate) mod json_schema;
 pub(crate) mod lenient;
+mod matrix;
 mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;

@@ -16,7 +16,7 @@ use super::deliverables::Deliverables;
 use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, Expander, InputFile};
 use super::schema::{self, JobSpec, Manifest, Settings};
-use super::template::{self, Vars};
+use super::template::{self, CellVars, FileVars, Vars};
 use crate::api::messages::{CacheTtl, ThinkingDisplay, ThinkingMode, ThinkingParam};
 
 /// `OUT/runs/`: the run history (docs/output.md §12), so no manifest may have this stem.
@@ -106,6 +106,12 @@ pub(crate) struct Job {
     pub cache: CacheTtl,
     /// The Agent Skills its container loads (docs/manifest.md "Skills").
     pub skills: Vec<super::skills::Skill>,
+    /// Its matrix cell: key → value, sorted; empty without `matrix` (docs/manifest.md
+    /// "Matrices").
+    pub params: BTreeMap<String, String>,
+    /// The `jobs:` entry's name as written, for a matrix entry (its jobs counted together
+    /// in `runner plan`); `None` without `matrix`.
+    pub entry: Option<String>,
 }
 
 /// A `for_each` entry whose glob matched no file: no job, and not a validation error (the
@@ -324,11 +330,20 @@ impl Ctx<'_> {
             self.err(pos(&m.jobs), "`jobs` is empty, expected at least one job");
         }
         let mut jobs = Vec::new();
-        let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+        let mut seen: BTreeMap<String, (u64, BTreeMap<String, String>)> = BTreeMap::new();
         for spec in &m.jobs.value {
             let (diags_before, jobs_before) = (self.diags.len(), jobs.len());
+            let entries_before = self.entries.len();
             self.entry(spec, m, stem, &mut jobs, &mut seen);
-            if self.diags.len() > diags_before {
+            // Matrix jobs that failed alone have their own spans; anything else wrong
+            // rejects the whole entry.
+            let by_cell = self.entries[entries_before..]
+                .iter()
+                .map(|e| e.to)
+                .max()
+                .unwrap_or(diags_before);
+            if self.diags.len() > by_cell {
+                self.entries.truncate(entries_before);
                 jobs.truncate(jobs_before);
                 self.entries.push(EntrySpan {
                     file: self.file.to_owned(),
@@ -348,45 +363,60 @@ impl Ctx<'_> {
         m: &Manifest,
         stem: &str,
         jobs: &mut Vec<Job>,
-        seen: &mut BTreeMap<String, u64>,
+        seen: &mut BTreeMap<String, (u64, BTreeMap<String, String>)>,
     ) {
-        {
-            for job in self.job(spec, m.defaults.as_ref(), stem) {
-                let at = pos(&spec.name);
-                if let Some(&line) = seen.get(&job.name) {
-                    if line == at.line && spec.for_each.is_some() {
-                        self.err(
-                            at,
-                            format!("for_each gives several jobs the name `{}`", job.name),
-                        )
-                        .help = Some(
-                            "use a placeholder in the name, e.g. `name: \"report-{{ stem }}\"`"
-                                .into(),
-                        );
-                        break;
-                    }
-                    let help = if spec.for_each.is_some() {
-                        "give each for_each job its own name, e.g. with `{{ stem }}`".to_owned()
-                    } else {
-                        "job names must be unique in a manifest".to_owned()
-                    };
+        for job in self.job(spec, m.defaults.as_ref(), stem) {
+            let at = pos(&spec.name);
+            if let Some((line, params)) = seen.get(&job.name) {
+                let line = *line;
+                if line == at.line && spec.matrix.is_some() {
                     self.err(
                         at,
                         format!(
-                            "duplicate job name `{}` (first defined at line {line})",
+                            "cells {} and {} both give the name `{}`",
+                            template::show_cell(params),
+                            template::show_cell(&job.params),
                             job.name
                         ),
                     )
-                    .help = Some(help);
+                    .help = Some(
+                        "use the keys that tell the cells apart in the name, e.g. `name: \"sales-{{ matrix.region }}\"`"
+                            .into(),
+                    );
                     continue;
                 }
-                seen.insert(job.name.clone(), at.line);
-                jobs.push(job);
+                if line == at.line && spec.for_each.is_some() {
+                    self.err(
+                        at,
+                        format!("for_each gives several jobs the name `{}`", job.name),
+                    )
+                    .help = Some(
+                        "use a placeholder in the name, e.g. `name: \"report-{{ stem }}\"`".into(),
+                    );
+                    break;
+                }
+                let help = if spec.for_each.is_some() {
+                    "give each for_each job its own name, e.g. with `{{ stem }}`".to_owned()
+                } else {
+                    "job names must be unique in a manifest".to_owned()
+                };
+                self.err(
+                    at,
+                    format!(
+                        "duplicate job name `{}` (first defined at line {line})",
+                        job.name
+                    ),
+                )
+                .help = Some(help);
+                continue;
             }
+            seen.insert(job.name.clone(), (at.line, job.params.clone()));
+            jobs.push(job);
         }
     }
 
-    /// Checks one `jobs:` entry and expands it into one job, or one per `for_each` match.
+    /// Checks one `jobs:` entry and expands it into one job, or one per `for_each` match
+    /// per matrix cell.
     fn job(&mut self, spec: &JobSpec, defaults: Option<&Settings>, stem: &str) -> Vec<Job> {
         let before = self.diags.len();
         let settings = self.settings(spec, defaults);
@@ -398,6 +428,7 @@ impl Ctx<'_> {
             self.err(pos(a), "`allow_empty` is only for an entry with `for_each`");
         }
         let matches = self.for_each(spec);
+        let cells = self.matrix_cells(spec.matrix.as_ref());
         if self.diags.len() > before {
             return Vec::new();
         }
@@ -413,46 +444,126 @@ impl Ctx<'_> {
         let (Some(settings), Some(money)) = (settings, money) else {
             return Vec::new();
         };
+        let template = Job {
+            manifest: self.file.to_owned(),
+            manifest_stem: stem.to_owned(),
+            name: String::new(),
+            settings,
+            turns: Vec::new(),
+            inputs: Vec::new(),
+            deliverables: None,
+            prices: money.prices,
+            cache: money.cache,
+            at,
+            skills,
+            params: BTreeMap::new(),
+            entry: spec.matrix.as_ref().map(|_| spec.name.value.clone()),
+        };
+        let keys: std::collections::BTreeSet<String> =
+            cells.iter().flat_map(|c| c.keys().cloned()).collect();
         let mut jobs = Vec::new();
-        for m in &matches {
-            let stem_of = m.as_ref().map(|f| {
-                Utf8Path::new(&f.name)
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_owned()
-            });
-            let vars = m.as_ref().map(|f| Vars {
+        let mut failed: Option<(usize, usize)> = None;
+        for cell in &cells {
+            let matrix = spec.matrix.as_ref().map(|_| CellVars { cell, keys: &keys });
+            for m in &matches {
+                let before = self.diags.len();
+                let job = self.one_job(spec, defaults, &template, m.as_ref(), matrix);
+                if self.diags.len() == before {
+                    jobs.push(Job {
+                        params: cell.clone(),
+                        ..job
+                    });
+                } else if spec.matrix.is_none() {
+                    // One bad expansion usually means all are bad: report it once.
+                    return jobs;
+                } else {
+                    failed = Some(self.cell_failed(spec, &job.name, before, failed));
+                }
+            }
+        }
+        jobs
+    }
+
+    /// A matrix job with a problem fails alone with `--keep-going` (docs/manifest.md
+    /// "Matrices"): its diagnostics get their own [`EntrySpan`], named by the job's name
+    /// when it rendered. The same diagnostics as the last failed job's are not repeated.
+    fn cell_failed(
+        &mut self,
+        spec: &JobSpec,
+        name: &str,
+        before: usize,
+        last: Option<(usize, usize)>,
+    ) -> (usize, usize) {
+        let same = |a: &Diagnostic, b: &Diagnostic| a.pos == b.pos && a.message == b.message;
+        let span = match last {
+            Some((from, to))
+                if to - from == self.diags.len() - before
+                    && self.diags[from..to]
+                        .iter()
+                        .zip(&self.diags[before..])
+                        .all(|(a, b)| same(a, b)) =>
+            {
+                self.diags.truncate(before);
+                (from, to)
+            }
+            _ => (before, self.diags.len()),
+        };
+        let job = if name.is_empty() {
+            spec.name.value.clone()
+        } else {
+            name.to_owned()
+        };
+        let entry = EntrySpan {
+            file: self.file.to_owned(),
+            job,
+            from: span.0,
+            to: span.1,
+        };
+        // Cells whose name did not render share the entry's name: one failed job for them.
+        let repeated = self.entries.last().is_some_and(|e| {
+            (&e.file, &e.job, e.from, e.to) == (&entry.file, &entry.job, entry.from, entry.to)
+        });
+        if !repeated {
+            self.entries.push(entry);
+        }
+        span
+    }
+
+    /// One job of an entry: `template` with the name, turns, inputs and deliverables its
+    /// `for_each` match and matrix cell give.
+    fn one_job(
+        &mut self,
+        spec: &JobSpec,
+        defaults: Option<&Settings>,
+        template: &Job,
+        file: Option<&InputFile>,
+        matrix: Option<CellVars<'_>>,
+    ) -> Job {
+        let stem_of = file.map(|f| {
+            Utf8Path::new(&f.name)
+                .file_stem()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let vars = Vars {
+            file: file.map(|f| FileVars {
                 path: &f.rel,
                 name: &f.name,
                 stem: stem_of.as_deref().unwrap_or_default(),
-            });
-            let before = self.diags.len();
-            let name = self.render(&spec.name, vars.as_ref());
-            if let Some(n) = &name {
-                self.check_name(n, pos(&spec.name));
-            }
-            let turns = self.turns(spec, defaults, vars.as_ref());
-            let inputs = self.inputs(&spec.inputs, vars.as_ref());
-            let deliverables = self.deliverables(spec, defaults, vars.as_ref());
-            if self.diags.len() > before {
-                // One bad expansion usually means all are bad: report it once.
-                break;
-            }
-            jobs.push(Job {
-                manifest: self.file.to_owned(),
-                manifest_stem: stem.to_owned(),
-                name: name.unwrap_or_default(),
-                settings: settings.clone(),
-                turns,
-                inputs,
-                deliverables,
-                prices: money.prices.clone(),
-                cache: money.cache,
-                at: at.clone(),
-                skills: skills.clone(),
-            });
+            }),
+            matrix,
+        };
+        let name = self.render(&spec.name, Some(&vars));
+        if let Some(n) = &name {
+            self.check_name(n, pos(&spec.name));
         }
-        jobs
+        Job {
+            name: name.unwrap_or_default(),
+            turns: self.turns(spec, defaults, &vars),
+            inputs: self.inputs(&spec.inputs, Some(&vars)),
+            deliverables: self.deliverables(spec, defaults, Some(&vars)),
+            ..template.clone()
+        }
     }
 
     /// Exactly one of `prompt` and `prompt_file`.
@@ -502,8 +613,9 @@ impl Ctx<'_> {
         &mut self,
         spec: &JobSpec,
         defaults: Option<&Settings>,
-        vars: Option<&Vars<'_>>,
+        vars: &Vars<'_>,
     ) -> Vec<String> {
+        let vars = Some(vars);
         let mut turns = Vec::new();
         if let Some(p) = &spec.prompt {
             turns.extend(self.render(p, vars));
@@ -512,6 +624,9 @@ impl Ctx<'_> {
             && let Some(rel) = self.render(pf, vars)
         {
             match inputs::read_text(&self.base.join(&rel)) {
+                Ok(text) if self.template(spec, defaults) => {
+                    self.prompt_file_text(pf, &rel, &text, vars, &mut turns);
+                }
                 Ok(text) => turns.push(text),
                 Err(e) => {
                     self.err(
@@ -529,6 +644,36 @@ impl Ctx<'_> {
             turns.extend(self.render(f, vars));
         }
         turns
+    }
+
+    /// `template: true` (the job's, else the defaults'): the prompt file's text gets its
+    /// placeholders filled (docs/manifest.md "Matrices").
+    fn template(&self, spec: &JobSpec, defaults: Option<&Settings>) -> bool {
+        spec.template
+            .as_ref()
+            .or_else(|| defaults.and_then(|d| d.template.as_ref()))
+            .is_some_and(|t| t.value)
+    }
+
+    /// A templated prompt file's text, rendered; an error points at `prompt_file` and
+    /// names the file.
+    fn prompt_file_text(
+        &mut self,
+        pf: &Spanned<String>,
+        rel: &str,
+        text: &str,
+        vars: Option<&Vars<'_>>,
+        turns: &mut Vec<String>,
+    ) {
+        match template::render(text, vars) {
+            Ok(t) => turns.push(t),
+            Err(e) => {
+                self.err(pos(pf), format!("prompt_file `{rel}`: {e}")).help = Some(
+                    "with `template: true` the file's placeholders are filled; write a literal `{{` as `{{ \"{{\" }}`"
+                        .into(),
+                );
+            }
+        }
     }
 
     pub(super) fn render(

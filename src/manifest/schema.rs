@@ -103,6 +103,9 @@ pub(crate) struct Settings {
     /// `{ anthropic: xlsx, version: "20251013" }` / `{ id: skill_…, version: latest }`.
     #[schemars(with = "Option<Vec<SkillSchema>>")]
     pub skills: Option<Vec<Spanned<SkillSpec>>>,
+    /// Fill placeholders in the `prompt_file`'s text too (default false: sent as written).
+    #[schemars(with = "Option<bool>")]
+    pub template: Option<Spanned<bool>>,
 }
 
 /// One `jobs:` entry. The settings keys repeat those of [`Settings`] rather than using
@@ -130,6 +133,11 @@ pub(crate) struct JobSpec {
     /// `no_inputs` (the rest of the run goes on); `true` skips it with a warning.
     #[schemars(with = "Option<bool>")]
     pub allow_empty: Option<Spanned<bool>>,
+    /// Parameters: axis name → list of values, one job per combination, with
+    /// `{{ matrix.KEY }}`; optional `include:` and `exclude:` lists of mappings, as in
+    /// GitHub Actions (docs/manifest.md "Matrices").
+    #[schemars(with = "Option<MatrixSchema>")]
+    pub matrix: Option<Spanned<MatrixSpec>>,
     /// Further user turns, in the same conversation and container.
     #[schemars(with = "Option<Vec<String>>")]
     pub follow_up: Option<Vec<Spanned<String>>>,
@@ -200,6 +208,112 @@ pub(crate) struct JobSpec {
     /// `{ anthropic: xlsx, version: "20251013" }` / `{ id: skill_…, version: latest }`.
     #[schemars(with = "Option<Vec<SkillSchema>>")]
     pub skills: Option<Vec<Spanned<SkillSpec>>>,
+    /// Fill placeholders in the `prompt_file`'s text too (default false: sent as written).
+    #[schemars(with = "Option<bool>")]
+    pub template: Option<Spanned<bool>>,
+}
+
+/// `matrix:` as written: its keys in order (axes, `include`, `exclude`), each value kept
+/// whole with its position, so `matrix.rs` checks the shape and points at what is wrong
+/// (docs/manifest.md "Matrices").
+#[derive(Debug)]
+pub(crate) struct MatrixSpec(pub Vec<(Spanned<String>, Spanned<MatrixValue>)>);
+
+/// A YAML value inside `matrix:`: a scalar (as a string), a list, a mapping or null.
+#[derive(Debug)]
+pub(crate) enum MatrixValue {
+    Scalar(String),
+    List(Vec<Spanned<MatrixValue>>),
+    Map(Vec<(Spanned<String>, Spanned<MatrixValue>)>),
+    Null,
+}
+
+impl<'de> Deserialize<'de> for MatrixSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match MatrixValue::deserialize(d)? {
+            MatrixValue::Map(m) => Ok(MatrixSpec(m)),
+            _ => Err(serde::de::Error::custom(
+                "`matrix`: expected a mapping of axis name → list of values",
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MatrixValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> serde::de::Visitor<'de> for Value {
+            type Value = MatrixValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a value, a list or a mapping")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Scalar(v.to_owned()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Scalar(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Scalar(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Scalar(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Scalar(v.to_string()))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Null)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<MatrixValue, E> {
+                Ok(MatrixValue::Null)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<MatrixValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<Spanned<MatrixValue>>()? {
+                    items.push(v);
+                }
+                Ok(MatrixValue::List(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MatrixValue, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    entries.push((k, map.next_value::<Spanned<MatrixValue>>()?));
+                }
+                Ok(MatrixValue::Map(entries))
+            }
+        }
+        d.deserialize_any(Value)
+    }
+}
+
+/// How `matrix:` looks, for the JSON Schema only.
+#[derive(JsonSchema)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+struct MatrixSchema {
+    /// Extra cells, or extra keys for the cells whose axis values they match.
+    include: Option<Vec<std::collections::BTreeMap<String, ScalarSchema>>>,
+    /// Cells to leave out: each removes the cells matching all its keys.
+    exclude: Option<Vec<std::collections::BTreeMap<String, ScalarSchema>>>,
+    /// The axes: name → non-empty list of values.
+    #[serde(flatten)]
+    axes: std::collections::BTreeMap<String, Vec<ScalarSchema>>,
+}
+
+/// A matrix value: rendered as a string in placeholders and `params`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "describes the schema; never built")]
+enum ScalarSchema {
+    Text(String),
+    Number(f64),
+    Bool(bool),
 }
 
 /// How an `expect:` entry looks, for the JSON Schema only (the loader reads [`ExpectSpec`]

@@ -60,6 +60,13 @@ pub(crate) enum Change {
         was: Option<String>,
         now: Option<String>,
     },
+    /// A matrix parameter added, removed or given another value (docs/manifest.md
+    /// "Matrices"): `was` or `now` is absent for a key added or removed.
+    Param {
+        name: String,
+        was: Option<String>,
+        now: Option<String>,
+    },
     /// Every part is equal, yet the fingerprint differs: the runner hashes differently now.
     FingerprintScheme {
         was_runner: Value,
@@ -140,7 +147,22 @@ fn changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
     }
     changes.extend(input_changes(job, prev));
     changes.extend(skill_changes(job, prev));
+    changes.extend(param_changes(job, prev));
     changes
+}
+
+/// Matrix parameters key by key.
+fn param_changes(job: &PlannedJob, prev: &JobRecord<'_>) -> Vec<Change> {
+    let keys: std::collections::BTreeSet<&String> =
+        job.params.keys().chain(prev.params.keys()).collect();
+    keys.into_iter()
+        .filter(|k| job.params.get(*k) != prev.params.get(*k))
+        .map(|k| Change::Param {
+            name: k.clone(),
+            was: prev.params.get(k).cloned(),
+            now: job.params.get(k).cloned(),
+        })
+        .collect()
 }
 
 /// Skills by (source, id or folder name), each with its version or content hash, so a
@@ -288,6 +310,12 @@ pub(crate) fn describe(change: &Change) -> String {
             (None, _) => format!("skill {name} added"),
             (_, None) => format!("skill {name} removed"),
             _ => format!("skill {name} changed: {} → {}", short(was), short(now)),
+        },
+        Change::Param { name, was, now } => match (was, now) {
+            (None, Some(v)) => format!("param {name} added: {v}"),
+            (Some(_), None) => format!("param {name} removed"),
+            (Some(w), Some(v)) => format!("param {name}: {w} → {v}"),
+            (None, None) => format!("param {name}"),
         },
         Change::System => "system prompt changed".to_owned(),
         Change::Turn { turn: 1 } => "prompt text changed".to_owned(),

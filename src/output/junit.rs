@@ -1,7 +1,7 @@
 //! `--junit PATH`: the run as JUnit XML for CI dashboards and schedulers (GitLab, Jenkins,
 //! GitHub test reporters; the schema is vendored in `docs/junit/`, docs/output.md
 //! "JUnit"). One `<testsuite>` per manifest stem, one `<testcase>` per job (`classname` =
-//! stem, `name` = job, `time` = seconds); a failed job has `<failure type="<error kind>">`,
+//! stem, `name` = job and its matrix cell, `time` = seconds); a failed job has `<failure type="<error kind>">`,
 //! a fresh or not-started one `<skipped>`. Written with quick-xml, so every attribute and
 //! text is escaped.
 
@@ -82,7 +82,19 @@ fn suite(
 
 fn case(w: &mut Writer<Vec<u8>>, stem: &str, line: &JobLine) -> io::Result<()> {
     let mut start = BytesStart::new("testcase");
-    start.push_attribute(("name", line.job.as_str()));
+    // A matrix job's cell follows its name, as test runners show parameters
+    // (docs/output.md "JUnit"): `sales-emea [region=emea]`.
+    let name = if line.params.is_empty() {
+        line.job.clone()
+    } else {
+        let params: Vec<String> = line
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("{} [{}]", line.job, params.join(", "))
+    };
+    start.push_attribute(("name", name.as_str()));
     start.push_attribute(("classname", stem));
     let time = line.history.duration_secs.unwrap_or(0.0);
     start.push_attribute(("time", seconds(time).as_str()));
@@ -158,6 +170,7 @@ mod tests {
                 request_id: Some("req_1".into()),
             }),
             reason: (status == JobStatus::NotStarted).then_some(Reason::Known(HaltKind::MaxFail)),
+            params: BTreeMap::new(),
             history: LineHistory {
                 duration_secs: (status == JobStatus::Succeeded || status == JobStatus::Failed)
                     .then_some(12.5),

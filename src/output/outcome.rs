@@ -381,6 +381,9 @@ pub(crate) struct JobLine {
     /// `batch_canceled` ([`HaltKind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
+    /// The job's matrix cell (docs/manifest.md "Matrices"); absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
     /// What a reader needs to compare nights (docs/output.md, "Run history").
     #[serde(flatten)]
     pub history: LineHistory,
@@ -397,6 +400,7 @@ impl JobLine {
             fingerprint: job.fingerprint.clone(),
             error,
             reason: None,
+            params: job.params.clone(),
             history: LineHistory::default(),
         }
     }

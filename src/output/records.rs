@@ -72,6 +72,9 @@ pub(crate) struct JobRecord<'a> {
     /// One per skill the job's requests used (docs/output.md §2.11); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<SkillRecord>,
+    /// The job's matrix cell, key → value (docs/output.md §2); absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<OutputRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,6 +293,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         repair_turns: expect.map(|_| outcome.repair_turns[..].into()),
         inputs: Some(outcome.inputs.iter().map(input_record).collect()),
         skills: super::skill_records::of(outcome),
+        params: job.params.clone(),
         outputs: Some(output_records(outcome, expect, &statuses)),
         expect: expect.map(|e| expect_records(outcome, e, &statuses)),
         requests: Some(

@@ -2,6 +2,8 @@
 //! (docs/output.md §4). A later run skips a job whose `job.json` says it succeeded with the
 //! same fingerprint.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::PlannedInput;
@@ -21,6 +23,7 @@ pub(crate) fn fingerprint(
     inputs: &[PlannedInput],
     deliverables: Option<&Deliverables>,
     skills: &[Skill],
+    params: &BTreeMap<String, String>,
 ) -> String {
     #[derive(Serialize)]
     struct Canonical<'a> {
@@ -37,6 +40,10 @@ pub(crate) fn fingerprint(
         // name, version as written or the folder's content hash): never a server id.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         skills: Vec<(&'a str, &'a str, &'a str)>,
+        // A matrix cell's parameters, sorted by key; absent without `matrix`, so jobs
+        // without one keep their fingerprint (docs/output.md §4).
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        params: &'a BTreeMap<String, String>,
     }
     let canonical = Canonical {
         scheme: FINGERPRINT_SCHEME,
@@ -49,6 +56,7 @@ pub(crate) fn fingerprint(
             .collect(),
         deliverables,
         skills: skills.iter().map(Skill::key).collect(),
+        params,
     };
     // Serialising plain structs, strings and numbers cannot fail.
     let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
@@ -84,7 +92,7 @@ mod tests {
     #[test]
     fn a_job_without_expect_keeps_its_fingerprint() {
         let turns = ["hi".to_owned()];
-        let got = fingerprint(&settings(), "sys", &turns, &[], None, &[]);
+        let got = fingerprint(&settings(), "sys", &turns, &[], None, &[], &BTreeMap::new());
         let old = serde_json::json!({
             "scheme": 1, "settings": settings(), "system": "sys", "turns": turns, "inputs": []
         });
@@ -106,7 +114,9 @@ mod tests {
             }],
             repair_turns,
         };
-        let f = |d: Option<&Deliverables>| fingerprint(&settings(), "sys", &turns, &[], d, &[]);
+        let f = |d: Option<&Deliverables>| {
+            fingerprint(&settings(), "sys", &turns, &[], d, &[], &BTreeMap::new())
+        };
         let all = [
             f(None),
             f(Some(&d("a.md", 1))),
@@ -138,10 +148,20 @@ mod tests {
             skill_id: "xlsx".into(),
             version: v.into(),
         };
-        let f = |skills: &[Skill]| fingerprint(&settings(), "sys", &turns, &[], None, skills);
+        let f = |skills: &[Skill]| {
+            fingerprint(
+                &settings(),
+                "sys",
+                &turns,
+                &[],
+                None,
+                skills,
+                &BTreeMap::new(),
+            )
+        };
         assert_eq!(
             f(&[]),
-            fingerprint(&settings(), "sys", &turns, &[], None, &[])
+            fingerprint(&settings(), "sys", &turns, &[], None, &[], &BTreeMap::new())
         );
         let all = [
             f(&[]),
@@ -160,5 +180,32 @@ mod tests {
             f(&[folder("aa", "../elsewhere/house")]),
             "moving a folder does not make its jobs stale"
         );
+    }
+
+    #[test]
+    fn each_param_value_changes_the_fingerprint_and_none_is_the_old_one() {
+        let turns = ["hi".to_owned()];
+        let f = |p: &[(&str, &str)]| {
+            let params = p
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            fingerprint(&settings(), "sys", &turns, &[], None, &[], &params)
+        };
+        assert_eq!(
+            f(&[]),
+            fingerprint(&settings(), "sys", &turns, &[], None, &[], &BTreeMap::new())
+        );
+        let all = [
+            f(&[]),
+            f(&[("region", "emea")]),
+            f(&[("region", "amer")]),
+            f(&[("region", "emea"), ("note", "x")]),
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 }

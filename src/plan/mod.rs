@@ -79,6 +79,12 @@ pub(crate) struct PlannedJob {
     /// names the file and its age. Not in the fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale: Option<String>,
+    /// Its matrix cell (docs/manifest.md "Matrices"); absent when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// The matrix entry's name as written; counted in the plan's `matrices`.
+    #[serde(skip)]
+    pub entry: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -163,6 +169,7 @@ pub(crate) fn build(
             &inputs,
             job.deliverables.as_ref(),
             &job.skills,
+            &job.params,
         );
         planned.push(PlannedJob {
             id,
@@ -181,6 +188,8 @@ pub(crate) fn build(
             cache: job.cache,
             skills: job.skills.clone(),
             stale: stale_input(job, now),
+            params: job.params.clone(),
+            entry: job.entry.clone(),
         });
     }
     Plan {

@@ -90,6 +90,12 @@ pub(crate) fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
             job["cost"] = serde_json::to_value(cost).unwrap_or_default();
         }
     }
+    // Only when an entry has a matrix (docs/manifest.md "Matrices"): other plans are
+    // as they were.
+    let counts = matrices(plan, status);
+    if !counts.is_empty() {
+        value["matrices"] = serde_json::to_value(counts).unwrap_or_default();
+    }
     let (expected, unknown) = status.expected(plan);
     value["cost"] = serde_json::json!({
         "expected_usd": expected,
@@ -130,6 +136,28 @@ pub(crate) fn render(plan: &Plan, status: &Status) -> String {
             e.for_each
         );
     }
+    let counts = matrices(plan, status);
+    if !counts.is_empty() {
+        s.push('\n');
+    }
+    for m in &counts {
+        let _ = writeln!(
+            s,
+            "matrix {} `{}`: {} cell{}, {} job{} ({} to run), expected {}{}",
+            m.manifest,
+            m.entry,
+            m.cells,
+            plural(m.cells),
+            m.jobs,
+            plural(m.jobs),
+            m.to_run,
+            usd_text(m.expected_usd),
+            match m.jobs_without_estimate {
+                0 => String::new(),
+                n => format!(" and {n} without an estimate"),
+            }
+        );
+    }
     render_totals(&mut s, plan, status);
     s
 }
@@ -151,6 +179,10 @@ fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
         let _ = writeln!(s, "    stale: {stale}; `run` fails it before sending");
     }
     let _ = writeln!(s, "    fingerprint {}", short(&job.fingerprint));
+    if !job.params.is_empty() {
+        let params: Vec<String> = job.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(s, "    params {}", params.join(", "));
+    }
     if let Some(d) = &job.deliverables {
         let entries: Vec<String> = d.expect.iter().map(expect_entry).collect();
         let _ = writeln!(
@@ -185,6 +217,65 @@ fn render_job(s: &mut String, job: &PlannedJob, status: &Status) {
             short(&input.blake3)
         );
     }
+}
+
+/// One matrix entry of the plan: its cells, its jobs (cells × `for_each` matches) and what
+/// those to run are expected to cost (docs/manifest.md "Matrices").
+#[derive(Debug, Serialize)]
+pub(crate) struct MatrixCount {
+    pub manifest: String,
+    pub entry: String,
+    pub cells: usize,
+    pub jobs: usize,
+    pub to_run: usize,
+    pub expected_usd: f64,
+    pub jobs_without_estimate: usize,
+}
+
+/// Every matrix entry of the plan, in plan order.
+pub(crate) fn matrices(plan: &Plan, status: &Status) -> Vec<MatrixCount> {
+    let mut out: Vec<(MatrixCount, BTreeSet<&BTreeMap<String, String>>)> = Vec::new();
+    for job in &plan.jobs {
+        let Some(entry) = &job.entry else { continue };
+        let manifest = job.manifest.to_string();
+        let i = match out
+            .iter()
+            .position(|(m, _)| m.manifest == manifest && &m.entry == entry)
+        {
+            Some(i) => i,
+            None => {
+                out.push((
+                    MatrixCount {
+                        manifest,
+                        entry: entry.clone(),
+                        cells: 0,
+                        jobs: 0,
+                        to_run: 0,
+                        expected_usd: 0.0,
+                        jobs_without_estimate: 0,
+                    },
+                    BTreeSet::new(),
+                ));
+                out.len() - 1
+            }
+        };
+        let (m, cells) = &mut out[i];
+        cells.insert(&job.params);
+        m.cells = cells.len();
+        m.jobs += 1;
+        if status.fresh.contains(&job.id) {
+            continue;
+        }
+        m.to_run += 1;
+        match status.costs.get(&job.id) {
+            Some(JobCost::Last { usd }) => m.expected_usd += usd,
+            Some(JobCost::Estimate {
+                first_request_usd, ..
+            }) => m.expected_usd += first_request_usd,
+            Some(JobCost::Uncounted { .. }) | None => m.jobs_without_estimate += 1,
+        }
+    }
+    out.into_iter().map(|(m, _)| m).collect()
 }
 
 /// What a job that would run may cost, as far as the plan knows.

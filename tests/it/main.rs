@@ -24,6 +24,7 @@ mod examples;
 mod harness;
 mod hostile;
 mod inputs;
+mod matrix;
 mod models;
 mod money;
 mod notify;

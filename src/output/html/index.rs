@@ -26,6 +26,8 @@ pub(super) struct IndexView {
     run: Option<RunView>,
     statuses: Vec<String>,
     manifests: Vec<String>,
+    /// Every `key=value` of the jobs' matrix cells, for the parameter filter.
+    params: Vec<String>,
     jobs: Vec<Card>,
     version: &'static str,
     generated_at: String,
@@ -101,6 +103,8 @@ struct Card {
     failed_attempt_href: Option<String>,
     changed: bool,
     history: Vec<Past>,
+    /// Its matrix cell as `key=value`, sorted by key (docs/manifest.md "Matrices").
+    params: Vec<String>,
 }
 
 pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
@@ -121,11 +125,15 @@ pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &s
         )
         .fold(Vec::new(), dedup);
     let manifests = jobs.iter().map(|j| j.stem.clone()).fold(Vec::new(), dedup);
+    let mut params: Vec<String> = jobs.iter().flat_map(|j| j.params.clone()).collect();
+    params.sort();
+    params.dedup();
     IndexView {
         title: format!("runner · {}", snapshot.out),
         run: snapshot.run.as_ref().map(run_view),
         statuses,
         manifests,
+        params,
         jobs,
         version: env!("CARGO_PKG_VERSION"),
         generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -263,7 +271,17 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
             .flatten(),
         changed: status == "succeeded" && outputs_changed(job),
         history: strip(snapshot, job, &status),
+        params: params(&line["params"], &record["params"]),
     }
+}
+
+/// A job's matrix cell, from its run.json line or else its job.json, as `key=value`.
+fn params(line: &Value, record: &Value) -> Vec<String> {
+    let cell = line.as_object().or_else(|| record.as_object());
+    cell.into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect()
 }
 
 /// A card's files: every one linked, the first images as thumbnails, the first office

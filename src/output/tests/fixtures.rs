@@ -101,6 +101,8 @@ pub(crate) fn outcome(
             cache: crate::api::messages::CacheTtl::FiveMinutes,
             skills: Vec::new(),
             stale: None,
+            params: Default::default(),
+            entry: None,
         },
         error: None,
         started_at: "2026-10-01T12:00:00Z".parse().unwrap(),
