@@ -12,6 +12,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
+use super::alert_rules::AlertRule;
 use super::deliverables::Deliverables;
 use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, Expander, InputFile};
@@ -96,6 +97,8 @@ pub(crate) struct Job {
     pub inputs: Vec<InputFile>,
     /// `expect` and `repair_turns`; `None` when the job expects no file.
     pub deliverables: Option<Deliverables>,
+    /// Its `alert:` thresholds on the metrics (not fingerprinted).
+    pub alerts: Vec<AlertRule>,
     /// Its model's prices, and its prompt caching: neither changes what the job computes,
     /// so neither is in `settings` (which the fingerprint hashes).
     pub prices: ModelPrices,
@@ -365,6 +368,7 @@ impl Ctx<'_> {
             let turns = self.turns(spec, defaults, vars.as_ref());
             let inputs = self.inputs(&spec.inputs, vars.as_ref());
             let deliverables = self.deliverables(spec, defaults, vars.as_ref());
+            let alerts = self.alerts(spec, defaults);
             if self.diags.len() > before {
                 // One bad expansion usually means all are bad: report it once.
                 break;
@@ -377,6 +381,7 @@ impl Ctx<'_> {
                 turns,
                 inputs,
                 deliverables,
+                alerts,
                 prices: money.prices.clone(),
                 cache: money.cache,
                 at: at.clone(),
