@@ -92,7 +92,18 @@ fn run_ids(out: &Utf8Path) -> io::Result<Vec<String>> {
 /// Every recorded run, newest first. A folder whose `run.json` is missing or unreadable
 /// (a run killed before its end) is skipped with a warning.
 pub(crate) fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
+    list_where(out, |_| true)
+}
+
+/// The recorded runs that started before run `run_id`, newest first (its own folder,
+/// which may hold its failed attempts and no record yet, is not read).
+pub(crate) fn list_before(out: &Utf8Path, run_id: &str) -> io::Result<Vec<RunSummary>> {
+    list_where(out, |id| id < run_id)
+}
+
+fn list_where(out: &Utf8Path, keep: impl Fn(&str) -> bool) -> io::Result<Vec<RunSummary>> {
     let mut ids = run_ids(out)?;
+    ids.retain(|id| keep(id));
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let mut runs = Vec::new();
     for id in ids {

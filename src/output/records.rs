@@ -76,6 +76,9 @@ pub(crate) struct JobRecord<'a> {
     pub outputs: Option<Vec<OutputRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<Vec<ExpectRecord<'a>>>,
+    /// The values of the job's `metrics:` file (docs/output.md §2.12); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::output::metrics::Metrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<RequestRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -292,6 +295,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         skills: super::skill_records::of(outcome),
         outputs: Some(output_records(outcome, expect, &statuses)),
         expect: expect.map(|e| expect_records(outcome, e, &statuses)),
+        metrics: outcome.metrics.clone(),
         requests: Some(
             outcome
                 .exchanges

@@ -123,6 +123,7 @@ pub(crate) fn outcome(
         }],
         outputs,
         repair_turns: Vec::new(),
+        metrics: None,
     }
 }
 
