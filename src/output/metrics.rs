@@ -1,6 +1,6 @@
 //! Metrics (docs/output.md §2.12): a job's `metrics:` file parsed into its values, the
-//! `alert:` thresholds judged against the previous successful night of the run history,
-//! and each metric's trend over the kept runs for the morning page.
+//! `alert:` thresholds judged against the previous successful night of the run history
+//! (the page draws the trends from the same records: `html/trend.rs`).
 //!
 //! The file is written by the model, so nothing in it is trusted: a flat JSON object of
 //! finite numbers, at most [`MAX_METRICS`] names of at most [`MAX_METRIC_NAME`] characters.
@@ -127,26 +127,6 @@ pub(crate) fn alerts(metrics: &Metrics, rules: &[AlertRule], before: Option<&Met
             })
         })
         .collect()
-}
-
-/// Each metric's values over `runs` (newest first, this night included) for job `dir`,
-/// oldest first: one point per run in which the job succeeded with that metric.
-pub(crate) fn trends(runs: &[RunSummary], dir: &str) -> BTreeMap<String, Vec<f64>> {
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for run in runs.iter().rev() {
-        let Some(m) = run
-            .jobs
-            .iter()
-            .find(|l| l.dir == dir && l.status == JobStatus::Succeeded)
-            .and_then(|l| l.history.metrics.as_ref())
-        else {
-            continue;
-        };
-        for (name, v) in m {
-            out.entry(name.clone()).or_default().push(*v);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

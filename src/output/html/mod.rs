@@ -14,6 +14,7 @@
 mod disk;
 mod index;
 mod job_page;
+mod trend;
 pub(crate) mod markdown;
 #[cfg(test)]
 mod tests;

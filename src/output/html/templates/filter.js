@@ -1,4 +1,4 @@
-// Filters the job cards by status and manifest; no server needed (file:// works).
+// Filters the job cards by status (or `alert`) and manifest; no server needed (file:// works).
 (function () {
   var status = document.getElementById("filter-status");
   var manifest = document.getElementById("filter-manifest");
@@ -6,7 +6,8 @@
   function apply() {
     var n = 0;
     document.querySelectorAll(".job").forEach(function (card) {
-      var ok = (!status.value || card.dataset.status === status.value) &&
+      var ok = (!status.value || card.dataset.status === status.value ||
+        (status.value === "alert" && card.dataset.alert === "alert")) &&
         (!manifest.value || card.dataset.manifest === manifest.value);
       card.hidden = !ok;
       if (ok) { n += 1; }
