@@ -358,7 +358,12 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
         alerts: summary
             .jobs
             .iter()
-            .flat_map(|j| j.history.alerts.iter().map(|a| (j.dir.clone(), a.message.clone())))
+            .flat_map(|j| {
+                j.history
+                    .alerts
+                    .iter()
+                    .map(|a| (j.dir.clone(), a.message.clone()))
+            })
             .collect(),
         failures: summary
             .jobs

@@ -177,7 +177,10 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
         Err(e) => (Vec::new(), Some(e)),
     };
     let mut error = conv.end.failure().cloned().or(download_error);
-    let metrics = match (&error, job.deliverables.as_ref().and_then(|d| d.metrics.as_deref())) {
+    let metrics = match (
+        &error,
+        job.deliverables.as_ref().and_then(|d| d.metrics.as_deref()),
+    ) {
         (None, Some(name)) => read_metrics(&staging, &outputs, name)
             .map_err(|e| error = Some(e))
             .ok(),

@@ -21,10 +21,20 @@ pub(crate) struct AlertRule {
 pub(crate) enum Test {
     /// A change from the previous night of more than `percent`, up (`+`), down (`-`) or
     /// either way (`±`).
-    Change { up: bool, down: bool, percent: f64 },
+    Change {
+        up: bool,
+        down: bool,
+        percent: f64,
+    },
     /// `<`, `<=`, `>`, `>=` a fixed value.
-    Below { limit: f64, inclusive: bool },
-    Above { limit: f64, inclusive: bool },
+    Below {
+        limit: f64,
+        inclusive: bool,
+    },
+    Above {
+        limit: f64,
+        inclusive: bool,
+    },
 }
 
 impl Default for Test {
@@ -54,7 +64,9 @@ pub(crate) fn check_metric_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         Err("the name is empty".into())
     } else if name.chars().count() > MAX_METRIC_NAME {
-        Err(format!("the name is longer than {MAX_METRIC_NAME} characters"))
+        Err(format!(
+            "the name is longer than {MAX_METRIC_NAME} characters"
+        ))
     } else if name.chars().any(char::is_control) {
         Err("the name holds a control character".into())
     } else {
@@ -77,13 +89,13 @@ pub(crate) fn parse_rule(text: &str) -> Result<Test, String> {
         } else if let Some(n) = body.strip_prefix('-') {
             (false, true, n)
         } else {
-            return Err(format!(
-                "alert rule `{text}` has no direction, {expected}"
-            ));
+            return Err(format!("alert rule `{text}` has no direction, {expected}"));
         };
         let percent = number_of(number, text, expected)?;
         if percent < 0.0 {
-            return Err(format!("alert rule `{text}`: the percentage must not be negative"));
+            return Err(format!(
+                "alert rule `{text}`: the percentage must not be negative"
+            ));
         }
         return Ok(Test::Change { up, down, percent });
     }
@@ -226,15 +238,26 @@ mod tests {
         );
         for bad in ["10%", "±x%", "=5", "", "<", ">inf", "±-3%"] {
             let e = parse_rule(bad).unwrap_err();
-            assert!(e.contains("expected") || e.contains("negative"), "{bad}: {e}");
+            assert!(
+                e.contains("expected") || e.contains("negative"),
+                "{bad}: {e}"
+            );
         }
     }
 
     #[test]
     fn changes_are_judged_against_the_previous_value() {
         let r = rule("±10%");
-        assert_eq!(r.judge(100.0, None), None, "no previous night: nothing to compare");
-        assert_eq!(r.judge(110.0, Some(100.0)), None, "exactly 10% does not cross");
+        assert_eq!(
+            r.judge(100.0, None),
+            None,
+            "no previous night: nothing to compare"
+        );
+        assert_eq!(
+            r.judge(110.0, Some(100.0)),
+            None,
+            "exactly 10% does not cross"
+        );
         assert_eq!(
             r.judge(111.0, Some(100.0)).unwrap().message,
             "m changed +11.0% (100 → 111), over ±10%"

@@ -8,10 +8,10 @@
 
 use serde_saphyr::Spanned;
 
+use super::alert_rules::{AlertRule, check_metric_name, parse_rule};
 use super::deliverables::{
     DEFAULT_REPAIR_TURNS, Deliverables, Expectation, MAX_REPAIR_TURNS, compile, is_glob,
 };
-use super::alert_rules::{AlertRule, check_metric_name, parse_rule};
 use super::diagnostic::Pos;
 use super::resolve::{Ctx, pos};
 use super::schema::{ExpectSpec, JobSpec, Settings, SizeSpec};
@@ -90,7 +90,10 @@ impl Ctx<'_> {
         };
         let before = self.diags.len();
         if is_glob(&name) {
-            self.err(at, format!("`metrics` `{name}` is a glob, expected one file name"));
+            self.err(
+                at,
+                format!("`metrics` `{name}` is a glob, expected one file name"),
+            );
         } else {
             self.check_expect_name(&name, at);
         }
@@ -113,7 +116,9 @@ impl Ctx<'_> {
             if !has_metrics {
                 self.err(
                     pos(text),
-                    format!("`alert` on `{metric}` needs `metrics:`, the file the values come from"),
+                    format!(
+                        "`alert` on `{metric}` needs `metrics:`, the file the values come from"
+                    ),
                 )
                 .help = Some("add `metrics: metrics.json` to the job or to `defaults`".into());
                 continue;

@@ -53,7 +53,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Metrics, String> {
     let mut metrics = Metrics::new();
     for (name, v) in map {
         let shown: String = name.chars().take(MAX_METRIC_NAME).collect();
-        check_metric_name(&name).map_err(|why| format!("metric `{}`: {why}", shown.escape_debug()))?;
+        check_metric_name(&name)
+            .map_err(|why| format!("metric `{}`: {why}", shown.escape_debug()))?;
         match v.as_f64() {
             Some(n) if n.is_finite() => {
                 metrics.insert(name, n);
@@ -111,7 +112,11 @@ pub(crate) fn judge(
 }
 
 /// The alerts of one night's `metrics` under `rules`, given the previous night's.
-pub(crate) fn alerts(metrics: &Metrics, rules: &[AlertRule], before: Option<&Metrics>) -> Vec<Alert> {
+pub(crate) fn alerts(
+    metrics: &Metrics,
+    rules: &[AlertRule],
+    before: Option<&Metrics>,
+) -> Vec<Alert> {
     rules
         .iter()
         .filter_map(|r| {
@@ -153,9 +158,15 @@ mod tests {
         }
         let long = format!("{{\"{}\": 1}}", "x".repeat(MAX_METRIC_NAME + 1));
         assert!(parse(long.as_bytes()).unwrap_err().contains("longer"));
-        let many: Vec<String> = (0..=MAX_METRICS).map(|i| format!("\"m{i}\": {i}")).collect();
+        let many: Vec<String> = (0..=MAX_METRICS)
+            .map(|i| format!("\"m{i}\": {i}"))
+            .collect();
         let many = format!("{{{}}}", many.join(","));
-        assert!(parse(many.as_bytes()).unwrap_err().contains("over the limit"));
+        assert!(
+            parse(many.as_bytes())
+                .unwrap_err()
+                .contains("over the limit")
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod examples;
 mod harness;
 mod hostile;
 mod inputs;
+mod metrics;
 mod models;
 mod money;
 mod pages;

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::disk::{JobOnDisk, read_text};
 use super::index::{ErrorView, seconds_between, text, tokens, when};
 use super::{NONE, duration, href, markdown, usd};
-use crate::output::office::{self, Bounds, Preview};
 use crate::manifest::alert_rules::{MAX_METRIC_NAME, show};
+use crate::output::office::{self, Bounds, Preview};
 use crate::units;
 
 /// Office files previewed on one page at most (docs/output.md §14.1); the rest are links.

@@ -14,10 +14,10 @@
 mod disk;
 mod index;
 mod job_page;
-mod trend;
 pub(crate) mod markdown;
 #[cfg(test)]
 mod tests;
+mod trend;
 
 use std::sync::OnceLock;
 

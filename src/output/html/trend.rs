@@ -108,7 +108,10 @@ mod tests {
     #[test]
     fn a_single_point_and_equal_values_sit_on_the_middle_line() {
         let one = view("rows", &[5.0]);
-        assert_eq!((one.points.as_str(), one.x.as_str(), one.y.as_str()), ("", "50.0", "10.0"));
+        assert_eq!(
+            (one.points.as_str(), one.x.as_str(), one.y.as_str()),
+            ("", "50.0", "10.0")
+        );
         let flat = view("rows", &[3.0, 3.0, 3.0]);
         assert_eq!(flat.points, "2.0,10.0 50.0,10.0 98.0,10.0");
         assert_eq!(flat.title, "rows: 3 → 3 → 3");
@@ -118,7 +121,10 @@ mod tests {
     fn the_smallest_value_is_at_the_bottom_and_the_last_has_the_dot() {
         let t = view("m", &[1.0, 3.0, 2.0]);
         assert_eq!(t.points, "2.0,18.0 50.0,2.0 98.0,10.0");
-        assert_eq!((t.x.as_str(), t.y.as_str(), t.last.as_str()), ("98.0", "10.0", "2"));
+        assert_eq!(
+            (t.x.as_str(), t.y.as_str(), t.last.as_str()),
+            ("98.0", "10.0", "2")
+        );
     }
 
     #[test]

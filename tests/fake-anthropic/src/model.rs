@@ -545,7 +545,11 @@ mod tests {
             ..turn(&d)
         };
         let a = answer(&t, &mut ids());
-        let m = a.generated.iter().find(|g| g.name == "metrics.json").unwrap();
+        let m = a
+            .generated
+            .iter()
+            .find(|g| g.name == "metrics.json")
+            .unwrap();
         let v: Value = serde_json::from_slice(&m.bytes).unwrap();
         assert_eq!(v, json!({"files": 1, "bytes": 4, "largest_bytes": 4}));
     }
