@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use camino::Utf8Path;
-use serde::{Deserialize, Serialize};
 
+pub(crate) use super::metric_values::{Alert, Metrics};
 use super::outcome::{JobLine, RunSummary};
 use crate::manifest::AlertRule;
 use crate::manifest::alert_rules::{MAX_METRIC_NAME, MAX_METRICS, check_metric_name};
@@ -17,22 +17,6 @@ use crate::status::JobStatus;
 
 /// Largest metrics file read: a flat object of 64 short names fits in far less.
 pub(crate) const MAX_METRICS_BYTES: u64 = 64 * 1024;
-
-/// A job's metrics: name → value.
-pub(crate) type Metrics = BTreeMap<String, f64>;
-
-/// One threshold crossed, as `run.json`'s `jobs[].alerts` holds it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Alert {
-    pub metric: String,
-    pub value: f64,
-    /// The value of the previous successful night, when there was one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous: Option<f64>,
-    /// The rule as the manifest wrote it, e.g. `±10%`.
-    pub rule: String,
-    pub message: String,
-}
 
 /// Parses a metrics file: a flat JSON object of finite numbers. The error says why not.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Metrics, String> {

@@ -202,7 +202,7 @@ pub(crate) struct JobOutcome {
     /// The repair turns sent after the job's own turns, as sent (docs/output.md §2.10).
     pub repair_turns: Vec<String>,
     /// The values of its `metrics:` file, when it has one and it parsed.
-    pub metrics: Option<super::metrics::Metrics>,
+    pub metrics: Option<super::metric_values::Metrics>,
 }
 
 impl JobOutcome {
@@ -425,10 +425,10 @@ pub(crate) struct LineHistory {
     /// The values of the job's `metrics:` file (for a fresh job, the kept result's);
     /// absent when none (docs/output.md §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<super::metrics::Metrics>,
+    pub metrics: Option<super::metric_values::Metrics>,
     /// The `alert:` thresholds this night's metrics crossed; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub alerts: Vec<super::metrics::Alert>,
+    pub alerts: Vec<super::metric_values::Alert>,
 }
 
 /// A generated file as a run record names it.

@@ -78,7 +78,7 @@ pub(crate) struct JobRecord<'a> {
     pub expect: Option<Vec<ExpectRecord<'a>>>,
     /// The values of the job's `metrics:` file (docs/output.md §2.12); absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<crate::output::metrics::Metrics>,
+    pub metrics: Option<crate::output::metric_values::Metrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<RequestRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
