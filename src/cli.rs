@@ -424,6 +424,10 @@ pub(crate) struct RunArgs {
     /// `invalid`); the other jobs run.
     #[arg(long)]
     pub keep_going: bool,
+    /// Exit 1 when a job's metrics crossed an `alert:` threshold (the job still counts as
+    /// succeeded).
+    #[arg(long)]
+    pub fail_on_alert: bool,
     /// Also write the run as JUnit XML to PATH (one testsuite per manifest).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<Utf8PathBuf>,

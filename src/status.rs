@@ -58,6 +58,9 @@ pub(crate) enum ErrorKind {
     OutputLimit,
     /// A file the manifest's `expect` names was still not produced after the repair turns.
     MissingOutput,
+    /// The job's `metrics` file was produced but is not a flat JSON object of finite
+    /// numbers (or holds too many, or too long names).
+    BadMetrics,
     /// Writing the job's output failed.
     Write,
     /// The run was interrupted before the job finished.
@@ -100,6 +103,7 @@ impl ErrorKind {
             ErrorKind::Download => "download",
             ErrorKind::OutputLimit => "output_limit",
             ErrorKind::MissingOutput => "missing_output",
+            ErrorKind::BadMetrics => "bad_metrics",
             ErrorKind::Write => "write",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",
@@ -140,6 +144,7 @@ mod tests {
             ErrorKind::Download,
             ErrorKind::OutputLimit,
             ErrorKind::MissingOutput,
+            ErrorKind::BadMetrics,
             ErrorKind::Write,
             ErrorKind::Interrupted,
             ErrorKind::Internal,

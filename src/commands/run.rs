@@ -22,7 +22,7 @@ use crate::output::outcome::{
 };
 use crate::output::records::is_fresh;
 use crate::output::staging;
-use crate::output::{history, junit};
+use crate::output::{history, junit, metrics};
 use crate::plan::models::ModelUse;
 use crate::plan::request::files_api_version;
 use crate::plan::{Plan, PlannedJob, PlannedUpload};
@@ -50,7 +50,7 @@ pub(super) async fn run(config: RunConfig, display: &Display) -> Result<Exit, Er
             // Bars off the screen before the closing lines.
             drop(reporter);
             finish(&summary, &config, display);
-            Ok(exit_for(&summary.counts))
+            Ok(exit_for(&summary.counts, config.fail_on_alert))
         }
         () = shutdown.second_signal() => {
             ui::note("interrupted again: stopping now (finished jobs are kept)");
@@ -121,13 +121,14 @@ async fn execute(
     }
     lines.append(&mut report.lines);
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
+    judge_metrics(out, &run_id, &plan, &mut lines);
     let counts = count(&lines);
     let summary = RunSummary {
         run_id,
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at,
         finished_at: jiff::Timestamp::now(),
-        exit_code: exit_for(&counts).code(),
+        exit_code: exit_for(&counts, config.fail_on_alert).code(),
         counts,
         uploads: report.uploads,
         usage: report.usage,
@@ -312,6 +313,7 @@ fn settled(
         });
         let mut line = JobLine::of(job, JobStatus::Fresh, None);
         line.history.outputs = previous_success(out, &job.id).unwrap_or_default();
+        line.history.metrics = metrics::kept(out, &job.id);
         lines.push(line);
     }
     // Their folders were written by an earlier run, which may have been killed before
@@ -441,6 +443,16 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
                         .is_some_and(|e| e.kind == ErrorKind::Budget)
             })
             .then(|| (summary.cost.budget_usd.unwrap_or(0.0), summary.cost.usd)),
+        alerts: summary
+            .jobs
+            .iter()
+            .flat_map(|j| {
+                j.history
+                    .alerts
+                    .iter()
+                    .map(|a| (j.dir.clone(), a.message.clone()))
+            })
+            .collect(),
         failures: summary
             .jobs
             .iter()
@@ -472,6 +484,9 @@ fn count(lines: &[JobLine]) -> Counts {
         ..Counts::default()
     };
     for l in lines {
+        if !l.history.alerts.is_empty() {
+            c.alert += 1;
+        }
         match l.status {
             JobStatus::Succeeded => c.succeeded += 1,
             JobStatus::Failed => c.failed += 1,
@@ -483,11 +498,28 @@ fn count(lines: &[JobLine]) -> Counts {
     c
 }
 
-/// Interrupted wins over failed (or not started), those over success.
-fn exit_for(counts: &Counts) -> Exit {
+/// The `alert:` thresholds of the jobs that succeeded tonight, judged against the run
+/// history before this run (docs/output.md §6.1).
+fn judge_metrics(out: &Utf8Path, run_id: &str, plan: &Plan, lines: &mut [JobLine]) {
+    let rules: std::collections::BTreeMap<&str, &[crate::manifest::AlertRule]> = plan
+        .jobs
+        .iter()
+        .filter(|j| !j.alerts.is_empty())
+        .map(|j| (j.id.as_str(), &j.alerts[..]))
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let earlier = history::list_before(out, run_id).unwrap_or_default();
+    metrics::judge(lines, &rules, &earlier);
+}
+
+/// Interrupted wins over failed (or not started), those over success; with
+/// `--fail-on-alert`, an alert is a failure too.
+fn exit_for(counts: &Counts, fail_on_alert: bool) -> Exit {
     if counts.interrupted > 0 {
         Exit::Interrupted
-    } else if counts.failed > 0 || counts.not_started > 0 {
+    } else if counts.failed > 0 || counts.not_started > 0 || (fail_on_alert && counts.alert > 0) {
         Exit::JobsFailed
     } else {
         Exit::Success

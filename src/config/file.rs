@@ -42,6 +42,7 @@ pub(super) struct FileOptions {
     max_fail: Option<u32>,
     keep_runs: Option<u32>,
     keep_going: Option<bool>,
+    fail_on_alert: Option<bool>,
     junit: Option<Utf8PathBuf>,
     /// `--budget-usd`, as a number of US dollars.
     budget_usd: Option<f64>,
@@ -220,6 +221,7 @@ impl Loaded {
             ("force", o.force, &mut args.force),
             ("json", o.json, &mut args.json),
             ("keep_going", o.keep_going, &mut args.keep_going),
+            ("fail_on_alert", o.fail_on_alert, &mut args.fail_on_alert),
         ] {
             if unset(id)
                 && let Some(v) = from_file

@@ -29,6 +29,8 @@ pub(crate) struct RunConfig {
     /// Run folders kept under `OUT/runs/`.
     pub keep_runs: usize,
     pub keep_going: bool,
+    /// `--fail-on-alert`: a run with an alert exits 1.
+    pub fail_on_alert: bool,
     pub junit: Option<Utf8PathBuf>,
     pub shard: Option<Shard>,
     /// The price table and the day the jobs are checked on.
@@ -59,6 +61,7 @@ pub(super) fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, E
         api: api(env)?,
         keep_runs: args.keep_runs as usize,
         keep_going: args.keep_going,
+        fail_on_alert: args.fail_on_alert,
         junit: args.junit,
         engine: crate::engine::Settings {
             jobs: usize::from(args.jobs),

@@ -182,8 +182,18 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
         Ok(outputs) => (outputs, None),
         Err(e) => (Vec::new(), Some(e)),
     };
+    let mut error = conv.end.failure().cloned().or(download_error);
+    let metrics = match (
+        &error,
+        job.deliverables.as_ref().and_then(|d| d.metrics.as_deref()),
+    ) {
+        (None, Some(name)) => read_metrics(&staging, &outputs, name)
+            .map_err(|e| error = Some(e))
+            .ok(),
+        _ => None,
+    };
     let outcome = JobOutcome {
-        error: conv.end.failure().cloned().or(download_error),
+        error,
         finished_at: jiff::Timestamp::now(),
         inputs,
         outputs,
@@ -194,6 +204,7 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
         exchanges: conv.exchanges,
         container_id: conv.container_id,
         repair_turns: conv.deliverables.repair_turns,
+        metrics,
     };
     // A failure never replaces a kept success: it goes to the run's history folder.
     let written = attempts::write(staging, &outcome, out, &ctx.attempts_root);
@@ -219,8 +230,36 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
         outputs: kept.outputs,
         changed: kept.changed,
         attempt: kept.attempt,
+        metrics: outcome.metrics.clone(),
+        alerts: Vec::new(),
     };
     (line, usage)
+}
+
+/// The job's `metrics:` file among its downloaded outputs, parsed (docs/output.md §2.12).
+/// The deliverables check made sure it was produced; one that does not parse fails the job
+/// with kind `bad_metrics` (its files are kept, as for any failure).
+fn read_metrics(
+    staging: &Staging,
+    outputs: &[crate::output::outcome::OutputFile],
+    name: &str,
+) -> Result<crate::output::metrics::Metrics, JobError> {
+    let bad = |why: String| JobError::plain(ErrorKind::BadMetrics, format!("`{name}`: {why}"));
+    let file = outputs
+        .iter()
+        .find(|f| {
+            let given = f.original_name.as_deref().unwrap_or(&f.name);
+            given.rsplit(['/', '\\']).next() == Some(name)
+        })
+        .ok_or_else(|| bad("not among the downloaded files".into()))?;
+    if file.size > crate::output::metrics::MAX_METRICS_BYTES {
+        return Err(bad(format!(
+            "it is over {} bytes",
+            crate::output::metrics::MAX_METRICS_BYTES
+        )));
+    }
+    let bytes = fs_err::read(staging.path(&file.path)).map_err(|e| bad(e.to_string()))?;
+    crate::output::metrics::parse(&bytes).map_err(bad)
 }
 
 fn write_error(job: &PlannedJob, e: &dyn std::fmt::Display) -> JobError {

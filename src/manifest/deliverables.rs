@@ -14,6 +14,10 @@ pub(crate) const MAX_REPAIR_TURNS: u32 = 3;
 pub(crate) struct Deliverables {
     pub expect: Vec<Expectation>,
     pub repair_turns: u32,
+    /// The `metrics:` file, also one of `expect` (so it is checked and repaired like the
+    /// others); absent without `metrics`, so such jobs keep their fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
 }
 
 /// One `expect` entry after placeholders were filled.

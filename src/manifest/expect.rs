@@ -1,5 +1,6 @@
-//! `expect` and `repair_turns` checked like every other key (placeholders, globs, sizes,
-//! ranges) and resolved into [`Deliverables`].
+//! `expect`, `repair_turns` and `metrics` checked like every other key (placeholders,
+//! globs, sizes, ranges) and resolved into [`Deliverables`]; `alert` into `alert_rules.rs`'s
+//! types.
 //!
 //! A deliverable is a file at the top level of `$OUTPUT_DIR`, the only place the API
 //! returns files from (docs/api.md §0.4), so an entry is a file name or a glob of one, never
@@ -7,6 +8,7 @@
 
 use serde_saphyr::Spanned;
 
+use super::alert_rules::{AlertRule, check_metric_name, parse_rule};
 use super::deliverables::{
     DEFAULT_REPAIR_TURNS, Deliverables, Expectation, MAX_REPAIR_TURNS, compile, is_glob,
 };
@@ -43,15 +45,100 @@ impl Ctx<'_> {
         let specs = job
             .expect
             .as_ref()
-            .or_else(|| d.and_then(|d| d.expect.as_ref()))?;
-        let expect: Vec<Expectation> = specs
-            .iter()
+            .or_else(|| d.and_then(|d| d.expect.as_ref()));
+        let mut expect: Vec<Expectation> = specs
+            .into_iter()
+            .flatten()
             .filter_map(|spec| self.expectation(spec, vars))
             .collect();
+        let metrics = self.metrics_file(job, d, vars);
+        if let Some(name) = &metrics
+            && !expect.iter().any(|e| !e.is_glob() && e.name == *name)
+        {
+            expect.push(Expectation {
+                name: name.clone(),
+                min: 1,
+                min_size: None,
+            });
+        }
         (!expect.is_empty()).then(|| Deliverables {
             expect,
             repair_turns: repair.map_or(DEFAULT_REPAIR_TURNS, |r| r.value),
+            metrics,
         })
+    }
+
+    /// A job's `metrics:` file name (its own, else `defaults`), checked like a plain
+    /// `expect` name: a file at the top level of `$OUTPUT_DIR`, no glob.
+    fn metrics_file(
+        &mut self,
+        job: &JobSpec,
+        d: Option<&Settings>,
+        vars: Option<&Vars<'_>>,
+    ) -> Option<String> {
+        let spec = job
+            .metrics
+            .as_ref()
+            .or_else(|| d.and_then(|d| d.metrics.as_ref()))?;
+        let at = pos(spec);
+        let name = match template::render(&spec.value, vars) {
+            Ok(name) => name,
+            Err(e) => {
+                self.err(at, e.to_string());
+                return None;
+            }
+        };
+        let before = self.diags.len();
+        if is_glob(&name) {
+            self.err(
+                at,
+                format!("`metrics` `{name}` is a glob, expected one file name"),
+            );
+        } else {
+            self.check_expect_name(&name, at);
+        }
+        (self.diags.len() == before).then_some(name)
+    }
+
+    /// A job's `alert:` rules (its own, else `defaults`), each checked where it is written.
+    /// Rules are not part of the fingerprint: changing a threshold re-runs nothing.
+    pub(super) fn alerts(&mut self, job: &JobSpec, d: Option<&Settings>) -> Vec<AlertRule> {
+        let Some(rules) = job
+            .alert
+            .as_ref()
+            .or_else(|| d.and_then(|d| d.alert.as_ref()))
+        else {
+            return Vec::new();
+        };
+        let has_metrics = job.metrics.is_some() || d.is_some_and(|d| d.metrics.is_some());
+        let mut out = Vec::new();
+        for (metric, text) in rules {
+            if !has_metrics {
+                self.err(
+                    pos(text),
+                    format!(
+                        "`alert` on `{metric}` needs `metrics:`, the file the values come from"
+                    ),
+                )
+                .help = Some("add `metrics: metrics.json` to the job or to `defaults`".into());
+                continue;
+            }
+            if let Err(why) = check_metric_name(metric) {
+                self.err(pos(text), format!("`alert` metric `{metric}`: {why}"));
+                continue;
+            }
+            match parse_rule(&text.value) {
+                Ok(test) => out.push(AlertRule {
+                    metric: metric.clone(),
+                    rule: text.value.trim().to_owned(),
+                    test,
+                }),
+                Err(why) => {
+                    self.err(pos(text), why);
+                }
+            }
+        }
+        out
     }
 
     fn expectation(

@@ -6,7 +6,8 @@
 //! - `schema.rs`: the YAML mirrored as serde types, and parsing with spans; `json_schema.rs`:
 //!   the JSON Schema generated from those types (`runner schema`);
 //! - `resolve.rs` and `settings.rs`: meaning checks, jobs out;
-//! - `expect.rs`: `expect` and `repair_turns` checked, into `deliverables.rs`'s types;
+//! - `expect.rs`: `expect`, `repair_turns`, `metrics` and `alert` checked, into
+//!   `deliverables.rs`'s and `alert_rules.rs`'s types;
 //! - `money.rs`: each job's prices (`pricing:`) and prompt caching (`cache:`);
 //! - `skill_checks.rs`: `skills:` entries checked, into `skills.rs`'s types, with
 //!   `skill_spec.rs` (as written) and `skill_folder.rs` (a custom skill folder read and
@@ -17,6 +18,7 @@
 //!
 //! After this stage nothing looks at the manifest again.
 
+pub(crate) mod alert_rules;
 pub(crate) mod deliverables;
 pub(crate) mod diagnostic;
 mod expect;
@@ -41,6 +43,7 @@ use std::collections::BTreeMap;
 
 use camino::Utf8PathBuf;
 
+pub(crate) use alert_rules::AlertRule;
 pub(crate) use deliverables::{Deliverables, Expectation};
 pub(crate) use diagnostic::Diagnostic;
 pub(crate) use resolve::{EmptyEntry, Job, RequestSettings, Resolved, SettingSpans};

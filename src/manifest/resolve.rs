@@ -12,6 +12,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
+use super::alert_rules::AlertRule;
 use super::deliverables::Deliverables;
 use super::diagnostic::{Diagnostic, Pos};
 use super::inputs::{self, Expander, InputFile};
@@ -100,6 +101,8 @@ pub(crate) struct Job {
     pub inputs: Vec<InputFile>,
     /// `expect` and `repair_turns`; `None` when the job expects no file.
     pub deliverables: Option<Deliverables>,
+    /// Its `alert:` thresholds on the metrics (not fingerprinted).
+    pub alerts: Vec<AlertRule>,
     /// Its model's prices, and its prompt caching: neither changes what the job computes,
     /// so neither is in `settings` (which the fingerprint hashes).
     pub prices: ModelPrices,
@@ -423,6 +426,7 @@ impl Ctx<'_> {
         let money = self.money(spec, defaults);
         let at = self.spans(spec, defaults);
         let skills = self.skills(spec, defaults);
+        let alerts = self.alerts(spec, defaults);
         self.one_prompt(spec);
         if let (Some(a), None) = (&spec.allow_empty, &spec.for_each) {
             self.err(pos(a), "`allow_empty` is only for an entry with `for_each`");
@@ -456,6 +460,7 @@ impl Ctx<'_> {
             cache: money.cache,
             at,
             skills,
+            alerts,
             params: BTreeMap::new(),
             entry: spec.matrix.as_ref().map(|_| spec.name.value.clone()),
         };

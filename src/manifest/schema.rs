@@ -6,6 +6,8 @@
 //! value a later check may complain about is `Spanned`, so its error can point at it.
 //! No `#[serde(flatten)]` or `untagged`: both ruin error locations.
 
+use std::collections::BTreeMap;
+
 use camino::Utf8Path;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -91,6 +93,14 @@ pub(crate) struct Settings {
     /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
     #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
+    /// A deliverable holding the job's metrics, a flat JSON object of numbers
+    /// (e.g. `metrics.json`): recorded each night, drawn as trends, judged by `alert`.
+    #[schemars(with = "Option<String>")]
+    pub metrics: Option<Spanned<String>>,
+    /// Thresholds on metrics, metric → rule: `"±10%"`, `"+5%"`, `"-5%"` (change from the
+    /// previous successful night), `"<1000"`, `">0.5"`, `"<=…"`, `">=…"` (absolute).
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub alert: Option<BTreeMap<String, Spanned<String>>>,
     /// USD per million tokens for the model, overriding or adding to the built-in table:
     /// `{ input, output, cache_write_5m, cache_write_1h, cache_read }`.
     #[schemars(with = "Option<Pricing>")]
@@ -196,6 +206,14 @@ pub(crate) struct JobSpec {
     /// Repair turns when a deliverable is missing: 0 to 3 (default 1).
     #[schemars(with = "Option<u32>")]
     pub repair_turns: Option<Spanned<u32>>,
+    /// A deliverable holding the job's metrics, a flat JSON object of numbers
+    /// (e.g. `metrics.json`): recorded each night, drawn as trends, judged by `alert`.
+    #[schemars(with = "Option<String>")]
+    pub metrics: Option<Spanned<String>>,
+    /// Thresholds on metrics, metric → rule: `"±10%"`, `"+5%"`, `"-5%"` (change from the
+    /// previous successful night), `"<1000"`, `">0.5"`, `"<=…"`, `">=…"` (absolute).
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub alert: Option<BTreeMap<String, Spanned<String>>>,
     /// USD per million tokens for the model, overriding or adding to the built-in table:
     /// `{ input, output, cache_write_5m, cache_write_1h, cache_read }`.
     #[schemars(with = "Option<Pricing>")]

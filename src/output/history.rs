@@ -105,7 +105,22 @@ pub(crate) fn list(out: &Utf8Path) -> io::Result<Vec<RunSummary>> {
 /// Like [`list`], with each `run.json` also as the JSON it holds, for readers of keys the
 /// typed record does not name (`runner diff` reads `jobs[].metrics` and `jobs[].alerts`).
 pub(crate) fn list_records(out: &Utf8Path) -> io::Result<Vec<(RunSummary, serde_json::Value)>> {
+    list_where(out, |_| true)
+}
+
+/// The recorded runs that started before run `run_id`, newest first (its own folder,
+/// which may hold its failed attempts and no record yet, is not read).
+pub(crate) fn list_before(out: &Utf8Path, run_id: &str) -> io::Result<Vec<RunSummary>> {
+    let runs = list_where(out, |id| id < run_id)?;
+    Ok(runs.into_iter().map(|(run, _)| run).collect())
+}
+
+fn list_where(
+    out: &Utf8Path,
+    keep: impl Fn(&str) -> bool,
+) -> io::Result<Vec<(RunSummary, serde_json::Value)>> {
     let mut ids = run_ids(out)?;
+    ids.retain(|id| keep(id));
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let mut runs = Vec::new();
     for id in ids {

@@ -31,6 +31,8 @@ pub(crate) mod history;
 pub(crate) mod html;
 pub(crate) mod junit;
 pub(crate) mod markdown;
+pub(crate) mod metric_values;
+pub(crate) mod metrics;
 pub(crate) mod office;
 pub(crate) mod outcome;
 pub(crate) mod records;

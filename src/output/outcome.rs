@@ -201,6 +201,8 @@ pub(crate) struct JobOutcome {
     pub outputs: Vec<OutputFile>,
     /// The repair turns sent after the job's own turns, as sent (docs/output.md §2.10).
     pub repair_turns: Vec<String>,
+    /// The values of its `metrics:` file, when it has one and it parsed.
+    pub metrics: Option<super::metric_values::Metrics>,
 }
 
 impl JobOutcome {
@@ -356,6 +358,10 @@ pub(crate) struct Counts {
     pub interrupted: usize,
     #[serde(default)]
     pub not_started: usize,
+    /// Jobs whose metrics crossed an `alert:` threshold this night (they count as
+    /// succeeded too).
+    #[serde(default)]
+    pub alert: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -455,6 +461,13 @@ pub(crate) struct LineHistory {
     /// (`runs/<run-id>/<stem>/<job>`), when the job folder kept an earlier success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<String>,
+    /// The values of the job's `metrics:` file (for a fresh job, the kept result's);
+    /// absent when none (docs/output.md §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<super::metric_values::Metrics>,
+    /// The `alert:` thresholds this night's metrics crossed; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::metric_values::Alert>,
 }
 
 /// A generated file as a run record names it.

@@ -79,6 +79,9 @@ pub(crate) struct JobRecord<'a> {
     pub outputs: Option<Vec<OutputRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<Vec<ExpectRecord<'a>>>,
+    /// The values of the job's `metrics:` file (docs/output.md §2.12); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::output::metric_values::Metrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<RequestRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,6 +299,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         params: job.params.clone(),
         outputs: Some(output_records(outcome, expect, &statuses)),
         expect: expect.map(|e| expect_records(outcome, e, &statuses)),
+        metrics: outcome.metrics.clone(),
         requests: Some(
             outcome
                 .exchanges

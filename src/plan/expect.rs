@@ -115,12 +115,20 @@ pub(crate) fn prompt_addition(d: &Deliverables) -> String {
                 crate::units::plural(e.min as usize),
                 e.name
             ));
+        } else if d.metrics.as_deref() == Some(e.name.as_str()) {
+            s.push_str(&format!("- `{}`: {METRICS_WORDS}\n", e.name));
         } else {
             s.push_str(&format!("- `{}`{size}\n", e.name));
         }
     }
     s
 }
+
+/// How the system prompt describes the `metrics:` file (the bundled fake's scripted model
+/// writes one when it reads these words).
+pub(crate) const METRICS_WORDS: &str = "a flat JSON object of the analysis's key numbers \
+     (metric name → number, e.g. {\"rows\": 1234, \"mean_price\": 5.6}), the same names \
+     every run";
 
 /// The user turn that asks for what is still missing, in the same conversation.
 pub(crate) fn repair_prompt(missing: &[String]) -> String {
@@ -199,11 +207,26 @@ mod tests {
         let d = Deliverables {
             expect: vec![entry("summary.md", 1, None), entry("*.png", 2, Some(1024))],
             repair_turns: 1,
+            metrics: None,
         };
         assert_eq!(
             prompt_addition(&d),
             "\n\nThe user expects these deliverables, saved at the top level of $OUTPUT_DIR:\n\
              - `summary.md`\n- at least 2 files matching `*.png`, each at least 1.0 KiB\n"
+        );
+    }
+
+    #[test]
+    fn the_prompt_describes_the_metrics_file() {
+        let d = Deliverables {
+            expect: vec![entry("metrics.json", 1, None)],
+            repair_turns: 1,
+            metrics: Some("metrics.json".into()),
+        };
+        assert!(
+            prompt_addition(&d).contains(&format!("- `metrics.json`: {METRICS_WORDS}\n")),
+            "{}",
+            prompt_addition(&d)
         );
     }
 }

@@ -113,6 +113,7 @@ mod tests {
                 min_size: None,
             }],
             repair_turns,
+            metrics: None,
         };
         let f = |d: Option<&Deliverables>| {
             fingerprint(&settings(), "sys", &turns, &[], d, &[], &BTreeMap::new())
@@ -122,6 +123,10 @@ mod tests {
             f(Some(&d("a.md", 1))),
             f(Some(&d("b.md", 1))),
             f(Some(&d("a.md", 2))),
+            f(Some(&Deliverables {
+                metrics: Some("a.md".into()),
+                ..d("a.md", 1)
+            })),
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

@@ -29,7 +29,9 @@ use hashing::Hashed;
 
 use crate::api::messages::CacheTtl;
 use crate::api::prices::{ModelPrices, PriceRow, Rates};
-use crate::manifest::{Deliverables, EmptyEntry, Job, RequestSettings, SettingSpans, Skill};
+use crate::manifest::{
+    AlertRule, Deliverables, EmptyEntry, Job, RequestSettings, SettingSpans, Skill,
+};
 
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Plan {
@@ -60,6 +62,9 @@ pub(crate) struct PlannedJob {
     /// What the job must produce (`expect`, `repair_turns`); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliverables: Option<Deliverables>,
+    /// The `alert:` thresholds on its metrics; absent when none. Not in the fingerprint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertRule>,
     /// USD per million tokens of the job's model on the day of the plan (the row of the
     /// price table in force, or the manifest's `pricing:`): `price.rates`.
     pub rates: Rates,
@@ -182,6 +187,7 @@ pub(crate) fn build(
             inputs,
             fingerprint,
             deliverables: job.deliverables.clone(),
+            alerts: job.alerts.clone(),
             rates: job.prices.on(today).rates,
             price: job.prices.on(today).clone(),
             prices: job.prices.clone(),

@@ -27,6 +27,8 @@ pub(crate) struct Summary {
     pub cost_usd: f64,
     /// `Some((limit, spent))` when `--budget-usd` stopped the run.
     pub budget_stop: Option<(f64, f64)>,
+    /// `(job id, message)` of each threshold a job's metrics crossed.
+    pub alerts: Vec<(String, String)>,
     /// `(job id, kind, message)` of each failed job.
     pub failures: Vec<(String, ErrorKind, String)>,
     /// Where the run's record is (`OUT/run.json`).
@@ -37,7 +39,11 @@ pub(crate) struct Summary {
 /// summary line; nothing at all for a `-q` run where everything went well.
 pub(crate) fn lines(summary: &Summary, display: &Display) -> Vec<String> {
     let mut out = Vec::new();
-    let trouble = summary.failed > 0 || summary.interrupted > 0 || summary.not_started > 0;
+    // An alert is news too: `-q` prints the lines, so cron mails them.
+    let trouble = summary.failed > 0
+        || summary.interrupted > 0
+        || summary.not_started > 0
+        || !summary.alerts.is_empty();
     if display.quiet && !trouble {
         return out;
     }
@@ -45,6 +51,9 @@ pub(crate) fn lines(summary: &Summary, display: &Display) -> Vec<String> {
         for (id, kind, message) in &summary.failures {
             out.push(format!("failed {id} ({kind}): {message}"));
         }
+    }
+    for (id, message) in &summary.alerts {
+        out.push(format!("alert {id}: {message}"));
     }
     if let Some((limit, spent)) = summary.budget_stop {
         out.push(format!(
@@ -66,6 +75,12 @@ pub(crate) fn lines(summary: &Summary, display: &Display) -> Vec<String> {
     };
     if summary.not_started > 0 {
         interrupted.push_str(&format!(", {} not started", summary.not_started));
+    }
+    if !summary.alerts.is_empty() {
+        interrupted.push_str(&format!(
+            ", {}",
+            units::count(summary.alerts.len(), "alert")
+        ));
     }
     out.push(format!(
         "{}: {} succeeded, {} failed, {} fresh{interrupted}; uploads: {} new ({}), {} reused; \

@@ -25,6 +25,7 @@ mod harness;
 mod hostile;
 mod inputs;
 mod matrix;
+mod metrics;
 mod models;
 mod money;
 mod notify;

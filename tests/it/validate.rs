@@ -14,14 +14,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "unknown key with suggestion",
         "version: 1\njobs:\n  - name: a\n    model: claude-haiku-4-5\n    inputz: [data/a.csv]\n    prompt: hi\n",
         &[
-            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `allow_empty`, `matrix`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `max_input_age`, `expect`, `repair_turns`, `pricing`, `cache`, `skills`, `template`",
+            "m.yaml:5:5: unknown key `inputz`, expected one of `name`, `inputs`, `prompt`, `prompt_file`, `for_each`, `allow_empty`, `matrix`, `follow_up`, `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `max_input_age`, `expect`, `repair_turns`, `metrics`, `alert`, `pricing`, `cache`, `skills`, `template`",
         ],
     ),
     (
         "unknown key in defaults",
         "version: 1\ndefaults:\n  modle: m\njobs:\n  - name: a\n    prompt: hi\n",
         &[
-            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `max_input_age`, `follow_up`, `expect`, `repair_turns`, `pricing`, `cache`, `skills`, `template`",
+            "m.yaml:3:3: unknown key `modle`, expected one of `model`, `max_tokens`, `system`, `api_version`, `temperature`, `top_p`, `top_k`, `thinking`, `thinking_display`, `effort`, `tool`, `max_continuations`, `timeout`, `max_input_age`, `follow_up`, `expect`, `repair_turns`, `metrics`, `alert`, `pricing`, `cache`, `skills`, `template`",
         ],
     ),
     (

@@ -34,6 +34,8 @@ pub(super) struct HistoryRun {
     /// The jobs whose failed attempt that run kept (`runs/<id>/<stem>/<job>/` holding a
     /// `report.md` or `job.json`), with the file to link.
     pub attempts: HashMap<String, &'static str>,
+    /// The metrics of each job that succeeded in that run with some (`jobs[].metrics`).
+    pub metrics: HashMap<String, Value>,
 }
 
 #[derive(Debug)]
@@ -183,13 +185,42 @@ fn read_history(runs: &Utf8Path) -> Vec<HistoryRun> {
                     ))
                 })
                 .collect();
+            let metrics = metrics_in(&run);
             Some(HistoryRun {
                 id,
                 statuses,
                 attempts: attempts_in(&folder),
+                metrics,
             })
         })
         .collect()
+}
+
+/// The `metrics` of each line of `run` that succeeded with an object of them, by `dir`.
+fn metrics_in(run: &Value) -> HashMap<String, Value> {
+    run["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["status"] == "succeeded" && l["metrics"].is_object())
+        .filter_map(|l| Some((l["dir"].as_str()?.to_owned(), l["metrics"].clone())))
+        .collect()
+}
+
+/// The metrics of job `dir` in the newest recorded run that finished before
+/// `finished_at` (the job's own end) with the job succeeded: the night before the one
+/// `report.html` shows. Read only for a job with metrics.
+pub(super) fn previous_metrics(out: &Utf8Path, dir: &str, finished_at: &Value) -> Option<Value> {
+    let end: jiff::Timestamp = finished_at.as_str()?.parse().ok()?;
+    let runs = out.join("runs");
+    dir_names(&runs).into_iter().rev().find_map(|id| {
+        let run = read_json(&runs.join(id).join("run.json"))?;
+        let finished: jiff::Timestamp = run["finished_at"].as_str()?.parse().ok()?;
+        if finished >= end {
+            return None;
+        }
+        metrics_in(&run).remove(dir)
+    })
 }
 
 /// The failed attempts a run folder keeps, by job `dir`, with the file a link opens.
@@ -213,7 +244,8 @@ fn attempts_in(run: &Utf8Path) -> HashMap<String, &'static str> {
 /// response's record) is dropped once the job's own page is written, so the index of a
 /// large tree does not hold every record whole.
 pub(super) fn for_index(record: Value) -> Value {
-    const KEPT: [&str; 8] = [
+    const KEPT: [&str; 9] = [
+        "metrics",
         "status",
         "started_at",
         "finished_at",

@@ -2,10 +2,13 @@
 //! adds (a strip of past statuses, the failed attempt, whether the outputs changed) when
 //! `OUT/runs/` holds one.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use super::disk::{HistoryRun, JobOnDisk, Snapshot};
+use super::trend::{self, TrendView};
 use super::{NONE, duration, href, usd};
 use crate::output::office::{self, Bounds, Preview};
 use crate::units;
@@ -105,6 +108,10 @@ struct Card {
     history: Vec<Past>,
     /// Its matrix cell as `key=value`, sorted by key (docs/manifest.md "Matrices").
     params: Vec<String>,
+    /// The messages of the `alert:` thresholds this night crossed (`jobs[].alerts`).
+    alerts: Vec<String>,
+    /// Each metric over the kept runs.
+    trends: Vec<TrendView>,
 }
 
 pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
@@ -122,6 +129,12 @@ pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &s
             jobs.iter()
                 .map(|j| j.status.clone())
                 .filter(|s| !STATUSES.contains(&s.as_str())),
+        )
+        .chain(
+            // Not a status: the filter's `alert` shows the cards with one.
+            jobs.iter()
+                .any(|j| !j.alerts.is_empty())
+                .then(|| "alert".to_owned()),
         )
         .fold(Vec::new(), dedup);
     let manifests = jobs.iter().map(|j| j.stem.clone()).fold(Vec::new(), dedup);
@@ -272,6 +285,8 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
         changed: status == "succeeded" && outputs_changed(job),
         history: strip(snapshot, job, &status),
         params: params(&line["params"], &record["params"]),
+        alerts: alerts(line),
+        trends: trend::views(&series(snapshot, job, line)),
     }
 }
 
@@ -282,6 +297,42 @@ fn params(line: &Value, record: &Value) -> Vec<String> {
         .flatten()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
         .collect()
+}
+
+/// The messages of a line's `alerts`, bounded like the metrics they come from.
+fn alerts(line: &Value) -> Vec<String> {
+    line["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(crate::manifest::alert_rules::MAX_METRICS)
+        .map(|a| text(&a["message"]))
+        .collect()
+}
+
+/// Each metric's values over the history (oldest first); without a history, the latest
+/// line's (or the kept result's) values alone.
+fn series(snapshot: &Snapshot, job: &JobOnDisk, line: &Value) -> BTreeMap<String, Vec<f64>> {
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for h in &snapshot.history {
+        if let Some(m) = h.metrics.get(&job.dir) {
+            for (name, v) in trend::numbers(m) {
+                out.entry(name).or_default().push(v);
+            }
+        }
+    }
+    if out.is_empty() {
+        let record = job.record.as_ref().map_or(&Value::Null, |r| &r["metrics"]);
+        let latest = if line["metrics"].is_object() {
+            &line["metrics"]
+        } else {
+            record
+        };
+        for (name, v) in trend::numbers(latest) {
+            out.entry(name).or_default().push(v);
+        }
+    }
+    out
 }
 
 /// A card's files: every one linked, the first images as thumbnails, the first office

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::disk::{JobOnDisk, read_text};
 use super::index::{ErrorView, seconds_between, text, tokens, when};
 use super::{NONE, duration, href, markdown, usd};
+use crate::manifest::alert_rules::{MAX_METRIC_NAME, show};
 use crate::output::office::{self, Bounds, Preview};
 use crate::units;
 
@@ -32,6 +33,8 @@ pub(super) struct JobPage {
     inputs: Vec<InputRow>,
     outputs: Vec<OutputRow>,
     requests: Vec<RequestRow>,
+    /// Its `metrics`, each with the previous night's value and the change.
+    metrics: Vec<MetricRow>,
     report: String,
     transcript: String,
     index_href: String,
@@ -60,6 +63,14 @@ struct OutputRow {
     original_name: String,
     /// What the file shows of itself, for an office file that could be read.
     preview: Option<Preview>,
+}
+
+#[derive(Serialize)]
+struct MetricRow {
+    name: String,
+    value: String,
+    previous: String,
+    delta: String,
 }
 
 #[derive(Serialize)]
@@ -98,6 +109,7 @@ pub(super) fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: S
         inputs: items("inputs").iter().map(input_row).collect(),
         outputs: output_rows(job, r),
         requests: items("requests").iter().map(request_row).collect(),
+        metrics: metric_rows(job, r),
         report: markdown::to_html(without_header(&report)),
         transcript: markdown::to_html(&transcript),
         index_href,
@@ -110,6 +122,47 @@ pub(super) fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: S
             .unwrap_or(generated_at)
             .strftime("%Y-%m-%d %H:%M:%S UTC")
             .to_string(),
+    }
+}
+
+/// The job's metrics with the previous successful night's values (the newest recorded run
+/// that finished before this result did), and the change from them.
+fn metric_rows(job: &JobOnDisk, r: &Value) -> Vec<MetricRow> {
+    let now = super::trend::numbers(&r["metrics"]);
+    if now.is_empty() {
+        return Vec::new();
+    }
+    let out = job.folder.parent().and_then(camino::Utf8Path::parent);
+    let before = out
+        .and_then(|out| super::disk::previous_metrics(out, &job.dir, &r["finished_at"]))
+        .map(|m| super::trend::numbers(&m))
+        .unwrap_or_default();
+    now.into_iter()
+        .map(|(name, v)| {
+            let prev = before.get(&name).copied();
+            let delta = match prev {
+                Some(p) if p != 0.0 => {
+                    format!("{} ({:+.1}%)", signed(v - p), (v - p) / p.abs() * 100.0)
+                }
+                Some(p) => signed(v - p),
+                None => NONE.to_owned(),
+            };
+            MetricRow {
+                name: name.chars().take(MAX_METRIC_NAME).collect(),
+                value: show(v),
+                previous: prev.map_or_else(|| NONE.to_owned(), show),
+                delta,
+            }
+        })
+        .collect()
+}
+
+/// A change with its sign: `+3`, `-0.25`, `0`.
+fn signed(d: f64) -> String {
+    if d > 0.0 {
+        format!("+{}", show(d))
+    } else {
+        show(d)
     }
 }
 

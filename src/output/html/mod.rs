@@ -17,6 +17,7 @@ mod job_page;
 pub(crate) mod markdown;
 #[cfg(test)]
 mod tests;
+mod trend;
 
 use std::sync::OnceLock;
 

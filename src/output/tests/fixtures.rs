@@ -95,6 +95,7 @@ pub(crate) fn outcome(
             settings,
             at: crate::manifest::SettingSpans::default(),
             deliverables: None,
+            alerts: Vec::new(),
             rates: crate::api::prices::Rates::from_base(5.0, 25.0),
             price: fixture_row(),
             prices: crate::api::prices::ModelPrices::always(fixture_row()),
@@ -126,6 +127,7 @@ pub(crate) fn outcome(
         }],
         outputs,
         repair_turns: Vec::new(),
+        metrics: None,
     }
 }
 

@@ -221,6 +221,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         script_exists: placed.script_exists,
         thinking,
         skills: mounted.loaded.clone(),
+        metrics_file: metrics_file(obj.get("system")),
     };
     let shared = ctx.shared.clone();
     let answer = model::answer(&turn, &mut |kind| shared.new_id(kind));
@@ -450,6 +451,26 @@ pub(crate) fn text_of(message: &Value) -> String {
             .join("\n"),
         _ => String::new(),
     }
+}
+
+/// The metrics file the system prompt asks for, as the runner words it
+/// ("- `metrics.json`: a flat JSON object of …"): the scripted model writes it.
+fn metrics_file(system: Option<&Value>) -> Option<String> {
+    let text = match system? {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => return None,
+    };
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix("- `")?;
+        let (name, tail) = rest.split_once('`')?;
+        (tail.starts_with(": a flat JSON object of") && !name.contains(['/', '\\']))
+            .then(|| name.to_owned())
+    })
 }
 
 fn prompt_line(text: &str) -> String {

@@ -30,6 +30,8 @@ pub(crate) struct Turn<'a> {
     pub thinking: Thinking,
     /// The skills loaded in the container (docs/api.md §8.16).
     pub skills: Vec<crate::skills::Loaded>,
+    /// The metrics file the system prompt asks for: written as a default output.
+    pub metrics_file: Option<String>,
 }
 
 /// The hidden key carrying a thinking block's raw reasoning tokens (billed whatever the
@@ -275,6 +277,9 @@ pub(crate) fn answer(turn: &Turn<'_>, new_id: &mut dyn FnMut(IdKind) -> String) 
             "plot.png".to_owned(),
             Bytes::from(crate::png::bar_chart(&sizes)),
         ));
+        if let Some(name) = &turn.metrics_file {
+            planned.push((name.clone(), Bytes::from(metrics_json(&turn.files))));
+        }
         // An office file per loaded Anthropic skill: default outputs too.
         planned.extend(crate::skills::outputs::office_files(
             &turn.skills,
@@ -443,6 +448,17 @@ fn summary(turn: &Turn<'_>, generated: &[Generated], errors: &[(SubTool, String)
     s
 }
 
+/// The metrics of an inventory: how many files, their total and largest size in bytes, so
+/// a changed input changes a metric.
+fn metrics_json(files: &[(String, u64, String)]) -> String {
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    let largest = files.iter().map(|f| f.1).max().unwrap_or(0);
+    format!(
+        "{{\"files\": {}, \"bytes\": {total}, \"largest_bytes\": {largest}}}\n",
+        files.len()
+    )
+}
+
 fn inventory_csv(files: &[(String, u64, String)]) -> String {
     let mut csv = String::from("name,size,blake3\n");
     for (name, size, hash) in files {
@@ -517,7 +533,25 @@ mod tests {
             script_exists: false,
             thinking: Thinking::default(),
             skills: Vec::new(),
+            metrics_file: None,
         }
+    }
+
+    #[test]
+    fn the_metrics_file_the_system_prompt_asks_for_is_written_from_the_inputs() {
+        let d = Directives::default();
+        let t = Turn {
+            metrics_file: Some("metrics.json".into()),
+            ..turn(&d)
+        };
+        let a = answer(&t, &mut ids());
+        let m = a
+            .generated
+            .iter()
+            .find(|g| g.name == "metrics.json")
+            .unwrap();
+        let v: Value = serde_json::from_slice(&m.bytes).unwrap();
+        assert_eq!(v, json!({"files": 1, "bytes": 4, "largest_bytes": 4}));
     }
 
     #[test]

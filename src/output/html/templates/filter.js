@@ -1,4 +1,4 @@
-// Filters the job cards by status, manifest and matrix parameter (`key=value`, one per
+// Filters the job cards by status (or `alert`), manifest and matrix parameter (`key=value`, one per
 // line in a card's data-params); no server needed (file:// works).
 (function () {
   var status = document.getElementById("filter-status");
@@ -8,7 +8,8 @@
   function apply() {
     var n = 0;
     document.querySelectorAll(".job").forEach(function (card) {
-      var ok = (!status.value || card.dataset.status === status.value) &&
+      var ok = (!status.value || card.dataset.status === status.value ||
+        (status.value === "alert" && card.dataset.alert === "alert")) &&
         (!manifest.value || card.dataset.manifest === manifest.value) &&
         (!param || !param.value ||
           (card.dataset.params || "").split("\n").indexOf(param.value) >= 0);
