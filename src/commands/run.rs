@@ -155,7 +155,8 @@ async fn notify_and_record(config: &RunConfig, mut summary: RunSummary) -> RunSu
     let Ok(value) = serde_json::to_value(&summary) else {
         return summary;
     };
-    let outcomes = crate::notify::notify(&config.notify, &value).await;
+    let changes = crate::output::diff::since::since_previous(&config.out, &summary.run_id);
+    let outcomes = crate::notify::notify(&config.notify, &value, changes.as_deref()).await;
     if outcomes.is_empty() {
         return summary;
     }

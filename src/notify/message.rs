@@ -23,6 +23,8 @@ pub(crate) struct Message {
     /// Counts, cost and duration on one line.
     pub summary_line: String,
     pub page_url: Option<String>,
+    /// What changed since the last night that did work (`runner diff`'s count), if known.
+    pub changes: Option<String>,
     /// The run summary as given (run.json's content).
     pub summary: Value,
 }
@@ -59,6 +61,7 @@ impl Message {
             alerts,
             summary_line: summary_line(summary),
             page_url: page_url.map(str::to_owned),
+            changes: None,
             summary: summary.clone(),
         }
     }
@@ -91,6 +94,9 @@ impl Message {
                 .collect();
             blocks.push(section(&with_more(lines, self.alerts.len())));
         }
+        if let Some(changes) = &self.changes {
+            blocks.push(section(&escape(changes)));
+        }
         blocks.push(json!({
             "type": "context",
             "elements": [{ "type": "mrkdwn", "text": escape(&self.summary_line) }],
@@ -100,6 +106,10 @@ impl Message {
             escape(&self.headline),
             escape(&self.summary_line)
         );
+        if let Some(changes) = &self.changes {
+            text.push('\n');
+            text.push_str(&escape(changes));
+        }
         if let Some(url) = &self.page_url {
             let link = format!("<{}|Open the morning page>", link_url(url));
             blocks.push(section(&link));
@@ -119,6 +129,7 @@ impl Message {
             "trigger": self.trigger.as_str(),
             "headline": self.headline,
             "summary": self.summary_line,
+            "changes": self.changes,
             "page_url": self.page_url,
         });
         body

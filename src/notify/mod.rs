@@ -170,11 +170,16 @@ pub(crate) fn has_alerts(alerts: &Value) -> bool {
 
 /// Sends the run's message to every target one of its triggers fires (the most urgent
 /// trigger the target asks for); returns each one's outcome, errors logged at ERROR.
-pub(crate) async fn notify(settings: &Settings, summary: &Value) -> Vec<Outcome> {
+pub(crate) async fn notify(
+    settings: &Settings,
+    summary: &Value,
+    changes: Option<&str>,
+) -> Vec<Outcome> {
     let fired = triggers(summary);
     let sends = settings.targets.iter().filter_map(|target| {
         let trigger = fired.iter().copied().find(|t| target.on.contains(t))?;
-        let message = Message::of(summary, trigger, settings.page_url.as_deref());
+        let mut message = Message::of(summary, trigger, settings.page_url.as_deref());
+        message.changes = changes.map(str::to_owned);
         Some(deliver(target, message, settings.timeout))
     });
     futures_util::future::join_all(sends).await

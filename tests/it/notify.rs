@@ -391,3 +391,46 @@ fn a_run_that_ends_in_setup_is_a_failure_notification() {
     assert_eq!(record["exit_code"], 2);
     assert_eq!(record["notifications"][0]["ok"], true);
 }
+
+#[test]
+fn the_second_night_says_what_changed_since_the_first_and_an_alert_fires() {
+    let receiver = Receiver::start(200);
+    let config = format!(
+        "[[notify]]\nurl = \"{}\"\nformat = \"json\"\non = [\"alert\", \"success\"]\n",
+        receiver.url("/j"),
+    );
+    let sandbox = Sandbox::with_manifest(
+        "  - name: counted\n    inputs: [data.csv]\n    prompt: Count it.\n    metrics: metrics.json\n    alert: { bytes: \"±10%\" }\n  - name: steady\n    prompt: hi\n",
+    );
+    sandbox
+        .file("data.csv", "x\n1\n")
+        .file("runner.toml", &config);
+    let fake = FakeServer::start();
+    let (code, _, stderr) = run(&sandbox, &fake);
+    assert_eq!(code, Some(0), "{stderr}");
+    let first = &receiver.bodies()[0].1["notification"];
+    assert_eq!(first["trigger"], "success");
+    assert!(first["changes"].is_null(), "no earlier night: {first}");
+
+    sandbox.file("data.csv", "x\n1\n2\n3\n4\n5\n");
+    let (code, _, stderr) = run(&sandbox, &fake);
+    assert_eq!(code, Some(0), "{stderr}");
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 2);
+    let second = &bodies[1].1;
+    assert_eq!(second["notification"]["trigger"], "alert", "{second}");
+    let changes = second["notification"]["changes"].as_str().unwrap();
+    assert!(changes.starts_with("since run "), "{changes}");
+    assert!(
+        changes.ends_with(": 1 job changed (m/counted)"),
+        "{changes}"
+    );
+    assert!(
+        second["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["alerts"].is_array()),
+        "{second}"
+    );
+}

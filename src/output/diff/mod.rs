@@ -2,10 +2,12 @@
 //! views of the two runs (`locate.rs` reads them from the output tree) go in, a [`RunDiff`]
 //! comes out: status, duration and cost, deliverables by content hash (an image without its
 //! C2PA manifest, as the run record's `changed` compares it), metrics, alerts and the text
-//! of `report.md`. `select.rs` picks the runs, `text.rs` writes the diff for people.
+//! of `report.md`. `select.rs` picks the runs, `text.rs` writes the diff for people,
+//! `since.rs` the one line a notification gives it.
 
 pub(crate) mod locate;
 pub(crate) mod select;
+pub(crate) mod since;
 #[cfg(test)]
 mod tests;
 mod text;
