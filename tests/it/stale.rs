@@ -137,6 +137,12 @@ fn allow_empty_makes_an_empty_for_each_a_skip() {
     assert_eq!(run["counts"]["failed"], 0);
     assert_eq!(run["skipped"][0]["job"], "w-{{ stem }}");
     assert_eq!(run["skipped"][0]["dir"], "m/w-{{ stem }}");
+    let page = sandbox.read("out/index.html");
+    // The page says so too (minijinja escapes `/` as well).
+    assert!(
+        page.contains("skipped <strong>m&#x2f;w-{{ stem }}</strong>: "),
+        "{page}"
+    );
 }
 
 #[test]

@@ -47,6 +47,8 @@ struct RunView {
     counts: Vec<CountView>,
     /// Why the run ended before any job started (`run.json`'s `error`).
     error: Option<String>,
+    /// Entries that gave no job on purpose (`run.json`'s `skipped[]`): folder and reason.
+    skipped: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -184,6 +186,12 @@ fn run_view(run: &Value) -> RunView {
         tokens: tokens(&run["usage"]),
         counts,
         error: run["error"]["message"].as_str().map(str::to_owned),
+        skipped: run["skipped"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| (text(&s["dir"]), text(&s["reason"])))
+            .collect(),
     }
 }
 
