@@ -41,8 +41,41 @@ fn status_line(outcome: &JobOutcome) -> String {
         code(&outcome.job.settings.model),
         code(&outcome.job.settings.tool)
     );
-    out.push_str(&inputs_line(outcome));
+    let mut inputs = inputs_line(outcome);
+    let skills = skills_line(outcome);
+    if !skills.is_empty() {
+        // A Markdown line break, so the skills stand on their own line.
+        inputs.insert_str(inputs.len() - 1, "  ");
+    }
+    out.push_str(&inputs);
+    out.push_str(&skills);
     out
+}
+
+/// `**Skills:** xlsx (20251013), house-style (folder skills/house-style: skill_… skver_…)`,
+/// the provenance job.json `skills[]` holds (docs/output.md §2.11); nothing without skills.
+fn skills_line(outcome: &JobOutcome) -> String {
+    let records = super::skill_records::of(outcome);
+    if records.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let version = r.resolved_version.as_deref().unwrap_or(&r.version);
+            match (&r.name, &r.folder) {
+                (Some(name), Some(folder)) => format!(
+                    "{} (folder {}: {} {})",
+                    inline(name),
+                    inline(folder),
+                    code(&r.skill_id),
+                    code(version)
+                ),
+                _ => format!("{} ({})", inline(&r.skill_id), code(version)),
+            }
+        })
+        .collect();
+    format!("**Skills:** {}\n", items.join(", "))
 }
 
 /// `**Inputs:** name (size, `short hash`), …`.

@@ -115,7 +115,20 @@ fn skills_load_on_every_request_and_a_folder_is_uploaded_once() {
         index.contains(r#"class="preview workbook""#) && index.contains(">Summary<"),
         "{index}"
     );
+    let md = sb.read("out/m/deck/report.md");
+    let provenance = format!(
+        "**Skills:** pptx (`{}`), xlsx (`{}`), house-style (folder skills/house-style: `{}` `{}`)\n",
+        recorded[0]["resolved_version"].as_str().unwrap(),
+        recorded[1]["resolved_version"].as_str().unwrap(),
+        skills[2]["skill_id"].as_str().unwrap(),
+        skills[2]["version"].as_str().unwrap(),
+    );
+    assert!(md.contains(&provenance), "{md}");
     let report = sb.read("out/m/deck/report.html");
+    assert!(
+        report.contains(r#"<div class="summary" id="skills">skills:"#),
+        "{report}"
+    );
     assert!(
         report.contains(r#"class="preview deck""#) && report.contains("<li>Findings</li>"),
         "{report}"

@@ -98,6 +98,10 @@ fn job_text(text: &mut String, job: &JobDiff) {
 
 /// `12.3s → 10.1s (-2.2s)`.
 fn delta(d: &Delta, show: impl Fn(f64) -> String) -> String {
+    // Shown as it prints: a difference too small to show is no difference.
+    if show(d.delta.abs()) == show(0.0) {
+        return format!("{} → {} (unchanged)", show(d.from), show(d.to));
+    }
     let sign = if d.delta < 0.0 { "-" } else { "+" };
     format!(
         "{} → {} ({sign}{})",
@@ -119,7 +123,11 @@ fn metric(m: &MetricDelta) -> String {
     format!("{}: {} → {}{change}", m.name, num(m.from), num(m.to))
 }
 
-/// An alert as written: a string as itself, anything else as compact JSON.
+/// An alert by its `message` (run.json `jobs[].alerts`); a string as itself; anything else
+/// as compact JSON.
 fn alert(v: &serde_json::Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+    v["message"]
+        .as_str()
+        .or_else(|| v.as_str())
+        .map_or_else(|| v.to_string(), str::to_owned)
 }

@@ -31,6 +31,8 @@ pub(super) struct JobPage {
     fingerprint: String,
     container_id: String,
     inputs: Vec<InputRow>,
+    /// job.json `skills[]`, each as `id (resolved version)` (docs/output.md §2.11).
+    skills: Vec<String>,
     outputs: Vec<OutputRow>,
     requests: Vec<RequestRow>,
     /// Its `metrics`, each with the previous night's value and the change.
@@ -107,6 +109,7 @@ pub(super) fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: S
         fingerprint: text(&r["fingerprint"]),
         container_id: text(&r["container_id"]),
         inputs: items("inputs").iter().map(input_row).collect(),
+        skills: items("skills").iter().map(skill_text).collect(),
         outputs: output_rows(job, r),
         requests: items("requests").iter().map(request_row).collect(),
         metrics: metric_rows(job, r),
@@ -255,5 +258,19 @@ fn request_row(q: &Value) -> RequestRow {
         request_id: text(&q["request_id"]),
         stop_reason: text(&q["stop_reason"]),
         tokens: tokens(&q["usage"]),
+    }
+}
+
+/// `xlsx 20251013`, or for a folder `house-style (skills/house-style) skill_… skver_…`.
+fn skill_text(s: &Value) -> String {
+    let version = s["resolved_version"]
+        .as_str()
+        .or(s["version"].as_str())
+        .unwrap_or_default();
+    match (s["name"].as_str(), s["folder"].as_str()) {
+        (Some(name), Some(folder)) => {
+            format!("{name} ({folder}) {} {version}", text(&s["skill_id"]))
+        }
+        _ => format!("{} {version}", text(&s["skill_id"])),
     }
 }
