@@ -68,7 +68,8 @@ pub(crate) fn named(body: &Value) -> Option<&str> {
 }
 
 /// The skills a response's `container.skills` says were loaded, with resolved versions
-/// (for a custom skill a `skver_…` id); entries of another shape are skipped.
+/// (for a custom skill a `skver_…` id), or a request's as it asked for them; entries of
+/// another shape are skipped.
 pub(crate) fn loaded_skills(body: &Value) -> Vec<WireSkill> {
     body["container"]["skills"]
         .as_array()

@@ -54,12 +54,8 @@ impl SkillRecord {
 pub(crate) fn of(outcome: &crate::output::outcome::JobOutcome) -> Vec<SkillRecord> {
     use crate::api::container::{WireSkill, loaded_skills};
     use crate::manifest::Skill;
-    let sent: Vec<WireSkill> = outcome.request["container"]["skills"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| serde_json::from_value(s.clone()).ok())
-        .collect();
+    // Request and response name the container's skills in the same shape.
+    let sent: Vec<WireSkill> = loaded_skills(&outcome.request);
     let loaded = outcome
         .exchanges
         .iter()
