@@ -105,8 +105,14 @@ pub(crate) enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
-    /// Print the man page (roff) on stdout, e.g. `runner man > runner.1`.
-    Man,
+    /// Print the man page (roff) on stdout, every subcommand and option in one page, e.g.
+    /// `runner man > runner.1`; or with `--all DIR`, write runner.1 and a page per
+    /// subcommand (runner-run.1, …) into DIR.
+    Man {
+        /// Write runner.1 and one page per subcommand into DIR (created if missing) instead.
+        #[arg(long, value_name = "DIR")]
+        all: Option<Utf8PathBuf>,
+    },
     /// Rewrite OUT/index.html and every job's report.html from what is on disk; no network.
     Report(ReportArgs),
     /// Send a sample message to every `notify` target of the config file and report each
@@ -172,7 +178,8 @@ pub(crate) enum FilesCommand {
         api: FilesApiArgs,
     },
     /// Delete files this runner uploaded (per its upload cache for this API base URL and
-    /// key) that no job.json in the given output trees references. Never another file.
+    /// key) that no job.json in the given output trees references; with --generated, also
+    /// the generated files their job.json files record as downloaded. Never another file.
     Prune {
         /// Output trees whose job.json files keep their files; repeatable.
         #[arg(short, long, default_value = "out", value_name = "DIR")]
@@ -183,6 +190,11 @@ pub(crate) enum FilesCommand {
         /// List what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also delete the files jobs generated that the runner downloaded and saved, as the
+        /// trees' job.json `outputs` (failed attempts under runs/ too) name them; the saved
+        /// copies in files/ stay. Never one that a job.json names as an input.
+        #[arg(long)]
+        generated: bool,
         #[command(flatten)]
         api: FilesApiArgs,
     },

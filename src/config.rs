@@ -27,8 +27,8 @@ pub use env::Env;
 use env::state_dir;
 pub(crate) use run::RunConfig;
 pub(crate) use subcommands::{
-    BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, SkillsAction,
-    SkillsConfig,
+    BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, PruneConfig,
+    SkillsAction, SkillsConfig,
 };
 
 #[derive(Debug)]
@@ -57,7 +57,8 @@ pub(crate) enum CommandConfig {
     Models(ModelsConfig),
     Schema,
     Completions(crate::cli::Shell),
-    Man,
+    /// `--all DIR`: a page per subcommand into DIR; else one page on stdout.
+    Man(Option<Utf8PathBuf>),
     Report {
         out: Utf8PathBuf,
     },
@@ -195,7 +196,7 @@ impl Config {
             }
             Command::Schema => CommandConfig::Schema,
             Command::Completions { shell } => CommandConfig::Completions(shell),
-            Command::Man => CommandConfig::Man,
+            Command::Man { all } => CommandConfig::Man(all),
             Command::Report(args) => CommandConfig::Report { out: args.out },
             Command::Notify(_) => CommandConfig::Notify(crate::notify::Settings::default()),
         };

@@ -59,12 +59,37 @@ pub(crate) fn bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// `1 job`, `2 jobs`: the count and the word, plural with an `s` unless it is one.
-pub(crate) fn count(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", plural(n))
+/// `1 job`, `3 jobs`, `3 entries`, `3 batches`: the count and the words, the last one
+/// plural unless the count is one. Every count printed with a noun goes through here.
+pub(crate) fn count(n: usize, words: &str) -> String {
+    if n == 1 {
+        format!("{n} {words}")
+    } else {
+        format!("{n} {}", plural_of(words))
+    }
 }
 
-/// `""` for one, `"s"` otherwise.
+/// The plural of a noun phrase: its last word by the regular English rules (`entry` →
+/// `entries`, `batch` → `batches`, `file` → `files`); the runner prints no irregular noun.
+fn plural_of(words: &str) -> String {
+    let consonant_y = words.strip_suffix('y').filter(|stem| {
+        stem.chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphabetic() && !"aeiou".contains(c))
+    });
+    if let Some(stem) = consonant_y {
+        format!("{stem}ies")
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| words.ends_with(e))
+    {
+        format!("{words}es")
+    } else {
+        format!("{words}s")
+    }
+}
+
+/// `""` for one, `"s"` otherwise: for a noun whose plural is its `s` form.
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -155,5 +180,22 @@ mod tests {
         assert_eq!(count(1, "job"), "1 job");
         assert_eq!(count(0, "job"), "0 jobs");
         assert_eq!(seconds(Duration::from_millis(300)), "0.3s");
+    }
+
+    #[test]
+    fn counts_say_one_and_many_in_their_words() {
+        let said: String = [
+            "job",
+            "invalid manifest entry",
+            "skill version",
+            "batch",
+            "day",
+            "code execution",
+            "thinking block",
+        ]
+        .iter()
+        .map(|w| format!("{} | {}\n", count(1, w), count(3, w)))
+        .collect();
+        insta::assert_snapshot!(said);
     }
 }

@@ -73,10 +73,10 @@ pub(super) async fn batches(config: BatchesConfig, display: &Display) -> Result<
     if !display.quiet {
         for intent in journal.intents() {
             ui::note(&format!(
-                "warning: a batch create of {} requests at {} (intent {}) never answered: the \
+                "warning: a batch create of {} at {} (intent {}) never answered: the \
                  next `runner run --batch` asks the API whether it made that batch before \
                  submitting any of them again",
-                intent.items.len(),
+                units::count(intent.items.len(), "request"),
                 intent.at.strftime("%Y-%m-%d %H:%M:%SZ"),
                 intent.nonce
             ));

@@ -1,21 +1,22 @@
 //! `runner files list|prune|rm`: the Files API's view of the workspace, this runner's upload
 //! cache, and the `job.json` files of output trees. Every call goes through the same
 //! retries and rate-limit gates as a run. Prune deletes only files the upload cache says
-//! this runner uploaded (for this API base URL and key) and that no given tree references.
+//! this runner uploaded (for this API base URL and key) and that no given tree references;
+//! with `--generated`, also the generated files the trees record as downloaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::api::retry::retry;
 use crate::api::{ApiClient, FileMeta};
-use crate::config::{FilesAction, FilesConfig};
+use crate::config::{FilesAction, FilesConfig, PruneConfig};
 use crate::error::{Error, Exit};
-use crate::output::references::file_references;
+use crate::output::references::{file_references, generated_references, input_references};
 use crate::store::StateDir;
-use crate::store::upload_cache::{CachedUpload, UploadCache};
+use crate::store::upload_cache::UploadCache;
 use crate::ui::{self, Display};
 use crate::units;
 
@@ -31,60 +32,109 @@ pub(super) async fn files(config: FilesConfig, display: &Display) -> Result<Exit
             let client = config.api.connect(config.pacing())?;
             list(&config, &client, &cache, out, *json).await
         }
-        FilesAction::Prune {
-            out,
-            older_than,
-            dry_run,
-        } => {
-            // A run writing to a tree may use an upload its job.json does not name yet:
-            // no pruning beside it (and no run starts while the deletions go on).
-            let _locks = if *dry_run {
-                Vec::new()
-            } else {
-                lock_trees(out)?
-            };
-            let refs = references(out)?;
-            let horizon = older_than.and_then(|d| {
-                let span = jiff::SignedDuration::try_from(d).ok()?;
-                jiff::Timestamp::now().checked_sub(span).ok()
-            });
-            let doomed: Vec<CachedUpload> = cache
-                .entries()
-                .into_iter()
-                .filter(|e| !refs.contains_key(&e.file_id))
-                .filter(|e| horizon.is_none_or(|h| e.uploaded_at < h))
-                .collect();
-            for e in &doomed {
-                let line = format!(
-                    "{}  {}  {}  uploaded {}",
-                    e.file_id,
-                    e.name,
-                    units::bytes(e.size),
-                    e.uploaded_at.strftime("%Y-%m-%d %H:%M")
-                );
-                ui::stdout(&format!(
-                    "{}{line}\n",
-                    if *dry_run { "would delete " } else { "" }
-                ));
-            }
-            if *dry_run {
-                if !display.quiet {
-                    ui::note(&format!(
-                        "dry run: {} to delete, nothing deleted",
-                        units::count(doomed.len(), "file")
-                    ));
-                }
-                return Ok(Exit::Success);
-            }
-            let client = config.api.connect(config.pacing())?;
-            let ids: Vec<String> = doomed.into_iter().map(|e| e.file_id).collect();
-            delete_all(&config, &client, &cache, &ids, true, display).await
-        }
+        FilesAction::Prune(prune) => prune_files(&config, &cache, prune, display).await,
         FilesAction::Rm { ids } => {
             let client = config.api.connect(config.pacing())?;
             delete_all(&config, &client, &cache, ids, false, display).await
         }
     }
+}
+
+/// A file `files prune` deletes, with its line in the listing.
+struct Doomed {
+    file_id: String,
+    line: String,
+}
+
+async fn prune_files(
+    config: &FilesConfig,
+    cache: &UploadCache,
+    prune: &PruneConfig,
+    display: &Display,
+) -> Result<Exit, Error> {
+    // A run writing to a tree may use an upload its job.json does not name yet: no pruning
+    // beside it (and no run starts while the deletions go on).
+    let _locks = if prune.dry_run {
+        Vec::new()
+    } else {
+        lock_trees(&prune.out)?
+    };
+    let refs = references(&prune.out, file_references)?;
+    let horizon = prune.older_than.and_then(|d| {
+        let span = jiff::SignedDuration::try_from(d).ok()?;
+        jiff::Timestamp::now().checked_sub(span).ok()
+    });
+    let mut doomed: Vec<Doomed> = cache
+        .entries()
+        .into_iter()
+        .filter(|e| !refs.contains_key(&e.file_id))
+        .filter(|e| horizon.is_none_or(|h| e.uploaded_at < h))
+        .map(|e| Doomed {
+            line: format!(
+                "{}  {}  {}  uploaded {}",
+                e.file_id,
+                e.name,
+                units::bytes(e.size),
+                e.uploaded_at.strftime("%Y-%m-%d %H:%M")
+            ),
+            file_id: e.file_id,
+        })
+        .collect();
+    let client = config.api.connect(config.pacing())?;
+    if prune.generated {
+        doomed.extend(generated(config, &client, cache, &prune.out, horizon).await?);
+    }
+    for d in &doomed {
+        let would = if prune.dry_run { "would delete " } else { "" };
+        ui::stdout(&format!("{would}{}\n", d.line));
+    }
+    if prune.dry_run {
+        if !display.quiet {
+            ui::note(&format!(
+                "dry run: {} to delete, nothing deleted",
+                units::count(doomed.len(), "file")
+            ));
+        }
+        return Ok(Exit::Success);
+    }
+    let ids: Vec<String> = doomed.into_iter().map(|d| d.file_id).collect();
+    delete_all(config, &client, cache, &ids, true, display).await
+}
+
+/// The generated files `--generated` deletes: named by the `outputs[]` of a `job.json` in
+/// these trees (downloaded, checked against their announced size and saved by this
+/// runner; docs/output.md §2.6), still in the workspace (a file pruned before is not
+/// deleted again), older than the horizon, and neither a job's input nor one of this
+/// runner's uploads (those follow the upload rules).
+async fn generated(
+    config: &FilesConfig,
+    client: &ApiClient,
+    cache: &UploadCache,
+    out: &[Utf8PathBuf],
+    horizon: Option<jiff::Timestamp>,
+) -> Result<Vec<Doomed>, Error> {
+    let generated = references(out, generated_references)?;
+    let inputs = references(out, input_references)?;
+    let ours: BTreeSet<String> = cache.entries().into_iter().map(|e| e.file_id).collect();
+    let listed = workspace(config, client).await?;
+    Ok(listed
+        .into_iter()
+        .filter(|f| !inputs.contains_key(&f.id) && !ours.contains(&f.id))
+        .filter(|f| horizon.is_none_or(|h| f.created_at.is_some_and(|c| c < h)))
+        .filter_map(|f| {
+            let users = generated.get(&f.id)?;
+            Some(Doomed {
+                line: format!(
+                    "{}  {}  {}  generated for {}",
+                    f.id,
+                    f.filename,
+                    units::bytes(f.size_bytes),
+                    users.join(", ")
+                ),
+                file_id: f.id,
+            })
+        })
+        .collect())
 }
 
 /// Each output tree's lock, as an unsharded run takes it. A tree that does not exist is
@@ -97,11 +147,17 @@ pub(super) fn lock_trees(out: &[Utf8PathBuf]) -> Result<Vec<fs_err::File>, Error
     Ok(locks)
 }
 
-/// Every referenced file id of these output trees, with the job folders using it.
-fn references(out: &[Utf8PathBuf]) -> Result<BTreeMap<String, Vec<String>>, Error> {
+/// File id → the job folders naming it.
+type Refs = BTreeMap<String, Vec<String>>;
+
+/// The file ids `find` finds in these output trees, with the job folders naming each.
+fn references(
+    out: &[Utf8PathBuf],
+    find: fn(&Utf8Path) -> std::io::Result<Refs>,
+) -> Result<Refs, Error> {
     let mut refs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for tree in out {
-        let found = file_references(tree).map_err(|source| Error::ReadRecord {
+        let found = find(tree).map_err(|source| Error::ReadRecord {
             path: tree.clone(),
             source,
         })?;
@@ -132,23 +188,9 @@ async fn list(
     out: &[Utf8PathBuf],
     json: bool,
 ) -> Result<Exit, Error> {
-    let refs = references(out)?;
+    let refs = references(out, file_references)?;
     let ours: BTreeSet<String> = cache.entries().into_iter().map(|e| e.file_id).collect();
-    let mut files: Vec<FileMeta> = Vec::new();
-    let mut page: Option<String> = None;
-    loop {
-        let got = retry(&config.policy, |attempt| {
-            client.files_page(page.as_deref(), &config.api_version, attempt)
-        })
-        .await
-        .map_err(|e| Error::Files(Box::new(e)))?;
-        files.extend(got.data);
-        match got.next_page {
-            // A cursor that does not move would loop forever.
-            Some(next) if page.as_deref() != Some(next.as_str()) => page = Some(next),
-            _ => break,
-        }
-    }
+    let files = workspace(config, client).await?;
     let listed: Vec<Listed> = files
         .into_iter()
         .map(|f| Listed {
@@ -168,6 +210,26 @@ async fn list(
     };
     ui::stdout(&text);
     Ok(Exit::Success)
+}
+
+/// Every file of the workspace, page after page.
+async fn workspace(config: &FilesConfig, client: &ApiClient) -> Result<Vec<FileMeta>, Error> {
+    let mut files: Vec<FileMeta> = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let got = retry(&config.policy, |attempt| {
+            client.files_page(page.as_deref(), &config.api_version, attempt)
+        })
+        .await
+        .map_err(|e| Error::Files(Box::new(e)))?;
+        files.extend(got.data);
+        match got.next_page {
+            // A cursor that does not move would loop forever.
+            Some(next) if page.as_deref() != Some(next.as_str()) => page = Some(next),
+            _ => break,
+        }
+    }
+    Ok(files)
 }
 
 fn render(f: &Listed) -> String {

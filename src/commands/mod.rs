@@ -63,7 +63,7 @@ pub(crate) fn execute(config: Config) -> Exit {
             CommandConfig::Models(models) => models::models(&models, &display).await,
             CommandConfig::Schema => schema::schema(),
             CommandConfig::Completions(shell) => completions::completions(shell),
-            CommandConfig::Man => man::man(),
+            CommandConfig::Man(all) => man::man(all.as_deref()),
             CommandConfig::Report { out } => report::report(&out),
             CommandConfig::Notify(settings) => notify::test(&settings).await,
         }

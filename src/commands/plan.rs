@@ -98,6 +98,7 @@ pub(super) async fn make_plan_keep_going(
                     kind: ErrorKind::Invalid,
                     message: r.message(),
                     request_id: None,
+                    attempts: None,
                 }),
                 reason: None,
                 params: Default::default(),

@@ -30,7 +30,7 @@ use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::skill_cache::SkillCache;
 use crate::store::upload_cache::UploadCache;
-use crate::ui::events::{Event, Failure, Reporter};
+use crate::ui::events::{Event, Reporter};
 use crate::ui::summary::Summary;
 use crate::ui::{self, Display};
 
@@ -299,10 +299,7 @@ fn settled(
         reporter.report(Event::JobFinished {
             id: line.dir.clone(),
             status: JobStatus::Failed,
-            failure: line.error.as_ref().map(|e| Failure {
-                kind: e.kind,
-                message: e.message.clone(),
-            }),
+            failure: line.error.as_ref().map(JobError::failure),
         });
         lines.push(line);
     }
@@ -458,16 +455,17 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
             .jobs
             .iter()
             .filter(|j| j.status == JobStatus::Failed)
-            .filter_map(|j| Some((j.dir.clone(), j.error.as_ref()?)))
-            .map(|(dir, e)| (dir, e.kind, e.message.clone()))
+            .filter_map(|j| Some((j.dir.clone(), j.error.as_ref()?.failure())))
             .collect(),
         record: config
             .out
             .join(output_lock::run_record_name(config.shard))
             .to_string(),
+        counts: serde_json::to_value(&summary.counts).unwrap_or_default(),
+        exit_code: summary.exit_code,
     };
     for line in ui::summary::lines(&closing, display) {
-        ui::note(&line);
+        ui::emit(&line);
     }
     for s in &summary.skipped {
         ui::note(&format!("skipped {}: {} (allow_empty)", s.dir, s.reason));

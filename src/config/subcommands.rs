@@ -61,18 +61,19 @@ pub(crate) struct FilesConfig {
 
 #[derive(Debug)]
 pub(crate) enum FilesAction {
-    List {
-        out: Vec<Utf8PathBuf>,
-        json: bool,
-    },
-    Prune {
-        out: Vec<Utf8PathBuf>,
-        older_than: Option<Duration>,
-        dry_run: bool,
-    },
-    Rm {
-        ids: Vec<String>,
-    },
+    List { out: Vec<Utf8PathBuf>, json: bool },
+    Prune(PruneConfig),
+    Rm { ids: Vec<String> },
+}
+
+/// `runner files prune`'s options.
+#[derive(Debug)]
+pub(crate) struct PruneConfig {
+    pub out: Vec<Utf8PathBuf>,
+    pub older_than: Option<Duration>,
+    pub dry_run: bool,
+    /// `--generated`: also the generated files the trees' `job.json` files name.
+    pub generated: bool,
 }
 
 impl FilesConfig {
@@ -247,6 +248,7 @@ pub(super) fn files(command: FilesCommand, env: &Env) -> Result<FilesConfig, Err
             out,
             older_than,
             dry_run,
+            generated,
             api,
         } => {
             let older_than = older_than
@@ -258,11 +260,12 @@ pub(super) fn files(command: FilesCommand, env: &Env) -> Result<FilesConfig, Err
                     })
                 })
                 .transpose()?;
-            let action = FilesAction::Prune {
+            let action = FilesAction::Prune(PruneConfig {
                 out,
                 older_than,
                 dry_run,
-            };
+                generated,
+            });
             (action, api)
         }
         FilesCommand::Rm { ids, api } => (FilesAction::Rm { ids }, api),

@@ -18,6 +18,7 @@ use crate::api::ApiErrorKind;
 use crate::api::batches::BatchRef;
 use crate::api::container::{self, WireSkill};
 use crate::api::messages::{self as wire, MessageResponse, Usage};
+use crate::api::retry::GaveUp;
 use crate::output::outcome::{Exchange, HaltKind, HaltReason, JobEnd, JobError};
 use crate::plan::PlannedJob;
 use crate::plan::request::request_params;
@@ -158,6 +159,7 @@ impl Talk<'_> {
                         kind,
                         message,
                         request_id: response.request_id.clone(),
+                        attempts: None,
                     }));
                 }
             }
@@ -202,37 +204,7 @@ fn reply_or_end(
     let failed = |kind, message: String| JobEnd::Failed(JobError::plain(kind, message));
     Err(match answer {
         Answer::Replied(response) => return Ok(response),
-        Answer::Failed(gave_up) => {
-            super::halt::check(&ctx.halt, &gave_up.error);
-            let kind = match &gave_up.error.kind {
-                ApiErrorKind::Transport(_) => ErrorKind::Transport,
-                ApiErrorKind::Decode { body, .. } => {
-                    // Keep what was received, even when it is not JSON.
-                    let raw = Value::String(body.clone());
-                    let id = gave_up.error.request_id.clone();
-                    conv.exchanges.push(exchange(at, &id, None, &raw, None));
-                    ErrorKind::InvalidResponse
-                }
-                _ if container::carries_skills(&conv.request)
-                    && crate::api::skills::is_skill_error(&gave_up.error) =>
-                {
-                    ErrorKind::Skill
-                }
-                _ => ErrorKind::Api,
-            };
-            conv.failed_status = gave_up.error.status();
-            let mut message = gave_up.to_string();
-            if kind == ErrorKind::Skill && ctx.batcher.is_some() {
-                message.push_str(
-                    "; if the API does not take skills in Message Batches, run this job without `--batch`",
-                );
-            }
-            JobEnd::Failed(JobError {
-                kind,
-                message,
-                request_id: gave_up.error.request_id.clone(),
-            })
-        }
+        Answer::Failed(gave_up) => call_failed(ctx, conv, &gave_up, at),
         // Nothing of the job was sent yet: it did not start (docs/output.md §6.4), and a
         // re-run starts it.
         Answer::OverBudget(refused) if conv.exchanges.is_empty() => {
@@ -273,6 +245,41 @@ fn reply_or_end(
     })
 }
 
+/// A request that failed for good: the job's error (its kind, the API's words, the request
+/// id and the attempts), and what was received when it could not be read.
+fn call_failed(ctx: &Ctx, conv: &mut Conversation, gave_up: &GaveUp, at: At) -> JobEnd {
+    super::halt::check(&ctx.halt, &gave_up.error);
+    let kind = match &gave_up.error.kind {
+        ApiErrorKind::Transport(_) => ErrorKind::Transport,
+        ApiErrorKind::Decode { body, .. } => {
+            // Keep what was received, even when it is not JSON.
+            let raw = Value::String(body.clone());
+            let id = gave_up.error.request_id.clone();
+            conv.exchanges.push(exchange(at, &id, None, &raw, None));
+            ErrorKind::InvalidResponse
+        }
+        _ if container::carries_skills(&conv.request)
+            && crate::api::skills::is_skill_error(&gave_up.error) =>
+        {
+            ErrorKind::Skill
+        }
+        _ => ErrorKind::Api,
+    };
+    conv.failed_status = gave_up.error.status();
+    let mut message = gave_up.to_string();
+    if kind == ErrorKind::Skill && ctx.batcher.is_some() {
+        message.push_str(
+            "; if the API does not take skills in Message Batches, run this job without `--batch`",
+        );
+    }
+    JobEnd::Failed(JobError {
+        kind,
+        message,
+        request_id: gave_up.error.request_id.clone(),
+        attempts: Some(gave_up.attempts),
+    })
+}
+
 /// Appends an answer to the conversation; returns its stop reason. An answer that is not
 /// a message the runner can read is kept as received, and ends the job.
 fn record_reply(
@@ -290,6 +297,7 @@ fn record_reply(
                 kind: ErrorKind::InvalidResponse,
                 message: format!("the API sent a response the runner cannot read: {why}"),
                 request_id: id.clone(),
+                attempts: None,
             }));
         }
     };
@@ -329,8 +337,8 @@ fn after_stop(
         Some("pause_turn") => fail(
             ErrorKind::PauseTurnCap,
             format!(
-                "turn {turn} was still paused after {} continuations (max_continuations)",
-                s.max_continuations
+                "turn {turn} was still paused after {} (max_continuations)",
+                crate::units::count(s.max_continuations as usize, "continuation")
             ),
         ),
         Some("max_tokens") => fail(

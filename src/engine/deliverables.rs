@@ -76,6 +76,7 @@ impl Check {
                     kind: ErrorKind::Download,
                     message: format!("generated file {id}: {e}"),
                     request_id: e.error.request_id.clone(),
+                    attempts: Some(e.attempts),
                 }))?,
                 () = ctx.cancel.cancelled() => return Err(JobEnd::Interrupted(
                     "the run was interrupted during this job".into(),
@@ -110,6 +111,7 @@ impl Check {
             kind: ErrorKind::MissingOutput,
             message: format!("deliverables missing after {after}: {}", missing.join("; ")),
             request_id: exchanges.last().and_then(|e| e.request_id.clone()),
+            attempts: None,
         }))
     }
 }

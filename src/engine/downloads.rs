@@ -44,8 +44,8 @@ pub(crate) async fn collect(
     }
     if ids.len() > limits.max_files {
         return Err(over_limit(format!(
-            "the job generated {} files, over the limit of {} (--max-files); none was saved",
-            ids.len(),
+            "the job generated {}, over the limit of {} (--max-files); none was saved",
+            crate::units::count(ids.len(), "file"),
             limits.max_files
         )));
     }
@@ -147,6 +147,7 @@ fn download_error(id: &str, e: &dyn std::fmt::Display, request_id: Option<String
         kind: ErrorKind::Download,
         message: format!("generated file {id}: {e}"),
         request_id,
+        attempts: None,
     }
 }
 
@@ -155,6 +156,7 @@ fn over_limit(message: String) -> JobError {
         kind: ErrorKind::OutputLimit,
         message,
         request_id: None,
+        attempts: None,
     }
 }
 

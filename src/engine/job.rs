@@ -19,7 +19,7 @@ use crate::output::outcome::{AttachedInput, JobEnd, JobError, JobLine, JobOutcom
 use crate::output::staging::Staging;
 use crate::plan::PlannedJob;
 use crate::status::ErrorKind;
-use crate::ui::events::{Event, Failure};
+use crate::ui::events::Event;
 
 pub(super) async fn run_one(
     ctx: &Ctx,
@@ -349,10 +349,7 @@ fn ended_with(ctx: &Ctx, job: &PlannedJob, end: JobEnd, usage: Usage) -> (JobLin
     ctx.reporter.report(Event::JobFinished {
         id: job.id.clone(),
         status: end.status(),
-        failure: end.failure().map(|e| Failure {
-            kind: e.kind,
-            message: e.message.clone(),
-        }),
+        failure: end.failure().map(JobError::failure),
     });
     (JobLine::ended(job, end), usage)
 }

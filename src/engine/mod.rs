@@ -74,7 +74,7 @@ use crate::output::outcome::{JobEnd, JobError, JobLine, UploadStats};
 use crate::plan::{PlannedJob, PlannedUpload};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::upload_cache::UploadCache;
-use crate::ui::events::{Event, Failure};
+use crate::ui::events::Event;
 use uploads::Uploads;
 
 /// What the engine did.
@@ -178,10 +178,7 @@ async fn join(ctx: &Ctx, mut tasks: JoinSet<(JobLine, Usage)>) -> Report {
             ctx.reporter.report(Event::JobFinished {
                 id: line.dir.clone(),
                 status: JobStatus::Failed,
-                failure: Some(Failure {
-                    kind: e.kind,
-                    message: e.message.clone(),
-                }),
+                failure: Some(e.failure()),
             });
         }
         report.usage.add(&usage);

@@ -144,15 +144,17 @@ fn headline(summary: &Value, trigger: Trigger) -> String {
             "runner: the run ended in setup, no job ran".to_owned()
         }
         Trigger::Failure => format!(
-            "runner: {} of {total} jobs failed or did not finish",
-            count("failed") + count("not_started") + count("interrupted")
+            "runner: {} of {} failed or did not finish",
+            count("failed") + count("not_started") + count("interrupted"),
+            jobs(total)
         ),
         Trigger::Budget => format!(
-            "runner: the budget stopped the run; {} jobs not started",
-            count("not_started")
+            "runner: the budget stopped the run; {} not started",
+            jobs(count("not_started"))
         ),
         Trigger::Alert => "runner: alerts in tonight's run".to_owned(),
-        Trigger::Success => format!("runner: all {total} jobs succeeded or were fresh"),
+        Trigger::Success if total == 1 => "runner: the job succeeded or was fresh".to_owned(),
+        Trigger::Success => format!("runner: all {} succeeded or were fresh", jobs(total)),
     }
 }
 
@@ -171,8 +173,8 @@ fn summary_line(summary: &Value) -> String {
         _ => 0,
     };
     format!(
-        "{} jobs: {} succeeded, {} failed, {} fresh, {} not started; cost {}; took {}",
-        count("total"),
+        "{}: {} succeeded, {} failed, {} fresh, {} not started; cost {}; took {}",
+        jobs(count("total")),
         count("succeeded"),
         count("failed"),
         count("fresh"),
@@ -180,6 +182,11 @@ fn summary_line(summary: &Value) -> String {
         crate::units::usd(cost),
         crate::units::age(std::time::Duration::from_secs(secs.unsigned_abs())),
     )
+}
+
+/// `1 job`, `3 jobs`, from a count in the summary's JSON.
+fn jobs(n: u64) -> String {
+    crate::units::count(usize::try_from(n).unwrap_or(usize::MAX), "job")
 }
 
 fn section(text: &str) -> Value {
@@ -254,5 +261,24 @@ mod tests {
             "https://h/p?a=1&amp;b=%3C2%3E%7C"
         );
         assert_eq!(cut(&"é".repeat(400)).chars().count(), MAX_MESSAGE + 1);
+    }
+
+    #[test]
+    fn one_job_and_three_jobs_read_right() {
+        let mut said = String::new();
+        for n in [1, 3] {
+            let summary = json!({
+                "counts": { "total": n, "succeeded": 0, "failed": 0, "fresh": 0,
+                            "interrupted": 0, "not_started": n },
+                "cost": { "usd": 0.0 },
+            });
+            for trigger in [Trigger::Failure, Trigger::Budget, Trigger::Success] {
+                said.push_str(&headline(&summary, trigger));
+                said.push('\n');
+            }
+            said.push_str(&summary_line(&summary));
+            said.push('\n');
+        }
+        insta::assert_snapshot!(said);
     }
 }

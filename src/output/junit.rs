@@ -168,6 +168,7 @@ mod tests {
                 kind,
                 message: message.into(),
                 request_id: Some("req_1".into()),
+                attempts: None,
             }),
             reason: (status == JobStatus::NotStarted).then_some(Reason::Known(HaltKind::MaxFail)),
             params: BTreeMap::new(),

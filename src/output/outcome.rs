@@ -8,6 +8,7 @@ use crate::api::messages::billing;
 use crate::plan::price::{Applied, Cost, applied, cost_at};
 use crate::plan::{PlannedInput, PlannedJob};
 use crate::status::{ErrorKind, JobStatus};
+use crate::ui::events::Failure;
 
 /// One Messages request and its response.
 #[derive(Clone, Debug, Serialize)]
@@ -34,6 +35,10 @@ pub(crate) struct JobError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The attempts of the API call that failed the job, when one did (`run.json` only,
+    /// docs/output.md §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
 }
 
 /// How a job ended. Built once, where its conversation ends (or where it never started),
@@ -147,6 +152,17 @@ impl JobError {
             kind,
             message: message.into(),
             request_id: None,
+            attempts: None,
+        }
+    }
+
+    /// The failure as the display and the log lines report it.
+    pub(crate) fn failure(&self) -> Failure {
+        Failure {
+            kind: self.kind,
+            message: self.message.clone(),
+            request_id: self.request_id.clone(),
+            attempts: self.attempts,
         }
     }
 }

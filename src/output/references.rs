@@ -17,6 +17,47 @@ pub(crate) fn file_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec
     })
 }
 
+/// Generated file id → the job folders whose `job.json` `outputs[]` names it: files the
+/// runner downloaded, checked against the size the API announced, and saved
+/// (docs/output.md §2.6). Also the failed attempts under `OUT/runs/` (§1.1), which keep
+/// their files too. For `files prune --generated`; a missing tree is an error.
+pub(crate) fn generated_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+    with_attempts(out, |record| {
+        output_ids(record).map(str::to_owned).collect()
+    })
+}
+
+/// Input file id → the job folders, failed attempts included, whose `job.json` names it as
+/// an input: what `files prune --generated` never deletes, whoever made the file.
+pub(crate) fn input_references(out: &Utf8Path) -> io::Result<BTreeMap<String, Vec<String>>> {
+    with_attempts(out, |record| input_ids(record).map(str::to_owned).collect())
+}
+
+/// [`references`] of the job folders and of each run folder's failed attempts.
+fn with_attempts(
+    out: &Utf8Path,
+    keys_of: impl Fn(&JobRecord<'_>) -> Vec<String>,
+) -> io::Result<BTreeMap<String, Vec<String>>> {
+    let mut refs = references(out, &keys_of)?;
+    let runs = out.join(super::history::RUNS);
+    if !runs.is_dir() {
+        return Ok(refs);
+    }
+    for run in fs_err::read_dir(&runs)? {
+        let run = run?;
+        let Ok(dir) = camino::Utf8PathBuf::try_from(run.path()) else {
+            continue;
+        };
+        if !run.file_type()?.is_dir() {
+            continue;
+        }
+        for (key, users) in references(&dir, &keys_of)? {
+            refs.entry(key).or_default().extend(users);
+        }
+    }
+    Ok(refs)
+}
+
 /// `"{skill_id}/{version}"` → the job folders whose `job.json` `skills[]` names it: for
 /// each skill, the version as requested (`latest`, a date, a `skver_…` id) and, when the
 /// API named it, the resolved one (docs/output.md §2.11). A missing tree is an error, as
@@ -72,13 +113,17 @@ fn references(
 }
 
 fn ids_in<'r>(record: &'r JobRecord<'_>) -> impl Iterator<Item = &'r str> {
-    let inputs = record.inputs.iter().flatten().map(|i| i.file_id.as_deref());
-    let outputs = record
-        .outputs
-        .iter()
-        .flatten()
-        .map(|o| o.file_id.as_deref());
-    inputs.chain(outputs).flatten()
+    input_ids(record).chain(output_ids(record))
+}
+
+fn input_ids<'r>(record: &'r JobRecord<'_>) -> impl Iterator<Item = &'r str> {
+    let inputs = record.inputs.iter().flatten();
+    inputs.filter_map(|i| i.file_id.as_deref())
+}
+
+fn output_ids<'r>(record: &'r JobRecord<'_>) -> impl Iterator<Item = &'r str> {
+    let outputs = record.outputs.iter().flatten();
+    outputs.filter_map(|o| o.file_id.as_deref())
 }
 
 #[cfg(test)]
@@ -101,6 +146,30 @@ mod tests {
         assert_eq!(refs.keys().collect::<Vec<_>>(), ["file_in", "file_out"]);
         assert_eq!(refs["file_in"], [out.join("m/a").to_string()]);
         assert!(file_references(&out.join("missing")).is_err());
+    }
+
+    #[test]
+    fn generated_files_are_the_outputs_of_job_folders_and_failed_attempts() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Utf8Path::from_path(dir.path()).unwrap();
+        let record = r#"{"inputs":[{"file_id":"file_in"}],"outputs":[{"file_id":"file_out"}]}"#;
+        crate::atomic::write(&out.join("m/a/job.json"), record.as_bytes()).unwrap();
+        let attempt = r#"{"inputs":[{"file_id":"file_in2"}],"outputs":[{"file_id":"file_tried"}]}"#;
+        let run = "runs/20261130T020000Z-3e8a";
+        crate::atomic::write(&out.join(run).join("m/a/job.json"), attempt.as_bytes()).unwrap();
+        crate::atomic::write(&out.join(run).join("run.json"), b"{}").unwrap();
+        let generated = generated_references(out).unwrap();
+        assert_eq!(
+            generated.keys().collect::<Vec<_>>(),
+            ["file_out", "file_tried"]
+        );
+        assert_eq!(
+            generated["file_tried"],
+            [out.join(run).join("m/a").to_string()]
+        );
+        let inputs = input_references(out).unwrap();
+        assert_eq!(inputs.keys().collect::<Vec<_>>(), ["file_in", "file_in2"]);
+        assert!(generated_references(&out.join("missing")).is_err());
     }
 
     #[test]

@@ -43,11 +43,7 @@ pub(crate) fn entries<T: DeserializeOwned>(
         .filter_map(|v| serde_json::from_value(v).inspect_err(|_| skipped += 1).ok())
         .collect();
     if skipped > 0 {
-        let count = if skipped == 1 {
-            "1 entry".to_owned()
-        } else {
-            format!("{skipped} entries")
-        };
+        let count = crate::units::count(skipped, "entry");
         report(path, &format!("has {count} that cannot be read"));
     }
     kept

@@ -83,6 +83,10 @@ pub(crate) enum Step {
 pub(crate) struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    /// The request id of the response that failed the job, when there was one.
+    pub request_id: Option<String>,
+    /// The attempts of the API call that failed the job, when one did.
+    pub attempts: Option<u32>,
 }
 
 pub(crate) trait Reporter: Send + Sync {

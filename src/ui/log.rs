@@ -37,10 +37,13 @@ impl Reporter for LogReporter {
                 failure: Some(f),
             } => {
                 // Worded as the terminal display and the `-q` summary word it, so a failed
-                // job reads the same wherever it is shown (and is shown once).
-                tracing::warn!(
+                // job reads the same wherever it is shown (and is shown once); at ERROR,
+                // with the fields a log shipper alerts on (docs/unattended.md).
+                tracing::error!(
                     job = id,
                     kind = f.kind.as_str(),
+                    request_id = f.request_id.as_deref(),
+                    attempts = f.attempts,
                     "failed {id} ({}): {}",
                     f.kind,
                     f.message

@@ -52,28 +52,69 @@ pub(crate) fn reporter(display: &Display) -> Arc<dyn Reporter> {
 /// Set once by `--log-format json`: every line on stderr is then one JSON object.
 static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
+/// A line for stderr: its text, its level, and the fields `--log-format json` gives it
+/// beside `message` (docs/unattended.md "Logs for a log shipper").
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Note {
+    pub level: tracing::Level,
+    pub text: String,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Note {
+    pub(crate) fn new(level: tracing::Level, text: impl Into<String>) -> Note {
+        Note {
+            level,
+            text: text.into(),
+            fields: serde_json::Map::new(),
+        }
+    }
+
+    /// With one more field; a `null` one (an unknown request id) is left out, as the log
+    /// lines leave out an absent field.
+    pub(crate) fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Note {
+        let value = value.into();
+        if !value.is_null() {
+            self.fields.insert(key.to_owned(), value);
+        }
+        self
+    }
+}
+
+/// A line on stderr, at ERROR when it starts `error:`, WARN when `warning:`, else INFO.
+pub(crate) fn note(line: &str) {
+    let level = if line.starts_with("error:") {
+        tracing::Level::ERROR
+    } else if line.starts_with("warning:") {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    emit(&Note::new(level, line));
+}
+
 /// A line on stderr. A closed stderr is not worth a panic (`runner … 2>&1 | head -1`).
 /// With `--log-format json`, the line is a JSON object like the log lines' (`timestamp`,
-/// `level`, `message`).
-pub(crate) fn note(line: &str) {
+/// `level`, `message`, then its fields).
+pub(crate) fn emit(note: &Note) {
     if JSON_LINES.get().copied().unwrap_or(false) {
-        let level = if line.starts_with("error:") {
-            "ERROR"
-        } else {
-            "INFO"
-        };
-        let object = serde_json::json!({
-            "timestamp": jiff::Timestamp::now().to_string(),
-            "level": level,
-            "message": line,
-        });
+        let mut object = serde_json::Map::new();
+        object.insert(
+            "timestamp".into(),
+            jiff::Timestamp::now().to_string().into(),
+        );
+        object.insert("level".into(), note.level.as_str().into());
+        object.insert("message".into(), note.text.clone().into());
+        for (key, value) in &note.fields {
+            object.entry(key.clone()).or_insert_with(|| value.clone());
+        }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{object}");
+        let _ = writeln!(err, "{}", serde_json::Value::Object(object));
         return;
     }
     progress::suspend(|| {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+        let _ = writeln!(err, "{}", note.text);
     });
 }
 

@@ -303,7 +303,7 @@ fn a_failed_job_is_shown_once_with_its_json_kind() {
     assert_eq!(status.code(), Some(1), "{last}");
     let failed = lines_with(&last, "m/bad");
     assert_eq!(failed.len(), 1, "{last}");
-    assert!(failed[0].contains(" WARN failed m/bad (api): POST /v1/messages: HTTP 400"));
+    assert!(failed[0].contains(" ERROR failed m/bad (api): POST /v1/messages: HTTP 400"));
 
     let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -311,7 +311,7 @@ fn a_failed_job_is_shown_once_with_its_json_kind() {
     let failed = lines_with(&stderr, "m/bad");
     assert_eq!(failed.len(), 1, "{stderr}");
     assert!(
-        failed[0].contains(" WARN failed m/bad (api): POST /v1/messages: HTTP 400"),
+        failed[0].contains(" ERROR failed m/bad (api): POST /v1/messages: HTTP 400"),
         "{stderr}"
     );
     assert!(!stderr.contains("(Api)"), "{stderr}");

@@ -198,7 +198,7 @@ fn success_fires_only_the_targets_that_ask_for_it() {
     assert_eq!(bodies.len(), 1);
     let text = bodies[0].1["text"].as_str().unwrap();
     assert!(
-        text.starts_with("*runner: all 1 jobs succeeded or were fresh*"),
+        text.starts_with("*runner: the job succeeded or was fresh*"),
         "{text}"
     );
     assert_eq!(record["notifications"][0]["trigger"], "success");

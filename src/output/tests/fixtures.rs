@@ -223,6 +223,7 @@ pub(crate) fn failed() -> JobOutcome {
         kind: ErrorKind::Api,
         message: "overloaded_error: Overloaded (HTTP 529)\nafter 5 attempts".into(),
         request_id: Some("req_011CPz".into()),
+        attempts: None,
     });
     o
 }
@@ -271,6 +272,7 @@ pub(crate) fn odd() -> JobOutcome {
         kind: ErrorKind::MaxTokens,
         message: "the last turn ended with max_tokens".into(),
         request_id: None,
+        attempts: None,
     });
     o.container_id = None;
     o.job.id = "odd/job_[1]*".into();

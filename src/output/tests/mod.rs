@@ -254,6 +254,7 @@ fn any_outcome() -> impl Strategy<Value = JobOutcome> {
                 kind: ErrorKind::InvalidResponse,
                 message: "odd `response`\n\u{1b}[2J".into(),
                 request_id: None,
+                attempts: None,
             });
         }
         o

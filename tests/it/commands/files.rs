@@ -1,12 +1,19 @@
 //! `runner files list|prune|rm` against the fake, and the Files calls' `anthropic-version`.
 
+use std::collections::BTreeSet;
+
 use fake_anthropic::{Endpoint, FakeServer, Fault};
 use serde_json::Value;
 
 use crate::harness::{CommandExt, Sandbox, assert_success, manifest};
 
 fn input_ids(sb: &Sandbox, job: &str) -> Vec<String> {
-    sb.read_json(&format!("out/m/{job}/job.json"))["inputs"]
+    ids(sb, job, "inputs")
+}
+
+/// The file ids of a job.json's `inputs` or `outputs`.
+fn ids(sb: &Sandbox, job: &str, key: &str) -> Vec<String> {
+    sb.read_json(&format!("out/m/{job}/job.json"))[key]
         .as_array()
         .unwrap()
         .iter()
@@ -176,6 +183,87 @@ fn files_prune_dry_run_lists_and_prune_deletes_only_unreferenced_runner_uploads(
         (code, summary["counts"]["fresh"].clone()),
         (Some(0), 2.into())
     );
+}
+
+#[test]
+fn files_prune_generated_deletes_the_generated_files_the_trees_record_and_nothing_else() {
+    let fake = FakeServer::start();
+    let (sb, other, first_a) = two_runners(&fake);
+    let generated: BTreeSet<String> = ["a", "b"]
+        .iter()
+        .flat_map(|job| ids(&sb, job, "outputs"))
+        .collect();
+    assert_eq!(generated.len(), 4, "two files in each job's kept result");
+    let inputs: Vec<String> = ["a", "b"].iter().flat_map(|j| input_ids(&sb, j)).collect();
+    let someone_elses: Vec<String> = ["inputs", "outputs"]
+        .iter()
+        .flat_map(|key| ids(&other, "c", key))
+        .collect();
+    let deletes = || fake.stats().requests.get("delete_file").copied();
+
+    let dry = sb
+        .cmd_against(&fake, ["files", "prune", "--generated", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_success(&dry);
+    let listed: BTreeSet<String> = String::from_utf8(dry.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let l = l.strip_prefix("would delete ").unwrap();
+            l.split("  ").next().unwrap().to_owned()
+        })
+        .collect();
+    let mut want = generated.clone();
+    want.insert(first_a.clone());
+    assert_eq!(
+        listed, want,
+        "the generated files, and the unreferenced upload"
+    );
+    assert_eq!(deletes(), None, "a dry run deletes nothing");
+
+    // Without the flag, uploads only, as ever.
+    sb.cmd_against(&fake, ["files", "prune"]).assert().success();
+    assert!(fake.file_bytes(&first_a).is_none());
+    for id in &generated {
+        assert!(
+            fake.file_bytes(id).is_some(),
+            "{id}: kept without --generated"
+        );
+    }
+
+    sb.cmd_against(&fake, ["files", "prune", "--generated"])
+        .assert()
+        .success();
+    for id in &generated {
+        assert!(fake.file_bytes(id).is_none(), "{id}: deleted");
+    }
+    assert_eq!(deletes(), Some(1 + 4));
+    for id in inputs.iter().chain(&someone_elses) {
+        assert!(
+            fake.file_bytes(id).is_some(),
+            "{id}: never a generated file of ours"
+        );
+    }
+    // The saved copies stay, and nothing the jobs use was deleted: they are fresh.
+    let saved = sb.read_json("out/m/b/job.json")["outputs"][0]["path"].clone();
+    assert!(
+        sb.root
+            .join("out/m/b")
+            .join(saved.as_str().unwrap())
+            .is_file()
+    );
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
+    assert_eq!(
+        (code, summary["counts"]["fresh"].clone()),
+        (Some(0), 2.into())
+    );
+    // Pruned once: the job.json files still name them, but nothing is left to delete.
+    let again = sb
+        .cmd_against(&fake, ["files", "prune", "--generated", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(again.stdout.is_empty(), "{again:?}");
 }
 
 #[test]

@@ -53,6 +53,16 @@ fn man_page_is_roff_with_every_command() {
     ] {
         assert!(page.contains(sub), "man page lacks `{sub}`");
     }
+    // Every option is in the one page (src/commands/man.rs checks each), `run`'s too.
+    assert!(page.contains(".SH \"RUNNER RUN\""), "{page}");
+    assert!(page.contains("\\-\\-budget\\-usd"), "{page}");
+
+    let sb = Sandbox::new();
+    sb.cmd(["man", "--all", "man1"]).assert().success();
+    for name in ["runner.1", "runner-run.1", "runner-files-prune.1"] {
+        let page = std::fs::read_to_string(sb.root.join("man1").join(name)).unwrap();
+        assert!(page.contains("\n.TH runner"), "{name}: {page}");
+    }
 }
 
 #[test]

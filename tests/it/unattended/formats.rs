@@ -118,12 +118,15 @@ fn junit_report_matches_the_common_schema_and_names_every_job() {
     );
 }
 
-#[test]
-fn json_log_lines_are_one_object_each() {
-    let fake = FakeServer::start();
-    let sb = nightly_drop();
+/// Each stderr line of `runner run --log-format json ARGS` (with `good.yaml`), parsed.
+fn json_lines(fake: &FakeServer, sb: &Sandbox, args: &[&str]) -> Vec<serde_json::Value> {
     let out = sb
-        .cmd_against(&fake, ["run", "good.yaml", "-v", "--log-format", "json"])
+        .cmd_against(
+            fake,
+            ["run", "good.yaml", "--log-format", "json"]
+                .iter()
+                .chain(args),
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -132,22 +135,58 @@ fn json_log_lines_are_one_object_each() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
         .collect();
-    assert!(objects.len() > 3, "{stderr}");
     for o in &objects {
         assert!(o["timestamp"].is_string() && o["level"].is_string(), "{o}");
         assert!(o["message"].is_string(), "{o}");
     }
-    let failed = objects
-        .iter()
-        .find(|o| o["job"] == "good/bad" && o["level"] == "WARN")
-        .unwrap_or_else(|| panic!("{stderr}"));
-    assert_eq!(failed["kind"], "api");
-    assert!(objects.iter().any(|o| {
-        o["message"]
-            .as_str()
-            .unwrap()
-            .contains("2 jobs: 1 succeeded, 1 failed")
-    }));
+    objects
+}
+
+#[test]
+fn json_log_lines_are_one_object_each_with_the_failure_and_the_summary_as_fields() {
+    let fake = FakeServer::start();
+    let sb = nightly_drop();
+    // With -v, without (a warning filter), and with -q (then the closing lines print the
+    // failure): the failed job's line is there, once, at ERROR, with its fields. `--force`:
+    // the good job runs (and costs) every time.
+    for args in [&["-v", "--force"][..], &["--force"], &["-q", "--force"]] {
+        let objects = json_lines(&fake, &sb, args);
+        let failed: Vec<&serde_json::Value> =
+            objects.iter().filter(|o| o["job"] == "good/bad").collect();
+        assert_eq!(failed.len(), 1, "shown once: {args:?} {objects:#?}");
+        let failed = failed[0];
+        assert_eq!(failed["level"], "ERROR", "{failed}");
+        assert_eq!(failed["kind"], "api", "{failed}");
+        assert!(
+            failed["request_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("req_")),
+            "{failed}"
+        );
+        assert_eq!(failed["attempts"], 1, "a 400 is not retried: {failed}");
+        let summary = objects
+            .iter()
+            .find(|o| o.get("exit_code").is_some())
+            .unwrap_or_else(|| panic!("{args:?} {objects:#?}"));
+        assert!(
+            summary["message"]
+                .as_str()
+                .unwrap()
+                .contains("2 jobs: 1 succeeded, 1 failed"),
+            "{summary}"
+        );
+        assert_eq!(
+            summary["level"], "ERROR",
+            "a night with a failure: {summary}"
+        );
+        assert_eq!(summary["exit_code"], 1);
+        assert_eq!(summary["counts"]["total"], 2, "{summary}");
+        assert_eq!(summary["counts"]["failed"], 1, "{summary}");
+        assert!(
+            summary["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+            "{summary}"
+        );
+    }
 }
 
 #[test]
