@@ -13,10 +13,11 @@ use crate::config::{Config, PlanConfig};
 use crate::error::{Error, Exit};
 use crate::output::outcome::{JobError, JobLine, LineHistory};
 use crate::output::records::{is_fresh, last_cost};
+use crate::output::{history, last_run};
 use crate::plan::models::ModelUse;
 use crate::plan::request::{files_api_version, request_params};
 use crate::plan::text::JobCost;
-use crate::plan::{self, Plan, PlannedJob, hashing, price, text};
+use crate::plan::{self, Plan, PlannedJob, estimate, hashing, price, text};
 use crate::status::{ErrorKind, JobStatus};
 use crate::store::StateDir;
 use crate::store::upload_cache::UploadCache;
@@ -133,8 +134,11 @@ pub(super) async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit,
         None => BTreeSet::new(),
     };
     let mut costs = BTreeMap::new();
+    // A job folder without a cost (an interrupted job's) leaves the run history to say it.
+    let runs = history::list(&config.out).unwrap_or_default();
     for job in plan.jobs.iter().filter(|j| !fresh.contains(&j.id)) {
-        if let Some(usd) = last_cost(&config.out, &job.id) {
+        let last = last_cost(&config.out, &job.id).or_else(|| last_run::last_cost(&runs, &job.id));
+        if let Some(usd) = last {
             costs.insert(job.id.clone(), JobCost::Last { usd });
         }
     }
@@ -169,7 +173,7 @@ pub(super) async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit,
 }
 
 /// `--estimate`: asks the token-counting endpoint about the first request of each job to
-/// run that has no earlier cost.
+/// run that has no earlier cost, and models its whole conversation from that.
 async fn estimate(
     client: &ApiClient,
     plan: &Plan,
@@ -222,11 +226,15 @@ async fn estimate(
             reason = "token counts are far below 2^53"
         )]
         let first_request_usd = tokens as f64 * rate / 1e6;
+        let conversation = estimate::conversation(job, tokens);
         costs.insert(
             job.id.clone(),
             JobCost::Estimate {
                 input_tokens: tokens,
                 first_request_usd,
+                conversation_usd: conversation.usd,
+                turns: conversation.turns,
+                model_calls: conversation.model_calls,
                 worst_case_usd: price::worst_case(
                     &price::Bound {
                         input_tokens: tokens,

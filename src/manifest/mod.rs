@@ -14,7 +14,8 @@
 //!   checked);
 //! - `inputs.rs`: paths and globs; `template.rs`: `{{ path }}`-style placeholders;
 //!   `matrix.rs`: `matrix:` checked and expanded into cells;
-//! - `diagnostic.rs`: the user-facing errors.
+//! - `diagnostic.rs`: the user-facing errors; `shape_errors.rs`: every unknown key and wrong
+//!   type of a manifest in one pass.
 //!
 //! After this stage nothing looks at the manifest again.
 
@@ -31,6 +32,7 @@ mod money;
 pub(crate) mod resolve;
 pub(crate) mod schema;
 mod settings;
+mod shape_errors;
 mod skill_checks;
 mod skill_folder;
 pub(crate) mod skill_spec;

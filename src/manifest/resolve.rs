@@ -266,7 +266,7 @@ pub(super) fn resolve_all(paths: &[Utf8PathBuf], known: &super::Known) -> All {
                 };
                 jobs.extend(ctx.manifest(&m, &stem));
             }
-            Err(d) => diags.push(d),
+            Err(ds) => diags.extend(ds),
         }
         sources.push(Source {
             path: path.clone(),

@@ -506,12 +506,15 @@ enum ThinkingMode {
 /// The only manifest version this runner reads.
 pub(crate) const VERSION: u32 = 1;
 
-/// Parses one manifest's text. A YAML or shape error stops parsing that file, so there is
-/// at most one diagnostic here; meaning checks in `resolve.rs` add the rest.
-pub(crate) fn parse(file: &Utf8Path, text: &str) -> Result<Manifest, Diagnostic> {
-    let options = serde_saphyr::options! { with_snippet: false };
-    serde_saphyr::from_str_with_options::<Manifest>(text, options)
-        .map_err(|err| yaml_diagnostic(file, text, &err))
+/// Parses one manifest's text: every shape error (unknown keys, wrong types) in one pass
+/// (`shape_errors.rs`); YAML syntax stops at the first. Meaning checks in `resolve.rs` run
+/// only on a manifest that parses.
+pub(crate) fn parse(file: &Utf8Path, text: &str) -> Result<Manifest, Vec<Diagnostic>> {
+    let parse = |text: &str| {
+        let options = serde_saphyr::options! { with_snippet: false };
+        serde_saphyr::from_str_with_options::<Manifest>(text, options)
+    };
+    super::shape_errors::parse_all(file, text, parse, yaml_diagnostic)
 }
 
 fn yaml_diagnostic(file: &Utf8Path, text: &str, err: &YamlError) -> Diagnostic {

@@ -30,6 +30,7 @@ pub(crate) mod explain;
 pub(crate) mod history;
 pub(crate) mod html;
 pub(crate) mod junit;
+pub(crate) mod last_run;
 pub(crate) mod markdown;
 pub(crate) mod metric_values;
 pub(crate) mod metrics;

@@ -6,7 +6,8 @@
 //! decides when a job's earlier result still holds; `select.rs` applies `--only`;
 //! `expect.rs` judges generated files against a job's deliverables.
 //! `shard.rs` applies `--shard K/N`.
-//! `price.rs` turns a request's `usage` into dollars. `models.rs` checks the jobs' models
+//! `price.rs` turns a request's `usage` into dollars; `estimate.rs` models a whole
+//! conversation's cost for `plan --estimate`. `models.rs` checks the jobs' models
 //! against what the Models API said of them. `request.rs` gives the parameters every
 //! request of a job carries.
 
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
+pub(crate) mod estimate;
 pub(crate) mod expect;
 pub(crate) mod fingerprint;
 pub(crate) mod hashing;

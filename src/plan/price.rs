@@ -48,7 +48,7 @@ impl Cost {
     clippy::cast_precision_loss,
     reason = "token counts are far below 2^53"
 )]
-fn tokens(n: u64) -> f64 {
+pub(crate) fn tokens(n: u64) -> f64 {
     n as f64
 }
 

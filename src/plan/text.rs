@@ -26,35 +26,78 @@ pub(crate) struct Status {
 pub(crate) enum JobCost {
     /// `cost.usd` of its previous `job.json`.
     Last { usd: f64 },
-    /// From the token-counting endpoint (`--estimate`): the first request's input, and
-    /// that request's worst case (every input token at the dearest input price plus
-    /// `max_tokens` of output per model call, docs/api.md §11.1). Continuations and
-    /// follow-ups come on top.
+    /// From the token-counting endpoint (`--estimate`): the first request's input, the
+    /// whole conversation modelled from it (`estimate.rs`), and the first request's worst
+    /// case (every input token at the dearest input price plus `max_tokens` of output per
+    /// model call, docs/api.md §11.1).
     Estimate {
         input_tokens: u64,
         first_request_usd: f64,
+        conversation_usd: f64,
+        turns: u32,
+        model_calls: u32,
         worst_case_usd: f64,
     },
     /// `--estimate` asked, and the token-counting endpoint could not count it: why.
     Uncounted { reason: String },
 }
 
-impl Status {
-    /// The cost expected of the jobs to run: last known costs, and the estimated first
-    /// requests; with how many jobs to run have neither.
-    pub(crate) fn expected(&self, plan: &Plan) -> (f64, usize) {
-        let mut total = 0.0;
-        let mut unknown = 0;
-        for job in plan.jobs.iter().filter(|j| !self.fresh.contains(&j.id)) {
-            match self.costs.get(&job.id) {
-                Some(JobCost::Last { usd }) => total += usd,
-                Some(JobCost::Estimate {
-                    first_request_usd, ..
-                }) => total += first_request_usd,
-                Some(JobCost::Uncounted { .. }) | None => unknown += 1,
+/// What the jobs to run are expected to cost, whole conversations each: the sum, and how
+/// many jobs it takes from their last cost, how many it models, how many it lacks.
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub(crate) struct Expected {
+    pub expected_usd: f64,
+    pub from_last_cost: usize,
+    pub modelled: usize,
+    pub jobs_without_estimate: usize,
+}
+
+impl Expected {
+    fn add(&mut self, cost: Option<&JobCost>) {
+        match cost {
+            Some(JobCost::Last { usd }) => {
+                self.expected_usd += usd;
+                self.from_last_cost += 1;
             }
+            Some(JobCost::Estimate {
+                conversation_usd, ..
+            }) => {
+                self.expected_usd += conversation_usd;
+                self.modelled += 1;
+            }
+            Some(JobCost::Uncounted { .. }) | None => self.jobs_without_estimate += 1,
         }
-        (total, unknown)
+    }
+
+    /// What the figure covers, in words (docs/exit-codes.md §2.2).
+    fn covers(&self) -> String {
+        let jobs = self.from_last_cost + self.modelled;
+        let mut s = format!(
+            "{} for {}: whole conversations, from last costs for {}, modelled for {}",
+            usd_text(self.expected_usd),
+            crate::units::count(jobs, "job"),
+            self.from_last_cost,
+            self.modelled
+        );
+        if self.jobs_without_estimate > 0 {
+            let _ = write!(
+                s,
+                " (+ {} of unknown cost)",
+                crate::units::count(self.jobs_without_estimate, "job")
+            );
+        }
+        s
+    }
+}
+
+impl Status {
+    /// The cost expected of the jobs to run.
+    pub(crate) fn expected(&self, plan: &Plan) -> Expected {
+        let mut e = Expected::default();
+        for job in plan.jobs.iter().filter(|j| !self.fresh.contains(&j.id)) {
+            e.add(self.costs.get(&job.id));
+        }
+        e
     }
 }
 
@@ -96,11 +139,9 @@ pub(crate) fn to_json(plan: &Plan, status: &Status) -> serde_json::Value {
     if !counts.is_empty() {
         value["matrices"] = serde_json::to_value(counts).unwrap_or_default();
     }
-    let (expected, unknown) = status.expected(plan);
-    value["cost"] = serde_json::json!({
-        "expected_usd": expected,
-        "jobs_without_estimate": unknown,
-    });
+    let expected = status.expected(plan);
+    value["cost"] = serde_json::to_value(&expected).unwrap_or_default();
+    value["cost"]["covers"] = "whole_conversations".into();
     for (upload, planned) in value["uploads"]
         .as_array_mut()
         .into_iter()
@@ -267,13 +308,10 @@ pub(crate) fn matrices(plan: &Plan, status: &Status) -> Vec<MatrixCount> {
             continue;
         }
         m.to_run += 1;
-        match status.costs.get(&job.id) {
-            Some(JobCost::Last { usd }) => m.expected_usd += usd,
-            Some(JobCost::Estimate {
-                first_request_usd, ..
-            }) => m.expected_usd += first_request_usd,
-            Some(JobCost::Uncounted { .. }) | None => m.jobs_without_estimate += 1,
-        }
+        let mut e = Expected::default();
+        e.add(status.costs.get(&job.id));
+        m.expected_usd += e.expected_usd;
+        m.jobs_without_estimate += e.jobs_without_estimate;
     }
     out.into_iter().map(|(m, _)| m).collect()
 }
@@ -285,9 +323,15 @@ fn cost_text(cost: Option<&JobCost>) -> String {
         Some(JobCost::Estimate {
             input_tokens,
             first_request_usd,
+            conversation_usd,
+            turns,
+            model_calls,
             worst_case_usd,
         }) => format!(
-            "{} for the first request ({input_tokens} input tokens, not counting the input files); worst case of that request {}",
+            "{} for the whole conversation (modelled: {}, {}), {} for the first request ({input_tokens} input tokens, not counting the input files); worst case of that request {}",
+            usd_text(*conversation_usd),
+            crate::units::count(*turns as usize, "turn"),
+            crate::units::count(*model_calls as usize, "model call"),
             usd_text(*first_request_usd),
             usd_text(*worst_case_usd),
         ),
@@ -312,17 +356,7 @@ fn render_totals(s: &mut String, plan: &Plan, status: &Status) {
         bytes(plan.upload_bytes()),
         status.cached.len(),
     );
-    let (expected, unknown) = status.expected(plan);
-    let _ = write!(s, "expected cost {}", usd_text(expected));
-    let _ = if unknown > 0 {
-        writeln!(
-            s,
-            " (+ {} of unknown cost)",
-            crate::units::count(unknown, "job")
-        )
-    } else {
-        writeln!(s)
-    };
+    let _ = writeln!(s, "expected cost {}", status.expected(plan).covers());
     for u in &plan.uploads {
         let _ = writeln!(
             s,

@@ -371,6 +371,50 @@ fn plan_shows_the_last_cost_and_estimates_the_others() {
     assert!(n(&b["worst_case_usd"]) > n(&b["first_request_usd"]));
     assert!(close(
         n(&plan["cost"]["expected_usd"]),
-        a + n(&b["first_request_usd"])
+        a + n(&b["conversation_usd"])
     ));
+    assert_eq!(
+        (&plan["cost"]["from_last_cost"], &plan["cost"]["modelled"]),
+        (&serde_json::json!(1), &serde_json::json!(1))
+    );
+}
+
+/// Issue 23, item 11: `--estimate` prices the whole conversation (every turn's model
+/// calls, each reading what came before), not only the first request, and says what the
+/// figure covers; measured against what the fake bills for the same job.
+#[test]
+fn plan_estimate_covers_the_whole_conversation() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: a\n    prompt: one\n    follow_up: [two, three]\n");
+    let plan: Value = sb
+        .cmd_against(&fake, ["plan", "--estimate", "--json", "m.yaml"])
+        .success_json();
+    let e = &plan["jobs"][0]["cost"]["estimate"];
+    assert_eq!(e["turns"], 3, "{e}");
+    let estimated = n(&e["conversation_usd"]);
+    assert!(estimated > 3.0 * n(&e["first_request_usd"]), "{e}");
+    assert_eq!(plan["cost"]["covers"], "whole_conversations");
+    assert!(close(n(&plan["cost"]["expected_usd"]), estimated));
+    let out = sb
+        .cmd_against(&fake, ["plan", "--estimate", "m.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "expected cost ${estimated:.4} for 1 job: whole conversations, from last costs for 0, modelled for 1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("for the whole conversation (modelled: 3 turns, 9 model calls)"),
+        "{text}"
+    );
+
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let actual = n(&sb.read_json("out/m/a/job.json")["cost"]["usd"]);
+    assert!(
+        estimated >= actual / 2.0 && estimated <= actual * 10.0,
+        "estimated ${estimated:.4}, the night cost ${actual:.4}"
+    );
 }

@@ -393,3 +393,26 @@ fn a_max_tokens_no_model_accepts_is_refused_without_a_cached_catalogue() {
     let sb = Sandbox::with_manifest("  - name: j\n    prompt: go\n    max_tokens: 128000\n");
     sb.cmd(["validate", "m.yaml"]).assert().success();
 }
+
+/// Issue 23, item 10: three typos and a wrong type in one manifest, and a second manifest
+/// with its own unknown key and wrong type, all in one run: every error with its line, the
+/// source line and the suggestion.
+#[test]
+fn every_shape_error_of_every_manifest_is_printed_in_one_run() {
+    let sb = sandbox();
+    sb.file(
+        "one.yaml",
+        "version: 1\ndefaults:\n  modle: claude-haiku-4-5\njobs:\n  - name: a\n    inptus: [data/a.csv]\n    max_tokens: lots\n    prompt: hi\n    folow_up:\n      - more\n  - name: b\n    model: claude-haiku-4-5\n    prompt: \"what's new\"\n",
+    );
+    sb.file(
+        "two.yaml",
+        "version: 1\njobs:\n  - name: c\n    model: claude-haiku-4-5\n    prompt: hi\n    expect: [{name: a.md, mni: 2, mni_size: 1}]\n    inputs: data/b.csv\n",
+    );
+    let stderr = sb.cmd(["validate", "one.yaml", "two.yaml"]).exit_stderr(2);
+    assert_eq!(
+        error_lines(stderr.as_bytes()).len(),
+        7,
+        "every error, once:\n{stderr}"
+    );
+    insta::assert_snapshot!(stderr);
+}

@@ -1,5 +1,5 @@
-//! `runner explain`: fresh, never ran, failed last time, and exactly which part of the
-//! fingerprint changed. No network: these run against a closed port, except the runs that
+//! `runner explain`: fresh, never ran, failed last time (also when the earlier success was
+//! kept), and exactly which part of the fingerprint changed. No network: these run against a closed port, except the runs that
 //! make the job.json files.
 
 use fake_anthropic::{Endpoint, FakeServer, Fault};
@@ -59,11 +59,11 @@ fn explain_names_each_changed_part() {
         [
             ("setting", Some("max_tokens")),
             ("model", None),
-            ("system", None),
             ("turn", None),
             ("input", Some("a.csv")),
         ],
-        "b.csv is unchanged and not listed"
+        "b.csv is unchanged and not listed; the system text lists a.csv's size, yet only \
+         the input is named (issue 23, item 9)"
     );
     let model = &changed[0]["changes"][1];
     assert_eq!(model["was"], "claude-sonnet-4-6");
@@ -101,4 +101,56 @@ fn explain_says_a_job_failed_last_time() {
     );
     assert_eq!(e[0]["changes"], json!([]), "nothing changed since");
     assert_eq!(e[1]["reason"], "never-ran");
+}
+
+/// Issue 23, item 8: a night whose attempt failed, with the earlier success kept in the job
+/// folder, is the first thing said, then what changed since that success.
+#[test]
+fn explain_says_the_last_run_failed_first_when_a_success_was_kept() {
+    let fake = FakeServer::start();
+    let sb = two_inputs_sandbox();
+    sb.cmd_against(&fake, ["run", "m.yaml", "--only", "a"])
+        .assert()
+        .success();
+    write_manifest(&sb, "claude-sonnet-4-6", "second", 16000);
+    fake.push_faults(Endpoint::Messages, [Fault::status(400)]);
+    sb.cmd_against(&fake, ["run", "m.yaml", "-j", "1", "--only", "a"])
+        .assert()
+        .code(1);
+    let e = explain_json(&sb, &["m.yaml", "--only", "a"]);
+    assert_eq!(e[0]["reason"], "failed-last-time", "{}", e[0]);
+    assert_eq!(e[0]["last_run"]["status"], "failed");
+    let attempt = e[0]["last_run"]["attempt"].as_str().unwrap();
+    assert!(
+        attempt.starts_with("runs/") && attempt.ends_with("/m/a"),
+        "{attempt}"
+    );
+    assert!(
+        e[0]["detail"].as_str().unwrap().starts_with("api: "),
+        "{}",
+        e[0]
+    );
+    assert_eq!(e[0]["changes"], json!([{"part": "turn", "turn": 1}]));
+
+    let out = sb
+        .cmd(["explain", "m.yaml", "--only", "a"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let run_id = e[0]["last_run"]["run_id"].as_str().unwrap();
+    let text = text.replace(run_id, "RUN");
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("m/a  to run: failed last time (run RUN: api: "),
+        "{text}"
+    );
+    assert!(
+        first.ends_with("; the success before it is kept, and changed since"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().nth(1),
+        Some("    prompt text changed"),
+        "{text}"
+    );
 }
