@@ -3,8 +3,8 @@
 //! in the same conversation, up to `repair_turns` times; after that, a `missing_output`
 //! failure naming each missing deliverable.
 //!
-//! Generated files are judged by their metadata (`GET /v1/files/{id}`: name and size,
-//! docs/api.md §2.4), never by downloading them; the metadata fetched here is handed to
+//! Generated files are judged by their metadata (listed by id: name and size,
+//! docs/api.md §2.5), never by downloading them; the metadata fetched here is handed to
 //! the downloads, so no file's metadata is fetched twice.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use super::ctx::Ctx;
 use crate::api::FileMeta;
 use crate::api::messages as wire;
-use crate::api::retry::retry;
 use crate::manifest::Deliverables;
 use crate::output::outcome::{Exchange, JobEnd, JobError};
 use crate::plan::PlannedJob;
@@ -64,25 +63,12 @@ impl Check {
         if ids.len() > self.max_files {
             return Ok(None);
         }
-        for id in &ids {
-            if self.metas.contains_key(id) {
-                continue;
-            }
-            let fetch = retry(&ctx.settings.policy, |attempt| {
-                ctx.client.file_meta(id, &ctx.files_version, attempt)
-            });
-            let meta = tokio::select! {
-                m = fetch => m.map_err(|e| JobEnd::Failed(JobError {
-                    kind: ErrorKind::Download,
-                    message: format!("generated file {id}: {e}"),
-                    request_id: e.error.request_id.clone(),
-                    attempts: Some(e.attempts),
-                }))?,
-                () = ctx.cancel.cancelled() => return Err(JobEnd::Interrupted(
-                    "the run was interrupted during this job".into(),
-                )),
-            };
-            self.metas.insert(id.clone(), meta);
+        let fetch = super::file_metas::fetch_missing(ctx, &ids, &mut self.metas);
+        tokio::select! {
+            fetched = fetch => fetched.map_err(JobEnd::Failed)?,
+            () = ctx.cancel.cancelled() => return Err(JobEnd::Interrupted(
+                "the run was interrupted during this job".into(),
+            )),
         }
         let files: Vec<Produced<'_>> = ids
             .iter()

@@ -15,6 +15,7 @@ use camino::Utf8Path;
 
 use super::ctx::Ctx;
 use super::download_size::{Expected, SIGNING_ALLOWANCE};
+use super::file_metas;
 use crate::api::messages as wire;
 use crate::api::retry::retry;
 use crate::api::{ApiError, ApiErrorKind, FileMeta};
@@ -71,24 +72,23 @@ fn generated(exchanges: &[Exchange]) -> Vec<(String, usize)> {
     ids
 }
 
-/// The metadata of every file, each size checked against the limits: every size is known
-/// before the first download, so a job over a limit writes nothing.
+/// The metadata of every file (docs/api.md §2.5: listed by id, a page per 100 files),
+/// each size checked against the limits: every size is known before the first download, so
+/// a job over a limit writes nothing.
 async fn sized(
     ctx: &Ctx,
     limits: &OutputLimits,
     ids: Vec<(String, usize)>,
     known: &BTreeMap<String, FileMeta>,
 ) -> Result<Vec<(String, usize, FileMeta)>, JobError> {
+    let mut metas_by_id = known.clone();
+    let wanted: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+    file_metas::fetch_missing(ctx, &wanted, &mut metas_by_id).await?;
     let mut metas: Vec<(String, usize, FileMeta)> = Vec::with_capacity(ids.len());
     let mut total = 0u64;
     for (id, turn) in ids {
-        let meta = match known.get(&id) {
-            Some(meta) => meta.clone(),
-            None => retry(&ctx.settings.policy, |attempt| {
-                ctx.client.file_meta(&id, &ctx.files_version, attempt)
-            })
-            .await
-            .map_err(|e| download_error(&id, &e, e.error.request_id.clone()))?,
+        let Some(meta) = metas_by_id.remove(&id) else {
+            return Err(download_error(&id, &"no metadata", None));
         };
         check_size(limits, &id, &meta, &mut total)?;
         metas.push((id, turn, meta));

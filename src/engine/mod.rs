@@ -51,6 +51,7 @@ mod ctx;
 mod deliverables;
 mod download_size;
 pub(crate) mod downloads;
+mod file_metas;
 pub(crate) mod halt;
 mod job;
 mod priced;

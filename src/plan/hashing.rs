@@ -51,15 +51,37 @@ pub(crate) struct Hashed {
 
 const CACHE_FILE: &str = "hashes.json";
 
-/// Streams a file through BLAKE3. Blocking: call from `spawn_blocking`.
+/// Files from this size on are hashed memory-mapped on every core, as `b3sum` does; smaller
+/// ones are streamed on one, where threads and a mapping cost more than they save. Measured
+/// in BENCHMARKS.md, scenario 3.
+const PARALLEL_FROM: u64 = 16 * 1024 * 1024;
+
+/// Hashes a file with BLAKE3. Blocking: call from `spawn_blocking`.
 pub(crate) fn hash_file(path: &Utf8Path) -> std::io::Result<Hashed> {
+    hash_file_with(path, PARALLEL_FROM)
+}
+
+/// [`hash_file`] with the size from which a file is hashed in parallel.
+///
+/// A mapped file that another process truncates while it is read can end the process
+/// (SIGBUS), a risk `b3sum` takes too; it is why small files, the many, are streamed. A
+/// file that changes while it is read gets a hash of neither version: the upload checks
+/// the bytes it sends against this hash and size (`api/files.rs`), so such a file is
+/// never uploaded under it.
+fn hash_file_with(path: &Utf8Path, parallel_from: u64) -> std::io::Result<Hashed> {
     let mut file = fs_err::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(&mut file)?;
-    let size = file.metadata()?.len();
+    if file.metadata()?.len() >= parallel_from {
+        hasher
+            .update_mmap_rayon(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {path}: {e}")))?;
+    } else {
+        hasher.update_reader(&mut file)?;
+    }
     Ok(Hashed {
         blake3: hasher.finalize().to_hex().to_string(),
-        size,
+        // The bytes hashed, not the size now: the two agree even if the file changed.
+        size: hasher.count(),
     })
 }
 
@@ -190,6 +212,21 @@ fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parallel_path_and_the_streaming_path_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Utf8PathBuf::try_from(dir.path().join("big.bin")).unwrap();
+        // Just above a 1 MiB threshold: large enough to be mapped and split across threads.
+        let from = 1 << 20;
+        let bytes: Vec<u8> = (0..from + 1).map(|i| (i % 251) as u8).collect();
+        fs_err::write(&file, &bytes).unwrap();
+        let parallel = hash_file_with(&file, from).unwrap();
+        let streamed = hash_file_with(&file, u64::MAX).unwrap();
+        assert_eq!(parallel, streamed);
+        assert_eq!(parallel.blake3, blake3::hash(&bytes).to_hex().to_string());
+        assert_eq!(parallel.size, from + 1);
+    }
 
     #[tokio::test]
     async fn caches_by_stamp_and_rehashes_changed_files() {

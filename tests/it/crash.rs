@@ -28,7 +28,8 @@ const POINTS: &[Point] = &[
     Point::Held(Endpoint::Messages, 1),
     Point::Held(Endpoint::Messages, 2),
     Point::Held(Endpoint::Messages, 3),
-    Point::Held(Endpoint::GetFile, 1),
+    // The second listing: the first job's generated files (the first is the check before the run).
+    Point::Held(Endpoint::ListFiles, 2),
     Point::Held(Endpoint::Download, 1),
     Point::Held(Endpoint::Download, 3),
     Point::Held(Endpoint::Messages, 4),

@@ -32,9 +32,14 @@ fn produced_deliverables_succeed_without_a_repair_turn() {
     assert_eq!(code, Some(0), "{summary}");
     let stats = fake.stats();
     assert_eq!(stats.requests.get("messages"), Some(&1), "no repair turn");
+    // The check before the run, then one listing of both generated files by the check;
+    // the downloads reuse what it fetched.
     assert_eq!(
-        stats.requests.get("get_file"),
-        Some(&2),
+        (
+            stats.requests.get("list_files"),
+            stats.requests.get("get_file")
+        ),
+        (Some(&2), None),
         "each generated file's metadata is fetched once, by the check, not again to download"
     );
     let job = sb.read_json("out/m/a/job.json");
@@ -105,7 +110,10 @@ fn a_missing_deliverable_gets_exactly_one_repair_turn_and_then_succeeds() {
             && text.contains("$OUTPUT_DIR"),
         "{text}"
     );
-    assert_eq!(fake.stats().requests.get("get_file"), Some(&1));
+    // The check before the run, then the check after the repair turn (the first turn made
+    // nothing, so nothing was listed then).
+    assert_eq!(fake.stats().requests.get("list_files"), Some(&2));
+    assert_eq!(fake.stats().requests.get("get_file"), None);
 
     let job = sb.read_json("out/m/a/job.json");
     assert_eq!(job["status"], "succeeded");
@@ -264,7 +272,11 @@ fn plan_shows_each_jobs_deliverables() {
 #[test]
 fn metadata_the_check_cannot_fetch_fails_the_job_as_download_without_a_repair_turn() {
     let fake = FakeServer::start();
-    fake.push_faults(Endpoint::GetFile, [Fault::status(404)]);
+    // The first listing is the check before the run; the second, the check's.
+    fake.push_faults(
+        Endpoint::ListFiles,
+        [Fault::Delay(std::time::Duration::ZERO), Fault::status(404)],
+    );
     let sb = sandbox("  - name: a\n    prompt: hi\n    expect: [summary.md]\n");
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
     assert_eq!(code, Some(1), "{summary}");

@@ -20,6 +20,7 @@ mod diff;
 #[cfg(unix)]
 mod display;
 mod docs;
+mod downloads;
 mod examples;
 mod harness;
 mod hostile;

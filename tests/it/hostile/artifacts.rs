@@ -140,6 +140,15 @@ fn a_body_longer_than_its_metadata_announced_is_cut_off_and_not_saved() {
             .to_string(),
         )
     };
+    // The fake's ids are not known in advance, so the listing by id (after the check before
+    // the run) answers without the files and the lies come from `GET /v1/files/{id}`.
+    fake.push_faults(
+        Endpoint::ListFiles,
+        [
+            Fault::Delay(std::time::Duration::ZERO),
+            Fault::RawBody(r#"{"data": [], "next_page": null}"#.into()),
+        ],
+    );
     fake.push_faults(Endpoint::GetFile, [lie("a-small.txt"), lie("b-big.bin")]);
     let out = sb
         .cmd_against(&fake, ["run", "m.yaml", "--max-file-size", "1K"])

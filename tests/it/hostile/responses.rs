@@ -191,10 +191,14 @@ fn file_metadata_without_its_fields_fails_the_download_clearly() {
     run_with(
         "metadata without fields",
         "go",
-        vec![(
-            Endpoint::GetFile,
-            Fault::RawBody("{\"type\": \"file\"}".into()),
-        )],
+        vec![
+            // The check before the run, then the listing of the generated files.
+            (Endpoint::ListFiles, Fault::Delay(std::time::Duration::ZERO)),
+            (
+                Endpoint::ListFiles,
+                Fault::RawBody("{\"data\": [{\"type\": \"file\"}]}".into()),
+            ),
+        ],
         &Expect::Failed {
             kind: "download",
             says: "unexpected response: missing field `id`",

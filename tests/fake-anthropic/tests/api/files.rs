@@ -89,6 +89,44 @@ fn upload_metadata_list_delete_round_trip() {
 }
 
 #[test]
+fn listing_by_ids_takes_at_most_100_after_deduplication_newest_first() {
+    let server = FakeServer::start();
+    let a = upload(&server, "a.txt", b"a");
+    let b = upload(&server, "b.txt", b"b");
+    let id = |f: &Value| f["id"].as_str().unwrap().to_owned();
+    let query = |ids: &[String]| {
+        let pairs: Vec<String> = ids.iter().map(|i| format!("ids%5B%5D={i}")).collect();
+        format!("/v1/files?{}", pairs.join("&"))
+    };
+    // Asked oldest first, answered newest first, in one page.
+    let (status, body) = get(&server, &query(&[id(&a), id(&b)]));
+    assert_eq!(status, 200);
+    let listed: Vec<&Value> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["id"])
+        .collect();
+    assert_eq!(listed, [&b["id"], &a["id"]]);
+    assert!(body["next_page"].is_null());
+    // 100 distinct ids, each twice, are 100 after de-duplication: accepted.
+    let mut ids: Vec<String> = (0..98).map(|i| format!("file_unknown{i}")).collect();
+    ids.extend([id(&a), id(&b)]);
+    let twice: Vec<String> = ids.iter().chain(&ids).cloned().collect();
+    let (status, body) = get(&server, &query(&twice));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    // 101 distinct ids are not.
+    ids.push("file_one_too_many".into());
+    let (status, body) = get(&server, &query(&ids));
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (400, "invalid_request_error")
+    );
+    assert_eq!(server.stats().requests.get("list_files"), Some(&3));
+}
+
+#[test]
 fn legacy_beta_header_switches_shapes() {
     let server = FakeServer::start();
     let first = upload(&server, "a.csv", b"1");
