@@ -138,6 +138,21 @@ async fn watch(page: &Page, seen: &Arc<Mutex<Seen>>) {
     });
 }
 
+/// Where the screenshots go.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// JavaScript that picks `value` in the `<select>` with this id, as a click would.
+fn choose(select: &str, value: &str) -> String {
+    format!(
+        "{{ const s = document.getElementById('{select}'); s.value = '{value}'; \
+         s.dispatchEvent(new Event('change')); }}"
+    )
+}
+
 fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
 }
@@ -258,22 +273,11 @@ fn the_morning_page_works_in_a_real_browser() {
         .unwrap();
     assert_eq!(plot["turn"], 1, "{job}");
 
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
+    let artifacts = artifacts();
     let profile = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let config = BrowserConfig::builder()
-            .chrome_executable(&chromium)
-            .no_sandbox()
-            .new_headless_mode()
-            .user_data_dir(profile.path())
-            .window_size(1100, 900)
-            .arg("--allow-file-access-from-files")
-            .build()
-            .unwrap();
-        let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
-        let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let (mut browser, driver) = launch(&chromium, profile.path()).await;
 
         let seen = Arc::new(Mutex::new(Seen::default()));
         let page = browser.new_page("about:blank").await.unwrap();
@@ -303,10 +307,10 @@ fn the_morning_page_works_in_a_real_browser() {
             let page = page.clone();
             async move {
                 let js = format!(
-                    "(() => {{ const s = document.getElementById('filter-status'); s.value = '{status}'; \
-                     s.dispatchEvent(new Event('change')); const m = document.getElementById('filter-manifest'); \
-                     m.value = '{manifest}'; m.dispatchEvent(new Event('change')); \
-                     return [...document.querySelectorAll('.job')].filter(c => c.offsetParent !== null).map(c => c.dataset.id); }})()"
+                    "(() => {{ {} {} \
+                     return [...document.querySelectorAll('.job')].filter(c => c.offsetParent !== null).map(c => c.dataset.id); }})()",
+                    choose("filter-status", status),
+                    choose("filter-manifest", manifest),
                 );
                 eval(&page, &js).await
             }
@@ -389,6 +393,183 @@ fn the_morning_page_works_in_a_real_browser() {
         };
         assert_eq!(dialogs, Vec::<String>::new(), "no dialog opened");
         assert_eq!(console_errors, Vec::<String>::new(), "the console has no errors");
+        browser.close().await.unwrap();
+        let _ = browser.wait().await;
+        driver.abort();
+    });
+}
+
+/// Headless Chromium with its own profile, and the task that drives it.
+async fn launch(chromium: &Path, profile: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium)
+        .no_sandbox()
+        .new_headless_mode()
+        .user_data_dir(profile)
+        .window_size(1100, 900)
+        .arg("--allow-file-access-from-files")
+        .build()
+        .unwrap();
+    let (browser, mut handler) = Browser::launch(config).await.unwrap();
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    (browser, driver)
+}
+
+/// The manifest of the three nights below; `flaky` is what `c-flaky`'s prompt adds.
+fn three_jobs(flaky: &str) -> String {
+    manifest(&format!(
+        "  - name: a-good\n    prompt: Go.\n\
+         \x20 - name: b-alert\n    inputs: [data/b.csv]\n    prompt: Count it.\n    metrics: metrics.json\n    alert: {{ bytes: \"±10%\" }}\n\
+         \x20 - name: c-flaky\n    prompt: |\n      Go.\n{flaky}"
+    ))
+}
+
+/// What a reader takes from the page: the headline, each card in order with what it says
+/// of tonight and of the result it shows.
+const STORY: &str = "({run: document.getElementById('run-summary').dataset.run,\
+    headline: document.getElementById('run-summary').innerText,\
+    cards: [...document.querySelectorAll('.job')].map(c => [c.dataset.id,\
+      c.querySelector('.tonight') && c.querySelector('.tonight').innerText,\
+      c.querySelector('.made') && c.querySelector('.made').innerText])})";
+
+/// Each status of the legend with its swatch's colour, and the colours of `id`'s strip.
+fn colours(id: &str) -> String {
+    format!(
+        "({{legend: [...document.querySelectorAll('#legend .key')].filter(k => k.offsetParent !== null)\
+           .map(k => [k.innerText.trim(), getComputedStyle(k.querySelector('.strip span')).backgroundColor]),\
+          strip: [...document.querySelectorAll('.job[data-id=\"{id}\"] .strip span')]\
+           .map(s => [s.className, getComputedStyle(s).backgroundColor])}})"
+    )
+}
+
+/// Three nights: a clean one; a bad one (`c-flaky`'s prompt now makes the API refuse it,
+/// `b-alert`'s input grew past its alert, `a-good` is fresh); then the prompt is put back
+/// and the rerun finds every job fresh. After the bad night and after the rerun, the page
+/// reads the same: that night, failures first, tonight's failure beside the last good
+/// result and when it was made, and a legend for the strip.
+#[test]
+fn after_a_bad_night_and_a_rerun_the_page_tells_the_same_story() {
+    let chromium = chromium();
+    let fake = FakeServer::start();
+    let sb = Sandbox::new();
+    sb.file("data/b.csv", "x\n1\n")
+        .file("m.yaml", three_jobs(""));
+    sb.cmd_against(&fake, ["run", "-q", "m.yaml"])
+        .assert()
+        .success();
+    let good: jiff::Timestamp = sb.read_json("out/m/c-flaky/job.json")["finished_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let label = format!(
+        "last good result from {}",
+        good.strftime("%Y-%m-%d %H:%M UTC")
+    );
+    sb.file("data/b.csv", "x\n1\n2\n3\n4\n").file(
+        "m.yaml",
+        three_jobs("      @fake fail 400 invalid_request_error\n"),
+    );
+    sb.cmd_against(&fake, ["run", "-q", "m.yaml"])
+        .assert()
+        .code(1);
+    let bad = sb.read_json("out/run.json");
+    assert_eq!(bad["counts"]["alert"], 1, "{bad}");
+    let index = sb.root.join("out/index.html");
+    let artifacts = artifacts();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut browser, driver) = launch(&chromium, profile.path()).await;
+        let page = browser.new_page("about:blank").await.unwrap();
+        page.goto(file_url(&index)).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+        let story = eval(&page, STORY).await;
+        assert_eq!(story["run"], bad["run_id"], "{story}");
+        let ids: Vec<&str> = story["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[0].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["m/c-flaky", "m/b-alert", "m/a-good"],
+            "failures first"
+        );
+        let flaky = &story["cards"][0];
+        let tonight = flaky[1].as_str().unwrap();
+        assert!(tonight.starts_with("tonight: failed"), "{tonight}");
+        assert!(tonight.contains("invalid_request_error"), "why: {tonight}");
+        assert!(flaky[2].as_str().unwrap().contains(&label), "{flaky}");
+        assert_eq!(
+            story["cards"][2][1],
+            Value::Null,
+            "a fresh card has no attempt"
+        );
+
+        // The legend: five statuses, five colours, the strip's squares in them.
+        let seen = eval(&page, &colours("m/c-flaky")).await;
+        let legend: Vec<(String, String)> = serde_json::from_value(seen["legend"].clone()).unwrap();
+        let words: Vec<&str> = legend.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(
+            words,
+            ["failed", "interrupted", "not started", "succeeded", "fresh"]
+        );
+        let mut distinct: Vec<&str> = legend.iter().map(|(_, c)| c.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 5, "one colour each: {legend:?}");
+        let strip: Vec<(String, String)> = serde_json::from_value(seen["strip"].clone()).unwrap();
+        assert_eq!(strip.len(), 2, "{strip:?}");
+        for (status, colour) in &strip {
+            let key = status.replace('_', " ");
+            assert!(
+                legend.contains(&(key, colour.clone())),
+                "{status} {colour} in {legend:?}"
+            );
+        }
+
+        // "by id", and back.
+        let order = |value: &'static str| {
+            let page = page.clone();
+            async move {
+                let js = format!(
+                    "(() => {{ {} return [...document.querySelectorAll('.job')].map(c => c.dataset.id); }})()",
+                    choose("order", value)
+                );
+                eval(&page, &js).await
+            }
+        };
+        assert_eq!(
+            order("id").await,
+            serde_json::json!(["m/a-good", "m/b-alert", "m/c-flaky"])
+        );
+        assert_eq!(
+            order("").await,
+            serde_json::json!(["m/c-flaky", "m/b-alert", "m/a-good"])
+        );
+
+        // The prompt is put back: every job is fresh and the rerun has nothing to do.
+        sb.file("m.yaml", three_jobs(""));
+        sb.cmd_against(&fake, ["run", "-q", "m.yaml"])
+            .assert()
+            .success();
+        let rerun = sb.read_json("out/run.json");
+        assert_eq!(rerun["counts"]["fresh"], 3, "{rerun}");
+        page.goto(file_url(&index)).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+        assert_eq!(eval(&page, STORY).await, story, "the same story");
+        let quiet = visible_text(&page, "#quiet").await;
+        assert!(
+            quiet.as_str().unwrap().contains("nothing to do at"),
+            "{quiet}"
+        );
+        let shot = page
+            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .await
+            .unwrap();
+        std::fs::write(artifacts.join("index-after-rerun.png"), shot).unwrap();
         browser.close().await.unwrap();
         let _ = browser.wait().await;
         driver.abort();

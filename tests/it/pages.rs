@@ -221,3 +221,219 @@ fn office_files_are_previewed_on_the_index_and_the_job_page_as_text() {
         "all but the corrupt one"
     );
 }
+
+/// `OUT/index.html` with minijinja's `/` escape undone.
+fn index(sb: &Sandbox) -> String {
+    sb.read("out/index.html").replace("&#x2f;", "/")
+}
+
+/// The element that starts at the first `marker` and ends at the next `end`.
+fn part<'a>(page: &'a str, marker: &str, end: &str) -> &'a str {
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in {page}"));
+    let len = page[start..]
+        .find(end)
+        .map_or(page.len() - start, |n| n + end.len());
+    &page[start..start + len]
+}
+
+fn card<'a>(page: &'a str, id: &str) -> &'a str {
+    part(page, &format!("data-id=\"{id}\""), "</article>")
+}
+
+/// A run.json timestamp as the page shows it, to the minute or the second.
+fn shown(at: &serde_json::Value, format: &str) -> String {
+    let t: jiff::Timestamp = at.as_str().unwrap().parse().unwrap();
+    t.strftime(format).to_string()
+}
+
+#[test]
+fn after_a_no_op_rerun_the_headline_is_still_the_night_that_did_work() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    prompt: Go.\n");
+    sb.cmd_against(&fake, ["run", "-q", "m.yaml"])
+        .assert()
+        .success();
+    let night = sb.read_json("out/run.json");
+    assert!(night["cost"]["usd"].as_f64().unwrap() > 0.0, "{night}");
+    let first = index(&sb);
+    let headline = part(&first, "id=\"run-summary\"", "</div>").to_owned();
+    assert!(
+        headline.contains(&format!(
+            "data-run=\"{}\"",
+            night["run_id"].as_str().unwrap()
+        )),
+        "{headline}"
+    );
+    assert!(!first.contains("id=\"quiet\""), "{first}");
+
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let noop = sb.read_json("out/run.json");
+    assert_eq!(noop["counts"]["fresh"], 1, "{noop}");
+    let second = index(&sb);
+    assert_eq!(
+        part(&second, "id=\"run-summary\"", "</div>"),
+        headline,
+        "the headline is the same night's"
+    );
+    let quiet = part(&second, "id=\"quiet\"", "</p>");
+    assert!(
+        quiet.contains(&format!(
+            "nothing to do at {}",
+            shown(&noop["started_at"], "%Y-%m-%d %H:%M:%S UTC")
+        )),
+        "{quiet}"
+    );
+    // The same story, but for the strip of past runs, which gains the rerun's square.
+    let story = |page: &str| -> String {
+        card(page, "m/ok")
+            .lines()
+            .filter(|l| !l.contains("class=\"strip\""))
+            .collect()
+    };
+    assert_eq!(
+        story(&first),
+        story(&second),
+        "the card tells the same story"
+    );
+}
+
+#[test]
+fn a_failed_card_labels_the_last_good_result_and_keeps_tonights_failure_apart() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    inputs: [data/a.csv]\n    prompt: Go.\n");
+    sb.file("data/a.csv", "k,v\n1,2\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let good = sb.read_json("out/m/ok/job.json");
+    let label = format!(
+        "last good result from {}",
+        shown(&good["finished_at"], "%Y-%m-%d %H:%M UTC")
+    );
+    let good_cost = format!("${:.4}", good["cost"]["usd"].as_f64().unwrap());
+
+    // The input changed, and tonight's request is refused.
+    sb.file("data/a.csv", "k,v\n1,2\n3,4\n");
+    for night in ["bad night", "the rerun"] {
+        fake.push_faults(
+            fake_anthropic::Endpoint::Messages,
+            [fake_anthropic::Fault::status(400)],
+        );
+        sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
+        let run = sb.read_json("out/run.json");
+        let line = &run["jobs"][0];
+        assert_eq!(line["status"], "failed", "{night}: {line}");
+        let page = index(&sb);
+        let card = card(&page, "m/ok");
+        let tonight = part(card, "class=\"tonight", "</div>\n");
+        let made = part(card, "class=\"made", "</div>");
+        assert!(
+            tonight.contains("data-tonight=\"failed\""),
+            "{night}: {card}"
+        );
+        assert!(tonight.contains("tonight: failed"), "{night}: {tonight}");
+        let error = &line["error"];
+        for what in ["kind", "request_id"] {
+            let value = error[what].as_str().unwrap();
+            assert!(
+                tonight.contains(value),
+                "{night}: {what} {value} in {tonight}"
+            );
+        }
+        assert!(
+            tonight.contains(&format!("href=\"{}/", line["attempt"].as_str().unwrap())),
+            "{night}: the link is to tonight's attempt: {tonight}"
+        );
+        assert!(made.contains(&label), "{night}: {made}");
+        assert!(
+            made.contains(&good_cost),
+            "{night}: the result's cost: {made}"
+        );
+        assert!(!tonight.contains(&good_cost), "{night}: {tonight}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_force_run_shows_the_intact_results_with_a_tonight_note() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest(
+        "  - name: a\n    prompt: go\n  - name: b\n    prompt: go\n  - name: c\n    prompt: go\n",
+    );
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    fake.push_faults(
+        fake_anthropic::Endpoint::Messages,
+        [fake_anthropic::Fault::Hold],
+    );
+    let mut child = sb.spawn_against(&fake, &["run", "--force", "-j", "1", "m.yaml"]);
+    assert!(fake.wait_until(std::time::Duration::from_secs(30), |s| s.held == 1));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    fake.release_held();
+    let night = sb.read_json("out/run.json");
+    let check = |page: &str, when: &str| {
+        for line in night["jobs"].as_array().unwrap() {
+            let id = line["dir"].as_str().unwrap();
+            let status = line["status"].as_str().unwrap();
+            assert!(["interrupted", "not_started"].contains(&status), "{line}");
+            let card = card(page, id);
+            let record = sb.read_json(&format!("out/{id}/job.json"));
+            let label = format!(
+                "last good result from {}",
+                shown(&record["finished_at"], "%Y-%m-%d %H:%M UTC")
+            );
+            assert!(card.contains(&label), "{when}: {card}");
+            let words = status.replace('_', " ");
+            assert!(
+                card.contains(&format!("tonight: {words}")),
+                "{when}: {card}"
+            );
+            assert!(
+                !card.contains("class=\"error"),
+                "{when}: not shown as a failure: {card}"
+            );
+        }
+    };
+    check(&index(&sb), "after the interrupted run");
+    // Every result is intact and fresh: the rerun has nothing to do.
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    assert_eq!(sb.read_json("out/run.json")["counts"]["fresh"], 3);
+    let page = index(&sb);
+    assert!(
+        part(&page, "id=\"run-summary\"", "</div>").contains(&format!(
+            "data-run=\"{}\"",
+            night["run_id"].as_str().unwrap()
+        )),
+        "{page}"
+    );
+    check(&page, "after the rerun");
+}
+
+#[test]
+fn failed_and_alert_cards_come_first() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest(
+        "  - name: alpha\n    prompt: Go.\n\
+         \x20 - name: beta\n    inputs: [data/a.csv]\n    prompt: Count it.\n    metrics: metrics.json\n    alert: { files: \"<5\" }\n\
+         \x20 - name: gamma\n    prompt: Go.\n\
+         \x20 - name: zulu\n    prompt: |\n      No.\n      @fake fail 400 invalid_request_error\n",
+    );
+    sb.file("data/a.csv", "x,y\n1,2\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().code(1);
+    let run = sb.read_json("out/run.json");
+    assert_eq!(run["counts"]["alert"], 1, "{run}");
+    let page = index(&sb);
+    let order: Vec<&str> = page
+        .split("<article class=\"job")
+        .skip(1)
+        .map(|c| {
+            let id = c.split("data-id=\"").nth(1).unwrap();
+            &id[..id.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(order, ["m/zulu", "m/beta", "m/alpha", "m/gamma"]);
+}

@@ -10,14 +10,18 @@ use std::collections::{BTreeMap, HashMap};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 
+use super::headline::{self, Lead, RunBrief};
 use crate::output::records::read_job_json;
 
 /// The output tree as the pages see it.
 #[derive(Debug, Default)]
 pub(super) struct Snapshot {
     pub out: Utf8PathBuf,
-    /// `OUT/run.json`.
+    /// The run the page leads with ([`headline::pick`]): `OUT/run.json`, or when that run
+    /// had nothing to do, the newest run of the history that did something.
     pub run: Option<Value>,
+    /// When the runs after it started, newest first: each found every job fresh.
+    pub quiet: Vec<Value>,
     /// Earlier and latest runs, oldest first (run ids sort by start time).
     pub history: Vec<HistoryRun>,
     /// Every job of the latest run and every job folder on disk, by `dir`.
@@ -29,6 +33,8 @@ pub(super) struct Snapshot {
 #[derive(Debug)]
 pub(super) struct HistoryRun {
     pub id: String,
+    /// What picking the headline needs of it.
+    pub brief: RunBrief,
     /// Each selected job's status in that run, by `dir`.
     pub statuses: HashMap<String, String>,
     /// The jobs whose failed attempt that run kept (`runs/<id>/<stem>/<job>/` holding a
@@ -43,7 +49,7 @@ pub(super) struct JobOnDisk {
     /// `<stem>/<job>`, relative to `OUT`.
     pub dir: String,
     pub stem: String,
-    /// Its line in `run.json`, if the latest run selected it.
+    /// Its line in the run the page leads with, else in `OUT/run.json`, if either selected it.
     pub line: Option<Value>,
     /// Its `job.json`, if the folder has a readable one: whole while its page is
     /// written, then only what the index reads ([`for_index`]).
@@ -52,26 +58,36 @@ pub(super) struct JobOnDisk {
 }
 
 pub(super) fn read(out: &Utf8Path) -> Snapshot {
-    let run = read_json(&out.join("run.json"));
+    let latest = read_json(&out.join("run.json"));
     let history = read_history(&out.join("runs"));
+    let pick = headline::pick(latest.as_ref(), history.iter().map(|h| &h.brief));
+    let lead = match &pick.lead {
+        Lead::Latest => latest.clone(),
+        Lead::Kept(id) => read_json(&out.join("runs").join(id).join("run.json")),
+        Lead::Gone => None,
+    };
     let mut jobs: BTreeMap<String, JobOnDisk> = BTreeMap::new();
     for dir in job_folders(out, !history.is_empty()) {
         add(&mut jobs, out, &dir);
     }
-    let lines = run
-        .as_ref()
-        .and_then(|r| r["jobs"].as_array())
-        .into_iter()
-        .flatten();
-    for line in lines {
-        let Some(dir) = line["dir"].as_str().filter(|d| is_job_dir(d)) else {
-            continue;
-        };
-        add(&mut jobs, out, dir).line = Some(line.clone());
+    // The lead run's lines last: where both selected a job, the lead's is the story.
+    for run in [&latest, &lead] {
+        let lines = run
+            .as_ref()
+            .and_then(|r| r["jobs"].as_array())
+            .into_iter()
+            .flatten();
+        for line in lines {
+            let Some(dir) = line["dir"].as_str().filter(|d| is_job_dir(d)) else {
+                continue;
+            };
+            add(&mut jobs, out, dir).line = Some(line.clone());
+        }
     }
     Snapshot {
         out: out.to_owned(),
-        run,
+        run: lead,
+        quiet: pick.quiet,
         history,
         jobs: jobs.into_values().collect(),
     }
@@ -187,6 +203,7 @@ fn read_history(runs: &Utf8Path) -> Vec<HistoryRun> {
                 .collect();
             let metrics = metrics_in(&run);
             Some(HistoryRun {
+                brief: RunBrief::of(id.clone(), &run),
                 id,
                 statuses,
                 attempts: attempts_in(&folder),

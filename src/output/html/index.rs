@@ -1,6 +1,7 @@
-//! `OUT/index.html`'s view: the latest run, then one card per job, with what the history
-//! adds (a strip of past statuses, the failed attempt, whether the outputs changed) when
-//! `OUT/runs/` holds one.
+//! `OUT/index.html`'s view: the run it leads with (`headline.rs`), then one card per job,
+//! failures first, each telling that run's attempt apart from the result it shows
+//! (`tonight.rs`), with what the history adds (a strip of past statuses, the failed
+//! attempt, whether the outputs changed) when `OUT/runs/` holds one.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::disk::{HistoryRun, JobOnDisk, Snapshot};
+pub(super) use super::loose::{seconds_between, text};
+use super::tonight::{self, Attempt, Made};
 use super::trend::{self, TrendView};
 use super::{NONE, duration, href, usd};
 use crate::output::office::{self, Bounds, Preview};
@@ -27,7 +30,11 @@ const STATUSES: [&str; 5] = ["failed", "interrupted", "not_started", "succeeded"
 pub(super) struct IndexView {
     title: String,
     run: Option<RunView>,
+    /// The later runs that had nothing to do.
+    quiet: Option<QuietView>,
     statuses: Vec<String>,
+    /// The status strip's colours, when a card has a strip.
+    legend: Vec<String>,
     manifests: Vec<String>,
     /// Every `key=value` of the jobs' matrix cells, for the parameter filter.
     params: Vec<String>,
@@ -39,6 +46,7 @@ pub(super) struct IndexView {
 
 #[derive(Serialize)]
 struct RunView {
+    id: String,
     started_at: String,
     duration: String,
     exit_code: String,
@@ -49,6 +57,13 @@ struct RunView {
     error: Option<String>,
     /// Entries that gave no job on purpose (`run.json`'s `skipped[]`): folder and reason.
     skipped: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct QuietView {
+    count: usize,
+    /// When the newest of them started.
+    last: String,
 }
 
 #[derive(Serialize)]
@@ -97,15 +112,15 @@ struct Card {
     manifest: String,
     status: String,
     model: String,
-    duration: String,
-    cost: String,
+    /// The lead run's attempt, when it is not the result shown.
+    attempt: Option<Attempt>,
+    /// The result in the job's folder.
+    made: Option<Made>,
     report_href: Option<String>,
     links: Vec<Link>,
     thumbs: Vec<Link>,
     previews: Vec<OfficeView>,
     files: Vec<FileLink>,
-    error: Option<ErrorView>,
-    failed_attempt_href: Option<String>,
     changed: bool,
     history: Vec<Past>,
     /// Its matrix cell as `key=value`, sorted by key (docs/manifest.md "Matrices").
@@ -117,11 +132,13 @@ struct Card {
 }
 
 pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &str) -> IndexView {
-    let jobs: Vec<Card> = snapshot
+    let mut jobs: Vec<Card> = snapshot
         .jobs
         .iter()
         .map(|job| card(snapshot, job))
         .collect();
+    // Stable: by id within each rank, as the jobs come.
+    jobs.sort_by_key(rank);
     let statuses = STATUSES
         .iter()
         .filter(|s| jobs.iter().any(|j| j.status == **s))
@@ -143,16 +160,38 @@ pub(super) fn view(snapshot: &Snapshot, generated_at: jiff::Timestamp, nonce: &s
     let mut params: Vec<String> = jobs.iter().flat_map(|j| j.params.clone()).collect();
     params.sort();
     params.dedup();
+    let legend = if jobs.iter().any(|j| !j.history.is_empty()) {
+        STATUSES.map(str::to_owned).to_vec()
+    } else {
+        Vec::new()
+    };
     IndexView {
         title: format!("runner · {}", snapshot.out),
         run: snapshot.run.as_ref().map(run_view),
+        quiet: snapshot.quiet.first().map(|last| QuietView {
+            count: snapshot.quiet.len(),
+            last: when(last),
+        }),
         statuses,
+        legend,
         manifests,
         params,
         jobs,
         version: env!("CARGO_PKG_VERSION"),
         generated_at: generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
         nonce: nonce.to_owned(),
+    }
+}
+
+/// Failures first, then alerts, then the runs that stopped, then the rest
+/// (docs/output.md §14).
+fn rank(card: &Card) -> u8 {
+    match card.status.as_str() {
+        "failed" => 0,
+        _ if !card.alerts.is_empty() => 1,
+        "interrupted" => 2,
+        "not_started" => 3,
+        _ => 4,
     }
 }
 
@@ -177,6 +216,7 @@ fn run_view(run: &Value) -> RunView {
         })
         .collect();
     RunView {
+        id: text(&run["run_id"]),
         started_at: when(&run["started_at"]),
         duration: duration(seconds_between(&run["started_at"], &run["finished_at"])),
         exit_code: run["exit_code"]
@@ -203,12 +243,6 @@ pub(super) fn when(v: &Value) -> String {
     }
 }
 
-pub(super) fn text(v: &Value) -> String {
-    v.as_str()
-        .filter(|s| !s.is_empty())
-        .map_or_else(|| NONE.to_owned(), str::to_owned)
-}
-
 /// Input counts every input token however it was billed (plain, cache write, cache read).
 pub(super) fn tokens(usage: &Value) -> String {
     let cached = |key: &str| usage[key].as_u64().unwrap_or(0);
@@ -226,31 +260,18 @@ pub(super) fn tokens(usage: &Value) -> String {
     }
 }
 
-pub(super) fn seconds_between(start: &Value, end: &Value) -> Option<f64> {
-    let start: jiff::Timestamp = start.as_str()?.parse().ok()?;
-    let end: jiff::Timestamp = end.as_str()?.parse().ok()?;
-    Some(end.duration_since(start).as_secs_f64())
-}
-
 fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
     let null = Value::Null;
     let record = job.record.as_ref().unwrap_or(&null);
     let line = job.line.as_ref().unwrap_or(&null);
-    let status = line["status"]
-        .as_str()
-        .or_else(|| record["status"].as_str())
-        .unwrap_or("unknown")
-        .to_owned();
-    let seconds = line["duration_secs"]
-        .as_f64()
-        .or_else(|| seconds_between(&record["started_at"], &record["finished_at"]));
-    let error = line["error"]
-        .as_object()
-        .or_else(|| record["error"].as_object())
-        .map(|e| ErrorView {
-            kind: e.get("kind").map_or_else(|| NONE.to_owned(), text),
-            message: e.get("message").map_or_else(|| NONE.to_owned(), text),
-        });
+    let tonight::Story {
+        status,
+        mut attempt,
+        made,
+    } = tonight::story(line, record);
+    if let Some(a) = attempt.as_mut() {
+        a.href = failed_attempt(snapshot, &job.dir, &line["attempt"]);
+    }
     let (stem, name) = job.dir.split_once('/').unwrap_or((&job.dir, ""));
     let exists = |file: &str| job.folder.join(file).is_file();
     let doc = |file: &str| href([stem, name, file]);
@@ -277,19 +298,13 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
             .to_owned(),
         status: status.clone(),
         model: text(&record["model"]),
-        duration: duration(seconds),
-        cost: usd(record["cost"]["usd"]
-            .as_f64()
-            .or_else(|| line["cost"]["usd"].as_f64())),
+        attempt,
+        made,
         report_href: exists("report.html").then(|| doc("report.html")),
         links,
         thumbs,
         previews,
         files,
-        error,
-        failed_attempt_href: (status == "failed")
-            .then(|| failed_attempt(snapshot, &job.dir))
-            .flatten(),
         changed: status == "succeeded" && outputs_changed(job),
         history: strip(snapshot, job, &status),
         params: params(&line["params"], &record["params"]),
@@ -406,13 +421,15 @@ pub(super) fn is_image(name: &str, mime: Option<&str>) -> bool {
     (by_ext || by_mime) && !lower.ends_with(".svg")
 }
 
-/// The newest run in the history that kept a failed attempt of this job.
-fn failed_attempt(snapshot: &Snapshot, dir: &str) -> Option<String> {
+/// The failed attempt of this job that its line names (`runs/<run-id>/<stem>/<job>`,
+/// docs/output.md §6.1), when the history keeps it: the page never links an older
+/// night's attempt as tonight's.
+fn failed_attempt(snapshot: &Snapshot, dir: &str, attempt: &Value) -> Option<String> {
     let (stem, name) = dir.split_once('/')?;
-    snapshot.history.iter().rev().find_map(|h| {
-        let file = h.attempts.get(dir)?;
-        Some(href(["runs", h.id.as_str(), stem, name, file]))
-    })
+    let run = attempt.as_str()?.strip_prefix("runs/")?.split('/').next()?;
+    let h = snapshot.history.iter().find(|h| h.id == run)?;
+    let file = h.attempts.get(dir)?;
+    Some(href(["runs", run, stem, name, file]))
 }
 
 /// Whether this run's outputs differ from those of the job's previous successful run: the

@@ -12,11 +12,14 @@
 //! self-contained (styles inline) and written with `atomic.rs`.
 
 mod disk;
+mod headline;
 mod index;
 mod job_page;
+mod loose;
 pub(crate) mod markdown;
 #[cfg(test)]
 mod tests;
+mod tonight;
 mod trend;
 
 use std::sync::OnceLock;

@@ -72,10 +72,9 @@ fn history_and_cost_light_up_the_index_when_present() {
     );
     crate::atomic::write(&out.join("m/a/files/plot.png"), b"png").unwrap();
     put(&out.join("m/b/job.json"), &job_json("failed", &[], None));
-    let latest = vec![
-        line("m/a", "succeeded", Some(true)),
-        line("m/b", "failed", None),
-    ];
+    let mut failed = line("m/b", "failed", None);
+    failed["attempt"] = json!("runs/20261130T010000Z/m/b");
+    let latest = vec![line("m/a", "succeeded", Some(true)), failed];
     put(
         &out.join("run.json"),
         &run("2026-11-30T01:00:00Z", latest.clone(), Some(1.5)),
@@ -280,4 +279,108 @@ fn office_files_are_previewed_on_both_pages_and_their_text_is_escaped() {
         2,
         "a card previews two files at most"
     );
+}
+
+fn with_id(mut run: Value, id: &str) -> Value {
+    run["run_id"] = json!(id);
+    run
+}
+
+#[test]
+fn runs_with_nothing_to_do_are_one_line_under_the_night_that_did_something() {
+    let (_dir, out) = tree();
+    put(
+        &out.join("m/a/job.json"),
+        &job_json("succeeded", &[], Some(0.5)),
+    );
+    let night = with_id(
+        run(
+            "2026-11-30T01:00:00Z",
+            vec![line("m/a", "failed", None)],
+            Some(0.25),
+        ),
+        "20261130T010000Z-0001",
+    );
+    put(&out.join("runs/20261130T010000Z-0001/run.json"), &night);
+    let mut latest = Value::Null;
+    for (id, at) in [
+        ("20261130T090000Z-0001", "2026-11-30T09:00:00Z"),
+        ("20261130T091400Z-0001", "2026-11-30T09:14:07Z"),
+    ] {
+        latest = with_id(run(at, vec![line("m/a", "fresh", None)], None), id);
+        put(&out.join("runs").join(id).join("run.json"), &latest);
+    }
+    put(&out.join("run.json"), &latest);
+    write_site(&out).unwrap();
+    let index = read_page(&out.join("index.html"));
+    assert!(
+        index.contains("data-run=\"20261130T010000Z-0001\""),
+        "{index}"
+    );
+    assert!(
+        index.contains("cost <strong>$0.2500</strong>"),
+        "the night's cost"
+    );
+    assert!(
+        index.contains("Then nothing to do in 2 runs, the last at 2026-11-30 09:14:07 UTC"),
+        "{index}"
+    );
+    assert!(
+        index.contains("data-tonight=\"failed\""),
+        "the night's line: {index}"
+    );
+    assert!(index.contains("id=\"legend\""), "a strip has a legend");
+
+    // The night that did something is pruned: the page says so, and leads with no run.
+    fs_err::remove_dir_all(out.join("runs/20261130T010000Z-0001")).unwrap();
+    write_site(&out).unwrap();
+    let index = read_page(&out.join("index.html"));
+    assert!(!index.contains("id=\"run-summary\""), "{index}");
+    assert!(index.contains("no longer kept"), "{index}");
+    assert!(index.contains("data-status=\"fresh\""), "{index}");
+}
+
+#[test]
+fn cards_come_failures_first_and_the_strip_has_a_legend() {
+    let (_dir, out) = tree();
+    let mut lines = Vec::new();
+    for (name, status) in [
+        ("a", "succeeded"),
+        ("b", "not_started"),
+        ("c", "alert"),
+        ("d", "interrupted"),
+        ("e", "failed"),
+        ("f", "fresh"),
+    ] {
+        put(
+            &out.join("m").join(name).join("job.json"),
+            &job_json("succeeded", &[], None),
+        );
+        let mut l = line(&format!("m/{name}"), status, None);
+        if status == "alert" {
+            l["status"] = json!("succeeded");
+            l["alerts"] = json!([{"message": "rows fell"}]);
+        }
+        lines.push(l);
+    }
+    put(
+        &out.join("run.json"),
+        &run("2026-11-30T01:00:00Z", lines, None),
+    );
+    write_site(&out).unwrap();
+    let index = read_page(&out.join("index.html"));
+    let order: Vec<&str> = index
+        .split("data-id=\"m/")
+        .skip(1)
+        .map(|rest| &rest[..1])
+        .collect();
+    assert_eq!(order, ["e", "c", "d", "b", "a", "f"]);
+    let legend = &index[index.find("id=\"legend\"").unwrap()..];
+    let legend = &legend[..legend.find("</div>").unwrap()];
+    for status in ["failed", "interrupted", "not started", "succeeded", "fresh"] {
+        assert!(
+            legend.contains(&format!("</span></span> {status}</span>")),
+            "{legend}"
+        );
+    }
 }

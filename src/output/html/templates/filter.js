@@ -1,4 +1,4 @@
-// Filters the job cards by status (or `alert`), manifest and matrix parameter (`key=value`, one per
+// Orders the job cards, and filters them by status (or `alert`), manifest and matrix parameter (`key=value`, one per
 // line in a card's data-params); no server needed (file:// works).
 (function () {
   var status = document.getElementById("filter-status");
@@ -22,4 +22,15 @@
   manifest.addEventListener("change", apply);
   if (param) { param.addEventListener("change", apply); }
   apply();
+  // The page comes failures first (data-order); "by id" sorts the cards by their id.
+  var order = document.getElementById("order");
+  var jobs = document.getElementById("jobs");
+  order.addEventListener("change", function () {
+    var cards = Array.prototype.slice.call(jobs.querySelectorAll(".job"));
+    cards.sort(function (a, b) {
+      if (order.value === "id") { return a.dataset.id < b.dataset.id ? -1 : a.dataset.id > b.dataset.id ? 1 : 0; }
+      return Number(a.dataset.order) - Number(b.dataset.order);
+    });
+    cards.forEach(function (card) { jobs.appendChild(card); });
+  });
 })();
