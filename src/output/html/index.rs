@@ -105,6 +105,8 @@ struct Card {
     previews: Vec<OfficeView>,
     files: Vec<FileLink>,
     error: Option<ErrorView>,
+    /// The tool errors its code hit, in a sentence (job.json `tool_errors`).
+    tool_errors: Option<String>,
     failed_attempt_href: Option<String>,
     changed: bool,
     history: Vec<Past>,
@@ -287,6 +289,7 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
         previews,
         files,
         error,
+        tool_errors: crate::output::tool_errors::warning_of_record(record),
         failed_attempt_href: (status == "failed")
             .then(|| failed_attempt(snapshot, &job.dir))
             .flatten(),
