@@ -486,6 +486,9 @@ fn count(lines: &[JobLine]) -> Counts {
         if !l.history.alerts.is_empty() {
             c.alert += 1;
         }
+        if l.history.tool_errors > 0 {
+            c.tool_errors += 1;
+        }
         match l.status {
             JobStatus::Succeeded => c.succeeded += 1,
             JobStatus::Failed => c.failed += 1,

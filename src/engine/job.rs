@@ -232,6 +232,7 @@ async fn write_job(ctx: &Ctx, out: &Utf8Path, done: Done, staging: Staging) -> (
         attempt: kept.attempt,
         metrics: outcome.metrics.clone(),
         alerts: Vec::new(),
+        tool_errors: crate::output::tool_errors::of(&outcome.exchanges).len(),
     };
     (line, usage)
 }

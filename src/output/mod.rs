@@ -44,6 +44,7 @@ pub(crate) mod skill_records;
 pub(crate) mod staging;
 #[cfg(test)]
 pub(crate) mod tests;
+pub(crate) mod tool_errors;
 pub(crate) mod transcript;
 
 use std::io::{self, BufWriter, Write};
@@ -68,7 +69,7 @@ pub(crate) fn write_job_into(
     outcome: &JobOutcome,
     root: &Utf8Path,
 ) -> io::Result<Utf8PathBuf> {
-    write_documents(&staging, outcome, "../../../../index.html")?;
+    write_documents(&staging, outcome, html::INDEX_FROM_ATTEMPT)?;
     staging.commit_under(root)
 }
 

@@ -378,6 +378,10 @@ pub(crate) struct Counts {
     /// succeeded too).
     #[serde(default)]
     pub alert: usize,
+    /// Jobs run this night whose code hit at least one tool error (they count as succeeded
+    /// or failed too).
+    #[serde(default)]
+    pub tool_errors: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -484,6 +488,14 @@ pub(crate) struct LineHistory {
     /// The `alert:` thresholds this night's metrics crossed; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<super::metric_values::Alert>,
+    /// How many of the job's code executions came back as a tool error this night
+    /// (its `job.json`'s `tool_errors`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tool_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A generated file as a run record names it.

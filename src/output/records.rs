@@ -82,6 +82,9 @@ pub(crate) struct JobRecord<'a> {
     /// The values of the job's `metrics:` file (docs/output.md §2.12); absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<crate::output::metric_values::Metrics>,
+    /// The code-execution results that were errors (docs/output.md §2.13); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_errors: Vec<super::tool_errors::ToolError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<RequestRecord<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,6 +303,7 @@ pub(super) fn job_record(outcome: &JobOutcome) -> JobRecord<'_> {
         outputs: Some(output_records(outcome, expect, &statuses)),
         expect: expect.map(|e| expect_records(outcome, e, &statuses)),
         metrics: outcome.metrics.clone(),
+        tool_errors: super::tool_errors::of(&outcome.exchanges),
         requests: Some(
             outcome
                 .exchanges

@@ -32,8 +32,11 @@ fn status_line(outcome: &JobOutcome) -> String {
         Some(e) => format!("failed: {}", inline(&e.message)),
     };
     let took = outcome.finished_at.duration_since(outcome.started_at);
+    // A tool error goes under the status: a success may hide one (docs/output.md §7).
+    let warning = super::tool_errors::warning(&super::tool_errors::of(&outcome.exchanges))
+        .map_or_else(String::new, |w| format!("**Warning:** {}  \n", inline(&w)));
     let mut out = format!(
-        "**Status:** {status}  \n**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}  \n",
+        "**Status:** {status}  \n{warning}**Ran:** {} · took {} · cost {}  \n**Model:** {} · {}  \n",
         outcome.started_at,
         units::seconds(took.unsigned_abs()),
         // Every request is priced from its own usage as it is recorded (docs/output.md §7).

@@ -11,6 +11,7 @@ use super::markdown::{
     code, fence, inline, json_fence, link_target, thinking_text, word_or_code, working_notes,
 };
 use super::outcome::{JobOutcome, OutputFile};
+use super::tool_errors::{is_error, is_result_type};
 use super::{block_type, content_blocks};
 use crate::units;
 
@@ -122,12 +123,6 @@ fn results_by_call<'a>(blocks: &[Located<'a>]) -> BTreeMap<&'a str, Located<'a>>
         }
     }
     map
-}
-
-/// `bash_code_execution_tool_result`, `code_execution_tool_result`, … and the results of
-/// other server tools, which pair with their calls the same way.
-fn is_result_type(t: &str) -> bool {
-    t.ends_with("_tool_result")
 }
 
 fn render_call(
@@ -256,9 +251,7 @@ fn render_result(content: &Value, outputs: &[OutputFile]) -> String {
             }
         }
         "text_editor_code_execution_str_replace_result" => render_str_replace(content),
-        _ if t.ends_with("_tool_result_error") || content.get("error_code").is_some() => {
-            render_tool_error(content)
-        }
+        _ if is_error(content) => render_tool_error(content),
         "" => format!("Result:\n\n{}", json_fence(content)),
         _ => format!(
             "Result of unknown type {}:\n\n{}",

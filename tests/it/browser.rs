@@ -65,7 +65,7 @@ fn night() -> Sandbox {
         "  - name: fresh-one\n    inputs: [data/a.csv]\n    prompt: Summarise the file.\n\
          \x20 - name: hostile\n    inputs: [data/a.csv]\n    prompt: |\n      \
          <script>alert('x')</script> see [click me](javascript:alert(1)) <img src=x onerror=alert(2)>\n      \
-         @fake image {hostile_name}\n    follow_up:\n      - Plot it again.\n\
+         @fake image {hostile_name}\n      @fake tool-error bash execution_time_exceeded\n    follow_up:\n      - Plot it again.\n\
          \x20 - name: broken\n    inputs: [data/a.csv]\n    prompt: |\n      Fail please.\n      \
          @fake fail 400 invalid_request_error\n"
     );
@@ -261,7 +261,11 @@ fn the_morning_page_works_in_a_real_browser() {
     // hostile cell; the pages are rebuilt from disk with its preview.
     let cells = vec![vec![HOSTILE_CELL.to_owned(), "7".to_owned()]];
     let book = fake_anthropic::office::workbook(&[("Totals", cells)]);
-    sb.add_outputs("out/nightly/hostile", &[("book.xlsx", book)]);
+    let csv = format!("k,v\n\"{HOSTILE_CELL}\",7\n").into_bytes();
+    sb.add_outputs(
+        "out/nightly/hostile",
+        &[("book.xlsx", book), ("t.csv", csv)],
+    );
     sb.cmd(["report", "-o", "out"]).assert().success();
     // The newest plot.png (turn 2) has the plain name.
     let job = sb.read_json("out/nightly/hostile/job.json");
@@ -300,6 +304,11 @@ fn the_morning_page_works_in_a_real_browser() {
             visible_text(&page, cell).await,
             HOSTILE_CELL,
             "the workbook's preview is on its card, as text"
+        );
+        let warning = visible_text(&page, ".job[data-id=\"nightly/hostile\"] .warning").await;
+        assert!(
+            warning.as_str().is_some_and(|w| w.contains("execution_time_exceeded")),
+            "the tool error is a warning on its card: {warning}"
         );
 
         // Filters: by status, by manifest, and back to all.
@@ -341,6 +350,13 @@ fn the_morning_page_works_in_a_real_browser() {
                     HOSTILE_CELL,
                     "the workbook's preview is under its row, as text"
                 );
+                let csv_cell = format!(
+                    "[...document.querySelectorAll('tr.preview-row .preview.table td')]\
+                     .some(td => td.offsetParent !== null && td.textContent === {})",
+                    serde_json::to_string(HOSTILE_CELL).unwrap()
+                );
+                assert_eq!(eval(&page, &csv_cell).await, true, "a CSV's preview, as text");
+                assert!(visible_text(&page, "#tool-errors").await.is_string());
                 assert!(text.contains("<script>alert('x')</script>"), "shown as text");
                 assert!(text.contains(HOSTILE_PNG), "the API's name, shown as text");
                 let shot = page

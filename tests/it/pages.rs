@@ -217,8 +217,169 @@ fn office_files_are_previewed_on_the_index_and_the_job_page_as_text() {
     );
     assert_eq!(
         page.matches("class=\"preview-row\"").count(),
-        4,
-        "all but the corrupt one"
+        5,
+        "all but the corrupt one, and the run's own inventory.csv"
+    );
+}
+
+#[test]
+fn a_success_whose_code_hit_a_tool_error_carries_a_warning_everywhere_it_is_read() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest(
+        "  - name: slow\n    prompt: \"Go.\\n@fake tool-error bash execution_time_exceeded\"\n\
+         \x20 - name: clean\n    prompt: Go.\n",
+    );
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let job = sb.read_json("out/m/slow/job.json");
+    assert_eq!(job["status"], "succeeded");
+    let errors = job["tool_errors"].as_array().expect("job.json tool_errors");
+    assert_eq!(errors.len(), 1, "{job}");
+    assert_eq!(errors[0]["tool"], "bash_code_execution");
+    assert_eq!(errors[0]["error_code"], "execution_time_exceeded");
+    assert_eq!(errors[0]["turn"], 0);
+    assert!(errors[0]["tool_use_id"].is_string());
+    assert!(
+        sb.read_json("out/m/clean/job.json")
+            .get("tool_errors")
+            .is_none()
+    );
+
+    let run = sb.read_json("out/run.json");
+    assert_eq!(run["counts"]["tool_errors"], 1, "{run}");
+    assert_eq!(run["counts"]["succeeded"], 2);
+    let line = |dir: &str| {
+        run["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["dir"] == dir)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(line("m/slow")["tool_errors"], 1);
+    assert!(line("m/clean").get("tool_errors").is_none());
+
+    let warning = "1 tool error: execution_time_exceeded (bash_code_execution); see the transcript";
+    let report = sb.read("out/m/slow/report.md");
+    assert!(
+        report.contains(&format!(
+            "**Status:** succeeded  \n**Warning:** {warning}  \n"
+        )),
+        "{report}"
+    );
+    let page = sb.read("out/m/slow/report.html");
+    assert!(
+        page.contains(&format!(
+            "<div class=\"warning\" id=\"tool-errors\"><strong>warning</strong>: {warning}</div>"
+        )),
+        "{page}"
+    );
+    let index = sb.read("out/index.html");
+    let card = |id: &str| {
+        let at = index.find(&format!("data-id=\"{id}\"")).unwrap();
+        let end = index[at..].find("</article>").unwrap();
+        index[at..at + end].to_owned()
+    };
+    assert!(
+        card("m&#x2f;slow").contains(&format!(
+            "<div class=\"warning\"><strong>warning</strong>: {warning}</div>"
+        )),
+        "{index}"
+    );
+    assert!(!card("m&#x2f;clean").contains("class=\"warning\""));
+    assert!(!sb.read("out/m/clean/report.md").contains("**Warning:**"));
+}
+
+#[test]
+fn a_failed_attempt_links_its_own_page_which_runner_report_writes_again() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    prompt: Go.\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    fake.push_faults(
+        fake_anthropic::Endpoint::Messages,
+        [fake_anthropic::Fault::status(400)],
+    );
+    sb.cmd_against(&fake, ["run", "--force", "m.yaml"])
+        .assert()
+        .code(1);
+    let attempt = sb.read_json("out/run.json")["jobs"][0]["attempt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = format!("href=\"{attempt}/report.html\">failed attempt");
+    let index = sb.read("out/index.html").replace("&#x2f;", "/");
+    assert!(index.contains(&link), "{index}");
+
+    let page = sb.root.join("out").join(&attempt).join("report.html");
+    std::fs::remove_file(&page).unwrap();
+    let output = sb.cmd(["report", "-o", "out"]).assert().success();
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(stderr.contains("2 job pages written"), "{stderr}");
+    let html = std::fs::read_to_string(&page).expect("runner report wrote the attempt's page");
+    let html = html.replace("&#x2f;", "/");
+    assert!(html.contains("href=\"../../../../index.html\""), "{html}");
+    assert!(
+        html.contains("<span class=\"badge failed\">failed</span>"),
+        "{html}"
+    );
+    let index = sb.read("out/index.html").replace("&#x2f;", "/");
+    assert!(index.contains(&link), "{index}");
+}
+
+#[test]
+fn a_csv_file_is_previewed_on_its_page_as_escaped_text_and_a_broken_one_is_a_link() {
+    let fake = FakeServer::start();
+    let sb = Sandbox::with_manifest("  - name: ok\n    prompt: Go.\n");
+    sb.cmd_against(&fake, ["run", "m.yaml"]).assert().success();
+    let wide: String = (0..50)
+        .map(|r| {
+            let cells: Vec<String> = (0..30).map(|c| format!("r{r}c{c}")).collect();
+            cells.join(",") + "\n"
+        })
+        .collect();
+    sb.add_outputs(
+        "out/m/ok",
+        &[
+            (
+                "sales.csv",
+                b"region,sales\n<script>alert(1)</script>,12.5\n".to_vec(),
+            ),
+            ("wide.csv", wide.into_bytes()),
+            ("latin1.csv", b"caf\xe9,1\n".to_vec()),
+        ],
+    );
+    sb.cmd(["report", "-o", "out"]).assert().success();
+    let page = sb.read("out/m/ok/report.html").replace("&#x2f;", "/");
+    assert!(
+        page.contains(
+            "<tr><td>region</td><td>sales</td></tr><tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>12.5</td></tr>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(
+        page.contains("<td>r9c7</td></tr>"),
+        "10 rows of 8 columns: {page}"
+    );
+    assert!(!page.contains("r10c0") && !page.contains("r0c8"), "{page}");
+    assert_eq!(page.matches("first rows and columns").count(), 1);
+    assert!(
+        page.contains("<tr><td>name</td><td>size</td><td>blake3</td></tr>"),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("class=\"preview table\"").count(),
+        3,
+        "the run's inventory.csv and the two readable ones"
+    );
+    assert!(
+        page.contains("<a href=\"files/latin1.csv\">latin1.csv</a>"),
+        "a plain link"
+    );
+    let index = sb.read("out/index.html");
+    assert!(
+        !index.contains("class=\"preview table\""),
+        "a card links CSV files only"
     );
 }
 

@@ -240,13 +240,14 @@ pub(super) fn previous_metrics(out: &Utf8Path, dir: &str, finished_at: &Value) -
     })
 }
 
-/// The failed attempts a run folder keeps, by job `dir`, with the file a link opens.
+/// The failed attempts a run folder keeps, by job `dir`, with the file a link opens: its
+/// page when it has one.
 fn attempts_in(run: &Utf8Path) -> HashMap<String, &'static str> {
     let mut found = HashMap::new();
     for stem in dir_names(run) {
         for job in dir_names(&run.join(&stem)) {
             let folder = run.join(&stem).join(&job);
-            if let Some(f) = ["report.md", "job.json"]
+            if let Some(f) = ["report.html", "report.md", "job.json"]
                 .into_iter()
                 .find(|f| folder.join(f).is_file())
             {
@@ -261,8 +262,9 @@ fn attempts_in(run: &Utf8Path) -> HashMap<String, &'static str> {
 /// response's record) is dropped once the job's own page is written, so the index of a
 /// large tree does not hold every record whole.
 pub(super) fn for_index(record: Value) -> Value {
-    const KEPT: [&str; 9] = [
+    const KEPT: [&str; 10] = [
         "metrics",
+        "tool_errors",
         "status",
         "started_at",
         "finished_at",

@@ -121,6 +121,8 @@ struct Card {
     thumbs: Vec<Link>,
     previews: Vec<OfficeView>,
     files: Vec<FileLink>,
+    /// The tool errors its code hit, in a sentence (job.json `tool_errors`).
+    tool_errors: Option<String>,
     changed: bool,
     history: Vec<Past>,
     /// Its matrix cell as `key=value`, sorted by key (docs/manifest.md "Matrices").
@@ -305,6 +307,7 @@ fn card(snapshot: &Snapshot, job: &JobOnDisk) -> Card {
         thumbs,
         previews,
         files,
+        tool_errors: crate::output::tool_errors::warning_of_record(record),
         changed: status == "succeeded" && outputs_changed(job),
         history: strip(snapshot, job, &status),
         params: params(&line["params"], &record["params"]),

@@ -10,6 +10,7 @@ use super::index::{ErrorView, seconds_between, text, tokens, when};
 use super::{NONE, duration, href, markdown, usd};
 use crate::manifest::alert_rules::{MAX_METRIC_NAME, show};
 use crate::output::office::{self, Bounds, Preview};
+use crate::output::tool_errors;
 use crate::units;
 
 /// Office files previewed on one page at most (docs/output.md §14.1); the rest are links.
@@ -20,6 +21,8 @@ pub(super) struct JobPage {
     id: String,
     status: String,
     error: Option<ErrorView>,
+    /// The tool errors its code hit, in a sentence (job.json `tool_errors`).
+    tool_errors: Option<String>,
     manifest: String,
     model: String,
     tool: String,
@@ -98,6 +101,7 @@ pub(super) fn view(job: &JobOnDisk, generated_at: jiff::Timestamp, index_href: S
             kind: e.get("kind").map_or_else(|| NONE.to_owned(), text),
             message: e.get("message").map_or_else(|| NONE.to_owned(), text),
         }),
+        tool_errors: tool_errors::warning_of_record(r),
         manifest: text(&r["manifest"]),
         model: text(&r["model"]),
         tool: text(&r["tool"]),
@@ -216,7 +220,7 @@ fn output_rows(job: &JobOnDisk, record: &Value) -> Vec<OutputRow> {
         .collect();
     for row in &mut rows {
         let plain = !row.href.is_empty();
-        if plain && office::Format::of(&row.name).is_some() && tried < PREVIEWS {
+        if plain && office::Format::on_page(&row.name).is_some() && tried < PREVIEWS {
             tried += 1;
             let path = job.folder.join("files").join(&row.name);
             row.preview = office::preview(&path, &Bounds::PAGE);

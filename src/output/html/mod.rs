@@ -57,10 +57,12 @@ pub(crate) struct Site {
 
 /// The index relative to a job folder in `OUT/<stem>/<job>`.
 pub(crate) const INDEX_FROM_JOB: &str = "../../index.html";
+/// The index relative to a failed attempt's folder, `OUT/runs/<run-id>/<stem>/<job>`.
+pub(crate) const INDEX_FROM_ATTEMPT: &str = "../../../../index.html";
 
-/// Writes every job folder's `report.html`, then `OUT/index.html` (`runner report`). A job
-/// page that fails is recorded in [`Site::failed`] and the rest go on; only the index
-/// failing is an error.
+/// Writes every job folder's `report.html` and every kept failed attempt's, then
+/// `OUT/index.html` (`runner report`). A job page that fails is recorded in
+/// [`Site::failed`] and the rest go on; only the index failing is an error.
 pub(crate) fn write_site(out: &Utf8Path) -> Result<Site, SiteError> {
     write_pages(out, true)
 }
@@ -93,10 +95,33 @@ fn write_pages(out: &Utf8Path, job_pages: bool) -> Result<Site, SiteError> {
         }
         job.record = job.record.take().map(disk::for_index);
     }
+    if job_pages {
+        write_attempt_pages(out, &mut snapshot, &mut site);
+    }
     let index = index::view(&snapshot, generated_at, &nonce(out, generated_at));
     let html = render("index.html", &index)?;
     write(&site.index, &html)?;
     Ok(site)
+}
+
+/// The page of each failed attempt the history keeps (`OUT/runs/<run-id>/<stem>/<job>/`
+/// with a `job.json`), so its card links a page, not raw Markdown.
+fn write_attempt_pages(out: &Utf8Path, snapshot: &mut disk::Snapshot, site: &mut Site) {
+    for run in &mut snapshot.history {
+        for (dir, file) in &mut run.attempts {
+            let folder = out.join("runs").join(&run.id).join(dir.as_str());
+            if !folder.join("job.json").is_file() {
+                continue;
+            }
+            match write_job_page(&folder, dir, INDEX_FROM_ATTEMPT) {
+                Ok(()) => {
+                    site.job_pages += 1;
+                    *file = "report.html";
+                }
+                Err(e) => site.failed.push(e),
+            }
+        }
+    }
 }
 
 /// Writes `report.html` into a job folder from that folder's own `job.json`, `report.md`

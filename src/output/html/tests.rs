@@ -101,7 +101,7 @@ fn history_and_cost_light_up_the_index_when_present() {
     crate::atomic::write(&out.join("runs/20261130T010000Z/m/b/report.md"), b"# m/b").unwrap();
 
     let site = write_site(&out).unwrap();
-    assert_eq!(site.job_pages, 2);
+    assert_eq!(site.job_pages, 3, "two job folders and one failed attempt");
     assert!(site.failed.is_empty());
     let index = read_page(&out.join("index.html"));
     assert!(index.contains("$1.5000"), "run cost");
@@ -112,8 +112,8 @@ fn history_and_cost_light_up_the_index_when_present() {
     );
     assert_eq!(index.matches("outputs changed").count(), 1);
     assert!(
-        index.contains("href=\"runs/20261130T010000Z/m/b/report.md\""),
-        "failed attempt link"
+        index.contains("href=\"runs/20261130T010000Z/m/b/report.html\""),
+        "failed attempt link: its page, written from its job.json"
     );
     assert!(
         index.contains("title=\"20261129T010000Z: succeeded\""),

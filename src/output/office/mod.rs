@@ -1,6 +1,7 @@
 //! Previews of the office files a job generated (docs/output.md §14.1): an `.xlsx`'s sheets
 //! as small tables, a `.docx`'s headings and first paragraphs, a `.pptx`'s slide titles, a
-//! `.pdf`'s page count, for `report.html` and the morning page.
+//! `.pdf`'s page count, for `report.html` and the morning page; and on `report.html` only,
+//! a `.csv` or `.tsv` file's first rows (`delimited.rs`).
 //!
 //! The files came from the model, so every byte is hostile until bounded: the file is read
 //! only up to [`MAX_FILE_BYTES`], a zip only when its entry count and each part's declared
@@ -9,6 +10,7 @@
 //! and every string is cut to a few dozen characters. What is extracted is plain text that
 //! the templates escape. Any failure is `None`: the page shows the plain link it always did.
 
+mod delimited;
 mod docx;
 mod pdf;
 mod pptx;
@@ -87,6 +89,13 @@ pub(crate) enum Preview {
     Pdf {
         pages: u64,
     },
+    /// A `.csv` or `.tsv` file's first rows, cut to the bounds' rows and columns.
+    Table {
+        rows: Vec<Vec<String>>,
+        /// Whether rows or columns were left out.
+        more_rows: bool,
+        more_cols: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,32 +114,58 @@ pub(crate) struct Block {
     pub text: String,
 }
 
-/// The office formats previewed, by file extension (ASCII case ignored).
+/// The formats previewed, by file extension (ASCII case ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     Xlsx,
     Docx,
     Pptx,
     Pdf,
+    Csv,
+    Tsv,
 }
 
 impl Format {
+    /// An office format: previewed on `report.html` and on the cards.
     pub(crate) fn of(name: &str) -> Option<Format> {
+        Format::on_page(name).filter(|f| f.delimiter().is_none())
+    }
+
+    /// A format `report.html` previews: the office ones, and delimited text, which a card
+    /// leaves as a link (docs/output.md §14.1).
+    pub(crate) fn on_page(name: &str) -> Option<Format> {
         let (_, ext) = name.rsplit_once('.')?;
         match ext.to_ascii_lowercase().as_str() {
             "xlsx" | "xlsm" => Some(Format::Xlsx),
             "docx" => Some(Format::Docx),
             "pptx" => Some(Format::Pptx),
             "pdf" => Some(Format::Pdf),
+            "csv" => Some(Format::Csv),
+            "tsv" => Some(Format::Tsv),
+            _ => None,
+        }
+    }
+
+    fn delimiter(self) -> Option<u8> {
+        match self {
+            Format::Csv => Some(b','),
+            Format::Tsv => Some(b'\t'),
             _ => None,
         }
     }
 }
 
-/// The preview of the file at `path`, if its name is an office format and it can be read
-/// within the bounds; `None` for anything else (the page links the file as it is).
+/// The preview of the file at `path`, if its name is a format [`Format::on_page`] knows and
+/// it can be read within the bounds; `None` for anything else (the page links the file as
+/// it is).
 pub(crate) fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
-    let format = Format::of(path.file_name()?)?;
+    let format = Format::on_page(path.file_name()?)?;
+    if let Some(delimiter) = format.delimiter() {
+        let (head, cut) = read_head(path, delimited::MAX_HEAD_BYTES)?;
+        let read =
+            std::panic::AssertUnwindSafe(|| delimited::preview(&head, cut, delimiter, bounds));
+        return std::panic::catch_unwind(read).ok().flatten();
+    }
     let bytes = read_bounded(path)?;
     // The readers (calamine, zip, quick-xml) are fed hostile bytes: a panic in one is a
     // bug there, and here only means no preview (its message still reaches stderr).
@@ -139,6 +174,7 @@ pub(crate) fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
         Format::Docx => docx::preview(bytes, bounds),
         Format::Pptx => pptx::preview(bytes, bounds),
         Format::Pdf => pdf::preview(&bytes),
+        Format::Csv | Format::Tsv => None,
     });
     std::panic::catch_unwind(read).ok().flatten()
 }
@@ -146,15 +182,25 @@ pub(crate) fn preview(path: &Utf8Path, bounds: &Bounds) -> Option<Preview> {
 /// The whole file, if it is a regular file (not a FIFO that would block the page) of at
 /// most [`MAX_FILE_BYTES`], checked while reading too: the size on disk may change.
 fn read_bounded(path: &Utf8Path) -> Option<Vec<u8>> {
+    if fs_err::metadata(path).ok()?.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let (bytes, cut) = read_head(path, MAX_FILE_BYTES)?;
+    (!cut).then_some(bytes)
+}
+
+/// The first `max` bytes of a regular file, and whether it goes on past them.
+fn read_head(path: &Utf8Path, max: u64) -> Option<(Vec<u8>, bool)> {
     use std::io::Read as _;
-    let meta = fs_err::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+    if !fs_err::metadata(path).ok()?.is_file() {
         return None;
     }
     let file = fs_err::File::open(path).ok()?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes)
+    file.take(max + 1).read_to_end(&mut bytes).ok()?;
+    let cut = bytes.len() as u64 > max;
+    bytes.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    Some((bytes, cut))
 }
 
 /// `text` as one line of at most `max` characters, `…` marking a cut: whitespace runs

@@ -285,8 +285,124 @@ fn only_regular_files_within_the_size_bound_are_read() {
     assert_eq!(preview(&big, &Bounds::PAGE), None);
 }
 
+fn table(name: &str, bytes: &[u8]) -> Option<(Vec<Vec<String>>, bool, bool)> {
+    match shown(name, bytes, &Bounds::PAGE)? {
+        Preview::Table {
+            rows,
+            more_rows,
+            more_cols,
+        } => Some((rows, more_rows, more_cols)),
+        other => panic!("not a table: {other:?}"),
+    }
+}
+
+#[test]
+fn a_csv_shows_its_first_rows_and_columns_as_raw_text() {
+    let text = "\u{feff}region,\"sales, net\",note\n\
+                <script>alert(1)</script>,12.5,\"two\nlines\"\n\
+                short\n";
+    let (rows, more_rows, more_cols) = table("sales.CSV", text.as_bytes()).unwrap();
+    assert_eq!(
+        rows,
+        [
+            ["region", "sales, net", "note"],
+            ["<script>alert(1)</script>", "12.5", "two lines"],
+            ["short", "", ""],
+        ],
+        "quoted fields read, rows padded, raw text: the page escapes it"
+    );
+    assert!(!more_rows && !more_cols);
+    let wide: String = (0..30)
+        .map(|r| {
+            let cells: Vec<String> = (0..20).map(|c| format!("r{r}c{c}")).collect();
+            cells.join("\t") + "\n"
+        })
+        .collect();
+    let (rows, more_rows, more_cols) = table("big.tsv", wide.as_bytes()).unwrap();
+    assert_eq!((rows.len(), rows[0].len()), (10, 8));
+    assert_eq!(rows[9][7], "r9c7");
+    assert!(more_rows && more_cols);
+    let long = format!("{}\n", "y".repeat(500));
+    let (rows, ..) = table("long.csv", long.as_bytes()).unwrap();
+    assert_eq!(
+        rows[0][0].chars().count(),
+        Bounds::PAGE.chars + 1,
+        "cut, with …"
+    );
+    assert_eq!(table("empty.csv", b""), Some((Vec::new(), false, false)));
+    assert_eq!(Format::of("a.csv"), None, "a card does not preview it");
+    assert_eq!(Format::on_page("a.csv"), Some(Format::Csv));
+}
+
+#[test]
+fn a_csv_that_is_not_text_has_no_preview() {
+    assert_eq!(table("latin1.csv", b"caf\xe9,1\n"), None, "not UTF-8");
+    assert_eq!(table("binary.csv", b"PK\x03\x04\x00\x00,1\n"), None);
+    assert_eq!(
+        table("one-line.csv", &vec![b'a'; 2 << 20]),
+        None,
+        "no row end in the head"
+    );
+}
+
+#[test]
+fn a_large_csv_shows_its_head_and_says_it_goes_on() {
+    // Bigger than the office bound, so only its head is read; the row the head cuts
+    // through is left out.
+    let row = format!("{},2\n", "x".repeat(999));
+    let mut text = row.repeat(25 << 10);
+    text.insert_str(0, "name,value\n");
+    assert!(text.len() as u64 > super::MAX_FILE_BYTES);
+    let (rows, more_rows, _) = table("huge.csv", text.as_bytes()).unwrap();
+    assert_eq!(rows[0], ["name", "value"]);
+    assert!(more_rows);
+    let few = "a,b\n".repeat(3) + &"z".repeat(super::delimited::MAX_HEAD_BYTES as usize);
+    let (rows, more_rows, _) = table("cut.csv", few.as_bytes()).unwrap();
+    assert_eq!(rows.len(), 3, "the cut last line is not a row");
+    assert!(more_rows);
+}
+
+/// Text that looks like CSV: delimiters, quotes, line ends, and some of everything else.
+fn csvish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        Just(b",".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\t".to_vec()),
+        "[a-z<>&]{0,90}".prop_map(String::into_bytes),
+        any::<u8>().prop_map(|b| vec![b]),
+    ];
+    proptest::collection::vec(piece, 0..400).prop_map(|p| p.concat())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any bytes under a `.csv` name (called without the `catch_unwind` of [`preview`]):
+    /// no panic, and a preview stays within the rows, columns and characters it may show.
+    #[test]
+    fn any_bytes_as_csv_never_panic_and_stay_bounded(
+        bytes in proptest::prop_oneof![
+            proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            csvish(),
+        ],
+        cut in proptest::prelude::any::<bool>(),
+    ) {
+        for bounds in [Bounds::PAGE, Bounds::CARD] {
+            if let Some(p) = super::delimited::preview(&bytes, cut, b',', &bounds) {
+                let Preview::Table { rows, .. } = p else { panic!("not a table") };
+                proptest::prop_assert!(rows.len() <= bounds.rows);
+                for row in &rows {
+                    proptest::prop_assert!(row.len() <= bounds.cols);
+                    for cell in row {
+                        proptest::prop_assert!(cell.chars().count() <= bounds.chars + 1);
+                    }
+                }
+            }
+        }
+    }
 
     /// Damaged files (bytes overwritten, the end cut off) never panic our readers: called
     /// without the `catch_unwind` of [`preview`], so a panic here is a failure.
