@@ -39,10 +39,14 @@ pub(super) async fn run_one(
         .filter(|_| job.stale.is_none())
         .filter_map(|i| uploads.handle(&i.content()))
         .collect();
+    // Batch mode: while this job waits for its uploads, rounds of the jobs whose uploads
+    // are done go out without it, a slice at a time.
+    let uploading = ctx.batcher.as_ref().map(Batcher::waiting_for_uploads);
     let ready = tokio::select! {
         r = futures_util::future::join_all(inputs) => Some(r),
         () = ctx.cancel.cancelled() => None,
     };
+    drop(uploading);
     let Some(uploaded) = ready else {
         return ended(ctx, &job, JobEnd::run_interrupted());
     };

@@ -9,6 +9,7 @@
 mod architecture;
 mod batch;
 mod batch_create;
+mod batch_slices;
 mod batches_cmd;
 mod browser;
 mod budget;

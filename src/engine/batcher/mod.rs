@@ -9,7 +9,10 @@
 //! round is submitted when every job still conversing is waiting on a request, or on the
 //! budget for one (`budget.rs`; so round 1 holds the first request of every job the budget
 //! lets in), split across batches only where the limits
-//! require (100,000 requests or 256 MB, docs/api.md §5). Each batch is created and
+//! require (100,000 requests or 256 MB, docs/api.md §5). While jobs still wait for their
+//! uploads, a round goes out once a slice of requests is queued (`state.rs`,
+//! `Inner::take_round`), and rounds run side by side, so the first batches are created
+//! while the rest of the inputs upload. Each batch is created and
 //! recorded (`submit.rs`) and polled (`wait.rs`); when it ends, its results (matched by
 //! `custom_id`, in any order) wake the jobs (`handout.rs`), whose next requests form the
 //! next round. Before each create its intent is written (`output/batch_intent.rs`); a

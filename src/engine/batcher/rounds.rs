@@ -36,28 +36,39 @@ impl Batcher {
                 }
             });
         }
+        // Rounds run side by side: while uploads go on, a slice goes out before the one
+        // before it has ended (`Inner::take_round`).
+        let mut rounds = tokio::task::JoinSet::new();
         loop {
-            let round = loop {
-                // Looked at without notifying: the driver must not wake itself.
-                match self.with(Inner::take_round) {
-                    Round::Ready(round) => break round,
-                    Round::Done => return,
-                    Round::Wait => tokio::select! {
-                        () = self.changed.notified() => {}
-                        () = self.link.cancel.cancelled() => return self.interrupted().await,
-                    },
+            // Looked at without notifying: the driver must not wake itself.
+            match self.with(Inner::take_round) {
+                Round::Ready(round) => {
+                    let me = Arc::clone(&self);
+                    rounds.spawn(async move { me.run_round_then_requeue(round).await });
                 }
-            };
-            let again = tokio::select! {
-                r = self.run_round(round) => r,
-                () = self.link.cancel.cancelled() => return self.interrupted().await,
-            };
-            if !again.is_empty() {
-                let online = self.with(|i| i.requeue(again));
-                self.changed.notify_one();
-                for p in online {
-                    p.answer(None);
-                }
+                Round::Done => return,
+                Round::Wait => tokio::select! {
+                    () = self.changed.notified() => {}
+                    Some(_) = rounds.join_next() => {}
+                    () = self.link.cancel.cancelled() => {
+                        // The rounds stop where they are, as one awaited here would.
+                        rounds.abort_all();
+                        return self.interrupted().await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// One round, then its requests to submit again queued for the next (or, past the
+    /// deadline, sent online).
+    async fn run_round_then_requeue(&self, round: Vec<Pending>) {
+        let again = self.run_round(round).await;
+        if !again.is_empty() {
+            let online = self.with(|i| i.requeue(again));
+            self.changed.notify_one();
+            for p in online {
+                p.answer(None);
             }
         }
     }

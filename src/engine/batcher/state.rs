@@ -91,6 +91,27 @@ pub(super) struct Inner<T = Pending> {
     /// Active jobs whose next request waits for budget (`budget.rs`): a round does not
     /// wait for them, since it is what frees the money they wait for.
     pub(super) budget_waiting: usize,
+    /// Active jobs still waiting for their inputs' uploads. While any does, a round goes
+    /// out as soon as `slice` requests are queued, so the first batches are created while
+    /// the rest of the run's inputs upload (docs/batch.md, "Rounds").
+    pub(super) upload_waiting: usize,
+    /// How many queued requests make a round while uploads are still going on.
+    pub(super) slice: usize,
+}
+
+/// Round one goes out in about this many slices while a run's uploads go on: enough to
+/// start the first batch after an eighth of the uploads, few enough to keep the number of
+/// batches (each created, recorded and polled on its own) small.
+const SLICES: usize = 8;
+
+/// No slice is smaller than this: a run of fewer jobs waits for its uploads and sends
+/// round one as one batch, as a run without uploads does. A batch takes minutes to hours
+/// (docs/api.md §5), so starting a handful of requests seconds earlier gains nothing.
+const MIN_SLICE: usize = 100;
+
+/// The slice for a run of `jobs` jobs: an eighth of them, at least [`MIN_SLICE`].
+pub(super) fn slice_for(jobs: usize) -> usize {
+    jobs.div_ceil(SLICES).max(MIN_SLICE)
 }
 
 impl<T> Inner<T> {
@@ -101,15 +122,26 @@ impl<T> Inner<T> {
             waiting: Vec::new(),
             past_deadline: false,
             budget_waiting: 0,
+            upload_waiting: 0,
+            slice: slice_for(active),
         }
     }
 
     /// A round is every queued request, once each job still conversing has queued one or
-    /// waits for budget to.
+    /// waits for budget to; while some jobs still wait for their uploads, it is what is
+    /// queued once that is a slice (the jobs in flight in earlier slices are not waited
+    /// for: they are what the later slices overlap).
     pub(super) fn take_round(&mut self) -> Round<T> {
+        let ready = if self.queue.is_empty() {
+            false
+        } else if self.upload_waiting > 0 {
+            self.queue.len() >= self.slice
+        } else {
+            self.queue.len() + self.budget_waiting >= self.active
+        };
         if self.active == 0 && self.queue.is_empty() {
             Round::Done
-        } else if !self.queue.is_empty() && self.queue.len() + self.budget_waiting >= self.active {
+        } else if ready {
             Round::Ready(std::mem::take(&mut self.queue))
         } else {
             Round::Wait
@@ -182,6 +214,16 @@ impl Drop for BudgetWait {
     }
 }
 
+/// Held by a job while it waits for its inputs' uploads; see [`Inner::upload_waiting`].
+pub(crate) struct UploadWait(Arc<Batcher>);
+
+impl Drop for UploadWait {
+    fn drop(&mut self) {
+        self.0
+            .update(|i| i.upload_waiting = i.upload_waiting.saturating_sub(1));
+    }
+}
+
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -222,6 +264,12 @@ impl Batcher {
     pub(crate) fn waiting_for_budget(self: &Arc<Batcher>) -> BudgetWait {
         self.update(|i| i.budget_waiting += 1);
         BudgetWait(Arc::clone(self))
+    }
+
+    /// Rounds do not wait for this job until the guard is dropped, once a slice is queued.
+    pub(crate) fn waiting_for_uploads(self: &Arc<Batcher>) -> UploadWait {
+        self.update(|i| i.upload_waiting += 1);
+        UploadWait(Arc::clone(self))
     }
 
     /// Whether requests now go online (`--batch-deadline` passed).
@@ -285,6 +333,54 @@ mod tests {
         assert!(matches!(inner.take_round(), Round::Ready(r) if r == ["c"]));
         inner.active = 0;
         assert!(matches!(inner.take_round(), Round::Done));
+    }
+
+    #[test]
+    fn while_uploads_go_on_a_slice_is_a_round_without_waiting_for_the_rest() {
+        let mut inner: Inner<u32> = Inner::new(1_000);
+        assert_eq!(inner.slice, 125, "an eighth of the jobs");
+        inner.upload_waiting = 876;
+        inner.queue.extend(0..124);
+        assert!(
+            matches!(inner.take_round(), Round::Wait),
+            "less than a slice"
+        );
+        inner.queue.push(124);
+        inner.upload_waiting = 875;
+        let Round::Ready(first) = inner.take_round() else {
+            panic!("a slice is queued while uploads go on: a round")
+        };
+        assert_eq!(first.len(), 125);
+        // The first slice is in flight (neither queued nor waiting): the second slice
+        // does not wait for it.
+        inner.queue.extend(0..125);
+        inner.upload_waiting = 750;
+        assert!(matches!(inner.take_round(), Round::Ready(r) if r.len() == 125));
+        // The uploads are done: the rest waits for every conversing job, as before.
+        inner.upload_waiting = 0;
+        inner.queue.extend(0..50);
+        assert!(
+            matches!(inner.take_round(), Round::Wait),
+            "slices still in flight"
+        );
+        inner.active = 50;
+        assert!(matches!(inner.take_round(), Round::Ready(r) if r.len() == 50));
+    }
+
+    #[test]
+    fn a_small_run_sends_round_one_as_one_batch_after_its_uploads() {
+        assert_eq!(slice_for(3), MIN_SLICE);
+        assert_eq!(slice_for(10_000), 1_250);
+        let mut inner: Inner<u32> = Inner::new(3);
+        inner.queue.extend([1, 2]);
+        inner.upload_waiting = 1;
+        assert!(
+            matches!(inner.take_round(), Round::Wait),
+            "one job still uploads"
+        );
+        inner.upload_waiting = 0;
+        inner.queue.push(3);
+        assert!(matches!(inner.take_round(), Round::Ready(r) if r == [1, 2, 3]));
     }
 
     #[test]
