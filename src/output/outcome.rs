@@ -282,6 +282,9 @@ pub(crate) struct RunSummary {
     /// none was sent (docs/output.md §6).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notified>,
+    /// A shard's night, or a merged night's shards (docs/output.md §6.5).
+    #[serde(flatten)]
+    pub night: super::night::NightKeys,
 }
 
 /// `run.json`'s `skipped[]`: an entry that gave no job, on purpose.
@@ -336,6 +339,7 @@ impl RunSummary {
             error: Some(RunError { message }),
             skipped: Vec::new(),
             notifications: Vec::new(),
+            night: super::night::NightKeys::default(),
         }
     }
 }
@@ -362,6 +366,29 @@ pub(crate) struct Counts {
     /// succeeded too).
     #[serde(default)]
     pub alert: usize,
+}
+
+impl Counts {
+    /// The counts of these lines.
+    pub(crate) fn of(lines: &[JobLine]) -> Counts {
+        let mut c = Counts {
+            total: lines.len(),
+            ..Counts::default()
+        };
+        for l in lines {
+            if !l.history.alerts.is_empty() {
+                c.alert += 1;
+            }
+            match l.status {
+                JobStatus::Succeeded => c.succeeded += 1,
+                JobStatus::Failed => c.failed += 1,
+                JobStatus::Fresh => c.fresh += 1,
+                JobStatus::Interrupted => c.interrupted += 1,
+                JobStatus::NotStarted => c.not_started += 1,
+            }
+        }
+        c
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
