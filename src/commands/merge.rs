@@ -95,7 +95,7 @@ fn write_night(
             source,
         })?;
     }
-    super::run::write_pages(out);
+    super::pages::write_pages(out);
     Ok(summary)
 }
 

@@ -24,6 +24,7 @@ mod model_check;
 mod models;
 mod notify;
 mod output_lock;
+mod pages;
 mod plan;
 mod plan_shards;
 mod report;
@@ -54,7 +55,10 @@ pub(crate) fn execute(config: Config) -> Exit {
     let result = runtime.block_on(async {
         match config.command {
             CommandConfig::Validate(validate) => validate::validate(&validate, &display),
-            CommandConfig::Plan(plan) => plan::plan(&plan, &display).await,
+            CommandConfig::Plan(plan) => match plan.shards {
+                Some(n) => plan_shards::shards(&plan, n).await,
+                None => plan::plan(&plan, &display).await,
+            },
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
             CommandConfig::Diff(config) => diff::diff(&config),

@@ -112,9 +112,6 @@ pub(super) async fn make_plan_keep_going(
 /// cached or to-upload (from the upload cache of this API base URL and key; a cached id is
 /// verified only by `run`, since `plan` makes no network call).
 pub(super) async fn plan(config: &PlanConfig, display: &Display) -> Result<Exit, Error> {
-    if let Some(n) = config.shards {
-        return super::plan_shards::shards(config, n).await;
-    }
     let (plan, state) = make_plan(&config.manifests, &config.state_dir, &config.known).await?;
     let plan = match config.shard {
         Some(shard) => shard.restrict(plan),

@@ -144,11 +144,14 @@ async fn execute(
         error: None,
         skipped,
         notifications: Vec::new(),
-        night: NightKeys {
-            night,
-            ..NightKeys::default()
-        },
+        night: NightKeys::of_shard(night),
     };
+    record(config, summary).await
+}
+
+/// The run's record and the rest written, its notifications sent, and with `--shard` the
+/// night merged when this shard is its last.
+async fn record(config: &RunConfig, summary: RunSummary) -> Result<RunSummary, Error> {
     write_records(config, &summary)?;
     let summary = notify_and_record(config, summary).await;
     merge_night(config, summary.night.night.as_deref());
@@ -415,22 +418,8 @@ fn write_records(config: &RunConfig, summary: &RunSummary) -> Result<(), Error> 
         ),
         Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
     }
-    write_pages(out);
+    super::pages::write_pages(out);
     Ok(())
-}
-
-/// The morning page, also when jobs failed (each job's page landed with its folder). It is
-/// derived from the files just written (`runner report` makes it again), so a failure here
-/// is a warning and leaves the exit code to the jobs.
-pub(super) fn write_pages(out: &Utf8Path) {
-    match crate::output::html::write_index(out) {
-        Ok(site) => {
-            for e in &site.failed {
-                tracing::warn!("{}", crate::error_chain::chain(e));
-            }
-        }
-        Err(e) => tracing::warn!("{}", crate::error_chain::chain(&e)),
-    }
 }
 
 /// `--json`'s summary on stdout, then the closing lines on stderr (also with `-q`).

@@ -19,6 +19,16 @@ pub(crate) struct NightKeys {
     pub missing_shards: Vec<String>,
 }
 
+impl NightKeys {
+    /// A shard's record: its night (`None` for an unsharded run).
+    pub(crate) fn of_shard(night: Option<String>) -> NightKeys {
+        NightKeys {
+            night,
+            ..NightKeys::default()
+        }
+    }
+}
+
 /// One shard's part of a merged night.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub(crate) struct ShardPart {

@@ -15,7 +15,9 @@ const N: u64 = 3;
 const JOBS: usize = 9;
 
 /// Nine jobs sharing one input, so that the killed shard's cached upload serves every
-/// shard of the night (the state dir is shared).
+/// shard of the night (the state dir is shared). Prompt caching off: with it, which job
+/// writes the cache and which reads it depends on the order the jobs run in, and so do
+/// their costs.
 fn night_sandbox(prompt: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.file("data/shared.csv", "a,b\n1,2\n".repeat(50));
@@ -24,7 +26,8 @@ fn night_sandbox(prompt: &str) -> Sandbox {
             format!("  - name: job-{i}\n    inputs: [data/shared.csv]\n    prompt: {prompt} {i}\n")
         })
         .collect();
-    sb.file("m.yaml", manifest(&jobs));
+    let yaml = manifest(&jobs).replace("defaults:\n", "defaults:\n  cache: off\n");
+    sb.file("m.yaml", yaml);
     sb
 }
 
