@@ -50,6 +50,7 @@ const ENVIRONMENT: &str = "Environment:
   RUNNER_SHARD            `K/N`: run and plan only shard K of N (like --shard)
   JOB_COMPLETION_INDEX    0-based shard index (Kubernetes Indexed Job), with RUNNER_SHARD_COUNT
   RUNNER_SHARD_COUNT      number of shards, with JOB_COMPLETION_INDEX
+  RUNNER_NIGHT            the night a shard belongs to (like --night; `run`, `merge`)
   NO_COLOR                any non-empty value turns colour off
   RUST_LOG                log filter (e.g. `runner=debug`); overrides -v and -q";
 
@@ -71,6 +72,10 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the recorded runs under the output folder, newest first.
     History(HistoryArgs),
+    /// Make the shards' records of one night (`run-shard-K-of-N.json`) its one run.json,
+    /// history entry, JUnit file and morning page; exit with the night's code (a missing
+    /// shard is 1). A shard's run does this itself when it finishes last.
+    Merge(MergeArgs),
     /// Compare two recorded runs job by job: status, duration and cost, generated files,
     /// metrics and report.md; exit 0 when nothing changed, 1 when something did.
     Diff(DiffArgs),
@@ -285,6 +290,22 @@ pub(crate) struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// The output root the shards share.
+    #[arg(short, long, default_value = "out", value_name = "DIR")]
+    pub out: Utf8PathBuf,
+    /// The night to merge [env: RUNNER_NIGHT] [default: the night of the newest shard record].
+    #[arg(long, value_name = "ID")]
+    pub night: Option<String>,
+    /// Also write the night as JUnit XML to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<Utf8PathBuf>,
+    /// Print the night's record (the content of run.json) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct DiffArgs {
     /// The older run: a run id as `runner history` shows it, or a unique beginning of one
     /// [default: the second newest run that did work].
@@ -347,6 +368,10 @@ pub(crate) struct PlanArgs {
     pub out: Utf8PathBuf,
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// With --json: the N shards as a JSON list (index, shard, jobs, to_run, estimated_usd),
+    /// for a CI matrix or an Argo `withParam` fan-out.
+    #[arg(long, value_name = "N", requires = "json", conflicts_with = "shard", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub shards: Option<u64>,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -440,11 +465,17 @@ pub(crate) struct RunArgs {
     /// succeeded).
     #[arg(long)]
     pub fail_on_alert: bool,
-    /// Also write the run as JUnit XML to PATH (one testsuite per manifest).
+    /// Also write the run as JUnit XML to PATH (one testsuite per manifest); with --shard,
+    /// the night's, written by the merge.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<Utf8PathBuf>,
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// With --shard: the night this shard belongs to, the same for all N shards (e.g. the
+    /// CI run's or the Kubernetes Job's id) [env: RUNNER_NIGHT] [default: derived from the
+    /// plan and N].
+    #[arg(long, value_name = "ID")]
+    pub night: Option<String>,
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -27,7 +27,8 @@ pub use env::Env;
 use env::state_dir;
 pub(crate) use run::RunConfig;
 pub(crate) use subcommands::{
-    BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, ModelsConfig, PruneConfig,
+    BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, MergeConfig, ModelsConfig,
+    PruneConfig,
     SkillsAction, SkillsConfig,
 };
 
@@ -47,6 +48,7 @@ pub(crate) enum CommandConfig {
     Run(Box<RunConfig>),
     History(HistoryArgs),
     Diff(DiffConfig),
+    Merge(MergeConfig),
     Batches(BatchesConfig),
     Explain(ExplainConfig),
     Init {
@@ -85,6 +87,8 @@ pub(crate) struct PlanConfig {
     pub state_dir: Utf8PathBuf,
     pub api: ApiConfig,
     pub shard: Option<Shard>,
+    /// `--shards N`: the N shards as a list, instead of the plan.
+    pub shards: Option<u64>,
     /// `--estimate`: ask the token-counting endpoint (the only network call of `plan`).
     pub estimate: bool,
     pub known: Known,
@@ -114,6 +118,7 @@ impl Config {
                 | Command::Batches(_)
                 | Command::Report(_)
                 | Command::Explain(_)
+                | Command::Merge(_)
         );
         let loaded = if reads_file || cli.config.is_some() {
             file::load(cli.config.as_deref(), cwd.as_deref())?
@@ -140,6 +145,7 @@ impl Config {
                 Command::Batches(args) => Some(&mut args.out),
                 Command::Report(args) => Some(&mut args.out),
                 Command::Explain(args) => Some(&mut args.out),
+                Command::Merge(args) => Some(&mut args.out),
                 _ => None,
             };
             // Only a command with `-o` is asked about it (clap panics on an unknown id).
@@ -184,6 +190,7 @@ impl Config {
             Command::Run(args) => CommandConfig::Run(Box::new(run::run(args, env, known()?)?)),
             Command::History(args) => CommandConfig::History(args),
             Command::Diff(args) => CommandConfig::Diff(subcommands::diff(args)),
+            Command::Merge(args) => CommandConfig::Merge(subcommands::merge(args, env)?),
             Command::Batches(args) => CommandConfig::Batches(subcommands::batches(args, env)?),
             Command::Explain(args) => {
                 CommandConfig::Explain(subcommands::explain(args, env, known()?)?)
@@ -230,6 +237,7 @@ fn plan(args: PlanArgs, env: &Env, known: Known) -> Result<PlanConfig, Error> {
         out: args.out,
         api: api(env)?,
         shard: subcommands::shard(&args.shard, env)?,
+        shards: args.shards,
         estimate: args.estimate,
     })
 }

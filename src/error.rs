@@ -94,6 +94,12 @@ pub(crate) enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `runner merge`: no shard record to merge.
+    #[error("{why} ({out})")]
+    Merge {
+        out: Utf8PathBuf,
+        why: crate::output::merge::PickError,
+    },
     #[error("--only {} matches no job", .0.join(", "))]
     NoJobMatches(Vec<String>),
 

@@ -2,7 +2,8 @@
 //! `plan`: manifest → hashes → plan. `run`: manifest → plan → engine (upload → converse →
 //! download → write) → run record → pages. `explain`: manifest → plan → compared with each job's
 //! last `job.json`. `files`: the Files API and the upload cache; `skills`: the Skills API
-//! and the skill cache. `diff`: two runs of the history compared.
+//! and the skill cache. `diff`: two runs of the history compared. `merge`: the shards' records of one night
+//! made its one record.
 //! `batches`: the batch records
 //! of an output tree, with their live state from the API. `models`: the Models API's
 //! catalogue (and `model_check.rs`, the check of a run's models). `init`, `schema`,
@@ -18,11 +19,14 @@ mod files;
 mod history;
 mod init;
 mod man;
+mod merge;
 mod model_check;
 mod models;
 mod notify;
 mod output_lock;
+mod pages;
 mod plan;
+mod plan_shards;
 mod report;
 mod run;
 mod schema;
@@ -51,10 +55,14 @@ pub(crate) fn execute(config: Config) -> Exit {
     let result = runtime.block_on(async {
         match config.command {
             CommandConfig::Validate(validate) => validate::validate(&validate, &display),
-            CommandConfig::Plan(plan) => plan::plan(&plan, &display).await,
+            CommandConfig::Plan(plan) => match plan.shards {
+                Some(n) => plan_shards::shards(&plan, n).await,
+                None => plan::plan(&plan, &display).await,
+            },
             CommandConfig::Run(run) => run::run(*run, &display).await,
             CommandConfig::History(args) => history::history(&args),
             CommandConfig::Diff(config) => diff::diff(&config),
+            CommandConfig::Merge(config) => merge::merge(&config, &display),
             CommandConfig::Batches(config) => batches::batches(config, &display).await,
             CommandConfig::Explain(explain) => explain::explain(&explain).await,
             CommandConfig::Init { dir } => init::init(&dir),

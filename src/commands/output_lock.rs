@@ -37,6 +37,28 @@ pub(super) fn lock(out: &Utf8Path, shard: Option<Shard>) -> Result<Vec<fs_err::F
     Ok(vec![main, own])
 }
 
+/// The lock a merge of the shards' records into the night's takes (docs/output.md §6.5):
+/// `.runner-merge.lock`, exclusively, waiting for another merge to finish. Two shards that
+/// finish at once merge one after the other, and the second reads the first's record too,
+/// so whichever reads last sees every shard. With `beside_runs` (`runner merge`) it also
+/// takes `.runner.lock` shared, refusing to merge beside an unsharded run; a shard already
+/// holds that.
+pub(super) fn merge_lock(out: &Utf8Path, beside_runs: bool) -> Result<Vec<fs_err::File>, Error> {
+    let mut held = Vec::new();
+    if beside_runs {
+        let main = open(out, ".runner.lock")?;
+        try_lock(&main, out, |f| f.try_lock_shared())?;
+        held.push(main);
+    }
+    let merge = open(out, ".runner-merge.lock")?;
+    merge.file().lock().map_err(|source| Error::LockOut {
+        path: out.join(".runner-merge.lock"),
+        source,
+    })?;
+    held.push(merge);
+    Ok(held)
+}
+
 fn open(out: &Utf8Path, name: &str) -> Result<fs_err::File, Error> {
     let path = out.join(name);
     store::open_lock_file(&path).map_err(|e| match e {

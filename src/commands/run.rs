@@ -17,6 +17,7 @@ use crate::engine::{self, Start};
 use crate::error::{Error, Exit};
 use crate::output::attempts::previous_success;
 use crate::output::batch_journal::Journal;
+use crate::output::night::NightKeys;
 use crate::output::outcome::{
     Counts, HaltKind, JobError, JobLine, LineHistory, Notified, RunCost, RunSummary, Skipped,
 };
@@ -79,6 +80,7 @@ async fn execute(
     let started_at = jiff::Timestamp::now();
     let run_id = history::new_run_id(started_at);
     let (plan, state, rejected, skipped) = load(config).await?;
+    let night = night_of(config, &plan);
     let selected = select(config, &plan, &rejected, &skipped)?;
     let out = &config.out;
     let _lock = prepare_out(config, &selected)?;
@@ -109,12 +111,14 @@ async fn execute(
                 budget_usd: config.engine.budget_usd,
             },
             keep_runs: config.keep_runs,
+            night: night.clone(),
         };
         match run_engine(config, display, reporter, cancel, run).await {
             Ok(ran) => report = ran,
             Err(e) => {
                 let (error, summary) = setup.failed(e);
                 notify_and_record(config, summary).await;
+                merge_night(config, night.as_deref());
                 return Err(error);
             }
         }
@@ -122,7 +126,7 @@ async fn execute(
     lines.append(&mut report.lines);
     lines.sort_by(|a, b| (&a.manifest, &a.job).cmp(&(&b.manifest, &b.job)));
     judge_metrics(out, &run_id, &plan, &mut lines);
-    let counts = count(&lines);
+    let counts = Counts::of(&lines);
     let summary = RunSummary {
         run_id,
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -140,9 +144,38 @@ async fn execute(
         error: None,
         skipped,
         notifications: Vec::new(),
+        night: NightKeys::of_shard(night),
     };
+    record(config, summary).await
+}
+
+/// The run's record and the rest written, its notifications sent, and with `--shard` the
+/// night merged when this shard is its last.
+async fn record(config: &RunConfig, summary: RunSummary) -> Result<RunSummary, Error> {
     write_records(config, &summary)?;
-    Ok(notify_and_record(config, summary).await)
+    let summary = notify_and_record(config, summary).await;
+    merge_night(config, summary.night.night.as_deref());
+    Ok(summary)
+}
+
+/// A shard's night: `--night`, else derived from the plan and N (docs/output.md §6.5).
+fn night_of(config: &RunConfig, plan: &Plan) -> Option<String> {
+    let shard = config.shard?;
+    Some(config.night.clone().unwrap_or_else(|| {
+        let jobs = plan
+            .jobs
+            .iter()
+            .map(|j| (j.id.as_str(), j.fingerprint.as_str()));
+        crate::output::merge::derived_night(jobs, config.only.patterns(), shard.n())
+    }))
+}
+
+/// With `--shard`, once its record is written: the night's merge, when this shard is the
+/// last of its night to finish.
+fn merge_night(config: &RunConfig, night: Option<&str>) {
+    if let Some(night) = night {
+        super::merge::after_shard(&config.out, night, config.junit.as_deref());
+    }
 }
 
 /// Sends the run's notifications (after its record is written, so a slow target never
@@ -366,7 +399,8 @@ fn write_records(config: &RunConfig, summary: &RunSummary) -> Result<(), Error> 
         path: out.join(&record),
         source,
     })?;
-    if let Some(path) = &config.junit {
+    // A shard's --junit is the night's, which the merge writes.
+    if let Some(path) = config.junit.as_ref().filter(|_| config.shard.is_none()) {
         junit::write(path, summary).map_err(|source| Error::Junit {
             path: path.clone(),
             source,
@@ -381,22 +415,8 @@ fn write_records(config: &RunConfig, summary: &RunSummary) -> Result<(), Error> 
         ),
         Err(e) => tracing::warn!("cannot prune {}: {e}", out.join(history::RUNS)),
     }
-    write_pages(out);
+    super::pages::write_pages(out);
     Ok(())
-}
-
-/// The morning page, also when jobs failed (each job's page landed with its folder). It is
-/// derived from the files just written (`runner report` makes it again), so a failure here
-/// is a warning and leaves the exit code to the jobs.
-fn write_pages(out: &Utf8Path) {
-    match crate::output::html::write_index(out) {
-        Ok(site) => {
-            for e in &site.failed {
-                tracing::warn!("{}", crate::error_chain::chain(e));
-            }
-        }
-        Err(e) => tracing::warn!("{}", crate::error_chain::chain(&e)),
-    }
 }
 
 /// `--json`'s summary on stdout, then the closing lines on stderr (also with `-q`).
@@ -475,29 +495,6 @@ fn finish(summary: &RunSummary, config: &RunConfig, display: &Display) {
     if index.is_file() && !display.quiet {
         ui::note(&format!("open {index}"));
     }
-}
-
-fn count(lines: &[JobLine]) -> Counts {
-    let mut c = Counts {
-        total: lines.len(),
-        ..Counts::default()
-    };
-    for l in lines {
-        if !l.history.alerts.is_empty() {
-            c.alert += 1;
-        }
-        if l.history.tool_errors > 0 {
-            c.tool_errors += 1;
-        }
-        match l.status {
-            JobStatus::Succeeded => c.succeeded += 1,
-            JobStatus::Failed => c.failed += 1,
-            JobStatus::Fresh => c.fresh += 1,
-            JobStatus::Interrupted => c.interrupted += 1,
-            JobStatus::NotStarted => c.not_started += 1,
-        }
-    }
-    c
 }
 
 /// The `alert:` thresholds of the jobs that succeeded tonight, judged against the run

@@ -19,6 +19,8 @@ pub(super) struct SetupRecord<'a> {
     pub cost: RunCost,
     /// `--keep-runs`: a failing cron job must not fill `OUT/runs/` either.
     pub keep_runs: usize,
+    /// A shard's night (docs/output.md §6.5), so the merge finds its record.
+    pub night: Option<String>,
 }
 
 impl SetupRecord<'_> {
@@ -27,13 +29,14 @@ impl SetupRecord<'_> {
     /// the error itself is what the user needs.
     pub(super) fn failed(&self, error: impl Into<Error>) -> (Error, RunSummary) {
         let error = error.into();
-        let summary = RunSummary::setup_failed(
+        let mut summary = RunSummary::setup_failed(
             self.run_id.to_owned(),
             self.started_at,
             self.cost,
             error.exit().code(),
             crate::error_chain::chain(&error),
         );
+        summary.night.night.clone_from(&self.night);
         if let Err(e) = history::write_run(self.out, self.record, &summary) {
             tracing::warn!("cannot record the failed run in {}: {e}", self.out);
         }

@@ -86,6 +86,7 @@ const READ: &[&str] = &[
     "RUNNER_SHARD",
     "JOB_COMPLETION_INDEX",
     "RUNNER_SHARD_COUNT",
+    "RUNNER_NIGHT",
 ];
 
 /// The flag, else `RUNNER_STATE_DIR`, else `$XDG_STATE_HOME/runner`, else

@@ -33,6 +33,9 @@ pub(crate) struct RunConfig {
     pub fail_on_alert: bool,
     pub junit: Option<Utf8PathBuf>,
     pub shard: Option<Shard>,
+    /// `--night` / `RUNNER_NIGHT`: the night a shard's record belongs to; `None`: derived
+    /// from the plan (docs/output.md §6.5).
+    pub night: Option<String>,
     /// The price table and the day the jobs are checked on.
     pub known: Known,
     /// runner.toml's notification targets (none without a file).
@@ -52,6 +55,7 @@ pub(super) fn run(args: RunArgs, env: &Env, known: Known) -> Result<RunConfig, E
         known,
         notify: crate::notify::Settings::default(),
         shard: subcommands::shard(&args.shard, env)?,
+        night: subcommands::night(args.night.clone(), env)?,
         state_dir: state_dir(&args.state, env)?,
         only: Only::new(&args.only)?,
         manifests: args.manifests,

@@ -340,6 +340,46 @@ pub(super) fn shard(args: &ShardArgs, env: &Env) -> Result<Option<Shard>, Error>
     }
 }
 
+/// `--night ID`, else `RUNNER_NIGHT`: a night id, at most 128 characters, no control
+/// character; `None` when neither is set.
+pub(super) fn night(flag: Option<String>, env: &Env) -> Result<Option<String>, Error> {
+    let (option, text) = match (flag, env.var("RUNNER_NIGHT")) {
+        (Some(text), _) => ("--night", text),
+        (None, Some(text)) => ("RUNNER_NIGHT", text.to_owned()),
+        (None, None) => return Ok(None),
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
+    {
+        return Err(Error::Option {
+            option,
+            value: text.clone(),
+            reason: "expected an id of 1 to 128 characters without control characters, \
+                     the same for every shard of the night"
+                .to_owned(),
+        });
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// `runner merge`: which night of which output tree, and where its JUnit goes.
+#[derive(Debug)]
+pub(crate) struct MergeConfig {
+    pub out: Utf8PathBuf,
+    pub night: Option<String>,
+    pub junit: Option<Utf8PathBuf>,
+    pub json: bool,
+}
+
+pub(super) fn merge(args: crate::cli::MergeArgs, env: &Env) -> Result<MergeConfig, Error> {
+    Ok(MergeConfig {
+        night: night(args.night, env)?,
+        out: args.out,
+        junit: args.junit,
+        json: args.json,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +417,18 @@ mod tests {
         let past_the_end = [("JOB_COMPLETION_INDEX", "3"), ("RUNNER_SHARD_COUNT", "3")];
         assert!(shard_from(None, &past_the_end).is_err());
         assert!(shard_from(None, &[("JOB_COMPLETION_INDEX", "0")]).is_err());
+    }
+
+    #[test]
+    fn night_comes_from_the_flag_then_the_environment() {
+        let env = Env::default().with(&[("RUNNER_NIGHT", "ci-42")]);
+        assert_eq!(night(None, &Env::default()).unwrap(), None);
+        assert_eq!(night(None, &env).unwrap().as_deref(), Some("ci-42"));
+        assert_eq!(night(Some("x".into()), &env).unwrap().as_deref(), Some("x"));
+        let e = night(Some("a\nb".into()), &env).unwrap_err();
+        assert!(
+            e.to_string().starts_with("--night `a\nb`: expected an id"),
+            "{e}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The run history (docs/output.md, "Run history"): every run's record at
 //! `OUT/runs/<run-id>/run.json`, the same content as `OUT/run.json` (the latest run), its
-//! failed attempts beside it, and pruning to the newest `--keep-runs` folders. Run ids sort
+//! failed attempts beside it (a shard's folder holds its `run-shard-K-of-N.json` instead,
+//! and the night's merged record is the entry), and pruning to the newest `--keep-runs` folders. Run ids sort
 //! by start time: `20261130T020000Z-3f9c`.
 
 use std::io;
@@ -50,11 +51,12 @@ fn is_run_id(name: &str) -> bool {
 }
 
 /// Writes the run's record into its history folder, then as `OUT/<record>` (`run.json`, or
-/// a shard's `run-shard-K-of-N.json`).
+/// a shard's `run-shard-K-of-N.json`). A shard's record keeps its name in the folder too:
+/// the history's entry for a sharded night is the merged `run.json` (docs/output.md §6.5).
 pub(crate) fn write_run(out: &Utf8Path, record: &str, summary: &RunSummary) -> io::Result<()> {
     let dir = run_dir(out, &summary.run_id);
     fs_err::create_dir_all(&dir)?;
-    super::write_json(&dir.join("run.json"), summary)?;
+    super::write_json(&dir.join(record), summary)?;
     super::write_run_json(out, record, summary)
 }
 
@@ -125,6 +127,9 @@ fn list_where(
     let mut runs = Vec::new();
     for id in ids {
         let path = run_dir(out, &id).join("run.json");
+        if !path.exists() && holds_shard_record(&run_dir(out, &id)) {
+            continue; // a shard's own run: part of a night, not an entry of its own
+        }
         let parsed = fs_err::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| {
@@ -146,6 +151,18 @@ fn list_where(
         }
     }
     Ok(runs)
+}
+
+/// Whether a run folder holds a shard's record (`run-shard-K-of-N.json`).
+fn holds_shard_record(dir: &Utf8Path) -> bool {
+    fs_err::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(super::merge::parse_record_name)
+                .is_some()
+        })
+    })
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ mod tests {
             error: None,
             skipped: Vec::new(),
             notifications: Vec::new(),
+            night: Default::default(),
             jobs: vec![
                 line("churn/drivers", JobStatus::Succeeded, None),
                 line(

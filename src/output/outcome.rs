@@ -298,6 +298,9 @@ pub(crate) struct RunSummary {
     /// none was sent (docs/output.md §6).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notified>,
+    /// A shard's night, or a merged night's shards (docs/output.md §6.5).
+    #[serde(flatten)]
+    pub night: super::night::NightKeys,
 }
 
 /// `run.json`'s `skipped[]`: an entry that gave no job, on purpose.
@@ -352,6 +355,7 @@ impl RunSummary {
             error: Some(RunError { message }),
             skipped: Vec::new(),
             notifications: Vec::new(),
+            night: super::night::NightKeys::default(),
         }
     }
 }
@@ -382,6 +386,32 @@ pub(crate) struct Counts {
     /// or failed too).
     #[serde(default)]
     pub tool_errors: usize,
+}
+
+impl Counts {
+    /// The counts of these lines.
+    pub(crate) fn of(lines: &[JobLine]) -> Counts {
+        let mut c = Counts {
+            total: lines.len(),
+            ..Counts::default()
+        };
+        for l in lines {
+            if !l.history.alerts.is_empty() {
+                c.alert += 1;
+            }
+            if l.history.tool_errors > 0 {
+                c.tool_errors += 1;
+            }
+            match l.status {
+                JobStatus::Succeeded => c.succeeded += 1,
+                JobStatus::Failed => c.failed += 1,
+                JobStatus::Fresh => c.fresh += 1,
+                JobStatus::Interrupted => c.interrupted += 1,
+                JobStatus::NotStarted => c.not_started += 1,
+            }
+        }
+        c
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

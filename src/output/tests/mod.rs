@@ -223,6 +223,7 @@ fn run_json_is_pretty_with_a_trailing_newline() {
         error: None,
         skipped: Vec::new(),
         notifications: Vec::new(),
+        night: Default::default(),
     };
     write_run_json(&out, "run.json", &summary).unwrap();
     let text = fs_err::read_to_string(out.join("run.json")).unwrap();

@@ -4,6 +4,7 @@
 
 mod explain;
 mod files;
+mod merge;
 mod schema;
 mod shard;
 mod shell;

@@ -1,5 +1,6 @@
 //! `--shard K/N`: the shards of a run partition its jobs (disjoint, complete), a job's
-//! shard never moves when another job is added, and each shard writes its own record.
+//! shard never moves when another job is added, and each shard writes its own record
+//! (the night's merge: commands/merge.rs).
 
 use std::collections::BTreeSet;
 
@@ -97,10 +98,10 @@ fn sharded_runs_share_an_output_tree_and_write_their_own_records() {
     let all: Vec<String> = (0..6).map(|i| format!("job-{i:02}")).collect();
     assert_eq!(ran, all, "every job ran exactly once");
     assert_eq!(fake.stats().requests.get("messages"), Some(&6));
-    assert!(
-        !sb.root.join("out/run.json").exists(),
-        "no unsharded record"
-    );
+    // The third shard, finding every shard's record of the night, merged them.
+    let night = sb.read_json("out/run.json");
+    assert_eq!(night["shards"].as_array().unwrap().len(), 3, "{night}");
+    assert_eq!(night["counts"]["total"], 6);
 
     // An unsharded run afterwards finds every job fresh and writes run.json.
     let (code, summary) = sb.run_json(&fake, &["run", "m.yaml"]);
