@@ -43,8 +43,10 @@ pub(super) struct Bucket {
     pub exact: bool,
 }
 
-/// Token `remaining` values are rounded to the nearest thousand (docs/api.md §4.3).
+/// Token `remaining` values are rounded to the nearest thousand (docs/api.md §4.3): the
+/// truth is within half of that.
 const ROUNDING: u64 = 1000;
+const HALF_ROUNDING: f64 = 500.0;
 
 impl Bucket {
     /// A bucket from a report. `spent`: units held by other requests in flight, and `own`:
@@ -82,7 +84,7 @@ impl Bucket {
         // stays when it is between the low end and the count itself (more would be a guess
         // on the wrong side), else the nearer of those; with none, the low end.
         let exact = !per_minute || q.remaining % ROUNDING != 0 || previous.is_some_and(|p| p.exact);
-        let half = if exact { 0.0 } else { ROUNDING as f64 / 2.0 };
+        let half = if exact { 0.0 } else { HALF_ROUNDING };
         let (low, high) = ((remaining - half).max(0.0), (remaining + half).min(limit));
         let tokens = match previous {
             Some(p) if !exact => p.available(now).clamp(low, remaining),

@@ -226,7 +226,7 @@ async fn until_the_first_answer_one_request_is_in_flight() {
 /// A bucket of 4,499 input tokens a minute, as an answer reports it after `used` were
 /// taken from a full one.
 fn small_bucket(used: u64) -> Signal {
-    small_bucket_rounded(4_499 - used, used as f64)
+    small_bucket_rounded(4_499 - used, used)
 }
 
 #[tokio::test(start_paused = true)]
@@ -347,13 +347,13 @@ async fn a_stale_report_still_shows_its_request_was_taken() {
 
 /// A report of the small bucket saying `remaining` (rounded to thousands, or not) when
 /// `true_used` were taken.
-fn small_bucket_rounded(remaining: u64, true_used: f64) -> Signal {
+fn small_bucket_rounded(remaining: u64, true_used: u64) -> Signal {
     Signal {
         status: Some(200),
         input_quota: Some(Quota {
             limit: 4_499,
             remaining,
-            reset_in: Duration::from_secs_f64(true_used * 60.0 / 4_499.0),
+            reset_in: Duration::from_millis(true_used * 60_000 / 4_499),
         }),
         ..Signal::default()
     }
@@ -363,10 +363,10 @@ fn small_bucket_rounded(remaining: u64, true_used: f64) -> Signal {
 async fn a_rounded_remaining_is_read_as_the_range_it_stands_for() {
     let gate = Gate::new("messages", 8, 1.0);
     // About 500 left, reported as 1,000: without a previous estimate, the low end.
-    gate.observe(small_bucket_rounded(1_000, 3_999.0));
+    gate.observe(small_bucket_rounded(1_000, 3_999));
     tokio::time::advance(Duration::from_millis(1_400)).await;
     // Still 1,000 as rounded: the estimate carried over (~600) is within it and stays.
-    gate.observe(small_bucket_rounded(1_000, 3_894.0));
+    gate.observe(small_bucket_rounded(1_000, 3_894));
     let start = Instant::now();
     let _next = gate.acquire(tokens(680)).await;
     // ~80 more at ~73/s; read as 1,000 it would have gone at once, into a 429.
