@@ -156,12 +156,12 @@ impl ApiClient {
         req: reqwest::RequestBuilder,
         estimate: TokenEstimate,
     ) -> Result<(reqwest::Response, Option<String>), ApiError> {
-        let _permit = gate.acquire(estimate).await;
+        let permit = gate.acquire(estimate).await;
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
                 gate.observe(Signal {
-                    own: estimate,
+                    own: permit.charge(),
                     ..Signal::default()
                 });
                 return Err(transport(endpoint, &e, None));
@@ -175,7 +175,7 @@ impl ApiClient {
             quota: quota(resp.headers(), "requests"),
             input_quota: quota(resp.headers(), "input-tokens"),
             output_quota: quota(resp.headers(), "output-tokens"),
-            own: estimate,
+            own: permit.charge(),
         });
         if resp.status().is_success() {
             return Ok((resp, request_id));

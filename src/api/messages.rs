@@ -202,8 +202,15 @@ impl ApiClient {
             retry_after: None,
             should_retry: None,
         })?;
-        self.messages_gate
-            .record_output(Usage::from_wire(&body["usage"]).output_tokens);
+        let usage = Usage::from_wire(&body["usage"]);
+        // Cache reads do not count toward the input-token limit (docs/api.md §11).
+        self.messages_gate.record_usage(
+            estimate,
+            usage
+                .input_tokens
+                .saturating_add(usage.cache_creation_input_tokens),
+            usage.output_tokens,
+        );
         Ok(MessageResponse {
             body,
             request_id,

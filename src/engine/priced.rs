@@ -185,14 +185,16 @@ async fn reserve<'a>(
 fn pacing(job: &PlannedJob, previous: &mut Previous, size: usize) -> TokenEstimate {
     // Cached: only what is new since the last request is written (and counted); the tool
     // definitions are part of the cached prefix after the first request.
-    let fresh = if job.cache == CacheTtl::Off || previous.bytes == 0 {
-        size / BYTES_PER_TOKEN + TOOL_TOKENS
+    // The gate replaces the tool allowance by what answers show it to be.
+    let (fresh, tools) = if job.cache == CacheTtl::Off || previous.bytes == 0 {
+        (size / BYTES_PER_TOKEN, TOOL_TOKENS)
     } else {
-        size.saturating_sub(previous.bytes) / BYTES_PER_TOKEN
+        (size.saturating_sub(previous.bytes) / BYTES_PER_TOKEN, 0)
     };
     previous.bytes = size;
     TokenEstimate {
         input: fresh as u64,
+        tools: tools as u64,
     }
 }
 

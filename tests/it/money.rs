@@ -338,6 +338,61 @@ fn runs_against_an_input_token_limit_ride_it_instead_of_bouncing_off_it() {
 }
 
 #[test]
+fn a_small_input_token_limit_is_learned_from_one_answer_then_filled_without_429s() {
+    // 4,499 tokens per 3 s (a per-minute limit of the size in BENCHMARKS.md scenario 7,
+    // twenty times faster), jobs billed as a real first turn is: about 680 counted, the
+    // tool's definitions read from the cache. Charged the tool allowance guessed before
+    // any answer (4,300), each would need the whole bucket and they would go one by one.
+    let fake = FakeServer::start_with(Config {
+        messages_latency: Duration::from_millis(300),
+        token_limit: Some(TokenLimit {
+            input: 4_499,
+            output: 1_000_000,
+            window: Duration::from_secs(3),
+        }),
+        ..Config::default()
+    });
+    let sb = Sandbox::new();
+    let mut jobs = String::new();
+    for i in 0..12 {
+        jobs.push_str(&format!(
+            "  - name: j{i}\n    prompt: \"job {i}\\n@fake usage input=4 cache_write=676 cache_read=4338\"\n"
+        ));
+    }
+    sb.file("m.yaml", manifest(&jobs));
+    let (code, summary) = sb.run_json(&fake, &["run", "m.yaml", "-j", "8"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(summary["counts"]["succeeded"], 12);
+    let stats = fake.stats();
+    assert_eq!(
+        stats.token_limited, 0,
+        "{} of {} requests were answered 429",
+        stats.token_limited, stats.requests["messages"]
+    );
+    let messages: Vec<_> = fake
+        .log()
+        .into_iter()
+        .filter(|e| e.path == "/v1/messages")
+        .collect();
+    let first_answer = messages
+        .iter()
+        .filter_map(|e| e.answered_at)
+        .min()
+        .expect("an answer");
+    let before = messages.iter().filter(|e| e.at < first_answer).count();
+    assert_eq!(
+        before, 1,
+        "requests sent before anything was known of the bucket"
+    );
+    // After it, five fit at once (3,819 left, 680 each).
+    assert!(
+        stats.max_messages_in_flight >= 4,
+        "requests did not overlap: at most {} in flight",
+        stats.max_messages_in_flight
+    );
+}
+
+#[test]
 fn plan_shows_the_last_cost_and_estimates_the_others() {
     let fake = FakeServer::start();
     let sb = Sandbox::with_manifest("  - name: a\n    prompt: one\n  - name: b\n    prompt: two\n");

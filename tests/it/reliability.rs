@@ -130,8 +130,17 @@ fn a_429_pauses_every_job_for_its_retry_after() {
         "m.yaml",
         manifest("  - name: a\n    prompt: \"@fake pause 1\"\n  - name: b\n    prompt: \"@fake pause 1\"\n"),
     );
-    // One job's first request is parked; the other's is told to wait 400 ms.
-    fake.push_faults(Endpoint::Messages, [Fault::Hold, Fault::rate_limited(0.4)]);
+    // The first request goes alone (until an answer shows the rate limits, docs/api.md
+    // §4.3); of the two sent after its answer, one is parked and the other is told to
+    // wait 400 ms.
+    fake.push_faults(
+        Endpoint::Messages,
+        [
+            Fault::Delay(Duration::ZERO),
+            Fault::Hold,
+            Fault::rate_limited(0.4),
+        ],
+    );
     let mut child = sb
         .std_cmd_against(&fake, ["run", "-j", "2", "m.yaml"])
         .env("RUNNER_TEST_DELAY_SCALE", "1")
@@ -140,7 +149,7 @@ fn a_429_pauses_every_job_for_its_retry_after() {
         .spawn()
         .unwrap();
     let both = fake.wait_until(Duration::from_secs(30), |s| {
-        s.held == 1 && s.faults_served == 2
+        s.held == 1 && s.faults_served == 3
     });
     fake.release_held();
     assert!(child.wait().unwrap().success());
@@ -149,7 +158,7 @@ fn a_429_pauses_every_job_for_its_retry_after() {
     assert_eq!(
         log.len(),
         5,
-        "a: 2 requests; b: the 429, its retry, its continuation"
+        "the first request, the parked one, the 429, its retry, one continuation"
     );
     let limited = log.iter().find(|e| e.status == 429).unwrap();
     let answered = limited.answered_at.unwrap();

@@ -301,8 +301,17 @@ fn dash_j_bounds_and_reaches_the_number_of_conversations_in_flight() {
         .map(|i| format!("  - name: j{i}\n    prompt: go\n"))
         .collect();
     sb.file("m.yaml", manifest(&jobs));
-    // Park the first three conversations until all three are in flight at once.
-    fake.push_faults(Endpoint::Messages, [Fault::Hold, Fault::Hold, Fault::Hold]);
+    // The first request goes alone (until an answer shows the rate limits, docs/api.md
+    // §4.3); park the next three conversations until all three are in flight at once.
+    fake.push_faults(
+        Endpoint::Messages,
+        [
+            Fault::Delay(Duration::ZERO),
+            Fault::Hold,
+            Fault::Hold,
+            Fault::Hold,
+        ],
+    );
     let mut child = sb.spawn_against(&fake, &["run", "-j", "3", "m.yaml"]);
     let reached = fake.wait_until(Duration::from_secs(30), |s| s.held == 3);
     fake.release_held();

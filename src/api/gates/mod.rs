@@ -17,6 +17,10 @@
 //!   when all three have room for it: one request, its estimated input tokens that are not
 //!   cache reads, and the mean output of recent answers. A run at the limit so rides it
 //!   instead of bouncing off it with 429s, and never waits for a bucket to fill up.
+//! - **Learning**: until the first answer nothing is known about the buckets, so only one
+//!   request is in flight (a burst of `-j` first requests could overflow a small bucket);
+//!   the allowance a first request adds for the tool's definitions is replaced by what
+//!   answers' `usage` showed ([`Gate::record_usage`]).
 //! - **Reporting**: each pause is reported as [`Event::Backoff`] for the progress display.
 
 mod bucket;
@@ -56,13 +60,29 @@ struct State {
     in_flight_output: f64,
     /// A running mean of answers' output tokens: the estimate for the next request.
     mean_output: f64,
+    /// Whether any answer (of any status) has arrived: until one has, one request at a time.
+    answered: bool,
+    /// What answers to first requests showed of the tool allowance (their counted input
+    /// beyond the estimate of their bytes), a running mean; `None` until one did.
+    tools: Option<f64>,
 }
 
 /// What a request is expected to take from the input-token bucket: its input tokens that
 /// are not cache reads (cache reads do not count toward the limit, docs/api.md §11).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TokenEstimate {
+    /// From the bytes the request adds.
     pub input: u64,
+    /// A first guess at what the API adds for the tool's definitions and system prompt (on
+    /// a first request; 0 otherwise), used until an answer shows the real amount.
+    pub tools: u64,
+}
+
+/// What an admitted request was counted as taking from the token buckets.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Charge {
+    pub input: f64,
+    pub output: f64,
 }
 
 pub(crate) struct Gate {
@@ -95,8 +115,8 @@ pub(crate) struct Signal {
     /// `anthropic-ratelimit-input-tokens-*` and `…-output-tokens-*`, when reported.
     pub input_quota: Option<Quota>,
     pub output_quota: Option<Quota>,
-    /// The answered request's own estimate (already counted in what the server reports).
-    pub own: TokenEstimate,
+    /// The answered request's own charge (already counted in what the server reports).
+    pub own: Charge,
 }
 
 impl Gate {
@@ -117,6 +137,8 @@ impl Gate {
                 in_flight_input: 0.0,
                 in_flight_output: 0.0,
                 mean_output: FIRST_OUTPUT_GUESS,
+                answered: false,
+                tools: None,
             }),
             changed: Notify::new(),
             scale,
@@ -145,15 +167,13 @@ impl Gate {
             let wait_until = {
                 let mut s = self.lock();
                 let now = Instant::now();
-                #[expect(
-                    clippy::cast_precision_loss,
-                    reason = "token counts are far below 2^53"
-                )]
-                let input = estimate.input as f64;
+                let input = s.charge(estimate);
                 let output = s.mean_output;
                 let wait = match s.closed_until {
                     Some(t) if t > now => Some(Some(t)),
                     _ if s.in_flight >= s.limit => Some(None),
+                    // Learn the buckets from one answer before sending more.
+                    _ if !s.answered && s.in_flight > 0 => Some(None),
                     _ => [
                         s.requests.and_then(|b| b.wait(1.0, now)),
                         s.input.and_then(|b| b.wait(input, now)),
@@ -180,12 +200,20 @@ impl Gate {
                     if let Some(b) = &mut s.output {
                         b.spent += output;
                     }
+                    tracing::debug!(
+                        gate = self.name,
+                        input,
+                        tools_learned = s.tools,
+                        in_flight = s.in_flight,
+                        input_available = s.input.map(|b| b.available(now).round()),
+                        "admitted"
+                    );
                     return Permit {
                         gate: self,
-                        input,
-                        output,
+                        charge: Charge { input, output },
                     };
                 }
+                tracing::trace!(gate = self.name, input, ?wait, "waiting");
                 wait
             };
             match wait_until {
@@ -201,15 +229,30 @@ impl Gate {
         }
     }
 
-    /// An answer's output tokens, for the estimate of the next requests'.
-    pub(crate) fn record_output(&self, tokens: u64) {
+    /// An answer's `usage`: its input tokens that count toward the input limit (plain and
+    /// cache writes) and its output tokens, for the estimates of the next requests.
+    pub(crate) fn record_usage(&self, estimate: TokenEstimate, counted_input: u64, output: u64) {
         #[expect(
             clippy::cast_precision_loss,
             reason = "token counts are far below 2^53"
         )]
-        let tokens = tokens as f64;
+        let (bytes, counted, output) = (estimate.input as f64, counted_input as f64, output as f64);
         let mut s = self.lock();
-        s.mean_output = 0.8 * s.mean_output + 0.2 * tokens;
+        s.mean_output = 0.8 * s.mean_output + 0.2 * output;
+        if estimate.tools > 0 {
+            let shown = (counted - bytes).max(0.0);
+            s.tools = Some(s.tools.map_or(shown, |t| 0.8 * t + 0.2 * shown));
+            tracing::debug!(
+                gate = self.name,
+                counted,
+                bytes,
+                tools_learned = s.tools,
+                "a first request's usage"
+            );
+            drop(s);
+            // Requests waiting with the guess may fit with what was learned.
+            self.changed.notify_waiters();
+        }
     }
 
     /// Feeds back what a response said.
@@ -243,26 +286,39 @@ impl Gate {
                 }
                 _ => {}
             }
+            if signal.status.is_some() {
+                s.answered = true;
+            }
             // The answered request still holds its slot until its permit drops; what the
             // others in flight take is not in the report yet.
             #[expect(clippy::cast_precision_loss, reason = "in-flight counts are small")]
             let others = s.in_flight.saturating_sub(1) as f64;
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "token counts are far below 2^53"
-            )]
-            let own_input = signal.own.input as f64;
+            let own = signal.own;
             if let Some(q) = signal.quota {
-                s.requests = Some(Bucket::observed(q, s.requests, others, false, now));
+                s.requests = Some(Bucket::observed(q, s.requests, (others, 1.0), false, now));
             }
             if let Some(q) = signal.input_quota {
-                let spent = (s.in_flight_input - own_input).max(0.0);
-                s.input = Some(Bucket::observed(q, s.input, spent, true, now));
+                let spent = (s.in_flight_input - own.input).max(0.0);
+                s.input = Some(Bucket::observed(q, s.input, (spent, own.input), true, now));
             }
             if let Some(q) = signal.output_quota {
-                let spent = (s.in_flight_output - s.mean_output).max(0.0);
-                s.output = Some(Bucket::observed(q, s.output, spent, true, now));
+                let spent = (s.in_flight_output - own.output).max(0.0);
+                s.output = Some(Bucket::observed(
+                    q,
+                    s.output,
+                    (spent, own.output),
+                    true,
+                    now,
+                ));
             }
+            tracing::debug!(
+                gate = self.name,
+                status = signal.status,
+                remaining = signal.input_quota.map(|q| q.remaining),
+                reset_in = ?signal.input_quota.map(|q| q.reset_in),
+                input_available = s.input.map(|b| b.available(now).round()),
+                "answer"
+            );
         }
         self.changed.notify_waiters();
         if let (Some(wait), Some(reporter)) = (pause, self.reporter.get()) {
@@ -280,6 +336,23 @@ impl Gate {
     }
 }
 
+impl State {
+    /// What a request is counted as taking from the input bucket: its bytes' estimate, plus
+    /// for a first request the tool allowance answers showed, or the caller's guess.
+    fn charge(&self, estimate: TokenEstimate) -> f64 {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "token counts are far below 2^53"
+        )]
+        let (input, tools) = (estimate.input as f64, estimate.tools as f64);
+        if estimate.tools == 0 {
+            input
+        } else {
+            input + self.tools.unwrap_or(tools)
+        }
+    }
+}
+
 /// Closes the gate until `until`, never shortening an existing pause.
 fn close(s: &mut State, until: Instant) {
     if s.closed_until.is_none_or(|t| t < until) {
@@ -290,8 +363,14 @@ fn close(s: &mut State, until: Instant) {
 /// A request slot; released on drop.
 pub(crate) struct Permit<'a> {
     gate: &'a Gate,
-    input: f64,
-    output: f64,
+    charge: Charge,
+}
+
+impl Permit<'_> {
+    /// What the request was counted as taking, for [`Signal::own`].
+    pub(crate) fn charge(&self) -> Charge {
+        self.charge
+    }
 }
 
 impl Drop for Permit<'_> {
@@ -299,8 +378,8 @@ impl Drop for Permit<'_> {
         {
             let mut s = self.gate.lock();
             s.in_flight -= 1;
-            s.in_flight_input -= self.input;
-            s.in_flight_output -= self.output;
+            s.in_flight_input -= self.charge.input;
+            s.in_flight_output -= self.charge.output;
         }
         self.gate.changed.notify_waiters();
     }

@@ -13,7 +13,8 @@
 //!   a request is admitted when its uncached input fits the input bucket (a request
 //!   larger than the whole bucket when the bucket is full) and the output bucket is not
 //!   in deficit; its output is taken after it is produced. Both buckets refill
-//!   continuously; `…-reset` is when a bucket is full again.
+//!   continuously; `…-reset` is when a bucket is full again; `…-remaining` is rounded to
+//!   the nearest thousand, as the real API's is (REFERENCE §4.3).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -42,6 +43,9 @@ pub struct UsageTotals {
     pub cache_read: u64,
     pub output_tokens: u64,
 }
+
+/// The real API rounds token `remaining` values to the nearest thousand (REFERENCE §4.3).
+const ROUNDING: f64 = 1000.0;
 
 /// A continuously refilling bucket; starts full.
 #[derive(Default)]
@@ -115,7 +119,8 @@ impl TokenBucket {
                 clippy::cast_sign_loss,
                 reason = "clamped"
             )]
-            remaining: (cap - self.deficit).floor().clamp(0.0, f64::from(u32::MAX)) as u32,
+            remaining: (((cap - self.deficit) / ROUNDING).round() * ROUNDING)
+                .clamp(0.0, cap.min(f64::from(u32::MAX))) as u32,
             reset_in: Duration::from_secs_f64(self.deficit / per_sec),
         }
     }
@@ -376,10 +381,12 @@ mod tests {
         b.admit(limit, &split(800), now).unwrap();
         assert!(b.admit(limit, &split(300), now).is_err());
         let [(_, input), _] = b.headers(limit, now);
-        assert_eq!(input.remaining, 200);
+        // 200 left, rounded to the nearest thousand as the real API does.
+        assert_eq!(input.remaining, 0);
         assert_eq!(input.reset_in, Duration::from_millis(800));
-        // 100 ms later, 100 more tokens: 300 fits.
-        b.admit(limit, &split(300), now + Duration::from_millis(100))
+        b.admit(limit, &split(300), now + Duration::from_millis(600))
             .unwrap();
+        let [(_, input), _] = b.headers(limit, now + Duration::from_millis(600));
+        assert_eq!(input.remaining, 1000, "500 left rounds up");
     }
 }
