@@ -53,6 +53,7 @@ mod download_size;
 pub(crate) mod downloads;
 pub(crate) mod halt;
 mod job;
+pub(crate) mod prefix;
 mod priced;
 mod skills;
 pub(crate) mod uploads;
