@@ -127,10 +127,21 @@ pub(crate) enum CacheTtl {
 
 /// The request parameters every request of a job carries (all but `messages`/`container`).
 pub(crate) fn request_params(p: &Params<'_>) -> Value {
+    let cache_control = match p.cache {
+        CacheTtl::Off => None,
+        CacheTtl::FiveMinutes => Some(json!({"type": "ephemeral"})),
+        CacheTtl::OneHour => Some(json!({"type": "ephemeral", "ttl": "1h"})),
+    };
+    // The explicit breakpoint after what every job of the manifest shares (tools, then
+    // system): one job writes it, the others read it (docs/api.md §3.11).
+    let system = match &cache_control {
+        Some(cc) => json!([{"type": "text", "text": p.system, "cache_control": cc}]),
+        None => json!(p.system),
+    };
     let mut body = json!({
         "model": p.model,
         "max_tokens": p.max_tokens,
-        "system": p.system,
+        "system": system,
         "tools": [{"type": p.tool, "name": "code_execution"}],
     });
     if let Some(t) = p.temperature {
@@ -150,10 +161,8 @@ pub(crate) fn request_params(p: &Params<'_>) -> Value {
     }
     // Top-level automatic caching: the breakpoint moves to the end of each request, so a
     // continuation or follow-up reads the conversation so far (docs/api.md §3.11).
-    match p.cache {
-        CacheTtl::Off => {}
-        CacheTtl::FiveMinutes => body["cache_control"] = json!({"type": "ephemeral"}),
-        CacheTtl::OneHour => body["cache_control"] = json!({"type": "ephemeral", "ttl": "1h"}),
+    if let Some(cc) = cache_control {
+        body["cache_control"] = cc;
     }
     body
 }
@@ -347,6 +356,16 @@ impl Usage {
             other.cache_creation.ephemeral_1h_input_tokens,
         );
     }
+}
+
+/// A job's first user turn: what is the job's own (its files and deliverables, after the
+/// shared prefix's breakpoint), the prompt, then one `container_upload` per input.
+pub(crate) fn first_user_turn(note: &str, text: &str, file_ids: &[String]) -> Value {
+    let mut turn = user_turn(text, file_ids);
+    if let Some(content) = turn["content"].as_array_mut() {
+        content.insert(0, json!({"type": "text", "text": note}));
+    }
+    turn
 }
 
 /// A user turn: the text, then (first turn only) one `container_upload` per input.

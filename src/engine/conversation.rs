@@ -13,11 +13,12 @@ use serde_json::Value;
 use super::answer::Answer;
 use super::ctx::Ctx;
 use super::deliverables::Check;
+use super::prefix::Join;
 use super::priced::{self, Previous};
 use crate::api::ApiErrorKind;
 use crate::api::batches::BatchRef;
 use crate::api::container::{self, WireSkill};
-use crate::api::messages::{self as wire, MessageResponse, Usage};
+use crate::api::messages::{self as wire, CacheTtl, MessageResponse, Usage};
 use crate::api::retry::GaveUp;
 use crate::output::outcome::{Exchange, HaltKind, HaltReason, JobEnd, JobError};
 use crate::plan::PlannedJob;
@@ -128,8 +129,12 @@ impl Talk<'_> {
                     }
                 }
             };
-            let ids: &[String] = if turn == 0 { file_ids } else { &[] };
-            conv.messages.push(wire::user_turn(&text, ids));
+            conv.messages.push(if turn == 0 {
+                let note = crate::plan::request::first_turn_note(self.job);
+                wire::first_user_turn(&note, &text, file_ids)
+            } else {
+                wire::user_turn(&text, &[])
+            });
             self.turn(conv, turn).await?;
         }
         Ok(())
@@ -177,8 +182,16 @@ impl Talk<'_> {
             }
         };
         let step = (at.turn + 1, at.continuation);
+        let lead = self.wait_for_prefix(at).await;
+        let send = async {
+            let answer = priced::send(self.ctx, self.job, &body, &mut self.previous, step).await;
+            if let Some(tx) = lead {
+                let _ = tx.send(true);
+            }
+            answer
+        };
         tokio::select! {
-            answer = priced::send(self.ctx, self.job, &body, &mut self.previous, step) => Ok(answer),
+            answer = send => Ok(answer),
             () = out_of_time => Err(JobEnd::Failed(JobError::plain(
                 ErrorKind::Timeout,
                 format!(
@@ -188,6 +201,33 @@ impl Talk<'_> {
                     at.turn + 1
                 ),
             ))),
+        }
+    }
+}
+
+impl Talk<'_> {
+    /// The job's first request, online with caching on: the first job with its shared
+    /// prefix leads (returned: tell the others once answered); the others wait for it
+    /// (`prefix.rs`).
+    async fn wait_for_prefix(&self, at: At) -> Option<tokio::sync::watch::Sender<bool>> {
+        let first = at.turn == 0 && at.continuation == 0;
+        if !first || self.job.cache == CacheTtl::Off || self.ctx.batcher.is_some() {
+            return None;
+        }
+        let key = serde_json::json!([
+            self.params["model"],
+            self.params["tools"],
+            self.params["system"]
+        ]);
+        match self.ctx.prefixes.join(&key.to_string()) {
+            Join::Lead(tx) => Some(tx),
+            Join::Follow(rx) => {
+                tokio::select! {
+                    () = super::prefix::follow(rx) => {}
+                    () = self.ctx.cancel.cancelled() => {}
+                }
+                None
+            }
         }
     }
 }

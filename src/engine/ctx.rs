@@ -79,6 +79,8 @@ pub(crate) struct Ctx {
     pub batcher: Option<Arc<Batcher>>,
     /// The run's custom skill folders, each uploaded once (`skills.rs`).
     pub skills: super::skills::Skills,
+    /// One job first for each shared prefix (`prefix.rs`).
+    pub prefixes: super::prefix::Leaders,
 }
 
 impl Ctx {
@@ -108,6 +110,7 @@ impl Ctx {
             budget,
             batcher,
             skills: super::skills::Skills::new(start.skill_cache),
+            prefixes: super::prefix::Leaders::default(),
         }
     }
 

@@ -54,6 +54,7 @@ pub(crate) mod downloads;
 mod file_metas;
 pub(crate) mod halt;
 mod job;
+pub(crate) mod prefix;
 mod priced;
 mod skills;
 pub(crate) mod uploads;

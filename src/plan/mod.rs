@@ -224,29 +224,59 @@ fn stale_input(job: &Job, now: std::time::SystemTime) -> Option<String> {
     })
 }
 
-/// The runner's addition to the system prompt: which files are attached, and that
-/// deliverables must be saved at the top level of `$OUTPUT_DIR`, the only place from which
-/// the API returns files (docs/api.md §0.4, §3.5).
+/// The runner's rule every job shares: deliverables go at the top level of `$OUTPUT_DIR`,
+/// the only place from which the API returns files (docs/api.md §0.4, §3.5).
+const DELIVERABLES_RULE: &str = "Save every deliverable (plots, tables, reports) as a file at \
+     the top level of $OUTPUT_DIR from a bash command, e.g. `cp plot.png \"$OUTPUT_DIR/\"`: \
+     only files there are returned to the user; files saved anywhere else are lost.";
+
+/// The system text the fingerprint covers and `job.json` records: the manifest's `system`,
+/// which files are attached, and the deliverables rule, in the order runners before 0.2
+/// sent them as one system prompt. Its wording is kept so results made then stay fresh;
+/// requests send the same text split at the cache breakpoint ([`shared_system`],
+/// [`job_note`]; docs/api.md §3.11, docs/output.md §4).
 pub(crate) fn system_prompt(user: Option<&str>, inputs: &[PlannedInput]) -> String {
     let mut s = String::new();
     if let Some(user) = user.filter(|u| !u.trim().is_empty()) {
         s.push_str(user.trim_end());
         s.push_str("\n\n");
     }
-    if inputs.is_empty() {
-        s.push_str("No files are attached to this conversation.\n");
-    } else {
-        s.push_str("These files are attached and available in your code execution container:\n");
-        for i in inputs {
-            s.push_str(&format!("- {} ({} bytes)\n", i.name, i.size));
-        }
-    }
-    s.push_str(
-        "\nSave every deliverable (plots, tables, reports) as a file at the top level of \
-         $OUTPUT_DIR from a bash command, e.g. `cp plot.png \"$OUTPUT_DIR/\"`: only files \
-         there are returned to the user; files saved anywhere else are lost.",
-    );
+    s.push_str(&attached_list(inputs));
+    s.push('\n');
+    s.push_str(DELIVERABLES_RULE);
     s
+}
+
+fn attached_list(inputs: &[PlannedInput]) -> String {
+    if inputs.is_empty() {
+        return "No files are attached to this conversation.\n".to_owned();
+    }
+    let mut s =
+        String::from("These files are attached and available in your code execution container:\n");
+    for i in inputs {
+        s.push_str(&format!("- {} ({} bytes)\n", i.name, i.size));
+    }
+    s
+}
+
+/// What a request sends as `system`: the manifest's `system` and the deliverables rule,
+/// byte-identical for every job with the same `system`, so one job's cache write is read by
+/// the others (the breakpoint after it, docs/api.md §3.11).
+pub(crate) fn shared_system(user: Option<&str>) -> String {
+    match user.filter(|u| !u.trim().is_empty()) {
+        Some(user) => format!("{}\n\n{DELIVERABLES_RULE}", user.trim_end()),
+        None => DELIVERABLES_RULE.to_owned(),
+    }
+}
+
+/// What is the job's own, sent first in its first user message, after the breakpoint:
+/// which files are attached, and the deliverables it must save (`expect`).
+pub(crate) fn job_note(inputs: &[PlannedInput], deliverables: Option<&Deliverables>) -> String {
+    let mut s = attached_list(inputs);
+    if let Some(d) = deliverables {
+        s.push_str(expect::prompt_addition(d).trim_start_matches('\n'));
+    }
+    s.trim_end().to_owned()
 }
 
 impl Plan {

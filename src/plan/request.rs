@@ -14,7 +14,7 @@ pub(crate) fn request_params(job: &PlannedJob) -> Value {
     wire::request_params(&Params {
         model: &s.model,
         max_tokens: s.max_tokens,
-        system: &job.system,
+        system: &super::shared_system(s.system.as_deref()),
         tool: &s.tool,
         temperature: s.temperature,
         top_p: s.top_p,
@@ -23,6 +23,12 @@ pub(crate) fn request_params(job: &PlannedJob) -> Value {
         effort: s.effort.as_deref(),
         cache: job.cache,
     })
+}
+
+/// What the job's first user message starts with: its attached files and deliverables,
+/// after the shared prefix's cache breakpoint (docs/api.md §3.11).
+pub(crate) fn first_turn_note(job: &PlannedJob) -> String {
+    super::job_note(&job.inputs, job.deliverables.as_ref())
 }
 
 /// The `anthropic-version` a run's Files calls send: the one every job to run asks for, or

@@ -37,6 +37,7 @@ mod reliability;
 mod run;
 mod secrets;
 mod shape;
+mod shared_prefix;
 mod skills;
 mod snapshots_run;
 mod stale;

@@ -143,8 +143,9 @@ pub(crate) struct Split {
     pub write: u64,
     pub read: u64,
     pub ttl_1h: bool,
-    /// Prefix hash and tokens to store when the request succeeds (caching on).
-    store: Option<(String, u64, Duration)>,
+    /// Prefix hashes and their tokens to store when the request succeeds (caching on):
+    /// the end of the request, and an explicit breakpoint on `system` if there is one.
+    store: Vec<(String, u64, Duration)>,
 }
 
 impl Split {
@@ -156,7 +157,7 @@ impl Split {
             write,
             read,
             ttl_1h: false,
-            store: None,
+            store: Vec::new(),
         }
     }
 }
@@ -188,6 +189,22 @@ pub(crate) fn cache_ttl(obj: &Map<String, Value>) -> Result<Option<Duration>, Ap
     }
 }
 
+/// The TTL of an explicit breakpoint on a `system` block (its last one), if any: the
+/// prefix up to it (tools, then system) is cached on its own, so requests with other
+/// messages read it (docs/api.md §3.11).
+pub(crate) fn system_breakpoint(obj: &Map<String, Value>) -> Result<Option<Duration>, ApiError> {
+    let Some(Value::Array(blocks)) = obj.get("system") else {
+        return Ok(None);
+    };
+    let mut ttl = None;
+    for b in blocks.iter().filter_map(Value::as_object) {
+        if let Some(t) = cache_ttl(b)? {
+            ttl = Some(t);
+        }
+    }
+    Ok(ttl)
+}
+
 /// The code-execution tool's definitions and system prompt, billed as input on every
 /// request: a real first turn read 4,338 tokens of them from the cache (REFERENCE §10.8;
 /// `fixtures/real/automatic_caching_multi_turn_20260120/02-response.json`).
@@ -205,9 +222,10 @@ impl Billing {
         obj: &Map<String, Value>,
         total: u64,
         ttl: Option<Duration>,
+        system_ttl: Option<Duration>,
         now: Instant,
     ) -> Split {
-        let Some(ttl) = ttl else {
+        let Some(ttl) = ttl.or(system_ttl) else {
             return Split {
                 input: total,
                 ..Split::default()
@@ -225,6 +243,17 @@ impl Billing {
         let mut tokens = input_tokens(Value::Object(head).to_string().len());
         let mut read = 0;
         let mut read_key = None;
+        let mut store = Vec::new();
+        // The explicit breakpoint after system: shared by every request with the same
+        // model, tools and system, whatever its messages.
+        if let Some(system_ttl) = system_ttl {
+            let key = hasher.finalize().to_hex().to_string();
+            if let Some((cached, ..)) = self.cache.get(&key) {
+                read = (*cached).min(total);
+                read_key = Some(key.clone());
+            }
+            store.push((key, tokens.min(total), system_ttl));
+        }
         let messages = obj
             .get("messages")
             .and_then(Value::as_array)
@@ -247,12 +276,21 @@ impl Billing {
             *expires = now + *ttl;
         }
         let write = total.saturating_sub(read);
+        // Without automatic caching, what follows the system breakpoint is plain input.
+        let (input, write) = if obj.get("cache_control").is_some_and(|v| !v.is_null()) {
+            store.push((key, tokens.min(total), ttl));
+            (0, write)
+        } else {
+            let head = store.first().map_or(0, |(_, t, _)| *t);
+            let write = head.saturating_sub(read);
+            (total.saturating_sub(read + write), write)
+        };
         Split {
-            input: 0,
+            input,
             write,
             read,
             ttl_1h: ttl == TTL_1H,
-            store: Some((key, tokens.min(total), ttl)),
+            store,
         }
     }
 
@@ -290,7 +328,7 @@ impl Billing {
         output: u64,
         now: Instant,
     ) {
-        if let Some((key, tokens, ttl)) = &split.store {
+        for (key, tokens, ttl) in &split.store {
             self.cache.insert(key.clone(), (*tokens, now + *ttl, *ttl));
         }
         if let Some(limit) = limit {
@@ -350,17 +388,17 @@ mod tests {
         let now = Instant::now();
         let first = body(&["one"], true);
         let ttl = cache_ttl(&first).unwrap();
-        let s1 = b.split(&first, 500, ttl, now);
+        let s1 = b.split(&first, 500, ttl, None, now);
         assert_eq!((s1.input, s1.read, s1.write), (0, 0, 500));
         b.settle(None, &s1, 10, now);
         let second = body(&["one", "two"], true);
-        let s2 = b.split(&second, 520, ttl, now + Duration::from_secs(10));
+        let s2 = b.split(&second, 520, ttl, None, now + Duration::from_secs(10));
         assert!(s2.read > 0 && s2.read + s2.write == 520, "{s2:?}");
         // After the TTL nothing is read.
-        let s3 = b.split(&second, 520, ttl, now + Duration::from_secs(400));
+        let s3 = b.split(&second, 520, ttl, None, now + Duration::from_secs(400));
         assert_eq!(s3.read, 0);
         // Without cache_control, everything is plain input.
-        let plain = b.split(&body(&["one"], false), 500, None, now);
+        let plain = b.split(&body(&["one"], false), 500, None, None, now);
         assert_eq!((plain.input, plain.write, plain.read), (500, 0, 0));
         assert_eq!(b.totals.cache_write_5m, 500);
     }

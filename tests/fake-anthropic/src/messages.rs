@@ -147,6 +147,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
 
     // Caching and the token limits, before anything happens in a container.
     let ttl = billing::cache_ttl(obj)?;
+    let system_ttl = billing::system_breakpoint(obj)?;
     let token_limit = ctx.shared.config.token_limit;
     let forced = directives.usage.unwrap_or_default();
     let total_input = billing::input_tokens(body.len());
@@ -159,7 +160,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
                 forced.cache_read.unwrap_or(0),
             )
         } else {
-            s.billing.split(obj, total_input, ttl, now)
+            s.billing.split(obj, total_input, ttl, system_ttl, now)
         };
         let admitted = match token_limit {
             Some(limit) => s.billing.admit(limit, &split, now).map_err(|e| {
@@ -221,7 +222,8 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         script_exists: placed.script_exists,
         thinking,
         skills: mounted.loaded.clone(),
-        metrics_file: metrics_file(obj.get("system")),
+        metrics_file: metrics_file(obj.get("system"))
+            .or_else(|| metrics_file(first_user_content(messages))),
     };
     let shared = ctx.shared.clone();
     let answer = model::answer(&turn, &mut |kind| shared.new_id(kind));
@@ -455,6 +457,12 @@ pub(crate) fn text_of(message: &Value) -> String {
 
 /// The metrics file the system prompt asks for, as the runner words it
 /// ("- `metrics.json`: a flat JSON object of …"): the scripted model writes it.
+/// The first user message's content: where the runner puts what is a job's own (its
+/// files and deliverables), after the shared system prompt.
+fn first_user_content(messages: &[Value]) -> Option<&Value> {
+    messages.first().and_then(|m| m.get("content"))
+}
+
 fn metrics_file(system: Option<&Value>) -> Option<String> {
     let text = match system? {
         Value::String(s) => s.clone(),
