@@ -28,8 +28,7 @@ use env::state_dir;
 pub(crate) use run::RunConfig;
 pub(crate) use subcommands::{
     BatchesConfig, DiffConfig, ExplainConfig, FilesAction, FilesConfig, MergeConfig, ModelsConfig,
-    PruneConfig,
-    SkillsAction, SkillsConfig,
+    PruneConfig, SkillsAction, SkillsConfig,
 };
 
 #[derive(Debug)]
