@@ -83,7 +83,9 @@ impl Bucket {
         // report (refilled, less everything sent since, as the server has likely taken it)
         // stays when it is between the low end and the count itself (more would be a guess
         // on the wrong side), else the nearer of those; with none, the low end.
-        let exact = !per_minute || q.remaining % ROUNDING != 0 || previous.is_some_and(|p| p.exact);
+        let exact = !per_minute
+            || !q.remaining.is_multiple_of(ROUNDING)
+            || previous.is_some_and(|p| p.exact);
         let half = if exact { 0.0 } else { HALF_ROUNDING };
         let (low, high) = ((remaining - half).max(0.0), (remaining + half).min(limit));
         let tokens = match previous {
