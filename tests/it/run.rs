@@ -160,7 +160,9 @@ fn pause_turn_chains_and_follow_ups_complete_in_one_container() {
         .filter(|m| m["role"] == "user")
         .collect();
     assert_eq!(users.len(), 3);
-    assert_eq!(users[0]["content"][1]["type"], "container_upload");
+    // The job's own note (its files), the prompt, then the upload.
+    assert_eq!(users[0]["content"][0]["type"], "text");
+    assert_eq!(users[0]["content"][2]["type"], "container_upload");
     assert_eq!(users[2]["content"].as_array().unwrap().len(), 1);
 }
 

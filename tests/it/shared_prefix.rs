@@ -10,7 +10,7 @@ use crate::harness::{Sandbox, manifest};
 
 const JOBS: &str = concat!(
     "  - name: a\n    inputs: [data/a.csv]\n    prompt: Plot it.\n",
-    "  - name: b\n    inputs: [data/b.csv]\n    prompt: Plot it.\n    expect: [summary.md]\n",
+    "  - name: b\n    inputs: [data/b.csv]\n    prompt: \"Plot it.\\n@fake output summary.md 300\"\n    expect: [summary.md]\n",
     "  - name: c\n    inputs: [data/c.csv]\n    prompt: Plot it.\n",
 );
 
@@ -69,7 +69,7 @@ fn jobs_of_a_manifest_send_one_system_prefix_and_read_what_the_first_wrote() {
         let content = body["messages"][0]["content"].as_array().unwrap();
         let note = content[0]["text"].as_str().unwrap();
         assert!(note.starts_with("These files are attached"), "{note}");
-        assert_eq!(content[1]["text"], "Plot it.");
+        assert!(content[1]["text"].as_str().unwrap().starts_with("Plot it."));
         assert_eq!(content[2]["type"], "container_upload");
     }
     let note_of = |job: &str| {

@@ -38,7 +38,8 @@ fn containers_of(fake: &FakeServer, first_turn: &str) -> Vec<Value> {
     fake.messages_requests()
         .into_iter()
         .filter(|b| {
-            b["messages"][0]["content"][0]["text"]
+            // The prompt follows the job's own note (docs/api.md §3.11).
+            b["messages"][0]["content"][1]["text"]
                 .as_str()
                 .is_some_and(|t| t.starts_with(first_turn))
         })

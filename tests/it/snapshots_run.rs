@@ -78,7 +78,10 @@ fn with_filters(sb: &Sandbox, check: impl FnOnce()) {
 fn run_stderr_when_not_a_terminal() {
     let fake = FakeServer::start();
     let sb = good_and_bad();
-    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
+    let out = sb
+        .cmd_against(&fake, ["run", "m.yaml", "-j", "1", "--uploads", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     with_filters(&sb, || insta::assert_snapshot!(stderr));
@@ -89,7 +92,10 @@ fn run_stderr_when_not_a_terminal() {
 fn a_whole_output_tree() {
     let fake = FakeServer::start();
     let sb = good_and_bad();
-    let out = sb.cmd_against(&fake, ["run", "m.yaml"]).output().unwrap();
+    let out = sb
+        .cmd_against(&fake, ["run", "m.yaml", "-j", "1", "--uploads", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let root = sb.root.join("out");
     let mut tree = String::new();

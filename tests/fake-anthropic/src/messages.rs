@@ -209,7 +209,9 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
     let turn = Turn {
         legacy: tools.legacy,
         files: placed.files,
-        prompt_line: prompt_line(&user_text),
+        // The prompt is the message's last text block: a runner's first turn starts with a
+        // note of its own (the attached files), which a model reads but does not quote.
+        prompt_line: prompt_line(&last_text_block(&messages[last_user])),
         directives: &directives,
         continuation,
         dangling,
@@ -439,6 +441,21 @@ fn with_token_headers(mut e: ApiError, headers: [(&'static str, RateHeaders); 2]
         e = e.with_header(name, value);
     }
     e
+}
+
+/// The last `text` block of a message (or its string content).
+fn last_text_block(message: &Value) -> String {
+    match &message["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .rev()
+            .find(|b| b["type"] == "text")
+            .and_then(|b| b["text"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// The text of a message: a string, or its `text` blocks joined by newlines.
