@@ -269,7 +269,7 @@ impl ApiClient {
 /// The body for token counting of a job's first request: its parameters without what
 /// the endpoint does not take, and the first user turn (no files: they are in the
 /// container, not in the prompt).
-pub(crate) fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
+pub(crate) fn count_tokens_body(params: &Value, note: &str, first_turn: &str) -> Value {
     let mut body = params.clone();
     if let Some(obj) = body.as_object_mut() {
         for key in [
@@ -282,7 +282,7 @@ pub(crate) fn count_tokens_body(params: &Value, first_turn: &str) -> Value {
             obj.remove(key);
         }
     }
-    body["messages"] = json!([user_turn(first_turn, &[])]);
+    body["messages"] = json!([first_user_turn(note, first_turn, &[])]);
     body
 }
 

@@ -191,7 +191,8 @@ async fn estimate(
     let policy = RetryPolicy::default();
     for job in jobs {
         let first = job.turns.first().map_or("", String::as_str);
-        let body = count_tokens_body(&request_params(job), first);
+        let note = crate::plan::request::first_turn_note(job);
+        let body = count_tokens_body(&request_params(job), &note, first);
         let version = job.settings.api_version.as_str();
         let counted = retry(&policy, |attempt| {
             client.count_tokens(version, &body, attempt)

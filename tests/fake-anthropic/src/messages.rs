@@ -72,7 +72,6 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
         .iter()
         .rposition(|m| m["role"] == "user")
         .unwrap_or(0);
-    let user_text = text_of(&messages[last_user]);
     let user_texts: Vec<String> = messages[..=last_user]
         .iter()
         .filter(|m| m["role"] == "user")
