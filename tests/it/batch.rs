@@ -250,12 +250,10 @@ fn sigterm_while_waiting_exits_130_and_leaves_the_batch_recorded_for_the_rerun()
     assert!(fake.wait_until(Duration::from_secs(60), |s| {
         s.requests.get("batch_get").copied().unwrap_or(0) >= 1
     }));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        crate::harness::signal_and_wait(&mut child, "-TERM"),
+        Some(130)
+    );
     assert_eq!(sb.read_json("out/run.json")["counts"]["interrupted"], 1);
     // Not canceled: the batch is still with the API, and recorded for the re-run.
     assert_eq!(fake.stats().requests.get("batch_cancel"), None);
@@ -280,12 +278,10 @@ fn cancel_on_interrupt_cancels_the_waiting_batch() {
     assert!(fake.wait_until(Duration::from_secs(60), |s| {
         s.requests.get("batch_get").copied().unwrap_or(0) >= 1
     }));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        crate::harness::signal_and_wait(&mut child, "-INT"),
+        Some(130)
+    );
     assert_eq!(fake.stats().requests.get("batch_cancel"), Some(&1));
     assert_eq!(fake.stats().batches_ended, 1);
     // Still recorded: the re-run takes what the canceled batch had answered (here nothing)

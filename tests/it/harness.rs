@@ -316,3 +316,14 @@ pub(crate) fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// Sends `signal` (`-INT`, `-TERM`) to a spawned runner with `kill`, then waits for it;
+/// returns its exit code.
+pub(crate) fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> Option<i32> {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} failed");
+    child.wait().unwrap().code()
+}

@@ -528,12 +528,10 @@ fn an_interrupted_force_run_shows_the_intact_results_with_a_tonight_note() {
     );
     let mut child = sb.spawn_against(&fake, &["run", "--force", "-j", "1", "m.yaml"]);
     assert!(fake.wait_until(std::time::Duration::from_secs(30), |s| s.held == 1));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        crate::harness::signal_and_wait(&mut child, "-INT"),
+        Some(130)
+    );
     fake.release_held();
     let night = sb.read_json("out/run.json");
     let check = |page: &str, when: &str| {

@@ -402,14 +402,9 @@ fn interrupted_by(signal: &str) {
     );
     let mut child = sb.spawn_against(&fake, &["run", "-j", "1", "m.yaml"]);
     assert!(fake.wait_until(Duration::from_secs(30), |s| s.held == 1));
-    let killed = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let code = crate::harness::signal_and_wait(&mut child, signal);
     fake.release_held();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(code, Some(130));
     let run = sb.read_json("out/run.json");
     assert_eq!(run["exit_code"], 130);
     assert_eq!(run["counts"]["succeeded"], 1);
