@@ -189,6 +189,36 @@ pub(crate) fn cache_ttl(obj: &Map<String, Value>) -> Result<Option<Duration>, Ap
     }
 }
 
+/// At most 4 blocks may carry `cache_control` (tools, system blocks, message content); the
+/// API refuses more (docs/api.md §3.11). Whether the top-level marker takes one of the four
+/// is UNCONFIRMED: the fake does not count it.
+pub(crate) fn check_breakpoints(obj: &Map<String, Value>) -> Result<(), ApiError> {
+    let marked = |v: &Value| v.get("cache_control").is_some_and(|c| !c.is_null());
+    let blocks = |v: Option<&Value>| -> Vec<Value> {
+        v.and_then(Value::as_array).cloned().unwrap_or_default()
+    };
+    let mut n = blocks(obj.get("tools"))
+        .iter()
+        .filter(|b| marked(b))
+        .count();
+    n += blocks(obj.get("system"))
+        .iter()
+        .filter(|b| marked(b))
+        .count();
+    for m in blocks(obj.get("messages")) {
+        n += blocks(m.get("content"))
+            .iter()
+            .filter(|b| marked(b))
+            .count();
+    }
+    if n > 4 {
+        return Err(ApiError::invalid(format!(
+            "A maximum of 4 blocks with cache_control may be provided. Found {n}."
+        )));
+    }
+    Ok(())
+}
+
 /// The TTL of an explicit breakpoint on a `system` block (its last one), if any: the
 /// prefix up to it (tools, then system) is cached on its own, so requests with other
 /// messages read it (docs/api.md §3.11).
@@ -367,6 +397,18 @@ impl Billing {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn more_than_four_marked_blocks_are_refused() {
+        let block = json!({"type": "text", "text": "t", "cache_control": {"type": "ephemeral"}});
+        let body = |n: usize| {
+            let obj = json!({"system": vec![block.clone(); n], "messages": [], "tools": []});
+            obj.as_object().unwrap().clone()
+        };
+        assert!(check_breakpoints(&body(4)).is_ok());
+        let e = check_breakpoints(&body(5)).unwrap_err();
+        assert!(format!("{e:?}").contains("A maximum of 4 blocks"), "{e:?}");
+    }
+
     use serde_json::json;
 
     use super::*;

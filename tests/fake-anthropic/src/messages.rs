@@ -147,6 +147,7 @@ pub(crate) async fn create(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Resul
     // Caching and the token limits, before anything happens in a container.
     let ttl = billing::cache_ttl(obj)?;
     let system_ttl = billing::system_breakpoint(obj)?;
+    billing::check_breakpoints(obj)?;
     let token_limit = ctx.shared.config.token_limit;
     let forced = directives.usage.unwrap_or_default();
     let total_input = billing::input_tokens(body.len());
